@@ -1,0 +1,145 @@
+#include "core/child_process.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+extern char** environ;
+
+namespace joulecast {
+
+namespace {
+
+// Signal handlers can only reach state through globals; these are the forwarder's, nothing else touches them.
+volatile sig_atomic_t g_forward_pid = 0;
+volatile sig_atomic_t g_last_signal = 0;
+volatile sig_atomic_t g_pending_signal = 0;  // arrived before there was a target
+struct sigaction g_previous[3];
+constexpr int g_forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
+
+void forward(int sig, siginfo_t* info, void*) {
+    g_last_signal = sig;
+    if (g_forward_pid <= 0) {
+        g_pending_signal = sig;
+        return;
+    }
+    // SI_KERNEL: a terminal signalled the whole foreground process group, so the child already has it.
+    if (info && info->si_code == SI_KERNEL) return;
+    kill(static_cast<pid_t>(g_forward_pid), sig);
+}
+
+}  // namespace
+
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
+                                         const std::map<std::string, std::string>& env) {
+    if (argv.empty()) return Error{"no command given"};
+
+    // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+    std::map<std::string, std::string> merged;
+    for (char** e = environ; e && *e; ++e) {
+        std::string entry(*e);
+        auto eq = entry.find('=');
+        if (eq != std::string::npos) merged.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    for (const auto& [key, value] : env) merged[key] = value;
+    std::vector<std::string> env_strings;
+    for (const auto& [key, value] : merged) env_strings.push_back(key + "=" + value);
+    std::vector<char*> envp, args;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_copy = argv;
+    for (auto& s : argv_copy) args.push_back(s.data());
+    args.push_back(nullptr);
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(report[0]);
+        close(report[1]);
+        return Error{std::string("cannot fork: ") + std::strerror(saved)};
+    }
+    if (pid == 0) {
+        close(report[0]);
+        // The parent may have blocked signals around fork; the command starts with none blocked.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        execvpe(args[0], args.data(), envp.data());
+        int failure = errno;
+        ssize_t written = write(report[1], &failure, sizeof failure);
+        (void)written;
+        _exit(127);
+    }
+    close(report[1]);
+    int failure = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &failure, sizeof failure);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == sizeof failure) {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return Error{"cannot run '" + argv[0] + "': " + std::strerror(failure)};
+    }
+    return ChildProcess(pid);
+}
+
+ChildProcess::~ChildProcess() {
+    if (m_pid > 0) {
+        // Never leave a zombie or an orphan behind on an error path.
+        kill(m_pid, SIGKILL);
+        int status = 0;
+        while (waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+int ChildProcess::wait() {
+    if (m_pid <= 0) return -1;
+    int status = 0;
+    pid_t rc;
+    do {
+        rc = waitpid(m_pid, &status, 0);
+    } while (rc < 0 && errno == EINTR);
+    m_pid = -1;
+    if (rc < 0) return -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+SignalForwarder::SignalForwarder() {
+    g_forward_pid = 0;
+    g_pending_signal = 0;
+    g_last_signal = 0;
+    struct sigaction action {};
+    action.sa_sigaction = forward;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; ++i) sigaction(g_forwarded[i], &action, &g_previous[i]);
+}
+
+SignalForwarder::~SignalForwarder() {
+    for (int i = 0; i < 3; ++i) sigaction(g_forwarded[i], &g_previous[i], nullptr);
+    g_forward_pid = 0;
+}
+
+void SignalForwarder::forward_to(pid_t pid) {
+    g_forward_pid = pid;
+    if (g_pending_signal != 0 && pid > 0) kill(pid, g_pending_signal);
+    g_pending_signal = 0;
+}
+
+int SignalForwarder::last_signal() { return g_last_signal; }
+
+}  // namespace joulecast

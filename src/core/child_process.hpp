@@ -1,0 +1,52 @@
+#pragma once
+// Starts a command without a shell and waits for it, forwarding SIGINT, SIGTERM and SIGHUP to it.
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace joulecast {
+
+class ChildProcess {
+public:
+    /// Starts argv[0] (searched in PATH when it has no '/') with the current environment plus `env`.
+    /// Fails with the system's reason when the program cannot be executed (the caller exits 127).
+    static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
+                                      const std::map<std::string, std::string>& env = {});
+
+    ChildProcess(ChildProcess&& other) noexcept : m_pid(other.m_pid) { other.m_pid = -1; }
+    ChildProcess& operator=(ChildProcess&&) = delete;
+    ChildProcess(const ChildProcess&) = delete;
+    ~ChildProcess();
+
+    pid_t pid() const { return m_pid; }
+
+    /// Waits for the child; returns its exit status, or 128+N when signal N ended it.
+    int wait();
+
+private:
+    explicit ChildProcess(pid_t pid) : m_pid(pid) {}
+    pid_t m_pid = -1;
+};
+
+/// While alive, SIGINT, SIGTERM and SIGHUP sent to joulecast do not end it: they are forwarded to the target
+/// set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
+/// terminal sends to the whole foreground group (the child has them already) are not sent twice. Restores the
+/// previous handlers on destruction. One at a time per process.
+class SignalForwarder {
+public:
+    SignalForwarder();
+    void forward_to(pid_t pid);
+    ~SignalForwarder();
+    SignalForwarder(const SignalForwarder&) = delete;
+    SignalForwarder& operator=(const SignalForwarder&) = delete;
+
+    /// The last signal joulecast received and forwarded (or saw), 0 if none.
+    static int last_signal();
+};
+
+}  // namespace joulecast
