@@ -1,0 +1,99 @@
+#include "sensors/registry.hpp"
+
+#include <cstdlib>
+
+#include "sensors/model/cpu_model.hpp"
+#include "sensors/model/dram_model.hpp"
+#include "sensors/nvml/nvml_sensor.hpp"
+#include "sensors/rapl/rapl_sensor.hpp"
+#include "sensors/replay/replay_sensor.hpp"
+
+namespace joulecast {
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? std::string(value) : fallback;
+}
+
+bool measures_domain(const Sensor& sensor, std::string_view domain) {
+    for (const auto& channel : sensor.channels())
+        if (channel.domain == domain && channel.quantity == Quantity::energy && channel.accounted) return true;
+    return false;
+}
+
+ProbedSensor probe(std::unique_ptr<Sensor> sensor) {
+    ProbedSensor probed;
+    probed.availability = sensor->probe();
+    probed.used = probed.availability.available;
+    probed.sensor = std::move(sensor);
+    return probed;
+}
+
+}  // namespace
+
+SensorConfig SensorConfig::from_environment() {
+    SensorConfig config;
+    config.sysfs_root = env_or("JOULECAST_SYSFS_ROOT", config.sysfs_root);
+    config.proc_root = env_or("JOULECAST_PROC_ROOT", config.proc_root);
+    config.nvml_library = env_or("JOULECAST_NVML_LIBRARY", config.nvml_library);
+    return config;
+}
+
+std::vector<Sensor*> SensorSet::used() const {
+    std::vector<Sensor*> out;
+    for (const auto& probed : sensors)
+        if (probed.used) out.push_back(probed.sensor.get());
+    return out;
+}
+
+std::vector<GpuInfo> SensorSet::gpus() const {
+    std::vector<GpuInfo> out;
+    for (const auto& probed : sensors)
+        if (probed.used)
+            for (auto& gpu : probed.sensor->gpus()) out.push_back(gpu);
+    return out;
+}
+
+SensorSet make_sensor_set(const SensorConfig& config) {
+    SensorSet set;
+    if (!config.replay_path.empty()) {
+        set.sensors.push_back(probe(std::make_unique<ReplaySensor>(config.replay_path)));
+        set.sensors.back().role = "replaying " + config.replay_path + " (no hardware sensor is read)";
+        return set;
+    }
+
+    set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library)));
+    set.sensors.back().role = "GPU energy and power";
+    set.sensors.push_back(probe(std::make_unique<RaplSensor>(config.sysfs_root)));
+    set.sensors.back().role = "CPU and DRAM energy counters";
+    const ProbedSensor& rapl = set.sensors.back();
+    const bool rapl_cpu = rapl.used && measures_domain(*rapl.sensor, "cpu");
+    const bool rapl_dram = rapl.used && measures_domain(*rapl.sensor, "dram");
+    const std::string rapl_why =
+        rapl.used ? "RAPL has no such zone" : "RAPL unavailable: " + rapl.availability.reason;
+
+    auto cpu = probe(std::make_unique<CpuModelSensor>(config.proc_root, config.cpu_tdp_w));
+    if (rapl_cpu) {
+        cpu.used = false;
+        cpu.role = "not used: RAPL measures the CPU";
+    } else {
+        cpu.role = "fallback for CPU energy (" + rapl_why + ")";
+        if (cpu.used) set.fallbacks.push_back("CPU energy is MODELLED, not measured: " + rapl_why);
+    }
+    set.sensors.push_back(std::move(cpu));
+
+    auto dram = probe(std::make_unique<DramModelSensor>(config.proc_root));
+    if (rapl_dram) {
+        dram.used = false;
+        dram.role = "not used: RAPL measures DRAM";
+    } else {
+        dram.role = "fallback for DRAM energy (" + rapl_why + ")";
+        if (dram.used) set.fallbacks.push_back("DRAM energy is MODELLED, not measured: " + rapl_why);
+    }
+    set.sensors.push_back(std::move(dram));
+    return set;
+}
+
+}  // namespace joulecast
