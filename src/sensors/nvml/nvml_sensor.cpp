@@ -1,0 +1,293 @@
+#include "sensors/nvml/nvml_sensor.hpp"
+
+#include <chrono>
+#include <utility>
+
+namespace joulecast {
+
+using namespace nvml;
+
+namespace {
+
+ReadStatus classify(nvmlReturn_t status) {
+    switch (status) {
+        case NVML_SUCCESS:
+            return ReadStatus::ok;
+        case NVML_ERROR_GPU_IS_LOST:
+            return ReadStatus::lost;
+        case NVML_ERROR_NOT_SUPPORTED:
+        case NVML_ERROR_FUNCTION_NOT_FOUND:
+            return ReadStatus::unsupported;
+        default:
+            return ReadStatus::error;
+    }
+}
+
+// A field value in whatever type NVML chose, as a double.
+bool field_as_double(const nvmlFieldValue_t& field, double& out) {
+    switch (field.valueType) {
+        case NVML_VALUE_TYPE_DOUBLE:
+            out = field.value.dVal;
+            return true;
+        case NVML_VALUE_TYPE_UNSIGNED_INT:
+            out = field.value.uiVal;
+            return true;
+        case NVML_VALUE_TYPE_UNSIGNED_LONG:
+            out = static_cast<double>(field.value.ulVal);
+            return true;
+        case NVML_VALUE_TYPE_UNSIGNED_LONG_LONG:
+            out = static_cast<double>(field.value.ullVal);
+            return true;
+        case NVML_VALUE_TYPE_SIGNED_LONG_LONG:
+            out = static_cast<double>(field.value.sllVal);
+            return true;
+        case NVML_VALUE_TYPE_SIGNED_INT:
+            out = field.value.siVal;
+            return true;
+        case NVML_VALUE_TYPE_UNSIGNED_SHORT:
+            out = field.value.usVal;
+            return true;
+    }
+    return false;
+}
+
+std::string text_or(const char* buffer, nvmlReturn_t status, std::string fallback) {
+    return status == NVML_SUCCESS && buffer[0] ? std::string(buffer) : std::move(fallback);
+}
+
+}  // namespace
+
+NvmlSensor::NvmlSensor(std::string library_path) : m_library_path(std::move(library_path)) {}
+
+NvmlSensor::~NvmlSensor() = default;
+
+void NvmlSensor::clear() {
+    m_channels.clear();
+    m_bindings.clear();
+    m_gpus.clear();
+    m_notes.clear();
+    m_nvml.reset();
+}
+
+Availability NvmlSensor::probe() {
+    clear();
+    auto opened = NvmlLibrary::open(m_library_path);
+    if (!opened) return Availability::no(opened.error());
+    m_nvml = std::move(opened).value();
+    const NvmlFunctions& api = m_nvml->api();
+
+    unsigned int count = 0;
+    const nvmlReturn_t count_status = api.device_get_count(&count);
+    if (count_status != NVML_SUCCESS) {
+        const std::string why = m_nvml->error_string(count_status);
+        m_nvml.reset();
+        return Availability::no("nvmlDeviceGetCount_v2 failed: " + why + " (check nvidia-smi)");
+    }
+    if (count == 0) {
+        m_nvml.reset();
+        return Availability::no("NVML (" + m_library_path + ") sees no GPU (check nvidia-smi)");
+    }
+
+    std::vector<std::string> skipped;
+    for (unsigned index = 0; index < count; ++index) {
+        const std::string device_name = "gpu" + std::to_string(index);
+        auto handle = m_nvml->device(index);
+        if (!handle) {
+            skipped.push_back(handle.error());
+            m_notes.push_back(device_name + ": skipped, " + handle.error());
+            continue;
+        }
+        Gpu gpu;
+        gpu.device = *handle;
+        gpu.info.index = index;
+
+        char text[NVML_DEVICE_NAME_V2_BUFFER_SIZE] = {};
+        nvmlReturn_t status = api.device_get_name(gpu.device, text, sizeof text);
+        bool lost = status == NVML_ERROR_GPU_IS_LOST;
+        gpu.info.name = text_or(text, status, "unknown GPU");
+        char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {};
+        status = api.device_get_uuid(gpu.device, uuid, sizeof uuid);
+        lost = lost || status == NVML_ERROR_GPU_IS_LOST;
+        gpu.info.uuid = text_or(uuid, status, "");
+
+        // Each optional reading is tried once; only what answers now becomes a channel.
+        std::vector<std::pair<Source, Channel>> found;
+        auto offer = [&](nvmlReturn_t result, Source source, std::string suffix, Quantity quantity,
+                         Behaviour behaviour, std::chrono::milliseconds min_period) {
+            lost = lost || result == NVML_ERROR_GPU_IS_LOST;
+            if (result != NVML_SUCCESS) return false;
+            Channel channel;
+            channel.name = device_name + "." + suffix;
+            channel.domain = "gpu";
+            channel.device = device_name;
+            channel.quantity = quantity;
+            channel.behaviour = behaviour;
+            channel.min_period = min_period;
+            found.emplace_back(source, std::move(channel));
+            return true;
+        };
+        using std::chrono::milliseconds;
+
+        unsigned long long energy_mj = 0;
+        const nvmlReturn_t energy_status = api.device_get_total_energy_consumption_mj(gpu.device, &energy_mj);
+        const bool has_energy = offer(energy_status, Source::energy_counter, "energy", Quantity::energy,
+                                      Behaviour::counter, milliseconds(1000));
+        gpu.energy_at_probe_mj = energy_mj;
+        gpu.energy_last_mj = energy_mj;
+
+        nvmlFieldValue_t field{};
+        field.fieldId = NVML_FI_DEV_POWER_INSTANT;
+        nvmlReturn_t instant_status = api.device_get_field_values(gpu.device, 1, &field);
+        if (instant_status == NVML_SUCCESS) instant_status = field.nvmlReturn;
+        double ignored = 0;
+        if (instant_status == NVML_SUCCESS && !field_as_double(field, ignored))
+            instant_status = NVML_ERROR_UNKNOWN;
+        std::string power_note;
+        if (offer(instant_status, Source::power_instant, "power", Quantity::power, Behaviour::gauge,
+                  milliseconds(0))) {
+            power_note = "power from instantaneous field";
+        } else {
+            unsigned int milliwatts = 0;
+            const nvmlReturn_t usage_status = api.device_get_power_usage_mw(gpu.device, &milliwatts);
+            if (offer(usage_status, Source::power_average, "power", Quantity::power, Behaviour::gauge,
+                      milliseconds(0)))
+                power_note = "power from nvmlDeviceGetPowerUsage (1 s moving average on recent GPUs)";
+            else
+                power_note = "no power reading (" + m_nvml->error_string(usage_status) + ")";
+        }
+
+        nvmlUtilization_t utilisation{};
+        offer(api.device_get_utilization_rates(gpu.device, &utilisation), Source::utilisation, "utilisation",
+              Quantity::utilisation, Behaviour::gauge, milliseconds(0));
+        nvmlMemory_t memory{};
+        offer(api.device_get_memory_info(gpu.device, &memory), Source::memory_used, "memory",
+              Quantity::memory, Behaviour::gauge, milliseconds(0));
+        unsigned int value = 0;
+        offer(api.device_get_clock_info_mhz(gpu.device, NVML_CLOCK_SM, &value), Source::sm_clock, "sm_clock",
+              Quantity::clock, Behaviour::gauge, milliseconds(0));
+        offer(api.device_get_temperature_c(gpu.device, NVML_TEMPERATURE_GPU, &value), Source::temperature,
+              "temperature", Quantity::temperature, Behaviour::gauge, milliseconds(0));
+        unsigned int limit_mw = 0;
+        if (offer(api.device_get_enforced_power_limit_mw(gpu.device, &limit_mw), Source::enforced_power_limit,
+                  "power_limit", Quantity::power_limit, Behaviour::gauge, milliseconds(0)))
+            gpu.info.power_limit_w = static_cast<double>(limit_mw) * 1e-3;
+
+        const std::string label = device_name + " " + gpu.info.name;
+        if (lost) {
+            skipped.push_back(label + " was lost");
+            m_notes.push_back(label + ": skipped, the GPU is lost (NVML_ERROR_GPU_IS_LOST)");
+            continue;
+        }
+        const bool has_power = power_note.rfind("power from", 0) == 0;
+        std::string note = label + ": energy counter ";
+        note += has_energy ? "yes" : has_power ? "no (energy is integrated from power)" : "no";
+        note += ", " + power_note;
+        if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
+        m_notes.push_back(std::move(note));
+
+        const std::size_t gpu_slot = m_gpus.size();
+        m_gpus.push_back(std::move(gpu));
+        for (auto& [source, channel] : found) {
+            m_channels.push_back(std::move(channel));
+            m_bindings.push_back(Binding{gpu_slot, source});
+        }
+    }
+
+    if (m_gpus.empty()) {
+        std::string why = "NVML sees " + std::to_string(count) + " GPU(s) but none could be opened";
+        if (!skipped.empty()) why += ": " + skipped.front();
+        clear();
+        return Availability::no(why);
+    }
+    return Availability::yes();
+}
+
+ReadStatus NvmlSensor::read(std::size_t channel, double& value) {
+    if (channel >= m_bindings.size() || !m_nvml) return ReadStatus::error;
+    const Binding& binding = m_bindings[channel];
+    Gpu& gpu = m_gpus[binding.gpu];
+    if (gpu.lost) return ReadStatus::lost;
+    const ReadStatus status = read_source(gpu, binding.source, value);
+    if (status == ReadStatus::lost) gpu.lost = true;
+    return status;
+}
+
+ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
+    const NvmlFunctions& api = m_nvml->api();
+    switch (source) {
+        case Source::energy_counter: {
+            unsigned long long now_mj = 0;
+            const nvmlReturn_t status = api.device_get_total_energy_consumption_mj(gpu.device, &now_mj);
+            if (status != NVML_SUCCESS) return classify(status);
+            // The counter only restarts with the driver; a smaller value is not a reading to trust.
+            if (now_mj < gpu.energy_last_mj) return ReadStatus::error;
+            gpu.energy_last_mj = now_mj;
+            value = static_cast<double>(now_mj - gpu.energy_at_probe_mj) * 1e-3;
+            return ReadStatus::ok;
+        }
+        case Source::power_instant: {
+            nvmlFieldValue_t field{};
+            field.fieldId = NVML_FI_DEV_POWER_INSTANT;
+            nvmlReturn_t status = api.device_get_field_values(gpu.device, 1, &field);
+            if (status == NVML_SUCCESS) status = field.nvmlReturn;
+            if (status != NVML_SUCCESS) return classify(status);
+            double milliwatts = 0;
+            if (!field_as_double(field, milliwatts)) return ReadStatus::error;
+            value = milliwatts * 1e-3;
+            return ReadStatus::ok;
+        }
+        case Source::power_average: {
+            unsigned int milliwatts = 0;
+            const nvmlReturn_t status = api.device_get_power_usage_mw(gpu.device, &milliwatts);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = static_cast<double>(milliwatts) * 1e-3;
+            return ReadStatus::ok;
+        }
+        case Source::utilisation: {
+            nvmlUtilization_t rates{};
+            const nvmlReturn_t status = api.device_get_utilization_rates(gpu.device, &rates);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = rates.gpu;
+            return ReadStatus::ok;
+        }
+        case Source::memory_used: {
+            nvmlMemory_t memory{};
+            const nvmlReturn_t status = api.device_get_memory_info(gpu.device, &memory);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = static_cast<double>(memory.used);
+            return ReadStatus::ok;
+        }
+        case Source::sm_clock: {
+            unsigned int mhz = 0;
+            const nvmlReturn_t status = api.device_get_clock_info_mhz(gpu.device, NVML_CLOCK_SM, &mhz);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = mhz;
+            return ReadStatus::ok;
+        }
+        case Source::temperature: {
+            unsigned int celsius = 0;
+            const nvmlReturn_t status =
+                api.device_get_temperature_c(gpu.device, NVML_TEMPERATURE_GPU, &celsius);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = celsius;
+            return ReadStatus::ok;
+        }
+        case Source::enforced_power_limit: {
+            unsigned int milliwatts = 0;
+            const nvmlReturn_t status = api.device_get_enforced_power_limit_mw(gpu.device, &milliwatts);
+            if (status != NVML_SUCCESS) return classify(status);
+            value = static_cast<double>(milliwatts) * 1e-3;
+            return ReadStatus::ok;
+        }
+    }
+    return ReadStatus::error;
+}
+
+std::vector<GpuInfo> NvmlSensor::gpus() const {
+    std::vector<GpuInfo> out;
+    out.reserve(m_gpus.size());
+    for (const auto& gpu : m_gpus) out.push_back(gpu.info);
+    return out;
+}
+
+}  // namespace joulecast
