@@ -1,0 +1,66 @@
+#include "meter/run_result.hpp"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "core/clock.hpp"
+
+namespace joulecast {
+
+void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
+                 std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns) {
+    Timeline timeline(sampler.trace());
+    result.duration_s = ns_to_s(end_ns - start_ns);
+    result.energy = timeline.energy(start_ns, end_ns);
+    result.mean_power_w = result.energy.mean_power_w();
+    // NVML updates power about every 100 ms: finer bins would only show noise.
+    const std::int64_t bin = std::max<std::int64_t>(sampler.interval().count(), 100'000'000);
+    result.peak_power_w = timeline.peak_power_w(start_ns, end_ns, bin);
+
+    if (idle_start_ns && *idle_start_ns < start_ns) {
+        WindowEnergy idle = timeline.energy(*idle_start_ns, start_ns);
+        IdleBaseline baseline;
+        baseline.duration_s = idle.duration_s();
+        baseline.power_w = idle.mean_power_w();
+        for (const auto& [domain, joules] : idle.domain_j) baseline.domain_power_w[domain] = joules / idle.duration_s();
+        result.net_energy_j = result.energy.total_j - baseline.power_w * result.duration_s;
+        result.idle = baseline;
+    }
+
+    result.gpus = sensors.gpus();
+    result.fallbacks = sensors.fallbacks;
+    result.sensors.clear();
+    for (const auto& probed : sensors.sensors) {
+        SensorReport report{std::string(probed.sensor->name()), probed.availability.available, probed.used,
+                            probed.availability.reason, probed.role, {}};
+        if (probed.availability.available) report.notes = probed.sensor->notes();
+        result.sensors.push_back(std::move(report));
+    }
+    result.problems.clear();
+    const auto stats = sampler.stats();
+    const auto& channels = sampler.trace().channels();
+    for (std::size_t i = 0; i < stats.size() && i < channels.size(); ++i) {
+        if (stats[i].errors == 0 && !stats[i].lost && !stats[i].unsupported) continue;
+        result.problems.push_back(
+            {channels[i].sensor, channels[i].channel.name, stats[i].errors, stats[i].unsupported, stats[i].lost});
+    }
+    result.overhead.readings = sampler.readings();
+    result.overhead.sampler_cpu_s = sampler.thread_cpu_s();
+    result.overhead.interval_s = ns_to_s(sampler.interval().count());
+}
+
+std::string new_run_id() {
+    unsigned char bytes[8] = {};
+    if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+        auto now = static_cast<unsigned long long>(monotonic_ns());
+        for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(now >> (8 * i));
+    }
+    char text[17];
+    for (int i = 0; i < 8; ++i) std::snprintf(text + 2 * i, 3, "%02x", bytes[i]);
+    return text;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,83 @@
+#pragma once
+// The one sampler thread: reads every channel at its own cadence on CLOCK_MONOTONIC and appends to a Trace.
+// Read failures are counted per channel and reported once at the end, never fatal.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "meter/trace.hpp"
+#include "sensors/sensor.hpp"
+
+namespace joulecast {
+
+struct SamplerOptions {
+    /// Time between ticks; every channel whose min_period allows is read at each tick. 10 ms to 10 s.
+    std::chrono::nanoseconds interval = std::chrono::milliseconds(100);
+};
+
+struct ChannelStats {
+    std::uint64_t readings = 0;
+    std::uint64_t errors = 0;       ///< transient read failures
+    bool unsupported = false;       ///< the device stopped offering the value; no longer read
+    bool lost = false;              ///< the device is gone; no longer read
+};
+
+class Sampler {
+public:
+    /// The sensors must have been probed successfully and must outlive the sampler.
+    Sampler(std::vector<Sensor*> sensors, SamplerOptions options);
+    ~Sampler();
+    Sampler(const Sampler&) = delete;
+    Sampler& operator=(const Sampler&) = delete;
+
+    /// Starts the thread and returns once every channel has been read once.
+    void start();
+    /// Reads every channel once more (a closing boundary) and joins the thread. Idempotent.
+    void stop();
+    /// Reads every channel now, from the sampler thread, and returns when done: a window boundary.
+    /// Returns the CLOCK_MONOTONIC time of the boundary. Must be called between start() and stop().
+    std::int64_t read_all_now();
+
+    const Trace& trace() const { return m_trace; }
+    std::vector<ChannelStats> stats() const;
+    std::uint64_t readings() const { return m_readings.load(); }
+    /// CPU seconds used by the sampler thread so far (final after stop()).
+    double thread_cpu_s() const { return m_thread_cpu_s.load(); }
+    std::chrono::nanoseconds interval() const { return m_options.interval; }
+
+private:
+    struct Slot {
+        Sensor* sensor;
+        std::size_t channel;  ///< index within the sensor
+        std::int64_t period_ns;
+        std::int64_t next_due_ns = 0;
+        bool active = true;
+    };
+    void run();
+    void tick(bool all, std::vector<Reading>& batch);
+
+    SamplerOptions m_options;
+    std::vector<Slot> m_slots;
+    Trace m_trace;
+    std::vector<ChannelStats> m_stats;  // guarded by m_mutex
+    std::atomic<std::uint64_t> m_readings{0};
+    std::atomic<double> m_thread_cpu_s{0};
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::condition_variable m_done;
+    bool m_stopping = false;
+    std::uint64_t m_requested = 0;  ///< read-all requests made
+    std::uint64_t m_completed = 0;  ///< read-all requests served
+    std::int64_t m_last_boundary_ns = 0;
+    std::thread m_thread;
+    bool m_started = false;
+    bool m_stopped = false;
+};
+
+}  // namespace joulecast

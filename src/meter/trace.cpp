@@ -1,0 +1,33 @@
+#include "meter/trace.hpp"
+
+namespace joulecast {
+
+Trace::Trace(const Trace& other) : m_channels(other.m_channels), m_readings(other.readings()) {}
+
+Trace& Trace::operator=(const Trace& other) {
+    if (this != &other) {
+        auto copy = other.readings();
+        std::lock_guard lock(m_mutex);
+        m_channels = other.m_channels;
+        m_readings = std::move(copy);
+    }
+    return *this;
+}
+
+void Trace::append(const std::vector<Reading>& batch) {
+    std::lock_guard lock(m_mutex);
+    m_readings.insert(m_readings.end(), batch.begin(), batch.end());
+}
+
+std::vector<Reading> Trace::readings(std::size_t first) const {
+    std::lock_guard lock(m_mutex);
+    if (first >= m_readings.size()) return {};
+    return {m_readings.begin() + static_cast<std::ptrdiff_t>(first), m_readings.end()};
+}
+
+std::size_t Trace::size() const {
+    std::lock_guard lock(m_mutex);
+    return m_readings.size();
+}
+
+}  // namespace joulecast

@@ -1,0 +1,110 @@
+// The sampler thread against in-process scripted sensors with known power.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "meter/energy.hpp"
+#include "meter/sampler.hpp"
+#include "support/scripted_sensor.hpp"
+
+namespace joulecast {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ScriptedSensor;
+
+TEST(Sampler, ConstantPowerGivesKnownEnergy) {
+    auto sensor = ScriptedSensor::constant(300.0);
+    ASSERT_TRUE(sensor.probe().available);
+    Sampler sampler({&sensor}, {20ms});
+    sampler.start();
+    const std::int64_t start = sampler.read_all_now();
+    std::this_thread::sleep_for(400ms);
+    const std::int64_t end = sampler.read_all_now();
+    sampler.stop();
+    WindowEnergy e = Timeline(sampler.trace()).energy(start, end);
+    const double expected = 300.0 * ns_to_s(end - start);
+    EXPECT_NEAR(e.total_j, expected, expected * 1e-6);
+    EXPECT_EQ(e.domain_method.at("gpu"), "counter");
+    ASSERT_EQ(e.disagreements.size(), 1u);
+    EXPECT_NEAR(e.disagreements[0].relative(), 0.0, 1e-3);
+    EXPECT_GT(sampler.readings(), 20u);
+}
+
+TEST(Sampler, EachChannelKeepsItsOwnCadence) {
+    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0", 200ms);
+    sensor.probe();
+    Sampler sampler({&sensor}, {20ms});
+    sampler.start();
+    std::this_thread::sleep_for(1s);
+    sampler.stop();
+    auto stats = sampler.stats();
+    ASSERT_EQ(stats.size(), 2u);
+    // The counter: once at start, about every 200 ms, once at stop; the power gauge about every 20 ms.
+    EXPECT_GE(stats[0].readings, 5u);
+    EXPECT_LE(stats[0].readings, 8u);
+    EXPECT_GE(stats[1].readings, 35u);
+}
+
+TEST(Sampler, BoundaryReadsTheSlowCounterNow) {
+    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0", 10s);
+    sensor.probe();
+    Sampler sampler({&sensor}, {20ms});
+    sampler.start();
+    const int before = sensor.counter_reads();
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(sensor.counter_reads(), before);  // 10 s period: not read by ordinary ticks
+    sampler.read_all_now();
+    EXPECT_EQ(sensor.counter_reads(), before + 1);
+    sampler.stop();
+}
+
+TEST(Sampler, ErrorsAreCountedNotFatal) {
+    auto sensor = ScriptedSensor::constant(50.0);
+    sensor.probe();
+    sensor.fail_every(3);
+    Sampler sampler({&sensor}, {10ms});
+    sampler.start();
+    std::this_thread::sleep_for(200ms);
+    sampler.stop();
+    auto stats = sampler.stats();
+    EXPECT_GT(stats[0].errors + stats[1].errors, 5u);
+    EXPECT_GT(stats[0].readings + stats[1].readings, 10u);
+}
+
+TEST(Sampler, LostDeviceStopsBeingReadAndKeepsItsEnergySoFar) {
+    auto sensor = ScriptedSensor::constant(200.0);
+    sensor.probe();
+    sensor.lose_after(0.15);
+    Sampler sampler({&sensor}, {10ms});
+    sampler.start();
+    const std::int64_t start = sampler.read_all_now();
+    std::this_thread::sleep_for(400ms);
+    const int reads_after_loss = sensor.reads();
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(sensor.reads(), reads_after_loss);
+    const std::int64_t end = sampler.read_all_now();
+    sampler.stop();
+    auto stats = sampler.stats();
+    EXPECT_TRUE(stats[0].lost);
+    EXPECT_TRUE(stats[1].lost);
+    // The energy up to the loss (about 0.15 s at 200 W) is kept, without inventing the rest.
+    WindowEnergy e = Timeline(sampler.trace()).energy(start, end);
+    EXPECT_GT(e.total_j, 200.0 * 0.10);
+    EXPECT_LT(e.total_j, 200.0 * 0.30);
+}
+
+TEST(Sampler, StopIsIdempotentAndTraceStaysReadable) {
+    auto sensor = ScriptedSensor::constant(10.0);
+    sensor.probe();
+    Sampler sampler({&sensor}, {10ms});
+    sampler.start();
+    sampler.stop();
+    sampler.stop();
+    EXPECT_GE(sampler.trace().size(), 4u);  // two channels, read at start and at stop
+    EXPECT_GE(sampler.thread_cpu_s(), 0.0);
+}
+
+}  // namespace
+}  // namespace joulecast
