@@ -1,0 +1,36 @@
+#pragma once
+// A small command-line reader shared by the commands: "--name value", "--name=value", flags, and "--" before a
+// command. Unknown or malformed options raise UsageError (exit 2 with usage).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace joulecast::cli {
+
+class Args {
+public:
+    explicit Args(std::vector<std::string> args) : m_args(std::move(args)) {}
+
+    bool done() const { return m_pos >= m_args.size(); }
+    const std::string& peek() const { return m_args[m_pos]; }
+    std::string next() { return m_args[m_pos++]; }
+    std::vector<std::string> rest();
+
+    /// If the next argument is option `name` ("--json FILE" or "--json=FILE"), consumes it, stores its value
+    /// in `out` and returns true.
+    bool value(const std::string& name, std::string& out);
+    /// If the next argument is the flag `name`, consumes it.
+    bool flag(const std::string& name);
+
+private:
+    std::vector<std::string> m_args;
+    std::size_t m_pos = 0;
+};
+
+/// Parses a number for option `name` or throws UsageError naming it.
+double number_option(const std::string& name, const std::string& text);
+
+}  // namespace joulecast::cli

@@ -1,0 +1,76 @@
+// joulecast: measure, forecast and explain the energy of ML jobs. This file only dispatches to commands.
+
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "core/result.hpp"
+
+namespace {
+
+const char* const usage = R"(usage: joulecast COMMAND [options]
+
+commands:
+  run [options] -- CMD [ARGS...]   measure the energy of a command
+  sensors [--json]                 list energy sensors, available or not and why
+  help [COMMAND]                   show help
+
+Run 'joulecast help COMMAND' for a command's options.
+)";
+
+struct Command {
+    const char* name;
+    int (*function)(const std::vector<std::string>&);
+    const char* const* usage;
+};
+
+const Command commands[] = {
+    {"run", joulecast::cli::run_command, &joulecast::cli::run_usage},
+    {"sensors", joulecast::cli::sensors_command, &joulecast::cli::sensors_usage},
+};
+
+const Command* find(const std::string& name) {
+    for (const auto& command : commands)
+        if (name == command.name) return &command;
+    return nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+        (args.empty() ? std::cerr : std::cout) << usage;
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "help" || args[0] == "--version") {
+        if (args[0] == "--version") {
+            std::cout << "joulecast 0.1.0\n";
+            return 0;
+        }
+        const Command* command = args.size() > 1 ? find(args[1]) : nullptr;
+        std::cout << (command ? *command->usage : usage);
+        return 0;
+    }
+    const Command* command = find(args[0]);
+    if (!command) {
+        std::cerr << "joulecast: unknown command '" << args[0] << "'\n\n" << usage;
+        return 2;
+    }
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (!rest.empty() && (rest[0] == "-h" || rest[0] == "--help")) {
+        std::cout << *command->usage;
+        return 0;
+    }
+    try {
+        return command->function(rest);
+    } catch (const joulecast::UsageError& error) {
+        std::cerr << "joulecast " << command->name << ": " << error.what() << "\n\n" << *command->usage;
+        return 2;
+    } catch (const std::exception& error) {
+        std::cerr << "joulecast " << command->name << ": error: " << error.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,113 @@
+#include "report/json_result.hpp"
+
+#include <cstdio>
+
+#include "core/text.hpp"
+#include "sensors/replay/replay_sensor.hpp"
+
+namespace joulecast {
+
+namespace {
+
+nlohmann::ordered_json source_json(const SourceEnergy& s) {
+    return {{"sensor", s.sensor},  {"channel", s.channel},          {"domain", s.domain},
+            {"device", s.device},  {"method", to_string(s.method)}, {"energy_j", s.energy_j},
+            {"samples", s.samples}, {"accounted", s.accounted}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const RunResult& r) {
+    nlohmann::ordered_json j;
+    j["schema"] = run_schema;
+    j["id"] = r.id;
+    j["name"] = r.name;
+    j["command"] = r.command;
+    j["exit_code"] = r.exit_code;
+    j["status"] = r.status;
+    j["started_at"] = r.started_at;
+    j["duration_s"] = r.duration_s;
+
+    nlohmann::ordered_json gpus = nlohmann::ordered_json::array();
+    for (const auto& g : r.gpus)
+        gpus.push_back({{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}});
+    j["host"] = {{"hostname", r.host.hostname},
+                 {"cpu_model", r.host.cpu_model},
+                 {"cores", r.host.cores},
+                 {"memory_bytes", r.host.memory_bytes},
+                 {"gpus", gpus}};
+
+    const WindowEnergy& e = r.energy;
+    j["energy_j"] = {{"total", e.total_j},        {"gpu", e.domain("gpu")},         {"cpu", e.domain("cpu")},
+                     {"dram", e.domain("dram")},  {"measured", e.measured_j},       {"modelled", e.modelled_j}};
+    for (const auto& [domain, joules] : e.domain_j)
+        if (!j["energy_j"].contains(domain)) j["energy_j"][domain] = joules;
+    j["energy_method"] = e.domain_method;
+    if (r.idle) {
+        j["idle_power_w"] = r.idle->power_w;
+        j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},
+                     {"domain_power_w", r.idle->domain_power_w}};
+    } else {
+        j["idle_power_w"] = nullptr;
+    }
+    j["net_energy_j"] = r.net_energy_j ? nlohmann::ordered_json(*r.net_energy_j) : nlohmann::ordered_json(nullptr);
+    j["power_w"] = {{"mean", r.mean_power_w}, {"peak", r.peak_power_w}};
+
+    // Errors are per channel; a source lists those of its own channel.
+    nlohmann::ordered_json sources = nlohmann::ordered_json::array();
+    for (const auto& s : e.sources) {
+        auto sj = source_json(s);
+        std::uint64_t errors = 0;
+        for (const auto& p : r.problems)
+            if (p.sensor == s.sensor && p.channel == s.channel) errors += p.errors;
+        sj["errors"] = errors;
+        sources.push_back(sj);
+    }
+    j["sources"] = sources;
+    nlohmann::ordered_json disagreements = nlohmann::ordered_json::array();
+    for (const auto& d : e.disagreements)
+        disagreements.push_back({{"device", d.device}, {"counter_j", d.counter_j}, {"integrated_j", d.integrated_j},
+                                 {"relative", d.relative()}});
+    j["disagreements"] = disagreements;
+
+    j["phases"] = nlohmann::ordered_json::array();
+    j["epochs"] = nlohmann::ordered_json::array();
+    j["meta"] = nlohmann::ordered_json::object();
+    j["metrics"] = nlohmann::ordered_json::object();
+
+    nlohmann::ordered_json sensors = nlohmann::ordered_json::array();
+    for (const auto& s : r.sensors)
+        sensors.push_back({{"name", s.name}, {"available", s.available}, {"used", s.used}, {"reason", s.reason},
+                           {"role", s.role}, {"notes", s.notes}});
+    j["sensors"] = sensors;
+    j["fallbacks"] = r.fallbacks;
+    nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+    for (const auto& p : r.problems)
+        problems.push_back({{"sensor", p.sensor}, {"channel", p.channel}, {"errors", p.errors},
+                            {"unsupported", p.unsupported}, {"lost", p.lost}});
+    j["problems"] = problems;
+    j["warnings"] = r.warnings;
+    j["overhead"] = {{"cpu_s", r.overhead.process_cpu_s}, {"sampler_cpu_s", r.overhead.sampler_cpu_s},
+                     {"readings", r.overhead.readings},    {"wall_s", r.overhead.wall_s},
+                     {"interval_s", r.overhead.interval_s}};
+    return j;
+}
+
+void write_trace_csv(std::ostream& out, const Trace& trace, std::int64_t origin_ns) {
+    out << trace_csv_header << '\n';
+    const auto& channels = trace.channels();
+    char number[64];
+    for (const Reading& r : trace.readings()) {
+        if (r.channel >= channels.size()) continue;
+        const auto& tc = channels[r.channel];
+        std::snprintf(number, sizeof number, "%.9f", static_cast<double>(r.t_ns - origin_ns) * 1e-9);
+        out << number << ',' << csv_field(tc.sensor) << ',' << csv_field(tc.channel.name) << ','
+            << csv_field(tc.channel.domain) << ',' << csv_field(tc.channel.device) << ','
+            << to_string(tc.channel.quantity) << ',' << to_string(tc.channel.behaviour) << ','
+            << (tc.channel.modelled ? 1 : 0) << ',' << unit_of(tc.channel.quantity) << ',';
+        std::snprintf(number, sizeof number, "%.17g", r.value);
+        out << number << '\n';
+    }
+}
+
+}  // namespace joulecast

@@ -1,0 +1,83 @@
+#include "report/summary.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace joulecast {
+
+std::string format_number(double value, int decimals) {
+    if (!std::isfinite(value)) return "n/a";
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, std::fabs(value));
+    std::string digits(buffer);
+    auto dot = digits.find('.');
+    std::string whole = digits.substr(0, dot), fraction = dot == std::string::npos ? "" : digits.substr(dot);
+    std::string grouped;
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+        if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
+        grouped += whole[i];
+    }
+    return (value < 0 && std::stod(buffer) != 0 ? "-" : "") + grouped + fraction;
+}
+
+namespace {
+
+std::string padded(const std::string& text, std::size_t width) {
+    return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
+}
+
+std::string left(const std::string& text, std::size_t width) {
+    return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
+}
+
+std::string command_line(const std::vector<std::string>& command) {
+    std::string line;
+    for (const auto& word : command) line += (line.empty() ? "" : " ") + word;
+    return line.size() > 60 ? line.substr(0, 57) + "..." : line;
+}
+
+}  // namespace
+
+void print_summary(std::ostream& out, const RunResult& r) {
+    out << "\n Energy of '" << command_line(r.command) << "' (" << r.status << ", exit " << r.exit_code << ", "
+        << format_number(r.duration_s, 2) << " s):\n\n";
+    for (const auto& s : r.energy.sources) {
+        std::string how = to_string(s.method);
+        std::string note = s.accounted ? "" : "(not in total)";
+        out << padded(format_number(s.energy_j, 1), 14) << " J  " << left(s.domain, 6) << left(s.device, 12)
+            << left(how, 11) << s.channel << (note.empty() ? "" : "  " + note) << '\n';
+    }
+    if (r.energy.sources.empty()) out << "            no energy source was available\n";
+    out << "    ----------\n";
+    out << padded(format_number(r.energy.total_j, 1), 14) << " J  total";
+    if (r.energy.modelled_j > 0)
+        out << " (" << format_number(r.energy.measured_j, 1) << " J measured, "
+            << format_number(r.energy.modelled_j, 1) << " J modelled)";
+    out << '\n';
+    if (r.idle && r.net_energy_j) {
+        out << padded(format_number(*r.net_energy_j, 1), 14) << " J  net of idle ("
+            << format_number(r.idle->power_w, 1) << " W idle, measured over " << format_number(r.idle->duration_s, 1)
+            << " s before the command)\n";
+    }
+    out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
+    out << padded(format_number(r.peak_power_w, 1), 14) << " W  peak power\n";
+    for (const auto& d : r.energy.disagreements) {
+        out << "\n  " << d.device << ": counter " << format_number(d.counter_j, 1) << " J, integrated power "
+            << format_number(d.integrated_j, 1) << " J (" << (d.relative() >= 0 ? "+" : "")
+            << format_number(100 * d.relative(), 2) << "%)";
+    }
+    if (!r.energy.disagreements.empty()) out << '\n';
+    for (const auto& f : r.fallbacks) out << "\n  note: " << f;
+    for (const auto& p : r.problems) {
+        out << "\n  warning: " << p.sensor << " " << p.channel << ": ";
+        if (p.lost) out << "device lost during the run; ";
+        if (p.unsupported) out << "stopped being supported; ";
+        out << p.errors << " read errors";
+    }
+    for (const auto& w : r.warnings) out << "\n  warning: " << w;
+    out << "\n\n  joulecast: " << format_number(r.overhead.process_cpu_s, 3) << " s CPU (sampler "
+        << format_number(r.overhead.sampler_cpu_s, 3) << " s), " << r.overhead.readings << " readings every "
+        << format_number(r.overhead.interval_s * 1000, 0) << " ms\n\n";
+}
+
+}  // namespace joulecast

@@ -1,0 +1,292 @@
+// End to end: the real joulecast binary runs real child processes, with fake sensors of known power.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/text.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast {
+namespace {
+
+using test::isolated_env;
+using test::ProcessOptions;
+using test::run_process;
+using test::TempDir;
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+std::vector<std::string> joulecast_run(std::vector<std::string> options, std::vector<std::string> command) {
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+}
+
+ProcessOptions fake_gpu(const TempDir& dir, const std::string& script) {
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
+    options.env["FAKE_NVML_SCRIPT"] = script;
+    // No /proc: the CPU and DRAM models stay out, so totals and peaks are the fake GPU's alone.
+    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";
+    return options;
+}
+
+const nlohmann::json* source(const nlohmann::json& result, const std::string& channel) {
+    for (const auto& s : result["sources"])
+        if (s["channel"] == channel) return &s;
+    return nullptr;
+}
+
+TEST(RunEndToEnd, ExitStatusPassesThrough) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto r = run_process(joulecast_run({"--quiet"}, {"sh", "-c", "exit 3"}), options);
+    EXPECT_EQ(r.exit_code, 3);
+    r = run_process(joulecast_run({"--quiet"}, {"true"}), options);
+    EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(RunEndToEnd, ChildKilledBySignalGives128PlusN) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--json", json.string()}, {"sh", "-c", "kill -KILL $$"}), options);
+    EXPECT_EQ(r.exit_code, 128 + SIGKILL);
+    auto result = read_json(json);
+    EXPECT_EQ(result["exit_code"], 128 + SIGKILL);
+    EXPECT_EQ(result["status"], "failed");
+}
+
+TEST(RunEndToEnd, MissingCommandExits127AndStillWritesTheResult) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--json", json.string()}, {"no-such-command-joulecast"}), options);
+    EXPECT_EQ(r.exit_code, 127);
+    EXPECT_NE(r.err.find("cannot run 'no-such-command-joulecast'"), std::string::npos) << r.err;
+    auto result = read_json(json);
+    EXPECT_EQ(result["exit_code"], 127);
+    EXPECT_EQ(result["status"], "failed");
+}
+
+TEST(RunEndToEnd, BadOptionsExit2WithUsage) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    for (auto args : std::vector<std::vector<std::string>>{
+             {JOULECAST_BINARY, "run", "--bogus", "--", "true"},
+             {JOULECAST_BINARY, "run"},
+             {JOULECAST_BINARY, "run", "--interval", "1ms", "--", "true"},
+             {JOULECAST_BINARY, "run", "--idle", "soon", "--", "true"},
+             {JOULECAST_BINARY, "run", "--json", "/nonexistent-dir/x.json", "--", "true"},
+             {JOULECAST_BINARY, "run", "--json"},
+             {JOULECAST_BINARY, "frobnicate"},
+         }) {
+        auto r = run_process(args, options);
+        EXPECT_EQ(r.exit_code, 2) << args[2];
+        EXPECT_NE(r.err.find("usage"), std::string::npos) << r.err;
+    }
+}
+
+TEST(RunEndToEnd, ForwardsSigtermToTheCommandAndKeepsTheData) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    auto argv = joulecast_run({"--quiet", "--json", json.string()},
+                              {"sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"});
+    auto env = isolated_env(dir.str());
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(126);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 7);  // the command's own answer to SIGTERM, passed through
+    auto result = read_json(json);
+    EXPECT_EQ(result["exit_code"], 7);
+    EXPECT_GT(result["duration_s"].get<double>(), 0.5);
+}
+
+TEST(RunEndToEnd, FakeGpuAtConstantPowerGivesKnownEnergy) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "1.5"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=300"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const double duration = result["duration_s"];
+    const double expected = 300.0 * duration;
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), expected, 0.01 * expected);
+    EXPECT_EQ(result["energy_method"]["gpu"], "counter");
+    auto counter = source(result, "gpu0.energy");
+    ASSERT_NE(counter, nullptr);
+    EXPECT_EQ((*counter)["method"], "counter");
+    auto power = source(result, "gpu0.power");
+    ASSERT_NE(power, nullptr);
+    EXPECT_EQ((*power)["method"], "integrated");
+    EXPECT_NEAR((*power)["energy_j"].get<double>(), expected, 0.02 * expected);
+    EXPECT_NEAR(result["power_w"]["peak"].get<double>(), 300.0, 15.0);
+    EXPECT_EQ(result["host"]["gpus"].size(), 1u);
+    EXPECT_NE(r.err.find("counter"), std::string::npos);  // the summary names the method
+}
+
+TEST(RunEndToEnd, FakeGpuStepShowsInPeakAndEnergy) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--quiet", "--json", json.string()}, {"sleep", "2"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const double duration = result["duration_s"];
+    const double gpu = result["energy_j"]["gpu"];
+    EXPECT_GT(gpu, 100.0 * duration);
+    EXPECT_LT(gpu, 400.0 * duration);
+    EXPECT_NEAR(result["power_w"]["peak"].get<double>(), 400.0, 20.0);
+    ASSERT_EQ(result["disagreements"].size(), 1u);
+    EXPECT_LT(std::abs(result["disagreements"][0]["relative"].get<double>()), 0.03);
+}
+
+TEST(RunEndToEnd, GpuWithoutEnergyCounterFallsBackToIntegratedPower) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--quiet", "--json", json.string()}, {"sleep", "1"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=250;gpu0.energy=unsupported"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    EXPECT_EQ(result["energy_method"]["gpu"], "integrated");
+    const double expected = 250.0 * result["duration_s"].get<double>();
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), expected, 0.02 * expected);
+}
+
+TEST(RunEndToEnd, GpuLostMidRunIsReportedNotFatal) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "1.5"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=300;gpu0.lost_after=0.5"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    bool lost = false;
+    for (const auto& p : result["problems"]) lost = lost || p["lost"].get<bool>();
+    EXPECT_TRUE(lost);
+    // Energy until the loss is kept (about 0.5 s at 300 W), nothing is invented after it.
+    const double gpu = result["energy_j"]["gpu"];
+    EXPECT_GT(gpu, 300.0 * 0.3);
+    EXPECT_LT(gpu, 300.0 * 0.8);
+    EXPECT_NE(r.err.find("lost"), std::string::npos) << r.err;
+}
+
+TEST(RunEndToEnd, MissingNvmlSymbolsMakeTheSensorUnavailableNotACrash) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_PARTIAL_LIBRARY;
+    auto r = run_process({JOULECAST_BINARY, "sensors", "--json"}, options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto sensors = nlohmann::json::parse(r.out)["sensors"];
+    ASSERT_EQ(sensors[0]["name"], "nvml");
+    EXPECT_FALSE(sensors[0]["available"].get<bool>());
+    EXPECT_NE(sensors[0]["reason"].get<std::string>().find("nvml"), std::string::npos);
+    auto run = run_process(joulecast_run({"--quiet"}, {"true"}), options);
+    EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(RunEndToEnd, SensorsListsEveryChannelWithUnits) {
+    TempDir dir;
+    auto options = fake_gpu(dir, "gpus=2;gpu0.power=100;gpu1.power=200");
+    options.env["JOULECAST_PROC_ROOT"] = "";  // the real /proc: the CPU model is used here
+    auto r = run_process({JOULECAST_BINARY, "sensors", "--json"}, options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto out = nlohmann::json::parse(r.out);
+    std::map<std::string, nlohmann::json> by_name;
+    for (const auto& s : out["sensors"]) by_name[s["name"]] = s;
+    ASSERT_TRUE(by_name["nvml"]["available"].get<bool>());
+    int energy_channels = 0;
+    for (const auto& c : by_name["nvml"]["channels"]) {
+        if (c["quantity"] == "energy") {
+            ++energy_channels;
+            EXPECT_EQ(c["unit"], "J");
+            EXPECT_EQ(c["behaviour"], "counter");
+        }
+    }
+    EXPECT_EQ(energy_channels, 2);
+    EXPECT_FALSE(by_name["rapl"]["available"].get<bool>());
+    EXPECT_FALSE(by_name["rapl"]["reason"].get<std::string>().empty());
+    EXPECT_TRUE(by_name["cpu-model"]["used"].get<bool>());
+    EXPECT_FALSE(out["fallbacks"].empty());
+    auto text = run_process({JOULECAST_BINARY, "sensors"}, options);
+    EXPECT_NE(text.out.find("MODELLED"), std::string::npos);
+}
+
+/// A recorded trace: GPU power 100 W for the first second (a 1 s idle baseline), then 300 W, for 20 s.
+std::string step_trace() {
+    std::string csv = "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value\n";
+    for (int i = 0; i <= 2000; ++i) {
+        double t = i * 0.01;
+        csv += std::to_string(t) + ",nvml,gpu0.power,gpu,gpu0,power,gauge,0,W," + (t < 1.0 ? "100" : "300") + "\n";
+    }
+    return csv;
+}
+
+TEST(RunEndToEnd, ReplayedTraceGivesItsKnownEnergy) {
+    TempDir dir;
+    auto trace = dir.write("trace.csv", step_trace());
+    auto json = dir.path() / "r.json";
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--idle", "1s", "--interval", "10ms", "--json",
+                                        json.string()},
+                                       {"sleep", "1"}),
+                         options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const double duration = result["duration_s"];
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
+    EXPECT_NEAR(result["idle_power_w"].get<double>(), 100.0, 5.0);
+    EXPECT_NEAR(result["net_energy_j"].get<double>(), 200.0 * duration, 0.05 * 200.0 * duration);
+}
+
+TEST(RunEndToEnd, TraceCsvRoundTripsThroughReplay) {
+    TempDir dir;
+    auto trace = dir.path() / "t.csv";
+    auto r = run_process(joulecast_run({"--quiet", "--trace", trace.string()}, {"sleep", "0.5"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=200"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto text = read_text_file(trace.string());
+    ASSERT_TRUE(text.ok());
+    auto table = parse_csv(*text);
+    EXPECT_EQ(table.column("value"), 9);
+    EXPECT_GT(table.rows.size(), 5u);
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto sensors = run_process({JOULECAST_BINARY, "sensors", "--json", "--replay", trace.string()}, options);
+    ASSERT_EQ(sensors.exit_code, 0) << sensors.err;
+    auto out = nlohmann::json::parse(sensors.out);
+    EXPECT_TRUE(out["sensors"][0]["available"].get<bool>());
+}
+
+}  // namespace
+}  // namespace joulecast

@@ -1,0 +1,29 @@
+#pragma once
+// Runs a program (normally the joulecast binary) as a real child process for end-to-end tests.
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace joulecast::test {
+
+struct ProcessResult {
+    int exit_code = -1;  ///< exit status, or 128+N when signal N ended it
+    std::string out;     ///< standard output
+    std::string err;     ///< standard error
+};
+
+struct ProcessOptions {
+    /// Added to (or replacing) the inherited environment; an empty value unsets the variable.
+    std::map<std::string, std::string> env;
+    /// Seconds after which the child is killed with SIGKILL (the test then fails on exit_code 137).
+    double timeout_s = 60;
+};
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+/// Environment that isolates joulecast from this machine's hardware: an empty sysfs and a missing NVML unless
+/// the test sets them, and a private store.
+std::map<std::string, std::string> isolated_env(const std::string& temp_root);
+
+}  // namespace joulecast::test
