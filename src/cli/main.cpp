@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/mark_command.hpp"
 #include "core/result.hpp"
 
 namespace {
@@ -15,6 +16,7 @@ const char* const usage = R"(usage: joulecast COMMAND [options]
 commands:
   run [options] -- CMD [ARGS...]   measure the energy of a command
   sensors [--json]                 list energy sensors, available or not and why
+  mark begin|end|epoch|meta|metric  tell the joulecast run around this script about a phase, epoch, ...
   help [COMMAND]                   show help
 
 Run 'joulecast help COMMAND' for a command's options.
@@ -29,6 +31,7 @@ struct Command {
 const Command commands[] = {
     {"run", joulecast::cli::run_command, &joulecast::cli::run_usage},
     {"sensors", joulecast::cli::sensors_command, &joulecast::cli::sensors_usage},
+    {"mark", joulecast::cli::mark_command, &joulecast::cli::mark_usage},
 };
 
 const Command* find(const std::string& name) {

@@ -51,6 +51,45 @@ struct Overhead {
     double interval_s = 0;
 };
 
+/// One phase the workload marked (begin/end on the control channel), or one epoch.
+struct PhaseResult {
+    std::string name;           ///< "train", "infer", "eval", "epoch", or any name the workload chose
+    double start_s = 0;         ///< seconds from the start of the command
+    double end_s = 0;
+    double energy_j = 0;        ///< accounted energy of every domain in the phase
+    std::map<std::string, double> domain_j;
+    std::optional<long long> samples;
+    std::optional<double> energy_per_sample_j;
+    double co2e_g = 0;
+    /// How the boundaries were placed: "counter" (counters read at the boundary) or "interpolated" (along the
+    /// power timeline between counter readings).
+    std::string boundary = "counter";
+    std::map<std::string, std::string> fields;  ///< extra k=v given with begin
+    bool closed = true;                         ///< false when the run ended with the phase still open
+};
+
+struct EpochResult {
+    long long n = 0;
+    double start_s = 0;
+    double end_s = 0;
+    double energy_j = 0;
+    std::optional<long long> samples;
+    std::optional<double> energy_per_sample_j;
+};
+
+/// A metric the workload reported; the last value wins, the series is kept.
+struct MetricSeries {
+    std::vector<std::pair<double, double>> points;  ///< {seconds from start, value}
+    double last() const { return points.empty() ? 0.0 : points.back().second; }
+};
+
+struct CarbonResult {
+    double intensity_g_per_kwh = 0;
+    std::string intensity_source;  ///< e.g. "country FRA (Our World in Data 2022)", "--intensity", "world average"
+    double pue = 1.0;
+    double co2e_g = 0;             ///< total energy × PUE × intensity
+};
+
 struct RunResult {
     std::string id;
     std::string name;
@@ -67,6 +106,17 @@ struct RunResult {
     std::optional<double> net_energy_j;  ///< gross − idle power × duration, when idle was measured
     double mean_power_w = 0;
     double peak_power_w = 0;  ///< highest total power over bins of max(interval, 100 ms)
+
+    std::vector<PhaseResult> phases;
+    std::vector<EpochResult> epochs;
+    std::optional<double> training_energy_j;   ///< E_tr: every phase named "train" (outermost only)
+    std::optional<double> inference_energy_j;  ///< E_in: every phase named "infer"
+    std::map<std::string, std::string> meta;
+    std::map<std::string, MetricSeries> metrics;
+    std::map<std::string, std::string> tags;
+    std::optional<CarbonResult> carbon;
+    /// Control-channel health: lines, accepted, malformed, ... (empty when no channel was opened).
+    std::map<std::string, std::uint64_t> control;
 
     std::vector<SensorReport> sensors;
     std::vector<std::string> fallbacks;

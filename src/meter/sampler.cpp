@@ -136,7 +136,8 @@ void Sampler::run() {
             }
         }
         if (all) m_done.notify_all();
-        m_thread_cpu_s = thread_cpu_seconds();
+        // Reading the thread's CPU clock is a system call: at boundaries only, not at every tick.
+        if (all) m_thread_cpu_s = thread_cpu_seconds();
         if (stopping) break;
         next_tick += m_options.interval.count();
         if (next_tick <= now) next_tick = now + m_options.interval.count();  // fell behind: skip, don't burst

@@ -46,7 +46,7 @@ public:
     const Trace& trace() const { return m_trace; }
     std::vector<ChannelStats> stats() const;
     std::uint64_t readings() const { return m_readings.load(); }
-    /// CPU seconds used by the sampler thread so far (final after stop()).
+    /// CPU seconds used by the sampler thread, as of the last boundary read (final after stop()).
     double thread_cpu_s() const { return m_thread_cpu_s.load(); }
     std::chrono::nanoseconds interval() const { return m_options.interval; }
 

@@ -70,10 +70,54 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                                  {"relative", d.relative()}});
     j["disagreements"] = disagreements;
 
-    j["phases"] = nlohmann::ordered_json::array();
-    j["epochs"] = nlohmann::ordered_json::array();
-    j["meta"] = nlohmann::ordered_json::object();
-    j["metrics"] = nlohmann::ordered_json::object();
+    auto optional_number = [](const auto& value) {
+        return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+    };
+    nlohmann::ordered_json phases = nlohmann::ordered_json::array();
+    for (const auto& p : r.phases)
+        phases.push_back({{"name", p.name},
+                          {"start_s", p.start_s},
+                          {"end_s", p.end_s},
+                          {"duration_s", p.end_s - p.start_s},
+                          {"energy_j", p.energy_j},
+                          {"domain_j", p.domain_j},
+                          {"samples", optional_number(p.samples)},
+                          {"energy_per_sample_j", optional_number(p.energy_per_sample_j)},
+                          {"mean_power_w", p.end_s > p.start_s ? p.energy_j / (p.end_s - p.start_s) : 0.0},
+                          {"co2e_g", p.co2e_g},
+                          {"boundary", p.boundary},
+                          {"closed", p.closed},
+                          {"fields", p.fields}});
+    j["phases"] = phases;
+    nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+    for (const auto& epoch : r.epochs)
+        epochs.push_back({{"n", epoch.n},
+                          {"start_s", epoch.start_s},
+                          {"end_s", epoch.end_s},
+                          {"energy_j", epoch.energy_j},
+                          {"samples", optional_number(epoch.samples)},
+                          {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)}});
+    j["epochs"] = epochs;
+    j["training_energy_j"] = optional_number(r.training_energy_j);
+    j["inference_energy_j"] = optional_number(r.inference_energy_j);
+    if (r.carbon) {
+        j["carbon"] = {{"intensity_g_per_kwh", r.carbon->intensity_g_per_kwh},
+                       {"intensity_source", r.carbon->intensity_source},
+                       {"pue", r.carbon->pue},
+                       {"co2e_g", r.carbon->co2e_g}};
+    } else {
+        j["carbon"] = nullptr;
+    }
+    j["meta"] = r.meta;
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    for (const auto& [name, series] : r.metrics) {
+        nlohmann::ordered_json points = nlohmann::ordered_json::array();
+        for (const auto& [t, v] : series.points) points.push_back({t, v});
+        metrics[name] = {{"last", series.last()}, {"series", points}};
+    }
+    j["metrics"] = metrics;
+    j["tags"] = r.tags;
+    j["control"] = r.control;
 
     nlohmann::ordered_json sensors = nlohmann::ordered_json::array();
     for (const auto& s : r.sensors)

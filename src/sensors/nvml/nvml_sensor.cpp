@@ -156,20 +156,23 @@ Availability NvmlSensor::probe() {
                 power_note = "no power reading (" + m_nvml->error_string(usage_status) + ")";
         }
 
+        // State gauges change slowly and each read is a driver call: once a second is plenty, and it keeps
+        // the sampler's per-tick work to the power readings.
+        const milliseconds state_period(1000);
         nvmlUtilization_t utilisation{};
         offer(api.device_get_utilization_rates(gpu.device, &utilisation), Source::utilisation, "utilisation",
-              Quantity::utilisation, Behaviour::gauge, milliseconds(0));
+              Quantity::utilisation, Behaviour::gauge, state_period);
         nvmlMemory_t memory{};
         offer(api.device_get_memory_info(gpu.device, &memory), Source::memory_used, "memory",
-              Quantity::memory, Behaviour::gauge, milliseconds(0));
+              Quantity::memory, Behaviour::gauge, state_period);
         unsigned int value = 0;
         offer(api.device_get_clock_info_mhz(gpu.device, NVML_CLOCK_SM, &value), Source::sm_clock, "sm_clock",
-              Quantity::clock, Behaviour::gauge, milliseconds(0));
+              Quantity::clock, Behaviour::gauge, state_period);
         offer(api.device_get_temperature_c(gpu.device, NVML_TEMPERATURE_GPU, &value), Source::temperature,
-              "temperature", Quantity::temperature, Behaviour::gauge, milliseconds(0));
+              "temperature", Quantity::temperature, Behaviour::gauge, state_period);
         unsigned int limit_mw = 0;
         if (offer(api.device_get_enforced_power_limit_mw(gpu.device, &limit_mw), Source::enforced_power_limit,
-                  "power_limit", Quantity::power_limit, Behaviour::gauge, milliseconds(0)))
+                  "power_limit", Quantity::power_limit, Behaviour::gauge, state_period))
             gpu.info.power_limit_w = static_cast<double>(limit_mw) * 1e-3;
 
         const std::string label = device_name + " " + gpu.info.name;

@@ -1,0 +1,329 @@
+#include "control/server.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/clock.hpp"
+
+namespace joulecast {
+
+namespace {
+
+constexpr std::size_t k_read_chunk = 64 * 1024;
+constexpr std::int64_t k_second_ns = 1'000'000'000;
+constexpr std::size_t k_excerpt_bytes = 60;
+constexpr const char* k_socket_name = "control.sock";
+constexpr const char* k_dir_pattern = "joulecast-XXXXXX";
+
+std::string system_reason() {
+    return std::strerror(errno);
+}
+
+bool usable_directory(const std::string& path) {
+    struct stat info {};
+    return !path.empty() && stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+           access(path.c_str(), W_OK | X_OK) == 0;
+}
+
+std::size_t socket_path_length(const std::string& base) {
+    return base.size() + 1 + std::strlen(k_dir_pattern) + 1 + std::strlen(k_socket_name);
+}
+
+std::string choose_base_dir(const ControlServerOptions& options) {
+    if (!options.base_dir.empty()) return options.base_dir;
+    const char* runtime = getenv("XDG_RUNTIME_DIR");
+    if (runtime && usable_directory(runtime) && socket_path_length(runtime) < sizeof(sockaddr_un::sun_path))
+        return runtime;
+    return "/tmp";
+}
+
+std::string printable_excerpt(std::string_view line) {
+    std::string out;
+    for (std::size_t i = 0; i < line.size() && i < k_excerpt_bytes; ++i) {
+        auto c = static_cast<unsigned char>(line[i]);
+        out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    }
+    if (line.size() > k_excerpt_bytes) out += "...";
+    return out;
+}
+
+}  // namespace
+
+struct ControlServer::Client {
+    int fd = -1;
+    std::string pending;      // the current line so far (at most k_max_control_line_bytes)
+    bool discarding = false;  // inside an oversized line: skip up to the next newline
+};
+
+ControlServer::ControlServer(Callback callback, ControlServerOptions options)
+    : m_callback(std::move(callback)), m_options(std::move(options)) {}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(Callback callback, ControlServerOptions options) {
+    std::unique_ptr<ControlServer> server(new ControlServer(std::move(callback), std::move(options)));
+    std::string base = choose_base_dir(server->m_options);
+    std::string pattern = base + "/" + k_dir_pattern;
+    if (!mkdtemp(pattern.data()))
+        return Error{"cannot create a control-channel directory in " + base + ": " + system_reason()};
+    server->m_directory = pattern;
+    // mkdtemp already uses 0700; say so explicitly in case of an unusual umask or libc.
+    if (chmod(server->m_directory.c_str(), S_IRWXU) != 0)
+        return Error{"cannot chmod " + server->m_directory + ": " + system_reason()};
+    server->m_socket_path = server->m_directory + "/" + k_socket_name;
+
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (server->m_socket_path.size() >= sizeof address.sun_path)
+        return Error{"control socket path too long (" + std::to_string(server->m_socket_path.size()) +
+                     " bytes): " + server->m_socket_path};
+    std::memcpy(address.sun_path, server->m_socket_path.c_str(), server->m_socket_path.size() + 1);
+
+    // CLOEXEC everywhere: the measured child must not inherit the listening socket.
+    server->m_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (server->m_listen_fd < 0) return Error{"cannot create a Unix socket: " + system_reason()};
+    if (bind(server->m_listen_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        return Error{"cannot bind " + server->m_socket_path + ": " + system_reason()};
+    if (listen(server->m_listen_fd, SOMAXCONN) != 0)
+        return Error{"cannot listen on " + server->m_socket_path + ": " + system_reason()};
+    if (pipe2(server->m_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return Error{"cannot create a pipe: " + system_reason()};
+
+    server->m_read_buffer.resize(k_read_chunk);
+    server->m_start_ns = monotonic_ns();
+    try {
+        server->m_thread = std::thread([raw = server.get()] { raw->run(); });
+    } catch (const std::system_error& e) {
+        return Error{std::string("cannot start the control-channel thread: ") + e.what()};
+    }
+    return server;
+}
+
+ControlServer::~ControlServer() {
+    stop();
+}
+
+void ControlServer::stop() {
+    std::lock_guard lock(m_stop_mutex);
+    if (m_stopped) return;
+    m_stop_requested = true;
+    if (m_wake_pipe[1] >= 0) {
+        char byte = 1;
+        [[maybe_unused]] ssize_t ignored = write(m_wake_pipe[1], &byte, 1);
+    }
+    if (m_thread.joinable()) {
+        if (m_thread.get_id() == std::this_thread::get_id()) return;  // from the callback: finish later
+        m_thread.join();
+    }
+    for (int* fd : {&m_listen_fd, &m_wake_pipe[0], &m_wake_pipe[1]}) {
+        if (*fd >= 0) close(*fd);
+        *fd = -1;
+    }
+    cleanup_files();
+    m_stopped = true;
+}
+
+void ControlServer::cleanup_files() {
+    if (!m_socket_path.empty()) unlink(m_socket_path.c_str());
+    if (!m_directory.empty()) rmdir(m_directory.c_str());
+}
+
+ControlCounters ControlServer::counters() const {
+    ControlCounters c;
+    c.lines = m_lines;
+    c.accepted = m_accepted;
+    c.malformed = m_malformed;
+    c.unknown_verb = m_unknown_verb;
+    c.oversized = m_oversized;
+    c.clients = m_client_count;
+    c.clients_open = m_clients_open;
+    c.clients_rejected = m_clients_rejected;
+    c.callback_errors = m_callback_errors;
+    c.bytes = m_bytes;
+    std::lock_guard lock(m_examples_mutex);
+    c.rejected_examples = m_examples;
+    return c;
+}
+
+void ControlServer::run() noexcept {
+    try {
+        loop();
+    } catch (...) {
+        // Only allocation failures can get here; the channel then just stops listening.
+    }
+    for (auto& client : m_clients) {
+        if (client->fd >= 0) close(client->fd);
+        client->fd = -1;
+    }
+    m_clients.clear();
+    m_clients_open = 0;
+}
+
+void ControlServer::loop() {
+    std::vector<pollfd> fds;
+    bool accept_paused = false;
+    auto poll_round = [&](int timeout_ms) {
+        fds.clear();
+        fds.push_back({m_wake_pipe[0], POLLIN, 0});
+        fds.push_back({accept_paused ? -1 : m_listen_fd, POLLIN, 0});
+        for (auto& client : m_clients) fds.push_back({client->fd, POLLIN, 0});
+        int ready = poll(fds.data(), fds.size(), timeout_ms);
+        if (ready <= 0) return ready;
+        if (fds[0].revents & POLLIN) {
+            char sink[64];
+            while (read(m_wake_pipe[0], sink, sizeof sink) > 0) {
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            // accept() failed for lack of descriptors: stop polling the listener until a client leaves.
+            if (!accept_clients()) accept_paused = true;
+        }
+        // One read per ready client per round, so that a flooding client cannot starve the others or stop().
+        bool closed_any = false;
+        for (std::size_t i = 2; i < fds.size(); ++i) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            if (!read_client(*m_clients[i - 2])) closed_any = true;
+        }
+        if (closed_any) {
+            std::erase_if(m_clients, [](const auto& client) { return client->fd < 0; });
+            accept_paused = false;
+        }
+        return ready;
+    };
+
+    while (!m_stop_requested) {
+        if (poll_round(-1) < 0 && errno != EINTR) break;
+    }
+    // Take what clients have already sent, including connections still waiting in the backlog.
+    std::int64_t deadline = monotonic_ns() + std::int64_t{m_options.drain_timeout_ms} * 1'000'000;
+    while (monotonic_ns() < deadline) {
+        int ready = poll_round(0);
+        if (ready == 0 || (ready < 0 && errno != EINTR)) break;
+    }
+    for (auto& client : m_clients) finish_client(*client);
+}
+
+bool ControlServer::accept_clients() {
+    for (int i = 0; i < 64; ++i) {
+        int fd = accept4(m_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+        if (m_clients.size() >= m_options.max_clients) {
+            close(fd);
+            ++m_clients_rejected;
+            continue;
+        }
+        auto client = std::make_unique<Client>();
+        client->fd = fd;
+        m_clients.push_back(std::move(client));
+        ++m_client_count;
+        ++m_clients_open;
+    }
+    return true;
+}
+
+bool ControlServer::read_client(Client& client) {
+    ssize_t n = read(client.fd, m_read_buffer.data(), m_read_buffer.size());
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+    if (n <= 0) {
+        finish_client(client);
+        return false;
+    }
+    m_bytes += static_cast<std::uint64_t>(n);
+    std::string_view data(m_read_buffer.data(), static_cast<std::size_t>(n));
+    while (!data.empty()) {
+        std::size_t newline = data.find('\n');
+        std::string_view segment = data.substr(0, newline);
+        data = newline == std::string_view::npos ? std::string_view{} : data.substr(newline + 1);
+        bool complete = newline != std::string_view::npos;
+        if (client.discarding) {
+            if (complete) client.discarding = false;
+            continue;
+        }
+        if (client.pending.size() + segment.size() > k_max_control_line_bytes) {
+            reject("line exceeds " + std::to_string(k_max_control_line_bytes) + " bytes",
+                   client.pending.empty() ? segment : std::string_view(client.pending));
+            ++m_oversized;
+            ++m_lines;
+            client.pending.clear();
+            client.discarding = !complete;
+            continue;
+        }
+        if (!complete) {
+            client.pending.append(segment);
+        } else if (client.pending.empty()) {
+            handle_line(segment);
+        } else {
+            client.pending.append(segment);
+            handle_line(client.pending);
+            client.pending.clear();
+        }
+    }
+    return true;
+}
+
+void ControlServer::finish_client(Client& client) {
+    if (!client.discarding && !client.pending.empty()) handle_line(client.pending);
+    client.pending.clear();
+    client.discarding = false;
+    if (client.fd >= 0) {
+        close(client.fd);
+        client.fd = -1;
+        --m_clients_open;
+    }
+}
+
+void ControlServer::handle_line(std::string_view line) {
+    std::int64_t arrival = monotonic_ns();
+    ControlParseError kind = ControlParseError::malformed;
+    auto parsed = parse_control_line(line, &kind);
+    if (!parsed) {
+        switch (kind) {
+            case ControlParseError::empty:
+                return;
+            case ControlParseError::unknown_verb:
+                ++m_unknown_verb;
+                break;
+            case ControlParseError::oversized:
+                ++m_oversized;
+                break;
+            case ControlParseError::malformed:
+                ++m_malformed;
+                break;
+        }
+        ++m_lines;
+        reject(parsed.error(), line);
+        return;
+    }
+    ++m_accepted;
+    ++m_lines;
+    ControlEvent event;
+    event.arrival_ns = arrival;
+    event.message = std::move(parsed).value();
+    const auto& stamp = event.message.client_t_ns;
+    // A stamp from another clock (another time namespace, a bogus client) would misplace phases: ignore it.
+    event.client_time = stamp && *stamp >= m_start_ns - k_second_ns && *stamp <= arrival + k_second_ns;
+    event.t_ns = event.client_time ? *stamp : arrival;
+    if (!m_callback) return;
+    try {
+        m_callback(event);
+    } catch (...) {
+        ++m_callback_errors;
+    }
+}
+
+void ControlServer::reject(std::string reason, std::string_view line) {
+    std::lock_guard lock(m_examples_mutex);
+    if (m_examples.size() >= ControlCounters::k_max_examples) return;
+    m_examples.push_back({std::move(reason), printable_excerpt(line)});
+}
+
+}  // namespace joulecast
