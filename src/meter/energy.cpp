@@ -115,6 +115,12 @@ std::uint64_t Timeline::samples(std::size_t channel, std::int64_t start_ns, std:
     return hi > lo ? static_cast<std::uint64_t>(hi - lo) : 0;
 }
 
+bool Timeline::read_near(std::size_t channel, std::int64_t t_ns, std::int64_t tolerance_ns) const {
+    const Series& s = m_series.at(channel);
+    auto it = std::lower_bound(s.t.begin(), s.t.end(), t_ns - tolerance_ns);
+    return it != s.t.end() && *it <= t_ns + tolerance_ns;
+}
+
 WindowEnergy Timeline::energy(std::int64_t start_ns, std::int64_t end_ns) const {
     WindowEnergy window;
     window.start_ns = start_ns;

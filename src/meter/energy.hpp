@@ -73,6 +73,8 @@ public:
     double channel_energy(std::size_t channel, std::int64_t start_ns, std::int64_t end_ns) const;
     /// Readings of a channel inside a window.
     std::uint64_t samples(std::size_t channel, std::int64_t start_ns, std::int64_t end_ns) const;
+    /// Whether the channel was read within `tolerance_ns` of `t_ns`.
+    bool read_near(std::size_t channel, std::int64_t t_ns, std::int64_t tolerance_ns) const;
 
     const std::vector<TraceChannel>& channels() const { return m_channels; }
     std::int64_t first_ns() const { return m_first_ns; }

@@ -59,12 +59,23 @@ std::int64_t Sampler::read_all_now() {
     return m_last_boundary_ns;
 }
 
+void Sampler::request_boundary() {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_started || m_stopping) return;
+        m_boundary_requested = true;
+    }
+    m_wake.notify_all();
+}
+
 std::vector<ChannelStats> Sampler::stats() const {
     std::lock_guard lock(m_mutex);
     return m_stats;
 }
 
-void Sampler::tick(bool all, std::vector<Reading>& batch) {
+void Sampler::tick(TickKind kind, std::vector<Reading>& batch) {
+    constexpr std::int64_t slow_boundary_gap_ns = 200'000'000;
+    const bool all = kind == TickKind::all;
     batch.clear();
     const std::int64_t now = monotonic_ns();
     const std::int64_t interval = m_options.interval.count();
@@ -72,7 +83,10 @@ void Sampler::tick(bool all, std::vector<Reading>& batch) {
     for (std::size_t i = 0; i < m_slots.size(); ++i) {
         Slot& slot = m_slots[i];
         // Half a tick of slack, so that a tick that wakes a little early does not skip a due channel.
-        if (!slot.active || (!all && now < slot.next_due_ns - interval / 2)) continue;
+        const bool due = now >= slot.next_due_ns - interval / 2;
+        const bool boundary = kind == TickKind::boundary &&
+                              (slot.period_ns <= interval || now - slot.last_read_ns >= slow_boundary_gap_ns);
+        if (!slot.active || !(all || due || boundary)) continue;
         double value = 0;
         const std::int64_t before = monotonic_ns();
         ReadStatus status = slot.sensor->read(slot.channel, value);
@@ -81,7 +95,8 @@ void Sampler::tick(bool all, std::vector<Reading>& batch) {
         // boundary read (or falling behind) starts the rhythm afresh.
         const std::int64_t period = std::max(slot.period_ns, interval);
         slot.next_due_ns += period;
-        if (all || slot.next_due_ns <= now) slot.next_due_ns = now + period;
+        if (all || boundary || slot.next_due_ns <= now) slot.next_due_ns = now + period;
+        slot.last_read_ns = now;
         ChannelStats& stats = m_stats[i];
         switch (status) {
             case ReadStatus::ok:
@@ -115,17 +130,21 @@ void Sampler::run() {
     batch.reserve(m_slots.size());
     std::int64_t next_tick = monotonic_ns();
     while (true) {
-        bool stopping, all;
+        bool stopping, all, boundary;
         std::uint64_t serving;
         {
             std::unique_lock lock(m_mutex);
             auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(next_tick - monotonic_ns());
-            m_wake.wait_until(lock, deadline, [&] { return m_stopping || m_requested > m_completed; });
+            m_wake.wait_until(lock, deadline,
+                              [&] { return m_stopping || m_requested > m_completed || m_boundary_requested; });
             stopping = m_stopping;
             serving = m_requested;
             all = stopping || m_requested > m_completed;
+            boundary = m_boundary_requested;
+            m_boundary_requested = false;
         }
-        tick(all, batch);
+        const bool on_schedule = monotonic_ns() >= next_tick;
+        tick(all ? TickKind::all : boundary ? TickKind::boundary : TickKind::due, batch);
         m_trace.append(batch);
         const std::int64_t now = monotonic_ns();
         {
@@ -139,6 +158,7 @@ void Sampler::run() {
         // Reading the thread's CPU clock is a system call: at boundaries only, not at every tick.
         if (all) m_thread_cpu_s = thread_cpu_seconds();
         if (stopping) break;
+        if (!on_schedule) continue;  // an early boundary read does not move the tick rhythm
         next_tick += m_options.interval.count();
         if (next_tick <= now) next_tick = now + m_options.interval.count();  // fell behind: skip, don't burst
     }

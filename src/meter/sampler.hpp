@@ -39,6 +39,10 @@ public:
     void start();
     /// Reads every channel once more (a closing boundary) and joins the thread. Idempotent.
     void stop();
+    /// Asks for a window boundary without waiting (safe from any thread, e.g. the control server's): the
+    /// sampler reads its per-tick channels at once, and its slow channels (NVML energy) too unless one was read
+    /// within the last 200 ms, which bounds what a workload marking thousands of phases can cost.
+    void request_boundary();
     /// Reads every channel now, from the sampler thread, and returns when done: a window boundary.
     /// Returns the CLOCK_MONOTONIC time of the boundary. Must be called between start() and stop().
     std::int64_t read_all_now();
@@ -56,10 +60,12 @@ private:
         std::size_t channel;  ///< index within the sensor
         std::int64_t period_ns;
         std::int64_t next_due_ns = 0;
+        std::int64_t last_read_ns = 0;
         bool active = true;
     };
     void run();
-    void tick(bool all, std::vector<Reading>& batch);
+    enum class TickKind { due, boundary, all };
+    void tick(TickKind kind, std::vector<Reading>& batch);
 
     SamplerOptions m_options;
     std::vector<Slot> m_slots;
@@ -74,6 +80,7 @@ private:
     bool m_stopping = false;
     std::uint64_t m_requested = 0;  ///< read-all requests made
     std::uint64_t m_completed = 0;  ///< read-all requests served
+    bool m_boundary_requested = false;
     std::int64_t m_last_boundary_ns = 0;
     std::thread m_thread;
     bool m_started = false;

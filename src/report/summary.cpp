@@ -36,6 +36,43 @@ std::string command_line(const std::vector<std::string>& command) {
     return line.size() > 60 ? line.substr(0, 57) + "..." : line;
 }
 
+std::string per_sample(const std::optional<double>& joules) {
+    if (!joules) return "";
+    return format_number(*joules * 1000.0, 3) + " mJ/sample";
+}
+
+void print_phases(std::ostream& out, const RunResult& r) {
+    if (r.training_energy_j || r.inference_energy_j) {
+        out << '\n';
+        if (r.training_energy_j)
+            out << padded(format_number(*r.training_energy_j, 1), 14) << " J  E_tr (all training phases)\n";
+        if (r.inference_energy_j)
+            out << padded(format_number(*r.inference_energy_j, 1), 14) << " J  E_in (all inference phases)\n";
+    }
+    if (!r.phases.empty()) {
+        out << "\n  phase            start      end         energy   samples   per sample        boundary\n";
+        for (const auto& p : r.phases) {
+            out << "  " << left(p.name, 12) << padded(format_number(p.start_s, 2), 9) << " s"
+                << padded(format_number(p.end_s, 2), 8) << " s" << padded(format_number(p.energy_j, 1), 12) << " J"
+                << padded(p.samples ? std::to_string(*p.samples) : "-", 10) << padded(per_sample(p.energy_per_sample_j), 17)
+                << "  " << p.boundary << (p.closed ? "" : " (never ended)") << '\n';
+        }
+    }
+    if (!r.epochs.empty()) {
+        out << "\n  epoch   duration         energy   samples   per sample\n";
+        const std::size_t n = r.epochs.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            if (n > 12 && i == 5) out << "  ... " << n - 10 << " more ...\n";
+            if (n > 12 && i >= 5 && i < n - 5) continue;
+            const auto& e = r.epochs[i];
+            out << "  " << padded(std::to_string(e.n), 5) << padded(format_number(e.end_s - e.start_s, 2), 11) << " s"
+                << padded(format_number(e.energy_j, 1), 13) << " J"
+                << padded(e.samples ? std::to_string(*e.samples) : "-", 10)
+                << padded(per_sample(e.energy_per_sample_j), 17) << '\n';
+        }
+    }
+}
+
 }  // namespace
 
 void print_summary(std::ostream& out, const RunResult& r) {
@@ -61,6 +98,12 @@ void print_summary(std::ostream& out, const RunResult& r) {
     }
     out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
     out << padded(format_number(r.peak_power_w, 1), 14) << " W  peak power\n";
+    if (r.carbon) {
+        out << padded(format_number(r.carbon->co2e_g, 2), 14) << " g  CO2e at "
+            << format_number(r.carbon->intensity_g_per_kwh, 0) << " g/kWh (" << r.carbon->intensity_source
+            << "), PUE " << format_number(r.carbon->pue, 2) << '\n';
+    }
+    print_phases(out, r);
     for (const auto& d : r.energy.disagreements) {
         out << "\n  " << d.device << ": counter " << format_number(d.counter_j, 1) << " J, integrated power "
             << format_number(d.integrated_j, 1) << " J (" << (d.relative() >= 0 ? "+" : "")

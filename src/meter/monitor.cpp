@@ -1,0 +1,107 @@
+#include "meter/monitor.hpp"
+
+#include <cstdio>
+#include <thread>
+
+#include "core/clock.hpp"
+
+namespace joulecast {
+
+Monitor::Monitor(MonitorOptions options)
+    : m_options(std::move(options)),
+      m_sensors(make_sensor_set(m_options.sensors)),
+      m_sampler(std::make_unique<Sampler>(m_sensors.used(), m_options.sampler)) {}
+
+Monitor::~Monitor() { m_sampler->stop(); }
+
+std::int64_t Monitor::start() {
+    if (m_start_ns) return *m_start_ns;
+    m_sampler->start();
+    if (m_options.idle.count() > 0) {
+        m_idle_start_ns = m_sampler->read_all_now();
+        std::this_thread::sleep_for(m_options.idle);
+    }
+    m_start_ns = m_sampler->read_all_now();
+    return *m_start_ns;
+}
+
+RunResult Monitor::stop() {
+    if (m_result) return *m_result;
+    if (!m_start_ns) start();
+    const std::int64_t end = m_sampler->read_all_now();
+    m_sampler->stop();
+    m_stopped = true;
+    RunResult result;
+    account_run(result, *m_sampler, m_sensors, *m_start_ns, end, m_idle_start_ns);
+    m_phases.finish(result, Timeline(m_sampler->trace()), *m_start_ns, end);
+    if (m_phases.ignored() > 0)
+        result.warnings.push_back(std::to_string(m_phases.ignored()) +
+                                  " control messages made no sense (an end without its begin, a non-numeric metric)");
+    m_result = result;
+    return result;
+}
+
+void Monitor::record(std::int64_t t_ns, const ControlMessage& message) {
+    m_phases.record(t_ns, message);
+    if (message.verb == ControlMessage::Verb::begin || message.verb == ControlMessage::Verb::end ||
+        message.verb == ControlMessage::Verb::epoch)
+        m_sampler->request_boundary();
+}
+
+void Monitor::begin_phase(const std::string& name) {
+    ControlMessage message;
+    message.verb = ControlMessage::Verb::begin;
+    message.name = name;
+    record(monotonic_ns(), message);
+}
+
+void Monitor::end_phase(const std::string& name, std::optional<long long> samples) {
+    ControlMessage message;
+    message.verb = ControlMessage::Verb::end;
+    message.name = name;
+    if (samples) message.fields.emplace_back("samples", std::to_string(*samples));
+    record(monotonic_ns(), message);
+}
+
+void Monitor::epoch(std::optional<long long> samples, std::optional<long long> n) {
+    ControlMessage message;
+    message.verb = ControlMessage::Verb::epoch;
+    if (n) message.fields.emplace_back("n", std::to_string(*n));
+    if (samples) message.fields.emplace_back("samples", std::to_string(*samples));
+    record(monotonic_ns(), message);
+}
+
+void Monitor::meta(const std::string& key, const std::string& value) {
+    ControlMessage message;
+    message.verb = ControlMessage::Verb::meta;
+    message.fields.emplace_back(key, value);
+    record(monotonic_ns(), message);
+}
+
+void Monitor::metric(const std::string& key, double value) {
+    ControlMessage message;
+    message.verb = ControlMessage::Verb::metric;
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    message.fields.emplace_back(key, text);
+    record(monotonic_ns(), message);
+}
+
+Monitor::Phase::Phase(Monitor& monitor, std::string name) : m_monitor(&monitor), m_name(std::move(name)) {
+    m_monitor->begin_phase(m_name);
+}
+
+Monitor::Phase::Phase(Phase&& other) noexcept
+    : m_monitor(other.m_monitor), m_name(std::move(other.m_name)), m_samples(other.m_samples) {
+    other.m_monitor = nullptr;
+}
+
+Monitor::Phase::~Phase() { end(); }
+
+void Monitor::Phase::end() {
+    if (!m_monitor) return;
+    m_monitor->end_phase(m_name, m_samples);
+    m_monitor = nullptr;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,162 @@
+// End to end: real children mark phases and epochs through the Python client and `joulecast mark`, under a
+// fake GPU whose power follows a known script; every phase and epoch must get its known energy.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast {
+namespace {
+
+using test::isolated_env;
+using test::ProcessOptions;
+using test::run_process;
+using test::TempDir;
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+const nlohmann::json& phase(const nlohmann::json& result, const std::string& name) {
+    for (const auto& p : result["phases"])
+        if (p["name"] == name) return p;
+    throw std::runtime_error("no phase " + name);
+}
+
+ProcessOptions fake_gpu(const TempDir& dir, const std::string& script, std::int64_t t0_ns) {
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
+    options.env["FAKE_NVML_SCRIPT"] = script;
+    options.env["FAKE_NVML_T0_NS"] = std::to_string(t0_ns);
+    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";  // the fake GPU is the only energy source
+    options.env["PYTHONPATH"] = std::string(PROJECT_SOURCE_DIR) + "/python";
+    return options;
+}
+
+// The workload waits for fixed moments of the fake GPU's clock, so that each phase covers a known part of the
+// power script: setup 0.3..1.0 s at 100 W, then train 1.0..2.0 s at 400 W in four epochs of 0.25 s, then
+// infer 2.0..2.4 s at 200 W.
+const char* const workload = R"(
+import os, time, joulecast
+t0 = int(os.environ["FAKE_NVML_T0_NS"])
+def until(s):
+    while time.clock_gettime_ns(time.CLOCK_MONOTONIC) < t0 + int(s * 1e9):
+        time.sleep(0.001)
+def stamp(s):
+    return t0 + int(s * 1e9)
+client = joulecast.default_client()
+joulecast.meta(model="toy", batch_size=32)
+until(0.3); joulecast.begin("setup")
+until(1.0); joulecast.end("setup"); joulecast.begin("train")
+for k in range(4):
+    until(1.0 + 0.25 * (k + 1)); joulecast.epoch(samples=250)
+joulecast.end("train", samples=1000)
+joulecast.begin("infer")
+until(2.4); joulecast.end("infer", samples=400)
+joulecast.metric(accuracy=0.875)
+)";
+
+TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
+    if (std::system("python3 -c 'import sys' >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 is missing";
+    TempDir dir;
+    auto script = dir.write("workload.py", workload);
+    auto json = dir.path() / "r.json";
+    const std::int64_t t0 = monotonic_ns();
+    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3",
+                          script.string()},
+                         fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1.0,200@2.0", t0));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+
+    EXPECT_NEAR(phase(result, "setup")["energy_j"].get<double>(), 70.0, 0.7);
+    EXPECT_NEAR(phase(result, "train")["energy_j"].get<double>(), 400.0, 4.0);
+    EXPECT_NEAR(phase(result, "infer")["energy_j"].get<double>(), 80.0, 0.8);
+    EXPECT_NEAR(result["training_energy_j"].get<double>(), 400.0, 4.0);
+    EXPECT_NEAR(result["inference_energy_j"].get<double>(), 80.0, 0.8);
+    EXPECT_NEAR(phase(result, "train")["energy_per_sample_j"].get<double>(), 0.4, 0.004);
+    EXPECT_EQ(phase(result, "train")["boundary"], "counter");
+
+    ASSERT_EQ(result["epochs"].size(), 4u);
+    double epochs = 0;
+    for (const auto& e : result["epochs"]) {
+        EXPECT_NEAR(e["energy_j"].get<double>(), 100.0, 1.0);
+        EXPECT_EQ(e["samples"], 250);
+        epochs += e["energy_j"].get<double>();
+    }
+    EXPECT_NEAR(epochs, phase(result, "train")["energy_j"].get<double>(), 4.0);
+
+    // Phases and the gaps between them add up to the whole run's energy.
+    const double total = result["energy_j"]["total"];
+    const double run_end = result["duration_s"];
+    const double before = 100.0 * phase(result, "setup")["start_s"].get<double>();
+    const double after = 200.0 * (run_end - phase(result, "infer")["end_s"].get<double>());
+    const double phases = phase(result, "setup")["energy_j"].get<double>() +
+                          phase(result, "train")["energy_j"].get<double>() +
+                          phase(result, "infer")["energy_j"].get<double>();
+    EXPECT_NEAR(phases + before + after, total, 0.01 * total);
+
+    EXPECT_EQ(result["meta"]["model"], "toy");
+    EXPECT_EQ(result["metrics"]["accuracy"]["last"], 0.875);
+    EXPECT_EQ(result["control"]["malformed"], 0);
+    EXPECT_GT(result["carbon"]["co2e_g"].get<double>(), 0.0);
+}
+
+TEST(PhasesEndToEnd, ShellScriptMarksPhasesWithJoulecastMark) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    const std::string mark = std::string(JOULECAST_BINARY) + " mark";
+    const std::string script = mark + " begin train lr=0.1 && sleep 0.6 && " + mark + " epoch samples=64 && " +
+                               mark + " end train samples=64 && " + mark + " metric loss=0.5 && " + mark +
+                               " bogus-verb x=1; sleep 0.2";
+    auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--", "sh", "-c", script},
+                         fake_gpu(dir, "gpus=1;gpu0.power=200", monotonic_ns()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const auto& train = phase(result, "train");
+    const double duration = train["end_s"].get<double>() - train["start_s"].get<double>();
+    EXPECT_GT(duration, 0.55);
+    EXPECT_NEAR(train["energy_j"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
+    EXPECT_EQ(train["fields"]["lr"], "0.1");
+    EXPECT_EQ(train["samples"], 64);
+    ASSERT_EQ(result["epochs"].size(), 1u);
+    EXPECT_NEAR(result["epochs"][0]["energy_j"].get<double>(), train["energy_j"].get<double>(), 2.0);
+    EXPECT_EQ(result["metrics"]["loss"]["last"], 0.5);
+    EXPECT_NE(r.err.find("train"), std::string::npos);  // the summary lists the phase
+}
+
+TEST(PhasesEndToEnd, MalformedAndOversizedControlLinesAreCountedNotFatal) {
+    TempDir dir;
+    auto json = dir.path() / "r.json";
+    // A raw socket client sends garbage, an oversized line and one good phase.
+    const char* const client = R"(
+import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(os.environ["JOULECAST_SOCKET"])
+s.sendall(b"begin\n" + b"frobnicate now\n" + b"metric acc=high\n" + b"x" * 100000 + b"\n")
+s.sendall(b"begin work\n"); time.sleep(0.3); s.sendall(b"end work samples=3\n")
+s.close()
+)";
+    auto script = dir.write("client.py", client);
+    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3",
+                          script.string()},
+                         fake_gpu(dir, "gpus=1;gpu0.power=100", monotonic_ns()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    EXPECT_EQ(result["control"]["accepted"], 2);
+    EXPECT_EQ(result["control"]["oversized"], 1);
+    EXPECT_EQ(result["control"]["unknown_verb"], 1);
+    EXPECT_EQ(result["control"]["malformed"], 2);
+    EXPECT_EQ(phase(result, "work")["samples"], 3);
+    EXPECT_FALSE(result["warnings"].empty());
+}
+
+}  // namespace
+}  // namespace joulecast
