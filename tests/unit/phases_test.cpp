@@ -1,0 +1,123 @@
+// PhaseRecorder over a synthetic trace: nesting, overlap, unclosed phases, epochs and E_tr/E_in.
+
+#include <gtest/gtest.h>
+
+#include "meter/phases.hpp"
+
+namespace joulecast {
+namespace {
+
+constexpr std::int64_t s = 1'000'000'000;
+
+/// A GPU at 100 W for 10 s: counter read every 100 ms, power gauge alongside.
+Timeline hundred_watts() {
+    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
+    Channel power{"gpu0.power", "gpu", "gpu0", Quantity::power, Behaviour::gauge, false, {}, true};
+    std::vector<Reading> readings;
+    for (int i = 0; i <= 100; ++i) {
+        readings.push_back({i * s / 10, 0, 10.0 * i});
+        readings.push_back({i * s / 10, 1, 100.0});
+    }
+    return Timeline({{"nvml", energy}, {"nvml", power}}, readings);
+}
+
+ControlMessage message(ControlMessage::Verb verb, std::string name = {},
+                       std::vector<std::pair<std::string, std::string>> fields = {}) {
+    ControlMessage m;
+    m.verb = verb;
+    m.name = std::move(name);
+    m.fields = std::move(fields);
+    return m;
+}
+
+using V = ControlMessage::Verb;
+
+TEST(PhaseRecorder, NestedAndOverlappingPhasesEachGetTheirWindow) {
+    PhaseRecorder recorder;
+    recorder.record(1 * s, message(V::begin, "train"));
+    recorder.record(2 * s, message(V::begin, "eval"));
+    recorder.record(3 * s, message(V::begin, "train"));  // nested: a second train inside the first
+    recorder.record(4 * s, message(V::end, "train", {{"samples", "100"}}));  // closes the inner one
+    recorder.record(5 * s, message(V::end, "train", {{"samples", "500"}}));
+    recorder.record(6 * s, message(V::end, "eval"));  // overlaps the outer train's end
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    ASSERT_EQ(result.phases.size(), 3u);
+    EXPECT_NEAR(result.phases[0].energy_j, 400.0, 1e-6);  // outer train 1..5
+    EXPECT_EQ(result.phases[0].samples, 500);
+    EXPECT_NEAR(*result.phases[0].energy_per_sample_j, 0.8, 1e-9);
+    EXPECT_NEAR(result.phases[1].energy_j, 400.0, 1e-6);  // eval 2..6
+    EXPECT_NEAR(result.phases[2].energy_j, 100.0, 1e-6);  // inner train 3..4
+    EXPECT_EQ(result.phases[2].samples, 100);
+    // E_tr counts the union of training windows once: 1..5 s.
+    EXPECT_NEAR(*result.training_energy_j, 400.0, 1e-6);
+    EXPECT_FALSE(result.inference_energy_j.has_value());
+    EXPECT_EQ(result.phases[0].boundary, "counter");
+}
+
+TEST(PhaseRecorder, UnclosedPhaseEndsWithTheRunAndSaysSo) {
+    PhaseRecorder recorder;
+    recorder.record(8 * s, message(V::begin, "infer"));
+    recorder.record(9 * s, message(V::end, "nothing-open"));
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    ASSERT_EQ(result.phases.size(), 1u);
+    EXPECT_FALSE(result.phases[0].closed);
+    EXPECT_NEAR(result.phases[0].energy_j, 200.0, 1e-6);
+    EXPECT_NEAR(*result.inference_energy_j, 200.0, 1e-6);
+    EXPECT_EQ(recorder.ignored(), 1u);
+}
+
+TEST(PhaseRecorder, EpochMarkersSplitTheEnclosingPhase) {
+    PhaseRecorder recorder;
+    recorder.record(2 * s, message(V::begin, "train"));
+    for (int k = 1; k <= 3; ++k) recorder.record((2 + 2 * k) * s, message(V::epoch, {}, {{"samples", "50"}}));
+    recorder.record(8 * s, message(V::end, "train"));
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    ASSERT_EQ(result.epochs.size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k) {
+        EXPECT_EQ(result.epochs[k].n, static_cast<long long>(k + 1));
+        EXPECT_NEAR(result.epochs[k].energy_j, 200.0, 1e-6);  // the first starts with the train phase, at 2 s
+        EXPECT_NEAR(*result.epochs[k].energy_per_sample_j, 4.0, 1e-9);
+    }
+}
+
+TEST(PhaseRecorder, EpochPhasesAndExplicitNumbers) {
+    PhaseRecorder recorder;
+    recorder.record(1 * s, message(V::begin, "epoch"));
+    recorder.record(2 * s, message(V::end, "epoch", {{"samples", "10"}}));
+    recorder.record(5 * s, message(V::epoch, {}, {{"n", "7"}}));
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    ASSERT_EQ(result.epochs.size(), 2u);
+    EXPECT_NEAR(result.epochs[0].energy_j, 500.0, 1e-6);  // marker: from the run's start (no open phase)
+    EXPECT_EQ(result.epochs[0].n, 7);
+    EXPECT_NEAR(result.epochs[1].energy_j, 100.0, 1e-6);
+}
+
+TEST(PhaseRecorder, MetaLastValueWinsAndMetricsKeepTheirSeries) {
+    PhaseRecorder recorder;
+    recorder.record(1 * s, message(V::meta, {}, {{"model", "a"}, {"batch_size", "32"}}));
+    recorder.record(2 * s, message(V::meta, {}, {{"model", "b"}}));
+    recorder.record(3 * s, message(V::metric, {}, {{"accuracy", "0.5"}}));
+    recorder.record(4 * s, message(V::metric, {}, {{"accuracy", "0.75"}, {"loss", "n/a"}}));
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    EXPECT_EQ(result.meta["model"], "b");
+    EXPECT_EQ(result.meta["batch_size"], "32");
+    EXPECT_EQ(result.metrics["accuracy"].points.size(), 2u);
+    EXPECT_DOUBLE_EQ(result.metrics["accuracy"].last(), 0.75);
+    EXPECT_DOUBLE_EQ(result.metrics["accuracy"].points[0].first, 3.0);
+    EXPECT_EQ(recorder.ignored(), 1u);  // "loss=n/a" is not a number
+}
+
+TEST(PhaseRecorder, BoundaryBetweenSparseCounterReadingsIsInterpolated) {
+    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
+    Timeline timeline({{"nvml", energy}}, {{0, 0, 0.0}, {10 * s, 0, 1000.0}});
+    EXPECT_EQ(boundary_method(timeline, 0, 10 * s, 5'000'000), "counter");
+    EXPECT_EQ(boundary_method(timeline, 2 * s, 10 * s, 5'000'000), "interpolated");
+}
+
+}  // namespace
+}  // namespace joulecast
