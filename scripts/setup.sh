@@ -7,6 +7,7 @@ packages=(
     build-essential cmake pkg-config          # compiler and build
     libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
     nlohmann-json3-dev                        # JSON (header-only)
+    libsqlite3-dev                            # run store (linked statically: libsqlite3.a)
     python3                                   # the Python client and its tests
 )
 

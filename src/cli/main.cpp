@@ -17,6 +17,7 @@ commands:
   run [options] -- CMD [ARGS...]   measure the energy of a command
   sensors [--json]                 list energy sensors, available or not and why
   mark begin|end|epoch|meta|metric  tell the joulecast run around this script about a phase, epoch, ...
+  runs [list|show|export|rm]       the store of measured runs
   help [COMMAND]                   show help
 
 Run 'joulecast help COMMAND' for a command's options.
@@ -32,6 +33,7 @@ const Command commands[] = {
     {"run", joulecast::cli::run_command, &joulecast::cli::run_usage},
     {"sensors", joulecast::cli::sensors_command, &joulecast::cli::sensors_usage},
     {"mark", joulecast::cli::mark_command, &joulecast::cli::mark_usage},
+    {"runs", joulecast::cli::runs_command, &joulecast::cli::runs_usage},
 };
 
 const Command* find(const std::string& name) {

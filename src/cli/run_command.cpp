@@ -11,13 +11,10 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
-#include "core/child_process.hpp"
 #include "core/clock.hpp"
-#include "core/host.hpp"
 #include "core/text.hpp"
-#include "carbon/run_carbon.hpp"
-#include "control/server.hpp"
-#include "meter/monitor.hpp"
+#include "runner/runner.hpp"
+#include "store/run_store.hpp"
 #include "report/json_result.hpp"
 #include "report/summary.hpp"
 #include "sensors/registry.hpp"
@@ -42,6 +39,8 @@ options:
   --region P:R       grid carbon intensity of a cloud region, e.g. gcp:europe-west1
   --intensity G      grid carbon intensity in gCO2e/kWh
   --pue X            data-centre power usage effectiveness (default 1.0)
+  --db PATH          run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
+  --no-store         do not keep the run in the store
   --quiet            no summary on stderr
 
 The command finds the control channel in $JOULECAST_SOCKET: phases, epochs, meta and metrics sent there (by
@@ -56,6 +55,8 @@ struct RunOptions {
     std::string name;
     std::map<std::string, std::string> tags;
     bool quiet = false;
+    bool no_store = false;
+    std::string db_path;
     MonitorOptions monitor;
     CarbonOptions carbon;
     std::vector<std::string> command;
@@ -74,7 +75,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     while (!args.done()) {
         if (args.flag("--")) break;
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
-            args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name)) {
+            args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
+            args.value("--db", options.db_path)) {
         } else if (args.value("--interval", text)) {
             options.monitor.sampler.interval = duration_option("--interval", text);
         } else if (args.value("--idle", text)) {
@@ -97,6 +99,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             options.carbon.pue = number_option("--pue", text);
         } else if (args.flag("--quiet") || args.flag("-q")) {
             options.quiet = true;
+        } else if (args.flag("--no-store")) {
+            options.no_store = true;
         } else if (starts_with(args.peek(), "-")) {
             throw UsageError("unknown option '" + args.peek() + "'");
         } else {
@@ -121,89 +125,32 @@ std::ofstream open_output(const std::string& option, const std::string& path) {
 }  // namespace
 
 int run_command(const std::vector<std::string>& raw) {
-    const std::int64_t wall_start = monotonic_ns();
     RunOptions options = parse_run_options(raw);
     // Everything a user can get wrong is checked before the command runs.
-    const CarbonSetting carbon = resolve_carbon(options.carbon, std::getenv("JOULECAST_COUNTRY"));
+    RunSpec spec;
+    spec.carbon = resolve_carbon(options.carbon, std::getenv("JOULECAST_COUNTRY"));
+    spec.command = options.command;
+    spec.name = options.name;
+    spec.tags = options.tags;
+    spec.monitor = options.monitor;
+    spec.quiet = options.quiet;
+    if (!options.no_store) spec.store_path = options.db_path.empty() ? default_store_path() : options.db_path;
     std::ofstream json_out, trace_out;
     if (!options.json_path.empty()) json_out = open_output("--json", options.json_path);
     if (!options.trace_path.empty()) trace_out = open_output("--trace", options.trace_path);
 
-    Monitor monitor(options.monitor);
-    if (!options.monitor.sensors.replay_path.empty() && monitor.sensors().used().empty())
-        throw UsageError("--replay: " + monitor.sensors().sensors.front().availability.reason);
-    if (!options.quiet)
-        for (const auto& note : monitor.sensors().fallbacks) std::cerr << "joulecast: note: " << note << '\n';
+    RunOutcome outcome = measure_command(spec, std::cerr);
 
-    // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
-    std::vector<std::string> warnings;
-    auto server = ControlServer::start([&monitor](const ControlEvent& event) { monitor.record(event.t_ns, event.message); });
-    std::map<std::string, std::string> child_env;
-    if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
-    else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
-
-    SignalForwarder forwarder;  // from here on, SIGINT/SIGTERM/SIGHUP go to the command, not to us
-    if (!options.quiet && options.monitor.idle.count() > 0)
-        std::cerr << "joulecast: measuring idle power for "
-                  << format_number(ns_to_s(options.monitor.idle.count()), 1) << " s before starting the command\n";
-    const std::string started_at_iso = (monitor.start(), iso8601_utc_now());
-
-    auto child = ChildProcess::spawn(options.command, child_env);
-    int exit_code;
-    std::string status = "completed";
-    if (!child) {
-        std::cerr << "joulecast: " << child.error() << '\n';
-        exit_code = 127;
-        status = "failed";
-        warnings.push_back(child.error());
-    } else {
-        forwarder.forward_to(child->pid());
-        exit_code = child->wait();
-        forwarder.forward_to(0);
-        if (exit_code > 128 && SignalForwarder::last_signal() == exit_code - 128) status = "interrupted";
-        else if (exit_code != 0) status = "failed";
-    }
-    // Lines the workload sent just before it ended are read before the window closes.
-    if (server) (*server)->stop();
-    RunResult result = monitor.stop();
-    result.id = new_run_id();
-    result.name = options.name;
-    result.command = options.command;
-    result.host = read_host_info(options.monitor.sensors.proc_root);
-    result.started_at = started_at_iso;
-    result.exit_code = exit_code;
-    result.status = status;
-    result.tags = options.tags;
-    for (auto& w : warnings) result.warnings.push_back(w);
-    if (server) {
-        ControlCounters counters = (*server)->counters();
-        result.control = {{"lines", counters.lines},         {"accepted", counters.accepted},
-                          {"malformed", counters.malformed}, {"unknown_verb", counters.unknown_verb},
-                          {"oversized", counters.oversized}, {"clients", counters.clients}};
-        const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
-        if (rejected > 0) {
-            std::string example = counters.rejected_examples.empty()
-                                      ? ""
-                                      : " (first: " + counters.rejected_examples[0].reason + ")";
-            result.warnings.push_back(std::to_string(rejected) + " control lines were rejected" + example);
-        }
-    }
-    apply_carbon(result, carbon);
-    result.overhead.process_cpu_s = process_cpu_seconds();
-    // What joulecast added to the wall time: everything but the command itself and the idle baseline asked for.
-    result.overhead.wall_s = ns_to_s(monotonic_ns() - wall_start) - result.duration_s -
-                             (result.idle ? result.idle->duration_s : 0.0);
-
-    if (!options.quiet) print_summary(std::cerr, result);
+    if (!options.quiet) print_summary(std::cerr, outcome.result);
     if (json_out.is_open()) {
-        json_out << to_json(result).dump(2) << '\n';
+        json_out << to_json(outcome.result).dump(2) << '\n';
         if (!json_out) std::cerr << "joulecast: writing " << options.json_path << " failed\n";
     }
     if (trace_out.is_open()) {
-        write_trace_csv(trace_out, monitor.trace(), *monitor.start_ns());
+        write_trace_csv(trace_out, outcome.trace, outcome.start_ns);
         if (!trace_out) std::cerr << "joulecast: writing " << options.trace_path << " failed\n";
     }
-    return exit_code;
+    return outcome.exit_code;
 }
 
 }  // namespace joulecast::cli

@@ -1,0 +1,506 @@
+// joulecast runs [--db PATH] list|show|export|rm ...: the store of measured runs.
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "core/text.hpp"
+#include "store/export.hpp"
+#include "store/iso_time.hpp"
+#include "store/run_store.hpp"
+
+namespace joulecast::cli {
+
+const char* const runs_usage = R"(usage: joulecast runs [--db PATH] SUBCOMMAND [options]
+
+The store of measured runs (SQLite). Run ids may be shortened to any unique prefix, as in git.
+
+subcommands:
+  list [FILTERS] [--json]          runs, newest first (the default): id, start, name, status, duration,
+                                   energy with how it was obtained, CO2e
+  show ID [--json]                 one run in full (--json: its result document, schema joulecast.run/1)
+  export [FILTERS] --format csv|json [--output FILE] [--readings]
+                                   csv: one row per run, or one per reading with --readings;
+                                   json: an array of result documents (with their readings with --readings)
+  rm ID... [--yes] [--force]       remove runs and everything stored with them
+
+filters:
+  --name PATTERN   a glob (*, ?, [...]; case-sensitive) or else a case-insensitive substring of the name
+  --tag K=V        runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
+  --status S       running | completed | failed | interrupted | profiled
+  --since T        started at or after T: an ISO 8601 time (2026-11-26, 2026-11-26T14:30, ...Z or +01:00;
+                   local time without a zone) or a duration before now (30m, 2h, 3d, 1w)
+  --until T        started at or before T (same forms)
+  --limit N        at most N runs, the newest
+
+options (every subcommand):
+  --db PATH        the store (default: $JOULECAST_DB, else $XDG_DATA_HOME/joulecast/runs.db, else
+                   ~/.local/share/joulecast/runs.db)
+
+rm asks for confirmation when stdin is a terminal. When it is not (scripts, pipes), rm removes nothing
+unless --yes is given (exit 2). A run still "running" (its joulecast alive, or on another host) is kept
+unless --force is given. A run whose joulecast died shows as "interrupted"; its figures come from the
+readings stored until then.
+
+Exit status: 0 done; 1 unknown or ambiguous run id, or a store that cannot be used; 2 bad options.
+)";
+
+namespace {
+
+struct Common {
+    std::string db;
+};
+
+/// Consumes --db wherever it appears among a subcommand's options.
+bool common_option(Args& args, Common& common) {
+    return args.value("--db", common.db);
+}
+
+std::string store_path(const Common& common) {
+    return common.db.empty() ? default_store_path() : common.db;
+}
+
+/// The store, or nullptr when it does not exist yet and `create` is false (a read needs no new file).
+std::unique_ptr<RunStore> open_store(const Common& common, bool create) {
+    const std::string path = store_path(common);
+    std::error_code ec;
+    if (!create && !std::filesystem::exists(path, ec)) return nullptr;
+    return std::make_unique<RunStore>(path);
+}
+
+double time_bound(const std::string& option, const std::string& text) {
+    if (auto t = parse_iso8601(text, true)) return *t;
+    const std::string lower = to_lower(trim(text));
+    double seconds = -1;
+    if (!lower.empty() && (lower.back() == 'd' || lower.back() == 'w')) {
+        if (auto n = parse_double(std::string_view(lower).substr(0, lower.size() - 1)); n && *n >= 0)
+            seconds = *n * (lower.back() == 'd' ? 86400.0 : 7 * 86400.0);
+    } else if (auto d = parse_duration(lower)) {
+        seconds = static_cast<double>(d->count()) * 1e-9;
+    }
+    if (seconds < 0)
+        throw UsageError(option + ": '" + text +
+                         "' is neither a time (2026-11-26, 2026-11-26T14:30) nor a duration (30m, 2h, 3d)");
+    return unix_now() - seconds;
+}
+
+/// Reads one filter option if the next argument is one.
+bool filter_option(Args& args, RunFilter& filter) {
+    std::string text;
+    if (args.value("--name", filter.name)) return true;
+    if (args.value("--status", filter.status)) {
+        static constexpr const char* known[] = {"running", "completed", "failed", "interrupted", "profiled"};
+        for (const char* s : known)
+            if (filter.status == s) return true;
+        throw UsageError("--status: '" + filter.status +
+                         "' is not one of running, completed, failed, interrupted, profiled");
+    }
+    if (args.value("--tag", text)) {
+        auto eq = text.find('=');
+        std::string key = text.substr(0, eq);
+        if (key.empty()) throw UsageError("--tag: expected KEY=VALUE or KEY, got '" + text + "'");
+        filter.tags.emplace_back(key, eq == std::string::npos ? "" : text.substr(eq + 1));
+        return true;
+    }
+    if (args.value("--since", text)) {
+        filter.since_unix = time_bound("--since", text);
+        return true;
+    }
+    if (args.value("--until", text)) {
+        filter.until_unix = time_bound("--until", text);
+        return true;
+    }
+    if (args.value("--limit", text)) {
+        auto n = parse_int(text);
+        if (!n || *n <= 0) throw UsageError("--limit: expected a positive whole number, got '" + text + "'");
+        filter.limit = static_cast<std::size_t>(*n);
+        return true;
+    }
+    return false;
+}
+
+[[noreturn]] void unknown_argument(const Args& args) {
+    throw UsageError((starts_with(args.peek(), "-") ? "unknown option '" : "unexpected argument '") +
+                     args.peek() + "'");
+}
+
+// ---- Formatting -------------------------------------------------------------------------------------------
+
+std::string fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+std::string energy_text(double joules) {
+    const double a = std::fabs(joules);
+    if (a >= 1e9) return fixed(joules / 1e9, 2) + " GJ";
+    if (a >= 1e6) return fixed(joules / 1e6, 2) + " MJ";
+    if (a >= 1e3) return fixed(joules / 1e3, 2) + " kJ";
+    return fixed(joules, 1) + " J";
+}
+
+std::string per_sample_text(double joules) {
+    return std::fabs(joules) >= 1 ? fixed(joules, 3) + " J" : fixed(joules * 1000, 3) + " mJ";
+}
+
+std::string duration_text(double seconds) {
+    if (seconds < 60) return fixed(seconds, 1) + " s";
+    const auto whole = static_cast<long long>(std::llround(seconds));
+    char text[64];
+    if (whole < 3600)
+        std::snprintf(text, sizeof text, "%lldm %02llds", whole / 60, whole % 60);
+    else
+        std::snprintf(text, sizeof text, "%lldh %02lldm", whole / 3600, (whole % 3600) / 60);
+    return text;
+}
+
+std::string mass_text(double grams) {
+    if (std::fabs(grams) >= 1000) return fixed(grams / 1000, 2) + " kg";
+    if (std::fabs(grams) >= 1) return fixed(grams, 1) + " g";
+    return fixed(grams, 3) + " g";
+}
+
+/// How the total was obtained, in a word: measured, modelled, "NN% modelled", or partial (joulecast died).
+std::string method_hint(const RunSummary& r) {
+    if (!r.total_energy_j) return "";
+    if (!r.finished) return "partial";
+    const double total = *r.total_energy_j;
+    const double modelled = r.modelled_energy_j.value_or(0);
+    if (total <= 0) return "";
+    if (modelled <= total * 1e-6) return "measured";
+    if (modelled >= total * (1 - 1e-6)) return "modelled";
+    return fixed(100 * modelled / total, 0) + "% modelled";
+}
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& right_aligned) {
+    std::vector<std::size_t> width(rows.front().size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            const std::string pad(width[c] - row[c].size(), ' ');
+            if (c > 0) line += "  ";
+            line += right_aligned[c] ? pad + row[c] : (c + 1 < row.size() ? row[c] + pad : row[c]);
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out << line << '\n';
+    }
+}
+
+std::string shortened(const std::string& text, std::size_t max) {
+    return text.size() <= max ? text : text.substr(0, max - 3) + "...";
+}
+
+void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "STARTED", "NAME", "STATUS", "DURATION", "ENERGY", "METHOD", "CO2E"}};
+    for (const RunSummary& r : runs) {
+        rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), r.status,
+                        r.duration_s ? duration_text(*r.duration_s) : "-",
+                        r.total_energy_j ? energy_text(*r.total_energy_j) : "-", method_hint(r),
+                        r.co2e_g ? mass_text(*r.co2e_g) : "-"});
+    }
+    print_table(out, rows, {false, false, false, false, true, true, false, true});
+}
+
+double number_or(const nlohmann::ordered_json& j, const char* key, double fallback = 0) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+std::string string_or(const nlohmann::ordered_json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+void print_run(std::ostream& out, const nlohmann::ordered_json& j) {
+    auto line = [&](const std::string& label, const std::string& value) {
+        out << "  " << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ') << value << '\n';
+    };
+    out << "run " << string_or(j, "id");
+    if (!string_or(j, "name").empty()) out << "  " << string_or(j, "name");
+    out << '\n';
+    std::string status = string_or(j, "status");
+    if (j.contains("exit_code") && j["exit_code"].is_number())
+        status += " (exit " + std::to_string(j["exit_code"].get<int>()) + ")";
+    line("status", status);
+    std::string command;
+    if (j.contains("command") && j["command"].is_array())
+        for (const auto& word : j["command"])
+            command += (command.empty() ? "" : " ") + word.get<std::string>();
+    line("command", command);
+    const std::string started = string_or(j, "started_at");
+    auto started_unix = parse_iso8601(started);
+    line("started", started_unix ? format_local_time(*started_unix, true) + " (" + started + ")" : started);
+    line("duration", duration_text(number_or(j, "duration_s")));
+    if (j.contains("host") && j["host"].is_object()) {
+        const auto& h = j["host"];
+        std::string host = string_or(h, "hostname");
+        if (!string_or(h, "cpu_model").empty()) host += ", " + string_or(h, "cpu_model");
+        if (h.contains("gpus") && h["gpus"].is_array())
+            for (const auto& g : h["gpus"]) host += ", " + string_or(g, "name");
+        line("host", host);
+    }
+    out << '\n';
+
+    if (j.contains("energy_j") && j["energy_j"].is_object()) {
+        const auto& e = j["energy_j"];
+        const auto methods =
+            j.contains("energy_method") ? j["energy_method"] : nlohmann::ordered_json::object();
+        for (const auto& [domain, value] : e.items()) {
+            if (domain == "total" || domain == "measured" || domain == "modelled" || !value.is_number())
+                continue;
+            if (value.get<double>() == 0 && !methods.contains(domain)) continue;
+            std::string how = methods.contains(domain) ? methods[domain].get<std::string>() : "";
+            line(domain, energy_text(value.get<double>()) + (how.empty() ? "" : "  (" + how + ")"));
+        }
+        std::string total = energy_text(number_or(e, "total"));
+        if (number_or(e, "modelled") > 0)
+            total += "  (" + energy_text(number_or(e, "measured")) + " measured, " +
+                     energy_text(number_or(e, "modelled")) + " modelled)";
+        line("total", total);
+    }
+    if (j.contains("net_energy_j") && j["net_energy_j"].is_number())
+        line("net", energy_text(j["net_energy_j"].get<double>()) + "  (idle " +
+                        fixed(number_or(j, "idle_power_w"), 1) + " W subtracted)");
+    if (j.contains("power_w") && j["power_w"].is_object())
+        line("power", "mean " + fixed(number_or(j["power_w"], "mean"), 1) + " W, peak " +
+                          fixed(number_or(j["power_w"], "peak"), 1) + " W");
+    if (j.contains("carbon") && j["carbon"].is_object()) {
+        const auto& c = j["carbon"];
+        line("carbon", mass_text(number_or(c, "co2e_g")) + " CO2e  (" +
+                           fixed(number_or(c, "intensity_g_per_kwh"), 0) + " g/kWh, " +
+                           string_or(c, "intensity_source") + ", PUE " + fixed(number_or(c, "pue", 1), 2) +
+                           ")");
+    }
+    if (j.contains("phases") && j["phases"].is_array() && !j["phases"].empty()) {
+        out << "\n  phases:\n";
+        std::vector<std::vector<std::string>> rows = {
+            {"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE"}};
+        for (const auto& p : j["phases"]) {
+            rows.push_back({string_or(p, "name"), fixed(number_or(p, "start_s"), 2) + " s",
+                            fixed(number_or(p, "end_s"), 2) + " s", energy_text(number_or(p, "energy_j")),
+                            p.contains("samples") && p["samples"].is_number()
+                                ? std::to_string(p["samples"].get<long long>())
+                                : "-",
+                            p.contains("energy_per_sample_j") && p["energy_per_sample_j"].is_number()
+                                ? per_sample_text(p["energy_per_sample_j"].get<double>())
+                                : "-"});
+        }
+        std::ostringstream table;
+        print_table(table, rows, {false, true, true, true, true, true});
+        for (const auto& row : split(table.str(), '\n'))
+            if (!row.empty()) out << "    " << row << '\n';
+    }
+    if (j.contains("epochs") && j["epochs"].is_array() && !j["epochs"].empty()) {
+        double energy = 0;
+        for (const auto& e : j["epochs"]) energy += number_or(e, "energy_j");
+        out << '\n';
+        line("epochs", std::to_string(j["epochs"].size()) + ", " + energy_text(energy) + " in all");
+    }
+    auto key_values = [&](const char* key, const char* label) {
+        if (!j.contains(key) || !j[key].is_object() || j[key].empty()) return;
+        std::string text;
+        for (const auto& [k, v] : j[key].items()) {
+            std::string value = v.is_string()                         ? v.get<std::string>()
+                                : v.is_object() && v.contains("last") ? v["last"].dump()
+                                                                      : v.dump();
+            text += (text.empty() ? "" : "  ") + k + "=" + value;
+        }
+        line(label, text);
+    };
+    out << '\n';
+    key_values("meta", "meta");
+    key_values("metrics", "metrics");
+    key_values("tags", "tags");
+    if (j.contains("warnings") && j["warnings"].is_array())
+        for (const auto& w : j["warnings"]) out << "  warning: " << w.get<std::string>() << '\n';
+}
+
+// ---- Subcommands ------------------------------------------------------------------------------------------
+
+int list_runs(Args& args, Common common) {
+    RunFilter filter;
+    bool json = false;
+    while (!args.done()) {
+        if (common_option(args, common) || filter_option(args, filter)) continue;
+        if (args.flag("--json"))
+            json = true;
+        else
+            unknown_argument(args);
+    }
+    auto store = open_store(common, false);
+    const std::vector<RunSummary> runs = store ? store->list(filter) : std::vector<RunSummary>{};
+    if (json) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const auto& r : runs) out.push_back(summary_json(r));
+        std::cout << out.dump(2) << '\n';
+    } else if (runs.empty()) {
+        std::cout << (store ? "no runs match\n" : "no runs yet (no store at " + store_path(common) + ")\n");
+    } else {
+        print_list(std::cout, runs);
+    }
+    return 0;
+}
+
+int show_run(Args& args, Common common) {
+    std::string id;
+    bool json = false;
+    while (!args.done()) {
+        if (common_option(args, common)) continue;
+        if (args.flag("--json"))
+            json = true;
+        else if (!starts_with(args.peek(), "-") && id.empty())
+            id = args.next();
+        else
+            unknown_argument(args);
+    }
+    if (id.empty()) throw UsageError("show: which run? give its id (or a unique prefix)");
+    auto store = open_store(common, false);
+    if (!store)
+        throw RunNotFound("no run with id '" + id + "': there is no store at " + store_path(common) + " yet");
+    const nlohmann::ordered_json document = store->get(id);
+    if (json)
+        std::cout << document.dump(2) << '\n';
+    else
+        print_run(std::cout, document);
+    return 0;
+}
+
+int export_runs(Args& args, Common common) {
+    RunFilter filter;
+    std::string format, output;
+    bool readings = false;
+    while (!args.done()) {
+        if (common_option(args, common) || filter_option(args, filter)) continue;
+        if (args.value("--format", format) || args.value("--output", output) || args.value("-o", output))
+            continue;
+        if (args.flag("--readings"))
+            readings = true;
+        else
+            unknown_argument(args);
+    }
+    if (format.empty()) throw UsageError("export: --format csv or --format json is required");
+    if (format != "csv" && format != "json")
+        throw UsageError("--format: expected csv or json, got '" + format + "'");
+
+    std::ofstream file;
+    if (!output.empty()) {
+        file.open(output, std::ios::trunc);
+        if (!file) throw UsageError("--output: cannot write " + output);
+    }
+    std::ostream& out = output.empty() ? std::cout : file;
+    auto store = open_store(common, false);
+    const std::vector<RunSummary> runs = store ? store->list(filter) : std::vector<RunSummary>{};
+    if (format == "json") {
+        out << (store ? export_json(*store, runs, readings) : nlohmann::ordered_json::array()).dump(2)
+            << '\n';
+    } else if (readings) {
+        if (store)
+            write_readings_csv(out, *store, runs);
+        else
+            out << readings_csv_header << '\n';
+    } else {
+        write_runs_csv(out, runs);
+    }
+    out.flush();
+    if (!out) {
+        std::cerr << "joulecast runs: error: writing " << (output.empty() ? "standard output" : output)
+                  << " failed\n";
+        return 1;
+    }
+    if (!output.empty())
+        std::cerr << "joulecast: exported " << runs.size() << " run" << (runs.size() == 1 ? "" : "s")
+                  << " to " << output << '\n';
+    return 0;
+}
+
+int remove_runs(Args& args, Common common) {
+    std::vector<std::string> ids;
+    bool yes = false, force = false;
+    while (!args.done()) {
+        if (common_option(args, common)) continue;
+        if (args.flag("--yes") || args.flag("-y"))
+            yes = true;
+        else if (args.flag("--force"))
+            force = true;
+        else if (!starts_with(args.peek(), "-"))
+            ids.push_back(args.next());
+        else
+            unknown_argument(args);
+    }
+    if (ids.empty()) throw UsageError("rm: which runs? give one or more ids (or unique prefixes)");
+    auto store = open_store(common, false);
+    if (!store)
+        throw RunNotFound("no run with id '" + ids.front() + "': there is no store at " + store_path(common) +
+                          " yet");
+
+    // Every id must resolve before anything is removed.
+    std::vector<RunSummary> runs;
+    for (const auto& id : ids) {
+        RunSummary run = store->summary(id);
+        bool seen = false;
+        for (const auto& r : runs) seen = seen || r.id == run.id;
+        if (seen) continue;
+        if (run.status == "running" && !force)
+            throw StoreError("run " + run.id + " is still running (or its joulecast runs on host " +
+                             run.hostname + "); remove it with --force");
+        runs.push_back(std::move(run));
+    }
+    if (!yes) {
+        if (!isatty(STDIN_FILENO))
+            throw UsageError(
+                "rm: stdin is not a terminal, so nothing can be confirmed: add --yes to remove " +
+                std::to_string(runs.size()) + " run" + (runs.size() == 1 ? "" : "s"));
+        for (const auto& r : runs)
+            std::cerr << "  " << r.id << "  " << format_local_time(r.started_unix) << "  " << r.name << "  "
+                      << r.status << '\n';
+        std::cerr << "remove " << runs.size() << " run" << (runs.size() == 1 ? "" : "s") << "? [y/N] ";
+        std::string answer;
+        std::getline(std::cin, answer);
+        answer = to_lower(trim(answer));
+        if (answer != "y" && answer != "yes") {
+            std::cerr << "nothing removed\n";
+            return 1;
+        }
+    }
+    for (const auto& r : runs) {
+        if (store->remove(r.id))
+            std::cout << "removed " << r.id << (r.name.empty() ? "" : "  " + r.name) << '\n';
+    }
+    return 0;
+}
+
+}  // namespace
+
+int runs_command(const std::vector<std::string>& raw) {
+    Args args(raw);
+    Common common;
+    while (!args.done() && common_option(args, common)) {
+    }
+    std::string subcommand = args.done() ? "list" : args.peek();
+    if (!args.done() && !starts_with(subcommand, "-"))
+        args.next();
+    else
+        subcommand = "list";  // options straight after `runs` belong to list
+    if (subcommand == "list" || subcommand == "ls") return list_runs(args, common);
+    if (subcommand == "show") return show_run(args, common);
+    if (subcommand == "export") return export_runs(args, common);
+    if (subcommand == "rm" || subcommand == "remove") return remove_runs(args, common);
+    throw UsageError("unknown subcommand '" + subcommand + "' (list, show, export, rm)");
+}
+
+}  // namespace joulecast::cli

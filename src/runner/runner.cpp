@@ -1,0 +1,142 @@
+#include "runner/runner.hpp"
+
+#include <unistd.h>
+
+#include <memory>
+
+#include "carbon/run_carbon.hpp"
+#include "control/server.hpp"
+#include "core/child_process.hpp"
+#include "core/clock.hpp"
+#include "core/host.hpp"
+#include "report/json_result.hpp"
+#include "store/run_store.hpp"
+#include "store/store_writer.hpp"
+
+namespace joulecast {
+
+namespace {
+
+void record_control(RunResult& result, const ControlServer& server) {
+    ControlCounters counters = server.counters();
+    result.control = {{"lines", counters.lines},         {"accepted", counters.accepted},
+                      {"malformed", counters.malformed}, {"unknown_verb", counters.unknown_verb},
+                      {"oversized", counters.oversized}, {"clients", counters.clients}};
+    const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
+    if (rejected > 0) {
+        std::string example =
+            counters.rejected_examples.empty() ? "" : " (first: " + counters.rejected_examples[0].reason + ")";
+        result.warnings.push_back(std::to_string(rejected) + " control lines were rejected" + example);
+    }
+}
+
+}  // namespace
+
+RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
+    const std::int64_t wall_start = monotonic_ns();
+    Monitor monitor(spec.monitor);
+    if (!spec.monitor.sensors.replay_path.empty() && monitor.sensors().used().empty())
+        throw UsageError("--replay: " + monitor.sensors().sensors.front().availability.reason);
+    if (!spec.quiet)
+        for (const auto& note : monitor.sensors().fallbacks) log << "joulecast: note: " << note << '\n';
+
+    RunResult header;
+    header.id = new_run_id();
+    header.name = spec.name;
+    header.command = spec.command;
+    header.tags = spec.tags;
+    header.host = read_host_info(spec.monitor.sensors.proc_root);
+    header.gpus = monitor.sensors().gpus();
+    apply_carbon(header, spec.carbon);  // so that a run killed mid-way still has its intensity in the store
+
+    // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
+    std::vector<std::string> warnings;
+    auto server = ControlServer::start(
+        [&monitor](const ControlEvent& event) { monitor.record(event.t_ns, event.message); });
+    std::map<std::string, std::string> child_env = spec.env;
+    if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
+    else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
+
+    // A store that cannot be opened costs the run its history, not its measurement.
+    std::unique_ptr<RunStore> store;
+    if (spec.store_path) {
+        try {
+            store = std::make_unique<RunStore>(*spec.store_path);
+        } catch (const std::exception& error) {
+            warnings.push_back(std::string("run not stored: ") + error.what());
+            if (!spec.quiet) log << "joulecast: warning: run not stored: " << error.what() << '\n';
+        }
+    }
+
+    SignalForwarder forwarder;  // from here on, SIGINT/SIGTERM/SIGHUP go to the command, not to us
+    if (!spec.quiet && spec.monitor.idle.count() > 0)
+        log << "joulecast: measuring idle power for " << ns_to_s(spec.monitor.idle.count())
+            << " s before starting the command\n";
+    const std::int64_t start_ns = monitor.start();
+    header.started_at = iso8601_utc_now();
+
+    std::unique_ptr<StoreWriter> writer;
+    if (store) {
+        try {
+            store->begin_run(header, monitor.trace().channels(), start_ns, getpid());
+            writer = std::make_unique<StoreWriter>(store->path(), header.id, monitor.trace(), start_ns);
+        } catch (const std::exception& error) {
+            warnings.push_back(std::string("run not stored: ") + error.what());
+            store.reset();
+        }
+    }
+
+    auto child = ChildProcess::spawn(spec.command, child_env);
+    RunOutcome outcome;
+    std::string status = "completed";
+    if (!child) {
+        log << "joulecast: " << child.error() << '\n';
+        outcome.exit_code = 127;
+        status = "failed";
+        warnings.push_back(child.error());
+    } else {
+        forwarder.forward_to(child->pid());
+        outcome.exit_code = child->wait();
+        forwarder.forward_to(0);
+        if (outcome.exit_code > 128 && SignalForwarder::last_signal() == outcome.exit_code - 128)
+            status = "interrupted";
+        else if (outcome.exit_code != 0)
+            status = "failed";
+    }
+    // Lines the workload sent just before it ended are read before the window closes.
+    if (server) (*server)->stop();
+
+    RunResult result = monitor.stop();
+    result.id = header.id;
+    result.name = header.name;
+    result.command = header.command;
+    result.tags = header.tags;
+    result.host = header.host;
+    result.started_at = header.started_at;
+    result.exit_code = outcome.exit_code;
+    result.status = status;
+    for (auto& w : warnings) result.warnings.push_back(w);
+    if (server) record_control(result, **server);
+    apply_carbon(result, spec.carbon);
+
+    if (writer && !writer->finish())
+        result.warnings.push_back("some readings were not stored: " + writer->last_error());
+    result.overhead.process_cpu_s = process_cpu_seconds();
+    // What joulecast added to the wall time: everything but the command itself and the idle baseline asked for.
+    result.overhead.wall_s =
+        ns_to_s(monotonic_ns() - wall_start) - result.duration_s - (result.idle ? result.idle->duration_s : 0.0);
+    if (store) {
+        try {
+            store->finish_run(result, to_json(result));
+        } catch (const std::exception& error) {
+            result.warnings.push_back(std::string("result not stored: ") + error.what());
+            if (!spec.quiet) log << "joulecast: warning: result not stored: " << error.what() << '\n';
+        }
+    }
+    outcome.result = std::move(result);
+    outcome.start_ns = start_ns;
+    outcome.trace = monitor.trace();
+    return outcome;
+}
+
+}  // namespace joulecast

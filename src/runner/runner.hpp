@@ -1,0 +1,40 @@
+#pragma once
+// Measures one command from start to stored result: the sensors and sampler (Monitor), the control channel,
+// the child process with signal forwarding, carbon, and the run store written as the run goes. `joulecast run`
+// is this plus option parsing and output; `joulecast study` calls it once per configuration.
+
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "carbon/carbon.hpp"
+#include "meter/monitor.hpp"
+#include "meter/run_result.hpp"
+
+namespace joulecast {
+
+struct RunSpec {
+    std::vector<std::string> command;          ///< argv; no shell
+    std::map<std::string, std::string> env;    ///< added to the child's environment
+    std::string name;
+    std::map<std::string, std::string> tags;
+    MonitorOptions monitor;
+    CarbonSetting carbon;
+    std::optional<std::string> store_path;     ///< where the run is kept; none: not stored
+    bool quiet = false;                        ///< no notes on the log stream
+};
+
+struct RunOutcome {
+    RunResult result;
+    int exit_code = 0;           ///< the command's status (128+N for signal N; 127 when it could not start)
+    std::int64_t start_ns = 0;   ///< the window's start, CLOCK_MONOTONIC (trace times count from it)
+    Trace trace;                 ///< every reading, the idle baseline's included
+};
+
+/// Runs and measures `spec.command`. Notes, fallbacks and store problems go to `log` (unless quiet); the
+/// summary is the caller's to print. Throws UsageError only for problems found before the command starts.
+RunOutcome measure_command(const RunSpec& spec, std::ostream& log);
+
+}  // namespace joulecast

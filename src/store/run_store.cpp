@@ -1,0 +1,698 @@
+#include "store/run_store.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <variant>
+
+#include "core/clock.hpp"
+#include "core/text.hpp"
+#include "report/json_result.hpp"
+#include "store/iso_time.hpp"
+#include "store/schema.hpp"
+#include "store/sqlite.hpp"
+
+namespace joulecast {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int busy_timeout_ms = 10'000;
+constexpr int transaction_attempts = 4;  // each waits up to the busy timeout before giving up
+
+std::string this_hostname() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) return {};
+    return name;
+}
+
+std::string this_boot_id() {
+    auto text = read_text_file("/proc/sys/kernel/random/boot_id");
+    return text ? std::string(trim(*text)) : std::string();
+}
+
+/// State letter and start time (clock ticks after boot) of a process, from /proc/PID/stat.
+struct ProcessStat {
+    char state = '?';
+    std::int64_t start_ticks = 0;
+};
+
+std::optional<ProcessStat> process_stat(pid_t pid) {
+    auto text = read_text_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return std::nullopt;
+    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+    auto close = text->rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::vector<std::string> fields;
+    for (const auto& f : split(std::string_view(*text).substr(close + 1), ' '))
+        if (!f.empty()) fields.push_back(f);
+    // fields[0] is field 3 (state); start time is field 22.
+    if (fields.size() < 20) return std::nullopt;
+    ProcessStat stat;
+    stat.state = fields[0].empty() ? '?' : fields[0][0];
+    stat.start_ticks = parse_int(fields[19]).value_or(0);
+    return stat;
+}
+
+/// Whether process `pid`, started at `start_ticks` (0: unknown), still runs on this machine.
+bool process_alive(pid_t pid, std::int64_t start_ticks) {
+    if (pid <= 0) return false;
+    if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+    auto stat = process_stat(pid);
+    if (!stat) return true;  // no /proc to say more: kill() says it exists
+    if (stat->state == 'Z' || stat->state == 'X') return false;
+    return start_ticks == 0 || stat->start_ticks == start_ticks;
+}
+
+std::optional<Quantity> quantity_from(const std::string& text) {
+    for (Quantity q : {Quantity::energy, Quantity::power, Quantity::utilisation, Quantity::memory,
+                       Quantity::clock, Quantity::temperature, Quantity::power_limit})
+        if (text == to_string(q)) return q;
+    return std::nullopt;
+}
+
+std::optional<double> optional_domain(const WindowEnergy& energy, const char* domain) {
+    auto it = energy.domain_j.find(domain);
+    if (it == energy.domain_j.end()) return std::nullopt;
+    return it->second;
+}
+
+HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
+    HostInfo host;
+    host.hostname = j.value("hostname", "");
+    host.cpu_model = j.value("cpu_model", "");
+    host.cores = j.value("cores", 0u);
+    host.memory_bytes = j.value("memory_bytes", std::uint64_t{0});
+    if (j.contains("gpus") && j["gpus"].is_array())
+        for (const auto& g : j["gpus"])
+            gpus.push_back({g.value("index", 0u), g.value("name", ""), g.value("uuid", ""),
+                            g.value("power_limit_w", 0.0)});
+    return host;
+}
+
+void rollback_quietly(sqlite::Database& db) {
+    if (sqlite3_get_autocommit(db.handle())) return;  // the failure already ended the transaction
+    try {
+        db.exec("ROLLBACK");
+    } catch (const StoreError&) {
+        // Nothing more to do: the connection stays usable for the next transaction.
+    }
+}
+
+std::string format_seconds(double seconds) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.1f s", seconds);
+    return text;
+}
+
+template <typename Json>
+std::string json_text(const Json& j) {
+    return j.dump();
+}
+
+}  // namespace
+
+std::string default_store_path() {
+    if (const char* db = std::getenv("JOULECAST_DB"); db && *db) return db;
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data == '/')
+        return (fs::path(data) / "joulecast" / "runs.db").string();
+    std::string home;
+    if (const char* h = std::getenv("HOME"); h && *h) {
+        home = h;
+    } else if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_dir) {
+        home = pw->pw_dir;
+    }
+    if (home.empty())
+        throw StoreError("no place for the run store: HOME is unset; set JOULECAST_DB or give --db");
+    return (fs::path(home) / ".local" / "share" / "joulecast" / "runs.db").string();
+}
+
+RunStore::RunStore(std::string path) : m_path(std::move(path)) {
+    if (m_path.empty()) throw StoreError("run store path is empty");
+    const fs::path file(m_path);
+    std::error_code ec;
+    if (file.has_parent_path() && !fs::is_directory(file.parent_path(), ec)) {
+        fs::create_directories(file.parent_path(), ec);
+        if (ec)
+            throw StoreError("cannot create the folder " + file.parent_path().string() + " for run store " +
+                             m_path + ": " + ec.message());
+    }
+    if (fs::is_directory(file, ec))
+        throw StoreError("run store " + m_path + " is a folder; give the path of a file, e.g. " +
+                         (file / "runs.db").string());
+
+    m_db = std::make_unique<sqlite::Database>(m_path);
+    sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);
+    // Reading the header first turns a non-database file into a clear error before anything is written.
+    m_db->query_integer("PRAGMA user_version");
+    if (m_db->read_only())
+        throw StoreError(
+            "run store " + m_path +
+            " is read-only; give write access to it and its folder, or choose another store with "
+            "--db or JOULECAST_DB");
+    m_db->exec("PRAGMA foreign_keys = ON");
+    // In WAL mode NORMAL survives a crash of joulecast (SIGKILL included), though not of the machine.
+    m_db->exec("PRAGMA synchronous = NORMAL");
+    for (int attempt = 0;; ++attempt) {
+        try {
+            std::string mode;
+            {
+                sqlite::Statement query(m_db->handle(), "PRAGMA journal_mode", m_path);
+                if (query.step()) mode = to_lower(query.text(0));
+            }
+            if (mode != "wal") {
+                sqlite::Statement wal(m_db->handle(), "PRAGMA journal_mode = WAL", m_path);
+                wal.run();
+            }
+            break;
+        } catch (const sqlite::BusyError&) {
+            if (attempt + 1 >= transaction_attempts) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+        }
+    }
+    migrate(*m_db, store_migrations());
+}
+
+RunStore::~RunStore() = default;
+
+int RunStore::schema_version() {
+    return store_migrations().back().version;
+}
+
+template <typename Body>
+void RunStore::write_transaction(Body&& body) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            m_db->exec("BEGIN IMMEDIATE");
+            body();
+            m_db->exec("COMMIT");
+            return;
+        } catch (const sqlite::BusyError& error) {
+            rollback_quietly(*m_db);
+            if (attempt >= transaction_attempts)
+                throw StoreError(std::string(error.what()) +
+                                 " (another process kept the store locked; gave up after " +
+                                 std::to_string(attempt) + " tries)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+        } catch (...) {
+            rollback_quietly(*m_db);
+            throw;
+        }
+    }
+}
+
+void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel>& channels,
+                         std::int64_t origin_ns, pid_t pid) {
+    if (header.id.empty()) throw StoreError("run store " + m_path + ": a run needs an id");
+    const std::string started_at = header.started_at.empty() ? iso8601_utc_now() : header.started_at;
+    const double started_unix = parse_iso8601(started_at).value_or(unix_now());
+    const std::string host = json_text(to_json(header)["host"]);
+    const std::string command = json_text(nlohmann::json(header.command));
+    const std::string now = iso8601_utc_now();
+    std::optional<std::int64_t> pid_start;
+    if (auto stat = process_stat(pid)) pid_start = stat->start_ticks;
+
+    std::vector<std::int64_t> rows;
+    write_transaction([&] {
+        rows.clear();
+        {
+            auto q = m_db->cached(
+                "INSERT INTO runs (id, name, status, command, started_at, started_unix, "
+                "intensity_g_per_kwh, pue, host, hostname, boot_id, pid, pid_start, origin_ns, updated_at) "
+                "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+            q->bind(1, header.id).bind(2, header.name).bind(3, command).bind(4, started_at);
+            q->bind(5, started_unix);
+            if (header.carbon) q->bind(6, header.carbon->intensity_g_per_kwh).bind(7, header.carbon->pue);
+            q->bind(8, host).bind(9, this_hostname()).bind(10, this_boot_id()).bind(11, std::int64_t{pid});
+            q->bind(12, pid_start).bind(13, origin_ns).bind(14, now);
+            q->run();
+        }
+        auto c = m_db->cached(
+            "INSERT INTO channels (run_id, idx, sensor, name, domain, device, quantity, behaviour, modelled, "
+            "accounted, min_period_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        for (std::size_t i = 0; i < channels.size(); ++i) {
+            const Channel& ch = channels[i].channel;
+            c->bind(1, header.id).bind(2, static_cast<std::int64_t>(i)).bind(3, channels[i].sensor);
+            c->bind(4, ch.name).bind(5, ch.domain).bind(6, ch.device).bind(7, to_string(ch.quantity));
+            c->bind(8, to_string(ch.behaviour)).bind(9, ch.modelled ? 1 : 0).bind(10, ch.accounted ? 1 : 0);
+            c->bind(11, static_cast<std::int64_t>(ch.min_period.count()));
+            c->run();
+            c->reset();
+            rows.push_back(sqlite3_last_insert_rowid(m_db->handle()));
+        }
+        auto t = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");
+        for (const auto& [key, value] : header.tags) {
+            t->bind(1, header.id).bind(2, key).bind(3, value);
+            t->run();
+            t->reset();
+        }
+    });
+    m_channel_rows[header.id] = std::move(rows);
+}
+
+std::int64_t RunStore::channel_row(const std::string& run_id, std::uint32_t channel) {
+    auto it = m_channel_rows.find(run_id);
+    if (it == m_channel_rows.end()) {
+        {
+            auto q = m_db->cached("SELECT 1 FROM runs WHERE id = ?1");
+            q->bind(1, run_id);
+            if (!q->step()) throw RunNotFound("run store " + m_path + ": no run with id " + run_id);
+        }
+        std::vector<std::int64_t> rows;
+        auto q = m_db->cached("SELECT idx, id FROM channels WHERE run_id = ?1 ORDER BY idx");
+        q->bind(1, run_id);
+        while (q->step()) {
+            auto idx = static_cast<std::size_t>(q->integer(0));
+            if (idx >= rows.size()) rows.resize(idx + 1, -1);
+            rows[idx] = q->integer(1);
+        }
+        it = m_channel_rows.emplace(run_id, std::move(rows)).first;
+    }
+    return channel < it->second.size() ? it->second[channel] : -1;
+}
+
+std::size_t RunStore::append_readings(const std::string& run_id, const std::vector<Reading>& readings,
+                                      std::int64_t origin_ns) {
+    std::size_t written = 0;
+    if (readings.empty()) {
+        channel_row(run_id, 0);  // still reports a run that was never begun
+        return 0;
+    }
+    write_transaction([&] {
+        written = 0;
+        auto q =
+            m_db->cached("INSERT OR REPLACE INTO readings (channel_id, t_ns, value) VALUES (?1, ?2, ?3)");
+        for (const Reading& r : readings) {
+            const std::int64_t row = channel_row(run_id, r.channel);
+            // SQLite stores NaN as NULL: a reading without a value is no reading.
+            if (row < 0 || !std::isfinite(r.value)) continue;
+            q->bind(1, row).bind(2, r.t_ns - origin_ns).bind(3, r.value);
+            q->run();
+            q->reset();
+            ++written;
+        }
+    });
+    return written;
+}
+
+void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& result_json) {
+    if (r.id.empty()) throw StoreError("run store " + m_path + ": a run needs an id");
+    const std::string started_at = r.started_at.empty() ? iso8601_utc_now() : r.started_at;
+    const double started_unix = parse_iso8601(started_at).value_or(unix_now());
+    const std::string host = json_text(to_json(r)["host"]);
+    const std::string command = json_text(nlohmann::json(r.command));
+    const std::string methods = json_text(nlohmann::json(r.energy.domain_method));
+    const std::string document = result_json.dump();
+    const std::string now = iso8601_utc_now();
+    write_transaction([&] {
+        {
+            auto q = m_db->cached(
+                "INSERT INTO runs (id, name, status, command, started_at, started_unix, duration_s, "
+                "exit_code, total_energy_j, gpu_energy_j, cpu_energy_j, dram_energy_j, measured_energy_j, "
+                "modelled_energy_j, energy_method, co2e_g, intensity_g_per_kwh, pue, host, hostname, "
+                "result_json, updated_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                "?19, ?20, ?21, ?22) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, "
+                "command = excluded.command, started_at = excluded.started_at, "
+                "started_unix = excluded.started_unix, duration_s = excluded.duration_s, "
+                "exit_code = excluded.exit_code, total_energy_j = excluded.total_energy_j, "
+                "gpu_energy_j = excluded.gpu_energy_j, cpu_energy_j = excluded.cpu_energy_j, "
+                "dram_energy_j = excluded.dram_energy_j, measured_energy_j = excluded.measured_energy_j, "
+                "modelled_energy_j = excluded.modelled_energy_j, energy_method = excluded.energy_method, "
+                "co2e_g = excluded.co2e_g, intensity_g_per_kwh = excluded.intensity_g_per_kwh, "
+                "pue = excluded.pue, host = excluded.host, result_json = excluded.result_json, "
+                "updated_at = excluded.updated_at");
+            q->bind(1, r.id).bind(2, r.name).bind(3, r.status).bind(4, command).bind(5, started_at);
+            q->bind(6, started_unix).bind(7, r.duration_s).bind(8, r.exit_code).bind(9, r.energy.total_j);
+            q->bind(10, r.energy.domain("gpu"))
+                .bind(11, r.energy.domain("cpu"))
+                .bind(12, r.energy.domain("dram"));
+            q->bind(13, r.energy.measured_j).bind(14, r.energy.modelled_j).bind(15, methods);
+            if (r.carbon) {
+                q->bind(16, r.carbon->co2e_g).bind(17, r.carbon->intensity_g_per_kwh).bind(18, r.carbon->pue);
+            }
+            q->bind(19, host).bind(20, r.host.hostname.empty() ? this_hostname() : r.host.hostname);
+            q->bind(21, document).bind(22, now);
+            q->run();
+        }
+        for (const char* table : {"phases", "epochs", "meta", "metrics", "tags"}) {
+            sqlite::Statement clear(m_db->handle(),
+                                    std::string("DELETE FROM ") + table + " WHERE run_id = ?1", m_path);
+            clear.bind(1, r.id).run();
+        }
+        {
+            auto q = m_db->cached(
+                "INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, domain_j, samples, "
+                "energy_per_sample_j, co2e_g, boundary, closed, fields) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+            for (std::size_t i = 0; i < r.phases.size(); ++i) {
+                const PhaseResult& p = r.phases[i];
+                q->bind(1, r.id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.name).bind(4, p.start_s);
+                q->bind(5, p.end_s).bind(6, p.energy_j).bind(7, json_text(nlohmann::json(p.domain_j)));
+                q->bind(8, p.samples ? std::optional<std::int64_t>(*p.samples) : std::nullopt);
+                q->bind(9, p.energy_per_sample_j).bind(10, p.co2e_g).bind(11, p.boundary);
+                q->bind(12, p.closed ? 1 : 0).bind(13, json_text(nlohmann::json(p.fields)));
+                q->run();
+                q->reset();
+            }
+        }
+        {
+            auto q = m_db->cached(
+                "INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j, samples, energy_per_sample_j) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+            for (std::size_t i = 0; i < r.epochs.size(); ++i) {
+                const EpochResult& e = r.epochs[i];
+                q->bind(1, r.id)
+                    .bind(2, static_cast<std::int64_t>(i))
+                    .bind(3, static_cast<std::int64_t>(e.n));
+                q->bind(4, e.start_s).bind(5, e.end_s).bind(6, e.energy_j);
+                q->bind(7, e.samples ? std::optional<std::int64_t>(*e.samples) : std::nullopt);
+                q->bind(8, e.energy_per_sample_j);
+                q->run();
+                q->reset();
+            }
+        }
+        {
+            auto q = m_db->cached("INSERT INTO meta (run_id, key, value) VALUES (?1, ?2, ?3)");
+            for (const auto& [key, value] : r.meta) {
+                q->bind(1, r.id).bind(2, key).bind(3, value);
+                q->run();
+                q->reset();
+            }
+        }
+        {
+            auto q = m_db->cached(
+                "INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES (?1, ?2, ?3, ?4, ?5)");
+            for (const auto& [name, series] : r.metrics) {
+                for (std::size_t i = 0; i < series.points.size(); ++i) {
+                    if (!std::isfinite(series.points[i].second)) continue;
+                    q->bind(1, r.id).bind(2, name).bind(3, static_cast<std::int64_t>(i));
+                    q->bind(4, series.points[i].first).bind(5, series.points[i].second);
+                    q->run();
+                    q->reset();
+                }
+            }
+        }
+        {
+            auto q = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");
+            for (const auto& [key, value] : r.tags) {
+                q->bind(1, r.id).bind(2, key).bind(3, value);
+                q->run();
+                q->reset();
+            }
+        }
+    });
+}
+
+std::size_t RunStore::refresh_interrupted() {
+    struct Candidate {
+        std::string id;
+        std::string hostname;
+        std::string boot_id;
+        std::int64_t pid = 0;
+        std::int64_t pid_start = 0;
+    };
+    std::vector<Candidate> candidates;
+    {
+        auto q = m_db->cached(
+            "SELECT id, hostname, boot_id, pid, pid_start FROM runs WHERE status = 'running' AND result_json "
+            "IS NULL");
+        while (q->step())
+            candidates.push_back({q->text(0), q->text(1), q->text(2), q->optional_integer(3).value_or(0),
+                                  q->optional_integer(4).value_or(0)});
+    }
+    if (candidates.empty()) return 0;
+    const std::string hostname = this_hostname();
+    const std::string boot_id = this_boot_id();
+    std::size_t marked = 0;
+    for (const Candidate& c : candidates) {
+        if (c.hostname != hostname) continue;  // another machine: cannot tell from here
+        const bool rebooted = !c.boot_id.empty() && !boot_id.empty() && c.boot_id != boot_id;
+        if (!rebooted && process_alive(static_cast<pid_t>(c.pid), c.pid_start)) continue;
+
+        // What the readings say so far, so that the list shows the energy of the run up to where it stopped.
+        StoredTrace stored = load_trace(c.id);
+        Timeline timeline(stored.channels, stored.readings);
+        const std::int64_t end = stored.readings.empty() ? 0 : std::max<std::int64_t>(0, timeline.last_ns());
+        const WindowEnergy energy = timeline.energy(0, end);
+        write_transaction([&] {
+            auto q = m_db->cached(
+                "UPDATE runs SET status = 'interrupted', duration_s = ?2, total_energy_j = ?3, "
+                "gpu_energy_j = ?4, cpu_energy_j = ?5, dram_energy_j = ?6, measured_energy_j = ?7, "
+                "modelled_energy_j = ?8, "
+                "energy_method = ?9, co2e_g = ?3 / 3.6e6 * coalesce(pue, 1.0) * intensity_g_per_kwh, "
+                "updated_at = ?10 WHERE id = ?1 AND status = 'running' AND result_json IS NULL");
+            q->bind(1, c.id).bind(2, ns_to_s(end)).bind(3, energy.total_j);
+            q->bind(4, optional_domain(energy, "gpu")).bind(5, optional_domain(energy, "cpu"));
+            q->bind(6, optional_domain(energy, "dram")).bind(7, energy.measured_j).bind(8, energy.modelled_j);
+            q->bind(9, json_text(nlohmann::json(energy.domain_method))).bind(10, iso8601_utc_now());
+            q->run();
+            marked += static_cast<std::size_t>(m_db->changes());
+        });
+    }
+    return marked;
+}
+
+std::vector<RunSummary> RunStore::list(const RunFilter& filter) {
+    refresh_interrupted();
+    return query(filter, nullptr);
+}
+
+RunSummary RunStore::summary(const std::string& id_or_prefix) {
+    const std::string id = resolve_id(id_or_prefix);
+    refresh_interrupted();
+    auto runs = query({}, &id);
+    if (runs.empty()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
+    return runs.front();
+}
+
+std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::string* id) {
+    using Value = std::variant<std::string, double, std::int64_t>;
+    std::vector<Value> values;
+    std::string sql =
+        "SELECT id, name, status, command, started_at, started_unix, duration_s, exit_code, total_energy_j, "
+        "gpu_energy_j, cpu_energy_j, dram_energy_j, measured_energy_j, modelled_energy_j, co2e_g, hostname, "
+        "result_json IS NOT NULL FROM runs WHERE 1";
+    auto parameter = [&](Value v) {
+        values.push_back(std::move(v));
+        return "?" + std::to_string(values.size());
+    };
+    if (id) sql += " AND id = " + parameter(*id);
+    if (!filter.name.empty()) {
+        if (filter.name.find_first_of("*?[") != std::string::npos)
+            sql += " AND name GLOB " + parameter(filter.name);
+        else
+            sql += " AND instr(lower(name), lower(" + parameter(filter.name) + ")) > 0";
+    }
+    for (const auto& [key, value] : filter.tags) {
+        sql += " AND EXISTS (SELECT 1 FROM tags WHERE tags.run_id = runs.id AND tags.key = " + parameter(key);
+        if (!value.empty()) sql += " AND tags.value = " + parameter(value);
+        sql += ")";
+    }
+    if (!filter.status.empty()) sql += " AND status = " + parameter(filter.status);
+    if (filter.since_unix) sql += " AND started_unix >= " + parameter(*filter.since_unix);
+    if (filter.until_unix) sql += " AND started_unix <= " + parameter(*filter.until_unix);
+    sql += " ORDER BY started_unix DESC, id";
+    if (filter.limit) sql += " LIMIT " + parameter(static_cast<std::int64_t>(*filter.limit));
+
+    sqlite::Statement q(m_db->handle(), sql, m_path);
+    for (std::size_t i = 0; i < values.size(); ++i)
+        std::visit([&](const auto& v) { q.bind(static_cast<int>(i + 1), v); }, values[i]);
+    std::vector<RunSummary> runs;
+    while (q.step()) {
+        RunSummary s;
+        s.id = q.text(0);
+        s.name = q.text(1);
+        s.status = q.text(2);
+        auto command = nlohmann::json::parse(q.text(3), nullptr, false);
+        if (command.is_array())
+            for (const auto& word : command)
+                if (word.is_string()) s.command.push_back(word.get<std::string>());
+        s.started_at = q.text(4);
+        s.started_unix = q.real(5);
+        s.duration_s = q.optional_real(6);
+        if (auto code = q.optional_integer(7)) s.exit_code = static_cast<int>(*code);
+        s.total_energy_j = q.optional_real(8);
+        s.gpu_energy_j = q.optional_real(9);
+        s.cpu_energy_j = q.optional_real(10);
+        s.dram_energy_j = q.optional_real(11);
+        s.measured_energy_j = q.optional_real(12);
+        s.modelled_energy_j = q.optional_real(13);
+        s.co2e_g = q.optional_real(14);
+        s.hostname = q.text(15);
+        s.finished = q.integer(16) != 0;
+        runs.push_back(std::move(s));
+    }
+    auto t = m_db->cached("SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
+    for (RunSummary& s : runs) {
+        t->bind(1, s.id);
+        while (t->step()) s.tags[t->text(0)] = t->text(1);
+        t->reset();
+    }
+    return runs;
+}
+
+std::string RunStore::resolve_id(const std::string& prefix) {
+    const bool plain = !prefix.empty() && std::all_of(prefix.begin(), prefix.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+    if (!plain) throw RunNotFound("no run with id '" + prefix + "' in " + m_path);
+    std::vector<std::string> matches;
+    {
+        // A GLOB on a prefix without wildcards uses the primary key's index.
+        auto q = m_db->cached("SELECT id FROM runs WHERE id GLOB ?1 || '*' ORDER BY id LIMIT 6");
+        q->bind(1, prefix);
+        while (q->step()) matches.push_back(q->text(0));
+    }
+    if (std::find(matches.begin(), matches.end(), prefix) != matches.end()) return prefix;
+    if (matches.empty()) throw RunNotFound("no run with id '" + prefix + "' in " + m_path);
+    if (matches.size() > 1) {
+        std::string list;
+        for (std::size_t i = 0; i < matches.size() && i < 5; ++i) list += (i ? ", " : "") + matches[i];
+        if (matches.size() > 5) list += ", ...";
+        throw StoreError("run id '" + prefix + "' is ambiguous (" + list + "); give more characters");
+    }
+    return matches.front();
+}
+
+StoredTrace RunStore::load_trace(const std::string& id) {
+    StoredTrace stored;
+    {
+        auto q = m_db->cached(
+            "SELECT idx, sensor, name, domain, device, quantity, behaviour, modelled, accounted, "
+            "min_period_ms FROM channels WHERE run_id = ?1 ORDER BY idx");
+        q->bind(1, id);
+        while (q->step()) {
+            auto idx = static_cast<std::size_t>(q->integer(0));
+            if (idx >= stored.channels.size()) stored.channels.resize(idx + 1);
+            TraceChannel& tc = stored.channels[idx];
+            tc.sensor = q->text(1);
+            tc.channel.name = q->text(2);
+            tc.channel.domain = q->text(3);
+            tc.channel.device = q->text(4);
+            // A quantity this binary does not know (a newer writer) reads as a utilisation gauge: it then
+            // takes no part in energy accounting instead of being mistaken for power.
+            auto quantity = quantity_from(q->text(5));
+            tc.channel.quantity = quantity.value_or(Quantity::utilisation);
+            tc.channel.behaviour =
+                q->text(6) == "counter" && quantity ? Behaviour::counter : Behaviour::gauge;
+            tc.channel.modelled = q->integer(7) != 0;
+            tc.channel.accounted = q->integer(8) != 0;
+            tc.channel.min_period = std::chrono::milliseconds(q->integer(9));
+        }
+    }
+    auto q = m_db->cached(
+        "SELECT c.idx, r.t_ns, r.value FROM channels c JOIN readings r ON r.channel_id = c.id "
+        "WHERE c.run_id = ?1 ORDER BY r.t_ns, c.idx");
+    q->bind(1, id);
+    while (q->step())
+        stored.readings.push_back({q->integer(1), static_cast<std::uint32_t>(q->integer(0)), q->real(2)});
+    return stored;
+}
+
+StoredTrace RunStore::trace(const std::string& id_or_prefix) {
+    return load_trace(resolve_id(id_or_prefix));
+}
+
+nlohmann::ordered_json RunStore::partial_result(const std::string& id) {
+    RunResult r;
+    r.id = id;
+    std::optional<double> intensity, pue;
+    {
+        auto q = m_db->cached(
+            "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue FROM runs WHERE id = "
+            "?1");
+        q->bind(1, id);
+        if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
+        r.name = q->text(0);
+        r.status = q->text(1);
+        auto command = nlohmann::json::parse(q->text(2), nullptr, false);
+        if (command.is_array())
+            for (const auto& word : command)
+                if (word.is_string()) r.command.push_back(word.get<std::string>());
+        r.started_at = q->text(3);
+        auto host = nlohmann::json::parse(q->text(4), nullptr, false);
+        if (host.is_object()) r.host = host_from_json(host, r.gpus);
+        intensity = q->optional_real(5);
+        pue = q->optional_real(6);
+    }
+    {
+        auto q = m_db->cached("SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
+        q->bind(1, id);
+        while (q->step()) r.tags[q->text(0)] = q->text(1);
+    }
+
+    StoredTrace stored = load_trace(id);
+    Timeline timeline(stored.channels, stored.readings);
+    const std::int64_t end = stored.readings.empty() ? 0 : std::max<std::int64_t>(0, timeline.last_ns());
+    r.energy = timeline.energy(0, end);
+    r.duration_s = ns_to_s(end);
+    r.mean_power_w = r.energy.mean_power_w();
+    r.peak_power_w = end > 0 ? timeline.peak_power_w(0, end, 100'000'000) : 0.0;
+    if (intensity) {
+        CarbonResult carbon;
+        carbon.intensity_g_per_kwh = *intensity;
+        carbon.pue = pue.value_or(1.0);
+        carbon.intensity_source = "as set when the run started";
+        carbon.co2e_g = r.energy.total_j / 3.6e6 * carbon.pue * carbon.intensity_g_per_kwh;
+        r.carbon = carbon;
+    }
+    r.overhead.readings = stored.readings.size();
+    const std::string covered = "figures come from the " + std::to_string(stored.readings.size()) +
+                                " readings stored up to " + format_seconds(r.duration_s) +
+                                "; phases, epochs, meta and metrics are recorded only at the end";
+    if (r.status == "running")
+        r.warnings.push_back(
+            "this run has not finished (its joulecast is still running or on another host): " + covered);
+    else
+        r.warnings.push_back("joulecast stopped before this run finished (killed or crashed): " + covered);
+
+    nlohmann::ordered_json j = to_json(r);
+    j["exit_code"] = nullptr;
+    j["partial"] = true;
+    return j;
+}
+
+nlohmann::ordered_json RunStore::get(const std::string& id_or_prefix) {
+    const std::string id = resolve_id(id_or_prefix);
+    refresh_interrupted();
+    std::optional<std::string> document;
+    {
+        auto q = m_db->cached("SELECT result_json FROM runs WHERE id = ?1");
+        q->bind(1, id);
+        if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
+        if (!q->is_null(0)) document = q->text(0);
+    }
+    if (!document) return partial_result(id);
+    auto j = nlohmann::ordered_json::parse(*document, nullptr, false);
+    if (j.is_discarded())
+        throw StoreError("run store " + m_path + ": the stored result of run " + id + " is damaged");
+    return j;
+}
+
+bool RunStore::remove(const std::string& id) {
+    bool removed = false;
+    write_transaction([&] {
+        auto q = m_db->cached("DELETE FROM runs WHERE id = ?1");
+        q->bind(1, id);
+        q->run();
+        removed = m_db->changes() > 0;
+    });
+    m_channel_rows.erase(id);
+    return removed;
+}
+
+}  // namespace joulecast

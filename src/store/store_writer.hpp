@@ -1,0 +1,65 @@
+#pragma once
+// Writes a run's readings into the store while the run goes on, so that a joulecast killed with SIGKILL loses
+// at most about two flush periods of readings (the default period is 1 s).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "meter/trace.hpp"
+#include "store/run_store.hpp"
+
+namespace joulecast {
+
+class StoreWriter {
+public:
+    /// Opens its own connection to the store at `store_path` (throws StoreError as RunStore does) and starts
+    /// a thread that, every `period`, writes the readings `trace` gained since the last flush, in one
+    /// transaction, to run `run_id` (begun with RunStore::begin_run and the same channels and `origin_ns`).
+    /// `trace` must outlive the writer. A failed flush is counted and retried at the next period, never
+    /// thrown.
+    StoreWriter(const std::string& store_path, std::string run_id, const Trace& trace, std::int64_t origin_ns,
+                std::chrono::milliseconds period = std::chrono::seconds(1));
+    /// Finishes when finish() was not called; never throws.
+    ~StoreWriter();
+    StoreWriter(const StoreWriter&) = delete;
+    StoreWriter& operator=(const StoreWriter&) = delete;
+
+    /// Stops the thread and writes the readings not yet written (a few tries). Idempotent. True when every
+    /// reading of the trace is in the store.
+    bool finish();
+
+    std::uint64_t written() const { return m_written.load(); }  ///< readings handed to the store so far
+    std::uint64_t errors() const { return m_errors.load(); }    ///< failed flushes
+    std::uint64_t pending() const;                              ///< readings of the trace not yet stored
+    /// The message of the last failed flush ("" when none): for one report at the end of the run.
+    std::string last_error() const;
+
+private:
+    void loop();
+    bool flush();
+
+    std::unique_ptr<RunStore> m_store;
+    std::string m_run_id;
+    const Trace& m_trace;
+    std::int64_t m_origin_ns;
+    std::chrono::milliseconds m_period;
+
+    std::size_t m_next = 0;  ///< index of the first reading of the trace not yet written (writer thread only)
+    std::atomic<std::uint64_t> m_written{0};
+    std::atomic<std::uint64_t> m_errors{0};
+    mutable std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_stop = false;
+    bool m_finished = false;
+    bool m_complete = false;
+    std::string m_last_error;
+    std::thread m_thread;
+};
+
+}  // namespace joulecast
