@@ -1,0 +1,121 @@
+// End to end: what the store keeps when joulecast is killed, when the command crashes, and when two joulecast
+// processes write one store at the same time.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast {
+namespace {
+
+using test::isolated_env;
+using test::ProcessOptions;
+using test::run_process;
+using test::TempDir;
+
+ProcessOptions fake_gpu(const TempDir& dir, const std::string& script) {
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
+    options.env["FAKE_NVML_SCRIPT"] = script;
+    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";
+    return options;
+}
+
+nlohmann::json runs_list(const ProcessOptions& options) {
+    auto r = run_process({JOULECAST_BINARY, "runs", "list", "--json"}, options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+}
+
+nlohmann::json runs_show(const std::string& id, const ProcessOptions& options) {
+    auto r = run_process({JOULECAST_BINARY, "runs", "show", id, "--json"}, options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+}
+
+TEST(StoreEndToEnd, SigkilledJoulecastLeavesAnInterruptedRunWithItsReadings) {
+    TempDir dir;
+    auto options = fake_gpu(dir, "gpus=1;gpu0.power=300");
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--name", "killed", "--", "sleep", "4"};
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        for (const auto& [key, value] : options.env) setenv(key.c_str(), value.c_str(), 1);
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(126);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+
+    auto runs = runs_list(options);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0]["status"], "interrupted");
+    auto result = runs_show(runs[0]["id"], options);
+    EXPECT_EQ(result["status"], "interrupted");
+    // About 3 s ran at 300 W; at most about 2 s of readings may be lost.
+    const double gpu = result["energy_j"]["gpu"];
+    EXPECT_GT(gpu, 300.0 * 1.0);
+    EXPECT_LT(gpu, 300.0 * 3.2);
+}
+
+TEST(StoreEndToEnd, CrashingCommandLeavesAFailedRunWithAllItsData) {
+    TempDir dir;
+    auto options = fake_gpu(dir, "gpus=1;gpu0.power=200");
+    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "crash", "--", "sh", "-c",
+                          std::string(JOULECAST_BINARY) + " mark begin train; sleep 0.5; kill -SEGV $$"},
+                         options);
+    EXPECT_EQ(r.exit_code, 128 + SIGSEGV);
+    auto runs = runs_list(options);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0]["status"], "failed");
+    auto result = runs_show(runs[0]["id"], options);
+    EXPECT_EQ(result["exit_code"], 128 + SIGSEGV);
+    ASSERT_EQ(result["phases"].size(), 1u);
+    EXPECT_FALSE(result["phases"][0]["closed"].get<bool>());
+    const double duration = result["duration_s"];
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
+}
+
+TEST(StoreEndToEnd, TwoConcurrentRunsIntoOneStoreBothSucceed) {
+    TempDir dir;
+    auto options = fake_gpu(dir, "gpus=1;gpu0.power=100");
+    test::ProcessResult a, b;
+    std::thread first([&] {
+        a = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "a", "--interval", "10ms", "--", "sleep", "1.5"},
+                        options);
+    });
+    std::thread second([&] {
+        b = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "b", "--interval", "10ms", "--", "sleep", "1.5"},
+                        options);
+    });
+    first.join();
+    second.join();
+    EXPECT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(a.err.find("not stored"), std::string::npos) << a.err;
+    EXPECT_EQ(b.err.find("not stored"), std::string::npos) << b.err;
+    auto runs = runs_list(options);
+    ASSERT_EQ(runs.size(), 2u);
+    for (const auto& run : runs) {
+        EXPECT_EQ(run["status"], "completed");
+        auto result = runs_show(run["id"], options);
+        const double duration = result["duration_s"];
+        EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 100.0 * duration, 0.01 * 100.0 * duration);
+    }
+}
+
+}  // namespace
+}  // namespace joulecast
