@@ -18,9 +18,9 @@ $J run --name counter-check --json "$OUT/counter.json" --trace "$OUT/counter.csv
 $J run --name load-matmul --json "$OUT/load.json" -- python3 carry/load.py --seconds 8 --kind matmul \
     > "$OUT/load.out" 2> "$OUT/load.err"
 
-# 3. A short external-mode study: architectures x batch sizes on synthetic 32x32 data.
-if [ -f carry/examples/grids/gpu.toml ]; then
-    (cd carry && timeout ${STUDY_TIMEOUT:-300} ./joulecast study examples/grids/gpu.toml --json "$OUT/study.json") \
+# 3. An external-mode study: architectures x batch sizes x 4 epochs on synthetic 32x32 data (calibration data).
+if [ -f carry/tools/gpu/calibration.toml ]; then
+    (cd carry && timeout ${STUDY_TIMEOUT:-300} ./joulecast study tools/gpu/calibration.toml --json "$OUT/study.json") \
         > "$OUT/study.out" 2> "$OUT/study.err"
     $J analyze --json > "$OUT/analyze.json" 2> "$OUT/analyze.err"
     $J report --html "$OUT/report.html" > "$OUT/report.out" 2>&1
