@@ -185,17 +185,19 @@ TEST(RunEndToEnd, GpuWithoutEnergyCounterFallsBackToIntegratedPower) {
 TEST(RunEndToEnd, GpuLostMidRunIsReportedNotFatal) {
     TempDir dir;
     auto json = dir.path() / "r.json";
-    auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "1.5"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=300;gpu0.lost_after=0.5"));
+    // The fake's clock starts when joulecast probes it; the GPU is lost 1.5 s later, the command runs 2.5 s.
+    auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "2.5"}),
+                         fake_gpu(dir, "gpus=1;gpu0.power=300;gpu0.lost_after=1.5"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     bool lost = false;
     for (const auto& p : result["problems"]) lost = lost || p["lost"].get<bool>();
     EXPECT_TRUE(lost);
-    // Energy until the loss is kept (about 0.5 s at 300 W), nothing is invented after it.
+    // Energy until the loss is kept (up to 1.5 s at 300 W, less the start-up), nothing is invented after it
+    // (the whole 2.5 s would be 750 J).
     const double gpu = result["energy_j"]["gpu"];
-    EXPECT_GT(gpu, 300.0 * 0.3);
-    EXPECT_LT(gpu, 300.0 * 0.8);
+    EXPECT_GT(gpu, 300.0 * 0.5);
+    EXPECT_LT(gpu, 300.0 * 1.6);
     EXPECT_NE(r.err.find("lost"), std::string::npos) << r.err;
 }
 
@@ -241,32 +243,51 @@ TEST(RunEndToEnd, SensorsListsEveryChannelWithUnits) {
     EXPECT_NE(text.out.find("MODELLED"), std::string::npos);
 }
 
-/// A recorded trace: GPU power 100 W for the first second (a 1 s idle baseline), then 300 W, for 20 s.
-std::string step_trace() {
+/// A recorded trace of GPU power: `before` W until `step_s`, then `after` W, for 20 s.
+std::string step_trace(double before, double step_s, double after) {
     std::string csv = "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value\n";
     for (int i = 0; i <= 2000; ++i) {
         double t = i * 0.01;
-        csv += std::to_string(t) + ",nvml,gpu0.power,gpu,gpu0,power,gauge,0,W," + (t < 1.0 ? "100" : "300") + "\n";
+        csv += std::to_string(t) + ",nvml,gpu0.power,gpu,gpu0,power,gauge,0,W," +
+               std::to_string(t < step_s ? before : after) + "\n";
     }
     return csv;
 }
 
 TEST(RunEndToEnd, ReplayedTraceGivesItsKnownEnergy) {
     TempDir dir;
-    auto trace = dir.write("trace.csv", step_trace());
+    auto trace = dir.write("trace.csv", step_trace(200, 0, 200));
     auto json = dir.path() / "r.json";
     ProcessOptions options;
     options.env = isolated_env(dir.str());
-    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--idle", "1s", "--interval", "10ms", "--json",
-                                        json.string()},
+    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--json", json.string()}, {"sleep", "1"}),
+                         options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const double duration = result["duration_s"];
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
+    EXPECT_EQ(result["energy_method"]["gpu"], "integrated");
+}
+
+TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
+    TempDir dir;
+    // 100 W while idle (1 s, with half a second to spare for a slow start), 300 W after.
+    auto trace = dir.write("trace.csv", step_trace(100, 1.5, 300));
+    auto json = dir.path() / "r.json";
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--idle", "1s", "--interval", "10ms",
+                                        "--json", json.string()},
                                        {"sleep", "1"}),
                          options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     const double duration = result["duration_s"];
-    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
-    EXPECT_NEAR(result["idle_power_w"].get<double>(), 100.0, 5.0);
-    EXPECT_NEAR(result["net_energy_j"].get<double>(), 200.0 * duration, 0.05 * 200.0 * duration);
+    const double gross = result["energy_j"]["total"];
+    EXPECT_NEAR(result["idle_power_w"].get<double>(), 100.0, 2.0);
+    EXPECT_NEAR(result["idle"]["duration_s"].get<double>(), 1.0, 0.2);
+    EXPECT_GT(gross, 100.0 * duration * 1.2);  // most of the command ran at 300 W
+    EXPECT_NEAR(result["net_energy_j"].get<double>(), gross - result["idle_power_w"].get<double>() * duration, 1e-6);
 }
 
 TEST(RunEndToEnd, TraceCsvRoundTripsThroughReplay) {
