@@ -147,12 +147,37 @@ void BM_PlainTrue(benchmark::State& state) {
 }
 BENCHMARK(BM_PlainTrue)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// `joulecast run -- true` with this machine's sensors and no idle baseline; minus BM_PlainTrue, what it adds.
+/// `joulecast run -- true` with this machine's sensors and no idle baseline, storing the run (store:1, the
+/// default; the store is a fresh file in a temporary folder, kept across iterations as a user's is) or not
+/// (store:0, --no-store); minus BM_PlainTrue, what it adds.
 void BM_JoulecastRunTrue(benchmark::State& state) {
+    const bool store = state.range(0) != 0;
+    std::string folder = (std::filesystem::temp_directory_path() / "joulecast-bench-XXXXXX").string();
+    if (!mkdtemp(folder.data())) {
+        state.SkipWithError("mkdtemp failed");
+        return;
+    }
     setenv("JOULECAST_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
-    for (auto _ : state) spawn_and_wait({JOULECAST_BINARY, "run", "--quiet", "--", "true"});
+    setenv("JOULECAST_DB", (folder + "/runs.db").c_str(), 1);
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet"};
+    if (!store) argv.push_back("--no-store");
+    argv.insert(argv.end(), {"--", "true"});
+    for (auto _ : state) {
+        const int status = spawn_and_wait(argv);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            state.SkipWithError("joulecast run -- true failed");
+            break;
+        }
+    }
+    unsetenv("JOULECAST_DB");
+    std::filesystem::remove_all(folder);
 }
-BENCHMARK(BM_JoulecastRunTrue)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_JoulecastRunTrue)
+    ->ArgName("store")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -155,6 +155,12 @@ RunStore::RunStore(std::string path) : m_path(std::move(path)) {
 
     m_db = std::make_unique<sqlite::Database>(m_path);
     sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);
+    // The last connection to close would checkpoint the WAL into the database and delete it, and the next
+    // run would create it again: three or four fsyncs per run, tens of ms on a busy disk, for a ~1 ms run.
+    // The WAL stays instead (with its -shm file) and SQLite checkpoints it when it reaches
+    // wal_autocheckpoint pages (1000). Failing to set this only costs time, so its result is not checked.
+    [[maybe_unused]] const int no_checkpoint =
+        sqlite3_db_config(m_db->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     // Reading the header first turns a non-database file into a clear error before anything is written.
     m_db->query_integer("PRAGMA user_version");
     if (m_db->read_only())
@@ -252,11 +258,13 @@ void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel
             c->reset();
             rows.push_back(sqlite3_last_insert_rowid(m_db->handle()));
         }
-        auto t = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");
-        for (const auto& [key, value] : header.tags) {
-            t->bind(1, header.id).bind(2, key).bind(3, value);
-            t->run();
-            t->reset();
+        if (!header.tags.empty()) {
+            auto t = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");
+            for (const auto& [key, value] : header.tags) {
+                t->bind(1, header.id).bind(2, key).bind(3, value);
+                t->run();
+                t->reset();
+            }
         }
     });
     m_channel_rows[header.id] = std::move(rows);
@@ -353,7 +361,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                                     std::string("DELETE FROM ") + table + " WHERE run_id = ?1", m_path);
             clear.bind(1, r.id).run();
         }
-        {
+        if (!r.phases.empty()) {  // no statement to prepare for nothing
             auto q = m_db->cached(
                 "INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, domain_j, samples, "
                 "energy_per_sample_j, co2e_g, boundary, closed, fields) "
@@ -369,7 +377,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 q->reset();
             }
         }
-        {
+        if (!r.epochs.empty()) {
             auto q = m_db->cached(
                 "INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j, samples, energy_per_sample_j) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -385,7 +393,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 q->reset();
             }
         }
-        {
+        if (!r.meta.empty()) {
             auto q = m_db->cached("INSERT INTO meta (run_id, key, value) VALUES (?1, ?2, ?3)");
             for (const auto& [key, value] : r.meta) {
                 q->bind(1, r.id).bind(2, key).bind(3, value);
@@ -393,7 +401,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 q->reset();
             }
         }
-        {
+        if (!r.metrics.empty()) {
             auto q = m_db->cached(
                 "INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES (?1, ?2, ?3, ?4, ?5)");
             for (const auto& [name, series] : r.metrics) {
@@ -406,7 +414,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 }
             }
         }
-        {
+        if (!r.tags.empty()) {
             auto q = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");
             for (const auto& [key, value] : r.tags) {
                 q->bind(1, r.id).bind(2, key).bind(3, value);

@@ -9,7 +9,12 @@
 //
 // Concurrency: any number of joulecast processes may write one store at once (WAL, a 10 s busy timeout and
 // whole-transaction retries). One RunStore is one connection: use it from one thread at a time (StoreWriter
-// opens its own).
+// opens its own, or borrows the caller's while it runs).
+//
+// Durability: synchronous=NORMAL, and closing does not checkpoint, so the store is the file plus its -wal
+// and -shm files (copy all three, or run `sqlite3 runs.db "PRAGMA wal_checkpoint(TRUNCATE)"` first). A crash
+// of joulecast loses nothing committed; a crash of the machine may lose the runs written since the last
+// automatic checkpoint that the system had not yet written back, never the store's consistency.
 
 #include <sys/types.h>
 

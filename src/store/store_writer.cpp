@@ -4,11 +4,18 @@ namespace joulecast {
 
 StoreWriter::StoreWriter(const std::string& store_path, std::string run_id, const Trace& trace,
                          std::int64_t origin_ns, std::chrono::milliseconds period)
-    : m_store(std::make_unique<RunStore>(store_path)),
+    : m_own_store(std::make_unique<RunStore>(store_path)),
+      m_store(m_own_store.get()),
       m_run_id(std::move(run_id)),
       m_trace(trace),
       m_origin_ns(origin_ns),
       m_period(period) {
+    m_thread = std::thread([this] { loop(); });
+}
+
+StoreWriter::StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
+                         std::chrono::milliseconds period)
+    : m_store(&store), m_run_id(std::move(run_id)), m_trace(trace), m_origin_ns(origin_ns), m_period(period) {
     m_thread = std::thread([this] { loop(); });
 }
 

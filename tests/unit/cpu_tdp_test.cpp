@@ -2,8 +2,99 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "core/data_tables.hpp"
+#include "core/text.hpp"
+#include "sensors/model/cpu_model.hpp"
+
 namespace joulecast {
 namespace {
+
+/// The lookup as it was before find() learnt to parse only the rows it needs: both tables parsed and indexed
+/// by normalised name up front. The oracle for the equivalence tests below.
+class IndexedTables {
+  public:
+    IndexedTables(std::string_view tdp_csv, std::string_view cores_csv) {
+        index(tdp_csv, "name", "tdp_w", nullptr, m_tdp);
+        index(cores_csv, "Name", "TDP", "Cores", m_cores);
+    }
+
+    std::optional<CpuTdpMatch> find(std::string_view model_name) const {
+        const std::string normalised = normalise_cpu_name(model_name);
+        const auto words = split(normalised, ' ');
+        if (normalised.empty()) return std::nullopt;
+        auto digit = [](std::string_view t) {
+            return std::any_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+        };
+        auto letter = [](std::string_view t) {
+            return std::any_of(t.begin(), t.end(), [](unsigned char c) { return std::isalpha(c) != 0; });
+        };
+        std::optional<CpuTdpMatch> best;
+        std::tuple<bool, std::size_t, bool> best_rank{};
+        for (std::size_t count = words.size(); count >= 1; --count) {
+            for (std::size_t from = 0; from + count <= words.size(); ++from) {
+                std::string part;
+                for (std::size_t i = from; i < from + count; ++i) part += (i > from ? " " : "") + words[i];
+                const bool exact = count == words.size();
+                if (!digit(part) || (!exact && count == 1 && !letter(part))) continue;
+                for (bool main_table : {true, false}) {
+                    const auto& index = main_table ? m_tdp : m_cores;
+                    auto hit = index.find(part);
+                    if (hit == index.end()) continue;
+                    std::tuple<bool, std::size_t, bool> rank{exact, part.size(), main_table};
+                    if (best && rank <= best_rank) continue;
+                    best_rank = rank;
+                    best = hit->second;
+                    best->table = main_table ? "cpu_tdp.csv" : "cpu_tdp_cores.csv";
+                    best->exact = exact;
+                    if (main_table) {
+                        auto with_cores = m_cores.find(part);
+                        if (with_cores != m_cores.end()) best->cores = with_cores->second.cores;
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+  private:
+    using Index = std::unordered_map<std::string, CpuTdpMatch>;
+    static void index(std::string_view csv, const char* name_column, const char* watts_column,
+                      const char* cores_column, Index& out) {
+        const CsvTable table = parse_csv(csv);
+        const int n = table.column(name_column), w = table.column(watts_column);
+        const int c = cores_column ? table.column(cores_column) : 0;
+        if (n < 0 || w < 0 || c < 0) return;
+        for (const auto& row : table.rows) {
+            auto watts = parse_double(row[static_cast<std::size_t>(w)]);
+            const std::string name(trim(row[static_cast<std::size_t>(n)]));
+            if (!watts || *watts <= 0 || name.empty()) continue;
+            CpuTdpMatch entry{*watts, std::nullopt, name, "", false};
+            if (cores_column) {
+                auto count = parse_int(row[static_cast<std::size_t>(c)]);
+                if (count && *count > 0 && *count < 100000) entry.cores = static_cast<unsigned>(*count);
+            }
+            out.try_emplace(normalise_cpu_name(name), entry);
+        }
+    }
+    Index m_tdp, m_cores;
+};
+
+void expect_same(const std::optional<CpuTdpMatch>& got, const std::optional<CpuTdpMatch>& want,
+                 const std::string& model) {
+    ASSERT_EQ(got.has_value(), want.has_value()) << model;
+    if (!got) return;
+    EXPECT_EQ(got->name, want->name) << model;
+    EXPECT_EQ(got->tdp_w, want->tdp_w) << model;
+    EXPECT_EQ(got->cores, want->cores) << model;
+    EXPECT_EQ(got->table, want->table) << model;
+    EXPECT_EQ(got->exact, want->exact) << model;
+}
 
 TEST(CpuTdp, NormalisesProcCpuinfoNames) {
     EXPECT_EQ(normalise_cpu_name("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz"), "intel xeon gold 6248");
@@ -110,11 +201,101 @@ TEST(CpuTdp, BadRowsAreIgnoredAndTheMedianPerCoreIsComputed) {
     EXPECT_FALSE(no_cores->cores);
 }
 
+TEST(CpuTdp, FindsWhatAFullIndexFinds) {
+    // Names from both tables, as /proc/cpuinfo might dress them, and generic ones: the row-filtered lookup
+    // must pick the same row as indexing every row does.
+    const auto tables = CpuTdpTables::builtin();
+    const IndexedTables oracle(data::cpu_tdp, data::cpu_tdp_cores);
+    std::vector<std::string> models = {"AMD EPYC",
+                                       "Intel(R) Xeon(R) CPU @ 2.20GHz",
+                                       "12th Gen Intel(R) Core(TM)",
+                                       "AMD Ryzen 9 7950X3D 16-Core Processor",
+                                       "65",
+                                       "3280",
+                                       "i7",
+                                       "Intel(R) Core(TM) I7-8700 CPU @ 3.20GHz",
+                                       "INTEL XEON GOLD 6248"};
+    std::size_t rows = 0;
+    for (std::string_view csv : {data::cpu_tdp, data::cpu_tdp_cores}) {
+        const CsvTable table = parse_csv(csv);
+        for (std::size_t i = 0; i < table.rows.size(); i += 23, ++rows) {
+            const std::string& name = table.rows[i][0];
+            models.push_back(name);
+            models.push_back("Genuine " + name + " CPU @ 3.00GHz");
+            models.push_back(to_lower(name) + " 8-Core Processor with Graphics");
+        }
+    }
+    EXPECT_GT(rows, 300u);
+    std::size_t found = 0;
+    for (const auto& model : models) {
+        auto got = tables.find(model);
+        expect_same(got, oracle.find(model), model);
+        found += got ? 1 : 0;
+    }
+    EXPECT_GT(found, models.size() / 2);  // the names mostly match, so the comparison says something
+}
+
+TEST(CpuTdp, FilteredRowsKeepCsvQuotingCaseAndFirstRowRules) {
+    // Quoted names with commas and doubled quotes, a quoted name spanning two lines, CRLF ends, blank lines,
+    // upper case, and two rows with the same normalised name (the first wins).
+    const std::string tdp =
+        "\r\nname,tdp_w\r\n"
+        "\"Acme X-100, rev \"\"B\"\"\",11\r\n"
+        "\r\n"
+        "\"Acme Multi\nLine Z9\",12\r\n"
+        "ACME TURBO 7000,13\r\n"
+        "Acme(R) Turbo 7000,14\r\n"
+        "Acme Lone\"Quote 55,15\r\n"
+        "Foo X\"9 Max,17\r\n"
+        "Other 7000x,16";
+    const std::string cores = "Name,Cores,TDP\nAcme Turbo 7000,8,90\nAcme Solo 42,,20\n";
+    const CpuTdpTables tables(tdp, cores);
+    const IndexedTables oracle(tdp, cores);
+    for (std::string model : {"Acme X-100 rev \"B\"", "Acme X-100", "acme multi line z9", "Acme Turbo 7000",
+                              "Acme(TM) TURBO 7000 @ 4GHz", "Acme Lone\"Quote 55", "Other 7000X", "7000",
+                              "Acme Solo 42", "Acme Turbo", "Acme Multi", "Foo X\"9 Max"})
+        expect_same(tables.find(model), oracle.find(model), model);
+
+    auto turbo = tables.find("Acme(TM) TURBO 7000 @ 4GHz");
+    ASSERT_TRUE(turbo);
+    EXPECT_EQ(turbo->name, "ACME TURBO 7000");  // the first of two rows that normalise alike
+    EXPECT_DOUBLE_EQ(turbo->tdp_w, 13.0);
+    EXPECT_EQ(turbo->cores.value_or(0), 8u);
+    auto multi = tables.find("Acme Multi Line Z9");
+    ASSERT_TRUE(multi);
+    EXPECT_DOUBLE_EQ(multi->tdp_w, 12.0);
+    auto quoted = tables.find("Acme X-100 rev \"B\"");
+    ASSERT_TRUE(quoted);
+    EXPECT_EQ(quoted->name, "Acme X-100, rev \"B\"");
+    EXPECT_DOUBLE_EQ(quoted->tdp_w, 11.0);
+    auto quote_in_word = tables.find("Foo X\"9 Max");  // a word with a quote: every row is read
+    ASSERT_TRUE(quote_in_word);
+    EXPECT_DOUBLE_EQ(quote_in_word->tdp_w, 17.0);
+    auto solo = tables.find("Acme Solo 42");
+    ASSERT_TRUE(solo);
+    EXPECT_EQ(solo->table, "cpu_tdp_cores.csv");
+    EXPECT_FALSE(solo->cores);
+}
+
+TEST(CpuTdp, TablesWithoutTheirColumnsFindNothing) {
+    const CpuTdpTables no_header("", "");
+    EXPECT_FALSE(no_header.find("Foo 9000"));
+    EXPECT_EQ(no_header.cores_rows(), 0u);
+    EXPECT_DOUBLE_EQ(no_header.median_watts_per_core(), 0.0);
+    const CpuTdpTables wrong_columns("model,watts\nFoo 9000,10\n", "Name,TDP\nFoo 9000,10\n");
+    EXPECT_FALSE(wrong_columns.find("Foo 9000"));
+    const CpuTdpTables header_only("name,tdp_w", "Name,Cores,TDP\n");
+    EXPECT_FALSE(header_only.find("name"));
+}
+
 TEST(CpuTdp, BuiltinMedianWattsPerCore) {
     // The per-core default of the CPU model; pinned so that a table update is noticed and documented.
     const auto tables = CpuTdpTables::builtin();
     EXPECT_EQ(tables.cores_rows(), 3735u);
     EXPECT_NEAR(tables.median_watts_per_core(), 13.3333, 1e-3);
+    // The CPU model uses the constant, so that probing never parses the table: it must be this median,
+    // exactly.
+    EXPECT_EQ(tables.median_watts_per_core(), cpu_default_watts_per_cpu);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "meter/energy.hpp"
 #include "meter/sampler.hpp"
@@ -93,6 +95,45 @@ TEST(Sampler, LostDeviceStopsBeingReadAndKeepsItsEnergySoFar) {
     WindowEnergy e = Timeline(sampler.trace()).energy(start, end);
     EXPECT_GT(e.total_j, 200.0 * 0.10);
     EXPECT_LT(e.total_j, 200.0 * 0.30);
+}
+
+TEST(Sampler, BoundaryReadsFromManyThreadsKeepTheTraceInTimeOrder) {
+    auto sensor = ScriptedSensor::constant(50.0);
+    ASSERT_TRUE(sensor.probe().available);
+    Sampler sampler({&sensor}, {10ms});
+    sampler.start();
+    const std::size_t after_start = sampler.trace().size();
+    EXPECT_GE(after_start, sensor.channels().size());  // start() has read every channel once
+    std::vector<std::int64_t> boundaries[2];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) boundaries[t].push_back(sampler.read_all_now());
+        });
+    threads.emplace_back([&] {
+        for (int i = 0; i < 50; ++i) {
+            sampler.request_boundary();
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    for (auto& thread : threads) thread.join();
+    sampler.stop();
+
+    const std::vector<Reading> readings = sampler.trace().readings();
+    EXPECT_EQ(readings.size(), sampler.readings());
+    // Concurrent requests may share one read; each thread's own 50 requests never do.
+    EXPECT_GE(readings.size(), (1 + 50 + 1) * sensor.channels().size());
+    for (std::size_t i = 1; i < readings.size(); ++i)
+        ASSERT_LE(readings[i - 1].t_ns, readings[i].t_ns) << "reading " << i << " is out of order";
+    for (const auto& times : boundaries) {
+        ASSERT_EQ(times.size(), 50u);
+        for (std::size_t i = 1; i < times.size(); ++i) EXPECT_LT(times[i - 1], times[i]);
+        // Each boundary is the time of a reading in the trace.
+        for (std::int64_t t : times)
+            EXPECT_TRUE(std::any_of(readings.begin(), readings.end(),
+                                    [&](const Reading& r) { return r.t_ns == t; }));
+    }
+    EXPECT_GE(sampler.thread_cpu_s(), 0.0);
 }
 
 TEST(Sampler, StopIsIdempotentAndTraceStaysReadable) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <set>
 
@@ -177,6 +178,23 @@ TEST(StoreRunStore, FinishWithoutBeginRecordsTheRun) {
     EXPECT_EQ(store.get("aaaa").at("name"), "resnet18-b128");
     EXPECT_TRUE(store.trace(result.id).readings.empty());
     EXPECT_THROW(store.append_readings("nope", gpu_readings(0, 0.2), 0), RunNotFound);
+}
+
+TEST(StoreRunStore, ClosingLeavesTheWalForTheNextConnection) {
+    // Closing does not checkpoint (that cost three or four fsyncs per run): the WAL stays next to the file,
+    // and the next connection reads the run from it.
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    RunResult result = finished("aaaa000000000002");
+    {
+        RunStore store(path);
+        store.finish_run(result, to_json(result));
+    }
+    ASSERT_TRUE(std::filesystem::exists(path + "-wal"));
+    EXPECT_GT(std::filesystem::file_size(path + "-wal"), 0u);
+    RunStore again(path);
+    EXPECT_EQ(again.get("aaaa000000000002").at("name"), "resnet18-b128");
+    EXPECT_EQ(again.list().size(), 1u);
 }
 
 TEST(StoreRunStore, ListFiltersByNameTagStatusTimeAndLimit) {

@@ -76,6 +76,30 @@ TEST(StoreWriter, FlushesNewReadingsEverySecondAndTheRestAtFinish) {
     EXPECT_EQ(writer.last_error(), "");
 }
 
+TEST(StoreWriter, CanWriteThroughTheCallersConnection) {
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    RunStore store(path);
+    Trace trace(power_channel());
+    const std::int64_t origin = 5'000'000'000;
+    store.begin_run(header("eeee000000000002"), trace.channels(), origin, getpid());
+    {
+        StoreWriter writer(store, "eeee000000000002", trace, origin, 50ms);
+        trace.append({{origin + 100'000'000LL, 0, 10.0}, {origin + 200'000'000LL, 0, 20.0}});
+        // `store` is the writer's until finish(): watch through another connection.
+        RunStore watcher(path);
+        EXPECT_TRUE(eventually([&] { return watcher.trace("eeee000000000002").readings.size() == 2; }, 4s));
+        trace.append({{origin + 300'000'000LL, 0, 30.0}});
+        EXPECT_TRUE(writer.finish());
+        EXPECT_EQ(writer.written(), 3u);
+        EXPECT_EQ(writer.errors(), 0u);
+    }
+    const StoredTrace stored = store.trace("eeee000000000002");
+    ASSERT_EQ(stored.readings.size(), 3u);
+    EXPECT_EQ(stored.readings.back().t_ns, 300'000'000LL);
+    EXPECT_DOUBLE_EQ(stored.readings.back().value, 30.0);
+}
+
 TEST(StoreWriter, FailuresAreCountedNotThrown) {
     TempDir dir;
     const std::string path = dir.str() + "/runs.db";

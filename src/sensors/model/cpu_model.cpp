@@ -160,10 +160,9 @@ Availability CpuModelSensor::probe() {
     if (logical == 0) logical = std::max(info.processors, 1u);
 
     std::optional<CpuTdpMatch> match;
-    const CpuTdpTables tables = CpuTdpTables::builtin();
-    if (!m_override_w && !info.model_name.empty()) match = tables.find(info.model_name);
+    if (!m_override_w && !info.model_name.empty()) match = CpuTdpTables::builtin().find(info.model_name);
     const CpuTdpChoice choice =
-        choose_cpu_tdp(m_override_w, match, logical, info.packages, tables.median_watts_per_core());
+        choose_cpu_tdp(m_override_w, match, logical, info.packages, cpu_default_watts_per_cpu);
     m_tdp_w = choice.tdp_w;
 
     Channel power;

@@ -32,6 +32,12 @@ namespace joulecast {
 /// figure between them. Source: https://www.cloudcarbonfootprint.org/docs/methodology/ (Compute).
 inline constexpr double cpu_idle_share = 0.20;
 
+/// Watts per logical CPU when the model name is not in the tables: the median TDP per core over the 3,735
+/// rows of data/cpu_tdp_cores.csv (40 W over 3 cores), as CpuTdpTables::builtin().median_watts_per_core()
+/// computes it; a unit test recomputes it from the table, so a table update that moves it is noticed. Kept
+/// as a constant so that probing never parses the whole table.
+inline constexpr double cpu_default_watts_per_cpu = 40.0 / 3.0;
+
 /// Jiffies (USER_HZ ticks) from the aggregate "cpu" line of /proc/stat.
 struct CpuTimes {
     /// user + nice + system + idle + iowait + irq + softirq + steal. guest and guest_nice are left out: the

@@ -7,12 +7,15 @@
 // otherwise the longest table name found inside the model name as whole words. Table names without a digit
 // ("Intel Xeon") never match, and a bare number ("3280") matches only exactly, so a generic string such as
 // "AMD EPYC" or "Intel(R) Xeon(R) CPU @ 2.20GHz" finds nothing rather than a wrong part.
+//
+// Cost: a lookup runs at every start of joulecast, so find() does not index the tables (8,600 rows). It
+// parses only the rows whose text holds, case-insensitively, a word of the model name that has a digit (any
+// match needs one), found by substring search; a model name without such a word ("AMD EPYC") costs nothing.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 namespace joulecast {
 
@@ -32,12 +35,12 @@ struct CpuTdpMatch {
 
 class CpuTdpTables {
   public:
-    /// Parses two tables in the formats of data/cpu_tdp.csv (name,tdp_w) and data/cpu_tdp_cores.csv
-    /// (Name,Cores,TDP). Rows with a missing or non-positive number are ignored. The first row of a
-    /// normalised name wins.
+    /// Two tables in the formats of data/cpu_tdp.csv (name,tdp_w) and data/cpu_tdp_cores.csv
+    /// (Name,Cores,TDP), copied as text; rows are parsed when a lookup needs them. Rows with a missing or
+    /// non-positive number are ignored. The first row of a normalised name wins.
     CpuTdpTables(std::string_view tdp_csv, std::string_view tdp_cores_csv);
 
-    /// The tables compiled into the binary.
+    /// The tables compiled into the binary (not copied).
     static CpuTdpTables builtin();
 
     /// Best match for a model name as /proc/cpuinfo's "model name" gives it; nullopt when nothing fits.
@@ -46,22 +49,20 @@ class CpuTdpTables {
     std::optional<CpuTdpMatch> find(std::string_view model_name) const;
 
     /// Median of TDP / cores over the rows of cpu_tdp_cores.csv, in watts per core; 0 for an empty table.
-    double median_watts_per_core() const { return m_median_watts_per_core; }
-    /// Number of rows that median was taken over.
-    std::size_t cores_rows() const { return m_cores_rows; }
+    /// Parses the whole table at each call: for the built-in tables, cpu_default_watts_per_cpu
+    /// (sensors/model/cpu_model.hpp) holds the result.
+    double median_watts_per_core() const;
+    /// Number of rows that median is taken over (parses the whole table too).
+    std::size_t cores_rows() const;
 
   private:
-    struct Entry {
-        std::string name;
-        double tdp_w = 0;
-        std::optional<unsigned> cores;
-    };
-    using Index = std::unordered_map<std::string, Entry>;  // normalised name -> first row of that name
+    CpuTdpTables() = default;
+    std::string_view tdp_csv() const;
+    std::string_view cores_csv() const;
 
-    Index m_tdp;
-    Index m_cores;
-    double m_median_watts_per_core = 0;
-    std::size_t m_cores_rows = 0;
+    bool m_builtin = false;       ///< the tables compiled into the binary (static, not copied)
+    std::string m_tdp_csv;        ///< otherwise the texts given to the constructor
+    std::string m_cores_csv;
 };
 
 }  // namespace joulecast
