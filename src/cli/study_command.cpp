@@ -1,0 +1,205 @@
+// joulecast study [options] [GRID.toml]: run a grid of configurations, each one measured and stored.
+
+#include "cli/study_command.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "cli/args.hpp"
+#include "cli/report_command.hpp"
+#include "core/text.hpp"
+#include "report/summary.hpp"
+#include "store/run_store.hpp"
+#include "study/grid.hpp"
+#include "study/plan.hpp"
+#include "study/study.hpp"
+#include "study/summary.hpp"
+
+namespace joulecast::cli {
+
+const char* const study_usage = R"(usage: joulecast study [options] [GRID.toml]
+
+Runs every configuration of a grid (the cartesian product of its axes, times its repeats), each measured like
+`joulecast run` and kept in the run store with its configuration as tags (study, model, batch_size, ...,
+repeat, config), then prints energy per sample and accuracy by configuration. Without GRID.toml, runs the
+default study: small Fashion-MNIST subsets on joulecast-zoo (see --print-default). Grid format: docs/study.md.
+
+options:
+  --dry-run            print the plan (every run's configuration and command) and exit
+  --resume             skip runs this study already completed in the store (same name, config hash, repeat)
+  --db PATH            run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
+  --json FILE          write the summary and every run (schema joulecast.study/1) to FILE
+  --allow-power-limit  apply the grid's power_limits_w to every GPU (needs root; restored at the end)
+  --zoo PATH           the joulecast-zoo program for built-in mode (default: beside joulecast)
+  --interval D         sampling interval, 10ms to 10s (default 100ms)
+  --cpu-tdp W          CPU thermal design power for the CPU model (where RAPL is missing)
+  --country ISO3       grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else world average)
+  --region P:R         grid carbon intensity of a cloud region, e.g. gcp:europe-west1
+  --intensity G        grid carbon intensity in gCO2e/kWh
+  --pue X              data-centre power usage effectiveness (default 1.0)
+  --report FILE        write the HTML report on this study's runs to FILE at the end (the default study
+                       writes joulecast-report.html unless --no-report)
+  --no-report          write no report
+  --print-default      print the default study's grid (a starting point for your own) and exit
+
+Exit status: 0 when every run completed, 1 when one failed (the study goes on after a failure), 128+N when
+signal N stopped it (SIGINT is forwarded to the current run; the study stops after it), 2 for bad options or
+an invalid grid (nothing is run).
+)";
+
+namespace {
+
+struct StudyCliOptions {
+    std::string grid_path;
+    std::string db_path;
+    std::string json_path;
+    std::string zoo_path;
+    std::string report_path;
+    bool no_report = false;
+    bool dry_run = false;
+    bool resume = false;
+    bool allow_power_limit = false;
+    bool print_default = false;
+    MonitorOptions monitor;
+    CarbonOptions carbon;
+};
+
+StudyCliOptions parse_options(const std::vector<std::string>& raw) {
+    StudyCliOptions options;
+    Args args(raw);
+    std::string text;
+    while (!args.done()) {
+        if (args.value("--db", options.db_path) || args.value("--json", options.json_path) ||
+            args.value("--zoo", options.zoo_path)) {
+        } else if (args.value("--report", options.report_path)) {
+            if (options.report_path.empty()) throw UsageError("--report needs a file name");
+        } else if (args.flag("--no-report")) {
+            options.no_report = true;
+        } else if (args.flag("--dry-run")) {
+            options.dry_run = true;
+        } else if (args.flag("--resume")) {
+            options.resume = true;
+        } else if (args.flag("--allow-power-limit")) {
+            options.allow_power_limit = true;
+        } else if (args.flag("--print-default")) {
+            options.print_default = true;
+        } else if (args.value("--interval", text)) {
+            auto parsed = parse_duration(text);
+            if (!parsed) throw UsageError("--interval: " + parsed.error());
+            using namespace std::chrono_literals;
+            if (*parsed < 10ms || *parsed > 10s) throw UsageError("--interval must be between 10ms and 10s");
+            options.monitor.sampler.interval = *parsed;
+        } else if (args.value("--cpu-tdp", text)) {
+            double watts = number_option("--cpu-tdp", text);
+            if (watts <= 0 || watts > 2000) throw UsageError("--cpu-tdp: expected watts between 0 and 2000");
+            options.monitor.sensors.cpu_tdp_w = watts;
+        } else if (args.value("--country", text)) {
+            options.carbon.country = text;
+        } else if (args.value("--region", text)) {
+            options.carbon.region = text;
+        } else if (args.value("--intensity", text)) {
+            options.carbon.intensity_g_per_kwh = number_option("--intensity", text);
+        } else if (args.value("--pue", text)) {
+            options.carbon.pue = number_option("--pue", text);
+        } else if (starts_with(args.peek(), "-")) {
+            throw UsageError("unknown option '" + args.peek() + "'");
+        } else if (options.grid_path.empty()) {
+            options.grid_path = args.next();
+        } else {
+            throw UsageError("one grid file at most (got '" + options.grid_path + "' and '" + args.peek() +
+                             "')");
+        }
+    }
+    return options;
+}
+
+/// joulecast-zoo beside this executable (found through /proc/self/exe, so symlinks and PATH do not matter).
+std::string default_zoo_path() {
+    char buffer[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return "joulecast-zoo";
+    return (std::filesystem::path(std::string(buffer, static_cast<std::size_t>(n))).parent_path() /
+            "joulecast-zoo")
+        .string();
+}
+
+}  // namespace
+
+int study_command(const std::vector<std::string>& raw) {
+    StudyCliOptions cli = parse_options(raw);
+    if (cli.print_default) {
+        std::cout << study::default_grid_text();
+        return 0;
+    }
+    // Everything a user can get wrong is checked before the first run.
+    const study::StudyGrid grid =
+        cli.grid_path.empty() ? study::default_grid() : study::load_grid(cli.grid_path);
+    study::StudyOptions options;
+    options.store_path = cli.db_path.empty() ? default_store_path() : cli.db_path;
+    options.resume = cli.resume;
+    options.allow_power_limit = cli.allow_power_limit;
+    options.carbon = resolve_carbon(cli.carbon, std::getenv("JOULECAST_COUNTRY"));
+    options.monitor = cli.monitor;
+    options.zoo_path = cli.zoo_path.empty() ? default_zoo_path() : cli.zoo_path;
+
+    if (cli.dry_run) {
+        std::set<std::pair<std::string, int>> done;
+        if (cli.resume)
+            for (const auto& record : study::completed_runs(options.store_path, grid.name))
+                done.insert({record.config.hash, record.repeat});
+        study::print_plan(std::cout, grid, study::plan_runs(grid), options.zoo_path, done);
+        try {
+            study::check_before_running(grid, options, true);
+        } catch (const UsageError& error) {
+            std::cout << "warning: " << error.what() << '\n';
+        }
+        if (grid.axis("power_limit_w") && !cli.allow_power_limit)
+            std::cout << "warning: the grid sets power limits: running it needs --allow-power-limit\n";
+        return 0;
+    }
+
+    std::ofstream json_out;
+    if (!cli.json_path.empty()) {
+        json_out.open(cli.json_path, std::ios::trunc);
+        if (!json_out)
+            throw UsageError("--json: cannot write " + cli.json_path + ": " + std::strerror(errno));
+    }
+
+    study::StudyOutcome outcome = study::run_study(grid, options, std::cerr);
+
+    const std::string carbon_source =
+        format_number(options.carbon.intensity_g_per_kwh, 0) + " gCO2e/kWh, " + options.carbon.source +
+        (options.carbon.pue != 1.0 ? ", PUE " + format_number(options.carbon.pue, 2) : "");
+    const auto summary =
+        study::summarise(grid, outcome.records, outcome.planned, outcome.wall_s, carbon_source);
+    study::print_summary(std::cerr, summary);
+    if (json_out.is_open()) {
+        json_out << study::to_json(summary, outcome.records).dump(2) << '\n';
+        if (!json_out) std::cerr << "joulecast study: writing " << cli.json_path << " failed\n";
+    }
+    std::string report_path = cli.report_path;
+    if (report_path.empty() && cli.grid_path.empty()) report_path = "joulecast-report.html";
+    if (!cli.no_report && !report_path.empty()) {
+        // The report covers this study's runs; a failure to write it never hides the study's own status.
+        report::ReportRequest request;
+        request.filter.tags.emplace_back("study", grid.name);
+        request.filter_text = "--study " + grid.name;
+        try {
+            write_report(options.store_path, request, report_path, std::cerr);
+        } catch (const std::exception& error) {
+            std::cerr << "joulecast study: the report was not written: " << error.what() << '\n';
+            if (outcome.exit_code == 0) return 1;
+        }
+    }
+    return outcome.exit_code;
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,35 @@
+// The default study's grid, compiled in so that `joulecast study` needs no data files. The same text as
+// examples/grids/default.toml (StudyGrid.DefaultGridMatchesExampleFile checks it): edit both together.
+
+#include "study/grid.hpp"
+
+namespace joulecast::study {
+
+std::string_view default_grid_text() {
+    return R"toml(# The default study of `joulecast study` (run without a grid file). This file is compiled into joulecast
+# (src/study/default_grid.cpp holds the same text; a test checks that they match).
+#
+# Four architectures (fully connected, a classic CNN, depthwise-separable convolutions, MBConv with
+# squeeze-excitation) x three batch sizes, one epoch each on Fashion-MNIST subsets (Debian package
+# dataset-fashion-mnist), sized to finish within 10 minutes on a 2-core machine. vit and the ResNets cost
+# 5 to 10 times more CPU per sample than these here (libtorch on CPU), which is why they are left out.
+
+[study]
+name = "default"
+repeats = 1
+order = "random"
+seed = 1
+cooldown = "2s"
+
+[grid]
+models = ["lenet", "mlp", "mobilenet", "efficientnetb0"]
+batch_sizes = [32, 128, 512]
+epochs = 1
+learning_rates = 0.01
+dataset = "fashion-mnist"
+train_samples = 2048
+test_samples = 1024
+)toml";
+}
+
+}  // namespace joulecast::study

@@ -1,0 +1,294 @@
+#include "study/summary.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "report/summary.hpp"
+
+namespace joulecast::study {
+
+std::optional<double> RunRecord::train_j_per_sample() const {
+    if (!training_energy_j || !train_samples || *train_samples <= 0) return std::nullopt;
+    return *training_energy_j / static_cast<double>(*train_samples);
+}
+
+std::optional<double> RunRecord::infer_j_per_sample() const {
+    if (!inference_energy_j || !infer_samples || *infer_samples <= 0) return std::nullopt;
+    return *inference_energy_j / static_cast<double>(*infer_samples);
+}
+
+namespace {
+
+std::optional<double> number(const nlohmann::ordered_json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+}
+
+// Samples of the outermost phases named `name` (E_tr and E_in count those only); nullopt when one lacks them.
+std::optional<long long> phase_samples(const nlohmann::ordered_json& phases, const std::string& name) {
+    std::vector<const nlohmann::ordered_json*> matching;
+    for (const auto& p : phases)
+        if (p.value("name", "") == name) matching.push_back(&p);
+    if (matching.empty()) return std::nullopt;
+    long long total = 0;
+    for (std::size_t i = 0; i < matching.size(); ++i) {
+        const double start = matching[i]->value("start_s", 0.0), end = matching[i]->value("end_s", 0.0);
+        bool nested = false;
+        for (std::size_t k = 0; k < matching.size() && !nested; ++k) {
+            if (k == i) continue;
+            const double outer_start = matching[k]->value("start_s", 0.0);
+            const double outer_end = matching[k]->value("end_s", 0.0);
+            const bool inside = outer_start <= start && end <= outer_end;
+            const bool same = outer_start == start && outer_end == end;
+            nested = inside && (!same || k < i);
+        }
+        if (nested) continue;
+        auto samples = matching[i]->find("samples");
+        if (samples == matching[i]->end() || !samples->is_number_integer()) return std::nullopt;
+        total += samples->get<long long>();
+    }
+    return total;
+}
+
+}  // namespace
+
+void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
+    record.run_id = result.value("id", "");
+    record.status = result.value("status", "failed");
+    record.exit_code = result.value("exit_code", 0);
+    record.duration_s = result.value("duration_s", 0.0);
+    if (auto energy = result.find("energy_j"); energy != result.end() && energy->is_object())
+        record.energy_j = energy->value("total", 0.0);
+    if (auto carbon = result.find("carbon"); carbon != result.end() && carbon->is_object())
+        record.co2e_g = carbon->value("co2e_g", 0.0);
+    record.training_energy_j = number(result, "training_energy_j");
+    record.inference_energy_j = number(result, "inference_energy_j");
+    const auto phases = result.value("phases", nlohmann::ordered_json::array());
+    record.train_samples = phase_samples(phases, "train");
+    if (!record.train_samples) {
+        // Workloads that mark epochs with samples but phases without them.
+        long long total = 0;
+        bool all = false;
+        for (const auto& e : result.value("epochs", nlohmann::ordered_json::array())) {
+            auto samples = e.find("samples");
+            all = samples != e.end() && samples->is_number_integer();
+            if (!all) break;
+            total += samples->get<long long>();
+        }
+        if (all) record.train_samples = total;
+    }
+    record.infer_samples = phase_samples(phases, "infer");
+    if (auto metrics = result.find("metrics"); metrics != result.end() && metrics->is_object())
+        if (auto accuracy = metrics->find("accuracy"); accuracy != metrics->end() && accuracy->is_object())
+            record.accuracy = number(*accuracy, "last");
+}
+
+StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& records, std::size_t planned,
+                       double wall_s, const std::string& carbon_source) {
+    StudySummary summary;
+    summary.name = grid.name;
+    summary.source = grid.source;
+    summary.planned = planned;
+    summary.wall_s = wall_s;
+    summary.carbon_source = carbon_source;
+    for (const auto& axis : grid.axes)
+        if (axis.key == "model" || axis.key == "batch_size" || axis.values.size() > 1)
+            summary.columns.push_back(axis.key);
+
+    std::map<std::size_t, SummaryRow> rows;
+    // Sums for the means: value sum and count per row and quantity.
+    struct Sums {
+        double train = 0, infer = 0, accuracy = 0, energy = 0, duration = 0;
+        int n_train = 0, n_infer = 0, n_accuracy = 0;
+    };
+    std::map<std::size_t, Sums> sums;
+    for (const auto& r : records) {
+        SummaryRow& row = rows[r.config_index];
+        row.config_index = r.config_index;
+        row.config = r.config;
+        summary.energy_j += r.energy_j;
+        summary.run_time_s += r.duration_s;
+        summary.co2e_g += r.co2e_g;
+        if (r.resumed) ++summary.resumed;
+        if (r.status != "completed") {
+            ++row.failed;
+            if (r.status == "interrupted")
+                ++summary.interrupted;
+            else
+                ++summary.failed;
+            continue;
+        }
+        ++summary.completed;
+        ++row.n;
+        Sums& s = sums[r.config_index];
+        s.energy += r.energy_j;
+        s.duration += r.duration_s;
+        if (auto v = r.train_j_per_sample()) s.train += *v, ++s.n_train;
+        if (auto v = r.infer_j_per_sample()) s.infer += *v, ++s.n_infer;
+        if (r.accuracy) s.accuracy += *r.accuracy, ++s.n_accuracy;
+    }
+    summary.not_run = static_cast<int>(planned) - static_cast<int>(records.size());
+    for (auto& [index, row] : rows) {
+        if (row.n > 0) {
+            const Sums& s = sums[index];
+            row.energy_j = s.energy / row.n;
+            row.duration_s = s.duration / row.n;
+            if (s.n_train > 0) row.train_j_per_sample = s.train / s.n_train;
+            if (s.n_infer > 0) row.infer_j_per_sample = s.infer / s.n_infer;
+            if (s.n_accuracy > 0) row.accuracy = s.accuracy / s.n_accuracy;
+        }
+        summary.rows.push_back(std::move(row));
+    }
+    return summary;
+}
+
+std::string format_seconds(double seconds) {
+    if (!(seconds >= 0)) seconds = 0;
+    char buffer[32];
+    if (seconds < 60) {
+        std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+    } else if (seconds < 3600) {
+        const long total = std::lround(seconds);
+        std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
+    } else {
+        const long minutes = std::lround(seconds / 60);
+        std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", minutes / 60, minutes % 60);
+    }
+    return buffer;
+}
+
+namespace {
+
+std::string optional_text(const std::optional<double>& value, double scale, int decimals) {
+    return value ? format_number(*value * scale, decimals) : "-";
+}
+
+}  // namespace
+
+void print_summary(std::ostream& out, const StudySummary& summary) {
+    out << "\njoulecast study \"" << summary.name << "\": " << summary.completed << " of " << summary.planned
+        << " runs completed";
+    if (summary.failed) out << ", " << summary.failed << " failed";
+    if (summary.interrupted) out << ", " << summary.interrupted << " interrupted";
+    if (summary.not_run > 0) out << ", " << summary.not_run << " not run";
+    if (summary.resumed) out << " (" << summary.resumed << " from earlier invocations)";
+    out << "\n\n";
+
+    std::vector<std::string> header = summary.columns;
+    for (const char* h : {"n", "train mJ/sample", "infer mJ/sample", "accuracy", "energy J", "time s"})
+        header.emplace_back(h);
+    std::vector<std::vector<std::string>> table;
+    for (const auto& row : summary.rows) {
+        std::vector<std::string> cells;
+        for (const auto& key : summary.columns) {
+            const std::string* value = row.config.find(key);
+            cells.push_back(value ? *value : "-");
+        }
+        cells.push_back(std::to_string(row.n) +
+                        (row.failed ? " (" + std::to_string(row.failed) + " failed)" : ""));
+        cells.push_back(optional_text(row.train_j_per_sample, 1e3, 3));
+        cells.push_back(optional_text(row.infer_j_per_sample, 1e3, 3));
+        cells.push_back(optional_text(row.accuracy, 1, 3));
+        cells.push_back(optional_text(row.energy_j, 1, 1));
+        cells.push_back(optional_text(row.duration_s, 1, 1));
+        table.push_back(std::move(cells));
+    }
+    std::vector<std::size_t> width(header.size());
+    for (std::size_t c = 0; c < header.size(); ++c) {
+        width[c] = header[c].size();
+        for (const auto& cells : table) width[c] = std::max(width[c], cells[c].size());
+    }
+    // Configuration columns align left, numbers right.
+    auto print_row = [&](const std::vector<std::string>& cells) {
+        out << " ";
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            const std::string pad(width[c] - cells[c].size(), ' ');
+            out << "  " << (c < summary.columns.size() ? cells[c] + pad : pad + cells[c]);
+        }
+        out << '\n';
+    };
+    print_row(header);
+    for (const auto& cells : table) print_row(cells);
+    out << "\n  per sample: E_tr / samples trained, E_in / samples inferred (gross, every domain); means "
+           "over "
+           "completed runs\n";
+    out << "  total: " << format_number(summary.energy_j, 1) << " J over "
+        << format_seconds(summary.run_time_s) << " of runs (wall time " << format_seconds(summary.wall_s)
+        << "), " << format_number(summary.co2e_g, 3) << " gCO2e";
+    if (!summary.carbon_source.empty()) out << " (" << summary.carbon_source << ")";
+    out << '\n';
+}
+
+namespace {
+
+nlohmann::ordered_json optional_json(const std::optional<double>& value) {
+    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json config_json(const Configuration& config) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : config.values) j[key] = value;
+    return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<RunRecord>& records) {
+    nlohmann::ordered_json j;
+    j["schema"] = study_schema;
+    j["name"] = summary.name;
+    j["source"] = summary.source;
+    j["totals"] = {{"planned", summary.planned},
+                   {"completed", summary.completed},
+                   {"failed", summary.failed},
+                   {"interrupted", summary.interrupted},
+                   {"not_run", summary.not_run},
+                   {"resumed", summary.resumed},
+                   {"energy_j", summary.energy_j},
+                   {"run_time_s", summary.run_time_s},
+                   {"wall_s", summary.wall_s},
+                   {"co2e_g", summary.co2e_g},
+                   {"carbon_source", summary.carbon_source}};
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const auto& row : summary.rows)
+        rows.push_back({{"config", config_json(row.config)},
+                        {"config_hash", row.config.hash},
+                        {"n", row.n},
+                        {"failed", row.failed},
+                        {"train_energy_per_sample_j", optional_json(row.train_j_per_sample)},
+                        {"infer_energy_per_sample_j", optional_json(row.infer_j_per_sample)},
+                        {"accuracy", optional_json(row.accuracy)},
+                        {"energy_j", optional_json(row.energy_j)},
+                        {"duration_s", optional_json(row.duration_s)}});
+    j["rows"] = rows;
+    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+    for (const auto& r : records) {
+        auto samples = [](const std::optional<long long>& v) {
+            return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+        };
+        runs.push_back(
+            {{"id", r.run_id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.run_id)},
+             {"config", config_json(r.config)},
+             {"config_hash", r.config.hash},
+             {"repeat", r.repeat},
+             {"status", r.status},
+             {"exit_code", r.exit_code},
+             {"resumed", r.resumed},
+             {"error", r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error)},
+             {"duration_s", r.duration_s},
+             {"energy_j", r.energy_j},
+             {"co2e_g", r.co2e_g},
+             {"training_energy_j", optional_json(r.training_energy_j)},
+             {"train_samples", samples(r.train_samples)},
+             {"inference_energy_j", optional_json(r.inference_energy_j)},
+             {"infer_samples", samples(r.infer_samples)},
+             {"accuracy", optional_json(r.accuracy)}});
+    }
+    j["runs"] = runs;
+    return j;
+}
+
+}  // namespace joulecast::study

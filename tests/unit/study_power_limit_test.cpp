@@ -1,0 +1,115 @@
+// The study's power-limit guard against the fake NVML only (never a real GPU): limits checked before any run,
+// applied, and restored at the end and when an error unwinds the study.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <stdexcept>
+
+#include "core/result.hpp"
+#include "sensors/nvml/nvml_api.hpp"
+#include "study/power_limits.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast::study {
+namespace {
+
+class StudyPowerLimit : public ::testing::Test {
+protected:
+    // The state file carries limits across NVML sessions, as a driver does: without it, a fresh session would
+    // read the script's limits again and a missing restore could not be seen.
+    void SetUp() override {
+        clear();
+        setenv("FAKE_NVML_STATE", (m_dir.str() + "/nvml-state").c_str(), 1);
+    }
+    void TearDown() override { clear(); }
+    test::TempDir m_dir;
+    static void clear() {
+        unsetenv("FAKE_NVML_SCRIPT");
+        unsetenv("FAKE_NVML_T0_NS");
+        unsetenv("FAKE_NVML_STATE");
+    }
+
+    /// Every GPU's current limit as another NVML session sees it (while the guard's session is open, the
+    /// fake's state is shared in the process; after it closed, the state file is read back).
+    static std::vector<double> limits_now() {
+        auto nvml = nvml::NvmlLibrary::open(FAKE_NVML_LIBRARY);
+        if (!nvml) throw std::runtime_error(nvml.error());
+        unsigned count = 0;
+        (*nvml)->api().device_get_count(&count);
+        std::vector<double> out;
+        for (unsigned gpu = 0; gpu < count; ++gpu)
+            out.push_back(nvml::get_power_limits(**nvml, gpu)->current_w);
+        return out;
+    }
+};
+
+TEST_F(StudyPowerLimit, AppliesToEveryGpuAndRestoresEachOnesOwnLimit) {
+    setenv("FAKE_NVML_SCRIPT", "gpus=2;gpu0.power_limit=650;gpu1.power_limit=500", 1);
+    {
+        PowerLimitGuard guard(FAKE_NVML_LIBRARY, {250, 300});
+        ASSERT_EQ(guard.original().size(), 2u);
+        EXPECT_DOUBLE_EQ(guard.original()[0].current_w, 650);
+        EXPECT_DOUBLE_EQ(guard.original()[1].current_w, 500);
+        EXPECT_EQ(limits_now(), (std::vector<double>{650, 500}));  // checking changed nothing
+
+        auto applied = guard.apply(250);
+        ASSERT_TRUE(applied.ok()) << applied.error();
+        EXPECT_DOUBLE_EQ((*applied)[1].current_w, 250);
+        EXPECT_EQ(limits_now(), (std::vector<double>{250, 250}));
+        ASSERT_TRUE(guard.apply(300).ok());
+        EXPECT_EQ(limits_now(), (std::vector<double>{300, 300}));
+
+        auto lines = guard.restore();
+        ASSERT_EQ(lines.size(), 2u);
+        EXPECT_EQ(lines[0], "gpu0: power limit restored to 650 W");
+        EXPECT_EQ(lines[1], "gpu1: power limit restored to 500 W");
+        EXPECT_EQ(limits_now(), (std::vector<double>{650, 500}));
+        EXPECT_TRUE(guard.restore().empty());  // nothing changed since
+
+        ASSERT_TRUE(guard.apply(280).ok());
+    }  // the destructor restores what was applied after the explicit restore
+    EXPECT_EQ(limits_now(), (std::vector<double>{650, 500}));
+}
+
+TEST_F(StudyPowerLimit, AnErrorThatUnwindsTheStudyRestoresTheLimits) {
+    setenv("FAKE_NVML_SCRIPT", "gpus=1;gpu0.power_limit=600", 1);
+    try {
+        PowerLimitGuard guard(FAKE_NVML_LIBRARY, {220});
+        ASSERT_TRUE(guard.apply(220).ok());
+        EXPECT_EQ(limits_now(), std::vector<double>{220});
+        throw std::runtime_error("a failure in the middle of the study");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_EQ(limits_now(), std::vector<double>{600});
+}
+
+TEST_F(StudyPowerLimit, ValuesOutsideTheRangeAreRefusedBeforeAnythingChanges) {
+    setenv("FAKE_NVML_SCRIPT", "gpus=2;gpu1.min_limit=300;gpu*.power_limit=650", 1);
+    try {
+        PowerLimitGuard guard(FAKE_NVML_LIBRARY, {250, 400});
+        ADD_FAILURE() << "250 W is below gpu1's range";
+    } catch (const UsageError& error) {
+        EXPECT_NE(std::string(error.what()).find("250 W is outside gpu1's range 300..700 W"),
+                  std::string::npos)
+            << error.what();
+    }
+    EXPECT_EQ(limits_now(), (std::vector<double>{650, 650}));
+    EXPECT_THROW(PowerLimitGuard(FAKE_NVML_LIBRARY, {750}), UsageError);
+}
+
+TEST_F(StudyPowerLimit, MissingPermissionOrNvmlIsAUsageErrorUpFront) {
+    setenv("FAKE_NVML_SCRIPT", "gpus=1;gpu0.set_limit=no_permission", 1);
+    try {
+        PowerLimitGuard guard(FAKE_NVML_LIBRARY, {300});
+        ADD_FAILURE() << "no permission to set limits";
+    } catch (const UsageError& error) {
+        EXPECT_NE(std::string(error.what()).find("needs root"), std::string::npos) << error.what();
+    }
+    EXPECT_THROW(PowerLimitGuard("/nonexistent/libnvidia-ml.so.1", {300}), UsageError);
+    setenv("FAKE_NVML_SCRIPT", "gpus=0", 1);
+    EXPECT_THROW(PowerLimitGuard(FAKE_NVML_LIBRARY, {300}), UsageError);
+}
+
+}  // namespace
+}  // namespace joulecast::study
