@@ -1,0 +1,962 @@
+// The analysis over many runs: configurations, correlations, driver rankings, Pareto front, optimal batch
+// size, inference share and guidelines. Thresholds live in Options; every aggregate carries its method.
+
+#include "analysis/analysis.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <numeric>
+#include <set>
+
+#include "analysis/common.hpp"
+
+namespace joulecast::analysis {
+
+namespace {
+
+std::string key_number(std::optional<double> value) {
+    if (!value) return "";
+    char text[40];
+    std::snprintf(text, sizeof text, "%.17g", *value);
+    return text;
+}
+
+std::string config_key(const RunRow& r) {
+    return r.model + "|" + r.device + "|" + key_number(r.batch_size) + "|" + key_number(r.learning_rate) +
+           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w);
+}
+
+double mean(const std::vector<double>& values) {
+    return values.empty()
+               ? 0.0
+               : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+/// Sample standard deviation; nullopt below two values.
+std::optional<double> stddev(const std::vector<double>& values) {
+    if (values.size() < 2) return std::nullopt;
+    const double m = mean(values);
+    double ss = 0;
+    for (double v : values) ss += (v - m) * (v - m);
+    return std::sqrt(ss / static_cast<double>(values.size() - 1));
+}
+
+/// Mean of the values present; nullopt when none.
+template <typename Get>
+std::optional<double> mean_of(const std::vector<const RunRow*>& rows, Get get) {
+    std::vector<double> values;
+    for (const RunRow* r : rows)
+        if (auto v = finite_or_null(get(*r))) values.push_back(*v);
+    if (values.empty()) return std::nullopt;
+    return mean(values);
+}
+
+/// The method behind a row's figure on a given basis.
+const EnergyMethod& basis_method(const RunRow& r, const std::string& basis) {
+    if (basis == "training") return r.training_method;
+    if (basis == "inference") return r.inference_method;
+    return r.method;
+}
+
+std::optional<double> per_sample_on(const RunRow& r, const std::string& basis) {
+    if (basis == "training") return r.training_energy_per_sample_j;
+    if (basis == "inference") return r.inference_energy_per_sample_j;
+    if (basis == "total" && r.basis == "total") return r.energy_per_sample_j;
+    return std::nullopt;
+}
+
+/// Human names of variables for guideline text.
+std::string human(std::string_view variable) {
+    static constexpr std::pair<std::string_view, std::string_view> names[] = {
+        {"energy_per_sample_j", "energy per sample"},
+        {"training_energy_per_sample_j", "training energy per sample"},
+        {"inference_energy_per_sample_j", "inference energy per sample"},
+        {"training_energy_j", "training energy"},
+        {"inference_energy_j", "inference energy"},
+        {"total_energy_j", "total energy"},
+        {"samples_per_j", "samples per joule"},
+        {"batch_size", "batch size"},
+        {"learning_rate", "learning rate"},
+        {"epochs", "epochs"},
+        {"threads", "threads"},
+        {"power_limit_w", "power limit"},
+        {"params", "parameters"},
+        {"macs", "MACs"},
+        {"macs_per_param", "MACs per parameter"},
+        {"work_params_per_s", "work done (parameters x samples per second)"},
+        {"mean_power_w", "mean power"},
+        {"peak_power_w", "peak power"},
+        {"gpu_utilisation_pct", "GPU utilisation"},
+        {"cpu_utilisation_pct", "CPU utilisation"},
+        {"accuracy", "accuracy"},
+        {"loss", "loss"},
+        {"duration_s", "duration"},
+    };
+    for (const auto& [name, text] : names)
+        if (name == variable) return std::string(text);
+    return std::string(variable);
+}
+
+const VariableInfo* variable_info(std::string_view name) {
+    for (const auto& v : numeric_variables())
+        if (v.name == name) return &v;
+    return nullptr;
+}
+
+std::string runs_text(std::size_t n) {
+    return std::to_string(n) + (n == 1 ? " run" : " runs");
+}
+
+/// Which settings differ between runs: they go into configuration labels.
+struct Varying {
+    bool device = false, learning_rate = false, epochs = false, threads = false, power_limit = false;
+};
+
+Varying find_varying(const std::vector<RunRow>& rows) {
+    Varying v;
+    auto differs = [&](auto get) {
+        std::set<std::string> seen;
+        for (const auto& r : rows) seen.insert(get(r));
+        return seen.size() > 1;
+    };
+    v.device = differs([](const RunRow& r) { return r.device; });
+    v.learning_rate = differs([](const RunRow& r) { return key_number(r.learning_rate); });
+    v.epochs = differs([](const RunRow& r) { return key_number(r.epochs); });
+    v.threads = differs([](const RunRow& r) { return key_number(r.threads); });
+    v.power_limit = differs([](const RunRow& r) { return key_number(r.power_limit_w); });
+    return v;
+}
+
+std::string config_label(const RunRow& r, const Varying& v) {
+    std::string label = r.model;
+    if (r.batch_size) label += " batch " + format_number(*r.batch_size, 6);
+    if (v.learning_rate && r.learning_rate) label += " lr " + format_number(*r.learning_rate);
+    if (v.epochs && r.epochs) label += " " + format_number(*r.epochs) + " epochs";
+    if (v.threads && r.threads) label += " " + format_number(*r.threads) + " threads";
+    if (v.power_limit && r.power_limit_w) label += " " + format_number(*r.power_limit_w) + " W";
+    if (v.device) label += " on " + r.device;
+    return label;
+}
+
+/// Rows grouped by configuration (or one group per run), in first-seen order.
+std::vector<std::vector<const RunRow*>> group_rows(const std::vector<const RunRow*>& rows,
+                                                   bool per_configuration) {
+    std::vector<std::vector<const RunRow*>> groups;
+    std::map<std::string, std::size_t> index;
+    for (const RunRow* r : rows) {
+        if (!per_configuration) {
+            groups.push_back({r});
+            continue;
+        }
+        auto [it, fresh] = index.emplace(config_key(*r), groups.size());
+        if (fresh) groups.emplace_back();
+        groups[it->second].push_back(r);
+    }
+    return groups;
+}
+
+std::vector<Configuration> build_configurations(const std::vector<RunRow>& rows, const Varying& varying) {
+    std::vector<const RunRow*> all;
+    for (const auto& r : rows) all.push_back(&r);
+    std::vector<Configuration> configs;
+    for (const auto& group : group_rows(all, true)) {
+        const RunRow& first = *group.front();
+        Configuration c;
+        c.key = config_key(first);
+        c.label = config_label(first, varying);
+        c.model = first.model;
+        c.device = first.device;
+        c.batch_size = first.batch_size;
+        c.learning_rate = first.learning_rate;
+        c.epochs = first.epochs;
+        c.threads = first.threads;
+        c.power_limit_w = first.power_limit_w;
+        c.n = group.size();
+        std::vector<double> eps, accuracy;
+        std::set<std::string> bases;
+        std::vector<EnergyMethod> methods;
+        for (const RunRow* r : group) {
+            c.run_ids.push_back(r->id);
+            if (r->energy_per_sample_j) {
+                eps.push_back(*r->energy_per_sample_j);
+                bases.insert(r->basis);
+                methods.push_back(basis_method(*r, r->basis));
+            }
+            if (r->accuracy) accuracy.push_back(*r->accuracy);
+        }
+        if (!eps.empty()) {
+            c.energy_per_sample_j = mean(eps);
+            c.energy_per_sample_sd_j = stddev(eps);
+        }
+        c.basis = bases.empty() ? "none" : bases.size() == 1 ? *bases.begin() : "mixed";
+        c.method = methods.empty() ? combine({first.method}) : combine(methods);
+        if (!accuracy.empty()) {
+            c.accuracy = mean(accuracy);
+            c.accuracy_sd = stddev(accuracy);
+        }
+        c.training_energy_j = mean_of(group, [](const RunRow& r) { return r.training_energy_j; });
+        c.inference_energy_j = mean_of(group, [](const RunRow& r) { return r.inference_energy_j; });
+        c.training_energy_per_sample_j =
+            mean_of(group, [](const RunRow& r) { return r.training_energy_per_sample_j; });
+        c.inference_energy_per_sample_j =
+            mean_of(group, [](const RunRow& r) { return r.inference_energy_per_sample_j; });
+        configs.push_back(std::move(c));
+    }
+    std::stable_sort(configs.begin(), configs.end(), [](const Configuration& a, const Configuration& b) {
+        if (a.model != b.model) return a.model < b.model;
+        if (a.batch_size != b.batch_size) return a.batch_size < b.batch_size;
+        return a.key < b.key;
+    });
+    return configs;
+}
+
+CorrelationMatrix correlate(const std::vector<RunRow>& rows) {
+    CorrelationMatrix matrix;
+    std::vector<std::vector<std::optional<double>>> columns;
+    for (const auto& info : numeric_variables()) {
+        std::vector<std::optional<double>> column;
+        std::size_t present = 0;
+        std::set<double> distinct;
+        for (const auto& r : rows) {
+            column.push_back(variable_value(r, info.name));
+            if (column.back()) {
+                ++present;
+                distinct.insert(*column.back());
+            }
+        }
+        if (present == 0) {
+            matrix.omitted.emplace_back(info.name, "no values");
+        } else if (present < 3) {
+            matrix.omitted.emplace_back(
+                info.name, "only " + std::to_string(present) + (present == 1 ? " value" : " values"));
+        } else if (distinct.size() == 1) {
+            matrix.omitted.emplace_back(info.name, "constant (" + format_number(*distinct.begin(), 6) +
+                                                       " in every run with a value)");
+        } else {
+            matrix.variables.push_back(info.name);
+            columns.push_back(std::move(column));
+        }
+    }
+    const std::size_t k = matrix.variables.size();
+    matrix.cells.assign(k, std::vector<CorrelationCell>(k));
+    for (std::size_t i = 0; i < k; ++i)
+        for (std::size_t j = i; j < k; ++j) {
+            std::vector<double> x, y;
+            for (std::size_t r = 0; r < rows.size(); ++r)
+                if (columns[i][r] && columns[j][r]) {
+                    x.push_back(*columns[i][r]);
+                    y.push_back(*columns[j][r]);
+                }
+            CorrelationCell cell;
+            cell.n = x.size();
+            cell.pearson = pearson(x, y);
+            cell.spearman = spearman(x, y);
+            matrix.cells[i][j] = cell;
+            matrix.cells[j][i] = cell;
+        }
+    return matrix;
+}
+
+double rho_threshold(std::size_t n, const Options& options) {
+    const double significance = n > 1 ? 1.96 / std::sqrt(static_cast<double>(n - 1)) : 1.0;
+    return std::max(options.min_abs_rho, significance);
+}
+
+bool is_characteristic(const std::string& name) {
+    const VariableInfo* info = variable_info(name);
+    return info && (info->role == "setting" || info->role == "model" || info->role == "hardware");
+}
+
+DriverRanking rank_drivers(const CorrelationMatrix& matrix, const std::string& outcome,
+                           const Options& options) {
+    DriverRanking ranking;
+    ranking.outcome = outcome;
+    if (std::find(matrix.variables.begin(), matrix.variables.end(), outcome) == matrix.variables.end()) {
+        std::string why = "not enough values";
+        for (const auto& [name, reason] : matrix.omitted)
+            if (name == outcome) why = reason;
+        ranking.notes.push_back(human(outcome) + ": " + why + "; nothing to rank");
+        return ranking;
+    }
+    for (const auto& variable : matrix.variables) {
+        if (!is_characteristic(variable)) continue;
+        const CorrelationCell* cell = matrix.find(outcome, variable);
+        if (!cell || !cell->spearman) {
+            ranking.notes.push_back(variable + ": " +
+                                    (cell && cell->n < 3
+                                         ? "only " + std::to_string(cell->n) + " runs with both values"
+                                         : std::string("no variance among the runs with both values")));
+            continue;
+        }
+        Driver d;
+        d.variable = variable;
+        d.spearman = *cell->spearman;
+        d.pearson = cell->pearson;
+        d.n = cell->n;
+        d.direction = d.spearman > 0 ? "rises with" : d.spearman < 0 ? "falls with" : "does not change with";
+        const double a = std::fabs(d.spearman);
+        d.strength = a >= 0.7 ? "strong" : a >= 0.4 ? "moderate" : "weak";
+        d.supported = d.n >= options.min_runs_for_driver && a >= rho_threshold(d.n, options);
+        ranking.drivers.push_back(d);
+    }
+    std::stable_sort(ranking.drivers.begin(), ranking.drivers.end(), [](const Driver& a, const Driver& b) {
+        if (std::fabs(a.spearman) != std::fabs(b.spearman))
+            return std::fabs(a.spearman) > std::fabs(b.spearman);
+        return a.n > b.n;
+    });
+    if (ranking.drivers.empty())
+        ranking.notes.push_back("no characteristic varies across the runs with " + human(outcome));
+    return ranking;
+}
+
+ParetoFront build_pareto(const std::vector<RunRow>& rows, const Options& options, const Varying& varying) {
+    ParetoFront front;
+    front.grouping = options.per_configuration ? "configuration" : "run";
+    // Points on one basis only: training and inference energy per sample are not comparable.
+    std::size_t best_count = 0;
+    for (const char* basis : {"training", "inference", "total"}) {
+        std::size_t count = 0;
+        for (const auto& r : rows)
+            if (r.accuracy && per_sample_on(r, basis)) ++count;
+        if (count > best_count) {
+            best_count = count;
+            front.basis = basis;
+        }
+    }
+    std::vector<const RunRow*> candidates;
+    std::size_t no_accuracy = 0, other_basis = 0, no_energy = 0;
+    for (const auto& r : rows) {
+        if (!r.accuracy)
+            ++no_accuracy;
+        else if (per_sample_on(r, front.basis))
+            candidates.push_back(&r);
+        else if (r.energy_per_sample_j)
+            ++other_basis;
+        else
+            ++no_energy;
+    }
+    if (no_accuracy) front.notes.push_back(runs_text(no_accuracy) + " without an accuracy metric left out");
+    if (no_energy) front.notes.push_back(runs_text(no_energy) + " without energy per sample left out");
+    if (other_basis)
+        front.notes.push_back(runs_text(other_basis) + " with energy per sample on another basis than " +
+                              front.basis + " left out");
+    if (candidates.empty()) {
+        front.notes.push_back("no run has both accuracy and energy per sample: no Pareto front");
+        return front;
+    }
+    std::vector<std::pair<double, double>> values;
+    for (const auto& group : group_rows(candidates, options.per_configuration)) {
+        ParetoPoint p;
+        const RunRow& first = *group.front();
+        p.label = config_label(first, varying);
+        if (!options.per_configuration) p.label += " [" + first.id.substr(0, 8) + "]";
+        p.model = first.model;
+        p.batch_size = first.batch_size;
+        p.n = group.size();
+        std::vector<double> accuracy, energy;
+        std::vector<EnergyMethod> methods;
+        for (const RunRow* r : group) {
+            p.run_ids.push_back(r->id);
+            accuracy.push_back(*r->accuracy);
+            energy.push_back(*per_sample_on(*r, front.basis));
+            methods.push_back(basis_method(*r, front.basis));
+        }
+        p.accuracy = mean(accuracy);
+        p.energy_per_sample_j = mean(energy);
+        p.method = combine(methods);
+        values.emplace_back(p.accuracy, p.energy_per_sample_j);
+        front.points.push_back(std::move(p));
+    }
+    for (std::size_t i : pareto_front(values)) front.points[i].on_front = true;
+    std::stable_sort(front.points.begin(), front.points.end(),
+                     [](const ParetoPoint& a, const ParetoPoint& b) {
+                         return a.energy_per_sample_j < b.energy_per_sample_j;
+                     });
+    return front;
+}
+
+/// Energy per sample of rows grouped by one setting (batch size, power limit) within a model.
+struct SettingGroups {
+    std::string basis;
+    std::map<double, std::vector<const RunRow*>> by_value;
+    std::map<double, std::vector<double>> energy;
+};
+
+SettingGroups group_by_setting(const std::vector<const RunRow*>& rows,
+                               const std::function<std::optional<double>(const RunRow&)>& setting) {
+    SettingGroups groups;
+    // Training energy per sample where any run has it; else the headline figure on its most common basis.
+    groups.basis = "training";
+    bool any_training = std::any_of(rows.begin(), rows.end(), [&](const RunRow* r) {
+        return setting(*r) && r->training_energy_per_sample_j;
+    });
+    if (!any_training) {
+        std::map<std::string, std::size_t> counts;
+        for (const RunRow* r : rows)
+            if (setting(*r) && r->energy_per_sample_j) ++counts[r->basis];
+        std::size_t best = 0;
+        for (const auto& [basis, count] : counts)
+            if (count > best) {
+                best = count;
+                groups.basis = basis;
+            }
+    }
+    for (const RunRow* r : rows) {
+        auto value = setting(*r);
+        auto energy = per_sample_on(*r, groups.basis);
+        if (!value || !energy) continue;
+        groups.by_value[*value].push_back(r);
+        groups.energy[*value].push_back(*energy);
+    }
+    return groups;
+}
+
+std::vector<std::string> pooled_settings(const std::vector<const RunRow*>& rows, bool skip_power_limit) {
+    std::vector<std::string> pooled;
+    auto differs = [&](auto get) {
+        std::set<std::string> seen;
+        for (const RunRow* r : rows) seen.insert(key_number(get(*r)));
+        return seen.size() > 1;
+    };
+    if (differs([](const RunRow& r) { return r.learning_rate; })) pooled.push_back("learning_rate");
+    if (differs([](const RunRow& r) { return r.epochs; })) pooled.push_back("epochs");
+    if (differs([](const RunRow& r) { return r.threads; })) pooled.push_back("threads");
+    if (!skip_power_limit && differs([](const RunRow& r) { return r.power_limit_w; }))
+        pooled.push_back("power_limit_w");
+    return pooled;
+}
+
+std::vector<OptimalBatch> build_optimal_batches(const std::vector<RunRow>& rows) {
+    std::map<std::pair<std::string, std::string>, std::vector<const RunRow*>> by_model;
+    for (const auto& r : rows)
+        if (r.batch_size) by_model[{r.model, r.device}].push_back(&r);
+    std::vector<OptimalBatch> result;
+    for (const auto& [model_device, group] : by_model) {
+        SettingGroups groups = group_by_setting(group, [](const RunRow& r) { return r.batch_size; });
+        if (groups.by_value.empty()) continue;
+        OptimalBatch o;
+        o.model = model_device.first;
+        o.device = model_device.second;
+        o.basis = groups.basis;
+        std::vector<EnergyMethod> all_methods;
+        for (const auto& [batch, members] : groups.by_value) {
+            BatchStat s;
+            s.batch_size = batch;
+            s.n = members.size();
+            s.mean_energy_per_sample_j = mean(groups.energy[batch]);
+            s.sd_j = stddev(groups.energy[batch]);
+            s.mean_accuracy = mean_of(members, [](const RunRow& r) { return r.accuracy; });
+            std::vector<EnergyMethod> methods;
+            for (const RunRow* r : members) methods.push_back(basis_method(*r, o.basis));
+            s.method = combine(methods);
+            all_methods.insert(all_methods.end(), methods.begin(), methods.end());
+            o.batches.push_back(s);
+        }
+        auto best =
+            std::min_element(o.batches.begin(), o.batches.end(), [](const BatchStat& a, const BatchStat& b) {
+                return a.mean_energy_per_sample_j < b.mean_energy_per_sample_j;
+            });
+        auto worst =
+            std::max_element(o.batches.begin(), o.batches.end(), [](const BatchStat& a, const BatchStat& b) {
+                return a.mean_energy_per_sample_j < b.mean_energy_per_sample_j;
+            });
+        o.best_batch = best->batch_size;
+        o.best_energy_per_sample_j = best->mean_energy_per_sample_j;
+        o.worst_batch = worst->batch_size;
+        o.worst_energy_per_sample_j = worst->mean_energy_per_sample_j;
+        if (o.batches.size() >= 2 && o.best_energy_per_sample_j > 0)
+            o.worst_to_best = finite_or_null(o.worst_energy_per_sample_j / o.best_energy_per_sample_j);
+        if (o.batches.size() < 2) o.notes.push_back("only one batch size measured");
+        if (o.basis != "training")
+            o.notes.push_back("no training energy per sample: " + o.basis + " basis used");
+        auto pooled = pooled_settings(group, false);
+        if (!pooled.empty()) {
+            std::string text = "other settings pooled:";
+            for (const auto& p : pooled) text += " " + p;
+            o.notes.push_back(text + " (they vary)");
+        }
+        o.method = combine(all_methods);
+        result.push_back(std::move(o));
+    }
+    return result;
+}
+
+std::vector<InferenceShare> build_inference_shares(const std::vector<RunRow>& rows, const Options& options,
+                                                   const Varying& varying) {
+    std::vector<const RunRow*> usable;
+    for (const auto& r : rows)
+        if (r.training_energy_j && r.inference_energy_per_sample_j) usable.push_back(&r);
+    std::vector<InferenceShare> shares;
+    for (const auto& group : group_rows(usable, options.per_configuration)) {
+        InferenceShare s;
+        const RunRow& first = *group.front();
+        s.label = config_label(first, varying);
+        if (!options.per_configuration) s.label += " [" + first.id.substr(0, 8) + "]";
+        s.model = first.model;
+        s.n = group.size();
+        s.inferences = options.inferences;
+        s.training_energy_j = *mean_of(group, [](const RunRow& r) { return r.training_energy_j; });
+        s.inference_energy_per_sample_j =
+            *mean_of(group, [](const RunRow& r) { return r.inference_energy_per_sample_j; });
+        s.lifetime_energy_j = s.training_energy_j + s.inferences * s.inference_energy_per_sample_j;
+        s.inference_share = s.lifetime_energy_j > 0
+                                ? s.inferences * s.inference_energy_per_sample_j / s.lifetime_energy_j
+                                : 0.0;
+        if (s.inference_energy_per_sample_j > 0)
+            s.break_even_inferences = finite_or_null(s.training_energy_j / s.inference_energy_per_sample_j);
+        std::vector<EnergyMethod> methods;
+        for (const RunRow* r : group) {
+            methods.push_back(r->training_method);
+            methods.push_back(r->inference_method);
+        }
+        s.method = combine(methods);
+        shares.push_back(std::move(s));
+    }
+    std::stable_sort(shares.begin(), shares.end(),
+                     [](const InferenceShare& a, const InferenceShare& b) { return a.label < b.label; });
+    return shares;
+}
+
+std::string per_sample_text(double joules) {
+    return format_joules(joules) + "/sample";
+}
+
+std::string counts_text(std::size_t a, std::size_t b) {
+    return a == b ? std::to_string(a) + " runs each"
+                  : std::to_string(a) + " and " + std::to_string(b) + " runs";
+}
+
+// ---- Guidelines -----------------------------------------------------------------------------------------
+
+void batch_guidelines(Analysis& a) {
+    bool any_batch = std::any_of(a.runs.begin(), a.runs.end(), [](const RunRow& r) { return r.batch_size; });
+    if (!any_batch) {
+        a.withheld.push_back(
+            {"batch_size", "no run reports a batch size (meta batch_size or tag batch_size)"});
+        return;
+    }
+    if (a.optimal_batches.empty()) {
+        a.withheld.push_back({"batch_size", "no run with a batch size has an energy per sample"});
+        return;
+    }
+    for (const auto& o : a.optimal_batches) {
+        // The device is named only where one model ran on several.
+        const bool several_devices =
+            std::count_if(a.optimal_batches.begin(), a.optimal_batches.end(),
+                          [&](const OptimalBatch& x) { return x.model == o.model; }) > 1;
+        const std::string who = o.model + (several_devices ? " on " + o.device : "");
+        if (o.batches.size() < 2) {
+            a.withheld.push_back({"batch_size", who + ": only batch " + format_number(o.best_batch, 6) +
+                                                    " measured; at least two batch sizes are needed"});
+            continue;
+        }
+        const BatchStat* best = nullptr;
+        const BatchStat* worst = nullptr;
+        for (const auto& b : o.batches) {
+            if (b.batch_size == o.best_batch) best = &b;
+            if (b.batch_size == o.worst_batch) worst = &b;
+        }
+        if (best->n < a.options.min_runs_per_group || worst->n < a.options.min_runs_per_group) {
+            a.withheld.push_back({"batch_size", who + ": batch " + format_number(best->batch_size, 6) +
+                                                    " has " + runs_text(best->n) + " and batch " +
+                                                    format_number(worst->batch_size, 6) + " has " +
+                                                    runs_text(worst->n) + "; at least " +
+                                                    std::to_string(a.options.min_runs_per_group) +
+                                                    " per batch size are needed"});
+            continue;
+        }
+        const double ratio = o.worst_to_best.value_or(1.0);
+        if (ratio < a.options.min_batch_ratio) {
+            a.withheld.push_back({"batch_size", who + ": energy per sample differs by only " +
+                                                    format_percent(ratio - 1.0) + " across batch sizes " +
+                                                    format_number(o.batches.front().batch_size, 6) + ".." +
+                                                    format_number(o.batches.back().batch_size, 6)});
+            continue;
+        }
+        Guideline g;
+        g.topic = "batch_size";
+        g.n = best->n + worst->n;
+        g.method = combine({best->method, worst->method});
+        g.text = "batch " + format_number(best->batch_size, 6) + " uses " + format_ratio(ratio) +
+                 " less energy per sample than batch " + format_number(worst->batch_size, 6) + " for " + who +
+                 " (" + counts_text(best->n, worst->n) + "; " + o.basis + ", " + g.method.label + ")";
+        g.evidence = "batch " + format_number(best->batch_size, 6) + ": " +
+                     per_sample_text(best->mean_energy_per_sample_j) + " (n=" + std::to_string(best->n) + ")";
+        if (best->mean_accuracy) g.evidence += ", accuracy " + format_number(*best->mean_accuracy);
+        g.evidence += "; batch " + format_number(worst->batch_size, 6) + ": " +
+                      per_sample_text(worst->mean_energy_per_sample_j) + " (n=" + std::to_string(worst->n) +
+                      ")";
+        if (worst->mean_accuracy) g.evidence += ", accuracy " + format_number(*worst->mean_accuracy);
+        for (const auto& note : o.notes) g.evidence += "; " + note;
+        a.guidelines.push_back(std::move(g));
+    }
+}
+
+void power_limit_guidelines(Analysis& a) {
+    std::map<std::string, std::vector<const RunRow*>> groups;
+    for (const auto& r : a.runs)
+        if (r.power_limit_w) groups[r.model + "|" + r.device + "|" + key_number(r.batch_size)].push_back(&r);
+    for (const auto& [key, group] : groups) {
+        SettingGroups by_limit = group_by_setting(group, [](const RunRow& r) { return r.power_limit_w; });
+        if (by_limit.by_value.size() < 2) continue;  // no power-limit sweep here: nothing to say
+        const RunRow& first = *group.front();
+        const std::string who =
+            first.model + (first.batch_size ? " batch " + format_number(*first.batch_size, 6) : "");
+        const double highest = by_limit.by_value.rbegin()->first;
+        double best = highest;
+        for (const auto& [limit, energies] : by_limit.energy)
+            if (mean(energies) < mean(by_limit.energy[best])) best = limit;
+        const std::size_t n_best = by_limit.by_value[best].size(), n_high = by_limit.by_value[highest].size();
+        if (best == highest) {
+            a.withheld.push_back({"power_limit", who + ": the highest power limit (" +
+                                                     format_number(highest) +
+                                                     " W) already uses the least energy per sample"});
+            continue;
+        }
+        if (n_best < a.options.min_runs_per_group || n_high < a.options.min_runs_per_group) {
+            a.withheld.push_back(
+                {"power_limit", who + ": " + format_number(best) + " W has " + runs_text(n_best) + " and " +
+                                    format_number(highest) + " W has " + runs_text(n_high) + "; at least " +
+                                    std::to_string(a.options.min_runs_per_group) + " each are needed"});
+            continue;
+        }
+        const double e_best = mean(by_limit.energy[best]), e_high = mean(by_limit.energy[highest]);
+        const double saving = e_high > 0 ? 1.0 - e_best / e_high : 0.0;
+        if (saving < 0.05) {
+            a.withheld.push_back({"power_limit", who + ": capping the power limit saved only " +
+                                                     format_percent(saving) + " energy per sample"});
+            continue;
+        }
+        std::vector<EnergyMethod> methods;
+        for (const RunRow* r : by_limit.by_value[best]) methods.push_back(basis_method(*r, by_limit.basis));
+        for (const RunRow* r : by_limit.by_value[highest])
+            methods.push_back(basis_method(*r, by_limit.basis));
+        Guideline g;
+        g.topic = "power_limit";
+        g.n = n_best + n_high;
+        g.method = combine(methods);
+        g.text = "a power limit of " + format_number(best) + " W uses " + format_percent(saving) +
+                 " less energy per sample than " + format_number(highest) + " W for " + who + " (" +
+                 counts_text(n_best, n_high) + "; " + by_limit.basis + ", " + g.method.label + ")";
+        auto acc_best = mean_of(by_limit.by_value[best], [](const RunRow& r) { return r.accuracy; });
+        auto acc_high = mean_of(by_limit.by_value[highest], [](const RunRow& r) { return r.accuracy; });
+        g.evidence = format_number(best) + " W: " + per_sample_text(e_best) + "; " + format_number(highest) +
+                     " W: " + per_sample_text(e_high);
+        if (acc_best && acc_high)
+            g.evidence += "; accuracy " + format_number(*acc_best) + " vs " + format_number(*acc_high);
+        a.guidelines.push_back(std::move(g));
+    }
+}
+
+void driver_guidelines(Analysis& a) {
+    for (const auto& ranking : a.drivers) {
+        const std::string outcome = human(ranking.outcome);
+        std::vector<const RunRow*> with;
+        std::map<std::string, std::size_t> bases;
+        for (const auto& r : a.runs)
+            if (variable_value(r, ranking.outcome)) {
+                with.push_back(&r);
+                ++bases[r.basis];
+            }
+        if (with.size() < a.options.min_runs_for_driver) {
+            a.withheld.push_back({"driver", outcome + ": " + runs_text(with.size()) +
+                                                " with a value; at least " +
+                                                std::to_string(a.options.min_runs_for_driver) +
+                                                " are needed for a correlation guideline"});
+            continue;
+        }
+        if (ranking.drivers.empty()) {
+            a.withheld.push_back({"driver", outcome + ": " +
+                                                (ranking.notes.empty() ? std::string("nothing to rank")
+                                                                       : ranking.notes.front())});
+            continue;
+        }
+        std::vector<EnergyMethod> methods;
+        for (const RunRow* r : with)
+            methods.push_back(ranking.outcome == "training_energy_j" ? r->training_method
+                                                                     : basis_method(*r, r->basis));
+        const EnergyMethod method = combine(methods);
+        std::string basis_note;
+        if (ranking.outcome == "energy_per_sample_j" && bases.size() > 1) {
+            basis_note = "; bases differ:";
+            for (const auto& [basis, count] : bases) basis_note += " " + basis + " " + std::to_string(count);
+        }
+        // Characteristics that move together in these runs (same rho over the same runs, e.g. params and
+        // MACs of a model family) cannot be told apart: one guideline names them all.
+        std::vector<std::vector<const Driver*>> groups;
+        for (const auto& d : ranking.drivers) {
+            if (!d.supported) continue;
+            if (!groups.empty() && groups.back().front()->n == d.n &&
+                std::fabs(groups.back().front()->spearman - d.spearman) < 1e-9)
+                groups.back().push_back(&d);
+            else
+                groups.push_back({&d});
+        }
+        std::size_t given = 0;
+        for (const auto& group : groups) {
+            if (given == 3) break;
+            const Driver& d = *group.front();
+            std::string names;
+            for (std::size_t i = 0; i < group.size(); ++i)
+                names += (i == 0 ? "" : i + 1 == group.size() ? " and " : ", ") + human(group[i]->variable);
+            Guideline g;
+            g.topic = "driver";
+            g.n = d.n;
+            g.method = method;
+            char rho[32];
+            std::snprintf(rho, sizeof rho, "%.2f", d.spearman);
+            g.text = outcome + " " + d.direction + " " + names + " (Spearman " + rho + ", " + runs_text(d.n) +
+                     ", " + method.label + (group.size() > 1 ? "; these vary together in the runs" : "") +
+                     ")";
+            g.evidence = "Spearman " + std::string(rho) + " (" + d.strength + "), Pearson " +
+                         (d.pearson ? format_number(*d.pearson, 2) : std::string("n/a")) +
+                         ", n=" + std::to_string(d.n) +
+                         ", threshold |rho| >= " + format_number(rho_threshold(d.n, a.options), 2) +
+                         basis_note;
+            a.guidelines.push_back(std::move(g));
+            ++given;
+        }
+        if (given == 0) {
+            const Driver& top = ranking.drivers.front();
+            char rho[32];
+            std::snprintf(rho, sizeof rho, "%.2f", top.spearman);
+            a.withheld.push_back(
+                {"driver",
+                 outcome + ": the strongest link, " + human(top.variable) + " (Spearman " + rho + ", " +
+                     runs_text(top.n) + "), is below the threshold |rho| >= " +
+                     format_number(rho_threshold(top.n, a.options), 2) + " for " + runs_text(top.n) +
+                     (top.n < a.options.min_runs_for_driver
+                          ? " (and fewer than " + std::to_string(a.options.min_runs_for_driver) + " runs)"
+                          : "")});
+        }
+    }
+}
+
+void pareto_guidelines(Analysis& a) {
+    const ParetoFront& front = a.pareto;
+    if (front.points.size() < 2) {
+        a.withheld.push_back(
+            {"pareto", front.points.empty()
+                           ? "no run has both accuracy and energy per sample"
+                           : "only one " + front.grouping +
+                                 " has both accuracy and energy per sample: nothing to compare"});
+        return;
+    }
+    const std::size_t min_n = front.grouping == "configuration" ? a.options.min_runs_per_group : 1;
+    const std::size_t front_size = static_cast<std::size_t>(std::count_if(
+        front.points.begin(), front.points.end(), [](const ParetoPoint& p) { return p.on_front; }));
+    for (const auto& p : front.points) {
+        if (!p.on_front) continue;
+        if (p.n < min_n) {
+            a.withheld.push_back({"pareto", p.label + " is on the front but has " + runs_text(p.n) +
+                                                "; at least " + std::to_string(min_n) + " are needed"});
+            continue;
+        }
+        Guideline g;
+        g.topic = "pareto";
+        g.n = p.n;
+        g.method = p.method;
+        g.text = p.label + " is on the accuracy/energy Pareto front: " + format_number(p.accuracy) +
+                 " accuracy at " + per_sample_text(p.energy_per_sample_j) + " (" + front.basis + ", " +
+                 p.method.label + ", " + runs_text(p.n) + ")";
+        g.evidence = std::to_string(front_size) + " of " + std::to_string(front.points.size()) + " " +
+                     front.grouping + "s on the front";
+        a.guidelines.push_back(std::move(g));
+    }
+    // A dominated point, with the cheapest point that beats it on both counts.
+    for (const auto& p : front.points) {
+        if (p.on_front || p.n < min_n) continue;
+        const ParetoPoint* better = nullptr;
+        for (const auto& q : front.points)
+            if (q.n >= min_n && q.accuracy >= p.accuracy && q.energy_per_sample_j <= p.energy_per_sample_j &&
+                (!better || q.energy_per_sample_j < better->energy_per_sample_j))
+                better = &q;
+        if (!better || better == &p) continue;
+        Guideline g;
+        g.topic = "pareto";
+        g.n = p.n + better->n;
+        g.method = combine({p.method, better->method});
+        g.text = p.label + " is dominated: " + better->label + " reaches " + format_number(better->accuracy) +
+                 " accuracy (vs " + format_number(p.accuracy) + ") at " +
+                 per_sample_text(better->energy_per_sample_j) + " (vs " +
+                 per_sample_text(p.energy_per_sample_j) + "; " + front.basis + ", " + g.method.label + ")";
+        g.evidence = runs_text(p.n) + " and " + runs_text(better->n);
+        a.guidelines.push_back(std::move(g));
+    }
+}
+
+void inference_guidelines(Analysis& a) {
+    if (a.inference_shares.empty()) {
+        a.withheld.push_back(
+            {"inference", "no run has both a train phase (E_tr) and an infer phase with samples"});
+        return;
+    }
+    const std::size_t min_n = a.options.per_configuration ? a.options.min_runs_per_group : 1;
+    for (const auto& s : a.inference_shares) {
+        if (s.n < min_n) {
+            a.withheld.push_back({"inference", s.label + ": " + runs_text(s.n) + "; at least " +
+                                                   std::to_string(min_n) + " are needed"});
+            continue;
+        }
+        Guideline g;
+        g.topic = "inference";
+        g.n = s.n;
+        g.method = s.method;
+        g.text = "for " + s.label + ", inference is " + format_percent(s.inference_share) +
+                 " of lifetime energy at " + format_count(s.inferences) + " inferences";
+        if (s.break_even_inferences)
+            g.text +=
+                "; it outweighs training after " + format_count(*s.break_even_inferences) + " inferences";
+        g.text += " (" + runs_text(s.n) + ", " + s.method.label + ")";
+        g.evidence = "E_tr " + format_joules(s.training_energy_j) + ", inference " +
+                     per_sample_text(s.inference_energy_per_sample_j) + ", lifetime " +
+                     format_joules(s.lifetime_energy_j);
+        a.guidelines.push_back(std::move(g));
+    }
+}
+
+void run_warnings(Analysis& a) {
+    if (a.runs.empty()) {
+        a.warnings.push_back("no runs to analyse");
+        return;
+    }
+    if (a.runs.size() == 1)
+        a.warnings.push_back("only one run: correlations, rankings and guidelines need several runs");
+    auto list = [](const std::vector<const RunRow*>& rows) {
+        std::string text;
+        for (std::size_t i = 0; i < rows.size() && i < 3; ++i)
+            text += (i ? ", " : "") + (rows[i]->name.empty() ? rows[i]->id : rows[i]->name);
+        if (rows.size() > 3) text += ", ...";
+        return text;
+    };
+    std::vector<const RunRow*> no_energy, no_accuracy;
+    std::map<std::string, std::size_t> bases;
+    for (const auto& r : a.runs) {
+        if (!r.energy_per_sample_j)
+            no_energy.push_back(&r);
+        else
+            ++bases[r.basis];
+        if (!r.accuracy) no_accuracy.push_back(&r);
+    }
+    if (!no_energy.empty())
+        a.warnings.push_back(runs_text(no_energy.size()) +
+                             " without energy per sample (no samples reported): " + list(no_energy));
+    std::vector<const RunRow*> unnamed;
+    for (const auto& r : a.runs)
+        if (r.model_source == "name") unnamed.push_back(&r);
+    if (!unnamed.empty())
+        a.warnings.push_back(
+            runs_text(unnamed.size()) +
+            " without a model in meta or tags: the run's name stands for the model: " + list(unnamed));
+    if (!no_accuracy.empty())
+        a.warnings.push_back(runs_text(no_accuracy.size()) +
+                             " without an accuracy metric: " + list(no_accuracy));
+    if (bases.size() > 1) {
+        std::string text = "energy per sample has different bases across runs:";
+        for (const auto& [basis, count] : bases) text += " " + basis + " " + std::to_string(count);
+        a.warnings.push_back(text + "; compare like with like");
+    }
+    if (a.method.label == "modelled" || a.method.label == "mixed")
+        a.warnings.push_back("some energy figures are modelled, not measured (see each figure's method)");
+}
+
+}  // namespace
+
+const CorrelationCell* CorrelationMatrix::find(std::string_view a, std::string_view b) const {
+    auto index = [&](std::string_view name) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < variables.size(); ++i)
+            if (variables[i] == name) return i;
+        return std::nullopt;
+    };
+    auto i = index(a), j = index(b);
+    if (!i || !j) return nullptr;
+    return &cells[*i][*j];
+}
+
+EnergyMethod combine(const std::vector<EnergyMethod>& methods) {
+    EnergyMethod result;
+    std::set<std::string> labels;
+    std::vector<double> shares;
+    for (const auto& m : methods) {
+        labels.insert(m.label);
+        if (m.measured_share) shares.push_back(*m.measured_share);
+    }
+    if (!shares.empty()) result.measured_share = mean(shares);
+    // "unknown" (a run without energy figures) adds nothing to a figure: it counts only when alone.
+    if (labels.size() > 1) labels.erase("unknown");
+    if (labels.size() == 1)
+        result.label = *labels.begin();
+    else if (labels.size() > 1)
+        result.label = "mixed";
+    return result;
+}
+
+Analysis analyze(std::vector<RunRow> rows, const Options& options) {
+    Analysis a;
+    a.options = options;
+    if (!std::isfinite(a.options.inferences) || a.options.inferences < 0) a.options.inferences = 0;
+    a.runs = std::move(rows);
+    for (auto& r : a.runs) drop_non_finite(r);
+    const Varying varying = find_varying(a.runs);
+    std::vector<EnergyMethod> methods;
+    for (const auto& r : a.runs) methods.push_back(r.method);
+    a.method = combine(methods);
+    run_warnings(a);
+    a.configurations = build_configurations(a.runs, varying);
+    a.correlations = correlate(a.runs);
+    a.drivers.push_back(rank_drivers(a.correlations, "energy_per_sample_j", a.options));
+    a.drivers.push_back(rank_drivers(a.correlations, "training_energy_j", a.options));
+    a.pareto = build_pareto(a.runs, a.options, varying);
+    a.optimal_batches = build_optimal_batches(a.runs);
+    a.inference_shares = build_inference_shares(a.runs, a.options, varying);
+    if (a.runs.empty()) {
+        a.withheld.push_back({"all", "no runs: nothing to base a guideline on"});
+        return a;
+    }
+    batch_guidelines(a);
+    driver_guidelines(a);
+    pareto_guidelines(a);
+    inference_guidelines(a);
+    power_limit_guidelines(a);
+    return a;
+}
+
+Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& options) {
+    std::vector<RunSummary> summaries = store.list(filter);
+    std::vector<RunRow> rows;
+    std::vector<std::string> warnings;
+    std::map<std::string, std::size_t> skipped;
+    for (const auto& s : summaries) {
+        if (filter.status.empty() && s.status != "completed" && s.status != "profiled") {
+            ++skipped[s.status];
+            continue;
+        }
+        try {
+            auto result = store.get(s.id);
+            std::optional<StoredTrace> trace;
+            try {
+                trace = store.trace(s.id);
+            } catch (const StoreError& error) {
+                warnings.push_back("run " + s.id + ": readings unavailable (" + error.what() +
+                                   "): no utilisation");
+            }
+            rows.push_back(derive_row(result, trace ? &*trace : nullptr));
+        } catch (const StoreError& error) {
+            warnings.push_back("run " + s.id + " skipped: " + error.what());
+        } catch (const nlohmann::json::exception& error) {
+            warnings.push_back("run " + s.id + " skipped: its result document cannot be read (" +
+                               error.what() + ")");
+        }
+    }
+    Analysis a = analyze(std::move(rows), options);
+    for (const auto& [status, count] : skipped)
+        warnings.push_back(runs_text(count) + " with status " + status +
+                           " left out (only completed and profiled runs are analysed; choose with --status)");
+    if (summaries.empty()) warnings.push_back("no run in " + store.path() + " matches the filters");
+    a.warnings.insert(a.warnings.begin(), warnings.begin(), warnings.end());
+    return a;
+}
+
+}  // namespace joulecast::analysis

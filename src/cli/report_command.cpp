@@ -1,0 +1,182 @@
+// joulecast report [--db PATH] [--html FILE] [filters] [--run ID] [--inferences N]: the HTML report.
+
+#include "cli/report_command.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/args.hpp"
+#include "core/text.hpp"
+#include "report/html/page.hpp"
+#include "report/html/report_data.hpp"
+#include "store/run_store.hpp"
+
+namespace joulecast::cli {
+
+const char* const report_usage =
+    R"(usage: joulecast report [--db PATH] [--html FILE] [FILTERS] [--run ID] [--inferences N]
+
+Writes one self-contained HTML page about the runs in the store: it embeds its chart library and data, so
+it opens in any browser without network. Charts: power over time of one run per domain with its phases;
+energy per sample against batch size per model; accuracy against energy per sample with the Pareto front;
+correlations (Pearson / Spearman); forecast after a few epochs against the measured total. Each chart says
+where its numbers come from (energy counter, integrated power or a model), or "no data" and why.
+
+options:
+  --db PATH            the store (default: $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
+  --html FILE          where to write the page (default joulecast-report.html)
+  --run ID             the run whose power over time is drawn (id or unique prefix; default: the latest
+                       matching run with phases)
+  --inferences N       deployment volume for the inference share (default 1000000)
+  --forecast-epochs K  the backtest forecasts each run from its first K epochs (default 2)
+
+filters (which runs the analysis charts cover; default: every completed or profiled run):
+  --study NAME         runs of the study NAME (tag study=NAME)
+  --name PATTERN       a glob (*, ?, [...]) or else a case-insensitive substring of the run's name
+  --tag K=V            runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
+  --status S           runs with status S (running | completed | failed | interrupted | profiled)
+  --limit N            at most the N newest runs
+
+Exit status: 0 written (sections without data say so); 1 unknown run id, unusable store, or the file
+cannot be written; 2 bad options.
+)";
+
+namespace {
+
+std::string quoted(const std::string& text) {
+    return text.find_first_of(" \t'\"") == std::string::npos ? text : "'" + text + "'";
+}
+
+}  // namespace
+
+void write_report(const std::string& path, const report::ReportRequest& request, const std::string& html,
+                  std::ostream& out) {
+    // A store that does not exist yet has no runs: reading it must not create it.
+    std::unique_ptr<RunStore> store;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+        store = std::make_unique<RunStore>(path);
+    } else if (!request.run_id.empty()) {
+        throw RunNotFound("no run '" + request.run_id + "': the store " + path + " does not exist");
+    }
+
+    report::ReportInputs inputs = report::load_report_inputs(store.get(), request);
+    if (inputs.store_path.empty()) inputs.store_path = path;
+    const auto data = report::build_report_data(inputs, request.options);
+    const std::string page = report::render_html(data);
+
+    // Written beside the target and renamed, so that a reader never sees half a page.
+    const std::filesystem::path target(html);
+    const std::filesystem::path temporary = target.string() + ".tmp";
+    {
+        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+        if (!file) throw std::runtime_error("cannot write " + temporary.string());
+        file.write(page.data(), static_cast<std::streamsize>(page.size()));
+        file.close();
+        if (!file) {
+            std::filesystem::remove(temporary, ec);
+            throw std::runtime_error("cannot write " + temporary.string() + " (disk full?)");
+        }
+    }
+    std::filesystem::rename(temporary, target, ec);
+    if (ec) {
+        std::filesystem::remove(temporary, ec);
+        throw std::runtime_error("cannot write " + target.string() + ": " + ec.message());
+    }
+
+    const std::size_t runs = data["runs_analysed"].get<std::size_t>();
+    out << "wrote " << std::filesystem::absolute(target, ec).string() << " (" << runs
+        << (runs == 1 ? " run" : " runs") << " analysed";
+    if (data["runs_matched"].get<std::size_t>() != runs)
+        out << " of " << data["runs_matched"].get<std::size_t>() << " matching";
+    out << ")\n";
+    for (const auto& [key, section] : data["sections"].items())
+        if (section["status"] != "ok")
+            out << "  no data: " << section["title"].get<std::string>() << ": "
+                << section["reason"].get<std::string>() << '\n';
+}
+
+int report_command(const std::vector<std::string>& raw) {
+    Args args(raw);
+    std::string db, html = "joulecast-report.html", text;
+    report::ReportRequest request;
+    std::string filter_text;
+    auto add_filter_text = [&](const std::string& option, const std::string& value) {
+        filter_text += (filter_text.empty() ? "" : " ") + option + " " + quoted(value);
+    };
+    while (!args.done()) {
+        if (args.value("--db", db)) continue;
+        if (args.value("--html", html)) {
+            if (html.empty()) throw UsageError("--html needs a file name");
+            continue;
+        }
+        if (args.value("--run", request.run_id)) {
+            if (request.run_id.empty()) throw UsageError("--run needs a run id");
+            continue;
+        }
+        if (args.value("--inferences", text)) {
+            const double n = number_option("--inferences", text);
+            if (!std::isfinite(n) || n < 0)
+                throw UsageError("--inferences: expected a count >= 0, got '" + text + "'");
+            request.options.inferences = n;
+            continue;
+        }
+        if (args.value("--forecast-epochs", text)) {
+            auto k = parse_int(text);
+            if (!k || *k < 1 || *k > 1000)
+                throw UsageError("--forecast-epochs: expected a whole number from 1 to 1000, got '" + text +
+                                 "'");
+            request.options.forecast_after_epochs = static_cast<std::size_t>(*k);
+            continue;
+        }
+        if (args.value("--study", text)) {
+            if (text.empty()) throw UsageError("--study needs a study name");
+            request.filter.tags.emplace_back("study", text);
+            add_filter_text("--study", text);
+            continue;
+        }
+        if (args.value("--name", text)) {
+            request.filter.name = text;
+            add_filter_text("--name", text);
+            continue;
+        }
+        if (args.value("--tag", text)) {
+            auto eq = text.find('=');
+            std::string key = text.substr(0, eq);
+            if (key.empty()) throw UsageError("--tag: expected KEY=VALUE or KEY, got '" + text + "'");
+            request.filter.tags.emplace_back(key, eq == std::string::npos ? "" : text.substr(eq + 1));
+            add_filter_text("--tag", text);
+            continue;
+        }
+        if (args.value("--status", text)) {
+            static constexpr const char* known[] = {"running", "completed", "failed", "interrupted",
+                                                    "profiled"};
+            bool ok = false;
+            for (const char* s : known) ok = ok || text == s;
+            if (!ok)
+                throw UsageError("--status: '" + text +
+                                 "' is not one of running, completed, failed, interrupted, profiled");
+            request.filter.status = text;
+            add_filter_text("--status", text);
+            continue;
+        }
+        if (args.value("--limit", text)) {
+            auto n = parse_int(text);
+            if (!n || *n <= 0)
+                throw UsageError("--limit: expected a positive whole number, got '" + text + "'");
+            request.filter.limit = static_cast<std::size_t>(*n);
+            add_filter_text("--limit", text);
+            continue;
+        }
+        throw UsageError((starts_with(args.peek(), "-") ? "unknown option '" : "unexpected argument '") +
+                         args.peek() + "'");
+    }
+    request.filter_text = filter_text;
+    write_report(db.empty() ? default_store_path() : db, request, html, std::cout);
+    return 0;
+}
+
+}  // namespace joulecast::cli
