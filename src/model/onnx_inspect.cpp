@@ -1,0 +1,346 @@
+#include "model/onnx_inspect.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "model/onnx_shapes.hpp"
+
+namespace joulecast {
+
+using namespace onnx_detail;
+using joulecast_onnx::GraphProto;
+using joulecast_onnx::ModelProto;
+using joulecast_onnx::NodeProto;
+using joulecast_onnx::TensorProto;
+using joulecast_onnx::TensorShapeProto;
+using joulecast_onnx::ValueInfoProto;
+
+double OnnxStats::macs_per_param() const {
+    return params > 0 ? static_cast<double>(macs) / static_cast<double>(params) : 0.0;
+}
+
+namespace {
+
+// Inputs of an operator that hold trainable weights (params) or non-trainable state (buffers) when they are
+// initializers. `floating_only`: only floating initializers count (a Gather of an integer table is a lookup
+// of constants, not an embedding); `several_elements`: single-element ones are constants (an epsilon, a
+// scale such as sqrt(d)).
+struct WeightSlots {
+    std::vector<int> params;
+    std::vector<int> buffers;
+    bool floating_only = false;
+    bool several_elements = false;
+};
+
+WeightSlots weight_slots(const std::string& op) {
+    if (op == "Conv" || op == "ConvTranspose") return {{1, 2}, {}};
+    if (op == "Gemm" || op == "MatMul") return {{0, 1, 2}, {}};
+    if (op == "MatMulInteger") return {{0, 1}, {}};
+    if (op == "ConvInteger") return {{1}, {}};
+    if (op == "QLinearConv") return {{3, 8}, {}};
+    if (op == "QLinearMatMul") return {{0, 3}, {}};
+    if (op == "BatchNormalization") return {{1, 2}, {3, 4}};
+    if (op == "LayerNormalization" || op == "InstanceNormalization" || op == "GroupNormalization")
+        return {{1, 2}, {}};
+    if (op == "PRelu") return {{1}, {}};
+    if (op == "Gather") return {{0}, {}, true};
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return {{0, 1}, {}, true, true};
+    return {};
+}
+
+// Operators a weight may pass through on its way from its initializer to the node that uses it.
+bool passes_weight(const std::string& op) {
+    return op == "Identity" || op == "Cast" || op == "DequantizeLinear" || op == "Transpose" ||
+           op == "Reshape" || op == "Unsqueeze" || op == "Squeeze";
+}
+
+std::string node_label(const NodeProto& node, int index) {
+    std::string name = node.name().empty() ? "#" + std::to_string(index) : "'" + node.name() + "'";
+    return "node " + name + " (" + node.op_type() + ")";
+}
+
+class Inspector {
+public:
+    Inspector(const ModelProto& model, const OnnxOptions& options) : m_model(model), m_options(options) {}
+
+    Result<OnnxStats> run() {
+        const GraphProto& graph = m_model.graph();
+        m_stats.batch = m_options.batch;
+        m_stats.opset = 1;
+        for (const auto& import : m_model.opset_import())
+            if (import.domain().empty() || import.domain() == "ai.onnx") m_stats.opset = import.version();
+
+        for (const auto& init : graph.initializer()) {
+            try {
+                m_values[init.name()] = tensor_info(init);
+            } catch (const ShapeError& e) {
+                return Error{"initializer '" + init.name() + "': " + e.what()};
+            }
+            m_initializers[init.name()] = &init;
+        }
+        for (const auto& sparse : graph.sparse_initializer()) {
+            Shape dims(sparse.dims().begin(), sparse.dims().end());
+            m_values[sparse.values().name()] = TensorInfo::of_shape(dims, sparse.values().data_type());
+        }
+        if (auto error = read_inputs(graph)) return Error{*error};
+        read_file_shapes(graph);
+
+        for (int i = 0; i < graph.node_size(); ++i)
+            if (auto error = visit(graph.node(i), i)) return Error{*error};
+
+        for (const auto& output : graph.output()) {
+            auto it = m_values.find(output.name());
+            if (it != m_values.end() && !it->second.known)
+                m_stats.notes.push_back("the shape of graph output '" + output.name() +
+                                        "' is not known: " + it->second.unknown_reason);
+        }
+        return std::move(m_stats);
+    }
+
+private:
+    // Symbolic leading dimensions of graph inputs are the batch; other symbols need options.dims.
+    std::optional<std::string> read_inputs(const GraphProto& graph) {
+        for (const auto& input : graph.input()) {
+            if (m_initializers.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
+            const auto& shape = input.type().tensor_type().shape();
+            if (input.type().has_tensor_type() && shape.dim_size() > 0 && shape.dim(0).has_dim_param() &&
+                !m_options.dims.count(shape.dim(0).dim_param()))
+                m_batch_symbols.insert(shape.dim(0).dim_param());
+        }
+        std::vector<std::string> described;
+        for (const auto& input : graph.input()) {
+            if (m_initializers.count(input.name())) continue;
+            const std::string& name = input.name();
+            if (!input.type().has_tensor_type()) {
+                m_values[name] = TensorInfo::unknown("graph input '" + name + "' is not a tensor");
+                continue;
+            }
+            const auto& type = input.type().tensor_type();
+            if (!type.has_shape()) {
+                m_values[name] = TensorInfo::unknown("graph input '" + name + "' has no shape in the file");
+                described.push_back(name + "=?");
+                continue;
+            }
+            Shape shape;
+            std::string reason;
+            for (int axis = 0; axis < type.shape().dim_size(); ++axis) {
+                const auto& dim = type.shape().dim(axis);
+                auto value = resolve(dim, axis == 0);
+                if (!value) {
+                    reason = dim.has_dim_param()
+                                 ? "dimension '" + dim.dim_param() + "' (axis " + std::to_string(axis) +
+                                       ") of graph input '" + name +
+                                       "' is symbolic; give its size with --dim " + dim.dim_param() + "=N"
+                                 : "dimension " + std::to_string(axis) + " of graph input '" + name +
+                                       "' has no size";
+                    break;
+                }
+                shape.push_back(*value);
+            }
+            if (!reason.empty()) {
+                m_values[name] = TensorInfo::unknown(reason);
+                described.push_back(name + "=?");
+                continue;
+            }
+            if (!shape.empty() && type.shape().dim(0).has_dim_value() && shape[0] > 1)
+                m_stats.notes.push_back("graph input '" + name + "' has a fixed leading dimension of " +
+                                        std::to_string(shape[0]) +
+                                        ": if it is the batch, the counts are for " +
+                                        std::to_string(shape[0]) + " samples");
+            described.push_back(name + "=" + shape_string(shape));
+            m_values[name] = TensorInfo::of_shape(std::move(shape), type.elem_type());
+        }
+        if (described.size() == 1) {
+            m_stats.input_shape = described[0].substr(described[0].find('=') + 1);
+        } else {
+            for (const auto& d : described)
+                m_stats.input_shape += (m_stats.input_shape.empty() ? "" : ", ") + d;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<std::int64_t> resolve(const TensorShapeProto::Dimension& dim, bool leading) const {
+        if (dim.has_dim_value()) {
+            if (dim.dim_value() < 0) return std::nullopt;
+            return dim.dim_value();
+        }
+        if (dim.has_dim_param()) {
+            auto it = m_options.dims.find(dim.dim_param());
+            if (it != m_options.dims.end()) return it->second;
+            if (leading || m_batch_symbols.count(dim.dim_param())) return m_options.batch;
+            return std::nullopt;
+        }
+        if (leading) return m_options.batch;
+        return std::nullopt;
+    }
+
+    // Shapes the file states for intermediate values and outputs; used where ours cannot be inferred.
+    void read_file_shapes(const GraphProto& graph) {
+        auto add = [this](const ValueInfoProto& info) {
+            if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
+            Shape shape;
+            for (const auto& dim : info.type().tensor_type().shape().dim()) {
+                auto value = resolve(dim, false);
+                if (!value) return;
+                shape.push_back(*value);
+            }
+            m_file_shapes[info.name()] =
+                TensorInfo::of_shape(std::move(shape), info.type().tensor_type().elem_type());
+        };
+        for (const auto& info : graph.value_info()) add(info);
+        for (const auto& info : graph.output()) add(info);
+    }
+
+    // Follows a weight back through pass-through nodes to its initializer.
+    const TensorProto* weight_initializer(const std::string& name, int depth = 0) const {
+        auto it = m_initializers.find(name);
+        if (it != m_initializers.end()) return it->second;
+        auto producer = m_producers.find(name);
+        if (depth >= 4 || producer == m_producers.end()) return nullptr;
+        const NodeProto& node = *producer->second;
+        if (!passes_weight(node.op_type()) || node.input_size() == 0) return nullptr;
+        return weight_initializer(node.input(0), depth + 1);
+    }
+
+    std::int64_t count_weights(const NodeProto& node) {
+        WeightSlots slots = weight_slots(node.op_type());
+        std::int64_t layer_params = 0;
+        auto visit_slots = [&](const std::vector<int>& indices, bool is_param) {
+            for (int i : indices) {
+                if (i >= node.input_size() || node.input(i).empty()) continue;
+                const TensorProto* init = weight_initializer(node.input(i));
+                if (!init) continue;
+                if (slots.floating_only && !is_floating(init->data_type())) continue;
+                std::int64_t n = element_count(Shape(init->dims().begin(), init->dims().end()));
+                if (slots.several_elements && n < 2) continue;
+                if (m_counted.count(init->name())) continue;
+                m_counted.insert(init->name());
+                if (is_param) {
+                    m_stats.params += n;
+                    layer_params += n;
+                } else {
+                    m_stats.buffers += n;
+                }
+            }
+        };
+        visit_slots(slots.params, true);
+        visit_slots(slots.buffers, false);
+        return layer_params;
+    }
+
+    std::optional<std::string> visit(const NodeProto& node, int index) {
+        std::string label = node_label(node, index);
+        if (!node.domain().empty() && node.domain() != "ai.onnx")
+            return label + ": unsupported operator from domain '" + node.domain() + "'";
+        auto kind = op_kind(node.op_type());
+        if (!kind)
+            return label +
+                   ": unsupported operator (it may do multiply-accumulate work that joulecast does not "
+                   "count, or its shapes are not inferred here)";
+
+        std::vector<const TensorInfo*> inputs;
+        for (const auto& name : node.input()) {
+            if (name.empty()) {
+                inputs.push_back(nullptr);
+                continue;
+            }
+            auto it = m_values.find(name);
+            if (it == m_values.end())
+                return label + ": input '" + name +
+                       "' is neither a graph input, an initializer nor the output of an earlier node";
+            if (!it->second.known)
+                return label + ": the shape of input '" + name +
+                       "' cannot be inferred: " + it->second.unknown_reason;
+            inputs.push_back(&it->second);
+        }
+
+        NodeWork work;
+        try {
+            work = infer_node(node, inputs, m_stats.opset);
+        } catch (const ShapeError& e) {
+            if (*kind != WorkKind::no_mac) return label + ": " + e.what();
+            // Data movement: take the file's shapes if it states them all; else a later use reports it.
+            bool all = true;
+            for (const auto& out : node.output()) all = all && (out.empty() || m_file_shapes.count(out));
+            work.outputs.clear();
+            for (const auto& out : node.output()) {
+                if (all && !out.empty())
+                    work.outputs.push_back(m_file_shapes[out]);
+                else
+                    work.outputs.push_back(TensorInfo::unknown(label + ": " + e.what()));
+            }
+        }
+
+        OnnxLayer layer;
+        layer.node = node.name().empty() ? "#" + std::to_string(index) : node.name();
+        layer.op = node.op_type();
+        layer.kind = std::string(to_string(*kind));
+        layer.macs = work.macs;
+        layer.ops = work.ops;
+        layer.params = count_weights(node);
+        layer.output_shape =
+            !work.outputs.empty() && work.outputs[0].known ? shape_string(work.outputs[0].shape) : "?";
+        m_stats.macs += work.macs;
+        if (*kind == WorkKind::norm) m_stats.norm_ops += work.ops;
+        if (*kind == WorkKind::elementwise) m_stats.elementwise_ops += work.ops;
+        m_stats.layers.push_back(std::move(layer));
+
+        for (int i = 0; i < node.output_size(); ++i) {
+            if (node.output(i).empty()) continue;
+            m_values[node.output(i)] = std::move(work.outputs[static_cast<std::size_t>(i)]);
+            m_producers[node.output(i)] = &node;
+        }
+        return std::nullopt;
+    }
+
+    const ModelProto& m_model;
+    const OnnxOptions& m_options;
+    OnnxStats m_stats;
+    std::unordered_map<std::string, TensorInfo> m_values;
+    std::unordered_map<std::string, TensorInfo> m_file_shapes;
+    std::unordered_map<std::string, const TensorProto*> m_initializers;
+    std::unordered_map<std::string, const NodeProto*> m_producers;
+    std::set<std::string> m_batch_symbols;
+    std::set<std::string> m_counted;
+};
+
+}  // namespace
+
+Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
+                                     const std::string& origin) {
+    if (options.batch <= 0) return Error{"the batch size must be positive"};
+    ModelProto model;
+    if (!model.ParseFromString(bytes))
+        return Error{origin + " is not an ONNX model (it does not parse as an ONNX ModelProto)"};
+    if (!model.has_graph() || model.graph().node_size() == 0)
+        return Error{origin + " is not an ONNX model (it has no graph with nodes)"};
+    try {
+        return Inspector(model, options).run();
+    } catch (const ShapeError& e) {
+        return Error{origin + ": " + e.what()};
+    }
+}
+
+Result<OnnxStats> inspect_onnx(const std::string& path, const OnnxOptions& options) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return Error{"cannot read " + path + ": it is a directory"};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+    return inspect_onnx_bytes(bytes, options, path);
+}
+
+Result<OnnxStats> inspect_onnx(const std::string& path, std::int64_t batch) {
+    OnnxOptions options;
+    options.batch = batch;
+    return inspect_onnx(path, options);
+}
+
+}  // namespace joulecast
