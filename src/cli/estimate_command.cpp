@@ -1,0 +1,670 @@
+// joulecast estimate MODEL|--params P --macs M --batch B [...]: energy, time and CO2e from the model alone.
+
+#include "cli/estimate_command.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/common.hpp"
+#include "carbon/carbon.hpp"
+#include "cli/args.hpp"
+#include "cli/inspect_command.hpp"
+#include "cli/run_filters.hpp"
+#include "core/host.hpp"
+#include "core/text.hpp"
+#include "forecast/calibration_sources.hpp"
+#include "forecast/estimator.hpp"
+#include "model/onnx_inspect.hpp"
+#include "sensors/registry.hpp"
+#include "store/run_store.hpp"
+
+namespace joulecast::cli {
+
+const char* const estimate_usage =
+    R"(usage: joulecast estimate MODEL.onnx|NAME|--params P --macs M --batch B [options]
+       joulecast estimate --validate [--device NAME|this] [--db PATH] [--json]
+
+Estimates a job's energy from the model alone, without running it: training energy (E_tr), inference energy
+(E_in), time and CO2e, each with an interval. A per-device regression of log(energy per sample) on the
+model's MACs, parameters and the batch size is fitted to a calibration of that device: its stored runs when
+they cover 3+ architectures (runs whose meta gives model, params, macs and batch_size, as the built-in
+workloads and examples/pytorch/train.py send), else the calibration shipped with joulecast, else -- said
+plainly -- the nearest calibrated device by TDP, scaled. Every figure is a MODEL estimate, not a measurement.
+
+model (one of):
+  MODEL.onnx            an ONNX file (parameters and MACs per sample as `joulecast inspect` counts them)
+  NAME                  a built-in model (counted by joulecast-zoo, input 3x32x32, 10 classes)
+  --params P --macs M   trainable parameters and forward MACs per sample
+
+options:
+  --batch B             batch size (required)
+  --samples-per-epoch S training samples per epoch: gives the training total
+  --epochs E            epochs (default 1 with --samples-per-epoch)
+  --inferences N        samples inferred over the model's life: gives the inference total
+  --device NAME|this    the device, as NVML names a GPU or /proc/cpuinfo a CPU (a unique part of a calibrated
+                        device's name also works, e.g. h100); default this: this machine's GPU when NVML
+                        sees one, else its CPU
+  --country ISO3 | --region P:R | --intensity G | --pue X   carbon intensity and PUE, as for `joulecast run`
+  --confidence C        interval level, in (0, 1) (default 0.9)
+  --db PATH             the run store (default: $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
+  --json                JSON on stdout (schema joulecast.estimate/1, or joulecast.estimate-validation/1)
+  --validate            leave-one-architecture-out validation of the device's calibration: each architecture
+                        predicted by a model fitted without it; error per architecture and overall MAPE
+
+Exit status: 0 done; 1 no calibration for the device, an unreadable model or store; 2 bad options.
+)";
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using analysis::format_count;
+using analysis::format_joules;
+using analysis::format_number;
+
+struct Options {
+    std::string model;
+    std::optional<double> params, macs, batch, samples_per_epoch, epochs, inferences;
+    std::string device = "this";
+    CarbonOptions carbon;
+    double confidence = 0.9;
+    std::string db;
+    bool json = false;
+    bool validate = false;
+};
+
+double positive_option(const std::string& name, const std::string& text) {
+    const double v = number_option(name, text);
+    if (!(v > 0) || !std::isfinite(v))
+        throw UsageError(name + ": must be a positive number, not '" + text + "'");
+    return v;
+}
+
+double whole_option(const std::string& name, const std::string& text) {
+    const double v = positive_option(name, text);
+    if (v != std::floor(v)) throw UsageError(name + ": must be a positive whole number, not '" + text + "'");
+    return v;
+}
+
+Options parse(const std::vector<std::string>& arguments) {
+    Args args(arguments);
+    Options o;
+    std::string text;
+    while (!args.done()) {
+        if (args.flag("--json")) {
+            o.json = true;
+        } else if (args.flag("--validate")) {
+            o.validate = true;
+        } else if (args.value("--params", text)) {
+            o.params = positive_option("--params", text);
+        } else if (args.value("--macs", text)) {
+            o.macs = positive_option("--macs", text);
+        } else if (args.value("--batch", text)) {
+            o.batch = whole_option("--batch", text);
+        } else if (args.value("--samples-per-epoch", text)) {
+            o.samples_per_epoch = whole_option("--samples-per-epoch", text);
+        } else if (args.value("--epochs", text)) {
+            o.epochs = whole_option("--epochs", text);
+        } else if (args.value("--inferences", text)) {
+            o.inferences = whole_option("--inferences", text);
+        } else if (args.value("--device", text)) {
+            if (trim(text).empty()) throw UsageError("--device: expected a device name or 'this'");
+            o.device = text;
+        } else if (args.value("--country", text)) {
+            o.carbon.country = text;
+        } else if (args.value("--region", text)) {
+            o.carbon.region = text;
+        } else if (args.value("--intensity", text)) {
+            o.carbon.intensity_g_per_kwh = number_option("--intensity", text);
+        } else if (args.value("--pue", text)) {
+            o.carbon.pue = number_option("--pue", text);
+        } else if (args.value("--confidence", text)) {
+            o.confidence = number_option("--confidence", text);
+            if (!(o.confidence > 0 && o.confidence < 1))
+                throw UsageError("--confidence: must lie strictly between 0 and 1, not '" + text + "'");
+        } else if (args.value("--db", text)) {
+            o.db = text;
+        } else if (!args.peek().empty() && args.peek()[0] != '-' && o.model.empty()) {
+            o.model = args.next();
+        } else {
+            throw UsageError((starts_with(args.peek(), "-") ? "unknown option '" : "unexpected argument '") +
+                             args.peek() + "'");
+        }
+    }
+    if (o.validate) {
+        if (!o.model.empty() || o.params || o.macs || o.batch || o.samples_per_epoch || o.epochs ||
+            o.inferences)
+            throw UsageError("--validate takes no model or job options (only --device, --db, --json)");
+        return o;
+    }
+    if (!o.model.empty() && (o.params || o.macs))
+        throw UsageError("give either a model (MODEL.onnx or NAME) or --params and --macs, not both");
+    if (o.model.empty() && !(o.params && o.macs))
+        throw UsageError(o.params || o.macs
+                             ? "--params and --macs go together"
+                             : "needs a model: MODEL.onnx, a built-in NAME, or --params P --macs M");
+    if (!o.batch) throw UsageError("needs --batch B (the batch size the job trains and infers with)");
+    if (o.epochs && !o.samples_per_epoch) throw UsageError("--epochs needs --samples-per-epoch");
+    if (o.samples_per_epoch && !o.epochs) o.epochs = 1;
+    return o;
+}
+
+// ---- Model characteristics -------------------------------------------------------------------------------
+
+struct ModelInfo {
+    std::string name;
+    std::string source;  // given | onnx | builtin
+    double params = 0;
+    double macs = 0;
+    std::string detail;  // e.g. "input 3x32x32, 10 classes"
+};
+
+bool names_file(const std::string& model) {
+    std::error_code ec;
+    return std::filesystem::exists(model, ec) || model.find('/') != std::string::npos ||
+           (model.size() > 5 && to_lower(model.substr(model.size() - 5)) == ".onnx");
+}
+
+// Runs argv (no shell) and returns its standard output; stderr passes through. An error for a failed start or
+// a non-zero exit.
+Result<std::string> capture(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return Error{std::string("fork: ") + std::strerror(errno)};
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        std::vector<char*> pointers;
+        for (const auto& a : argv) pointers.push_back(const_cast<char*>(a.c_str()));
+        pointers.push_back(nullptr);
+        execv(argv[0].c_str(), pointers.data());
+        _exit(127);
+    }
+    close(fds[1]);
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = read(fds[0], buffer, sizeof buffer);
+        if (n > 0) {
+            out.append(buffer, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return Error{argv[0] + " exited with status " +
+                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
+    return out;
+}
+
+Result<ModelInfo> model_info(const Options& o) {
+    ModelInfo m;
+    if (o.params && o.macs) {
+        m.name = "(given)";
+        m.source = "given";
+        m.params = *o.params;
+        m.macs = *o.macs;
+        return m;
+    }
+    m.name = o.model;
+    if (names_file(o.model)) {
+        auto stats = inspect_onnx(o.model, std::int64_t{1});
+        if (!stats) return Error{stats.error()};
+        m.source = "onnx";
+        m.params = static_cast<double>(stats->params);
+        m.macs = static_cast<double>(stats->macs);
+        m.detail = "input " + stats->input_shape;
+    } else {
+        auto zoo = find_zoo();
+        if (!zoo)
+            return Error{"'" + o.model +
+                         "' is not a file, and built-in models need joulecast-zoo (built where libtorch is "
+                         "installed): give MODEL.onnx or --params P --macs M"};
+        auto out = capture({*zoo, "inspect", o.model, "--json"});
+        if (!out)
+            return Error{"unknown model '" + o.model + "' (joulecast-zoo inspect: " + out.error() +
+                         "); `joulecast models` lists the built-in ones"};
+        Json j = Json::parse(*out, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("params") || !j.contains("macs") ||
+            !j["params"].is_number() || !j["macs"].is_number())
+            return Error{"joulecast-zoo inspect " + o.model + " --json gave no params and macs"};
+        m.source = "builtin";
+        m.params = j["params"].get<double>();
+        m.macs = j["macs"].get<double>();
+        if (j.contains("input") && j["input"].is_string())
+            m.detail = "input " + j["input"].get<std::string>() +
+                       (j.contains("classes") ? ", " + j["classes"].dump() + " classes" : "");
+    }
+    if (!(m.params > 0) || !(m.macs > 0))
+        return Error{"model '" + o.model + "' has " + format_number(m.params) + " parameters and " +
+                     format_number(m.macs) + " MACs per sample: the estimator needs both above zero"};
+    return m;
+}
+
+// ---- Device and calibration ------------------------------------------------------------------------------
+
+std::string this_device(std::string& how) {
+    const SensorConfig config = SensorConfig::from_environment();
+    SensorSet sensors = make_sensor_set(config);
+    const auto gpus = sensors.gpus();
+    if (!gpus.empty() && !gpus[0].name.empty()) {
+        how =
+            "this machine's GPU (NVML)" +
+            (gpus.size() > 1 ? std::string(", the first of ") + std::to_string(gpus.size()) : std::string());
+        return gpus[0].name;
+    }
+    const HostInfo host = read_host_info(config.proc_root);
+    how = "this machine's CPU (no GPU seen by NVML)";
+    return host.cpu_model.empty() ? "unknown CPU" : host.cpu_model;
+}
+
+StoreCalibrations load_store(const std::string& path, std::vector<std::string>& warnings) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return {};  // reading creates nothing: an absent store is empty
+    RunStore store(path);
+    StoreCalibrations s = calibrations_from_store(store);
+    for (const auto& skipped : s.skipped) warnings.push_back("stored run not used: " + skipped);
+    return s;
+}
+
+// ---- Output
+// ------------------------------------------------------------------------------------------------
+
+std::string format_seconds(double s) {
+    if (!std::isfinite(s)) return "?";
+    if (s < 1) return format_number(s * 1e3) + " ms";
+    if (s < 120) return format_number(s) + " s";
+    if (s < 7200) return format_number(s / 60) + " min";
+    if (s < 172800) return format_number(s / 3600) + " h";
+    return format_number(s / 86400) + " d";
+}
+
+std::string interval(const std::string& low, const std::string& high) {
+    return "[" + low + ", " + high + "]";
+}
+
+Json optional_json(const std::optional<double>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
+Json source_json(const ChosenCalibration& c) {
+    const auto& s = c.source;
+    return {{"device", c.device},
+            {"origin", origin_name(s.origin)},
+            {"file", s.file},
+            {"measured_on", s.measured_on},
+            {"how", s.how},
+            {"note", s.note},
+            {"rows", s.calibration.rows.size()},
+            {"architectures", s.architectures()},
+            {"reason", c.reason},
+            {"fallback", c.fallback ? Json(*c.fallback) : Json(nullptr)},
+            {"reference_device", c.reference_device.empty() ? Json(nullptr) : Json(c.reference_device)},
+            {"energy_scale", c.energy_scale}};
+}
+
+void print_source(std::ostream& out, const ChosenCalibration& c) {
+    const auto& s = c.source;
+    const std::string origin = s.origin == CalibrationOrigin::store     ? "stored runs in " + s.file
+                               : s.origin == CalibrationOrigin::shipped ? "shipped " + s.file
+                                                                        : "scaled from " + s.file;
+    out << "calibration:  " << origin << ": " << s.calibration.rows.size() << " rows, "
+        << s.architectures().size() << " architectures, measured " << s.measured_on << '\n';
+    if (!s.how.empty()) out << "              how: " << s.how << '\n';
+    if (!s.note.empty()) out << "              note: " << s.note << '\n';
+    if (c.fallback) out << "FALLBACK:     " << *c.fallback << '\n';
+}
+
+struct TaskFigures {
+    std::optional<EnergyModel> model;
+    std::optional<EnergyEstimate> energy;
+    std::string unavailable;  // why there is no estimate
+    // Time per sample and total, seconds.
+    std::optional<double> s_per_sample, s_low, s_high;
+    std::optional<double> time_s, time_low_s, time_high_s;
+};
+
+// Time: a fitted seconds-per-sample model where the calibration has durations, else estimated energy divided
+// by the calibration's mean power (labelled as rough), else nothing.
+std::string estimate_time(const Calibration& calibration, const CalibrationSource& source, EnergyTask task,
+                          const ModelCharacteristics& stats, std::optional<double> samples, double confidence,
+                          TaskFigures& f) {
+    EstimatorOptions options;
+    options.per_sample = PerSample::time;
+    if (auto model = fit_energy_model(calibration, task, options)) {
+        if (auto t = estimate_energy(*model, stats, samples, confidence)) {
+            f.s_per_sample = t->energy_per_sample_j;
+            f.s_low = t->low_j;
+            f.s_high = t->high_j;
+            f.time_s = t->total_energy_j;
+            f.time_low_s = t->total_low_j;
+            f.time_high_s = t->total_high_j;
+            return "fitted to the calibration's measured seconds per sample (" + describe(*model) + ")";
+        }
+    }
+    if (source.mean_power_w && f.energy) {
+        const double p = *source.mean_power_w;
+        f.s_per_sample = f.energy->energy_per_sample_j / p;
+        f.s_low = f.energy->low_j / p;
+        f.s_high = f.energy->high_j / p;
+        if (f.energy->total_energy_j) {
+            f.time_s = *f.energy->total_energy_j / p;
+            f.time_low_s = *f.energy->total_low_j / p;
+            f.time_high_s = *f.energy->total_high_j / p;
+        }
+        return "ROUGH: estimated energy / the calibration's mean power " + format_number(p) +
+               " W (the calibration has no measured time per sample)";
+    }
+    return "";
+}
+
+int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& chosen,
+                 const CarbonSetting& carbon, const std::string& device_how,
+                 std::vector<std::string> warnings) {
+    const ModelCharacteristics stats{m.params, m.macs, *o.batch};
+    const std::optional<double> train_samples =
+        o.samples_per_epoch ? std::optional<double>(*o.samples_per_epoch * *o.epochs) : std::nullopt;
+    const Calibration& calibration = chosen.source.calibration;
+
+    TaskFigures tasks[2];
+    std::string time_method[2];
+    for (int i = 0; i < 2; ++i) {
+        const EnergyTask task = i == 0 ? EnergyTask::training : EnergyTask::inference;
+        const std::optional<double> samples = i == 0 ? train_samples : o.inferences;
+        auto model = fit_energy_model(calibration, task);
+        if (!model) {
+            tasks[i].unavailable = model.error();
+            continue;
+        }
+        auto e = estimate_energy(*model, stats, samples, o.confidence);
+        if (!e) {
+            tasks[i].unavailable = e.error();
+            continue;
+        }
+        tasks[i].model = *model;
+        tasks[i].energy = *e;
+        time_method[i] =
+            estimate_time(calibration, chosen.source, task, stats, samples, o.confidence, tasks[i]);
+        if (chosen.source.origin == CalibrationOrigin::scaled && !time_method[i].empty())
+            time_method[i] += "; time of '" + chosen.reference_device + "', not scaled";
+    }
+    if (!tasks[0].energy && !tasks[1].energy) {
+        std::cerr << "joulecast estimate: error: the calibration of '" << chosen.device
+                  << "' gives no estimate: " << tasks[0].unavailable << '\n';
+        return 1;
+    }
+
+    // CO2e of the totals asked for (training and inference together); the interval adds the bounds.
+    double total = 0, total_low = 0, total_high = 0;
+    bool any_total = false;
+    for (const auto& t : tasks) {
+        if (!t.energy || !t.energy->total_energy_j) continue;
+        any_total = true;
+        total += *t.energy->total_energy_j;
+        total_low += *t.energy->total_low_j;
+        total_high += *t.energy->total_high_j;
+    }
+
+    if (o.json) {
+        Json out;
+        out["schema"] = "joulecast.estimate/1";
+        out["estimate"] = "model";
+        out["note"] = "every figure is a MODEL estimate from the calibration, not a measurement";
+        out["model"] = {{"name", m.name},     {"source", m.source}, {"detail", m.detail},
+                        {"params", m.params}, {"macs", m.macs},     {"macs_per_param", m.macs / m.params}};
+        out["job"] = {{"batch_size", *o.batch},
+                      {"samples_per_epoch", optional_json(o.samples_per_epoch)},
+                      {"epochs", optional_json(o.epochs)},
+                      {"train_samples", optional_json(train_samples)},
+                      {"inferences", optional_json(o.inferences)}};
+        out["device"] = chosen.device;
+        out["device_from"] = device_how;
+        out["confidence"] = o.confidence;
+        out["calibration"] = source_json(chosen);
+        for (int i = 0; i < 2; ++i) {
+            const auto& t = tasks[i];
+            const char* key = i == 0 ? "training" : "inference";
+            if (!t.energy) {
+                out[key] = {{"unavailable", t.unavailable}};
+                continue;
+            }
+            const auto& e = *t.energy;
+            out[key] = {{"energy_per_sample_j", e.energy_per_sample_j},
+                        {"low_j", e.low_j},
+                        {"high_j", e.high_j},
+                        {"energy_j", optional_json(e.total_energy_j)},
+                        {"energy_low_j", optional_json(e.total_low_j)},
+                        {"energy_high_j", optional_json(e.total_high_j)},
+                        {"seconds_per_sample", optional_json(t.s_per_sample)},
+                        {"seconds_per_sample_low", optional_json(t.s_low)},
+                        {"seconds_per_sample_high", optional_json(t.s_high)},
+                        {"time_s", optional_json(t.time_s)},
+                        {"time_low_s", optional_json(t.time_low_s)},
+                        {"time_high_s", optional_json(t.time_high_s)},
+                        {"time_method", time_method[i].empty() ? Json(nullptr) : Json(time_method[i])},
+                        {"fit", describe(*t.model)},
+                        {"cv_scheme", t.model->cv_scheme},
+                        {"cv_rmse_log", t.model->cv_rmse_log},
+                        {"interval_method", e.interval_method},
+                        {"notes", e.notes}};
+        }
+        out["carbon"] = {{"intensity_g_per_kwh", carbon.intensity_g_per_kwh},
+                         {"intensity_source", carbon.source},
+                         {"pue", carbon.pue},
+                         {"energy_j", any_total ? Json(total) : Json(nullptr)},
+                         {"co2e_g", any_total ? Json(co2e_g(total, carbon)) : Json(nullptr)},
+                         {"co2e_low_g", any_total ? Json(co2e_g(total_low, carbon)) : Json(nullptr)},
+                         {"co2e_high_g", any_total ? Json(co2e_g(total_high, carbon)) : Json(nullptr)}};
+        out["warnings"] = warnings;
+        std::cout << out.dump(2) << '\n';
+        if (chosen.fallback) std::cerr << "joulecast estimate: " << *chosen.fallback << '\n';
+        return 0;
+    }
+
+    std::ostream& out = std::cout;
+    const std::string level = format_number(o.confidence * 100) + "%";
+    out << "MODEL ESTIMATE (not a measurement) for " << m.name << " on " << chosen.device << '\n';
+    out << "model:        "
+        << (m.source == "given"  ? "given"
+            : m.source == "onnx" ? "ONNX file"
+                                 : "built-in")
+        << (m.detail.empty() ? "" : " (" + m.detail + ")") << ": " << format_count(m.params) << " params, "
+        << format_count(m.macs) << " MACs per sample, " << format_number(m.macs / m.params)
+        << " MACs per param\n";
+    out << "job:          batch " << format_number(*o.batch);
+    if (train_samples)
+        out << "; training " << format_count(*o.samples_per_epoch) << " samples x "
+            << format_number(*o.epochs) << " epochs = " << format_count(*train_samples) << " samples";
+    if (o.inferences) out << "; " << format_count(*o.inferences) << " inferences";
+    out << '\n';
+    out << "device:       " << chosen.device << " (" << device_how << ")\n";
+    print_source(out, chosen);
+    for (int i = 0; i < 2; ++i) {
+        const auto& t = tasks[i];
+        const char* label = i == 0 ? "training:     " : "inference:    ";
+        if (!t.energy) {
+            out << label << "no estimate: " << t.unavailable << '\n';
+            continue;
+        }
+        const auto& e = *t.energy;
+        out << label << format_joules(e.energy_per_sample_j) << "/sample "
+            << interval(format_joules(e.low_j), format_joules(e.high_j));
+        if (e.total_energy_j)
+            out << (i == 0 ? "; E_tr " : "; E_in ") << format_joules(*e.total_energy_j) << ' '
+                << interval(format_joules(*e.total_low_j), format_joules(*e.total_high_j));
+        out << '\n'
+            << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
+            << format_number(t.model->cv_rmse_log) << " (log)\n";
+        if (t.s_per_sample) {
+            out << "              time: " << format_seconds(*t.s_per_sample) << "/sample "
+                << interval(format_seconds(*t.s_low), format_seconds(*t.s_high));
+            if (t.time_s)
+                out << "; total " << format_seconds(*t.time_s) << ' '
+                    << interval(format_seconds(*t.time_low_s), format_seconds(*t.time_high_s));
+            out << " (" << time_method[i] << ")\n";
+        } else {
+            out << "              time: not estimated (the calibration has neither durations nor a mean "
+                   "power)\n";
+        }
+        for (const auto& note : e.notes) out << "              note: " << note << '\n';
+    }
+    if (any_total) {
+        const auto g = [](double v) { return format_number(v) + " g"; };
+        out << "CO2e:         " << g(co2e_g(total, carbon)) << ' '
+            << interval(g(co2e_g(total_low, carbon)), g(co2e_g(total_high, carbon))) << " for "
+            << format_joules(total) << " at " << format_number(carbon.intensity_g_per_kwh) << " gCO2e/kWh ("
+            << carbon.source << "), PUE " << format_number(carbon.pue) << '\n';
+    } else {
+        out << "CO2e:         give --samples-per-epoch and/or --inferences for totals and CO2e\n";
+    }
+    out << "intervals:    " << level << ", from the calibration's cross-validated residuals\n";
+    for (const auto& w : warnings) out << "warning: " << w << '\n';
+    return 0;
+}
+
+int run_validate(const Options& o, const ChosenCalibration& chosen, const std::string& device_how,
+                 const std::vector<std::string>& warnings) {
+    struct Item {
+        std::string label;
+        EnergyTask task;
+        PerSample per_sample;
+    };
+    const Item items[] = {{"training energy", EnergyTask::training, PerSample::energy},
+                          {"inference energy", EnergyTask::inference, PerSample::energy},
+                          {"training time", EnergyTask::training, PerSample::time},
+                          {"inference time", EnergyTask::inference, PerSample::time}};
+    Json validations = Json::array();
+    std::ostream& out = std::cout;
+    if (!o.json) {
+        out << "Leave-one-architecture-out validation for " << chosen.device << " (" << device_how << ")\n";
+        print_source(out, chosen);
+    }
+    bool any = false;
+    for (const auto& item : items) {
+        EstimatorOptions options;
+        options.per_sample = item.per_sample;
+        auto v = validate_leave_one_group_out(chosen.source.calibration, item.task, options);
+        if (!v) {
+            // Time rows are optional; say why energy could not be validated.
+            if (item.per_sample == PerSample::energy) {
+                if (o.json)
+                    validations.push_back({{"what", item.label}, {"unavailable", v.error()}});
+                else
+                    out << '\n' << item.label << ": not validated: " << v.error() << '\n';
+            }
+            continue;
+        }
+        any = true;
+        if (o.json) {
+            Json j = validation_to_json(*v);
+            j["what"] = item.label;
+            validations.push_back(std::move(j));
+            continue;
+        }
+        const bool time = item.per_sample == PerSample::time;
+        out << '\n'
+            << item.label << " per sample: MAPE " << format_number(v->mape_energy_per_sample_pct)
+            << "%, median APE " << format_number(v->median_ape_pct) << "%";
+        if (v->mape_total_energy_pct)
+            out << ", total energy MAPE " << format_number(*v->mape_total_energy_pct) << "%";
+        out << ", " << format_number(v->coverage * 100) << "% inside their 90% interval\n";
+        out << "  architecture      rows  MAPE/sample  MAPE total  model fitted without it\n";
+        for (const auto& g : v->groups) {
+            char line[256];
+            std::snprintf(
+                line, sizeof line, "  %-16s %5zu  %10s%%  %9s  %s\n", g.model.c_str(), g.rows,
+                format_number(g.mape_energy_per_sample_pct).c_str(),
+                g.mape_total_energy_pct ? (format_number(*g.mape_total_energy_pct) + "%").c_str() : "-",
+                g.chosen.c_str());
+            out << line;
+        }
+        for (const auto& p : v->predictions) {
+            out << "    " << p.model << " batch " << format_number(p.batch_size) << ": measured "
+                << (time ? format_seconds(p.measured_j) : format_joules(p.measured_j)) << ", predicted "
+                << (time ? format_seconds(p.predicted_j) : format_joules(p.predicted_j)) << " ("
+                << format_number(p.ape_pct) << "% off" << (p.inside_interval ? "" : ", outside the interval")
+                << ")\n";
+        }
+        for (const auto& s : v->skipped) out << "  skipped: " << s << '\n';
+    }
+    if (o.json) {
+        Json j = {{"schema", "joulecast.estimate-validation/1"},
+                  {"device", chosen.device},
+                  {"device_from", device_how},
+                  {"calibration", source_json(chosen)},
+                  {"validations", validations},
+                  {"warnings", warnings}};
+        std::cout << j.dump(2) << '\n';
+    } else {
+        for (const auto& w : warnings) out << "warning: " << w << '\n';
+    }
+    if (!any) {
+        std::cerr << "joulecast estimate: error: the calibration of '" << chosen.device
+                  << "' cannot be validated (it needs 2+ architectures with energy per sample)\n";
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int estimate_command(const std::vector<std::string>& arguments) {
+    const Options o = parse(arguments);
+    // Carbon options are checked before anything slow, as `run` does.
+    const CarbonSetting carbon = resolve_carbon(o.carbon, std::getenv("JOULECAST_COUNTRY"));
+
+    std::optional<ModelInfo> model;
+    if (!o.validate) {
+        auto m = model_info(o);
+        if (!m) {
+            std::cerr << "joulecast estimate: error: " << m.error() << '\n';
+            return 1;
+        }
+        model = *m;
+    }
+
+    std::string device_how = "--device";
+    const std::string device = to_lower(trim(o.device)) == "this" ? this_device(device_how) : o.device;
+
+    std::vector<std::string> warnings;
+    auto shipped = shipped_calibrations();
+    if (!shipped) {
+        warnings.push_back(shipped.error());
+        shipped = std::vector<CalibrationSource>{};
+    }
+    const std::string path = store_path(o.db);
+    const StoreCalibrations stored = load_store(path, warnings);
+    auto chosen = choose_calibration(device, stored, *shipped);
+    if (!chosen) {
+        std::cerr << "joulecast estimate: error: " << chosen.error() << '\n';
+        return 1;
+    }
+    if (chosen->fallback && !o.json) std::cerr << "joulecast estimate: " << *chosen->fallback << '\n';
+    if (o.validate) return run_validate(o, *chosen, device_how, warnings);
+    return run_estimate(o, *model, *chosen, carbon, device_how, warnings);
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,66 @@
+#include "cli/run_filters.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "core/text.hpp"
+#include "store/iso_time.hpp"
+
+namespace joulecast::cli {
+
+double time_bound(const std::string& option, const std::string& text) {
+    if (auto t = parse_iso8601(text, true)) return *t;
+    const std::string lower = to_lower(trim(text));
+    double seconds = -1;
+    if (!lower.empty() && (lower.back() == 'd' || lower.back() == 'w')) {
+        if (auto n = parse_double(std::string_view(lower).substr(0, lower.size() - 1)); n && *n >= 0)
+            seconds = *n * (lower.back() == 'd' ? 86400.0 : 7 * 86400.0);
+    } else if (auto d = parse_duration(lower)) {
+        seconds = static_cast<double>(d->count()) * 1e-9;
+    }
+    if (seconds < 0)
+        throw UsageError(option + ": '" + text +
+                         "' is neither a time (2026-11-26, 2026-11-26T14:30) nor a duration (30m, 2h, 3d)");
+    return unix_now() - seconds;
+}
+
+bool filter_option(Args& args, RunFilter& filter) {
+    std::string text;
+    if (args.value("--name", filter.name)) return true;
+    if (args.value("--status", filter.status)) {
+        static constexpr const char* known[] = {"running", "completed", "failed", "interrupted", "profiled"};
+        if (std::none_of(std::begin(known), std::end(known),
+                         [&](const char* s) { return filter.status == s; }))
+            throw UsageError("--status: '" + filter.status +
+                             "' is not one of running, completed, failed, interrupted, profiled");
+        return true;
+    }
+    if (args.value("--tag", text)) {
+        auto eq = text.find('=');
+        std::string key = text.substr(0, eq);
+        if (key.empty()) throw UsageError("--tag: expected KEY=VALUE or KEY, got '" + text + "'");
+        filter.tags.emplace_back(key, eq == std::string::npos ? "" : text.substr(eq + 1));
+        return true;
+    }
+    if (args.value("--since", text)) {
+        filter.since_unix = time_bound("--since", text);
+        return true;
+    }
+    if (args.value("--until", text)) {
+        filter.until_unix = time_bound("--until", text);
+        return true;
+    }
+    if (args.value("--limit", text)) {
+        auto n = parse_int(text);
+        if (!n || *n <= 0) throw UsageError("--limit: expected a positive whole number, got '" + text + "'");
+        filter.limit = static_cast<std::size_t>(*n);
+        return true;
+    }
+    return false;
+}
+
+std::string store_path(const std::string& db) {
+    return db.empty() ? default_store_path() : db;
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,23 @@
+#include "forecast/windows.hpp"
+
+namespace joulecast {
+
+std::vector<Observation> observations_from_windows(const Timeline& timeline, std::int64_t start_ns,
+                                                   std::int64_t end_ns, std::chrono::nanoseconds window) {
+    std::vector<Observation> observations;
+    const std::int64_t step = window.count();
+    if (step <= 0 || end_ns <= start_ns) return observations;
+    const std::int64_t count = (end_ns - start_ns) / step;
+    observations.reserve(static_cast<std::size_t>(count));
+    const double duration_s = static_cast<double>(step) * 1e-9;
+    for (std::int64_t k = 0; k < count; ++k) {
+        const std::int64_t from = start_ns + k * step;  // from the start each time: no accumulated rounding
+        Observation o;
+        o.energy_j = timeline.energy(from, from + step).total_j;
+        o.duration_s = duration_s;
+        observations.push_back(o);
+    }
+    return observations;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,487 @@
+#include "forecast/estimator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace joulecast {
+namespace {
+
+struct Architecture {
+    std::string name;
+    double params;
+    double macs;
+};
+
+// Six architectures whose parameters and MACs vary independently (MACs per parameter from ~1 to ~500).
+const std::vector<Architecture>& architectures() {
+    static const std::vector<Architecture> list = {
+        {"mlp", 2.0e5, 2.0e5},      {"lenet", 6.0e4, 4.0e5},     {"small_cnn", 1.0e6, 4.0e7},
+        {"resnet18", 1.1e7, 5.6e8}, {"mobilenet", 3.5e6, 3.0e8}, {"vgg11", 1.3e8, 7.6e9},
+    };
+    return list;
+}
+
+constexpr double batches[] = {16, 32, 64, 128, 256};
+
+// A calibration whose training J per sample is law(macs, params, batch) × exp(noise).
+Calibration synthetic_calibration(const std::function<double(double, double, double)>& law,
+                                  double noise_sd = 0, unsigned seed = 1) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> noise(0, noise_sd);
+    Calibration c;
+    c.device = "Test GPU";
+    for (const auto& a : architectures()) {
+        for (double b : batches) {
+            CalibrationRow r;
+            r.model = a.name;
+            r.params = a.params;
+            r.macs = a.macs;
+            r.batch_size = b;
+            r.train_energy_per_sample_j =
+                law(a.macs, a.params, b) * std::exp(noise_sd > 0 ? noise(rng) : 0.0);
+            r.measured_at = "2024-05-01T12:00:00Z";
+            r.how = "synthetic";
+            c.rows.push_back(r);
+        }
+    }
+    return c;
+}
+
+// J per sample = a × MACs^b × batch^c with ln a = −18, b = 0.9, c = −0.6.
+double power_law(double macs, double, double batch) {
+    return std::exp(-18.0) * std::pow(macs, 0.9) * std::pow(batch, -0.6);
+}
+
+std::map<std::string, double> coefficients_of(const EnergyModel& model) {
+    std::map<std::string, double> out;
+    for (const auto& [name, value] : raw_coefficients(model)) out[name] = value;
+    return out;
+}
+
+TEST(EstimatorFit, RecoversKnownCoefficientsFromNoiselessData) {
+    const Calibration c = synthetic_calibration(power_law);
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(describe(*model), "log_macs+log_batch, ridge 0");
+    const auto coefficients = coefficients_of(*model);
+    EXPECT_NEAR(coefficients.at("intercept"), -18.0, 1e-6);
+    EXPECT_NEAR(coefficients.at("log_macs"), 0.9, 1e-8);
+    EXPECT_NEAR(coefficients.at("log_batch"), -0.6, 1e-8);
+    EXPECT_LT(model->cv_rmse_log, 1e-8);
+    EXPECT_EQ(model->rows, 30u);
+    EXPECT_EQ(model->groups.size(), 6u);
+    EXPECT_NE(model->cv_scheme.find("leave-one-group-out"), std::string::npos);
+
+    // An unseen model inside the calibration's range, and its total for 60,000 samples.
+    auto e = estimate_energy(*model, {5.0e6, 1.0e8, 100}, 60000.0);
+    ASSERT_TRUE(e.ok()) << e.error();
+    const double truth = power_law(1.0e8, 5.0e6, 100);
+    EXPECT_NEAR(e->energy_per_sample_j / truth, 1.0, 1e-6);
+    EXPECT_NEAR(*e->total_energy_j / (truth * 60000), 1.0, 1e-6);
+    EXPECT_LE(e->low_j, e->energy_per_sample_j * (1 + 1e-6));
+    EXPECT_GE(e->high_j, e->energy_per_sample_j * (1 - 1e-6));
+    EXPECT_EQ(e->interval_method, "cv-quantiles");
+    EXPECT_TRUE(e->notes.empty());
+}
+
+TEST(EstimatorValidate, LeaveOneGroupOutErrorIsSmallOnNoiselessData) {
+    Calibration c = synthetic_calibration(power_law);
+    // Measured totals carry 10% of overhead beyond samples × J per sample: the total-energy MAPE shows it.
+    for (auto& r : c.rows) {
+        r.train_samples = 60000;
+        r.train_energy_j = *r.train_energy_per_sample_j * 60000 * 1.1;
+    }
+    auto v = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_EQ(v->groups.size(), 6u);
+    EXPECT_EQ(v->predictions.size(), 30u);
+    EXPECT_TRUE(v->skipped.empty());
+    EXPECT_LT(v->mape_energy_per_sample_pct, 1e-4);
+    ASSERT_TRUE(v->mape_total_energy_pct.has_value());
+    EXPECT_NEAR(*v->mape_total_energy_pct, (1 - 1 / 1.1) * 100, 1e-3);
+    for (const auto& g : v->groups) EXPECT_EQ(g.rows, 5u);
+    const auto j = validation_to_json(*v);
+    EXPECT_EQ(j["task"], "training");
+    EXPECT_EQ(j["groups"].size(), 6u);
+}
+
+TEST(EstimatorFit, SelectsTheInteractionWhenTheBatchGainDependsOnModelSize) {
+    // The batch exponent weakens for big models: c = −0.9 + 0.03 × ln MACs. 2% noise.
+    auto law = [](double macs, double, double batch) {
+        const double c = -0.9 + 0.03 * std::log(macs);
+        return std::exp(-18.0) * std::pow(macs, 0.9) * std::pow(batch, c);
+    };
+    const Calibration c = synthetic_calibration(law, 0.02, 5);
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    bool has_interaction = false;
+    for (Feature f : model->features) has_interaction |= f == Feature::log_macs_x_log_batch;
+    EXPECT_TRUE(has_interaction) << describe(*model);
+    auto v = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_LT(v->mape_energy_per_sample_pct, 10.0);
+    EXPECT_GT(v->coverage, 0.5);
+}
+
+TEST(EstimatorFit, TrainingAndInferenceAreFittedSeparately) {
+    Calibration c = synthetic_calibration(power_law);
+    for (auto& r : c.rows) {
+        // Inference: a third of the work per sample, and a steeper batch gain.
+        r.infer_energy_per_sample_j = std::exp(-19.0) * std::pow(r.macs, 0.9) * std::pow(r.batch_size, -0.8);
+    }
+    c.rows[0].train_energy_per_sample_j.reset();  // a row measured for inference only
+    auto train = fit_energy_model(c, EnergyTask::training);
+    auto infer = fit_energy_model(c, EnergyTask::inference);
+    ASSERT_TRUE(train.ok()) << train.error();
+    ASSERT_TRUE(infer.ok()) << infer.error();
+    EXPECT_EQ(train->rows, 29u);
+    EXPECT_EQ(infer->rows, 30u);
+    EXPECT_NEAR(coefficients_of(*train).at("log_batch"), -0.6, 1e-8);
+    EXPECT_NEAR(coefficients_of(*infer).at("log_batch"), -0.8, 1e-8);
+    EXPECT_NEAR(coefficients_of(*infer).at("intercept"), -19.0, 1e-6);
+    EXPECT_EQ(infer->task, EnergyTask::inference);
+}
+
+TEST(EstimatorFit, NoisyIntervalsAndExtrapolationNotes) {
+    const Calibration c = synthetic_calibration(power_law, 0.1, 9);
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    auto e = estimate_energy(*model, {1.0e6, 1.0e8, 64}, std::nullopt, 0.9);
+    ASSERT_TRUE(e.ok()) << e.error();
+    EXPECT_LT(e->low_j, e->energy_per_sample_j);
+    EXPECT_GT(e->high_j, e->energy_per_sample_j);
+    // About ±1.645 × 10% in log space.
+    EXPECT_GT(std::log(e->high_j / e->low_j), 0.2);
+    EXPECT_LT(std::log(e->high_j / e->low_j), 0.6);
+    EXPECT_FALSE(e->total_energy_j.has_value());
+    EXPECT_TRUE(e->notes.empty());
+
+    auto outside = estimate_energy(*model, {1.0e6, 1.0e11, 1024});
+    ASSERT_TRUE(outside.ok()) << outside.error();
+    ASSERT_EQ(outside->notes.size(), 2u);
+    EXPECT_NE(outside->notes[0].find("MACs"), std::string::npos);
+    EXPECT_NE(outside->notes[1].find("batch size"), std::string::npos);
+}
+
+TEST(EstimatorFit, FewRowsUseLeaveOneOutAndATInterval) {
+    Calibration c;
+    c.device = "Small";
+    const double rows[][3] = {
+        {1e6, 1e7, 32}, {2e6, 3e7, 64}, {5e6, 2e8, 32}, {1e7, 5e8, 128}, {3e7, 1e9, 64}};
+    int i = 0;
+    for (const auto& r : rows) {
+        CalibrationRow row;
+        row.model = i++ < 3 ? "a" : "b";  // two architectures: too few groups for leave-one-group-out
+        row.params = r[0];
+        row.macs = r[1];
+        row.batch_size = r[2];
+        row.train_energy_per_sample_j = power_law(r[1], r[0], r[2]) * (i % 2 == 0 ? 1.05 : 0.95);
+        c.rows.push_back(row);
+    }
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_NE(model->cv_scheme.find("leave-one-out"), std::string::npos);
+    auto e = estimate_energy(*model, {4e6, 1e8, 64});
+    ASSERT_TRUE(e.ok()) << e.error();
+    EXPECT_EQ(e->interval_method, "cv-t");
+    EXPECT_LT(e->low_j, e->high_j);
+}
+
+TEST(EstimatorFit, ABatchSizeThatNeverVariesGetsNoCoefficient) {
+    Calibration c = synthetic_calibration(power_law);
+    std::vector<CalibrationRow> fixed;
+    for (const auto& r : c.rows) {
+        if (r.batch_size == 64) fixed.push_back(r);
+    }
+    c.rows = fixed;
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    const auto coefficients = coefficients_of(*model);
+    EXPECT_NEAR(coefficients.at("log_macs"), 0.9, 1e-8);
+    EXPECT_DOUBLE_EQ(coefficients.at("log_batch"), 0.0);
+    auto e = estimate_energy(*model, {1e6, 1e8, 64});
+    ASSERT_TRUE(e.ok()) << e.error();
+    EXPECT_NEAR(e->energy_per_sample_j / power_law(1e8, 1e6, 64), 1.0, 1e-6);
+}
+
+TEST(EstimatorFit, BadInputsAreErrors) {
+    Calibration empty;
+    empty.device = "Nothing";
+    auto r = fit_energy_model(empty, EnergyTask::training);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("no rows"), std::string::npos) << r.error();
+    EXPECT_FALSE(validate_leave_one_group_out(empty, EnergyTask::training).ok());
+
+    Calibration c = synthetic_calibration(power_law);
+    Calibration with_nan = c;
+    with_nan.rows[3].macs = std::nan("");
+    r = fit_energy_model(with_nan, EnergyTask::training);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("row 4"), std::string::npos) << r.error();
+    Calibration negative = c;
+    negative.rows[0].train_energy_per_sample_j = -1.0;
+    EXPECT_FALSE(fit_energy_model(negative, EnergyTask::training).ok());
+    Calibration zero_batch = c;
+    zero_batch.rows[0].batch_size = 0;
+    EXPECT_FALSE(fit_energy_model(zero_batch, EnergyTask::training).ok());
+
+    // No inference energies at all; two rows only; one architecture for leave-one-group-out.
+    EXPECT_FALSE(fit_energy_model(c, EnergyTask::inference).ok());
+    Calibration two = c;
+    two.rows.resize(2);
+    EXPECT_FALSE(fit_energy_model(two, EnergyTask::training).ok());
+    Calibration one_model = c;
+    one_model.rows.resize(5);
+    EXPECT_TRUE(fit_energy_model(one_model, EnergyTask::training).ok());
+    EXPECT_FALSE(validate_leave_one_group_out(one_model, EnergyTask::training).ok());
+
+    EstimatorOptions no_sets;
+    no_sets.feature_sets.clear();
+    EXPECT_FALSE(fit_energy_model(c, EnergyTask::training, no_sets).ok());
+    EstimatorOptions bad_ridge;
+    bad_ridge.ridge = {-1};
+    EXPECT_FALSE(fit_energy_model(c, EnergyTask::training, bad_ridge).ok());
+
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok());
+    EXPECT_FALSE(estimate_energy(*model, {1e6, std::nan(""), 32}).ok());
+    EXPECT_FALSE(estimate_energy(*model, {0, 1e8, 32}).ok());
+    EXPECT_FALSE(estimate_energy(*model, {1e6, 1e8, 32}, 0.0).ok());
+    EXPECT_FALSE(estimate_energy(*model, {1e6, 1e8, 32}, std::nullopt, 1.0).ok());
+}
+
+TEST(EstimatorJson, CalibrationAndModelRoundTrip) {
+    Calibration c = synthetic_calibration(power_law, 0.05, 3);
+    c.rows[0].infer_energy_per_sample_j = 0.01;
+    c.rows[0].train_samples = 60000;
+    c.rows[0].train_energy_j = 1234.5;
+    const auto text = calibration_to_json(c).dump();
+    auto back = calibration_from_json(nlohmann::ordered_json::parse(text));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->device, "Test GPU");
+    ASSERT_EQ(back->rows.size(), c.rows.size());
+    EXPECT_EQ(back->rows[0].model, c.rows[0].model);
+    EXPECT_EQ(back->rows[0].train_energy_per_sample_j, c.rows[0].train_energy_per_sample_j);
+    EXPECT_EQ(back->rows[0].infer_energy_per_sample_j, 0.01);
+    EXPECT_EQ(back->rows[0].train_energy_j, 1234.5);
+    EXPECT_FALSE(back->rows[1].infer_energy_per_sample_j.has_value());
+    EXPECT_EQ(back->rows[4].how, "synthetic");
+    EXPECT_EQ(back->rows[4].measured_at, "2024-05-01T12:00:00Z");
+
+    auto model = fit_energy_model(*back, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    const auto model_json = energy_model_to_json(*model);
+    EXPECT_EQ(model_json["schema"], "joulecast.energy_model/1");
+    EXPECT_TRUE(model_json["raw_coefficients"].contains("log_macs"));
+    auto loaded = energy_model_from_json(nlohmann::ordered_json::parse(model_json.dump()));
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    EXPECT_EQ(describe(*loaded), describe(*model));
+    const ModelCharacteristics m{2e6, 3e8, 48};
+    auto a = estimate_energy(*model, m), b = estimate_energy(*loaded, m);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_NEAR(a->energy_per_sample_j, b->energy_per_sample_j, 1e-12 * a->energy_per_sample_j);
+    EXPECT_NEAR(a->low_j, b->low_j, 1e-12 * a->low_j);
+    EXPECT_NEAR(a->high_j, b->high_j, 1e-12 * a->high_j);
+}
+
+TEST(EstimatorJson, MalformedDocumentsAreErrors) {
+    using json = nlohmann::ordered_json;
+    EXPECT_FALSE(calibration_from_json(json::parse("[]")).ok());
+    EXPECT_FALSE(
+        calibration_from_json(json::parse(R"({"schema":"joulecast.calibration/9","device":"x","rows":[]})"))
+            .ok());
+    EXPECT_FALSE(calibration_from_json(json::parse(R"({"rows":[]})")).ok());
+    auto r = calibration_from_json(
+        json::parse(R"({"device":"x","rows":[{"model":"m","params":"many","macs":1,"batch_size":1}]})"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("params"), std::string::npos) << r.error();
+    r = calibration_from_json(
+        json::parse(R"({"device":"x","rows":[{"model":"m","params":1,"batch_size":1}]})"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("macs"), std::string::npos) << r.error();
+    // A valid empty calibration parses; fitting it is what fails.
+    auto empty = calibration_from_json(json::parse(R"({"device":"x","rows":[]})"));
+    ASSERT_TRUE(empty.ok()) << empty.error();
+    EXPECT_FALSE(fit_energy_model(*empty, EnergyTask::training).ok());
+
+    auto model = fit_energy_model(synthetic_calibration(power_law), EnergyTask::training);
+    ASSERT_TRUE(model.ok());
+    auto j = energy_model_to_json(*model);
+    j["features"] = json::array({"log_macs", "log_magic"});
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+    j = energy_model_to_json(*model);
+    j["coefficients"] = json::array({1.0});
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+    j = energy_model_to_json(*model);
+    j["task"] = "dreaming";
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+// Seconds per sample ride along in the calibration JSON, and a time model says that it is one.
+TEST(EstimatorTime, SecondsPerSampleRoundTripAndFitThroughTheSameMachinery) {
+    Calibration c = synthetic_calibration(power_law);
+    for (auto& r : c.rows) r.train_seconds_per_sample = 2e-9 * r.macs / r.batch_size;
+    auto back = calibration_from_json(calibration_to_json(c));
+    ASSERT_TRUE(back.ok()) << back.error();
+    ASSERT_TRUE(back->rows[3].train_seconds_per_sample);
+    EXPECT_DOUBLE_EQ(*back->rows[3].train_seconds_per_sample, *c.rows[3].train_seconds_per_sample);
+    EXPECT_FALSE(back->rows[3].infer_seconds_per_sample);
+
+    EstimatorOptions options;
+    options.per_sample = PerSample::time;
+    auto model = fit_energy_model(*back, EnergyTask::training, options);
+    ASSERT_TRUE(model.ok()) << model.error();
+    auto e = estimate_energy(*model, {1e6, 1e9, 100});
+    ASSERT_TRUE(e.ok()) << e.error();
+    EXPECT_NEAR(e->energy_per_sample_j / (2e-9 * 1e9 / 100), 1.0, 1e-6);
+    auto j = energy_model_to_json(*model);
+    EXPECT_EQ(j["per_sample"], "time");
+    auto model_back = energy_model_from_json(j);
+    ASSERT_TRUE(model_back.ok()) << model_back.error();
+    EXPECT_EQ(model_back->per_sample, PerSample::time);
+    // No time rows for inference: a clear error that names time.
+    options.per_sample = PerSample::time;
+    auto none = fit_energy_model(*back, EnergyTask::inference, options);
+    ASSERT_FALSE(none.ok());
+    EXPECT_NE(none.error().find("inference time per sample"), std::string::npos) << none.error();
+    auto v = validate_leave_one_group_out(*back, EnergyTask::training, options);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_EQ(v->per_sample, PerSample::time);
+    EXPECT_LT(v->mape_energy_per_sample_pct, 1e-6);
+    EXPECT_FALSE(v->mape_total_energy_pct);
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+// J per sample = e_mac × MACs + (e_step + e_param × params) / batch + e_sample, the additive family's law.
+constexpr double true_e_mac = 4.5e-11, true_e_step = 0.3, true_e_param = 5e-8, true_e_sample = 1e-3;
+double additive_law(double macs, double params, double batch) {
+    return true_e_mac * macs + (true_e_step + true_e_param * params) / batch + true_e_sample;
+}
+
+Calibration additive_calibration(const std::vector<Architecture>& list, double noise_sd, unsigned seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> noise(0, noise_sd);
+    Calibration c;
+    c.device = "Additive GPU";
+    for (const auto& a : list) {
+        for (double b : {32.0, 128.0, 512.0}) {
+            CalibrationRow r;
+            r.model = a.name;
+            r.params = a.params;
+            r.macs = a.macs;
+            r.batch_size = b;
+            r.train_energy_per_sample_j =
+                additive_law(a.macs, a.params, b) * std::exp(noise_sd > 0 ? noise(rng) : 0.0);
+            c.rows.push_back(r);
+        }
+    }
+    return c;
+}
+
+TEST(EstimatorAdditive, RecoversKnownCoefficientsFromDataBuiltByItsFormula) {
+    const Calibration c = additive_calibration(architectures(), 0, 1);
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    ASSERT_EQ(model->family, ModelFamily::additive) << describe(*model);
+    EXPECT_TRUE(model->additive.sample_term);
+    EXPECT_EQ(describe(*model), "additive: e_mac*MACs + (e_step + e_param*params)/batch + e_sample");
+    const auto k = coefficients_of(*model);
+    EXPECT_NEAR(k.at("e_mac") / true_e_mac, 1.0, 1e-6);
+    EXPECT_NEAR(k.at("e_step") / true_e_step, 1.0, 1e-6);
+    EXPECT_NEAR(k.at("e_param") / true_e_param, 1.0, 1e-6);
+    EXPECT_NEAR(k.at("e_sample") / true_e_sample, 1.0, 1e-6);
+    EXPECT_LT(model->cv_rmse_log, 1e-6);
+    // A model 100x smaller than any calibrated one, and one 10x bigger: both extrapolations stay exact.
+    for (const ModelCharacteristics m :
+         {ModelCharacteristics{500, 2e3, 64}, ModelCharacteristics{1e9, 8e10, 64}}) {
+        auto e = estimate_energy(*model, m, 1000.0);
+        ASSERT_TRUE(e.ok()) << e.error();
+        EXPECT_NEAR(e->energy_per_sample_j / additive_law(m.macs, m.params, m.batch_size), 1.0, 1e-6);
+        EXPECT_NEAR(*e->total_energy_j / e->energy_per_sample_j, 1000.0, 1e-6);
+        EXPECT_FALSE(e->notes.empty());  // outside the calibration's range: said so
+    }
+
+    // The additive form survives JSON, and a model written before the family field reads as log-linear.
+    auto j = energy_model_to_json(*model);
+    EXPECT_EQ(j["family"], "additive");
+    EXPECT_DOUBLE_EQ(j["raw_coefficients"]["e_step"].get<double>(), model->additive.e_step);
+    auto back = energy_model_from_json(nlohmann::ordered_json::parse(j.dump()));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->family, ModelFamily::additive);
+    EXPECT_EQ(describe(*back), describe(*model));
+    const ModelCharacteristics probe{3e6, 4e8, 100};
+    auto a = estimate_energy(*model, probe), b = estimate_energy(*back, probe);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_NEAR(a->energy_per_sample_j, b->energy_per_sample_j, 1e-12 * a->energy_per_sample_j);
+    EXPECT_NEAR(a->high_j, b->high_j, 1e-12 * a->high_j);
+    j["additive"]["e_mac"] = -1.0;
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+    j["family"] = "quadratic";
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+    auto log_linear = fit_energy_model(synthetic_calibration(power_law), EnergyTask::training);
+    ASSERT_TRUE(log_linear.ok());
+    auto old = energy_model_to_json(*log_linear);
+    old.erase("family");
+    old.erase("additive");
+    auto old_back = energy_model_from_json(old);
+    ASSERT_TRUE(old_back.ok()) << old_back.error();
+    EXPECT_EQ(old_back->family, ModelFamily::log_linear);
+}
+
+TEST(EstimatorAdditive, LeaveOneOutExtrapolatesAHeldOutTinyModel) {
+    // Five mid-sized architectures plus one with 100x fewer MACs than any other; 1% noise.
+    const std::vector<Architecture> list = {
+        {"tiny", 6.0e4, 6.5e5},   {"small_cnn", 1.0e6, 6.0e7}, {"mobile", 2.3e6, 9.1e7},
+        {"resnet", 1.1e7, 5.6e8}, {"vgg", 2.0e7, 4.0e8},       {"dla", 1.5e7, 9.1e8},
+    };
+    const Calibration c = additive_calibration(list, 0.01, 11);
+    auto v = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    ASSERT_EQ(v->groups.size(), 6u);
+    EXPECT_EQ(v->groups[0].model, "tiny");
+    EXPECT_LT(v->groups[0].mape_energy_per_sample_pct, 5.0) << v->groups[0].chosen;
+    EXPECT_NE(v->groups[0].chosen.find("additive"), std::string::npos) << v->groups[0].chosen;
+    EXPECT_LT(v->mape_energy_per_sample_pct, 5.0);
+
+    // The log-linear family alone runs away on the same held-out model: the additive family is what helps.
+    EstimatorOptions log_linear_only;
+    log_linear_only.additive = false;
+    auto w = validate_leave_one_group_out(c, EnergyTask::training, log_linear_only);
+    ASSERT_TRUE(w.ok()) << w.error();
+    EXPECT_GT(w->groups[0].mape_energy_per_sample_pct, 2 * v->groups[0].mape_energy_per_sample_pct);
+}
+
+TEST(EstimatorFit, FewArchitecturesCapTheLogLinearFeatures) {
+    // Four architectures: at most 4 − 2 = 2 log-linear features, even where more would fit the noise.
+    Calibration c = synthetic_calibration(power_law, 0.05, 4);
+    std::erase_if(c.rows,
+                  [](const CalibrationRow& r) { return r.model == "mobilenet" || r.model == "vgg11"; });
+    EstimatorOptions options;
+    options.additive = false;
+    auto model = fit_energy_model(c, EnergyTask::training, options);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(model->groups.size(), 4u);
+    EXPECT_LE(model->features.size(), 2u) << describe(*model);
+    options.spare_architectures = 0;  // no cap: every feature set is a candidate again
+    EXPECT_TRUE(fit_energy_model(c, EnergyTask::training, options).ok());
+}
+
+}  // namespace
+}  // namespace joulecast
