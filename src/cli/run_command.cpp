@@ -1,6 +1,8 @@
 // joulecast run [options] -- CMD [ARGS...]: measure a command.
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <chrono>
@@ -41,7 +43,22 @@ options:
   --pue X            data-centre power usage effectiveness (default 1.0)
   --db PATH          run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
   --no-store         do not keep the run in the store
-  --quiet            no summary on stderr
+  --quiet            no summary on stderr (nor forecast lines)
+
+forecast while it runs (see README, "Forecast while it runs"):
+  --expect-epochs N     the whole job has N epochs: forecast its energy, time and CO2e as epochs end
+  --expect-samples N    the whole job processes N samples (needs epochs that report samples=)
+  --expect-duration D   the whole job runs for D (e.g. 2h); jobs without epochs are forecast from windows
+  --profile-epochs K    end the command after K epochs: SIGINT, then SIGTERM after the grace period; the run
+                        is stored as `profiled` with its forecast, and joulecast exits 0 when the command
+                        exits 0 or dies of that signal
+  --profile-seconds D   end the command after D, the same way
+  --grace D             time between the profile's SIGINT and SIGTERM (default 10s)
+  --window D            window length for jobs that mark no epochs (default 1s, or D/60 of --profile-seconds
+                        when longer; at least 5 sampling intervals)
+  One --expect-* at most and one --profile-* at most. A profile without --expect-* ends the command and stores
+  a profiled run, but makes no forecast. Lines that start "joulecast: forecast" are forecasts of the whole job
+  (the part measured so far included), printed while the forecast moves.
 
 The command finds the control channel in $JOULECAST_SOCKET: phases, epochs, meta and metrics sent there (by
 the Python client, include/joulecast/client.hpp or `joulecast mark`) are measured and reported.
@@ -59,13 +76,54 @@ struct RunOptions {
     std::string db_path;
     MonitorOptions monitor;
     CarbonOptions carbon;
+    ForecastSpec forecast;
+    bool window_given = false, grace_given = false;
+    int expectations = 0, profiles = 0;
     std::vector<std::string> command;
 };
+
+double positive_count(const std::string& name, const std::string& text) {
+    auto value = parse_double(text);
+    if (!value || !std::isfinite(*value) || *value <= 0 || *value != std::floor(*value))
+        throw UsageError(name + ": expected a whole number above 0, got '" + text + "'");
+    return *value;
+}
 
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
     auto parsed = parse_duration(text);
     if (!parsed) throw UsageError(name + ": " + parsed.error());
     return *parsed;
+}
+
+std::chrono::nanoseconds positive_duration(const std::string& name, const std::string& text) {
+    auto parsed = duration_option(name, text);
+    if (parsed.count() <= 0) throw UsageError(name + ": expected a duration above 0, got '" + text + "'");
+    return parsed;
+}
+
+/// The forecast options that make sense only together, checked before anything runs.
+void check_forecast_options(RunOptions& options) {
+    using namespace std::chrono_literals;
+    ForecastSpec& f = options.forecast;
+    if (options.expectations > 1)
+        throw UsageError("give one of --expect-epochs, --expect-samples and --expect-duration, not several");
+    if (options.profiles > 1) throw UsageError("give --profile-epochs or --profile-seconds, not both");
+    if (options.grace_given && !f.profile_epochs && !f.profile_duration)
+        throw UsageError("--grace needs --profile-epochs or --profile-seconds");
+    if (options.window_given && !(f.target && f.target->kind == ForecastTarget::Kind::duration))
+        throw UsageError("--window is for windows of jobs without epochs: it needs --expect-duration");
+    if (f.target && f.target->kind == ForecastTarget::Kind::epochs && f.profile_epochs &&
+        static_cast<double>(*f.profile_epochs) >= f.target->amount)
+        throw UsageError("--profile-epochs must be fewer than --expect-epochs (the profile is part of it)");
+    if (f.target && f.target->kind == ForecastTarget::Kind::duration && f.profile_duration &&
+        static_cast<double>(f.profile_duration->count()) / 1e9 >= f.target->amount)
+        throw UsageError("--profile-seconds must be shorter than --expect-duration (the profile is in it)");
+    const auto interval = options.monitor.sampler.interval;
+    if (!options.window_given && f.profile_duration)
+        f.window = std::max<std::chrono::nanoseconds>(1s, *f.profile_duration / 60);
+    if (!options.window_given) f.window = std::max<std::chrono::nanoseconds>(f.window, 5 * interval);
+    if (options.window_given && f.window < 5 * interval)
+        throw UsageError("--window must be at least 5 sampling intervals (--interval) long");
 }
 
 RunOptions parse_run_options(const std::vector<std::string>& raw) {
@@ -97,6 +155,29 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             options.carbon.intensity_g_per_kwh = number_option("--intensity", text);
         } else if (args.value("--pue", text)) {
             options.carbon.pue = number_option("--pue", text);
+        } else if (args.value("--expect-epochs", text)) {
+            options.forecast.target = ForecastTarget::epochs(positive_count("--expect-epochs", text));
+            ++options.expectations;
+        } else if (args.value("--expect-samples", text)) {
+            options.forecast.target = ForecastTarget::samples(positive_count("--expect-samples", text));
+            ++options.expectations;
+        } else if (args.value("--expect-duration", text)) {
+            auto d = positive_duration("--expect-duration", text);
+            options.forecast.target = ForecastTarget::duration(static_cast<double>(d.count()) / 1e9);
+            ++options.expectations;
+        } else if (args.value("--profile-epochs", text)) {
+            const double epochs = positive_count("--profile-epochs", text);
+            options.forecast.profile_epochs = static_cast<long long>(epochs);
+            ++options.profiles;
+        } else if (args.value("--profile-seconds", text)) {
+            options.forecast.profile_duration = positive_duration("--profile-seconds", text);
+            ++options.profiles;
+        } else if (args.value("--grace", text)) {
+            options.forecast.grace = duration_option("--grace", text);
+            options.grace_given = true;
+        } else if (args.value("--window", text)) {
+            options.forecast.window = positive_duration("--window", text);
+            options.window_given = true;
         } else if (args.flag("--quiet") || args.flag("-q")) {
             options.quiet = true;
         } else if (args.flag("--no-store")) {
@@ -112,6 +193,7 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     using namespace std::chrono_literals;
     if (options.monitor.sampler.interval < 10ms || options.monitor.sampler.interval > 10s)
         throw UsageError("--interval must be between 10ms and 10s");
+    check_forecast_options(options);
     return options;
 }
 
@@ -134,6 +216,7 @@ int run_command(const std::vector<std::string>& raw) {
     spec.tags = options.tags;
     spec.monitor = options.monitor;
     spec.quiet = options.quiet;
+    spec.forecast = options.forecast;
     if (!options.no_store) spec.store_path = options.db_path.empty() ? default_store_path() : options.db_path;
     std::ofstream json_out, trace_out;
     if (!options.json_path.empty()) json_out = open_output("--json", options.json_path);
@@ -150,7 +233,8 @@ int run_command(const std::vector<std::string>& raw) {
         write_trace_csv(trace_out, outcome.trace, outcome.start_ns);
         if (!trace_out) std::cerr << "joulecast: writing " << options.trace_path << " failed\n";
     }
-    return outcome.exit_code;
+    // A command ended by its profile's signal did what was asked of it.
+    return outcome.ended_by_profile ? 0 : outcome.exit_code;
 }
 
 }  // namespace joulecast::cli

@@ -1,5 +1,6 @@
 #include "meter/monitor.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -46,6 +47,21 @@ void Monitor::record(std::int64_t t_ns, const ControlMessage& message) {
     if (message.verb == ControlMessage::Verb::begin || message.verb == ControlMessage::Verb::end ||
         message.verb == ControlMessage::Verb::epoch)
         m_sampler->request_boundary();
+}
+
+std::vector<EpochResult> Monitor::epochs_so_far() const {
+    if (!m_start_ns) return {};
+    Timeline timeline(m_sampler->trace());
+    return m_phases.epochs(timeline, *m_start_ns, std::max(*m_start_ns, timeline.last_ns()));
+}
+
+std::int64_t Monitor::last_reading_ns() const {
+    const Trace& trace = m_sampler->trace();
+    const std::size_t n = trace.size();
+    if (n == 0) return 0;
+    // Readings are appended in batches, each in time order; the last batch's newest is the last one.
+    auto tail = trace.readings(n - 1);
+    return tail.empty() ? 0 : tail.back().t_ns;
 }
 
 void Monitor::begin_phase(const std::string& name) {

@@ -55,6 +55,15 @@ public:
     /// A control event at `t_ns`; phase boundaries ask the sampler for fresh counter readings. Thread-safe.
     void record(std::int64_t t_ns, const ControlMessage& message);
 
+    /// Epochs marked so far (markers and closed phases named "epoch"). Cheap; thread-safe.
+    std::size_t epochs_marked() const { return m_phases.epochs_marked(); }
+    /// The epochs ended so far with their energy from the trace so far, for a live forecast. Builds a
+    /// Timeline over the whole trace: meant for epoch rates, not the sampling rate. Thread-safe between
+    /// start() and stop() (the sampler keeps appending); empty before start().
+    std::vector<EpochResult> epochs_so_far() const;
+    /// The newest reading's time in the trace (CLOCK_MONOTONIC ns), 0 when there is none. Thread-safe.
+    std::int64_t last_reading_ns() const;
+
     void begin_phase(const std::string& name);
     void end_phase(const std::string& name, std::optional<long long> samples = std::nullopt);
     void epoch(std::optional<long long> samples = std::nullopt, std::optional<long long> n = std::nullopt);

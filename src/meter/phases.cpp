@@ -103,13 +103,73 @@ std::string boundary_method(const Timeline& timeline, std::int64_t start_ns, std
     return any_measured ? "integrated" : "modelled";
 }
 
+std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, std::int64_t start_ns,
+                                                     std::int64_t end_ns, bool include_open) const {
+    auto clamp = [&](std::int64_t t) { return std::clamp(t, start_ns, end_ns); };
+    auto seconds = [&](std::int64_t t) { return ns_to_s(t - start_ns); };
+    // Epochs from markers, then from phases named "epoch".
+    struct Span {
+        std::int64_t start, end;
+        std::optional<long long> n, samples;
+    };
+    std::vector<Span> spans;
+    std::vector<EpochMark> marks = m_epochs;
+    std::stable_sort(marks.begin(), marks.end(), [](const auto& a, const auto& b) { return a.t_ns < b.t_ns; });
+    std::optional<std::int64_t> previous;
+    for (const EpochMark& mark : marks) {
+        std::int64_t begin = start_ns;
+        if (previous) {
+            begin = *previous;
+        } else {
+            for (const Phase& phase : m_phases)
+                if (phase.start_ns <= mark.t_ns && phase.end_ns.value_or(end_ns) >= mark.t_ns)
+                    begin = std::max(start_ns, std::min(begin == start_ns ? phase.start_ns : begin, phase.start_ns));
+        }
+        spans.push_back({clamp(begin), clamp(mark.t_ns), mark.n, mark.samples});
+        previous = mark.t_ns;
+    }
+    for (const Phase& phase : m_phases)
+        if (phase.name == "epoch" && (include_open || phase.end_ns))
+            spans.push_back({clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)),
+                             std::nullopt, phase.samples});
+    std::stable_sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+    std::vector<EpochResult> epochs;
+    long long counter = 0;
+    for (const Span& span : spans) {
+        EpochResult epoch;
+        epoch.n = span.n.value_or(++counter);
+        if (span.n) counter = *span.n;
+        epoch.start_s = seconds(span.start);
+        epoch.end_s = seconds(span.end);
+        epoch.energy_j = timeline.energy(span.start, span.end).total_j;
+        epoch.samples = span.samples;
+        if (span.samples && *span.samples > 0) epoch.energy_per_sample_j = epoch.energy_j / *span.samples;
+        epochs.push_back(epoch);
+    }
+    return epochs;
+}
+
+std::vector<EpochResult> PhaseRecorder::epochs(const Timeline& timeline, std::int64_t start_ns,
+                                               std::int64_t end_ns) const {
+    std::lock_guard lock(m_mutex);
+    return epochs_locked(timeline, start_ns, end_ns, false);
+}
+
+std::size_t PhaseRecorder::epochs_marked() const {
+    std::lock_guard lock(m_mutex);
+    auto closed_epoch = [](const Phase& p) { return p.name == "epoch" && p.end_ns.has_value(); };
+    const auto closed = std::count_if(m_phases.begin(), m_phases.end(), closed_epoch);
+    return m_epochs.size() + static_cast<std::size_t>(closed);
+}
+
 void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int64_t start_ns,
                            std::int64_t end_ns) const {
     std::lock_guard lock(m_mutex);
     auto clamp = [&](std::int64_t t) { return std::clamp(t, start_ns, end_ns); };
     auto seconds = [&](std::int64_t t) { return ns_to_s(t - start_ns); };
-    // Counters are read at phase boundaries on request; a reading within 5 ms of the boundary counts.
-    constexpr std::int64_t tolerance_ns = 5'000'000;
+    // Counters are read at phase boundaries on request; a reading within 25 ms of the boundary counts (the rest
+    // is split along the measured power timeline).
+    constexpr std::int64_t tolerance_ns = 25'000'000;
 
     result.phases.clear();
     std::vector<std::pair<std::int64_t, std::int64_t>> training, inference;
@@ -135,45 +195,7 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
     result.inference_energy_j =
         inference.empty() ? std::nullopt : std::optional(union_energy(timeline, inference));
 
-    // Epochs from markers, then from phases named "epoch".
-    struct Span {
-        std::int64_t start, end;
-        std::optional<long long> n, samples;
-    };
-    std::vector<Span> spans;
-    std::vector<EpochMark> marks = m_epochs;
-    std::stable_sort(marks.begin(), marks.end(), [](const auto& a, const auto& b) { return a.t_ns < b.t_ns; });
-    std::optional<std::int64_t> previous;
-    for (const EpochMark& mark : marks) {
-        std::int64_t begin = start_ns;
-        if (previous) {
-            begin = *previous;
-        } else {
-            for (const Phase& phase : m_phases)
-                if (phase.start_ns <= mark.t_ns && phase.end_ns.value_or(end_ns) >= mark.t_ns)
-                    begin = std::max(start_ns, std::min(begin == start_ns ? phase.start_ns : begin, phase.start_ns));
-        }
-        spans.push_back({clamp(begin), clamp(mark.t_ns), mark.n, mark.samples});
-        previous = mark.t_ns;
-    }
-    for (const Phase& phase : m_phases)
-        if (phase.name == "epoch")
-            spans.push_back({clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)),
-                             std::nullopt, phase.samples});
-    std::stable_sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
-    result.epochs.clear();
-    long long counter = 0;
-    for (const Span& span : spans) {
-        EpochResult epoch;
-        epoch.n = span.n.value_or(++counter);
-        if (span.n) counter = *span.n;
-        epoch.start_s = seconds(span.start);
-        epoch.end_s = seconds(span.end);
-        epoch.energy_j = timeline.energy(span.start, span.end).total_j;
-        epoch.samples = span.samples;
-        if (span.samples && *span.samples > 0) epoch.energy_per_sample_j = epoch.energy_j / *span.samples;
-        result.epochs.push_back(epoch);
-    }
+    result.epochs = epochs_locked(timeline, start_ns, end_ns, true);
 
     result.meta = m_meta;
     result.metrics.clear();

@@ -30,6 +30,14 @@ public:
     /// Fills result.phases, epochs, E_tr, E_in, meta and metrics for a run over [start_ns, end_ns].
     void finish(RunResult& result, const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns) const;
 
+    /// The epochs ended so far (markers, and closed phases named "epoch"), with times from `start_ns` and the
+    /// energy of each from `timeline`, for a live forecast while the run goes on. Marks after `end_ns` are
+    /// clamped to it.
+    std::vector<EpochResult> epochs(const Timeline& timeline, std::int64_t start_ns,
+                                    std::int64_t end_ns) const;
+    /// Epochs ended so far: epoch markers plus closed phases named "epoch". Cheap; thread-safe.
+    std::size_t epochs_marked() const;
+
     std::uint64_t ignored() const;
     std::size_t open_phases() const;
 
@@ -46,6 +54,9 @@ private:
         std::optional<long long> n;
         std::optional<long long> samples;
     };
+    std::vector<EpochResult> epochs_locked(const Timeline& timeline, std::int64_t start_ns,
+                                           std::int64_t end_ns, bool include_open) const;
+
     mutable std::mutex m_mutex;
     std::vector<Phase> m_phases;
     std::vector<EpochMark> m_epochs;

@@ -14,6 +14,7 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
                  std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns) {
     Timeline timeline(sampler.trace());
     result.duration_s = ns_to_s(end_ns - start_ns);
+    result.origin_monotonic_ns = start_ns;
     result.energy = timeline.energy(start_ns, end_ns);
     result.mean_power_w = result.energy.mean_power_w();
     // NVML updates power about every 100 ms: finer bins would only show noise.
@@ -50,6 +51,50 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     result.overhead.readings = sampler.readings();
     result.overhead.sampler_cpu_s = sampler.thread_cpu_s();
     result.overhead.interval_s = ns_to_s(sampler.interval().count());
+}
+
+std::optional<long long> run_samples(const RunResult& result) {
+    if (!result.epochs.empty()) {
+        long long total = 0;
+        bool all = true;
+        for (const auto& e : result.epochs) {
+            if (!e.samples) all = false;
+            else total += *e.samples;
+        }
+        if (all) return total;
+    }
+    // Outermost phases only: a "train" phase holding "epoch" phases must not count its samples twice.
+    const auto& phases = result.phases;
+    long long total = 0;
+    bool any = false;
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+        bool inside = false;
+        for (std::size_t k = 0; k < phases.size() && !inside; ++k) {
+            if (k == i) continue;
+            const bool contains =
+                phases[k].start_s <= phases[i].start_s && phases[k].end_s >= phases[i].end_s;
+            const bool same = phases[k].start_s == phases[i].start_s && phases[k].end_s == phases[i].end_s;
+            inside = contains && (!same || k < i);
+        }
+        if (inside) continue;
+        if (!phases[i].samples) return std::nullopt;
+        total += *phases[i].samples;
+        any = true;
+    }
+    return any ? std::optional(total) : std::nullopt;
+}
+
+std::optional<double> co2e_of(const RunResult& result, double energy_j) {
+    if (!result.carbon) return std::nullopt;
+    return energy_j / 3.6e6 * result.carbon->pue * result.carbon->intensity_g_per_kwh;
+}
+
+std::optional<double> co2e_per_sample_g(const RunResult& result, double energy_j,
+                                        std::optional<long long> samples) {
+    if (!samples || *samples <= 0) return std::nullopt;
+    auto grams = co2e_of(result, energy_j);
+    if (!grams) return std::nullopt;
+    return *grams / static_cast<double>(*samples);
 }
 
 std::string new_run_id() {

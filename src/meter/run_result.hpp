@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/host.hpp"
 #include "meter/energy.hpp"
 #include "meter/sampler.hpp"
@@ -90,6 +92,24 @@ struct CarbonResult {
     double co2e_g = 0;             ///< total energy × PUE × intensity
 };
 
+/// The whole job's forecast made from this run's profile (`joulecast run --expect-*`). Every figure is a
+/// forecast of the WHOLE job (the measured profile included), not a measurement.
+struct RunForecast {
+    std::string target;         ///< "epochs" | "samples" | "duration"
+    double target_amount = 0;   ///< epochs, samples or seconds of the whole job
+    std::string basis;          ///< "epochs" (the epochs the job marked) | "windows" (fixed time windows)
+    double window_s = 0;        ///< window length for basis "windows", seconds (0 for epochs)
+    double total_energy_j = 0;  ///< forecast total, joules
+    double low_energy_j = 0;    ///< interval at `confidence`, joules
+    double high_energy_j = 0;
+    double confidence = 0.9;
+    double total_duration_s = 0;  ///< forecast wall time of the epochs / windows of the job, seconds
+    std::string method;           ///< the forecaster's method, e.g. "steady-mean"
+    bool converged = false;
+    std::optional<double> co2e_g, low_co2e_g, high_co2e_g;  ///< at the run's carbon setting, grams
+    nlohmann::ordered_json detail;  ///< the forecaster's whole answer (forecast_to_json)
+};
+
 struct RunResult {
     std::string id;
     std::string name;
@@ -98,6 +118,9 @@ struct RunResult {
     std::string status = "completed";  ///< completed | failed | interrupted | profiled
     std::string started_at;            ///< ISO 8601 UTC
     double duration_s = 0;
+    /// CLOCK_MONOTONIC ns at the command's start: phase, epoch and trace times count from it (for aligning the
+    /// run with other logs stamped on the same clock).
+    std::int64_t origin_monotonic_ns = 0;
     HostInfo host;
     std::vector<GpuInfo> gpus;
 
@@ -115,6 +138,7 @@ struct RunResult {
     std::map<std::string, MetricSeries> metrics;
     std::map<std::string, std::string> tags;
     std::optional<CarbonResult> carbon;
+    std::optional<RunForecast> forecast;  ///< with --expect-* (and a profile that produced observations)
     /// Control-channel health: lines, accepted, malformed, ... (empty when no channel was opened).
     std::map<std::string, std::uint64_t> control;
 
@@ -129,6 +153,18 @@ struct RunResult {
 /// `idle_start_ns` < `start_ns` when an idle baseline was measured just before the command.
 void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
                  std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns);
+
+/// Samples of the whole run where known: the sum over epochs when every epoch has a sample count, otherwise
+/// the sum over the outermost phases (those inside no other) when each of them has one; none otherwise.
+std::optional<long long> run_samples(const RunResult& result);
+
+/// Grams CO2e of `energy_j` joules at the run's intensity and PUE (none when the run has no carbon setting).
+std::optional<double> co2e_of(const RunResult& result, double energy_j);
+
+/// Grams CO2e per sample of a window of `energy_j` joules holding `samples` samples (none without carbon or
+/// without a positive sample count).
+std::optional<double> co2e_per_sample_g(const RunResult& result, double energy_j,
+                                        std::optional<long long> samples);
 
 /// A fresh run id: 16 hex digits, random.
 std::string new_run_id();

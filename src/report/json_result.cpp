@@ -15,6 +15,32 @@ nlohmann::ordered_json source_json(const SourceEnergy& s) {
             {"samples", s.samples}, {"accounted", s.accounted}};
 }
 
+nlohmann::ordered_json forecast_json(const RunForecast& f) {
+    auto optional_number = [](const std::optional<double>& value) {
+        return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+    };
+    nlohmann::ordered_json j;
+    j["target"] = {{"kind", f.target}, {"amount", f.target_amount}};
+    j["basis"] = f.basis;
+    j["window_s"] =
+        f.basis == "windows" ? nlohmann::ordered_json(f.window_s) : nlohmann::ordered_json(nullptr);
+    j["total_energy_j"] = f.total_energy_j;
+    j["low_energy_j"] = f.low_energy_j;
+    j["high_energy_j"] = f.high_energy_j;
+    j["confidence"] = f.confidence;
+    j["total_duration_s"] = f.total_duration_s;
+    j["co2e_g"] = optional_number(f.co2e_g);
+    j["low_co2e_g"] = optional_number(f.low_co2e_g);
+    j["high_co2e_g"] = optional_number(f.high_co2e_g);
+    j["method"] = f.method;
+    j["converged"] = f.converged;
+    // The forecaster's own fields (measured part, warm-up excluded, level, trend, notes, ...) after these.
+    if (f.detail.is_object())
+        for (const auto& [key, value] : f.detail.items())
+            if (!j.contains(key)) j[key] = value;
+    return j;
+}
+
 }  // namespace
 
 nlohmann::ordered_json to_json(const RunResult& r) {
@@ -27,6 +53,7 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     j["status"] = r.status;
     j["started_at"] = r.started_at;
     j["duration_s"] = r.duration_s;
+    j["origin_monotonic_ns"] = r.origin_monotonic_ns;
 
     nlohmann::ordered_json gpus = nlohmann::ordered_json::array();
     for (const auto& g : r.gpus)
@@ -85,29 +112,39 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                           {"energy_per_sample_j", optional_number(p.energy_per_sample_j)},
                           {"mean_power_w", p.end_s > p.start_s ? p.energy_j / (p.end_s - p.start_s) : 0.0},
                           {"co2e_g", p.co2e_g},
+                          {"co2e_per_sample_g", optional_number(co2e_per_sample_g(r, p.energy_j, p.samples))},
                           {"boundary", p.boundary},
                           {"closed", p.closed},
                           {"fields", p.fields}});
     j["phases"] = phases;
     nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
-    for (const auto& epoch : r.epochs)
+    for (const auto& epoch : r.epochs) {
+        const auto per_sample = co2e_per_sample_g(r, epoch.energy_j, epoch.samples);
         epochs.push_back({{"n", epoch.n},
                           {"start_s", epoch.start_s},
                           {"end_s", epoch.end_s},
                           {"energy_j", epoch.energy_j},
                           {"samples", optional_number(epoch.samples)},
-                          {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)}});
+                          {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
+                          {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
+                          {"co2e_per_sample_g", optional_number(per_sample)}});
+    }
     j["epochs"] = epochs;
     j["training_energy_j"] = optional_number(r.training_energy_j);
     j["inference_energy_j"] = optional_number(r.inference_energy_j);
+    const std::optional<long long> samples = run_samples(r);
+    const std::optional<double> run_per_sample = co2e_per_sample_g(r, r.energy.total_j, samples);
     if (r.carbon) {
         j["carbon"] = {{"intensity_g_per_kwh", r.carbon->intensity_g_per_kwh},
                        {"intensity_source", r.carbon->intensity_source},
                        {"pue", r.carbon->pue},
-                       {"co2e_g", r.carbon->co2e_g}};
+                       {"co2e_g", r.carbon->co2e_g},
+                       {"samples", optional_number(samples)},
+                       {"co2e_per_sample_g", optional_number(run_per_sample)}};
     } else {
         j["carbon"] = nullptr;
     }
+    j["forecast"] = r.forecast ? forecast_json(*r.forecast) : nlohmann::ordered_json(nullptr);
     j["meta"] = r.meta;
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
     for (const auto& [name, series] : r.metrics) {

@@ -22,6 +22,51 @@ std::string format_number(double value, int decimals) {
 
 namespace {
 
+/// `value` in `units` (each 1000× the previous, from `smallest_scale`) with 3 significant digits.
+std::string scaled(double value, const char* const* units, std::size_t count, double smallest_scale) {
+    if (!std::isfinite(value)) return "n/a";
+    double scale = smallest_scale;
+    std::size_t u = 0;
+    while (u + 1 < count && std::fabs(value) >= 1000.0 * scale) {
+        scale *= 1000.0;
+        ++u;
+    }
+    const double v = value / scale;
+    const int decimals = std::fabs(v) >= 100 ? 0 : std::fabs(v) >= 10 ? 1 : 2;
+    return format_number(v, decimals) + " " + units[u];
+}
+
+}  // namespace
+
+std::string format_energy(double joules) {
+    static constexpr const char* units[] = {"J", "kJ", "MJ", "GJ", "TJ"};
+    return scaled(joules, units, 5, 1.0);
+}
+
+std::string format_mass(double grams) {
+    static constexpr const char* units[] = {"mg", "g", "kg", "t"};
+    return scaled(grams, units, 4, 1e-3);
+}
+
+std::string format_duration(double seconds) {
+    if (!std::isfinite(seconds)) return "n/a";
+    if (seconds < 120) return format_number(seconds, 1) + " s";
+    if (seconds < 7200) return format_number(seconds / 60, 1) + " min";
+    if (seconds < 2 * 86400) return format_number(seconds / 3600, 1) + " h";
+    return format_number(seconds / 86400, 1) + " d";
+}
+
+std::string forecast_line(const RunForecast& f) {
+    std::string line = format_energy(f.total_energy_j) + " (" + format_energy(f.low_energy_j) + "\u2013" +
+                       format_energy(f.high_energy_j) + ", " + format_number(100 * f.confidence, 0) + "%), " +
+                       format_duration(f.total_duration_s);
+    if (f.co2e_g) line += ", " + format_mass(*f.co2e_g) + " CO2e";
+    line += ", " + f.method + (f.converged ? ", converged" : ", not converged");
+    return line;
+}
+
+namespace {
+
 std::string padded(const std::string& text, std::size_t width) {
     return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
 }
@@ -41,6 +86,8 @@ std::string per_sample(const std::optional<double>& joules) {
     return format_number(*joules * 1000.0, 3) + " mJ/sample";
 }
 
+std::string co2e_text(const std::optional<double>& grams) { return grams ? format_mass(*grams) : "-"; }
+
 void print_phases(std::ostream& out, const RunResult& r) {
     if (r.training_energy_j || r.inference_energy_j) {
         out << '\n';
@@ -49,17 +96,27 @@ void print_phases(std::ostream& out, const RunResult& r) {
         if (r.inference_energy_j)
             out << padded(format_number(*r.inference_energy_j, 1), 14) << " J  E_in (all inference phases)\n";
     }
+    // CO2e columns only where the run has a carbon setting.
+    const bool carbon = r.carbon.has_value();
     if (!r.phases.empty()) {
-        out << "\n  phase            start      end         energy   samples   per sample        boundary\n";
+        out << "\n  phase            start      end         energy   samples           per sample";
+        if (carbon) out << "       CO2e  CO2e/sample";
+        out << "  boundary\n";
         for (const auto& p : r.phases) {
             out << "  " << left(p.name, 12) << padded(format_number(p.start_s, 2), 9) << " s"
                 << padded(format_number(p.end_s, 2), 8) << " s" << padded(format_number(p.energy_j, 1), 12) << " J"
-                << padded(p.samples ? std::to_string(*p.samples) : "-", 10) << padded(per_sample(p.energy_per_sample_j), 17)
-                << "  " << p.boundary << (p.closed ? "" : " (never ended)") << '\n';
+                << padded(p.samples ? std::to_string(*p.samples) : "-", 10)
+                << padded(per_sample(p.energy_per_sample_j), 21);
+            if (carbon)
+                out << padded(format_mass(p.co2e_g), 11)
+                    << padded(co2e_text(co2e_per_sample_g(r, p.energy_j, p.samples)), 13);
+            out << "  " << p.boundary << (p.closed ? "" : " (never ended)") << '\n';
         }
     }
     if (!r.epochs.empty()) {
-        out << "\n  epoch   duration         energy   samples   per sample\n";
+        out << "\n  epoch   duration         energy   samples           per sample";
+        if (carbon) out << "       CO2e  CO2e/sample";
+        out << '\n';
         const std::size_t n = r.epochs.size();
         for (std::size_t i = 0; i < n; ++i) {
             if (n > 12 && i == 5) out << "  ... " << n - 10 << " more ...\n";
@@ -68,9 +125,23 @@ void print_phases(std::ostream& out, const RunResult& r) {
             out << "  " << padded(std::to_string(e.n), 5) << padded(format_number(e.end_s - e.start_s, 2), 11) << " s"
                 << padded(format_number(e.energy_j, 1), 13) << " J"
                 << padded(e.samples ? std::to_string(*e.samples) : "-", 10)
-                << padded(per_sample(e.energy_per_sample_j), 17) << '\n';
+                << padded(per_sample(e.energy_per_sample_j), 21);
+            if (carbon)
+                out << padded(co2e_text(co2e_of(r, e.energy_j)), 11)
+                    << padded(co2e_text(co2e_per_sample_g(r, e.energy_j, e.samples)), 13);
+            out << '\n';
         }
     }
+}
+
+void print_forecast(std::ostream& out, const RunForecast& f) {
+    std::string of;
+    if (f.target == "epochs") of = format_number(f.target_amount, 0) + " epochs";
+    else if (f.target == "samples") of = format_number(f.target_amount, 0) + " samples";
+    else of = format_duration(f.target_amount);
+    out << "\n  forecast for the whole job (" << of << ", from "
+        << (f.basis == "windows" ? "windows of " + format_duration(f.window_s) : std::string("its epochs"))
+        << "):\n    " << forecast_line(f) << '\n';
 }
 
 }  // namespace
@@ -102,8 +173,12 @@ void print_summary(std::ostream& out, const RunResult& r) {
         out << padded(format_number(r.carbon->co2e_g, 2), 14) << " g  CO2e at "
             << format_number(r.carbon->intensity_g_per_kwh, 0) << " g/kWh (" << r.carbon->intensity_source
             << "), PUE " << format_number(r.carbon->pue, 2) << '\n';
+        const auto samples = run_samples(r);
+        if (auto grams = co2e_per_sample_g(r, r.energy.total_j, samples))
+            out << padded(format_mass(*grams), 14) << "    CO2e per sample (" << *samples << " samples)\n";
     }
     print_phases(out, r);
+    if (r.forecast) print_forecast(out, *r.forecast);
     for (const auto& d : r.energy.disagreements) {
         out << "\n  " << d.device << ": counter " << format_number(d.counter_j, 1) << " J, integrated power "
             << format_number(d.integrated_j, 1) << " J (" << (d.relative() >= 0 ? "+" : "")

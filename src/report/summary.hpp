@@ -13,4 +13,15 @@ void print_summary(std::ostream& out, const RunResult& result);
 /// "1,234.5" style formatting with a fixed number of decimals.
 std::string format_number(double value, int decimals);
 
+/// Energy with a unit that keeps 3–4 significant digits: "812 J", "12.4 kJ", "3.07 MJ", "1.20 GJ".
+std::string format_energy(double joules);
+/// A duration in s, min, h or d: "42.0 s", "4.1 min", "2.3 h".
+std::string format_duration(double seconds);
+/// A mass of CO2e in mg, g, kg or t: "1.5 g", "230 mg", "4.20 kg".
+std::string format_mass(double grams);
+
+/// The one-line forecast `joulecast run` prints (without a prefix or progress), e.g. "12.4 kJ (11.9–13.1 kJ,
+/// 90%), 4.1 min, 1.5 g CO2e, steady-mean, converged".
+std::string forecast_line(const RunForecast& forecast);
+
 }  // namespace joulecast

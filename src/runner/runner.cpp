@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <memory>
 
 #include "carbon/run_carbon.hpp"
@@ -51,8 +53,15 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
 
     // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
     std::vector<std::string> warnings;
-    auto server = ControlServer::start(
-        [&monitor](const ControlEvent& event) { monitor.record(event.t_ns, event.message); });
+    // The live forecast hears of each epoch from the control thread, after the monitor has recorded it.
+    LiveForecast live(spec.forecast, monitor, spec.carbon, spec.quiet ? nullptr : &log);
+    auto server = ControlServer::start([&monitor, &live](const ControlEvent& event) {
+        monitor.record(event.t_ns, event.message);
+        const ControlMessage& m = event.message;
+        const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
+                                 (m.verb == ControlMessage::Verb::end && m.name == "epoch");
+        if (epoch_ended) live.on_epoch(event.t_ns);
+    });
     std::map<std::string, std::string> child_env = spec.env;
     if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
     else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
@@ -79,7 +88,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     if (store) {
         try {
             store->begin_run(header, monitor.trace().channels(), start_ns, getpid());
-            writer = std::make_unique<StoreWriter>(store->path(), header.id, monitor.trace(), start_ns);
+            // Through this connection (unused until writer->finish()): a second one would cost its own open.
+            writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns);
         } catch (const std::exception& error) {
             warnings.push_back(std::string("run not stored: ") + error.what());
             store.reset();
@@ -96,13 +106,25 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         warnings.push_back(child.error());
     } else {
         forwarder.forward_to(child->pid());
+        live.start(child->pid(), start_ns);
         outcome.exit_code = child->wait();
+        live.stop();
         forwarder.forward_to(0);
-        if (outcome.exit_code > 128 && SignalForwarder::last_signal() == outcome.exit_code - 128)
+        if (live.profile_signal_ns()) {
+            // Ended by its profile: exiting 0 after the SIGINT, or dying of it, is what was asked.
+            status = "profiled";
+            const int code = outcome.exit_code;
+            outcome.ended_by_profile = code == 0 || code == 128 + SIGINT || code == 128 + SIGTERM;
+            if (!outcome.ended_by_profile)
+                warnings.push_back("after the profile's SIGINT the command exited with status " +
+                                   std::to_string(code));
+        } else if (outcome.exit_code > 128 && SignalForwarder::last_signal() == outcome.exit_code - 128) {
             status = "interrupted";
-        else if (outcome.exit_code != 0)
+        } else if (outcome.exit_code != 0) {
             status = "failed";
+        }
     }
+    live.stop();
     // Lines the workload sent just before it ended are read before the window closes.
     if (server) (*server)->stop();
 
@@ -118,6 +140,16 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     for (auto& w : warnings) result.warnings.push_back(w);
     if (server) record_control(result, **server);
     apply_carbon(result, spec.carbon);
+    if (spec.forecast.target) {
+        const std::int64_t end_ns = start_ns + s_to_ns(result.duration_s);
+        const std::int64_t profile_end_ns = live.profile_signal_ns().value_or(end_ns);
+        auto forecast = final_forecast(spec.forecast, result, Timeline(monitor.trace()), start_ns,
+                                       std::min(profile_end_ns, end_ns), spec.carbon);
+        if (forecast) result.forecast = *forecast;
+        else result.warnings.push_back("no forecast: " + forecast.error());
+    } else if (spec.forecast.active() && status == "profiled" && !spec.quiet) {
+        log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
+    }
 
     if (writer && !writer->finish())
         result.warnings.push_back("some readings were not stored: " + writer->last_error());

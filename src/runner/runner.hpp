@@ -12,6 +12,7 @@
 #include "carbon/carbon.hpp"
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
+#include "runner/live_forecast.hpp"
 
 namespace joulecast {
 
@@ -24,6 +25,8 @@ struct RunSpec {
     CarbonSetting carbon;
     std::optional<std::string> store_path;     ///< where the run is kept; none: not stored
     bool quiet = false;                        ///< no notes on the log stream
+    /// --expect-* / --profile-*: forecast while it runs, end it after a profile (inactive by default).
+    ForecastSpec forecast;
 };
 
 struct RunOutcome {
@@ -31,6 +34,9 @@ struct RunOutcome {
     int exit_code = 0;           ///< the command's status (128+N for signal N; 127 when it could not start)
     std::int64_t start_ns = 0;   ///< the window's start, CLOCK_MONOTONIC (trace times count from it)
     Trace trace;                 ///< every reading, the idle baseline's included
+    /// True when the profile's signal ended the command (it then exited 0 or died of SIGINT / SIGTERM): the
+    /// run is `profiled` and joulecast reports success.
+    bool ended_by_profile = false;
 };
 
 /// Runs and measures `spec.command`. Notes, fallbacks and store problems go to `log` (unless quiet); the
