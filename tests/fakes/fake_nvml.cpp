@@ -391,6 +391,19 @@ unsigned int to_mw(double watts) {
     return static_cast<unsigned int>(std::llround(std::max(0.0, watts) * 1e3));
 }
 
+// The checks every device query shares, under the lock: initialised, a valid handle, not lost, no failure
+// scripted for `what`, a non-null output; then `read` fills the output from the GPU.
+template <class Out, class Read>
+nvmlReturn_t query(nvmlDevice_t device, const char* what, Out* out, Read read) {
+    std::lock_guard lock(g_state.mutex);
+    Gpu* gpu = nullptr;
+    nvmlReturn_t status = enter(device, gpu);
+    if (status == NVML_SUCCESS) status = gpu->failure(what);
+    if (status != NVML_SUCCESS) return status;
+    if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+    return read(*gpu, *out);
+}
+
 nvmlReturn_t copy_text(const std::string& text, char* out, unsigned int length) {
     if (!out) return NVML_ERROR_INVALID_ARGUMENT;
     if (text.size() + 1 > length) return NVML_ERROR_INSUFFICIENT_SIZE;
@@ -507,31 +520,23 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsigned int len
 }
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long* energy_mj) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("energy");
-    if (status != NVML_SUCCESS) return status;
-    if (!energy_mj) return NVML_ERROR_INVALID_ARGUMENT;
-    const double joules = gpu->energy_between(0, quantised(now_s()));
-    // Signed until the end: before the origin (FAKE_NVML_T0_NS in the future) the integral is negative.
-    const long long counter_mj =
-        static_cast<long long>(gpu->energy_offset_mj) + std::llround(std::floor(joules * 1e3));
-    *energy_mj = static_cast<unsigned long long>(std::max(0LL, counter_mj));
-    return NVML_SUCCESS;
+    return query(device, "energy", energy_mj, [](Gpu& gpu, unsigned long long& out) {
+        const double joules = gpu.energy_between(0, quantised(now_s()));
+        // Signed until the end: before the origin (FAKE_NVML_T0_NS in the future) the integral is negative.
+        const long long counter_mj =
+            static_cast<long long>(gpu.energy_offset_mj) + std::llround(std::floor(joules * 1e3));
+        out = static_cast<unsigned long long>(std::max(0LL, counter_mj));
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* power_mw) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("power");
-    if (status == NVML_SUCCESS) status = gpu->failure("power_usage");
-    if (status != NVML_SUCCESS) return status;
-    if (!power_mw) return NVML_ERROR_INVALID_ARGUMENT;
-    const double t = quantised(now_s());
-    *power_mw = to_mw(gpu->energy_between(t - 1.0, t));
-    return NVML_SUCCESS;
+    return query(device, "power", power_mw, [](Gpu& gpu, unsigned int& out) {
+        if (gpu.failure("power_usage") != NVML_SUCCESS) return gpu.failure("power_usage");
+        const double t = quantised(now_s());
+        out = to_mw(gpu.energy_between(t - 1.0, t));
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldValue_t* values) {
@@ -562,62 +567,43 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldV
 }
 
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* rates) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("utilisation");
-    if (status != NVML_SUCCESS) return status;
-    if (!rates) return NVML_ERROR_INVALID_ARGUMENT;
-    rates->gpu = static_cast<unsigned int>(gpu->utilisation.at(now_s()));
-    rates->memory = rates->gpu / 2;
-    return NVML_SUCCESS;
+    return query(device, "utilisation", rates, [](Gpu& gpu, nvmlUtilization_t& out) {
+        out.gpu = static_cast<unsigned int>(gpu.utilisation.at(now_s()));
+        out.memory = out.gpu / 2;
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* memory) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("memory_used");
-    if (status != NVML_SUCCESS) return status;
-    if (!memory) return NVML_ERROR_INVALID_ARGUMENT;
-    memory->total = gpu->memory_total;
-    memory->used = std::min(memory->total, static_cast<unsigned long long>(gpu->memory_used.at(now_s())));
-    memory->free = memory->total - memory->used;
-    return NVML_SUCCESS;
+    return query(device, "memory_used", memory, [](Gpu& gpu, nvmlMemory_t& out) {
+        out.total = gpu.memory_total;
+        out.used = std::min(out.total, static_cast<unsigned long long>(gpu.memory_used.at(now_s())));
+        out.free = out.total - out.used;
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type, unsigned int* mhz) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("sm_clock");
-    if (status != NVML_SUCCESS) return status;
-    if (!mhz) return NVML_ERROR_INVALID_ARGUMENT;
-    if (type != NVML_CLOCK_SM && type != NVML_CLOCK_GRAPHICS) return NVML_ERROR_NOT_SUPPORTED;
-    *mhz = static_cast<unsigned int>(gpu->sm_clock.at(now_s()));
-    return NVML_SUCCESS;
+    return query(device, "sm_clock", mhz, [type](Gpu& gpu, unsigned int& out) {
+        if (type != NVML_CLOCK_SM && type != NVML_CLOCK_GRAPHICS) return NVML_ERROR_NOT_SUPPORTED;
+        out = static_cast<unsigned int>(gpu.sm_clock.at(now_s()));
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensor, unsigned int* c) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("temperature");
-    if (status != NVML_SUCCESS) return status;
-    if (!c || sensor != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
-    *c = static_cast<unsigned int>(gpu->temperature.at(now_s()));
-    return NVML_SUCCESS;
+    return query(device, "temperature", c, [sensor](Gpu& gpu, unsigned int& out) {
+        if (sensor != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
+        out = static_cast<unsigned int>(gpu.temperature.at(now_s()));
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* limit_mw) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("power_limit");
-    if (status != NVML_SUCCESS) return status;
-    if (!limit_mw) return NVML_ERROR_INVALID_ARGUMENT;
-    *limit_mw = to_mw(gpu->limit.at(now_s()));
-    return NVML_SUCCESS;
+    return query(device, "power_limit", limit_mw, [](Gpu& gpu, unsigned int& out) {
+        out = to_mw(gpu.limit.at(now_s()));
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t device, unsigned int* limit_mw) {
@@ -625,14 +611,10 @@ nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t device, unsigned int
 }
 
 nvmlReturn_t nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t device, unsigned int* limit_mw) {
-    std::lock_guard lock(g_state.mutex);
-    Gpu* gpu = nullptr;
-    nvmlReturn_t status = enter(device, gpu);
-    if (status == NVML_SUCCESS) status = gpu->failure("power_limit");
-    if (status != NVML_SUCCESS) return status;
-    if (!limit_mw) return NVML_ERROR_INVALID_ARGUMENT;
-    *limit_mw = to_mw(gpu->default_limit_w);
-    return NVML_SUCCESS;
+    return query(device, "power_limit", limit_mw, [](Gpu& gpu, unsigned int& out) {
+        out = to_mw(gpu.default_limit_w);
+        return NVML_SUCCESS;
+    });
 }
 
 nvmlReturn_t nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t device, unsigned int* min_mw,

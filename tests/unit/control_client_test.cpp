@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "support/process.hpp"
+#include "support/event_sink.hpp"
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
@@ -29,29 +30,7 @@ namespace {
 using Verb = ControlMessage::Verb;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-class EventSink {
-public:
-    ControlServer::Callback callback() {
-        return [this](const ControlEvent& event) {
-            std::lock_guard lock(m_mutex);
-            m_events.push_back(event);
-            m_changed.notify_all();
-        };
-    }
-    bool wait_for(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-        std::unique_lock lock(m_mutex);
-        return m_changed.wait_for(lock, timeout, [&] { return m_events.size() >= count; });
-    }
-    std::vector<ControlEvent> events() {
-        std::lock_guard lock(m_mutex);
-        return m_events;
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::vector<ControlEvent> m_events;
-};
+using test::EventSink;
 
 // A server in a private temp folder that feeds an EventSink.
 struct Fixture {

@@ -19,6 +19,7 @@
 
 #include "control/server.hpp"
 #include "core/clock.hpp"
+#include "support/event_sink.hpp"
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
@@ -26,29 +27,7 @@ namespace {
 
 using Verb = ControlMessage::Verb;
 
-class EventSink {
-public:
-    ControlServer::Callback callback() {
-        return [this](const ControlEvent& event) {
-            std::lock_guard lock(m_mutex);
-            m_events.push_back(event);
-            m_changed.notify_all();
-        };
-    }
-    bool wait_for(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-        std::unique_lock lock(m_mutex);
-        return m_changed.wait_for(lock, timeout, [&] { return m_events.size() >= count; });
-    }
-    std::vector<ControlEvent> events() {
-        std::lock_guard lock(m_mutex);
-        return m_events;
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::vector<ControlEvent> m_events;
-};
+using test::EventSink;
 
 std::unique_ptr<ControlServer> start_server(ControlServer::Callback callback, const std::string& base_dir,
                                             ControlServerOptions options = {}) {
