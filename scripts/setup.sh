@@ -8,19 +8,34 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
     nlohmann-json3-dev                        # JSON (header-only)
     libsqlite3-dev                            # run store (linked statically: libsqlite3.a)
+    protobuf-compiler libprotobuf-dev libonnx-dev # ONNX reader: protoc, static libprotobuf-lite.a, onnx.proto
+    libtomlplusplus-dev                       # study grids (TOML, used header-only)
     python3                                   # the Python client and its tests
+    libtorch-dev zlib1g-dev dataset-fashion-mnist # model zoo (joulecast-zoo): libtorch, gzip, Fashion-MNIST
 )
+
+# The HTML report: its chart library comes from npm (web/, pinned in web/package-lock.json) and is compiled
+# into the binary; its browser test drives Debian's chromium with playwright-core. Debian's nodejs and npm
+# are added only where no npm is installed (a NodeSource nodejs ships its own npm and conflicts with Debian's).
+packages+=(chromium)
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# npm packages of web/: again whenever package-lock.json changed since the last install.
+web="$(cd "$(dirname "$0")/.." && pwd)/web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci --prefix web"
+    npm ci --prefix "$web" --no-audit --no-fund
+fi

@@ -6,7 +6,13 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/analyze_command.hpp"
+#include "cli/estimate_command.hpp"
+#include "cli/forecast_command.hpp"
+#include "cli/inspect_command.hpp"
 #include "cli/mark_command.hpp"
+#include "cli/report_command.hpp"
+#include "cli/study_command.hpp"
 #include "core/result.hpp"
 
 namespace {
@@ -18,6 +24,13 @@ commands:
   sensors [--json]                 list energy sensors, available or not and why
   mark begin|end|epoch|meta|metric  tell the joulecast run around this script about a phase, epoch, ...
   runs [list|show|export|rm]       the store of measured runs
+  study [GRID.toml]                run a grid of measured training runs (default: the built-in study)
+  analyze [filters]                what drives energy: correlations, Pareto front, guidelines
+  forecast RUN --epochs N          forecast a stored run from its first epochs; --backtest over the store
+  report [--html FILE]             a self-contained HTML report with charts
+  inspect MODEL.onnx|NAME          parameters, MACs and MACs per parameter of a model
+  models                           the built-in model zoo
+  estimate MODEL|--params --macs   energy, time and CO2e from the model alone (a MODEL estimate)
   help [COMMAND]                   show help
 
 Run 'joulecast help COMMAND' for a command's options.
@@ -34,6 +47,13 @@ const Command commands[] = {
     {"sensors", joulecast::cli::sensors_command, &joulecast::cli::sensors_usage},
     {"mark", joulecast::cli::mark_command, &joulecast::cli::mark_usage},
     {"runs", joulecast::cli::runs_command, &joulecast::cli::runs_usage},
+    {"study", joulecast::cli::study_command, &joulecast::cli::study_usage},
+    {"analyze", joulecast::cli::analyze_command, &joulecast::cli::analyze_usage},
+    {"forecast", joulecast::cli::forecast_command, &joulecast::cli::forecast_usage},
+    {"report", joulecast::cli::report_command, &joulecast::cli::report_usage},
+    {"inspect", joulecast::cli::inspect_command, &joulecast::cli::inspect_usage},
+    {"models", joulecast::cli::models_command, &joulecast::cli::models_usage},
+    {"estimate", joulecast::cli::estimate_command, &joulecast::cli::estimate_usage},
 };
 
 const Command* find(const std::string& name) {
