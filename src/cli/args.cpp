@@ -1,5 +1,7 @@
 #include "cli/args.hpp"
 
+#include <chrono>
+
 #include "core/text.hpp"
 
 namespace joulecast::cli {
@@ -37,6 +39,40 @@ double number_option(const std::string& name, const std::string& text) {
     auto value = parse_double(text);
     if (!value) throw UsageError(name + ": '" + text + "' is not a number");
     return *value;
+}
+
+bool carbon_option(Args& args, CarbonOptions& carbon) {
+    std::string text;
+    if (args.value("--country", text)) {
+        carbon.country = text;
+    } else if (args.value("--region", text)) {
+        carbon.region = text;
+    } else if (args.value("--intensity", text)) {
+        carbon.intensity_g_per_kwh = number_option("--intensity", text);
+    } else if (args.value("--pue", text)) {
+        carbon.pue = number_option("--pue", text);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool measuring_option(Args& args, MonitorOptions& monitor) {
+    using namespace std::chrono_literals;
+    std::string text;
+    if (args.value("--interval", text)) {
+        auto parsed = parse_duration(text);
+        if (!parsed) throw UsageError("--interval: " + parsed.error());
+        if (*parsed < 10ms || *parsed > 10s) throw UsageError("--interval must be between 10ms and 10s");
+        monitor.sampler.interval = *parsed;
+    } else if (args.value("--cpu-tdp", text)) {
+        const double watts = number_option("--cpu-tdp", text);
+        if (watts <= 0 || watts > 2000) throw UsageError("--cpu-tdp: expected watts between 0 and 2000");
+        monitor.sensors.cpu_tdp_w = watts;
+    } else {
+        return false;
+    }
+    return true;
 }
 
 }  // namespace joulecast::cli

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "carbon/carbon.hpp"
 #include "core/result.hpp"
+#include "meter/monitor.hpp"
 
 namespace joulecast::cli {
 
@@ -32,5 +34,11 @@ private:
 
 /// Parses a number for option `name` or throws UsageError naming it.
 double number_option(const std::string& name, const std::string& text);
+
+/// If the next argument is one of the carbon options (--country, --region, --intensity, --pue), consumes it.
+bool carbon_option(Args& args, CarbonOptions& carbon);
+/// If the next argument is a measuring option that `run` and `study` share (--interval 10ms..10s, --cpu-tdp W),
+/// consumes it; a bad value throws UsageError.
+bool measuring_option(Args& args, MonitorOptions& monitor);
 
 }  // namespace joulecast::cli

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -35,6 +36,7 @@ namespace joulecast::cli {
 const char* const estimate_usage =
     R"(usage: joulecast estimate MODEL.onnx|NAME|--params P --macs M --batch B [options]
        joulecast estimate --validate [--device NAME|this] [--db PATH] [--json]
+       joulecast estimate --save-calibration FILE [--device NAME|this] [--db PATH]
 
 Estimates a job's energy from the model alone, without running it: training energy (E_tr), inference energy
 (E_in), time and CO2e, each with an interval. A per-device regression of log(energy per sample) on the
@@ -62,6 +64,9 @@ options:
   --json                JSON on stdout (schema joulecast.estimate/1, or joulecast.estimate-validation/1)
   --validate            leave-one-architecture-out validation of the device's calibration: each architecture
                         predicted by a model fitted without it; error per architecture and overall MAPE
+  --save-calibration FILE  write the device's calibration from the store's runs (schema
+                        joulecast.calibration/1, the form of data/calibration/*.json, which a build compiles
+                        in) to FILE
 
 Exit status: 0 done; 1 no calibration for the device, an unreadable model or store; 2 bad options.
 )";
@@ -82,6 +87,7 @@ struct Options {
     std::string db;
     bool json = false;
     bool validate = false;
+    std::string save_calibration;
 };
 
 double positive_option(const std::string& name, const std::string& text) {
@@ -106,6 +112,9 @@ Options parse(const std::vector<std::string>& arguments) {
             o.json = true;
         } else if (args.flag("--validate")) {
             o.validate = true;
+        } else if (args.value("--save-calibration", text)) {
+            if (text.empty()) throw UsageError("--save-calibration needs a file name");
+            o.save_calibration = text;
         } else if (args.value("--params", text)) {
             o.params = positive_option("--params", text);
         } else if (args.value("--macs", text)) {
@@ -121,14 +130,7 @@ Options parse(const std::vector<std::string>& arguments) {
         } else if (args.value("--device", text)) {
             if (trim(text).empty()) throw UsageError("--device: expected a device name or 'this'");
             o.device = text;
-        } else if (args.value("--country", text)) {
-            o.carbon.country = text;
-        } else if (args.value("--region", text)) {
-            o.carbon.region = text;
-        } else if (args.value("--intensity", text)) {
-            o.carbon.intensity_g_per_kwh = number_option("--intensity", text);
-        } else if (args.value("--pue", text)) {
-            o.carbon.pue = number_option("--pue", text);
+        } else if (carbon_option(args, o.carbon)) {
         } else if (args.value("--confidence", text)) {
             o.confidence = number_option("--confidence", text);
             if (!(o.confidence > 0 && o.confidence < 1))
@@ -142,10 +144,13 @@ Options parse(const std::vector<std::string>& arguments) {
                              args.peek() + "'");
         }
     }
-    if (o.validate) {
+    if (o.validate && !o.save_calibration.empty())
+        throw UsageError("--validate and --save-calibration go separately");
+    if (o.validate || !o.save_calibration.empty()) {
         if (!o.model.empty() || o.params || o.macs || o.batch || o.samples_per_epoch || o.epochs ||
             o.inferences)
-            throw UsageError("--validate takes no model or job options (only --device, --db, --json)");
+            throw UsageError(std::string(o.validate ? "--validate" : "--save-calibration") +
+                             " takes no model or job options (only --device, --db, --json)");
         return o;
     }
     if (!o.model.empty() && (o.params || o.macs))
@@ -629,6 +634,36 @@ int run_validate(const Options& o, const ChosenCalibration& chosen, const std::s
     return 0;
 }
 
+/// Writes the store's calibration of `device` in the shipped form, with its provenance.
+int save_calibration(const std::string& file, const std::string& device, const StoreCalibrations& stored,
+                     const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings) std::cerr << "joulecast estimate: warning: " << w << '\n';
+    const CalibrationSource* source = nullptr;
+    for (const auto& s : stored.devices)
+        if (to_lower(s.calibration.device) == to_lower(device)) source = &s;
+    if (!source) {
+        std::string known;
+        for (const auto& s : stored.devices) known += (known.empty() ? "" : ", ") + s.calibration.device;
+        std::cerr << "joulecast estimate: error: the store has no calibration runs of '" << device << "'"
+                  << (known.empty() ? std::string(" (it has none of any device)") : " (it has: " + known + ")")
+                  << '\n';
+        return 1;
+    }
+    Json json = calibration_to_json(source->calibration);
+    json["measured_on"] = source->measured_on;
+    json["note"] = "Written by `joulecast estimate --save-calibration` from the runs in " + source->file + ": " +
+                   source->how;
+    std::ofstream out(file, std::ios::trunc);
+    out << json.dump(2) << '\n';
+    if (!out) {
+        std::cerr << "joulecast estimate: error: cannot write " << file << '\n';
+        return 1;
+    }
+    std::cout << "wrote " << file << ": " << source->calibration.rows.size() << " rows, "
+              << source->architectures().size() << " architectures of " << source->calibration.device << '\n';
+    return 0;
+}
+
 }  // namespace
 
 int estimate_command(const std::vector<std::string>& arguments) {
@@ -637,7 +672,8 @@ int estimate_command(const std::vector<std::string>& arguments) {
     const CarbonSetting carbon = resolve_carbon(o.carbon, std::getenv("JOULECAST_COUNTRY"));
 
     std::optional<ModelInfo> model;
-    if (!o.validate) {
+    const bool whole_calibration = o.validate || !o.save_calibration.empty();
+    if (!whole_calibration) {
         auto m = model_info(o);
         if (!m) {
             std::cerr << "joulecast estimate: error: " << m.error() << '\n';
@@ -657,6 +693,7 @@ int estimate_command(const std::vector<std::string>& arguments) {
     }
     const std::string path = store_path(o.db);
     const StoreCalibrations stored = load_store(path, warnings);
+    if (!o.save_calibration.empty()) return save_calibration(o.save_calibration, device, stored, warnings);
     auto chosen = choose_calibration(device, stored, *shipped);
     if (!chosen) {
         std::cerr << "joulecast estimate: error: " << chosen.error() << '\n';

@@ -18,6 +18,7 @@
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
+#include "report/summary.hpp"
 #include "core/text.hpp"
 #include "forecast/backtest.hpp"
 #include "forecast/forecaster.hpp"
@@ -235,33 +236,10 @@ std::string signed_percent(double pct) {
     return text;
 }
 
-std::string duration_text(double seconds) {
-    if (seconds < 120) return fixed(seconds, 1) + " s";
-    if (seconds < 7200) return fixed(seconds / 60, 1) + " min";
-    return fixed(seconds / 3600, 2) + " h";
-}
-
-std::string mass_text(double grams) {
-    if (std::fabs(grams) >= 1e6) return fixed(grams / 1e6, 2) + " t";
-    if (std::fabs(grams) >= 1e3) return fixed(grams / 1e3, 2) + " kg";
-    return fixed(grams, std::fabs(grams) >= 10 ? 1 : 3) + " g";
-}
-
 std::string plural(std::size_t n, const std::string& word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-const char* kind_name(ForecastTarget::Kind kind) {
-    switch (kind) {
-        case ForecastTarget::Kind::epochs:
-            return "epochs";
-        case ForecastTarget::Kind::samples:
-            return "samples";
-        case ForecastTarget::Kind::duration:
-            return "duration_s";
-    }
-    return "";
-}
 
 // ---- forecast RUN -----------------------------------------------------------------------------------------
 
@@ -335,7 +313,7 @@ int forecast_run(const Options& o) {
         j["schema"] = "joulecast.forecast/1";
         j["run_id"] = id;
         j["run_name"] = name;
-        j["target"] = {{"kind", kind_name(o.target->kind)}, {"amount", o.target->amount}};
+        j["target"] = {{"kind", target_kind_name(o.target->kind)}, {"amount", o.target->amount}};
         j["observations_from"] = unit == "epoch" ? "epochs" : "windows";
         if (window_s) j["window_s"] = *window_s;
         j["forecast"] = forecast_to_json(f);
@@ -365,7 +343,7 @@ int forecast_run(const Options& o) {
             target = analysis::format_count(o.target->amount) + " samples";
             break;
         case ForecastTarget::Kind::duration:
-            target = duration_text(o.target->amount);
+            target = format_duration(o.target->amount);
             break;
     }
     const int confidence_pct = static_cast<int>(std::lround(f.confidence * 100));
@@ -380,24 +358,24 @@ int forecast_run(const Options& o) {
     line("energy", format_joules(f.total_energy_j) + "  (" + std::to_string(confidence_pct) + "% interval " +
                        format_joules(f.low_energy_j) + " .. " + format_joules(f.high_energy_j) + ")  " +
                        from);
-    line("duration", duration_text(f.total_duration_s) + "  " + from);
+    line("duration", format_duration(f.total_duration_s) + "  " + from);
     if (carbon) {
-        line("CO2e", mass_text(co2e_g(f.total_energy_j, *carbon)) + "  (" +
-                         mass_text(co2e_g(f.low_energy_j, *carbon)) + " .. " +
-                         mass_text(co2e_g(f.high_energy_j, *carbon)) + ")  " + from +
+        line("CO2e", format_mass(co2e_g(f.total_energy_j, *carbon)) + "  (" +
+                         format_mass(co2e_g(f.low_energy_j, *carbon)) + " .. " +
+                         format_mass(co2e_g(f.high_energy_j, *carbon)) + ")  " + from +
                          ", at the run's stored " + fixed(carbon->intensity_g_per_kwh, 0) + " g/kWh (" +
                          carbon->source + ") and PUE " + fixed(carbon->pue, 2));
     } else {
         line("CO2e", "-  (the run stored no carbon intensity)");
     }
-    line("measured", format_joules(f.measured_energy_j) + " in " + duration_text(f.measured_duration_s) +
+    line("measured", format_joules(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
                          " so far (" + plural(f.observations, unit) + ")");
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));
     line("naive", format_joules(naive->total_energy_j) + "  (carbontracker-style: mean of all " +
                       plural(naive->observations, unit) + " so far x the whole job, warm-up included)" +
-                      (carbon ? ", " + mass_text(co2e_g(naive->total_energy_j, *carbon)) + " CO2e" : ""));
+                      (carbon ? ", " + format_mass(co2e_g(naive->total_energy_j, *carbon)) + " CO2e" : ""));
     for (const auto& note : f.notes) std::cout << "  note: " << note << '\n';
     return 0;
 }

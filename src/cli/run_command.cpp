@@ -135,26 +135,13 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
             args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
             args.value("--db", options.db_path)) {
-        } else if (args.value("--interval", text)) {
-            options.monitor.sampler.interval = duration_option("--interval", text);
+        } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
         } else if (args.value("--idle", text)) {
             options.monitor.idle = duration_option("--idle", text);
-        } else if (args.value("--cpu-tdp", text)) {
-            double watts = number_option("--cpu-tdp", text);
-            if (watts <= 0 || watts > 2000) throw UsageError("--cpu-tdp: expected watts between 0 and 2000");
-            options.monitor.sensors.cpu_tdp_w = watts;
         } else if (args.value("--tag", text)) {
             auto eq = text.find('=');
             if (eq == std::string::npos || eq == 0) throw UsageError("--tag: expected KEY=VALUE, got '" + text + "'");
             options.tags[text.substr(0, eq)] = text.substr(eq + 1);
-        } else if (args.value("--country", text)) {
-            options.carbon.country = text;
-        } else if (args.value("--region", text)) {
-            options.carbon.region = text;
-        } else if (args.value("--intensity", text)) {
-            options.carbon.intensity_g_per_kwh = number_option("--intensity", text);
-        } else if (args.value("--pue", text)) {
-            options.carbon.pue = number_option("--pue", text);
         } else if (args.value("--expect-epochs", text)) {
             options.forecast.target = ForecastTarget::epochs(positive_count("--expect-epochs", text));
             ++options.expectations;
@@ -190,9 +177,6 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     }
     options.command = args.rest();
     if (options.command.empty()) throw UsageError("no command given");
-    using namespace std::chrono_literals;
-    if (options.monitor.sampler.interval < 10ms || options.monitor.sampler.interval > 10s)
-        throw UsageError("--interval must be between 10ms and 10s");
     check_forecast_options(options);
     return options;
 }

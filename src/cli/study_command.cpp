@@ -91,24 +91,7 @@ StudyCliOptions parse_options(const std::vector<std::string>& raw) {
             options.allow_power_limit = true;
         } else if (args.flag("--print-default")) {
             options.print_default = true;
-        } else if (args.value("--interval", text)) {
-            auto parsed = parse_duration(text);
-            if (!parsed) throw UsageError("--interval: " + parsed.error());
-            using namespace std::chrono_literals;
-            if (*parsed < 10ms || *parsed > 10s) throw UsageError("--interval must be between 10ms and 10s");
-            options.monitor.sampler.interval = *parsed;
-        } else if (args.value("--cpu-tdp", text)) {
-            double watts = number_option("--cpu-tdp", text);
-            if (watts <= 0 || watts > 2000) throw UsageError("--cpu-tdp: expected watts between 0 and 2000");
-            options.monitor.sensors.cpu_tdp_w = watts;
-        } else if (args.value("--country", text)) {
-            options.carbon.country = text;
-        } else if (args.value("--region", text)) {
-            options.carbon.region = text;
-        } else if (args.value("--intensity", text)) {
-            options.carbon.intensity_g_per_kwh = number_option("--intensity", text);
-        } else if (args.value("--pue", text)) {
-            options.carbon.pue = number_option("--pue", text);
+        } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
         } else if (starts_with(args.peek(), "-")) {
             throw UsageError("unknown option '" + args.peek() + "'");
         } else if (options.grid_path.empty()) {

@@ -64,6 +64,9 @@ struct ForecastTarget {
     static ForecastTarget duration(double seconds) { return {Kind::duration, seconds}; }
 };
 
+/// "epochs", "samples" or "duration" (an amount in seconds): the target's name in JSON and messages.
+const char* target_kind_name(ForecastTarget::Kind kind);
+
 struct ForecastOptions {
     double confidence = 0.9;        ///< two-sided confidence of [low, high], in (0, 1)
     double warmup_threshold = 3.5;  ///< robust z beyond which a leading observation is warm-up

@@ -32,24 +32,12 @@ std::string target_text(const ForecastTarget& target) {
     return "";
 }
 
-std::string kind_name(ForecastTarget::Kind kind) {
-    switch (kind) {
-        case ForecastTarget::Kind::epochs:
-            return "epochs";
-        case ForecastTarget::Kind::samples:
-            return "samples";
-        case ForecastTarget::Kind::duration:
-            return "duration";
-    }
-    return "";
-}
-
 }  // namespace
 
 RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, const std::string& basis,
                               double window_s, const CarbonSetting& carbon) {
     RunForecast out;
-    out.target = kind_name(target.kind);
+    out.target = target_kind_name(target.kind);
     out.target_amount = target.amount;
     out.basis = basis;
     out.window_s = window_s;
