@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -203,6 +205,24 @@ TEST(EstimateEndToEnd, CalibrationFromStoredRunsOnThisDevice) {
     ASSERT_EQ(v.exit_code, 0) << v.err;
     EXPECT_NE(v.out.find("stored runs in"), std::string::npos) << v.out;
     EXPECT_NE(v.out.find("training time per sample"), std::string::npos) << v.out;
+
+    // The same calibration saved in the shipped form loads as a shipped calibration would, row for row.
+    const std::string saved = dir.str() + "/saved.json";
+    auto w = estimate(dir, {"--save-calibration", saved, "--device", gpu});
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_NE(w.out.find("6 rows, 3 architectures"), std::string::npos) << w.out;
+    std::ifstream in(saved);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto loaded = parse_shipped_calibration("saved.json", text);
+    ASSERT_TRUE(loaded) << loaded.error();
+    EXPECT_EQ(loaded->calibration.device, gpu);
+    ASSERT_EQ(loaded->calibration.rows.size(), 6u);
+    for (const auto& row : loaded->calibration.rows) {
+        ASSERT_TRUE(row.train_energy_per_sample_j.has_value());
+        EXPECT_GT(*row.train_energy_per_sample_j, 0);
+    }
+    EXPECT_FALSE(loaded->measured_on.empty());
+    EXPECT_EQ(estimate(dir, {"--save-calibration", saved, "--device", "No Such GPU"}).exit_code, 1);
 }
 
 TEST(EstimateEndToEnd, BadInputsGiveClearMessagesAndNonZeroExits) {
