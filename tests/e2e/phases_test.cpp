@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -15,14 +16,10 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
+using test::read_json;
 using test::ProcessOptions;
 using test::run_process;
 using test::TempDir;
-
-nlohmann::json read_json(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    return nlohmann::json::parse(in);
-}
 
 const nlohmann::json& phase(const nlohmann::json& result, const std::string& name) {
     for (const auto& p : result["phases"])

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,14 +17,10 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
+using test::read_json;
 using test::ProcessOptions;
 using test::run_process;
 using test::TempDir;
-
-nlohmann::json read_json(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    return nlohmann::json::parse(in);
-}
 
 bool have_python() {
     return std::system("python3 -c 'import sys' >/dev/null 2>&1") == 0;

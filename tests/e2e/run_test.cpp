@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -17,14 +18,10 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
+using test::read_json;
 using test::ProcessOptions;
 using test::run_process;
 using test::TempDir;
-
-nlohmann::json read_json(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    return nlohmann::json::parse(in);
-}
 
 std::vector<std::string> joulecast_run(std::vector<std::string> options, std::vector<std::string> command) {
     std::vector<std::string> argv = {JOULECAST_BINARY, "run"};
