@@ -169,6 +169,15 @@
     card.appendChild(box);
   }
 
+  // A section without data: says so and why, with its source line and notes. True when it drew that.
+  function drewNoData(card, s) {
+    if (s && s.status === 'ok') return false;
+    noData(card, s && s.reason);
+    sourceLine(card, s);
+    notes(card, s && s.notes);
+    return true;
+  }
+
   function sourceLine(card, s) {
     if (!s || !s.source) return;
     var p = el('p', 'source');
@@ -249,12 +258,7 @@
         (isNum(r.duration_s) ? ', ' + seconds(r.duration_s) : '') + (r.status ? ', ' + r.status : '') +
         '. Phases shaded, epoch ends dashed; Ctrl + wheel zooms, drag pans.'));
     }
-    if (!s || s.status !== 'ok') {
-      noData(card, s && s.reason);
-      sourceLine(card, s);
-      notes(card, s && s.notes);
-      return;
-    }
+    if (drewNoData(card, s)) return;
     var names = [];
     s.phases.forEach(function (p) { if (names.indexOf(p.name) < 0) names.push(p.name); });
     draw(card, 'timeline', 400, function () {
@@ -323,12 +327,7 @@
 
   function batchSection(s) {
     var card = sectionCard(2, 'batch', s);
-    if (!s || s.status !== 'ok') {
-      noData(card, s && s.reason);
-      sourceLine(card, s);
-      notes(card, s && s.notes);
-      return;
-    }
+    if (drewNoData(card, s)) return;
     var batches = [], energies = [];
     s.series.forEach(function (m) {
       m.means.concat(m.runs).forEach(function (p) {
@@ -403,12 +402,7 @@
 
   function paretoSection(s) {
     var card = sectionCard(3, 'pareto', s);
-    if (!s || s.status !== 'ok') {
-      noData(card, s && s.reason);
-      sourceLine(card, s);
-      notes(card, s && s.notes);
-      return;
-    }
+    if (drewNoData(card, s)) return;
     var models = [];
     s.points.forEach(function (p) { if (models.indexOf(p.model) < 0) models.push(p.model); });
     models.sort();
@@ -558,12 +552,7 @@
 
   function forecastSection(s) {
     var card = sectionCard(5, 'forecast', s);
-    if (!s || s.status !== 'ok') {
-      noData(card, s && s.reason);
-      sourceLine(card, s);
-      notes(card, s && s.notes);
-      return;
-    }
+    if (drewNoData(card, s)) return;
     var points = [], values = [];
     s.runs.forEach(function (r) {
       points.push(r.actual_j, r.forecast_j, r.naive_j);
