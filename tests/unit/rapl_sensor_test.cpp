@@ -1,8 +1,6 @@
 #include "sensors/rapl/rapl_sensor.hpp"
 
-#include <grp.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -13,6 +11,7 @@
 #include <string>
 
 #include "support/temp_dir.hpp"
+#include "support/unprivileged.hpp"
 
 namespace joulecast {
 namespace {
@@ -270,43 +269,15 @@ TEST(RaplSensor, UnknownZoneNamesAreSkippedWithANote) {
     EXPECT_TRUE(notes_mention(sensor, "intel-rapl:0:0 (gpu-thing): unknown subzone name"));
 }
 
-/// Probes in a child process, as user nobody when this process is root (root reads a chmod 000 file anyway).
-/// Returns 'S' + why when the check cannot be made, else 'Y' or 'N' followed by the reason.
+/// Probes as user nobody when this process is root (root reads a chmod 000 file anyway): 'S' + why when the
+/// check cannot be made, else 'Y' or 'N' followed by the reason.
 std::string probe_unprivileged(const std::string& root) {
-    int fds[2];
-    if (pipe(fds) != 0) return "Spipe failed";
-    pid_t pid = fork();
-    if (pid < 0) return "Sfork failed";
-    if (pid == 0) {
-        close(fds[0]);
-        std::string message;
-        if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) {
-            message = "Scannot drop root (setuid 65534 failed)";
-        } else {
-            RaplSensor sensor(root);
-            auto availability = sensor.probe();
-            message = (availability.available ? "Y" : "N") + availability.reason;
-        }
-        const char* data = message.data();
-        std::size_t left = message.size();
-        while (left > 0) {
-            ssize_t n = write(fds[1], data, left);
-            if (n <= 0) break;
-            data += n;
-            left -= static_cast<std::size_t>(n);
-        }
-        _exit(0);  // no destructors: the parent owns the temporary directory
-    }
-    close(fds[1]);
-    std::string out;
-    char buffer[512];
-    ssize_t n = 0;
-    while ((n = read(fds[0], buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (out.empty()) return "Schild reported nothing";
-    return out;
+    const std::string result = test::run_unprivileged([&root] {
+        RaplSensor sensor(root);
+        const auto availability = sensor.probe();
+        return (availability.available ? "Y" : "N") + availability.reason;
+    });
+    return result[0] == 'R' ? result.substr(1) : result;
 }
 
 TEST(RaplSensor, PermissionDeniedNamesTheFileAndIsNotSkipped) {
