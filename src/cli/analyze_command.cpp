@@ -299,8 +299,10 @@ void print_correlations(std::ostream& out, const Analysis& a) {
 
 void print_pareto(std::ostream& out, const Analysis& a) {
     const ParetoFront& f = a.pareto;
-    section(out, "Accuracy/energy Pareto front (per " + f.grouping + ", " + f.basis +
-                     " energy per sample; * = on the front)");
+    // f.basis is "none" when no run has both an accuracy and an energy per sample.
+    const std::string basis = f.basis.empty() || f.basis == "none" ? "no energy per sample"
+                                                                    : f.basis + " energy per sample";
+    section(out, "Accuracy/energy Pareto front (per " + f.grouping + ", " + basis + "; * = on the front)");
     if (f.points.empty()) {
         for (const auto& note : f.notes) out << "  " << note << '\n';
         return;

@@ -57,6 +57,13 @@ bool carbon_option(Args& args, CarbonOptions& carbon) {
     return true;
 }
 
+double cpu_tdp_option(const std::string& text) {
+    const double watts = number_option("--cpu-tdp", text);
+    if (!(watts > 0 && watts <= 2000))
+        throw UsageError("--cpu-tdp: expected watts above 0 and at most 2000, got '" + text + "'");
+    return watts;
+}
+
 bool measuring_option(Args& args, MonitorOptions& monitor) {
     using namespace std::chrono_literals;
     std::string text;
@@ -66,9 +73,7 @@ bool measuring_option(Args& args, MonitorOptions& monitor) {
         if (*parsed < 10ms || *parsed > 10s) throw UsageError("--interval must be between 10ms and 10s");
         monitor.sampler.interval = *parsed;
     } else if (args.value("--cpu-tdp", text)) {
-        const double watts = number_option("--cpu-tdp", text);
-        if (watts <= 0 || watts > 2000) throw UsageError("--cpu-tdp: expected watts between 0 and 2000");
-        monitor.sensors.cpu_tdp_w = watts;
+        monitor.sensors.cpu_tdp_w = cpu_tdp_option(text);
     } else {
         return false;
     }

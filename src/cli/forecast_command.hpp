@@ -10,8 +10,9 @@
 namespace joulecast::cli {
 
 /// `args` are the words after "forecast". Exit status: 0 done (a backtest also when the targets are not
-/// met: the output says so); 1 unknown or ambiguous run, a run with nothing to forecast from, a target that
-/// is not positive, an empty store, no run left to backtest; 2 bad options (UsageError).
+/// met: the output says so); 1 unknown or ambiguous run, a run with nothing to forecast from, an empty store,
+/// no run left to backtest; 2 bad options (UsageError), a target that is not a positive whole number of
+/// epochs or samples or a positive duration among them.
 int forecast_command(const std::vector<std::string>& args);
 
 extern const char* const forecast_usage;

@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
             return 0;
         }
         const Command* command = args.size() > 1 ? find(args[1]) : nullptr;
+        if (args.size() > 1 && !command) {
+            std::cerr << "joulecast: unknown command '" << args[1] << "'\n\n" << usage;
+            return 2;
+        }
         std::cout << (command ? *command->usage : usage);
         return 0;
     }

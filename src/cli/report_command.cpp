@@ -2,11 +2,16 @@
 
 #include "cli/report_command.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cli/args.hpp"
 #include "core/text.hpp"
@@ -40,14 +45,36 @@ filters (which runs the analysis charts cover; default: every completed or profi
   --status S           runs with status S (running | completed | failed | interrupted | profiled)
   --limit N            at most the N newest runs
 
-Exit status: 0 written (sections without data say so); 1 unknown run id, unusable store, or the file
-cannot be written; 2 bad options.
+Exit status: 0 written (sections without data say so); 1 unknown run id, unusable store, or writing the
+file failed part way (e.g. a full disk); 2 bad options, among them an --html FILE that cannot be written (a
+folder, a missing or read-only folder), checked before the report is built.
 )";
 
 namespace {
 
 std::string quoted(const std::string& text) {
     return text.find_first_of(" \t'\"") == std::string::npos ? text : "'" + text + "'";
+}
+
+bool is_a_directory(const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::is_directory(path, ec);
+}
+
+/// Fails early, before the report is built, when `html` cannot be written: it is a folder, or its temporary
+/// sibling cannot be created (a missing or read-only folder). The reason is the system's.
+void check_html_target(const std::string& html) {
+    if (is_a_directory(html)) throw UsageError("--html: cannot write " + html + ": is a directory");
+    const std::string temporary = html + ".tmp";
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(temporary, ec);
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        const int error = errno;
+        throw UsageError("--html: cannot write " + html + ": " + std::strerror(error));
+    }
+    ::close(fd);
+    if (!existed) std::filesystem::remove(temporary, ec);
 }
 
 }  // namespace
@@ -71,20 +98,31 @@ void write_report(const std::string& path, const report::ReportRequest& request,
     // Written beside the target and renamed, so that a reader never sees half a page.
     const std::filesystem::path target(html);
     const std::filesystem::path temporary = target.string() + ".tmp";
+    if (is_a_directory(target)) throw std::runtime_error("cannot write " + html + ": is a directory");
     {
+        errno = 0;
         std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-        if (!file) throw std::runtime_error("cannot write " + temporary.string());
+        if (!file) {
+            const int error = errno;
+            throw std::runtime_error("cannot write " + html + ": " +
+                                     (error ? std::strerror(error) : "cannot create its temporary file " +
+                                                                         temporary.string()));
+        }
+        errno = 0;
         file.write(page.data(), static_cast<std::streamsize>(page.size()));
         file.close();
         if (!file) {
+            const int error = errno;
             std::filesystem::remove(temporary, ec);
-            throw std::runtime_error("cannot write " + temporary.string() + " (disk full?)");
+            throw std::runtime_error("cannot write " + html + ": " +
+                                     (error ? std::strerror(error) : "write failed (disk full?)"));
         }
     }
     std::filesystem::rename(temporary, target, ec);
     if (ec) {
+        const std::string reason = ec.message();
         std::filesystem::remove(temporary, ec);
-        throw std::runtime_error("cannot write " + target.string() + ": " + ec.message());
+        throw std::runtime_error("cannot write " + html + ": " + reason);
     }
 
     const std::size_t runs = data["runs_analysed"].get<std::size_t>();
@@ -175,6 +213,7 @@ int report_command(const std::vector<std::string>& raw) {
                          args.peek() + "'");
     }
     request.filter_text = filter_text;
+    check_html_target(html);
     write_report(db.empty() ? default_store_path() : db, request, html, std::cout);
     return 0;
 }

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -349,8 +351,16 @@ int export_runs(Args& args, Common common) {
 
     std::ofstream file;
     if (!output.empty()) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(output, ec))
+            throw UsageError("--output: cannot write " + output + ": is a directory");
+        errno = 0;
         file.open(output, std::ios::trunc);
-        if (!file) throw UsageError("--output: cannot write " + output);
+        if (!file) {
+            const int error = errno;
+            throw UsageError("--output: cannot write " + output + ": " +
+                             (error ? std::strerror(error) : "cannot open it"));
+        }
     }
     std::ostream& out = output.empty() ? std::cout : file;
     auto store = open_store(common, false);
@@ -437,6 +447,14 @@ int remove_runs(Args& args, Common common) {
 }  // namespace
 
 int runs_command(const std::vector<std::string>& raw) {
+    // --help / -h anywhere (`runs list --help`, `runs show --help`, ...): the usage, exit 0.
+    for (const std::string& argument : raw) {
+        if (argument == "--") break;
+        if (argument == "--help" || argument == "-h") {
+            std::cout << runs_usage;
+            return 0;
+        }
+    }
     Args args(raw);
     Common common;
     while (!args.done() && common_option(args, common)) {

@@ -24,7 +24,7 @@ int sensors_command(const std::vector<std::string>& raw) {
     std::string text;
     while (!args.done()) {
         if (args.flag("--json")) json = true;
-        else if (args.value("--cpu-tdp", text)) config.cpu_tdp_w = number_option("--cpu-tdp", text);
+        else if (args.value("--cpu-tdp", text)) config.cpu_tdp_w = cpu_tdp_option(text);
         else if (args.value("--replay", config.replay_path)) continue;
         else throw UsageError("unknown argument '" + args.peek() + "'");
     }

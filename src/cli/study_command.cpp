@@ -50,9 +50,10 @@ options:
   --no-report          write no report
   --print-default      print the default study's grid (a starting point for your own) and exit
 
-Exit status: 0 when every run completed, 1 when one failed (the study goes on after a failure), 128+N when
-signal N stopped it (SIGINT is forwarded to the current run; the study stops after it), 2 for bad options or
-an invalid grid (nothing is run).
+Exit status: 0 when every run completed, 1 when one failed (the study goes on after a failure) or the report
+could not be written, 128+N when signal N stopped it (SIGINT is forwarded to the current run; the study stops
+after it), 2 for bad options, an invalid grid or an unusable store (nothing is run). --dry-run exits with 2
+where the study itself would refuse to start, else 0.
 )";
 
 namespace {
@@ -139,14 +140,19 @@ int study_command(const std::vector<std::string>& raw) {
             for (const auto& record : study::completed_runs(options.store_path, grid.name))
                 done.insert({record.config.hash, record.repeat});
         study::print_plan(std::cout, grid, study::plan_runs(grid), options.zoo_path, done);
+        // The plan is printed either way; the status says whether the study itself would start.
+        int status = 0;
         try {
             study::check_before_running(grid, options, true);
         } catch (const UsageError& error) {
-            std::cout << "warning: " << error.what() << '\n';
+            std::cout << "error: " << error.what() << '\n';
+            status = 2;
         }
-        if (grid.axis("power_limit_w") && !cli.allow_power_limit)
-            std::cout << "warning: the grid sets power limits: running it needs --allow-power-limit\n";
-        return 0;
+        if (grid.axis("power_limit_w") && !cli.allow_power_limit) {
+            std::cout << "error: the grid sets power limits: running it needs --allow-power-limit\n";
+            status = 2;
+        }
+        return status;
     }
 
     std::ofstream json_out;
@@ -154,6 +160,14 @@ int study_command(const std::vector<std::string>& raw) {
         json_out.open(cli.json_path, std::ios::trunc);
         if (!json_out)
             throw UsageError("--json: cannot write " + cli.json_path + ": " + std::strerror(errno));
+    }
+
+    // The store is checked before the first run, like every other output: a study that cannot keep its runs
+    // cannot be resumed or reported.
+    try {
+        RunStore store(options.store_path);
+    } catch (const std::exception& error) {
+        throw UsageError(std::string("--db: cannot use the run store: ") + error.what());
     }
 
     study::StudyOutcome outcome = study::run_study(grid, options, std::cerr);

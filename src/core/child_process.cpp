@@ -8,6 +8,10 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 extern char** environ;
 
@@ -141,5 +145,36 @@ void SignalForwarder::forward_to(pid_t pid) {
 }
 
 int SignalForwarder::last_signal() { return g_last_signal; }
+
+std::vector<pid_t> descendant_pids(pid_t root) {
+    // Parent of every process, from /proc/PID/stat: "PID (COMM) STATE PPID ...", COMM may hold ") ".
+    std::multimap<pid_t, pid_t> children;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(entry.path() / "stat");
+        std::string stat;
+        if (!std::getline(in, stat)) continue;  // gone meanwhile
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(stat.substr(close + 1));
+        std::string state;
+        long ppid = 0;
+        if (rest >> state >> ppid) children.emplace(static_cast<pid_t>(ppid), static_cast<pid_t>(std::stol(name)));
+    }
+    std::vector<pid_t> out;
+    std::vector<pid_t> frontier = {root};
+    while (!frontier.empty()) {
+        const pid_t parent = frontier.back();
+        frontier.pop_back();
+        auto [first, last] = children.equal_range(parent);
+        for (auto it = first; it != last; ++it) {
+            out.push_back(it->second);
+            frontier.push_back(it->second);
+        }
+    }
+    return out;
+}
 
 }  // namespace joulecast

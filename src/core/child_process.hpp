@@ -33,6 +33,10 @@ private:
     pid_t m_pid = -1;
 };
 
+/// The processes descended from `root` (children, grandchildren, ...), read from the real /proc at this
+/// moment; empty when there are none or /proc cannot be read.
+std::vector<pid_t> descendant_pids(pid_t root);
+
 /// While alive, SIGINT, SIGTERM and SIGHUP sent to joulecast do not end it: they are forwarded to the target
 /// set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
 /// terminal sends to the whole foreground group (the child has them already) are not sent twice. Restores the

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace joulecast {
 
@@ -147,7 +148,11 @@ void print_forecast(std::ostream& out, const RunForecast& f) {
 }  // namespace
 
 void print_summary(std::ostream& out, const RunResult& r) {
-    out << "\n Energy of '" << command_line(r.command) << "' (" << r.status << ", exit " << r.exit_code << ", "
+    // 128+N: the command died of signal N; its name says more than the number (139: SIGSEGV).
+    std::string exit_text = "exit " + std::to_string(r.exit_code);
+    if (r.exit_code > 128 && r.exit_code < 128 + 65)
+        if (const char* name = sigabbrev_np(r.exit_code - 128)) exit_text += " = SIG" + std::string(name);
+    out << "\n Energy of '" << command_line(r.command) << "' (" << r.status << ", " << exit_text << ", "
         << format_number(r.duration_s, 2) << " s):\n\n";
     for (const auto& s : r.energy.sources) {
         std::string how = to_string(s.method);

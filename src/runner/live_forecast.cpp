@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "forecast/windows.hpp"
 #include "report/summary.hpp"
@@ -129,13 +130,25 @@ void LiveForecast::send(int signal, const std::string& why) {
     // A child that has already exited (a zombie not yet reaped, or reaped: ECHILD) must not be signalled: its
     // pid may belong to another process by now.
     siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(m_child), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-        info.si_pid != 0)
-        return;
-    if (kill(m_child, signal) != 0)
-        say(std::string("could not signal the command: ") + std::strerror(errno));
-    else
-        say(why);
+    const bool child_alive =
+        waitid(P_PID, static_cast<id_t>(m_child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+    // The whole family, as Ctrl-C would reach it: a wrapper (sh, a launcher) often waits while its child
+    // trains. Listed before the child is signalled, since its children are orphaned once it exits.
+    if (child_alive)
+        for (pid_t pid : descendant_pids(m_child)) m_family.insert(pid);
+    std::size_t signalled = 0;
+    if (child_alive) {
+        if (kill(m_child, signal) == 0) ++signalled;
+        else say(std::string("could not signal the command: ") + std::strerror(errno));
+    }
+    // Descendants that have exited fail with ESRCH and are skipped.
+    for (pid_t pid : m_family)
+        if (kill(pid, signal) == 0) ++signalled;
+    if (signalled == 0) return;
+    const std::size_t others = signalled - (child_alive ? 1 : 0);
+    say(why + (others > 0 ? " (and to " + std::to_string(others) + " process" + (others == 1 ? "" : "es") +
+                                " it started)"
+                          : std::string()));
 }
 
 bool LiveForecast::wait_for_readings(std::int64_t t_ns) {

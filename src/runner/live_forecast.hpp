@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -70,6 +71,7 @@ private:
     CarbonSetting m_carbon;
     std::ostream* m_log;
     pid_t m_child = -1;
+    std::set<pid_t> m_family;  ///< descendants of the child seen when it was signalled
     std::int64_t m_start_ns = 0;
 
     mutable std::mutex m_mutex;

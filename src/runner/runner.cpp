@@ -66,14 +66,14 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
     else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
 
-    // A store that cannot be opened costs the run its history, not its measurement.
+    // A store that cannot be opened is found before anything runs: the user asked for one (--no-store exists).
     std::unique_ptr<RunStore> store;
     if (spec.store_path) {
         try {
             store = std::make_unique<RunStore>(*spec.store_path);
         } catch (const std::exception& error) {
-            warnings.push_back(std::string("run not stored: ") + error.what());
-            if (!spec.quiet) log << "joulecast: warning: run not stored: " << error.what() << '\n';
+            throw UsageError(std::string("cannot use the run store: ") + error.what() +
+                             " (give another --db, or --no-store)");
         }
     }
 
@@ -91,7 +91,9 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             // Through this connection (unused until writer->finish()): a second one would cost its own open.
             writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns);
         } catch (const std::exception& error) {
+            // Said even with --quiet: a run the user expects in the store is missing from it.
             warnings.push_back(std::string("run not stored: ") + error.what());
+            log << "joulecast: warning: run not stored: " << error.what() << '\n';
             store.reset();
         }
     }
@@ -151,8 +153,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
 
-    if (writer && !writer->finish())
+    if (writer && !writer->finish()) {
         result.warnings.push_back("some readings were not stored: " + writer->last_error());
+        log << "joulecast: warning: some readings were not stored: " << writer->last_error() << '\n';
+    }
     result.overhead.process_cpu_s = process_cpu_seconds();
     // What joulecast added to the wall time: everything but the command itself and the idle baseline asked for.
     result.overhead.wall_s =
@@ -162,7 +166,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             store->finish_run(result, to_json(result));
         } catch (const std::exception& error) {
             result.warnings.push_back(std::string("result not stored: ") + error.what());
-            if (!spec.quiet) log << "joulecast: warning: result not stored: " << error.what() << '\n';
+            log << "joulecast: warning: result not stored: " << error.what() << '\n';
         }
     }
     outcome.result = std::move(result);

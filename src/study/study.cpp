@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -68,7 +69,8 @@ bool interruptible_sleep(std::chrono::nanoseconds duration, const StopSignals& s
 }
 
 bool executable(const std::string& path) {
-    return access(path.c_str(), X_OK) == 0;
+    struct stat info {};
+    return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
 /// Where execvp would find `program`; empty when it would not.

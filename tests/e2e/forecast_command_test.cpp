@@ -2,6 +2,7 @@
 // under a fake GPU of constant power, whose shell child marks epochs with `joulecast mark epoch`.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -54,7 +55,10 @@ protected:
         std::string driver;
         for (const auto& [name, script] : runs) {
             s_dir->write(name + ".sh", script);
-            driver += std::string(JOULECAST_BINARY) + " run --quiet --name " + name + " --db " + db() +
+            // The run without epochs samples every 20 ms: its 0.2 s windows are 10 sampling intervals.
+            const std::string interval = name == "service" ? " --interval 20ms" : "";
+            driver += std::string(JOULECAST_BINARY) + " run --quiet" + interval + " --name " + name +
+                      " --db " + db() +
                       " --json " + s_dir->str() + "/" + name + ".json -- sh " + s_dir->str() + "/" + name +
                       ".sh & ";
         }
@@ -76,6 +80,27 @@ protected:
             empty.duration_s = 10;
             store.finish_run(empty, to_json(empty));
         }
+
+        // A failed run (not backtested) without epochs whose result records no sampling interval: 100 W read
+        // every 250 ms for 5 s. Its interval is the median spacing of its readings.
+        Channel c;
+        c.name = "gpu0.power";
+        c.domain = "gpu";
+        c.device = "gpu0";
+        c.quantity = Quantity::power;
+        RunResult sparse;
+        sparse.id = "dd00000000000001";
+        sparse.name = "sparse";
+        sparse.command = {"sleep", "5"};
+        sparse.started_at = "2026-11-21T08:00:00Z";
+        store.begin_run(sparse, {{"scripted", c}}, 0, getpid());
+        std::vector<Reading> readings;
+        for (int i = 0; i <= 20; ++i) readings.push_back({i * 250'000'000LL, 0, 100.0});
+        store.append_readings(sparse.id, readings, 0);
+        sparse.status = "failed";
+        sparse.exit_code = 1;
+        sparse.duration_s = 5;
+        store.finish_run(sparse, to_json(sparse));
     }
     static void TearDownTestSuite() {
         s_results.reset();
@@ -213,10 +238,27 @@ TEST_F(ForecastCli, RunWithoutEpochsIsForecastFromWindowsOfItsReadings) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "windows of")) << r.out;
     EXPECT_TRUE(contains(r.out, "set --window")) << r.out;
+    // The run sampled every 20 ms (stored with it): a window under 5 intervals (100 ms) is refused.
+    EXPECT_NEAR(result("service")["overhead"]["interval_s"].get<double>(), 0.02, 1e-9);
+    auto short_window = forecast({run, "--duration", "1h", "--window", "5ms"});
+    EXPECT_EQ(short_window.exit_code, 2) << short_window.err;
+    EXPECT_TRUE(contains(short_window.err, "shorter than 5 sampling intervals")) << short_window.err;
+    EXPECT_TRUE(forecast({run, "--duration", "1h", "--window", "100ms"}).exit_code == 0);
     // Windows carry no samples.
     auto samples = forecast({run, "--samples", "1000", "--window", "0.2s"});
     EXPECT_EQ(samples.exit_code, 1);
     EXPECT_TRUE(contains(samples.err, "samples")) << samples.err;
+}
+
+TEST_F(ForecastCli, WithoutAStoredIntervalTheWindowIsCheckedAgainstTheSpacingOfTheReadings) {
+    // Readings every 250 ms: 5 intervals are 1.25 s.
+    auto r = forecast({"dd00000000000001", "--duration", "50s", "--window", "1s"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "shorter than 5 sampling intervals")) << r.err;
+    EXPECT_TRUE(contains(r.err, "0.250 s")) << r.err;
+    auto j = forecast_json({"dd00000000000001", "--duration", "50s", "--window", "1.25s"});
+    EXPECT_EQ(j["observations_from"], "windows");
+    EXPECT_NEAR(j["forecast"]["total_energy_j"].get<double>(), 100.0 * 50, 0.01 * 100.0 * 50);
 }
 
 TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorForWarmUp) {
@@ -264,6 +306,11 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
                              "coverage", "targets", "not part of the comparison"})
         EXPECT_TRUE(contains(text.out, part)) << part << "\n" << text.out;
     EXPECT_FALSE(contains(text.out, "warmup")) << text.out;
+    EXPECT_TRUE(contains(text.out, "targets (for a 10% profile): median <= 3%")) << text.out;
+    EXPECT_FALSE(contains(text.out, "issue")) << text.out;
+    auto help = run_process({JOULECAST_BINARY, "forecast", "--help"}, options());
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_FALSE(contains(help.out, "issue")) << help.out;
 
     // The default profile, 10%, is one epoch of eight.
     auto fraction = forecast({"--backtest", "--json", "--name", "warmup"});
@@ -281,9 +328,6 @@ TEST_F(ForecastCli, BadInputsGiveClearMessages) {
     expect({"ffffffff", "--epochs", "10"}, 1, "ffffffff");     // unknown run
     expect({"abc", "--epochs", "10"}, 1, "abc0000000000001");  // ambiguous prefix lists candidates
     expect({"abc0000000000001", "--epochs", "10"}, 1, "neither epochs nor stored readings");
-    expect({id("steady-a"), "--epochs", "0"}, 1, "must be positive");
-    expect({id("steady-a"), "--epochs", "-5"}, 1, "must be positive");
-    expect({id("steady-a"), "--duration", "0s"}, 1, "must be positive");
     expect({id("service"), "--duration", "16s", "--window", "1h"}, 1, "shorter --window");
     expect({"--backtest", "--name", "single"}, 1, "no run left to backtest");
     expect({"--backtest", "--name", "no-such-run"}, 1, "nothing to backtest");
@@ -296,6 +340,20 @@ TEST_F(ForecastCli, BadInputsGiveClearMessages) {
     // Usage errors.
     expect({id("steady-a")}, 2, "--epochs N");
     expect({id("steady-a"), "--epochs", "ten"}, 2, "not a number");
+    // Every invalid target is a usage error: not positive, not whole, not finite.
+    expect({id("steady-a"), "--epochs", "0"}, 2, "positive whole number");
+    expect({id("steady-a"), "--epochs", "-3"}, 2, "positive whole number");
+    expect({id("steady-a"), "--epochs", "-5"}, 2, "positive whole number");
+    expect({id("steady-a"), "--epochs", "1.5"}, 2, "positive whole number");
+    expect({id("steady-a"), "--epochs", "nan"}, 2, "--epochs");
+    expect({id("steady-a"), "--epochs", "inf"}, 2, "--epochs");
+    expect({id("steady-a"), "--samples", "0"}, 2, "positive whole number");
+    expect({id("steady-a"), "--samples", "2.5"}, 2, "positive whole number");
+    expect({id("steady-a"), "--duration", "0s"}, 2, "must be positive");
+    expect({id("steady-a"), "--duration", "-5s"}, 2, "must be positive");
+    // --window is for runs without epochs only.
+    expect({id("steady-a"), "--epochs", "10", "--window", "1s"}, 2,
+           "--window applies only to runs without epochs");
     expect({id("steady-a"), "--epochs", "10", "--duration", "5s"}, 2, "one target");
     expect({id("steady-a"), "--epochs", "10", "--confidence", "1.5"}, 2, "--confidence");
     expect({"--epochs", "10"}, 2, "which run");

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <fstream>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
@@ -183,6 +187,37 @@ TEST(RunForecastEndToEnd, ProfileSecondsOnAJobWithoutEpochsForecastsFromWindows)
     EXPECT_NEAR(f["total_duration_s"].get<double>(), 30.0, 1e-6);
     EXPECT_NEAR(f["co2e_g"].get<double>(), grams(f["total_energy_j"].get<double>()), 1e-9);
     EXPECT_NE(r.err.find("joulecast: forecast after 0.5 s of 30.0 s: "), std::string::npos) << r.err;
+}
+
+// Whether `pid` is a live process (a zombie waiting for its parent counts as ended).
+bool process_alive(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return false;
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+TEST(RunForecastEndToEnd, TheProfileEndsTheProcessesTheCommandStartedToo) {
+    // A wrapper shell waits while its child works, as a launcher script does: the profile's signal must reach
+    // the worker, not only the shell (which would leave it running, orphaned and unmeasured).
+    TempDir dir;
+    const std::string pid_file = dir.str() + "/worker.pid";
+    auto r = run_process({JOULECAST_BINARY, "run", "--no-store", "--profile-seconds", "0.5", "--grace", "2s",
+                          "--", "sh", "-c", "sleep 47 & echo $! > " + pid_file + "; wait"},
+                         fake_gpu(dir, "gpus=1;gpu0.power=100", monotonic_ns()));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(pid_file);
+    std::string worker;
+    ASSERT_TRUE(std::getline(in, worker)) << r.err;
+    bool alive = process_alive(worker);
+    for (int i = 0; i < 50 && alive; ++i) {  // its signal is delivered at once; its exit may take a moment
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        alive = process_alive(worker);
+    }
+    EXPECT_FALSE(alive) << "the worker " << worker << " outlived the profile: " << r.err;
+    if (alive) kill(std::stoi(worker), SIGKILL);
+    EXPECT_NE(r.err.find("(and to 1 process it started)"), std::string::npos) << r.err;
 }
 
 TEST(RunForecastEndToEnd, ACommandThatIgnoresSigintGetsSigtermAfterTheGrace) {

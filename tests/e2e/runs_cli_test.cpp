@@ -190,6 +190,34 @@ TEST_F(RunsCli, UnknownOrAmbiguousIdsExit1BadOptionsExit2) {
     }
 }
 
+TEST_F(RunsCli, HelpAnywhereInTheSubcommandsPrintsTheUsage) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"list", "--help"},
+             {"show", "--help"},
+             {"show", "-h"},
+             {"--db", db(), "export", "--format", "csv", "--help"},
+             {"rm", "--help"},
+             {"--help"},
+         }) {
+        auto r = runs(args);
+        EXPECT_EQ(r.exit_code, 0) << args.back() << ": " << r.err;
+        EXPECT_TRUE(contains(r.out, "usage: joulecast runs")) << r.out;
+        EXPECT_TRUE(r.err.empty()) << r.err;
+    }
+}
+
+TEST_F(RunsCli, AnUnwritableExportOutputSaysWhy) {
+    // A folder that does not exist: the system's reason, and the file as given.
+    const std::string missing = m_dir.str() + "/no-such-folder/x.csv";
+    auto r = runs({"--db", db(), "export", "--format", "csv", "--output", missing});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "cannot write " + missing + ": No such file or directory")) << r.err;
+    // A folder in the way.
+    r = runs({"--db", db(), "export", "--format", "csv", "--output", m_dir.str()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "cannot write " + m_dir.str() + ": is a directory")) << r.err;
+}
+
 TEST_F(RunsCli, ExportCsvJsonAndReadings) {
     auto r = runs({"--db", db(), "export", "--format", "csv", "--tag", "model=resnet18"});
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -339,8 +339,11 @@ TEST(StudyEndToEnd, BuiltinModeRunsTheZooWithTheConfigurationAsOptions) {
 TEST(StudyEndToEnd, DryRunPrintsThePlanAndBadGridsNameTheLine) {
     TempDir dir;
     auto options = fake_gpu(dir, "gpus=1");
+    // The plan is printed even though this zoo does not exist; the status says the study would not start.
     auto r = run_process({JOULECAST_BINARY, "study", "--dry-run", "--zoo", "/opt/zoo"}, options);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.out.find("error: built-in mode runs joulecast-zoo, which is not at /opt/zoo"), std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("study \"default\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("12. model="), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("/opt/zoo train --model"), std::string::npos) << r.out;
