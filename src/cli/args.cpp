@@ -15,18 +15,21 @@ std::vector<std::string> Args::rest() {
 bool Args::value(const std::string& name, std::string& out) {
     if (done()) return false;
     const std::string& arg = m_args[m_pos];
+    std::string value;
     if (arg == name) {
         if (m_pos + 1 >= m_args.size()) throw UsageError(name + " needs a value");
-        out = m_args[m_pos + 1];
+        value = m_args[m_pos + 1];
         m_pos += 2;
-        return true;
-    }
-    if (starts_with(arg, name + "=")) {
-        out = arg.substr(name.size() + 1);
+    } else if (starts_with(arg, name + "=")) {
+        value = arg.substr(name.size() + 1);
         ++m_pos;
-        return true;
+    } else {
+        return false;
     }
-    return false;
+    // An empty value is always a slip (an unset shell variable, say): `--json ""` must not mean "no JSON".
+    if (value.empty()) throw UsageError(name + " needs a value, and got an empty one");
+    out = std::move(value);
+    return true;
 }
 
 bool Args::flag(const std::string& name) {

@@ -22,7 +22,7 @@ public:
     std::vector<std::string> rest();
 
     /// If the next argument is option `name` ("--json FILE" or "--json=FILE"), consumes it, stores its value
-    /// in `out` and returns true.
+    /// in `out` and returns true. A missing or empty value throws UsageError.
     bool value(const std::string& name, std::string& out);
     /// If the next argument is the flag `name`, consumes it.
     bool flag(const std::string& name);

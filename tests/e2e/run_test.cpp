@@ -84,6 +84,7 @@ TEST(RunEndToEnd, MissingCommandExits127AndStillWritesTheResult) {
 
 TEST(RunEndToEnd, BadOptionsExit2WithUsage) {
     TempDir dir;
+    dir.write("not-a-store.db", "these bytes are not an SQLite database\n");
     ProcessOptions options;
     options.env = isolated_env(dir.str());
     for (auto args : std::vector<std::vector<std::string>>{
@@ -93,6 +94,10 @@ TEST(RunEndToEnd, BadOptionsExit2WithUsage) {
              {JOULECAST_BINARY, "run", "--idle", "soon", "--", "true"},
              {JOULECAST_BINARY, "run", "--json", "/nonexistent-dir/x.json", "--", "true"},
              {JOULECAST_BINARY, "run", "--json"},
+             {JOULECAST_BINARY, "run", "--json", "", "--", "true"},
+             {JOULECAST_BINARY, "run", "--cpu-tdp", "0", "--", "true"},
+             {JOULECAST_BINARY, "run", "--db", dir.str() + "/not-a-store.db", "--", "true"},
+             {JOULECAST_BINARY, "help", "frobnicate"},
              {JOULECAST_BINARY, "frobnicate"},
          }) {
         auto r = run_process(args, options);
@@ -264,6 +269,24 @@ TEST(RunEndToEnd, ReplayedTraceGivesItsKnownEnergy) {
     const double duration = result["duration_s"];
     EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
     EXPECT_EQ(result["energy_method"]["gpu"], "integrated");
+    EXPECT_TRUE(result["warnings"].empty()) << result["warnings"].dump();  // the 20 s trace covers the run
+}
+
+TEST(RunEndToEnd, AReplayedTraceShorterThanTheRunIsSaidToBeHeld) {
+    TempDir dir;
+    std::string csv = "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value\n";
+    for (int i = 0; i <= 20; ++i)
+        csv += std::to_string(i * 0.01) + ",nvml,gpu0.power,gpu,gpu0,power,gauge,0,W,200\n";
+    auto trace = dir.write("short.csv", csv);  // 0.2 s
+    auto json = dir.path() / "r.json";
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto r = run_process(joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "0.6"}),
+                         options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string warnings = read_json(json)["warnings"].dump();
+    EXPECT_NE(warnings.find("ends after 0.20 s but the run lasted"), std::string::npos) << warnings;
+    EXPECT_NE(r.err.find("last readings are held"), std::string::npos) << r.err;
 }
 
 TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
