@@ -104,7 +104,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     RunOutcome outcome;
     std::string status = "completed";
     if (!child) {
-        log << "joulecast: " << child.error() << '\n';
+        // Once: the summary lists it among the warnings, unless there is no summary.
+        if (spec.quiet) log << "joulecast: " << child.error() << '\n';
         outcome.exit_code = 127;
         status = "failed";
         warnings.push_back(child.error());

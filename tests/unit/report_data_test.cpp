@@ -153,6 +153,10 @@ TEST(ReportData, ForecastSectionComparesForecastAfterKEpochsWithTheMeasuredSum) 
     auto none = forecast_section({result("x", "cnn", 32, 100, 1000, 0.9, 2)}, 2);
     EXPECT_EQ(none["status"], "no data");
     EXPECT_NE(none["reason"].get<std::string>().find("more than 2 epochs"), std::string::npos);
+    // One line however many runs: not a list of every run's id for the same cause.
+    const std::string reason = none["reason"];
+    EXPECT_NE(reason.find("the 1 run with epochs mark at most 2"), std::string::npos) << reason;
+    EXPECT_EQ(reason.find('\n'), std::string::npos) << reason;
 }
 
 TEST(ReportData, EmptyInputsGiveNoDataEverywhereWithReasons) {

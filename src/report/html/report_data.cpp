@@ -462,8 +462,16 @@ ojson forecast_section(const std::vector<nlohmann::json>& results, std::size_t a
     }
     auto summary = backtest(completed, ProfileLength::epochs(after_epochs));
     if (!summary) {
-        no_data(s, "no run marks more than " + std::to_string(after_epochs) + " epochs (" + summary.error() +
-                       ")");
+        // One line for the page; the backtest's per-run reasons would list every run for the same cause.
+        std::size_t most = 0;
+        for (const auto& run : completed) most = std::max(most, run.epoch_energy_j.size());
+        if (most <= after_epochs)
+            no_data(s, "no run marks more than " + std::to_string(after_epochs) + " epochs (the " +
+                           runs_text(completed.size()) + " with epochs mark at most " + std::to_string(most) +
+                           "): a forecast from the first " + std::to_string(after_epochs) +
+                           " needs more to compare with (--forecast-epochs sets how many)");
+        else
+            no_data(s, summary.error());
         return s;
     }
     constexpr std::size_t shown_skips = 5;
