@@ -20,6 +20,7 @@
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
 #include "report/summary.hpp"
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "forecast/backtest.hpp"
 #include "forecast/forecaster.hpp"
@@ -199,16 +200,6 @@ std::unique_ptr<RunStore> open_existing_store(const std::string& path, const std
     if (!std::filesystem::exists(path, ec))
         throw StoreError(what + ": there is no run store at " + path + " yet (see --db / $JOULECAST_DB)");
     return std::make_unique<RunStore>(path);
-}
-
-double number_or(const nlohmann::ordered_json& j, const char* key, double fallback = 0) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
-std::string string_or(const nlohmann::ordered_json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::vector<EpochResult> epochs_of(const nlohmann::ordered_json& document) {

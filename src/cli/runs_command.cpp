@@ -17,6 +17,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "store/export.hpp"
 #include "store/iso_time.hpp"
@@ -166,16 +167,6 @@ void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
                         r.co2e_g ? mass_text(*r.co2e_g) : "-"});
     }
     print_table(out, rows, {false, false, false, false, true, true, false, true});
-}
-
-double number_or(const nlohmann::ordered_json& j, const char* key, double fallback = 0) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
-std::string string_or(const nlohmann::ordered_json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 void print_run(std::ostream& out, const nlohmann::ordered_json& j) {
