@@ -4,15 +4,13 @@
 
 #include <cmath>
 
+#include "core/json_fields.hpp"
+
 namespace joulecast::analysis {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json opt(const std::optional<double>& value) {
-    return value && std::isfinite(*value) ? Json(*value) : Json(nullptr);
-}
 
 Json finite(double value) {
     return std::isfinite(value) ? Json(value) : Json(nullptr);
@@ -23,22 +21,22 @@ Json configuration_json(const Configuration& c) {
             {"label", c.label},
             {"model", c.model},
             {"device", c.device},
-            {"batch_size", opt(c.batch_size)},
-            {"learning_rate", opt(c.learning_rate)},
-            {"epochs", opt(c.epochs)},
-            {"threads", opt(c.threads)},
-            {"power_limit_w", opt(c.power_limit_w)},
+            {"batch_size", optional_json(c.batch_size)},
+            {"learning_rate", optional_json(c.learning_rate)},
+            {"epochs", optional_json(c.epochs)},
+            {"threads", optional_json(c.threads)},
+            {"power_limit_w", optional_json(c.power_limit_w)},
             {"run_ids", c.run_ids},
             {"n", c.n},
-            {"energy_per_sample_j", opt(c.energy_per_sample_j)},
-            {"energy_per_sample_sd_j", opt(c.energy_per_sample_sd_j)},
+            {"energy_per_sample_j", optional_json(c.energy_per_sample_j)},
+            {"energy_per_sample_sd_j", optional_json(c.energy_per_sample_sd_j)},
             {"basis", c.basis},
-            {"training_energy_j", opt(c.training_energy_j)},
-            {"inference_energy_j", opt(c.inference_energy_j)},
-            {"training_energy_per_sample_j", opt(c.training_energy_per_sample_j)},
-            {"inference_energy_per_sample_j", opt(c.inference_energy_per_sample_j)},
-            {"accuracy", opt(c.accuracy)},
-            {"accuracy_sd", opt(c.accuracy_sd)},
+            {"training_energy_j", optional_json(c.training_energy_j)},
+            {"inference_energy_j", optional_json(c.inference_energy_j)},
+            {"training_energy_per_sample_j", optional_json(c.training_energy_per_sample_j)},
+            {"inference_energy_per_sample_j", optional_json(c.inference_energy_per_sample_j)},
+            {"accuracy", optional_json(c.accuracy)},
+            {"accuracy_sd", optional_json(c.accuracy_sd)},
             {"method", to_json(c.method)}};
 }
 
@@ -53,8 +51,8 @@ Json correlations_json(const CorrelationMatrix& m) {
     for (const auto& row : m.cells) {
         Json p = Json::array(), s = Json::array(), c = Json::array();
         for (const auto& cell : row) {
-            p.push_back(opt(cell.pearson));
-            s.push_back(opt(cell.spearman));
+            p.push_back(optional_json(cell.pearson));
+            s.push_back(optional_json(cell.spearman));
             c.push_back(cell.n);
         }
         pearson.push_back(p);
@@ -73,7 +71,7 @@ Json drivers_json(const DriverRanking& r) {
     for (const auto& d : r.drivers)
         drivers.push_back({{"variable", d.variable},
                            {"spearman", finite(d.spearman)},
-                           {"pearson", opt(d.pearson)},
+                           {"pearson", optional_json(d.pearson)},
                            {"n", d.n},
                            {"direction", d.direction},
                            {"strength", d.strength},
@@ -86,7 +84,7 @@ Json pareto_json(const ParetoFront& f) {
     for (const auto& p : f.points)
         points.push_back({{"label", p.label},
                           {"model", p.model},
-                          {"batch_size", opt(p.batch_size)},
+                          {"batch_size", optional_json(p.batch_size)},
                           {"run_ids", p.run_ids},
                           {"n", p.n},
                           {"accuracy", finite(p.accuracy)},
@@ -102,8 +100,8 @@ Json optimal_batch_json(const OptimalBatch& o) {
         batches.push_back({{"batch_size", finite(b.batch_size)},
                            {"n", b.n},
                            {"mean_energy_per_sample_j", finite(b.mean_energy_per_sample_j)},
-                           {"sd_j", opt(b.sd_j)},
-                           {"mean_accuracy", opt(b.mean_accuracy)},
+                           {"sd_j", optional_json(b.sd_j)},
+                           {"mean_accuracy", optional_json(b.mean_accuracy)},
                            {"method", to_json(b.method)}});
     return {{"model", o.model},
             {"device", o.device},
@@ -113,7 +111,7 @@ Json optimal_batch_json(const OptimalBatch& o) {
             {"best_energy_per_sample_j", finite(o.best_energy_per_sample_j)},
             {"worst_batch", finite(o.worst_batch)},
             {"worst_energy_per_sample_j", finite(o.worst_energy_per_sample_j)},
-            {"worst_to_best", opt(o.worst_to_best)},
+            {"worst_to_best", optional_json(o.worst_to_best)},
             {"method", to_json(o.method)},
             {"notes", o.notes}};
 }
@@ -127,14 +125,14 @@ Json inference_share_json(const InferenceShare& s) {
             {"inference_energy_per_sample_j", finite(s.inference_energy_per_sample_j)},
             {"lifetime_energy_j", finite(s.lifetime_energy_j)},
             {"inference_share", finite(s.inference_share)},
-            {"break_even_inferences", opt(s.break_even_inferences)},
+            {"break_even_inferences", optional_json(s.break_even_inferences)},
             {"method", to_json(s.method)}};
 }
 
 }  // namespace
 
 Json to_json(const EnergyMethod& method) {
-    return {{"label", method.label}, {"measured_share", opt(method.measured_share)}};
+    return {{"label", method.label}, {"measured_share", optional_json(method.measured_share)}};
 }
 
 Json to_json(const RunRow& r) {
@@ -146,34 +144,34 @@ Json to_json(const RunRow& r) {
             {"model_source", r.model_source},
             {"device", r.device},
             {"dataset", r.dataset},
-            {"batch_size", opt(r.batch_size)},
-            {"learning_rate", opt(r.learning_rate)},
-            {"epochs", opt(r.epochs)},
-            {"threads", opt(r.threads)},
-            {"power_limit_w", opt(r.power_limit_w)},
-            {"params", opt(r.params)},
-            {"macs", opt(r.macs)},
-            {"macs_per_param", opt(r.macs_per_param)},
-            {"training_samples", opt(r.training_samples)},
-            {"inference_samples", opt(r.inference_samples)},
-            {"training_time_s", opt(r.training_time_s)},
-            {"inference_time_s", opt(r.inference_time_s)},
-            {"training_energy_j", opt(r.training_energy_j)},
-            {"inference_energy_j", opt(r.inference_energy_j)},
-            {"total_energy_j", opt(r.total_energy_j)},
-            {"training_energy_per_sample_j", opt(r.training_energy_per_sample_j)},
-            {"inference_energy_per_sample_j", opt(r.inference_energy_per_sample_j)},
-            {"energy_per_sample_j", opt(r.energy_per_sample_j)},
+            {"batch_size", optional_json(r.batch_size)},
+            {"learning_rate", optional_json(r.learning_rate)},
+            {"epochs", optional_json(r.epochs)},
+            {"threads", optional_json(r.threads)},
+            {"power_limit_w", optional_json(r.power_limit_w)},
+            {"params", optional_json(r.params)},
+            {"macs", optional_json(r.macs)},
+            {"macs_per_param", optional_json(r.macs_per_param)},
+            {"training_samples", optional_json(r.training_samples)},
+            {"inference_samples", optional_json(r.inference_samples)},
+            {"training_time_s", optional_json(r.training_time_s)},
+            {"inference_time_s", optional_json(r.inference_time_s)},
+            {"training_energy_j", optional_json(r.training_energy_j)},
+            {"inference_energy_j", optional_json(r.inference_energy_j)},
+            {"total_energy_j", optional_json(r.total_energy_j)},
+            {"training_energy_per_sample_j", optional_json(r.training_energy_per_sample_j)},
+            {"inference_energy_per_sample_j", optional_json(r.inference_energy_per_sample_j)},
+            {"energy_per_sample_j", optional_json(r.energy_per_sample_j)},
             {"basis", r.basis},
-            {"work_params_per_s", opt(r.work_params_per_s)},
-            {"samples_per_j", opt(r.samples_per_j)},
-            {"mean_power_w", opt(r.mean_power_w)},
-            {"peak_power_w", opt(r.peak_power_w)},
-            {"gpu_utilisation_pct", opt(r.gpu_utilisation_pct)},
-            {"cpu_utilisation_pct", opt(r.cpu_utilisation_pct)},
-            {"accuracy", opt(r.accuracy)},
-            {"loss", opt(r.loss)},
-            {"duration_s", opt(r.duration_s)},
+            {"work_params_per_s", optional_json(r.work_params_per_s)},
+            {"samples_per_j", optional_json(r.samples_per_j)},
+            {"mean_power_w", optional_json(r.mean_power_w)},
+            {"peak_power_w", optional_json(r.peak_power_w)},
+            {"gpu_utilisation_pct", optional_json(r.gpu_utilisation_pct)},
+            {"cpu_utilisation_pct", optional_json(r.cpu_utilisation_pct)},
+            {"accuracy", optional_json(r.accuracy)},
+            {"loss", optional_json(r.loss)},
+            {"duration_s", optional_json(r.duration_s)},
             {"method", to_json(r.method)},
             {"training_method", to_json(r.training_method)},
             {"inference_method", to_json(r.inference_method)},

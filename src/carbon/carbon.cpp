@@ -215,8 +215,12 @@ CarbonSetting resolve_carbon(const CarbonOptions& options, const char* env_count
     return setting;
 }
 
+double co2e_g(double energy_j, double intensity_g_per_kwh, double pue) {
+    return energy_j / joules_per_kwh * pue * intensity_g_per_kwh;
+}
+
 double co2e_g(double energy_j, const CarbonSetting& setting) {
-    return energy_j / joules_per_kwh * setting.pue * setting.intensity_g_per_kwh;
+    return co2e_g(energy_j, setting.intensity_g_per_kwh, setting.pue);
 }
 
 }  // namespace joulecast

@@ -75,5 +75,7 @@ CarbonSetting resolve_carbon(const CarbonOptions& options, const char* env_count
 
 /// Carbon emitted for energy_j joules of IT energy, in grams CO2e: kWh × PUE × intensity.
 double co2e_g(double energy_j, const CarbonSetting& setting);
+/// The same from the figures alone: energy_j / 3.6e6 × PUE × intensity, grams.
+double co2e_g(double energy_j, double intensity_g_per_kwh, double pue);
 
 }  // namespace joulecast

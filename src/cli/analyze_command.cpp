@@ -408,7 +408,6 @@ int analyze_command(const std::vector<std::string>& arguments) {
         } else if (args.flag("--per-run")) {
             options.per_configuration = false;
         } else if (args.value("--study", text)) {
-            if (text.empty()) throw UsageError("--study: expected a study name");
             filter.tags.emplace_back("study", text);
         } else if (args.value("--inferences", text)) {
             options.inferences = inferences_option(text);

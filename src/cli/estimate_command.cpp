@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_fields.hpp"
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
@@ -113,7 +114,6 @@ Options parse(const std::vector<std::string>& arguments) {
         } else if (args.flag("--validate")) {
             o.validate = true;
         } else if (args.value("--save-calibration", text)) {
-            if (text.empty()) throw UsageError("--save-calibration needs a file name");
             o.save_calibration = text;
         } else if (args.value("--params", text)) {
             o.params = positive_option("--params", text);
@@ -309,10 +309,6 @@ std::string format_seconds(double s) {
 
 std::string interval(const std::string& low, const std::string& high) {
     return "[" + low + ", " + high + "]";
-}
-
-Json optional_json(const std::optional<double>& v) {
-    return v ? Json(*v) : Json(nullptr);
 }
 
 Json source_json(const ChosenCalibration& c) {

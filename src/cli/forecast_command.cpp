@@ -221,6 +221,15 @@ std::vector<EpochResult> epochs_of(const nlohmann::ordered_json& document) {
 
 /// The run's sampling interval in seconds: the one stored in its result (overhead.interval_s), else the
 /// median spacing of its stored power readings (per channel); 0 when neither is known.
+/// How the run's energy was obtained, per domain, as its result recorded it: "gpu counter, cpu modelled".
+std::string energy_sources(const nlohmann::ordered_json& document) {
+    std::string text;
+    if (auto it = document.find("energy_method"); it != document.end() && it->is_object())
+        for (const auto& [domain, method] : it->items())
+            if (method.is_string()) text += (text.empty() ? "" : ", ") + domain + " " + method.get<std::string>();
+    return text.empty() ? "not recorded" : text;
+}
+
 double sampling_interval_s(const nlohmann::ordered_json& document, const StoredTrace& trace) {
     if (auto it = document.find("overhead"); it != document.end() && it->is_object()) {
         const double stored = number_or(*it, "interval_s");
@@ -352,6 +361,8 @@ int forecast_run(const Options& o) {
         j["target"] = {{"kind", target_kind_name(o.target->kind)}, {"amount", o.target->amount}};
         j["observations_from"] = unit == "epoch" ? "epochs" : "windows";
         if (window_s) j["window_s"] = *window_s;
+        // What the forecast extrapolates: counter, integrated or modelled energy, per domain.
+        if (auto it = document.find("energy_method"); it != document.end()) j["energy_method"] = *it;
         j["forecast"] = forecast_to_json(f);
         j["naive"] = forecast_to_json(*naive);
         if (carbon) {
@@ -405,7 +416,8 @@ int forecast_run(const Options& o) {
         line("CO2e", "-  (the run stored no carbon intensity)");
     }
     line("measured", format_joules(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
-                         " so far (" + plural(f.observations, unit) + ")");
+                         " so far (" + plural(f.observations, unit) + "; energy: " + energy_sources(document) +
+                         ")");
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));

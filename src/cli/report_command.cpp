@@ -147,14 +147,7 @@ int report_command(const std::vector<std::string>& raw) {
     };
     while (!args.done()) {
         if (args.value("--db", db)) continue;
-        if (args.value("--html", html)) {
-            if (html.empty()) throw UsageError("--html needs a file name");
-            continue;
-        }
-        if (args.value("--run", request.run_id)) {
-            if (request.run_id.empty()) throw UsageError("--run needs a run id");
-            continue;
-        }
+        if (args.value("--html", html) || args.value("--run", request.run_id)) continue;
         if (args.value("--inferences", text)) {
             const double n = number_option("--inferences", text);
             if (!std::isfinite(n) || n < 0)
@@ -171,7 +164,6 @@ int report_command(const std::vector<std::string>& raw) {
             continue;
         }
         if (args.value("--study", text)) {
-            if (text.empty()) throw UsageError("--study needs a study name");
             request.filter.tags.emplace_back("study", text);
             add_filter_text("--study", text);
             continue;

@@ -81,7 +81,6 @@ StudyCliOptions parse_options(const std::vector<std::string>& raw) {
         if (args.value("--db", options.db_path) || args.value("--json", options.json_path) ||
             args.value("--zoo", options.zoo_path)) {
         } else if (args.value("--report", options.report_path)) {
-            if (options.report_path.empty()) throw UsageError("--report needs a file name");
         } else if (args.flag("--no-report")) {
             options.no_report = true;
         } else if (args.flag("--dry-run")) {

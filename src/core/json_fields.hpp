@@ -1,8 +1,12 @@
 #pragma once
-// Reading optional fields of a result document (nlohmann::json or ordered_json) without exceptions: a
-// missing field or one of another type gives the fallback.
+// Optional fields of JSON documents: reading them without exceptions (a missing field or one of another type
+// gives the fallback), and writing a figure that may be missing as null.
 
+#include <cmath>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace joulecast {
 
@@ -16,6 +20,11 @@ template <class Json>
 std::string string_or(const Json& object, const char* key) {
     auto it = object.find(key);
     return it != object.end() && it->is_string() ? it->template get<std::string>() : std::string();
+}
+
+/// A figure that may be missing (or not finite) as JSON: the number, or null.
+inline nlohmann::ordered_json optional_json(const std::optional<double>& value) {
+    return value && std::isfinite(*value) ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
 }
 
 }  // namespace joulecast

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/json_fields.hpp"
 #include "forecast/stats.hpp"
 
 namespace joulecast {
@@ -549,8 +550,9 @@ Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask 
     const double best = best_candidate->mse;
     std::vector<double> ys;
     for (const auto& s : samples) ys.push_back(s.y);
+    const double mean_y = stats::mean(ys);
     double spread = 0;
-    for (double y : ys) spread += std::pow(y - stats::mean(ys), 2);
+    for (double y : ys) spread += std::pow(y - mean_y, 2);
     spread /= static_cast<double>(ys.size());
     // Within the tolerance (and, by the one-standard-error rule, within the best candidate's standard error),
     // prefer fewer coefficients, then the additive family (its non-negative physical terms extrapolate more
@@ -754,10 +756,6 @@ Result<LogoValidation> validate_leave_one_group_out(const Calibration& calibrati
 
 namespace {
 
-nlohmann::ordered_json optional_number(const std::optional<double>& value) {
-    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
-}
-
 // Reads fields of one JSON object and remembers the first problem.
 class FieldReader {
 public:
@@ -855,14 +853,14 @@ nlohmann::ordered_json calibration_to_json(const Calibration& calibration) {
                         {"params", r.params},
                         {"macs", r.macs},
                         {"batch_size", r.batch_size},
-                        {"train_energy_per_sample_j", optional_number(r.train_energy_per_sample_j)},
-                        {"infer_energy_per_sample_j", optional_number(r.infer_energy_per_sample_j)},
-                        {"train_samples", optional_number(r.train_samples)},
-                        {"train_energy_j", optional_number(r.train_energy_j)},
-                        {"infer_samples", optional_number(r.infer_samples)},
-                        {"infer_energy_j", optional_number(r.infer_energy_j)},
-                        {"train_seconds_per_sample", optional_number(r.train_seconds_per_sample)},
-                        {"infer_seconds_per_sample", optional_number(r.infer_seconds_per_sample)},
+                        {"train_energy_per_sample_j", optional_json(r.train_energy_per_sample_j)},
+                        {"infer_energy_per_sample_j", optional_json(r.infer_energy_per_sample_j)},
+                        {"train_samples", optional_json(r.train_samples)},
+                        {"train_energy_j", optional_json(r.train_energy_j)},
+                        {"infer_samples", optional_json(r.infer_samples)},
+                        {"infer_energy_j", optional_json(r.infer_energy_j)},
+                        {"train_seconds_per_sample", optional_json(r.train_seconds_per_sample)},
+                        {"infer_seconds_per_sample", optional_json(r.infer_seconds_per_sample)},
                         {"measured_at", r.measured_at},
                         {"how", r.how}});
     }
@@ -1026,14 +1024,14 @@ nlohmann::ordered_json validation_to_json(const LogoValidation& v) {
     j["per_sample"] = per_sample_name(v.per_sample);
     j["mape_energy_per_sample_pct"] = v.mape_energy_per_sample_pct;
     j["median_ape_pct"] = v.median_ape_pct;
-    j["mape_total_energy_pct"] = optional_number(v.mape_total_energy_pct);
+    j["mape_total_energy_pct"] = optional_json(v.mape_total_energy_pct);
     j["coverage"] = v.coverage;
     nlohmann::ordered_json groups = nlohmann::ordered_json::array();
     for (const auto& g : v.groups) {
         groups.push_back({{"model", g.model},
                           {"rows", g.rows},
                           {"mape_energy_per_sample_pct", g.mape_energy_per_sample_pct},
-                          {"mape_total_energy_pct", optional_number(g.mape_total_energy_pct)},
+                          {"mape_total_energy_pct", optional_json(g.mape_total_energy_pct)},
                           {"chosen", g.chosen}});
     }
     j["groups"] = std::move(groups);
@@ -1045,8 +1043,8 @@ nlohmann::ordered_json validation_to_json(const LogoValidation& v) {
                                {"predicted_j", p.predicted_j},
                                {"ape_pct", p.ape_pct},
                                {"inside_interval", p.inside_interval},
-                               {"measured_total_j", optional_number(p.measured_total_j)},
-                               {"predicted_total_j", optional_number(p.predicted_total_j)}});
+                               {"measured_total_j", optional_json(p.measured_total_j)},
+                               {"predicted_total_j", optional_json(p.predicted_total_j)}});
     }
     j["predictions"] = std::move(predictions);
     j["skipped"] = v.skipped;

@@ -54,9 +54,6 @@ public:
 
     /// A control event at `t_ns`; phase boundaries ask the sampler for fresh counter readings. Thread-safe.
     void record(std::int64_t t_ns, const ControlMessage& message);
-
-    /// Epochs marked so far (markers and closed phases named "epoch"). Cheap; thread-safe.
-    std::size_t epochs_marked() const { return m_phases.epochs_marked(); }
     /// The epochs ended so far with their energy from the trace so far, for a live forecast. Builds a
     /// Timeline over the whole trace: meant for epoch rates, not the sampling rate. Thread-safe between
     /// start() and stop() (the sampler keeps appending); empty before start().

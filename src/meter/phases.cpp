@@ -155,13 +155,6 @@ std::vector<EpochResult> PhaseRecorder::epochs(const Timeline& timeline, std::in
     return epochs_locked(timeline, start_ns, end_ns, false);
 }
 
-std::size_t PhaseRecorder::epochs_marked() const {
-    std::lock_guard lock(m_mutex);
-    auto closed_epoch = [](const Phase& p) { return p.name == "epoch" && p.end_ns.has_value(); };
-    const auto closed = std::count_if(m_phases.begin(), m_phases.end(), closed_epoch);
-    return m_epochs.size() + static_cast<std::size_t>(closed);
-}
-
 void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int64_t start_ns,
                            std::int64_t end_ns) const {
     std::lock_guard lock(m_mutex);

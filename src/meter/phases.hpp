@@ -35,8 +35,6 @@ public:
     /// clamped to it.
     std::vector<EpochResult> epochs(const Timeline& timeline, std::int64_t start_ns,
                                     std::int64_t end_ns) const;
-    /// Epochs ended so far: epoch markers plus closed phases named "epoch". Cheap; thread-safe.
-    std::size_t epochs_marked() const;
 
     std::uint64_t ignored() const;
     std::size_t open_phases() const;

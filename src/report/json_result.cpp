@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "sensors/replay/replay_sensor.hpp"
 
@@ -16,9 +17,6 @@ nlohmann::ordered_json source_json(const SourceEnergy& s) {
 }
 
 nlohmann::ordered_json forecast_json(const RunForecast& f) {
-    auto optional_number = [](const std::optional<double>& value) {
-        return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
-    };
     nlohmann::ordered_json j;
     j["target"] = {{"kind", f.target}, {"amount", f.target_amount}};
     j["basis"] = f.basis;
@@ -29,9 +27,9 @@ nlohmann::ordered_json forecast_json(const RunForecast& f) {
     j["high_energy_j"] = f.high_energy_j;
     j["confidence"] = f.confidence;
     j["total_duration_s"] = f.total_duration_s;
-    j["co2e_g"] = optional_number(f.co2e_g);
-    j["low_co2e_g"] = optional_number(f.low_co2e_g);
-    j["high_co2e_g"] = optional_number(f.high_co2e_g);
+    j["co2e_g"] = optional_json(f.co2e_g);
+    j["low_co2e_g"] = optional_json(f.low_co2e_g);
+    j["high_co2e_g"] = optional_json(f.high_co2e_g);
     j["method"] = f.method;
     j["converged"] = f.converged;
     // The forecaster's own fields (measured part, warm-up excluded, level, trend, notes, ...) after these.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 
 namespace joulecast {
@@ -16,10 +17,6 @@ std::string number(double value, const char* format = "%.15g") {
 
 std::string number(const std::optional<double>& value) {
     return value ? number(*value) : std::string();
-}
-
-nlohmann::ordered_json optional_json(const std::optional<double>& value) {
-    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
 }
 
 std::string joined_command(const std::vector<std::string>& command) {

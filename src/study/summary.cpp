@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
+#include "core/json_fields.hpp"
 #include "report/summary.hpp"
 
 namespace joulecast::study {
@@ -27,11 +30,15 @@ std::optional<double> number(const nlohmann::ordered_json& j, const char* key) {
     return it->get<double>();
 }
 
-// Samples of the outermost phases named `name` (E_tr and E_in count those only); nullopt when one lacks them.
-std::optional<long long> phase_samples(const nlohmann::ordered_json& phases, const std::string& name) {
+// Samples of the outermost phases with one of `names` (as E_tr counts "train" and "training", E_in "infer" and
+// "inference"); nullopt when one lacks them.
+std::optional<long long> phase_samples(const nlohmann::ordered_json& phases,
+                                       std::initializer_list<std::string_view> names) {
     std::vector<const nlohmann::ordered_json*> matching;
-    for (const auto& p : phases)
-        if (p.value("name", "") == name) matching.push_back(&p);
+    for (const auto& p : phases) {
+        const std::string name = p.value("name", "");
+        if (std::find(names.begin(), names.end(), name) != names.end()) matching.push_back(&p);
+    }
     if (matching.empty()) return std::nullopt;
     long long total = 0;
     for (std::size_t i = 0; i < matching.size(); ++i) {
@@ -67,7 +74,7 @@ void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
     record.training_energy_j = number(result, "training_energy_j");
     record.inference_energy_j = number(result, "inference_energy_j");
     const auto phases = result.value("phases", nlohmann::ordered_json::array());
-    record.train_samples = phase_samples(phases, "train");
+    record.train_samples = phase_samples(phases, {"train", "training"});
     if (!record.train_samples) {
         // Workloads that mark epochs with samples but phases without them.
         long long total = 0;
@@ -80,7 +87,12 @@ void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
         }
         if (all) record.train_samples = total;
     }
-    record.infer_samples = phase_samples(phases, "infer");
+    record.infer_samples = phase_samples(phases, {"infer", "inference"});
+    if (auto methods = result.find("energy_method"); methods != result.end() && methods->is_object())
+        for (const auto& [domain, method] : methods->items())
+            if (method.is_string())
+                record.energy_source +=
+                    (record.energy_source.empty() ? "" : ", ") + domain + " " + method.get<std::string>();
     if (auto metrics = result.find("metrics"); metrics != result.end() && metrics->is_object())
         if (auto accuracy = metrics->find("accuracy"); accuracy != metrics->end() && accuracy->is_object())
             record.accuracy = number(*accuracy, "last");
@@ -112,6 +124,8 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
         summary.energy_j += r.energy_j;
         summary.run_time_s += r.duration_s;
         summary.co2e_g += r.co2e_g;
+        if (!r.energy_source.empty() && summary.energy_sources.find(r.energy_source) == std::string::npos)
+            summary.energy_sources += (summary.energy_sources.empty() ? "" : "; ") + r.energy_source;
         if (r.resumed) ++summary.resumed;
         if (r.status != "completed") {
             ++row.failed;
@@ -213,8 +227,8 @@ void print_summary(std::ostream& out, const StudySummary& summary) {
     print_row(header);
     for (const auto& cells : table) print_row(cells);
     out << "\n  per sample: E_tr / samples trained, E_in / samples inferred (gross, every domain); means "
-           "over "
-           "completed runs\n";
+           "over completed runs\n";
+    if (!summary.energy_sources.empty()) out << "  energy: " << summary.energy_sources << '\n';
     out << "  total: " << format_number(summary.energy_j, 1) << " J over "
         << format_seconds(summary.run_time_s) << " of runs (wall time " << format_seconds(summary.wall_s)
         << "), " << format_number(summary.co2e_g, 3) << " gCO2e";
@@ -223,10 +237,6 @@ void print_summary(std::ostream& out, const StudySummary& summary) {
 }
 
 namespace {
-
-nlohmann::ordered_json optional_json(const std::optional<double>& value) {
-    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
-}
 
 nlohmann::ordered_json config_json(const Configuration& config) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
@@ -251,7 +261,8 @@ nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<Ru
                    {"run_time_s", summary.run_time_s},
                    {"wall_s", summary.wall_s},
                    {"co2e_g", summary.co2e_g},
-                   {"carbon_source", summary.carbon_source}};
+                   {"carbon_source", summary.carbon_source},
+                   {"energy_sources", summary.energy_sources}};
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const auto& row : summary.rows)
         rows.push_back({{"config", config_json(row.config)},
@@ -280,6 +291,7 @@ nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<Ru
              {"error", r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error)},
              {"duration_s", r.duration_s},
              {"energy_j", r.energy_j},
+             {"energy_source", r.energy_source},
              {"co2e_g", r.co2e_g},
              {"training_energy_j", optional_json(r.training_energy_j)},
              {"train_samples", samples(r.train_samples)},

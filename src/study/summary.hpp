@@ -36,6 +36,8 @@ struct RunRecord {
     std::optional<double> inference_energy_j;
     std::optional<long long> infer_samples;
     std::optional<double> accuracy;  ///< the workload's last "accuracy" metric
+    /// How the run's energy was obtained, per domain, from its result's energy_method: "cpu modelled, ...".
+    std::string energy_source;
 
     std::optional<double> train_j_per_sample() const;
     std::optional<double> infer_j_per_sample() const;
@@ -69,6 +71,8 @@ struct StudySummary {
     double co2e_g = 0;
     double wall_s = 0;  ///< this invocation, cool-downs and idle baselines included
     std::string carbon_source;
+    /// The distinct energy sources of the runs (RunRecord::energy_source), "; "-joined.
+    std::string energy_sources;
 };
 
 /// `planned`: how many runs the plan has (runs missing from `records` were not reached).

@@ -1,10 +1,12 @@
 // End to end: the real joulecast binary runs real child processes, with fake sensors of known power.
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -308,6 +310,12 @@ TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
     EXPECT_NEAR(result["idle"]["duration_s"].get<double>(), 1.0, 0.2);
     EXPECT_GT(gross, 100.0 * duration * 1.2);  // most of the command ran at 300 W
     EXPECT_NEAR(result["net_energy_j"].get<double>(), gross - result["idle_power_w"].get<double>() * duration, 1e-6);
+    // Against the trace itself: the command starts when the idle baseline ends (on the trace's clock), so it
+    // runs `pre` seconds at 100 W and the rest at 300 W.
+    const double pre = std::max(0.0, 1.5 - result["idle"]["duration_s"].get<double>());
+    const double expected_gross = 100.0 * pre + 300.0 * (duration - pre);
+    EXPECT_NEAR(gross, expected_gross, 0.03 * expected_gross);
+    EXPECT_NEAR(result["net_energy_j"].get<double>(), expected_gross - 100.0 * duration, 0.03 * expected_gross);
 }
 
 TEST(RunEndToEnd, TraceCsvRoundTripsThroughReplay) {
