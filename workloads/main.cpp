@@ -35,7 +35,7 @@ const char* const main_usage = R"(usage: joulecast-zoo COMMAND [options]
 commands:
   train --model NAME [options]     train and evaluate one zoo model (run it under `joulecast run`)
   models [--json]                  list the models with params and MACs at 3x32x32, 10 classes
-  inspect NAME [options]           params, MACs and MACs per param of one model
+  inspect NAME [options]           params, MACs, MACs per param, activations and MAC layers of one model
   help [COMMAND]                   show help
 )";
 
@@ -68,14 +68,16 @@ options:
 
 const char* const models_usage = R"(usage: joulecast-zoo models [--json]
 
-Lists the built-in models with their trainable parameters and forward MACs per sample at 3x32x32, 10 classes.
+Lists the built-in models with their trainable parameters and forward MACs per sample at 3x32x32, 10 classes;
+--json adds macs_per_param, activations (per sample) and mac_layers.
 )";
 
 const char* const inspect_usage =
     R"(usage: joulecast-zoo inspect NAME [--input CxHxW] [--classes N] [--layers] [--json]
 
-Prints a model's trainable parameters, forward MACs per sample and MACs per parameter for an input shape
-(default 3x32x32) and class count (default 10); --layers adds the per-layer breakdown.
+Prints a model's trainable parameters, forward MACs per sample, MACs per parameter, activations (elements of
+the outputs of the conv, linear and attention calls per sample) and MAC layers (the number of those calls)
+for an input shape (default 3x32x32) and class count (default 10); --layers adds the per-layer breakdown.
 )";
 
 // "--name value" or "--name=value".
@@ -314,6 +316,8 @@ int train_command(const std::vector<std::string>& raw) {
                     {"params", report.stats.params},
                     {"macs", report.stats.macs},
                     {"macs_per_param", report.stats.macs_per_param()},
+                    {"activations", report.stats.activations},
+                    {"mac_layers", report.stats.mac_layers},
                     {"batch_size", report.options.batch_size},
                     {"learning_rate", report.options.learning_rate},
                     {"momentum", report.options.momentum},
@@ -364,7 +368,9 @@ int models_command(const std::vector<std::string>& raw) {
                            {"description", entry.description},
                            {"params", stats.params},
                            {"macs", stats.macs},
-                           {"macs_per_param", stats.macs_per_param()}});
+                           {"macs_per_param", stats.macs_per_param()},
+                           {"activations", stats.activations},
+                           {"mac_layers", stats.mac_layers}});
         else
             std::printf("%-16s %12s %14s  %s\n", entry.name.c_str(),
                         compact(static_cast<double>(stats.params)).c_str(),
@@ -404,9 +410,14 @@ int inspect_command(const std::vector<std::string>& raw) {
     auto stats = zoo::model_stats(*model, input);
 
     if (as_json) {
-        json out = {{"model", name},      {"input", data::to_string(input)},
-                    {"classes", classes}, {"params", stats.params},
-                    {"macs", stats.macs}, {"macs_per_param", stats.macs_per_param()}};
+        json out = {{"model", name},
+                    {"input", data::to_string(input)},
+                    {"classes", classes},
+                    {"params", stats.params},
+                    {"macs", stats.macs},
+                    {"macs_per_param", stats.macs_per_param()},
+                    {"activations", stats.activations},
+                    {"mac_layers", stats.mac_layers}};
         if (layers) {
             json list = json::array();
             for (const auto& layer : stats.layers)
@@ -423,7 +434,10 @@ int inspect_command(const std::vector<std::string>& raw) {
     std::cout << name << " at " << data::to_string(input) << ", " << classes << " classes\n"
               << "  params          " << grouped(stats.params) << '\n'
               << "  macs            " << grouped(stats.macs) << " per sample (forward)\n"
-              << "  macs_per_param  " << fixed(stats.macs_per_param(), 1) << '\n';
+              << "  macs_per_param  " << fixed(stats.macs_per_param(), 1) << '\n'
+              << "  activations     " << grouped(stats.activations)
+              << " per sample (outputs of the conv, linear and attention calls)\n"
+              << "  mac_layers      " << stats.mac_layers << " (conv, linear and attention calls)\n";
     if (layers) {
         std::printf("\n%-32s %-10s %-14s %12s %14s\n", "layer", "kind", "output", "params", "MACs");
         for (const auto& layer : stats.layers)

@@ -11,7 +11,8 @@ under joulecast, which then splits the measured energy into the phases this scri
 Per epoch: "begin train epoch=N", "epoch n=N samples=S", "end train samples=S", metric loss; then one pass
 over the test set as phase "infer" (samples = test samples) and metrics accuracy and test_loss. Meta: model,
 params (sum of p.numel()), macs (forward multiply-accumulates per sample of the conv, linear and attention
-layers), batch_size, learning_rate, epochs, dataset, input, classes, device, precision, ...
+layers), macs_per_param, activations (elements of those layer calls' outputs per sample), mac_layers (the
+number of those calls), batch_size, learning_rate, epochs, dataset, input, classes, device, precision, ...
 
 Data: seeded synthetic 3x32x32 images by default, or Fashion-MNIST / CIFAR-10 when they are on this machine
 (torchvision's folders with download=False, or the IDX .gz files of Debian's dataset-fashion-mnist); nothing
@@ -513,19 +514,27 @@ MODELS = {
 
 
 def count_macs(model, shape, device):
-    """Forward multiply-accumulates per sample of the conv, linear and attention layers (one sample)."""
-    total = [0]
+    """(macs, activations, mac_layers) over one forward pass of one sample: the multiply-accumulates of the
+    conv, linear and attention calls, the elements of those calls' outputs per sample, and the number of those
+    calls (a layer called twice counts twice). Norm layers are not counted, as in joulecast-zoo."""
+    total = [0, 0, 0]
+
+    def count(output, macs):
+        total[0] += macs
+        total[1] += output.numel() // output.shape[0]
+        total[2] += 1
 
     def conv_hook(module, inputs, output):
         kh, kw = module.kernel_size
-        total[0] += output.numel() * (module.in_channels // module.groups) * kh * kw
+        count(output, output.numel() * (module.in_channels // module.groups) * kh * kw)
 
     def linear_hook(module, inputs, output):
-        total[0] += output.numel() * module.in_features
+        count(output, output.numel() * module.in_features)
 
     def attention_hook(module, inputs, output):
+        # The output (after proj) has the shape of the attention product, [N, T, dim].
         n, t, d = inputs[0].shape
-        total[0] += 2 * t * t * d * n
+        count(output, 2 * t * t * d * n)
 
     hooks = []
     for m in model.modules():
@@ -542,7 +551,7 @@ def count_macs(model, shape, device):
     model.train(was_training)
     for h in hooks:
         h.remove()
-    return total[0]
+    return tuple(total)
 
 
 # ------------------------------------------------------------------------------------------------------ data
@@ -649,8 +658,9 @@ def main(argv=None):
 
     model = MODELS[args.model](shape, classes).to(device)
     params = sum(p.numel() for p in model.parameters())
-    macs = count_macs(model, shape, device)
+    macs, activations, mac_layers = count_macs(model, shape, device)
     joulecast.meta(model=args.model, params=params, macs=macs, macs_per_param=round(macs / params, 3),
+                   activations=activations, mac_layers=mac_layers,
                    batch_size=args.batch_size, learning_rate=args.lr, epochs=args.epochs,
                    dataset=args.dataset,
                    input="x".join(str(s) for s in shape), classes=classes, train_samples=len(train_y),

@@ -1,5 +1,6 @@
-// joulecast inspect MODEL [--json] [--layers] [--batch N] [--dim NAME=N]: parameters, buffers and MACs of an
-// ONNX file; built-in models and `joulecast models` are handed to joulecast-zoo.
+// joulecast inspect MODEL [--json] [--layers] [--batch N] [--dim NAME=N]: parameters, buffers, MACs,
+// activations and MAC layers of an ONNX file; built-in models and `joulecast models` are handed to
+// joulecast-zoo.
 
 #include "cli/inspect_command.hpp"
 
@@ -29,12 +30,15 @@ const char* const inspect_usage =
        joulecast inspect NAME [options]      a built-in model (handed to joulecast-zoo)
 
 Counts what joulecast's estimator needs from a model: trainable parameters, buffers (BatchNorm running
-statistics, not parameters), forward multiply-accumulates (MACs) and MACs per parameter; normalisation and
-element-wise operations are counted apart from MACs, and data movement (Reshape, Concat, MaxPool, ...) as
-none.
+statistics, not parameters), forward multiply-accumulates (MACs), MACs per parameter, activations (elements
+of the outputs of the MAC layers: Conv, ConvTranspose, Gemm, MatMul and their quantized forms) and the
+number of MAC layers; normalisation and element-wise operations are counted apart from MACs, and data
+movement (Reshape, Concat, MaxPool, ...) as none.
 
-  --json        print JSON: params, buffers, macs, macs_per_param, norm_ops, elementwise_ops, input, batch,
-                source ("onnx"), layers (one entry per node)
+  --json        print JSON: params, buffers, macs, macs_per_param, activations, mac_layers, norm_ops,
+                elementwise_ops, input, batch, source ("onnx"), notes, layers (one entry per node); macs,
+                activations and the ops are for the --batch samples (per sample at batch 1), params,
+                buffers and mac_layers do not depend on it
   --layers      also print one line per node: name, operator, kind, output shape, parameters, MACs or ops
   --batch N     size of the symbolic batch dimension of the inputs (default 1: counts per sample)
   --dim NAME=N  size of another symbolic input dimension, e.g. --dim sequence=128 (repeatable)
@@ -144,6 +148,9 @@ void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
               << "MACs:              " << grouped(stats.macs) << si(static_cast<double>(stats.macs)) << ' '
               << per << '\n'
               << "MACs per param:    " << fixed(stats.macs_per_param(), 1) << '\n'
+              << "activations:       " << grouped(stats.activations)
+              << si(static_cast<double>(stats.activations)) << ' ' << per << " (outputs of MAC layers)\n"
+              << "MAC layers:        " << grouped(stats.mac_layers) << '\n'
               << "norm ops:          " << grouped(stats.norm_ops) << '\n'
               << "element-wise ops:  " << grouped(stats.elementwise_ops) << '\n';
     for (const auto& note : stats.notes) std::cout << "note: " << note << '\n';
@@ -172,6 +179,8 @@ void print_json(const std::string& path, const OnnxStats& stats) {
                                   {"buffers", stats.buffers},
                                   {"macs", stats.macs},
                                   {"macs_per_param", stats.macs_per_param()},
+                                  {"activations", stats.activations},
+                                  {"mac_layers", stats.mac_layers},
                                   {"norm_ops", stats.norm_ops},
                                   {"elementwise_ops", stats.elementwise_ops},
                                   {"notes", stats.notes},

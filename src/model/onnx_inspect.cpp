@@ -25,6 +25,20 @@ double OnnxStats::macs_per_param() const {
     return params > 0 ? static_cast<double>(macs) / static_cast<double>(params) : 0.0;
 }
 
+void count_mac_layers(OnnxStats& stats) {
+    stats.activations = 0;
+    stats.mac_layers = 0;
+    for (const auto& layer : stats.layers) {
+        if (layer.macs <= 0) continue;
+        ++stats.mac_layers;
+        // Left out rather than guessed: a guess would hide itself in the sum.
+        if (layer.output_elements < 0)
+            stats.notes.push_back("activations leave out " + layer.node + ": output shape unknown");
+        else
+            stats.activations += layer.output_elements;
+    }
+}
+
 namespace {
 
 // Inputs of an operator that hold trainable weights (params) or non-trainable state (buffers) when they are
@@ -94,6 +108,7 @@ public:
         for (int i = 0; i < graph.node_size(); ++i)
             if (auto error = visit(graph.node(i), i)) return Error{*error};
 
+        count_mac_layers(m_stats);
         for (const auto& output : graph.output()) {
             auto it = m_values.find(output.name());
             if (it != m_values.end() && !it->second.known)
@@ -284,8 +299,15 @@ private:
         layer.macs = work.macs;
         layer.ops = work.ops;
         layer.params = count_weights(node);
-        layer.output_shape =
-            !work.outputs.empty() && work.outputs[0].known ? shape_string(work.outputs[0].shape) : "?";
+        bool output_known = !work.outputs.empty() && work.outputs[0].known;
+        layer.output_shape = output_known ? shape_string(work.outputs[0].shape) : "?";
+        if (output_known) {
+            try {
+                layer.output_elements = element_count(work.outputs[0].shape);
+            } catch (const ShapeError&) {
+                // Too many to count: left unknown (a MAC layer's output is never that large, its MACs fit).
+            }
+        }
         m_stats.macs += work.macs;
         if (*kind == WorkKind::norm) m_stats.norm_ops += work.ops;
         if (*kind == WorkKind::elementwise) m_stats.elementwise_ops += work.ops;

@@ -17,8 +17,13 @@
 //   with both operands computed at run time, as in attention), and their quantized forms.
 // - norm_ops / elementwise_ops: one operation per element (per input element for averaging pools and
 //   reductions, per window element for AveragePool). MaxPool, data movement and shape operators: 0.
+// - activations: elements of the first output of each MAC node (a node with macs > 0), summed: the tensors
+//   the MAC layers write, which on a GPU make memory-bound layers (depthwise convolutions) visible where
+//   MACs alone do not. mac_layers: the number of those nodes (roughly, kernel launches per forward pass).
+//   The same definitions hold for joulecast-zoo and examples/pytorch/train.py.
 // Counts are for the batch the shapes describe: a symbolic leading dimension of a graph input (dim_param
-// such as "batch_size" or "N", or no value at all) is set to `batch`; batch 1 gives counts per sample.
+// such as "batch_size" or "N", or no value at all) is set to `batch`; batch 1 gives counts per sample
+// (params, buffers and mac_layers do not depend on it).
 
 #include <cstdint>
 #include <map>
@@ -31,13 +36,14 @@ namespace joulecast {
 
 /// One node of the graph, in graph order.
 struct OnnxLayer {
-    std::string node;          ///< node name, or "#<index>" when the node has none
-    std::string op;            ///< ONNX op_type
-    std::string output_shape;  ///< first output, e.g. "1x64x56x56"; "?" when it is not known
-    std::int64_t params = 0;   ///< trainable parameter elements first counted at this node
-    std::int64_t macs = 0;     ///< multiply-accumulates (kind "mac")
-    std::int64_t ops = 0;      ///< element operations (kinds "norm" and "elementwise")
-    std::string kind;          ///< "mac" | "norm" | "elementwise" | "no-mac"
+    std::string node;                   ///< node name, or "#<index>" when the node has none
+    std::string op;                     ///< ONNX op_type
+    std::string output_shape;           ///< first output, e.g. "1x64x56x56"; "?" when it is not known
+    std::int64_t output_elements = -1;  ///< elements of the first output; -1 when its shape is not known
+    std::int64_t params = 0;            ///< trainable parameter elements first counted at this node
+    std::int64_t macs = 0;              ///< multiply-accumulates (kind "mac")
+    std::int64_t ops = 0;               ///< element operations (kinds "norm" and "elementwise")
+    std::string kind;                   ///< "mac" | "norm" | "elementwise" | "no-mac"
 };
 
 struct OnnxStats {
@@ -45,7 +51,11 @@ struct OnnxStats {
     std::int64_t buffers = 0;          ///< non-trainable state elements (BatchNorm running statistics)
     std::int64_t macs = 0;             ///< forward multiply-accumulates for `batch` samples
     std::int64_t norm_ops = 0;         ///< normalisation element operations
-    std::int64_t elementwise_ops = 0;  ///< element-wise operations (activations, additions, softmax, ...)
+    std::int64_t elementwise_ops = 0;  ///< element-wise operations (activation functions, additions, ...)
+    /// Elements of the first outputs of the MAC nodes (macs > 0), summed, for `batch` samples; a MAC node
+    /// whose output shape is not known is left out, with a note naming it.
+    std::int64_t activations = 0;
+    std::int64_t mac_layers = 0;  ///< number of MAC nodes (macs > 0); does not depend on `batch`
     std::vector<OnnxLayer> layers;
     /// Shape of the graph input ("1x3x224x224"); with several inputs "name=shape, name=shape".
     std::string input_shape;
@@ -63,6 +73,11 @@ struct OnnxOptions {
     /// for a leading dimension with that name.
     std::map<std::string, std::int64_t> dims;
 };
+
+/// Sets `stats.activations` and `stats.mac_layers` from `stats.layers` (those with macs > 0, using each one's
+/// `output_elements`) and adds the note "activations leave out NODE: output shape unknown" for a MAC layer
+/// whose output is not known. inspect_onnx calls it; callers that build layers themselves may too.
+void count_mac_layers(OnnxStats& stats);
 
 /// Reads the ONNX model at `path` and counts its parameters and work. Fails, with a message naming the node
 /// (name and op_type) where there is one, for an unreadable or malformed file, an unsupported operator (one

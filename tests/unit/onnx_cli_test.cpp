@@ -19,7 +19,7 @@ using test::OnnxGraphBuilder;
 using test::run_process;
 using test::TempDir;
 
-// x[N,8] -> Gemm 8->4 (transB) -> Relu: 32 MACs and 36 parameters per sample.
+// x[N,8] -> Gemm 8->4 (transB) -> Relu: 32 MACs, 36 parameters and 4 activations per sample, 1 MAC layer.
 std::filesystem::path tiny_model(const TempDir& dir) {
     OnnxGraphBuilder g;
     g.input("x", {"N", 8});
@@ -45,6 +45,8 @@ TEST(OnnxCli, InspectJson) {
     EXPECT_DOUBLE_EQ(j["macs_per_param"].get<double>(), 32.0 / 36.0);
     EXPECT_EQ(j["input"], "1x8");
     EXPECT_EQ(j["elementwise_ops"], 4);
+    EXPECT_EQ(j["activations"], 4);  // the Gemm's 1x4 output
+    EXPECT_EQ(j["mac_layers"], 1);
     ASSERT_EQ(j["layers"].size(), 2u);
     EXPECT_EQ(j["layers"][0]["node"], "fc");
     EXPECT_EQ(j["layers"][0]["kind"], "mac");
@@ -52,7 +54,10 @@ TEST(OnnxCli, InspectJson) {
 
     r = run_process({JOULECAST_BINARY, "inspect", "--batch", "16", model.string(), "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(nlohmann::json::parse(r.out)["macs"], 16 * 32);
+    j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["macs"], 16 * 32);
+    EXPECT_EQ(j["activations"], 16 * 4);  // for the batch, as macs
+    EXPECT_EQ(j["mac_layers"], 1);
 }
 
 TEST(OnnxCli, InspectTextWithLayers) {
@@ -61,6 +66,9 @@ TEST(OnnxCli, InspectTextWithLayers) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("parameters:        36"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("MACs:              32"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("activations:       4 per sample (outputs of MAC layers)"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("MAC layers:        1\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("relu"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("Gemm"), std::string::npos) << r.out;
 }

@@ -194,6 +194,87 @@ TEST(OnnxInspect, SymbolicBatchIsSetToTheGivenBatch) {
     EXPECT_EQ(inspect_ok(dir, unnamed, OnnxOptions{2, {}}).macs, 2 * 110752);
 }
 
+// activations: elements of the first output of every node with MACs; mac_layers: how many such nodes.
+TEST(OnnxInspect, ActivationsAndMacLayersOfASmallCnn) {
+    TempDir dir;
+    auto g = small_cnn("N");
+    OnnxStats one = inspect_ok(dir, g);
+    // conv writes 1x16x16x16 = 4,096 elements, fc 1x10 = 10; bn, relu, pool and flatten have no MACs.
+    EXPECT_EQ(layer(one, "conv").output_elements, 4096);
+    EXPECT_EQ(layer(one, "relu").output_elements, 4096);  // known for every node, counted only for MAC ones
+    EXPECT_EQ(layer(one, "flatten").output_elements, 16);
+    EXPECT_EQ(layer(one, "fc").output_elements, 10);
+    EXPECT_EQ(one.activations, 4096 + 10);
+    EXPECT_EQ(one.mac_layers, 2);
+    EXPECT_TRUE(one.notes.empty());
+
+    OnnxStats four = inspect_ok(dir, g, OnnxOptions{4, {}});
+    EXPECT_EQ(four.activations, 4 * (4096 + 10));  // for the batch, as macs
+    EXPECT_EQ(four.mac_layers, 2);                 // the same graph
+}
+
+TEST(OnnxInspect, ActivationsOfDepthwiseConvolutionsAreLargeForTheirMacs) {
+    TempDir dir;
+    OnnxGraphBuilder g;
+    g.input("x", {1, 32, 28, 28});
+    g.weight("dw.weight", {32, 1, 3, 3});
+    auto& dw = g.node("Conv", {"x", "dw.weight"}, {"d"}, "depthwise");
+    B::attr(dw, "group", std::int64_t{32});
+    B::attr(dw, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+    g.weight("pw.weight", {64, 32, 1, 1});
+    g.node("Conv", {"d", "pw.weight"}, {"y"}, "pointwise");
+    g.output("y");
+    OnnxStats s = inspect_ok(dir, g);
+    // depthwise: 1x32x28x28 = 25,088 elements for 25,088 x 9 MACs; pointwise: 1x64x28x28 = 50,176 elements
+    // for 50,176 x 32 MACs.
+    EXPECT_EQ(s.activations, 25088 + 50176);
+    EXPECT_EQ(s.mac_layers, 2);
+    EXPECT_EQ(s.macs, 25088 * 9 + 50176 * 32);
+}
+
+// A MAC operator that does no work (an inner dimension of 0) is not a MAC layer: the rule is macs > 0.
+TEST(OnnxInspect, MacOperatorWithoutWorkIsNoMacLayer) {
+    TempDir dir;
+    OnnxGraphBuilder g;
+    g.input("x", {1, std::int64_t{0}});
+    g.weight("w", {0, 4});
+    g.node("MatMul", {"x", "w"}, {"e"}, "empty");  // [1,0] x [0,4] -> 1x4 zeros, 0 MACs
+    g.weight("w2", {4, 3});
+    g.node("MatMul", {"e", "w2"}, {"y"}, "fc");  // [1,4] x [4,3]: 12 MACs, 3 elements
+    g.output("y");
+    OnnxStats s = inspect_ok(dir, g);
+    EXPECT_EQ(layer(s, "empty").kind, "mac");
+    EXPECT_EQ(layer(s, "empty").macs, 0);
+    EXPECT_EQ(s.macs, 12);
+    EXPECT_EQ(s.activations, 3);
+    EXPECT_EQ(s.mac_layers, 1);
+}
+
+// The inspector never keeps a MAC node whose output it cannot infer (that is an error), so the rule for an
+// unknown output is checked on layers built by hand, as a caller with its own layer list would.
+TEST(OnnxInspect, MacLayerWithUnknownOutputIsLeftOutWithANote) {
+    OnnxStats s;
+    s.notes.push_back("an earlier note");
+    auto add = [&s](const std::string& node, std::int64_t macs, std::int64_t elements) {
+        OnnxLayer l;
+        l.node = node;
+        l.macs = macs;
+        l.output_elements = elements;
+        l.kind = macs > 0 ? "mac" : "elementwise";
+        s.layers.push_back(l);
+    };
+    add("conv", 1000, 200);
+    add("relu", 0, 200);
+    add("mystery", 500, -1);
+    add("fc", 80, 10);
+    s.activations = 99;  // recomputed, not added to
+    count_mac_layers(s);
+    EXPECT_EQ(s.activations, 200 + 10);
+    EXPECT_EQ(s.mac_layers, 3);
+    ASSERT_EQ(s.notes.size(), 2u);
+    EXPECT_EQ(s.notes[1], "activations leave out mystery: output shape unknown");
+}
+
 // torchvision's ResNet-18 as PyTorch exports it in training-free form (Conv without bias, BatchNormalization
 // with running statistics, MaxPool, BasicBlocks with Add, GlobalAveragePool, Flatten, Gemm).
 OnnxGraphBuilder resnet18() {
@@ -417,8 +498,16 @@ TEST(OnnxInspect, SelfAttentionCountsMatMulsOnRunTimeOperands) {
     EXPECT_EQ(s.elementwise_ops, 768);
     cross_check(dir, g, s, {{"batch_size", 1}});
 
+    // MAC layers: q/k/v/o projections (1x8x16 = 128 elements each), Q.K^T and A.V (1x2x8x8 = 128 each);
+    // the MatMuls on two run-time operands count like the others.
+    EXPECT_EQ(layer(s, "qk").output_elements, 128);
+    EXPECT_EQ(s.activations, 6 * 128);
+    EXPECT_EQ(s.mac_layers, 6);
+
     OnnxStats three = inspect_ok(dir, g, OnnxOptions{3, {}});
     EXPECT_EQ(three.macs, 3 * 10240);
+    EXPECT_EQ(three.activations, 3 * 6 * 128);
+    EXPECT_EQ(three.mac_layers, 6);
     EXPECT_EQ(layer(three, "merge").output_shape, "3x8x16");
 }
 

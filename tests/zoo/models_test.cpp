@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <map>
@@ -65,6 +66,18 @@ std::int64_t libtorch_param_count(torch::nn::Module& model) {
         if (p.requires_grad()) count += p.numel();
     }
     return count;
+}
+
+// Elements of a per-sample shape written as "64x32x32", parsed independently of the zoo's own counting.
+std::int64_t shape_elements(const std::string& shape) {
+    std::int64_t product = 1;
+    std::size_t start = 0;
+    while (start <= shape.size()) {
+        const std::size_t end = std::min(shape.find('x', start), shape.size());
+        product *= std::stoll(shape.substr(start, end - start));
+        start = end + 1;
+    }
+    return product;
 }
 
 const LayerStats& find_layer(const ModelStats& stats, const std::string& name) {
@@ -138,6 +151,25 @@ TEST_P(ZooModels, ForwardShapeParamsAndMacs) {
     }
     EXPECT_EQ(layer_params, stats.params);
     EXPECT_EQ(layer_macs, stats.macs);
+
+    // Activations and MAC layers are the outputs and the count of the conv, linear and attention calls.
+    std::int64_t mac_outputs = 0;
+    std::int64_t mac_calls = 0;
+    for (const auto& layer : stats.layers) {
+        const bool called = layer.kind != "unused" && layer.kind != "param";
+        EXPECT_EQ(layer.output_elements, called ? shape_elements(layer.output) : 0) << layer.name;
+        if (layer.kind == "conv" || layer.kind == "linear" || layer.kind == "attention") {
+            EXPECT_TRUE(is_mac_kind(layer.kind));
+            mac_outputs += layer.output_elements;
+            ++mac_calls;
+        } else {
+            EXPECT_FALSE(is_mac_kind(layer.kind)) << layer.kind;
+        }
+    }
+    EXPECT_EQ(stats.activations, mac_outputs);
+    EXPECT_EQ(stats.mac_layers, mac_calls);
+    EXPECT_GT(stats.activations, 0);
+    EXPECT_GE(stats.mac_layers, 3);
     // One of the layers is the classifier: a linear layer with 10 outputs.
     bool saw_classifier = false;
     for (const auto& layer : stats.layers) saw_classifier |= (layer.kind == "linear" && layer.output == "10");
@@ -189,6 +221,57 @@ TEST(ZooMacs, LeNetByHand) {
     EXPECT_EQ(small_stats.macs, 281'640);
     EXPECT_EQ(find_layer(small_stats, "fc1").params, 30'840);
     EXPECT_EQ(small_stats.params, 44'426);
+}
+
+// Activations = elements of the per-sample outputs of the conv, linear and attention calls; MAC layers = the
+// number of those calls. LeNet at 3x32x32: conv1 6x28x28 = 4,704, conv2 16x10x10 = 1,600, fc1 120, fc2 84,
+// fc3 10 -> 6,518 in 5 calls. At 1x28x28: 6x24x24 = 3,456, 16x8x8 = 1,024, 120, 84, 10 -> 4,694.
+TEST(ZooActivations, LeNetByHand) {
+    auto model = make_model("lenet", kCifar, 10);
+    const auto stats = model_stats(*model, kCifar);
+    EXPECT_EQ(stats.activations, 6'518);
+    EXPECT_EQ(stats.mac_layers, 5);
+    EXPECT_EQ(find_layer(stats, "conv1").output_elements, 4'704);
+    EXPECT_EQ(find_layer(stats, "conv2").output_elements, 1'600);
+    EXPECT_EQ(find_layer(stats, "fc3").output_elements, 10);
+
+    auto small = make_model("lenet", kFashion, 10);
+    const auto small_stats = model_stats(*small, kFashion);
+    EXPECT_EQ(small_stats.activations, 4'694);
+    EXPECT_EQ(small_stats.mac_layers, 5);
+}
+
+// ResNet18 at 3x32x32 has 20 convs (stem, 16 in the blocks, 3 1x1 shortcuts) and 1 linear = 21 MAC calls:
+//   stem 64x32x32 = 65,536; layer1 4 x 65,536 = 262,144; layer2 5 x 128x16x16 = 163,840;
+//   layer3 5 x 256x8x8 = 81,920; layer4 5 x 512x4x4 = 40,960; linear 10          -> 614,410
+// Its 20 batch norms write as many elements again as the convs (614,400) and are not counted.
+TEST(ZooActivations, ResNet18ExcludesNormOutputs) {
+    auto model = make_model("resnet18", kCifar, 10);
+    const auto stats = model_stats(*model, kCifar);
+    EXPECT_EQ(stats.activations, 614'410);
+    EXPECT_EQ(stats.mac_layers, 21);
+
+    std::int64_t norm_outputs = 0;
+    std::int64_t norms = 0;
+    for (const auto& layer : stats.layers) {
+        if (layer.kind != "norm") continue;
+        norm_outputs += layer.output_elements;
+        ++norms;
+    }
+    EXPECT_EQ(norms, 20);
+    EXPECT_EQ(norm_outputs, 614'400);
+}
+
+// ViT at 3x32x32 (65 tokens of dim 128): patch conv 128x8x8 = 8,192; per block qkv 65x384 = 24,960,
+// attention 65x128 = 8,320, proj 8,320, fc1 65x256 = 16,640, fc2 8,320 -> 66,560 in 5 calls, x4 = 266,240
+// in 20; head 10. Total 274,442 in 22 calls; the 9 LayerNorms and the loose class token and position
+// embedding are not counted.
+TEST(ZooActivations, VitCountsAttentionNotNorms) {
+    auto vit = make_model("vit", kCifar, 10);
+    const auto stats = model_stats(*vit, kCifar);
+    EXPECT_EQ(find_layer(stats, "blocks.0.attn").output_elements, 65 * 128);
+    EXPECT_EQ(stats.activations, 274'442);
+    EXPECT_EQ(stats.mac_layers, 22);
 }
 
 // Strided and grouped convolutions: ResNet18's layer2.0.conv1 (64->128, 3x3, stride 2, out 16x16) is

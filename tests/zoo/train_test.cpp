@@ -106,6 +106,11 @@ TEST(ZooTrain, SendsMetaPhasesEpochsAndMetrics) {
         EXPECT_TRUE(has(meta, key)) << key << " in " << meta;
     EXPECT_TRUE(has(meta, "params=" + std::to_string(report.stats.params) + " ")) << meta;
     EXPECT_TRUE(has(meta, "macs=" + std::to_string(report.stats.macs) + " ")) << meta;
+    // MLP at 1x8x8, 4 classes: linear outputs 512 + 512 + 4 = 1,028 elements in 3 calls.
+    EXPECT_EQ(report.stats.activations, 1'028);
+    EXPECT_EQ(report.stats.mac_layers, 3);
+    EXPECT_TRUE(has(meta, "activations=1028 ")) << meta;
+    EXPECT_TRUE(has(meta, "mac_layers=3 ")) << meta;
     EXPECT_GT(report.stats.params, 0);
     EXPECT_GT(report.stats.macs, 0);
 

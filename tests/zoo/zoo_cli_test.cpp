@@ -82,6 +82,11 @@ TEST(ZooCli, TrainsUnderJoulecastRunWithPhasesEpochsMetaAndMetrics) {
     EXPECT_EQ(meta.value("model", ""), "mlp");
     EXPECT_EQ(meta.value("params", ""), std::to_string(stats["params"].get<long long>()));
     EXPECT_EQ(meta.value("macs", ""), std::to_string(stats["macs"].get<long long>()));
+    // MLP at 1x8x8 with 4 classes: linear outputs 512 + 512 + 4 = 1,028 in 3 calls.
+    EXPECT_EQ(stats["activations"], 1'028);
+    EXPECT_EQ(stats["mac_layers"], 3);
+    EXPECT_EQ(meta.value("activations", ""), "1028");
+    EXPECT_EQ(meta.value("mac_layers", ""), "3");
     EXPECT_EQ(meta.value("batch_size", ""), "16");
     EXPECT_EQ(meta.value("dataset", ""), "synthetic");
 
@@ -107,6 +112,8 @@ TEST(ZooCli, TrainJsonIsOneLine) {
     EXPECT_EQ(out["test_samples"], 32);
     EXPECT_EQ(out["per_epoch"].size(), 2u);
     EXPECT_EQ(out["threads"], 1);
+    EXPECT_EQ(out["activations"], 1'028);
+    EXPECT_EQ(out["mac_layers"], 3);
     EXPECT_GT(out["train_samples_per_s"].get<double>(), 0);
     EXPECT_GE(out["accuracy"].get<double>(), 0);
 }
@@ -117,7 +124,8 @@ TEST(ZooCli, InspectJsonHasExactKeysAndLayers) {
         zoo({"inspect", "LeNet", "--input", "3x32x32", "--classes", "10", "--json", "--layers"}, dir);
     ASSERT_EQ(run.exit_code, 0) << run.err;
     json out = json::parse(run.out);
-    for (const char* key : {"model", "input", "classes", "params", "macs", "macs_per_param", "layers"})
+    for (const char* key : {"model", "input", "classes", "params", "macs", "macs_per_param", "activations",
+                            "mac_layers", "layers"})
         EXPECT_TRUE(out.contains(key)) << key;
     EXPECT_EQ(out["model"], "lenet");
     EXPECT_EQ(out["input"], "3x32x32");
@@ -130,9 +138,30 @@ TEST(ZooCli, InspectJsonHasExactKeysAndLayers) {
     for (const auto& layer : out["layers"]) layer_params += layer["params"].get<long long>();
     EXPECT_EQ(layer_params, out["params"].get<long long>());
 
+    // LeNet at 3x32x32: conv 6x28x28 + conv 16x10x10 + linear 120 + 84 + 10 = 6,518 elements in 5 calls.
+    EXPECT_EQ(out["activations"], 6'518);
+    EXPECT_EQ(out["mac_layers"], 5);
+
     ProcessResult plain = zoo({"inspect", "lenet", "--json"}, dir);
     ASSERT_EQ(plain.exit_code, 0) << plain.err;
     EXPECT_FALSE(json::parse(plain.out).contains("layers"));
+    EXPECT_EQ(json::parse(plain.out)["activations"], 6'518);
+}
+
+// A model with batch norms through the JSON: ResNet18's 20 convs and 1 linear write 614,410 elements per
+// sample (see ZooActivations.ResNet18ExcludesNormOutputs); the text output names both counts.
+TEST(ZooCli, InspectReportsActivationsWithoutNorms) {
+    TempDir dir;
+    ProcessResult run = zoo({"inspect", "resnet18", "--json"}, dir);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    json out = json::parse(run.out);
+    EXPECT_EQ(out["activations"], 614'410);
+    EXPECT_EQ(out["mac_layers"], 21);
+
+    ProcessResult text = zoo({"inspect", "lenet"}, dir);
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("activations     6,518"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("mac_layers      5 "), std::string::npos) << text.out;
 }
 
 TEST(ZooCli, ModelsListsEveryModel) {
@@ -145,6 +174,9 @@ TEST(ZooCli, ModelsListsEveryModel) {
         names.push_back(model["name"]);
         EXPECT_GT(model["params"].get<long long>(), 0) << model.dump();
         EXPECT_GT(model["macs"].get<long long>(), 0) << model.dump();
+        EXPECT_GT(model["activations"].get<long long>(), 0) << model.dump();
+        EXPECT_GE(model["mac_layers"].get<long long>(), 3) << model.dump();
+        if (model["name"] == "lenet") EXPECT_EQ(model["activations"], 6'518);
         EXPECT_FALSE(model["description"].get<std::string>().empty());
     }
     for (const char* expected : {"lenet", "mlp", "resnet18"})

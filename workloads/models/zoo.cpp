@@ -20,8 +20,10 @@ void CountedLayer::attach(Recorder* recorder, std::string name) {
 
 void CountedLayer::record(const char* kind, const torch::Tensor& output, std::int64_t macs,
                           std::int64_t own_params) {
+    const std::int64_t batch = output.dim() > 0 ? output.size(0) : 0;
+    const std::int64_t per_sample = batch > 0 ? output.numel() / batch : 0;
     m_recorder->layers.push_back(
-        LayerStats{m_name, kind, sample_shape(output), m_recorded ? 0 : own_params, macs});
+        LayerStats{m_name, kind, sample_shape(output), m_recorded ? 0 : own_params, macs, per_sample});
     m_recorded = true;
 }
 
@@ -208,6 +210,10 @@ std::string tensor_shape(const torch::Tensor& tensor) {
 
 }  // namespace
 
+bool is_mac_kind(const std::string& kind) {
+    return kind == "conv" || kind == "linear" || kind == "attention";
+}
+
 const std::vector<ModelEntry>& models() {
     // Built once, never modified afterwards: a constant table, not mutable state.
     static const std::vector<ModelEntry> table = build_models();
@@ -258,7 +264,8 @@ ModelStats model_stats(ZooModel& model, InputShape input) {
             if (layer->recorded()) continue;
             const auto* module = dynamic_cast<const torch::nn::Module*>(layer);
             const std::int64_t params = module != nullptr ? detail::own_parameter_count(*module) : 0;
-            if (params > 0) stats.layers.push_back(LayerStats{layer->layer_name(), "unused", "", params, 0});
+            if (params > 0)
+                stats.layers.push_back(LayerStats{layer->layer_name(), "unused", "", params, 0, 0});
         }
     }
 
@@ -268,7 +275,7 @@ ModelStats model_stats(ZooModel& model, InputShape input) {
             if (!item.value().requires_grad()) continue;
             const std::string name = prefix.empty() ? item.key() : prefix + "." + item.key();
             stats.layers.push_back(
-                LayerStats{name, "param", tensor_shape(item.value()), item.value().numel(), 0});
+                LayerStats{name, "param", tensor_shape(item.value()), item.value().numel(), 0, 0});
         }
     };
     add_loose("", model);
@@ -277,7 +284,12 @@ ModelStats model_stats(ZooModel& model, InputShape input) {
             add_loose(item.key(), *item.value());
     }
 
-    for (const auto& layer : stats.layers) stats.macs += layer.macs;
+    for (const auto& layer : stats.layers) {
+        stats.macs += layer.macs;
+        if (!is_mac_kind(layer.kind)) continue;
+        stats.activations += layer.output_elements;
+        ++stats.mac_layers;
+    }
     return stats;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The built-in model zoo: the reference study's 14 CIFAR-style architectures, an MLP and a small vision
-// transformer, adapted to any input shape, each able to report its trainable parameters and forward MACs per
-// sample, computed per layer from shapes.
+// transformer, adapted to any input shape, each able to report its trainable parameters, forward MACs,
+// activations and MAC layer calls per sample, computed per layer from shapes.
 
 #include <torch/torch.h>
 
@@ -35,11 +35,23 @@ struct LayerStats {
     /// Trainable parameters of this layer alone (reported with its first call only, if called twice).
     std::int64_t params = 0;
     std::int64_t macs = 0;  ///< multiply-accumulates per sample in the forward pass
+    /// Elements of `output` per sample (e.g. 6x28x28 = 4,704); 0 for "unused" and "param" entries.
+    std::int64_t output_elements = 0;
 };
+
+/// Whether a LayerStats kind is a MAC layer call ("conv", "linear", "attention"; not "norm", "unused",
+/// "param"): the calls that `ModelStats::activations` and `mac_layers` count.
+bool is_mac_kind(const std::string& kind);
 
 struct ModelStats {
     std::int64_t params = 0;  ///< trainable parameters (requires_grad), as libtorch counts them
     std::int64_t macs = 0;    ///< forward MACs per sample, the sum over `layers`
+    /// Activations per sample (elements): the sum of `output_elements` over the MAC layer calls in `layers`
+    /// (is_mac_kind: conv, linear, attention; norm outputs excluded). With `mac_layers`, a proxy for the
+    /// memory traffic and kernel launches that dominate small and depthwise models on a GPU.
+    std::int64_t activations = 0;
+    /// MAC layer calls in one forward pass (a layer called twice counts twice, as in `layers`).
+    std::int64_t mac_layers = 0;
     /// In call order, then unused layers and loose parameters; their params add up to `params`.
     std::vector<LayerStats> layers;
     double macs_per_param() const { return params > 0 ? static_cast<double>(macs) / params : 0.0; }
@@ -67,11 +79,12 @@ const std::vector<ModelEntry>& models();
 /// count or an input too small for the model (LeNet needs 16x16, the ViT one 4x4 patch).
 std::shared_ptr<ZooModel> make_model(const std::string& name, InputShape input, std::int64_t classes);
 
-/// Parameters and forward MACs per sample of a model for an input shape (counted per layer from shapes during
-/// one forward pass of a single zero sample, without gradients, in eval mode so BatchNorm statistics are not
-/// updated; the model's training mode is restored). Runs on the device of the model's parameters. Must not
-/// overlap a forward pass of the same model on another thread. Throws joulecast::UsageError when the model
-/// cannot take that input shape (e.g. a model built for 3x32x32 asked about 1x28x28).
+/// Parameters, forward MACs, activations and MAC layer calls per sample of a model for an input shape
+/// (counted per layer from shapes during one forward pass of a single zero sample, without gradients, in eval
+/// mode so BatchNorm statistics are not updated; the model's training mode is restored). Runs on the device
+/// of the model's parameters. Must not overlap a forward pass of the same model on another thread. Throws
+/// joulecast::UsageError when the model cannot take that input shape (e.g. a model built for 3x32x32 asked
+/// about 1x28x28).
 ModelStats model_stats(ZooModel& model, InputShape input);
 
 }  // namespace joulecast::zoo

@@ -199,12 +199,13 @@ JobReport run_job(const std::string& model_name, const data::Dataset& train, con
     if (options.precision == Precision::bf16) model->to(torch::kBFloat16);
 
     client.meta("model", report.model, "params", report.stats.params, "macs", report.stats.macs,
-                "macs_per_param", report.stats.macs_per_param(), "batch_size", options.batch_size,
-                "learning_rate", options.learning_rate, "momentum", options.momentum, "dataset",
-                report.dataset, "input", data::to_string(report.input), "classes", report.classes,
-                "precision", to_string(options.precision), "threads", report.options.threads, "epochs",
-                options.epochs, "train_samples", report.train_samples, "test_samples", report.test_samples,
-                "seed", options.seed, "framework", "libtorch", "framework_version", TORCH_VERSION);
+                "macs_per_param", report.stats.macs_per_param(), "activations", report.stats.activations,
+                "mac_layers", report.stats.mac_layers, "batch_size", options.batch_size, "learning_rate",
+                options.learning_rate, "momentum", options.momentum, "dataset", report.dataset, "input",
+                data::to_string(report.input), "classes", report.classes, "precision",
+                to_string(options.precision), "threads", report.options.threads, "epochs", options.epochs,
+                "train_samples", report.train_samples, "test_samples", report.test_samples, "seed",
+                options.seed, "framework", "libtorch", "framework_version", TORCH_VERSION);
 
     torch::optim::SGD optimizer(model->parameters(),
                                 torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum));

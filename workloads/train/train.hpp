@@ -2,11 +2,11 @@
 // Training and inference loops for the zoo's models, instrumented for `joulecast run` through the
 // control-channel client (include/joulecast/client.hpp; every call is a no-op outside joulecast).
 //
-// A job is: meta (model, params, macs, macs_per_param, batch_size, learning_rate, dataset, input, classes,
-// precision, threads, epochs, train_samples, test_samples, ...), then for each epoch N a phase
-// "begin train epoch=N" ... "epoch n=N samples=S" "end train samples=S" followed by metric loss (the epoch's
-// mean training loss), then one pass over the test set as phase "infer" (end infer samples=S) and metrics
-// accuracy and test_loss. Optimiser: SGD with momentum; loss: cross-entropy, computed in FP32.
+// A job is: meta (model, params, macs, macs_per_param, activations, mac_layers, batch_size, learning_rate,
+// dataset, input, classes, precision, threads, epochs, train_samples, test_samples, ...), then for each epoch
+// N a phase "begin train epoch=N" ... "epoch n=N samples=S" "end train samples=S" followed by metric loss
+// (the epoch's mean training loss), then one pass over the test set as phase "infer" (end infer samples=S)
+// and metrics accuracy and test_loss. Optimiser: SGD with momentum; loss: cross-entropy, computed in FP32.
 
 #include <torch/torch.h>
 
