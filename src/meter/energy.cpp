@@ -16,16 +16,14 @@ bool is_power_gauge(const Channel& c) { return c.quantity == Quantity::power && 
 
 }  // namespace
 
-Timeline::Timeline(const Trace& trace) : m_channels(trace.channels()) { build(trace.readings()); }
+Timeline::Timeline(const Trace& trace) : Timeline(trace.channels(), trace.readings()) {}
 
 Timeline::Timeline(std::vector<TraceChannel> channels, const std::vector<Reading>& readings)
-    : m_channels(std::move(channels)) {
-    build(readings);
+    : m_channels(std::move(channels)), m_series(m_channels.size()) {
+    extend(readings);
 }
 
-void Timeline::build(const std::vector<Reading>& readings) {
-    m_series.assign(m_channels.size(), {});
-    bool first = true;
+void Timeline::extend(const std::vector<Reading>& readings) {
     for (const Reading& r : readings) {
         if (r.channel >= m_series.size()) continue;
         Series& s = m_series[r.channel];
@@ -33,17 +31,23 @@ void Timeline::build(const std::vector<Reading>& readings) {
         if (!s.t.empty() && r.t_ns < s.t.back()) continue;
         s.t.push_back(r.t_ns);
         s.v.push_back(r.value);
-        if (first || r.t_ns < m_first_ns) m_first_ns = r.t_ns;
-        if (first || r.t_ns > m_last_ns) m_last_ns = r.t_ns;
-        first = false;
+        if (m_empty || r.t_ns < m_first_ns) m_first_ns = r.t_ns;
+        if (m_empty || r.t_ns > m_last_ns) m_last_ns = r.t_ns;
+        m_empty = false;
     }
     for (std::size_t c = 0; c < m_series.size(); ++c) {
         Series& s = m_series[c];
-        if (!is_power_gauge(m_channels[c].channel)) continue;
+        if (!is_power_gauge(m_channels[c].channel) || s.t.empty()) continue;
+        std::size_t k = s.integral.size();
         s.integral.resize(s.t.size());
-        for (std::size_t k = 1; k < s.t.size(); ++k)
+        if (k == 0) s.integral[k++] = 0;
+        for (; k < s.t.size(); ++k)
             s.integral[k] = s.integral[k - 1] + 0.5 * (s.v[k - 1] + s.v[k]) * (s.t[k] - s.t[k - 1]) * ns_in_s;
     }
+    link_counters_to_power();
+}
+
+void Timeline::link_counters_to_power() {
     // A counter's readings may be sparse (NVML's every ~1 s); between them, energy follows the device's measured
     // power. Only a measured (not modelled) power gauge of the same sensor, device and domain qualifies.
     m_power_of.assign(m_channels.size(), std::nullopt);

@@ -59,6 +59,10 @@ public:
     explicit Timeline(const Trace& trace);
     Timeline(std::vector<TraceChannel> channels, const std::vector<Reading>& readings);
 
+    /// Adds readings that came after those it holds (a live trace's new ones), at a cost in proportion to
+    /// them: per channel a stamp older than its newest is skipped, as in construction.
+    void extend(const std::vector<Reading>& readings);
+
     /// Energy of every device over [start_ns, end_ns].
     WindowEnergy energy(std::int64_t start_ns, std::int64_t end_ns) const;
 
@@ -88,13 +92,14 @@ private:
     };
     double gauge_integral(const Series& s, std::int64_t t) const;  ///< integral from t[0] to t, flat outside
     double counter_value(std::size_t channel, std::int64_t t) const;
-    void build(const std::vector<Reading>& readings);
+    void link_counters_to_power();
 
     std::vector<TraceChannel> m_channels;
     std::vector<Series> m_series;
     std::vector<std::optional<std::size_t>> m_power_of;  ///< for counters: the device's measured power gauge
     std::int64_t m_first_ns = 0;
     std::int64_t m_last_ns = 0;
+    bool m_empty = true;  ///< no reading yet: m_first_ns and m_last_ns mean nothing
 };
 
 }  // namespace joulecast

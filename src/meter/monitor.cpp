@@ -49,9 +49,8 @@ void Monitor::record(std::int64_t t_ns, const ControlMessage& message) {
         m_sampler->request_boundary();
 }
 
-std::vector<EpochResult> Monitor::epochs_so_far() const {
+std::vector<EpochResult> Monitor::epochs_so_far(const Timeline& timeline) const {
     if (!m_start_ns) return {};
-    Timeline timeline(m_sampler->trace());
     return m_phases.epochs(timeline, *m_start_ns, std::max(*m_start_ns, timeline.last_ns()));
 }
 

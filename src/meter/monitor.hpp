@@ -54,10 +54,10 @@ public:
 
     /// A control event at `t_ns`; phase boundaries ask the sampler for fresh counter readings. Thread-safe.
     void record(std::int64_t t_ns, const ControlMessage& message);
-    /// The epochs ended so far with their energy from the trace so far, for a live forecast. Builds a
-    /// Timeline over the whole trace: meant for epoch rates, not the sampling rate. Thread-safe between
-    /// start() and stop() (the sampler keeps appending); empty before start().
-    std::vector<EpochResult> epochs_so_far() const;
+    /// The epochs ended so far with their energy from `timeline`, a Timeline of this monitor's trace so far
+    /// (a live forecast extends one as readings arrive). Thread-safe between start() and stop(); empty before
+    /// start().
+    std::vector<EpochResult> epochs_so_far(const Timeline& timeline) const;
     /// The newest reading's time in the trace (CLOCK_MONOTONIC ns), 0 when there is none. Thread-safe.
     std::int64_t last_reading_ns() const;
 

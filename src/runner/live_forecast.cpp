@@ -17,7 +17,7 @@ namespace joulecast {
 
 namespace {
 
-// Epochs that end faster than this are forecast together: a Timeline over the whole trace per forecast is
+// Epochs that end faster than this are forecast together: each forecast re-derives every epoch's energy,
 // cheap at epoch rates, not at hundreds per second.
 constexpr std::int64_t min_forecast_gap_ns = 250'000'000;
 
@@ -184,9 +184,18 @@ void LiveForecast::report(const Result<Forecast>& forecast, const std::string& p
     }
 }
 
+const Timeline& LiveForecast::timeline_so_far() {
+    const Trace& trace = m_monitor.trace();
+    if (!m_timeline) m_timeline.emplace(trace.channels(), std::vector<Reading>{});
+    auto fresh = trace.readings(m_readings_seen);
+    m_readings_seen += fresh.size();
+    m_timeline->extend(fresh);
+    return *m_timeline;
+}
+
 void LiveForecast::epoch_forecast(std::int64_t epoch_t_ns) {
     if (!wait_for_readings(epoch_t_ns)) return;
-    auto epochs = m_monitor.epochs_so_far();
+    auto epochs = m_monitor.epochs_so_far(timeline_so_far());
     if (epochs.empty()) return;
     auto observations = observations_from_epochs(epochs);
     const ForecastTarget& target = *m_spec.target;
@@ -202,8 +211,7 @@ void LiveForecast::window_forecast(std::int64_t now_ns) {
     const std::int64_t window = m_spec.window.count();
     const std::int64_t end = m_start_ns + (now_ns - m_start_ns) / window * window;
     if (!wait_for_readings(end)) return;
-    Timeline timeline(m_monitor.trace());
-    auto observations = observations_from_windows(timeline, m_start_ns, end, m_spec.window);
+    auto observations = observations_from_windows(timeline_so_far(), m_start_ns, end, m_spec.window);
     if (observations.empty()) return;
     const std::string progress =
         "after " + format_duration(ns_to_s(end - m_start_ns)) + " of " + target_text(*m_spec.target);

@@ -63,6 +63,7 @@ private:
     void window_forecast(std::int64_t now_ns);
     void report(const Result<Forecast>& forecast, const std::string& progress, const std::string& basis);
     bool wait_for_readings(std::int64_t t_ns);
+    const Timeline& timeline_so_far();
     void send(int signal, const std::string& why);
     void say(const std::string& line);
 
@@ -86,6 +87,10 @@ private:
     std::optional<double> m_last_total_j;
     bool m_last_converged = false;
     std::string m_last_error;
+    // Only touched by the thread: the trace so far, extended by the readings that came since the last
+    // forecast, so that a long job's forecasts cost in proportion to the new readings, not the whole trace.
+    std::optional<Timeline> m_timeline;
+    std::size_t m_readings_seen = 0;
     std::thread m_thread;
 };
 

@@ -81,6 +81,41 @@ TEST(EnergyAccounting, SparseCounterIsSplitAlongMeasuredPower) {
     EXPECT_NEAR(timeline.energy(0, s).total_j, 300.0, 1e-9);
 }
 
+TEST(EnergyAccounting, ATimelineExtendedInPiecesEqualsOneBuiltAtOnce) {
+    // The sparse-counter case fed as a live trace, one batch per 0.2 s (the counter's reading at 1 s comes in
+    // the last one). After every batch, energies and bounds match a Timeline built from the readings so far.
+    std::vector<Reading> readings = {{0, 0, 0.0}, {s, 0, 300.0}};
+    for (int i = 0; i <= 10; ++i) readings.push_back({i * s / 10, 1, i <= 5 ? 100.0 : 500.0});
+    std::stable_sort(readings.begin(), readings.end(), [](auto& a, auto& b) { return a.t_ns < b.t_ns; });
+    const std::vector<TraceChannel> channels = {
+        channel("nvml", "gpu0.energy", "gpu", "gpu0", Quantity::energy),
+        channel("nvml", "gpu0.power", "gpu", "gpu0", Quantity::power)};
+    Timeline live(channels, {});
+    EXPECT_DOUBLE_EQ(live.energy(0, s).total_j, 0.0);
+    std::vector<Reading> so_far;
+    int batches = 0;
+    for (std::size_t i = 0; i < readings.size();) {
+        std::vector<Reading> batch;
+        const std::int64_t slot = readings[i].t_ns / (s / 5);
+        while (i < readings.size() && readings[i].t_ns / (s / 5) == slot) batch.push_back(readings[i++]);
+        live.extend(batch);
+        so_far.insert(so_far.end(), batch.begin(), batch.end());
+        ++batches;
+        const Timeline whole(channels, so_far);
+        EXPECT_EQ(live.first_ns(), whole.first_ns());
+        EXPECT_EQ(live.last_ns(), whole.last_ns());
+        for (std::int64_t from : {std::int64_t{0}, s / 4, s / 2})
+            for (std::int64_t to : {s / 2 + s / 10, 9 * s / 10, s})
+                EXPECT_DOUBLE_EQ(live.energy(from, to).total_j, whole.energy(from, to).total_j)
+                    << "after batch " << batches << ", window " << from << ".." << to;
+    }
+    EXPECT_EQ(batches, 6);
+    live.extend({{s / 2, 1, 999.0}});  // older than the power channel's newest reading: skipped
+    // The counter's 300 J split along the measured power: 50 J of the gauge's 280 J lie in the first half.
+    EXPECT_NEAR(live.energy(0, s / 2).total_j, 300.0 * 50 / 280, 1e-9);
+    EXPECT_NEAR(live.energy(0, s).total_j, 300.0, 1e-9);
+}
+
 TEST(EnergyAccounting, CounterWithoutPowerInterpolatesLinearly) {
     Timeline timeline({channel("rapl", "package-0.energy", "cpu", "package-0", Quantity::energy)},
                       {{0, 0, 0.0}, {2 * s, 0, 100.0}});
