@@ -13,7 +13,6 @@
 #include "core/host.hpp"
 #include "report/json_result.hpp"
 #include "report/summary.hpp"
-#include "sensors/replay/replay_sensor.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 
@@ -143,14 +142,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     result.exit_code = outcome.exit_code;
     result.status = status;
     for (auto& w : warnings) result.warnings.push_back(w);
-    // A replayed trace shorter than the run holds its last readings: the rest is not what was recorded.
+    const double ran_s = result.duration_s + (result.idle ? result.idle->duration_s : 0.0);
     for (const auto& probed : monitor.sensors().sensors) {
-        const auto* replay = dynamic_cast<const ReplaySensor*>(probed.sensor.get());
-        const double ran_s = result.duration_s + (result.idle ? result.idle->duration_s : 0.0);
-        if (replay && probed.used && ran_s > replay->duration_s() + 0.05)
-            result.warnings.push_back("the replayed trace " + spec.monitor.sensors.replay_path + " ends after " +
-                                      format_number(replay->duration_s(), 2) + " s but the run lasted " +
-                                      format_number(ran_s, 2) + " s: its last readings are held for the rest");
+        if (!probed.used) continue;
+        for (auto& w : probed.sensor->run_warnings(ran_s)) result.warnings.push_back(std::move(w));
     }
     if (server) record_control(result, **server);
     apply_carbon(result, spec.carbon);

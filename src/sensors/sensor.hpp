@@ -102,6 +102,13 @@ public:
 
     /// GPUs this sensor sees (only NVML has any).
     virtual std::vector<GpuInfo> gpus() const { return {}; }
+
+    /// Warnings for the result of a run whose readings lasted `ran_s` seconds, about what this sensor could
+    /// not give it (a replayed trace shorter than the run). Empty by default.
+    virtual std::vector<std::string> run_warnings(double ran_s) const {
+        (void)ran_s;
+        return {};
+    }
 };
 
 }  // namespace joulecast

@@ -1,6 +1,7 @@
 #include "sensors/replay/replay_sensor.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "core/clock.hpp"
@@ -106,6 +107,14 @@ ReadStatus ReplaySensor::read(std::size_t channel, double& value) {
 std::vector<std::string> ReplaySensor::notes() const {
     return {"replaying " + std::to_string(m_channels.size()) + " channels over " + std::to_string(m_duration_s) +
             " s from " + m_path};
+}
+
+std::vector<std::string> ReplaySensor::run_warnings(double ran_s) const {
+    // 50 ms of slack: the last reading lands up to one sampling period after the recording's last row.
+    if (!(ran_s > m_duration_s + 0.05)) return {};
+    char text[160];
+    std::snprintf(text, sizeof text, " ends after %.2f s but the run lasted %.2f s", m_duration_s, ran_s);
+    return {"the replayed trace " + m_path + text + ": its last readings are held for the rest"};
 }
 
 }  // namespace joulecast

@@ -23,6 +23,8 @@ public:
     const std::vector<Channel>& channels() const override { return m_channels; }
     ReadStatus read(std::size_t channel, double& value) override;
     std::vector<std::string> notes() const override;
+    /// A run longer than the recording: its last readings are held for the rest, which is said.
+    std::vector<std::string> run_warnings(double ran_s) const override;
 
     /// Value of a channel `elapsed_s` seconds into the recording (what read() returns at that moment).
     double value_at(std::size_t channel, double elapsed_s) const;
