@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/text.hpp"
+#include "joulecast/client.hpp"
 
 namespace joulecast {
 
@@ -232,21 +233,9 @@ Result<ControlMessage> parse_control_line(std::string_view line, ControlParseErr
 }
 
 void append_control_value(std::string& out, std::string_view value) {
-    bool quote = value.empty();
-    for (char c : value) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f || c == ' ' || c == '"' || c == '\\') quote = true;
-    }
-    if (!quote) {
-        out += value;
-        return;
-    }
-    out += '"';
-    for (char c : value) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c == '\n' ? ' ' : c;
-    }
-    out += '"';
+    // The rule lives in the client header, which instrumented programs compile without linking joulecast:
+    // one definition keeps what they write and what joulecast writes the same.
+    client::detail::append_value(out, value);
 }
 
 std::string format_control_line(const ControlMessage& message) {
