@@ -138,11 +138,12 @@ int study_command(const std::vector<std::string>& raw) {
         if (cli.resume)
             for (const auto& record : study::completed_runs(options.store_path, grid.name))
                 done.insert({record.config.hash, record.repeat});
-        study::print_plan(std::cout, grid, study::plan_runs(grid), options.zoo_path, done);
+        const auto runs = study::plan_runs(grid);
+        study::print_plan(std::cout, grid, runs, options.zoo_path, done);
         // The plan is printed either way; the status says whether the study itself would start.
         int status = 0;
         try {
-            study::check_before_running(grid, options, true);
+            study::check_before_running(grid, runs, options, true);
         } catch (const UsageError& error) {
             std::cout << "error: " << error.what() << '\n';
             status = 2;

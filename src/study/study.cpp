@@ -124,7 +124,8 @@ std::vector<RunRecord> completed_runs(const std::string& store_path, const std::
     return records;
 }
 
-void check_before_running(const StudyGrid& grid, const StudyOptions& options, bool dry_run) {
+void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& runs,
+                          const StudyOptions& options, bool dry_run) {
     const Axis* limits = grid.axis("power_limit_w");
     if (limits && !options.allow_power_limit && !dry_run)
         throw UsageError(
@@ -139,7 +140,6 @@ void check_before_running(const StudyGrid& grid, const StudyOptions& options, bo
                 ": build joulecast where libtorch is installed (libtorch-dev), give --zoo PATH, or "
                 "use mode = \"command\" in [study]");
     } else {
-        const auto runs = plan_runs(grid);
         const std::string program =
             runs.empty() ? "" : run_argv(grid, runs.front(), options.zoo_path).front();
         if (find_program(program).empty())
@@ -181,8 +181,8 @@ void print_plan(std::ostream& out, const StudyGrid& grid, const std::vector<Plan
 
 StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::ostream& log) {
     const std::int64_t study_start = monotonic_ns();
-    check_before_running(grid, options, false);
     const auto runs = plan_runs(grid);
+    check_before_running(grid, runs, options, false);
     StopSignals signals;  // first in, last out: the power-limit guard below unwinds while signals are caught
 
     // (hash, repeat) → a run that an earlier invocation completed.

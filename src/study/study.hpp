@@ -41,8 +41,10 @@ struct StudyOutcome {
 std::vector<RunRecord> completed_runs(const std::string& store_path, const std::string& study_name);
 
 /// Everything checked before a run starts, for both a study and --dry-run: built-in mode's program exists,
-/// command mode's program can be found, power limits are allowed. Throws UsageError.
-void check_before_running(const StudyGrid& grid, const StudyOptions& options, bool dry_run);
+/// command mode's program (that of `runs`, the grid's plan) can be found, power limits are allowed. Throws
+/// UsageError.
+void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& runs,
+                          const StudyOptions& options, bool dry_run);
 
 /// Runs the study. Throws UsageError for problems found before the first run (see check_before_running; NVML
 /// refusing a power limit; a store that --resume cannot read).

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <initializer_list>
 #include <map>
-#include <string_view>
 
+#include "analysis/analysis.hpp"
 #include "core/json_fields.hpp"
 #include "report/summary.hpp"
 
@@ -22,46 +21,6 @@ std::optional<double> RunRecord::infer_j_per_sample() const {
     return *inference_energy_j / static_cast<double>(*infer_samples);
 }
 
-namespace {
-
-std::optional<double> number(const nlohmann::ordered_json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
-}
-
-// Samples of the outermost phases with one of `names` (as E_tr counts "train" and "training", E_in "infer" and
-// "inference"); nullopt when one lacks them.
-std::optional<long long> phase_samples(const nlohmann::ordered_json& phases,
-                                       std::initializer_list<std::string_view> names) {
-    std::vector<const nlohmann::ordered_json*> matching;
-    for (const auto& p : phases) {
-        const std::string name = p.value("name", "");
-        if (std::find(names.begin(), names.end(), name) != names.end()) matching.push_back(&p);
-    }
-    if (matching.empty()) return std::nullopt;
-    long long total = 0;
-    for (std::size_t i = 0; i < matching.size(); ++i) {
-        const double start = matching[i]->value("start_s", 0.0), end = matching[i]->value("end_s", 0.0);
-        bool nested = false;
-        for (std::size_t k = 0; k < matching.size() && !nested; ++k) {
-            if (k == i) continue;
-            const double outer_start = matching[k]->value("start_s", 0.0);
-            const double outer_end = matching[k]->value("end_s", 0.0);
-            const bool inside = outer_start <= start && end <= outer_end;
-            const bool same = outer_start == start && outer_end == end;
-            nested = inside && (!same || k < i);
-        }
-        if (nested) continue;
-        auto samples = matching[i]->find("samples");
-        if (samples == matching[i]->end() || !samples->is_number_integer()) return std::nullopt;
-        total += samples->get<long long>();
-    }
-    return total;
-}
-
-}  // namespace
-
 void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
     record.run_id = result.value("id", "");
     record.status = result.value("status", "failed");
@@ -71,31 +30,23 @@ void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
         record.energy_j = energy->value("total", 0.0);
     if (auto carbon = result.find("carbon"); carbon != result.end() && carbon->is_object())
         record.co2e_g = carbon->value("co2e_g", 0.0);
-    record.training_energy_j = number(result, "training_energy_j");
-    record.inference_energy_j = number(result, "inference_energy_j");
-    const auto phases = result.value("phases", nlohmann::ordered_json::array());
-    record.train_samples = phase_samples(phases, {"train", "training"});
-    if (!record.train_samples) {
-        // Workloads that mark epochs with samples but phases without them.
-        long long total = 0;
-        bool all = false;
-        for (const auto& e : result.value("epochs", nlohmann::ordered_json::array())) {
-            auto samples = e.find("samples");
-            all = samples != e.end() && samples->is_number_integer();
-            if (!all) break;
-            total += samples->get<long long>();
-        }
-        if (all) record.train_samples = total;
-    }
-    record.infer_samples = phase_samples(phases, {"infer", "inference"});
+    // E_tr, E_in, their samples and the accuracy as `joulecast analyze` derives them, so that the study's
+    // table and the analysis agree.
+    const analysis::RunRow row = analysis::derive_row(result);
+    auto count = [](const std::optional<double>& samples) -> std::optional<long long> {
+        if (!samples) return std::nullopt;
+        return std::llround(*samples);
+    };
+    record.training_energy_j = row.training_energy_j;
+    record.train_samples = count(row.training_samples);
+    record.inference_energy_j = row.inference_energy_j;
+    record.infer_samples = count(row.inference_samples);
+    record.accuracy = row.accuracy;
     if (auto methods = result.find("energy_method"); methods != result.end() && methods->is_object())
         for (const auto& [domain, method] : methods->items())
             if (method.is_string())
                 record.energy_source +=
                     (record.energy_source.empty() ? "" : ", ") + domain + " " + method.get<std::string>();
-    if (auto metrics = result.find("metrics"); metrics != result.end() && metrics->is_object())
-        if (auto accuracy = metrics->find("accuracy"); accuracy != metrics->end() && accuracy->is_object())
-            record.accuracy = number(*accuracy, "last");
 }
 
 StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& records, std::size_t planned,

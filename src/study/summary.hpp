@@ -31,7 +31,7 @@ struct RunRecord {
     double duration_s = 0;
     double energy_j = 0;  ///< gross, every accounted domain
     double co2e_g = 0;
-    std::optional<double> training_energy_j;  ///< E_tr (phases named "train")
+    std::optional<double> training_energy_j;  ///< E_tr (phases named "train" or "training")
     std::optional<long long> train_samples;   ///< samples of those phases (else of the epochs)
     std::optional<double> inference_energy_j;
     std::optional<long long> infer_samples;
