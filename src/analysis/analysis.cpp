@@ -131,11 +131,11 @@ Varying find_varying(const std::vector<RunRow>& rows) {
 
 std::string config_label(const RunRow& r, const Varying& v) {
     std::string label = r.model;
-    if (r.batch_size) label += " batch " + format_number(*r.batch_size, 6);
-    if (v.learning_rate && r.learning_rate) label += " lr " + format_number(*r.learning_rate);
-    if (v.epochs && r.epochs) label += " " + format_number(*r.epochs) + " epochs";
-    if (v.threads && r.threads) label += " " + format_number(*r.threads) + " threads";
-    if (v.power_limit && r.power_limit_w) label += " " + format_number(*r.power_limit_w) + " W";
+    if (r.batch_size) label += " batch " + format_significant(*r.batch_size, 6);
+    if (v.learning_rate && r.learning_rate) label += " lr " + format_significant(*r.learning_rate);
+    if (v.epochs && r.epochs) label += " " + format_significant(*r.epochs) + " epochs";
+    if (v.threads && r.threads) label += " " + format_significant(*r.threads) + " threads";
+    if (v.power_limit && r.power_limit_w) label += " " + format_significant(*r.power_limit_w) + " W";
     if (v.device) label += " on " + r.device;
     return label;
 }
@@ -232,7 +232,7 @@ CorrelationMatrix correlate(const std::vector<RunRow>& rows) {
             matrix.omitted.emplace_back(
                 info.name, "only " + std::to_string(present) + (present == 1 ? " value" : " values"));
         } else if (distinct.size() == 1) {
-            matrix.omitted.emplace_back(info.name, "constant (" + format_number(*distinct.begin(), 6) +
+            matrix.omitted.emplace_back(info.name, "constant (" + format_significant(*distinct.begin(), 6) +
                                                        " in every run with a value)");
         } else {
             matrix.variables.push_back(info.name);
@@ -548,7 +548,7 @@ void batch_guidelines(Analysis& a) {
                           [&](const OptimalBatch& x) { return x.model == o.model; }) > 1;
         const std::string who = o.model + (several_devices ? " on " + o.device : "");
         if (o.batches.size() < 2) {
-            a.withheld.push_back({"batch_size", who + ": only batch " + format_number(o.best_batch, 6) +
+            a.withheld.push_back({"batch_size", who + ": only batch " + format_significant(o.best_batch, 6) +
                                                     " measured; at least two batch sizes are needed"});
             continue;
         }
@@ -559,9 +559,9 @@ void batch_guidelines(Analysis& a) {
             if (b.batch_size == o.worst_batch) worst = &b;
         }
         if (best->n < a.options.min_runs_per_group || worst->n < a.options.min_runs_per_group) {
-            a.withheld.push_back({"batch_size", who + ": batch " + format_number(best->batch_size, 6) +
+            a.withheld.push_back({"batch_size", who + ": batch " + format_significant(best->batch_size, 6) +
                                                     " has " + runs_text(best->n) + " and batch " +
-                                                    format_number(worst->batch_size, 6) + " has " +
+                                                    format_significant(worst->batch_size, 6) + " has " +
                                                     runs_text(worst->n) + "; at least " +
                                                     std::to_string(a.options.min_runs_per_group) +
                                                     " per batch size are needed"});
@@ -571,24 +571,25 @@ void batch_guidelines(Analysis& a) {
         if (ratio < a.options.min_batch_ratio) {
             a.withheld.push_back({"batch_size", who + ": energy per sample differs by only " +
                                                     format_percent(ratio - 1.0) + " across batch sizes " +
-                                                    format_number(o.batches.front().batch_size, 6) + ".." +
-                                                    format_number(o.batches.back().batch_size, 6)});
+                                                    format_significant(o.batches.front().batch_size, 6) +
+                                                    ".." +
+                                                    format_significant(o.batches.back().batch_size, 6)});
             continue;
         }
         Guideline g;
         g.topic = "batch_size";
         g.n = best->n + worst->n;
         g.method = combine({best->method, worst->method});
-        g.text = "batch " + format_number(best->batch_size, 6) + " uses " + format_ratio(ratio) +
-                 " less energy per sample than batch " + format_number(worst->batch_size, 6) + " for " + who +
-                 " (" + counts_text(best->n, worst->n) + "; " + o.basis + ", " + g.method.label + ")";
-        g.evidence = "batch " + format_number(best->batch_size, 6) + ": " +
+        g.text = "batch " + format_significant(best->batch_size, 6) + " uses " + format_ratio(ratio) +
+                 " less energy per sample than batch " + format_significant(worst->batch_size, 6) + " for " +
+                 who + " (" + counts_text(best->n, worst->n) + "; " + o.basis + ", " + g.method.label + ")";
+        g.evidence = "batch " + format_significant(best->batch_size, 6) + ": " +
                      per_sample_text(best->mean_energy_per_sample_j) + " (n=" + std::to_string(best->n) + ")";
-        if (best->mean_accuracy) g.evidence += ", accuracy " + format_number(*best->mean_accuracy);
-        g.evidence += "; batch " + format_number(worst->batch_size, 6) + ": " +
+        if (best->mean_accuracy) g.evidence += ", accuracy " + format_significant(*best->mean_accuracy);
+        g.evidence += "; batch " + format_significant(worst->batch_size, 6) + ": " +
                       per_sample_text(worst->mean_energy_per_sample_j) + " (n=" + std::to_string(worst->n) +
                       ")";
-        if (worst->mean_accuracy) g.evidence += ", accuracy " + format_number(*worst->mean_accuracy);
+        if (worst->mean_accuracy) g.evidence += ", accuracy " + format_significant(*worst->mean_accuracy);
         for (const auto& note : o.notes) g.evidence += "; " + note;
         a.guidelines.push_back(std::move(g));
     }
@@ -603,7 +604,7 @@ void power_limit_guidelines(Analysis& a) {
         if (by_limit.by_value.size() < 2) continue;  // no power-limit sweep here: nothing to say
         const RunRow& first = *group.front();
         const std::string who =
-            first.model + (first.batch_size ? " batch " + format_number(*first.batch_size, 6) : "");
+            first.model + (first.batch_size ? " batch " + format_significant(*first.batch_size, 6) : "");
         const double highest = by_limit.by_value.rbegin()->first;
         double best = highest;
         for (const auto& [limit, energies] : by_limit.energy)
@@ -611,15 +612,16 @@ void power_limit_guidelines(Analysis& a) {
         const std::size_t n_best = by_limit.by_value[best].size(), n_high = by_limit.by_value[highest].size();
         if (best == highest) {
             a.withheld.push_back({"power_limit", who + ": the highest power limit (" +
-                                                     format_number(highest) +
+                                                     format_significant(highest) +
                                                      " W) already uses the least energy per sample"});
             continue;
         }
         if (n_best < a.options.min_runs_per_group || n_high < a.options.min_runs_per_group) {
             a.withheld.push_back(
-                {"power_limit", who + ": " + format_number(best) + " W has " + runs_text(n_best) + " and " +
-                                    format_number(highest) + " W has " + runs_text(n_high) + "; at least " +
-                                    std::to_string(a.options.min_runs_per_group) + " each are needed"});
+                {"power_limit", who + ": " + format_significant(best) + " W has " + runs_text(n_best) +
+                                    " and " + format_significant(highest) + " W has " + runs_text(n_high) +
+                                    "; at least " + std::to_string(a.options.min_runs_per_group) +
+                                    " each are needed"});
             continue;
         }
         const double e_best = mean(by_limit.energy[best]), e_high = mean(by_limit.energy[highest]);
@@ -637,15 +639,16 @@ void power_limit_guidelines(Analysis& a) {
         g.topic = "power_limit";
         g.n = n_best + n_high;
         g.method = combine(methods);
-        g.text = "a power limit of " + format_number(best) + " W uses " + format_percent(saving) +
-                 " less energy per sample than " + format_number(highest) + " W for " + who + " (" +
+        g.text = "a power limit of " + format_significant(best) + " W uses " + format_percent(saving) +
+                 " less energy per sample than " + format_significant(highest) + " W for " + who + " (" +
                  counts_text(n_best, n_high) + "; " + by_limit.basis + ", " + g.method.label + ")";
         auto acc_best = mean_of(by_limit.by_value[best], [](const RunRow& r) { return r.accuracy; });
         auto acc_high = mean_of(by_limit.by_value[highest], [](const RunRow& r) { return r.accuracy; });
-        g.evidence = format_number(best) + " W: " + per_sample_text(e_best) + "; " + format_number(highest) +
-                     " W: " + per_sample_text(e_high);
+        g.evidence = format_significant(best) + " W: " + per_sample_text(e_best) + "; " +
+                     format_significant(highest) + " W: " + per_sample_text(e_high);
         if (acc_best && acc_high)
-            g.evidence += "; accuracy " + format_number(*acc_best) + " vs " + format_number(*acc_high);
+            g.evidence +=
+                "; accuracy " + format_significant(*acc_best) + " vs " + format_significant(*acc_high);
         a.guidelines.push_back(std::move(g));
     }
 }
@@ -711,9 +714,9 @@ void driver_guidelines(Analysis& a) {
                      ", " + method.label + (group.size() > 1 ? "; these vary together in the runs" : "") +
                      ")";
             g.evidence = "Spearman " + std::string(rho) + " (" + d.strength + "), Pearson " +
-                         (d.pearson ? format_number(*d.pearson, 2) : std::string("n/a")) +
+                         (d.pearson ? format_significant(*d.pearson, 2) : std::string("n/a")) +
                          ", n=" + std::to_string(d.n) +
-                         ", threshold |rho| >= " + format_number(rho_threshold(d.n, a.options), 2) +
+                         ", threshold |rho| >= " + format_significant(rho_threshold(d.n, a.options), 2) +
                          basis_note;
             a.guidelines.push_back(std::move(g));
             ++given;
@@ -726,7 +729,7 @@ void driver_guidelines(Analysis& a) {
                 {"driver",
                  outcome + ": the strongest link, " + human(top.variable) + " (Spearman " + rho + ", " +
                      runs_text(top.n) + "), is below the threshold |rho| >= " +
-                     format_number(rho_threshold(top.n, a.options), 2) + " for " + runs_text(top.n) +
+                     format_significant(rho_threshold(top.n, a.options), 2) + " for " + runs_text(top.n) +
                      (top.n < a.options.min_runs_for_driver
                           ? " (and fewer than " + std::to_string(a.options.min_runs_for_driver) + " runs)"
                           : "")});
@@ -758,7 +761,7 @@ void pareto_guidelines(Analysis& a) {
         g.topic = "pareto";
         g.n = p.n;
         g.method = p.method;
-        g.text = p.label + " is on the accuracy/energy Pareto front: " + format_number(p.accuracy) +
+        g.text = p.label + " is on the accuracy/energy Pareto front: " + format_significant(p.accuracy) +
                  " accuracy at " + per_sample_text(p.energy_per_sample_j) + " (" + front.basis + ", " +
                  p.method.label + ", " + runs_text(p.n) + ")";
         g.evidence = std::to_string(front_size) + " of " + std::to_string(front.points.size()) + " " +
@@ -778,9 +781,9 @@ void pareto_guidelines(Analysis& a) {
         g.topic = "pareto";
         g.n = p.n + better->n;
         g.method = combine({p.method, better->method});
-        g.text = p.label + " is dominated: " + better->label + " reaches " + format_number(better->accuracy) +
-                 " accuracy (vs " + format_number(p.accuracy) + ") at " +
-                 per_sample_text(better->energy_per_sample_j) + " (vs " +
+        g.text = p.label + " is dominated: " + better->label + " reaches " +
+                 format_significant(better->accuracy) + " accuracy (vs " + format_significant(p.accuracy) +
+                 ") at " + per_sample_text(better->energy_per_sample_j) + " (vs " +
                  per_sample_text(p.energy_per_sample_j) + "; " + front.basis + ", " + g.method.label + ")";
         g.evidence = runs_text(p.n) + " and " + runs_text(better->n);
         a.guidelines.push_back(std::move(g));

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/text.hpp"
+
 namespace joulecast::analysis {
 
 inline std::optional<double> finite_or_null(double value) {
@@ -21,8 +23,6 @@ void drop_non_finite(RunRow& row);
 
 /// "12.3 mJ", "5.40 J", "1.20 kJ": three significant digits with an SI prefix (µ, m, none, k, M, G).
 std::string format_joules(double joules);
-/// A number in at most `digits` significant digits without trailing zeros: 128, 0.001, 1.2e+06.
-std::string format_number(double value, int digits = 3);
 /// A count: 1000000 → "1 M", 25000 → "25 k", 1331.7 → "1332", 0.25 → "0.25".
 std::string format_count(double value);
 /// A ratio: "5.4x".

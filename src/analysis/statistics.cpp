@@ -78,13 +78,6 @@ std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double
 
 // ---- Formatting -----------------------------------------------------------------------------------------
 
-std::string format_number(double value, int digits) {
-    if (!std::isfinite(value)) return "n/a";
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    return text;
-}
-
 std::string format_joules(double joules) {
     if (!std::isfinite(joules)) return "n/a";
     struct Prefix {
@@ -109,17 +102,17 @@ std::string format_joules(double joules) {
 std::string format_count(double value) {
     if (!std::isfinite(value)) return "n/a";
     // Round first, so that 999999.9999 reads "1 M" rather than "1e+03 k".
-    const double rounded = std::stod(format_number(value, 3));
+    const double rounded = std::stod(format_significant(value, 3));
     const double a = std::fabs(rounded);
-    if (a >= 1e9) return format_number(rounded / 1e9) + " G";
-    if (a >= 1e6) return format_number(rounded / 1e6) + " M";
-    if (a >= 1e4) return format_number(rounded / 1e3) + " k";
+    if (a >= 1e9) return format_significant(rounded / 1e9) + " G";
+    if (a >= 1e6) return format_significant(rounded / 1e6) + " M";
+    if (a >= 1e4) return format_significant(rounded / 1e3) + " k";
     if (std::fabs(value) >= 1) {
         char text[32];
         std::snprintf(text, sizeof text, "%.0f", value);
         return text;
     }
-    return format_number(value);
+    return format_significant(value);
 }
 
 std::string format_ratio(double value) {

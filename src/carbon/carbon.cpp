@@ -13,12 +13,6 @@ namespace {
 constexpr double joules_per_kwh = 3.6e6;
 constexpr std::size_t max_suggestions = 5;
 
-std::string format_number(double value) {
-    std::ostringstream out;
-    out << value;
-    return out.str();
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
     for (const auto& item : items) {
@@ -172,14 +166,15 @@ CarbonSetting resolve_carbon(const CarbonOptions& options, const char* env_count
         const double g = *options.intensity_g_per_kwh;
         if (!(g > 0 && g <= max_intensity_g_per_kwh)) {
             throw UsageError("--intensity must be a grid carbon intensity in gCO2e/kWh above 0 and at most " +
-                             format_number(max_intensity_g_per_kwh) + "; got " + format_number(g));
+                             format_significant(max_intensity_g_per_kwh, 6) + "; got " +
+                             format_significant(g, 6));
         }
     }
     if (options.pue) {
         const double pue = *options.pue;
         if (!(pue >= min_pue && pue <= max_pue)) {
             throw UsageError("--pue must be between 1.0 and 3.0 (data-centre energy / IT energy); got " +
-                             format_number(pue));
+                             format_significant(pue, 6));
         }
     }
     std::optional<CarbonSetting> from_region;

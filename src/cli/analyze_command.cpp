@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <set>
 
@@ -52,25 +51,6 @@ be used; 2 bad options.
 namespace {
 
 using namespace joulecast::analysis;
-
-// ---- Options ----------------------------------------------------------------------------------------------
-
-double inferences_option(const std::string& text) {
-    std::string number(trim(text));
-    double scale = 1;
-    if (!number.empty()) {
-        const char last = number.back();
-        if (last == 'k' || last == 'K') scale = 1e3;
-        if (last == 'M') scale = 1e6;
-        if (last == 'G' || last == 'B') scale = 1e9;
-        if (scale != 1) number.pop_back();
-    }
-    auto value = parse_double(number);
-    if (!value || *value < 0 || !std::isfinite(*value * scale))
-        throw UsageError("--inferences: expected a number of inferences >= 0 (e.g. 1e6, 250k, 2M), got '" +
-                         text + "'");
-    return *value * scale;
-}
 
 // ---- Tables -----------------------------------------------------------------------------------------------
 
@@ -124,7 +104,7 @@ std::string dash() {
     return "-";
 }
 std::string num(const std::optional<double>& v, int digits = 3) {
-    return v ? format_number(*v, digits) : dash();
+    return v ? format_significant(*v, digits) : dash();
 }
 std::string joules(const std::optional<double>& v) {
     return v ? format_joules(*v) : dash();
@@ -207,7 +187,7 @@ void print_runs(std::ostream& out, const Analysis& a, bool several_devices) {
         row.push_back(joules(r.training_energy_j));
         row.push_back(joules(r.inference_energy_j));
         row.push_back(num(r.accuracy));
-        row.push_back(r.mean_power_w ? format_number(*r.mean_power_w) + " W" : dash());
+        row.push_back(r.mean_power_w ? format_significant(*r.mean_power_w) + " W" : dash());
         row.push_back(num(r.gpu_utilisation_pct, 2));
         row.push_back(method_text(r.method));
         table.add(row);
@@ -309,7 +289,7 @@ void print_pareto(std::ostream& out, const Analysis& a) {
     }
     Table table({"", f.grouping, "n", "accuracy", "E/sample", "method"}, "llrrrl");
     for (const auto& p : f.points)
-        table.add({p.on_front ? "*" : "", p.label, std::to_string(p.n), format_number(p.accuracy),
+        table.add({p.on_front ? "*" : "", p.label, std::to_string(p.n), format_significant(p.accuracy),
                    format_joules(p.energy_per_sample_j), method_text(p.method)});
     table.print(out);
     for (const auto& note : f.notes) out << "  note: " << note << '\n';
@@ -328,9 +308,9 @@ void print_optimal_batches(std::ostream& out, const Analysis& a) {
         std::string counts;
         for (const auto& b : o.batches)
             counts +=
-                (counts.empty() ? "" : " ") + format_number(b.batch_size, 6) + ":" + std::to_string(b.n);
-        table.add({o.model, o.device, format_number(o.best_batch, 6),
-                   format_joules(o.best_energy_per_sample_j), format_number(o.worst_batch, 6),
+                (counts.empty() ? "" : " ") + format_significant(b.batch_size, 6) + ":" + std::to_string(b.n);
+        table.add({o.model, o.device, format_significant(o.best_batch, 6),
+                   format_joules(o.best_energy_per_sample_j), format_significant(o.worst_batch, 6),
                    format_joules(o.worst_energy_per_sample_j),
                    o.worst_to_best ? format_ratio(*o.worst_to_best) : dash(), counts, o.basis,
                    method_text(o.method)});
@@ -407,8 +387,6 @@ int analyze_command(const std::vector<std::string>& arguments) {
             json = true;
         } else if (args.flag("--per-run")) {
             options.per_configuration = false;
-        } else if (args.value("--study", text)) {
-            filter.tags.emplace_back("study", text);
         } else if (args.value("--inferences", text)) {
             options.inferences = inferences_option(text);
         } else {
@@ -419,16 +397,15 @@ int analyze_command(const std::vector<std::string>& arguments) {
 
     const std::string path = store_path(db);
     Analysis result;
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
+    const auto store = open_store_to_read(path);
+    if (!store) {
         // Reading creates nothing: an absent store is an empty one.
         result = analyze({}, options);
         result.warnings.insert(
             result.warnings.begin(),
             "no run store at " + path + " (nothing measured yet, or see --db / $JOULECAST_DB)");
     } else {
-        RunStore store(path);
-        result = analyze_store(store, filter, options);
+        result = analyze_store(*store, filter, options);
     }
     if (json) {
         std::cout << to_json(result).dump(2) << '\n';

@@ -1,6 +1,8 @@
 #include "cli/args.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/text.hpp"
 
@@ -32,6 +34,12 @@ bool Args::value(const std::string& name, std::string& out) {
     return true;
 }
 
+std::vector<std::string> Args::consumed_since(std::size_t from) const {
+    from = std::min(from, m_pos);
+    return {m_args.begin() + static_cast<std::ptrdiff_t>(from),
+            m_args.begin() + static_cast<std::ptrdiff_t>(m_pos)};
+}
+
 bool Args::flag(const std::string& name) {
     if (done() || m_args[m_pos] != name) return false;
     ++m_pos;
@@ -42,6 +50,40 @@ double number_option(const std::string& name, const std::string& text) {
     auto value = parse_double(text);
     if (!value) throw UsageError(name + ": '" + text + "' is not a number");
     return *value;
+}
+
+std::int64_t whole_number_option(const std::string& name, const std::string& text, std::int64_t min,
+                                 std::int64_t max) {
+    const auto value = parse_double(text);
+    // Above 2^53 a double holds only whole numbers, and no option here counts that far.
+    const bool whole =
+        value && std::isfinite(*value) && std::floor(*value) == *value && std::fabs(*value) < 9e15;
+    if (!whole || *value < static_cast<double>(min) || *value > static_cast<double>(max)) {
+        const std::string expected =
+            max == std::numeric_limits<std::int64_t>::max()
+                ? (min == 1 ? std::string("a positive whole number")
+                            : "a whole number >= " + std::to_string(min))
+                : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+        throw UsageError(name + ": expected " + expected + ", got '" + text + "'");
+    }
+    return static_cast<std::int64_t>(*value);
+}
+
+double inferences_option(const std::string& text) {
+    std::string number(trim(text));
+    double scale = 1;
+    if (!number.empty()) {
+        const char last = number.back();
+        if (last == 'k' || last == 'K') scale = 1e3;
+        if (last == 'M') scale = 1e6;
+        if (last == 'G' || last == 'B') scale = 1e9;
+        if (scale != 1) number.pop_back();
+    }
+    auto value = parse_double(number);
+    if (!value || *value < 0 || !std::isfinite(*value * scale))
+        throw UsageError("--inferences: expected a number of inferences >= 0 (e.g. 1e6, 250k, 2M), got '" +
+                         text + "'");
+    return *value * scale;
 }
 
 bool carbon_option(Args& args, CarbonOptions& carbon) {

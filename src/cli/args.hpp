@@ -2,6 +2,8 @@
 // A small command-line reader shared by the commands: "--name value", "--name=value", flags, and "--" before a
 // command. Unknown or malformed options raise UsageError (exit 2 with usage).
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,10 @@ public:
     /// If the next argument is the flag `name`, consumes it.
     bool flag(const std::string& name);
 
+    /// How many arguments have been consumed, and those consumed since `from` (an earlier position()).
+    std::size_t position() const { return m_pos; }
+    std::vector<std::string> consumed_since(std::size_t from) const;
+
 private:
     std::vector<std::string> m_args;
     std::size_t m_pos = 0;
@@ -34,6 +40,12 @@ private:
 
 /// Parses a number for option `name` or throws UsageError naming it.
 double number_option(const std::string& name, const std::string& text);
+/// A whole number in [min, max] for option `name` ("40", "4e4"); else UsageError: "NAME: expected a positive
+/// whole number, got 'TEXT'" (min 1, no max) or "... a whole number from MIN to MAX ...".
+std::int64_t whole_number_option(const std::string& name, const std::string& text, std::int64_t min = 1,
+                                 std::int64_t max = std::numeric_limits<std::int64_t>::max());
+/// A count of inferences >= 0 for --inferences, with an optional k, M, G (or B) suffix: 1e6, 250k, 2M.
+double inferences_option(const std::string& text);
 
 /// If the next argument is one of the carbon options (--country, --region, --intensity, --pue), consumes it.
 bool carbon_option(Args& args, CarbonOptions& carbon);

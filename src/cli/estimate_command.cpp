@@ -35,7 +35,7 @@
 namespace joulecast::cli {
 
 const char* const estimate_usage =
-    R"(usage: joulecast estimate MODEL.onnx|NAME|--params P --macs M --batch B [options]
+    R"(usage: joulecast estimate MODEL.onnx|NAME|--params P --macs M [...] --batch B [options]
        joulecast estimate --validate [--device NAME|this] [--db PATH] [--json]
        joulecast estimate --save-calibration FILE [--device NAME|this] [--db PATH]
 
@@ -47,9 +47,13 @@ workloads and examples/pytorch/train.py send), else the calibration shipped with
 plainly -- the nearest calibrated device by TDP, scaled. Every figure is a MODEL estimate, not a measurement.
 
 model (one of):
-  MODEL.onnx            an ONNX file (parameters and MACs per sample as `joulecast inspect` counts them)
+  MODEL.onnx            an ONNX file (parameters, MACs, activations and MAC layers per sample as `joulecast
+                        inspect` counts them)
   NAME                  a built-in model (counted by joulecast-zoo, input 3x32x32, 10 classes)
-  --params P --macs M   trainable parameters and forward MACs per sample
+  --params P --macs M [--activations A --mac-layers L]
+                        trainable parameters and forward MACs per sample, and optionally the elements the
+                        MAC layers write per sample and the number of MAC layers (without them, fits that
+                        use them are not candidates)
 
 options:
   --batch B             batch size (required)
@@ -77,11 +81,10 @@ namespace {
 using Json = nlohmann::ordered_json;
 using analysis::format_count;
 using analysis::format_joules;
-using analysis::format_number;
 
 struct Options {
     std::string model;
-    std::optional<double> params, macs, batch, samples_per_epoch, epochs, inferences;
+    std::optional<double> params, macs, activations, mac_layers, batch, samples_per_epoch, epochs, inferences;
     std::string device = "this";
     CarbonOptions carbon;
     double confidence = 0.9;
@@ -99,9 +102,7 @@ double positive_option(const std::string& name, const std::string& text) {
 }
 
 double whole_option(const std::string& name, const std::string& text) {
-    const double v = positive_option(name, text);
-    if (v != std::floor(v)) throw UsageError(name + ": must be a positive whole number, not '" + text + "'");
-    return v;
+    return static_cast<double>(whole_number_option(name, text));
 }
 
 Options parse(const std::vector<std::string>& arguments) {
@@ -119,6 +120,10 @@ Options parse(const std::vector<std::string>& arguments) {
             o.params = positive_option("--params", text);
         } else if (args.value("--macs", text)) {
             o.macs = positive_option("--macs", text);
+        } else if (args.value("--activations", text)) {
+            o.activations = positive_option("--activations", text);
+        } else if (args.value("--mac-layers", text)) {
+            o.mac_layers = whole_option("--mac-layers", text);
         } else if (args.value("--batch", text)) {
             o.batch = whole_option("--batch", text);
         } else if (args.value("--samples-per-epoch", text)) {
@@ -147,14 +152,18 @@ Options parse(const std::vector<std::string>& arguments) {
     if (o.validate && !o.save_calibration.empty())
         throw UsageError("--validate and --save-calibration go separately");
     if (o.validate || !o.save_calibration.empty()) {
-        if (!o.model.empty() || o.params || o.macs || o.batch || o.samples_per_epoch || o.epochs ||
-            o.inferences)
+        if (!o.model.empty() || o.params || o.macs || o.activations || o.mac_layers || o.batch ||
+            o.samples_per_epoch || o.epochs || o.inferences)
             throw UsageError(std::string(o.validate ? "--validate" : "--save-calibration") +
                              " takes no model or job options (only --device, --db, --json)");
         return o;
     }
-    if (!o.model.empty() && (o.params || o.macs))
+    if (!o.model.empty() && (o.params || o.macs || o.activations || o.mac_layers))
         throw UsageError("give either a model (MODEL.onnx or NAME) or --params and --macs, not both");
+    if (o.activations.has_value() != o.mac_layers.has_value())
+        throw UsageError("--activations and --mac-layers go together");
+    if (o.activations && !(o.params && o.macs))
+        throw UsageError("--activations and --mac-layers go with --params and --macs");
     if (o.model.empty() && !(o.params && o.macs))
         throw UsageError(o.params || o.macs
                              ? "--params and --macs go together"
@@ -172,7 +181,9 @@ struct ModelInfo {
     std::string source;  // given | onnx | builtin
     double params = 0;
     double macs = 0;
-    std::string detail;  // e.g. "input 3x32x32, 10 classes"
+    double activations = 0;  // per sample; 0 when unknown
+    double mac_layers = 0;   // 0 when unknown
+    std::string detail;      // e.g. "input 3x32x32, 10 classes"
 };
 
 bool names_file(const std::string& model) {
@@ -232,6 +243,8 @@ Result<ModelInfo> model_info(const Options& o) {
         m.source = "given";
         m.params = *o.params;
         m.macs = *o.macs;
+        m.activations = o.activations.value_or(0);
+        m.mac_layers = o.mac_layers.value_or(0);
         return m;
     }
     m.name = o.model;
@@ -241,6 +254,8 @@ Result<ModelInfo> model_info(const Options& o) {
         m.source = "onnx";
         m.params = static_cast<double>(stats->params);
         m.macs = static_cast<double>(stats->macs);
+        m.activations = static_cast<double>(stats->activations);
+        m.mac_layers = static_cast<double>(stats->mac_layers);
         m.detail = "input " + stats->input_shape;
     } else {
         auto zoo = find_zoo();
@@ -259,13 +274,17 @@ Result<ModelInfo> model_info(const Options& o) {
         m.source = "builtin";
         m.params = j["params"].get<double>();
         m.macs = j["macs"].get<double>();
+        for (auto [key, field] : {std::pair{"activations", &ModelInfo::activations},
+                                  std::pair{"mac_layers", &ModelInfo::mac_layers}}) {
+            if (j.contains(key) && j[key].is_number()) m.*field = j[key].get<double>();
+        }
         if (j.contains("input") && j["input"].is_string())
             m.detail = "input " + j["input"].get<std::string>() +
                        (j.contains("classes") ? ", " + j["classes"].dump() + " classes" : "");
     }
     if (!(m.params > 0) || !(m.macs > 0))
-        return Error{"model '" + o.model + "' has " + format_number(m.params) + " parameters and " +
-                     format_number(m.macs) + " MACs per sample: the estimator needs both above zero"};
+        return Error{"model '" + o.model + "' has " + format_significant(m.params) + " parameters and " +
+                     format_significant(m.macs) + " MACs per sample: the estimator needs both above zero"};
     return m;
 }
 
@@ -287,10 +306,9 @@ std::string this_device(std::string& how) {
 }
 
 StoreCalibrations load_store(const std::string& path, std::vector<std::string>& warnings) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return {};  // reading creates nothing: an absent store is empty
-    RunStore store(path);
-    StoreCalibrations s = calibrations_from_store(store);
+    const auto store = open_store_to_read(path);
+    if (!store) return {};  // an absent store is an empty one
+    StoreCalibrations s = calibrations_from_store(*store);
     for (const auto& skipped : s.skipped) warnings.push_back("stored run not used: " + skipped);
     return s;
 }
@@ -300,11 +318,11 @@ StoreCalibrations load_store(const std::string& path, std::vector<std::string>& 
 
 std::string format_seconds(double s) {
     if (!std::isfinite(s)) return "?";
-    if (s < 1) return format_number(s * 1e3) + " ms";
-    if (s < 120) return format_number(s) + " s";
-    if (s < 7200) return format_number(s / 60) + " min";
-    if (s < 172800) return format_number(s / 3600) + " h";
-    return format_number(s / 86400) + " d";
+    if (s < 1) return format_significant(s * 1e3) + " ms";
+    if (s < 120) return format_significant(s) + " s";
+    if (s < 7200) return format_significant(s / 60) + " min";
+    if (s < 172800) return format_significant(s / 3600) + " h";
+    return format_significant(s / 86400) + " d";
 }
 
 std::string interval(const std::string& low, const std::string& high) {
@@ -355,6 +373,7 @@ std::string estimate_time(const Calibration& calibration, const CalibrationSourc
                           TaskFigures& f) {
     EstimatorOptions options;
     options.per_sample = PerSample::time;
+    options.memory_terms = stats.knows_memory();
     if (auto model = fit_energy_model(calibration, task, options)) {
         if (auto t = estimate_energy(*model, stats, samples, confidence)) {
             f.s_per_sample = t->energy_per_sample_j;
@@ -376,7 +395,7 @@ std::string estimate_time(const Calibration& calibration, const CalibrationSourc
             f.time_low_s = *f.energy->total_low_j / p;
             f.time_high_s = *f.energy->total_high_j / p;
         }
-        return "ROUGH: estimated energy / the calibration's mean power " + format_number(p) +
+        return "ROUGH: estimated energy / the calibration's mean power " + format_significant(p) +
                " W (the calibration has no measured time per sample)";
     }
     return "";
@@ -385,7 +404,9 @@ std::string estimate_time(const Calibration& calibration, const CalibrationSourc
 int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& chosen,
                  const CarbonSetting& carbon, const std::string& device_how,
                  std::vector<std::string> warnings) {
-    const ModelCharacteristics stats{m.params, m.macs, *o.batch};
+    const ModelCharacteristics stats{m.params, m.macs, *o.batch, m.activations, m.mac_layers};
+    EstimatorOptions options;
+    options.memory_terms = stats.knows_memory();  // a fit on activations cannot estimate a model without
     const std::optional<double> train_samples =
         o.samples_per_epoch ? std::optional<double>(*o.samples_per_epoch * *o.epochs) : std::nullopt;
     const Calibration& calibration = chosen.source.calibration;
@@ -395,7 +416,7 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
     for (int i = 0; i < 2; ++i) {
         const EnergyTask task = i == 0 ? EnergyTask::training : EnergyTask::inference;
         const std::optional<double> samples = i == 0 ? train_samples : o.inferences;
-        auto model = fit_energy_model(calibration, task);
+        auto model = fit_energy_model(calibration, task, options);
         if (!model) {
             tasks[i].unavailable = model.error();
             continue;
@@ -434,8 +455,14 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
         out["schema"] = "joulecast.estimate/1";
         out["estimate"] = "model";
         out["note"] = "every figure is a MODEL estimate from the calibration, not a measurement";
-        out["model"] = {{"name", m.name},     {"source", m.source}, {"detail", m.detail},
-                        {"params", m.params}, {"macs", m.macs},     {"macs_per_param", m.macs / m.params}};
+        out["model"] = {{"name", m.name},
+                        {"source", m.source},
+                        {"detail", m.detail},
+                        {"params", m.params},
+                        {"macs", m.macs},
+                        {"macs_per_param", m.macs / m.params},
+                        {"activations", m.activations > 0 ? Json(m.activations) : Json(nullptr)},
+                        {"mac_layers", m.mac_layers > 0 ? Json(m.mac_layers) : Json(nullptr)}};
         out["job"] = {{"batch_size", *o.batch},
                       {"samples_per_epoch", optional_json(o.samples_per_epoch)},
                       {"epochs", optional_json(o.epochs)},
@@ -486,19 +513,23 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
     }
 
     std::ostream& out = std::cout;
-    const std::string level = format_number(o.confidence * 100) + "%";
+    const std::string level = format_significant(o.confidence * 100) + "%";
     out << "MODEL ESTIMATE (not a measurement) for " << m.name << " on " << chosen.device << '\n';
     out << "model:        "
         << (m.source == "given"  ? "given"
             : m.source == "onnx" ? "ONNX file"
                                  : "built-in")
         << (m.detail.empty() ? "" : " (" + m.detail + ")") << ": " << format_count(m.params) << " params, "
-        << format_count(m.macs) << " MACs per sample, " << format_number(m.macs / m.params)
-        << " MACs per param\n";
-    out << "job:          batch " << format_number(*o.batch);
+        << format_count(m.macs) << " MACs per sample, " << format_significant(m.macs / m.params)
+        << " MACs per param";
+    if (stats.knows_memory())
+        out << ", " << format_count(m.activations) << " activations per sample, "
+            << format_significant(m.mac_layers) << " MAC layers";
+    out << '\n';
+    out << "job:          batch " << format_significant(*o.batch);
     if (train_samples)
         out << "; training " << format_count(*o.samples_per_epoch) << " samples x "
-            << format_number(*o.epochs) << " epochs = " << format_count(*train_samples) << " samples";
+            << format_significant(*o.epochs) << " epochs = " << format_count(*train_samples) << " samples";
     if (o.inferences) out << "; " << format_count(*o.inferences) << " inferences";
     out << '\n';
     out << "device:       " << chosen.device << " (" << device_how << ")\n";
@@ -518,7 +549,7 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
                 << interval(format_joules(*e.total_low_j), format_joules(*e.total_high_j));
         out << '\n'
             << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
-            << format_number(t.model->cv_rmse_log) << " (log)\n";
+            << format_significant(t.model->cv_rmse_log) << " (log)\n";
         if (t.s_per_sample) {
             out << "              time: " << format_seconds(*t.s_per_sample) << "/sample "
                 << interval(format_seconds(*t.s_low), format_seconds(*t.s_high));
@@ -533,11 +564,11 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
         for (const auto& note : e.notes) out << "              note: " << note << '\n';
     }
     if (any_total) {
-        const auto g = [](double v) { return format_number(v) + " g"; };
+        const auto g = [](double v) { return format_significant(v) + " g"; };
         out << "CO2e:         " << g(co2e_g(total, carbon)) << ' '
             << interval(g(co2e_g(total_low, carbon)), g(co2e_g(total_high, carbon))) << " for "
-            << format_joules(total) << " at " << format_number(carbon.intensity_g_per_kwh) << " gCO2e/kWh ("
-            << carbon.source << "), PUE " << format_number(carbon.pue) << '\n';
+            << format_joules(total) << " at " << format_significant(carbon.intensity_g_per_kwh)
+            << " gCO2e/kWh (" << carbon.source << "), PUE " << format_significant(carbon.pue) << '\n';
     } else {
         out << "CO2e:         give --samples-per-epoch and/or --inferences for totals and CO2e\n";
     }
@@ -587,27 +618,27 @@ int run_validate(const Options& o, const ChosenCalibration& chosen, const std::s
         }
         const bool time = item.per_sample == PerSample::time;
         out << '\n'
-            << item.label << " per sample: MAPE " << format_number(v->mape_energy_per_sample_pct)
-            << "%, median APE " << format_number(v->median_ape_pct) << "%";
+            << item.label << " per sample: MAPE " << format_significant(v->mape_energy_per_sample_pct)
+            << "%, median APE " << format_significant(v->median_ape_pct) << "%";
         if (v->mape_total_energy_pct)
-            out << ", total energy MAPE " << format_number(*v->mape_total_energy_pct) << "%";
-        out << ", " << format_number(v->coverage * 100) << "% inside their 90% interval\n";
+            out << ", total energy MAPE " << format_significant(*v->mape_total_energy_pct) << "%";
+        out << ", " << format_significant(v->coverage * 100) << "% inside their 90% interval\n";
         out << "  architecture      rows  MAPE/sample  MAPE total  model fitted without it\n";
         for (const auto& g : v->groups) {
             char line[256];
             std::snprintf(
                 line, sizeof line, "  %-16s %5zu  %10s%%  %9s  %s\n", g.model.c_str(), g.rows,
-                format_number(g.mape_energy_per_sample_pct).c_str(),
-                g.mape_total_energy_pct ? (format_number(*g.mape_total_energy_pct) + "%").c_str() : "-",
+                format_significant(g.mape_energy_per_sample_pct).c_str(),
+                g.mape_total_energy_pct ? (format_significant(*g.mape_total_energy_pct) + "%").c_str() : "-",
                 g.chosen.c_str());
             out << line;
         }
         for (const auto& p : v->predictions) {
-            out << "    " << p.model << " batch " << format_number(p.batch_size) << ": measured "
+            out << "    " << p.model << " batch " << format_significant(p.batch_size) << ": measured "
                 << (time ? format_seconds(p.measured_j) : format_joules(p.measured_j)) << ", predicted "
                 << (time ? format_seconds(p.predicted_j) : format_joules(p.predicted_j)) << " ("
-                << format_number(p.ape_pct) << "% off" << (p.inside_interval ? "" : ", outside the interval")
-                << ")\n";
+                << format_significant(p.ape_pct) << "% off"
+                << (p.inside_interval ? "" : ", outside the interval") << ")\n";
         }
         for (const auto& s : v->skipped) out << "  skipped: " << s << '\n';
     }

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -99,11 +98,7 @@ struct Options {
 
 /// A target count: a whole number >= 1 (written as 40 or 4e4); anything else is a usage error.
 double target_amount(const std::string& option, const std::string& text) {
-    auto value = parse_double(text);
-    if (!value) throw UsageError(option + ": '" + text + "' is not a number");
-    if (!std::isfinite(*value) || !(*value >= 1) || std::floor(*value) != *value)
-        throw UsageError(option + ": the target must be a positive whole number (>= 1), got '" + text + "'");
-    return *value;
+    return static_cast<double>(whole_number_option(option, text));
 }
 
 ProfileLength profile_option(const std::string& text) {
@@ -137,10 +132,6 @@ Options parse_options(const std::vector<std::string>& raw) {
             o.filter_given = true;
         } else if (args.flag("--json")) {
             o.json = true;
-        } else if (args.value("--study", text)) {
-            if (text.empty()) throw UsageError("--study: expected a study name");
-            o.filter.tags.emplace_back("study", text);
-            o.filter_given = true;
         } else if (args.flag("--backtest")) {
             o.backtest = true;
         } else if (args.value("--profile", text)) {
@@ -196,10 +187,10 @@ Options parse_options(const std::vector<std::string>& raw) {
 
 /// The store, which must exist: reading creates nothing.
 std::unique_ptr<RunStore> open_existing_store(const std::string& path, const std::string& what) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    auto store = open_store_to_read(path);
+    if (!store)
         throw StoreError(what + ": there is no run store at " + path + " yet (see --db / $JOULECAST_DB)");
-    return std::make_unique<RunStore>(path);
+    return store;
 }
 
 std::vector<EpochResult> epochs_of(const nlohmann::ordered_json& document) {
@@ -257,12 +248,6 @@ double sampling_interval_s(const nlohmann::ordered_json& document, const StoredT
     return static_cast<double>(*mid) * 1e-9;
 }
 
-std::string fixed(double value, int decimals) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*f", decimals, value);
-    return text;
-}
-
 std::string signed_percent(double pct) {
     char text[32];
     std::snprintf(text, sizeof text, "%+.1f%%", pct);
@@ -313,10 +298,10 @@ int forecast_run(const Options& o) {
             window = *o.window;
             const double window_len_s = static_cast<double>(window.count()) * 1e-9;
             if (interval_s > 0 && window_len_s < 5 * interval_s - 1e-12)
-                throw UsageError("--window " + fixed(window_len_s, 3) + " s is shorter than 5 " +
+                throw UsageError("--window " + format_fixed(window_len_s, 3) + " s is shorter than 5 " +
                                  "sampling intervals of run " + id + " (it sampled every " +
-                                 fixed(interval_s, 3) + " s): give --window " + fixed(5 * interval_s, 3) +
-                                 "s or longer");
+                                 format_fixed(interval_s, 3) + " s): give --window " +
+                                 format_fixed(5 * interval_s, 3) + "s or longer");
         } else {
             // Shorter windows than a few sampling intervals would show sampling steps as warm-up or shifts.
             const auto floor_ns = std::max<std::int64_t>(100'000'000, std::llround(5 * interval_s * 1e9));
@@ -327,8 +312,8 @@ int forecast_run(const Options& o) {
         if (observations.empty())
             throw std::runtime_error(
                 "run " + id + " marked no epochs and its readings (" +
-                fixed(static_cast<double>(std::max<std::int64_t>(0, end_ns - start_ns)) * 1e-9, 2) +
-                " s) hold no whole window of " + fixed(static_cast<double>(window.count()) * 1e-9, 3) +
+                format_fixed(static_cast<double>(std::max<std::int64_t>(0, end_ns - start_ns)) * 1e-9, 2) +
+                " s) hold no whole window of " + format_fixed(static_cast<double>(window.count()) * 1e-9, 3) +
                 " s: give a shorter --window");
         unit = "window";
         window_s = static_cast<double>(window.count()) * 1e-9;
@@ -384,7 +369,7 @@ int forecast_run(const Options& o) {
     std::string target;
     switch (o.target->kind) {
         case ForecastTarget::Kind::epochs:
-            target = analysis::format_number(o.target->amount, 6) + " " + unit + "s";
+            target = format_significant(o.target->amount, 6) + " " + unit + "s";
             break;
         case ForecastTarget::Kind::samples:
             target = analysis::format_count(o.target->amount) + " samples";
@@ -400,7 +385,7 @@ int forecast_run(const Options& o) {
     };
     std::cout << "forecast of run " << id << (name.empty() ? "" : "  " + name) << " for " << target << ", "
               << from;
-    if (window_s) std::cout << " of " << fixed(*window_s, 3) << " s" << window_note;
+    if (window_s) std::cout << " of " << format_fixed(*window_s, 3) << " s" << window_note;
     std::cout << '\n';
     line("energy", format_joules(f.total_energy_j) + "  (" + std::to_string(confidence_pct) + "% interval " +
                        format_joules(f.low_energy_j) + " .. " + format_joules(f.high_energy_j) + ")  " +
@@ -410,8 +395,8 @@ int forecast_run(const Options& o) {
         line("CO2e", format_mass(co2e_g(f.total_energy_j, *carbon)) + "  (" +
                          format_mass(co2e_g(f.low_energy_j, *carbon)) + " .. " +
                          format_mass(co2e_g(f.high_energy_j, *carbon)) + ")  " + from +
-                         ", at the run's stored " + fixed(carbon->intensity_g_per_kwh, 0) + " g/kWh (" +
-                         carbon->source + ") and PUE " + fixed(carbon->pue, 2));
+                         ", at the run's stored " + format_fixed(carbon->intensity_g_per_kwh, 0) +
+                         " g/kWh (" + carbon->source + ") and PUE " + format_fixed(carbon->pue, 2));
     } else {
         line("CO2e", "-  (the run stored no carbon intensity)");
     }
@@ -537,7 +522,7 @@ int forecast_backtest(Options o) {
 
     // Percentages right-aligned in columns of 9 and 8 characters.
     auto pct = [](double v, std::size_t width) {
-        const std::string text = fixed(v, 1) + "%";
+        const std::string text = format_fixed(v, 1) + "%";
         return std::string(width > text.size() ? width - text.size() : 0, ' ') + text;
     };
     std::cout << "\nabsolute error      median     p90\n"
@@ -547,8 +532,8 @@ int forecast_backtest(Options o) {
     std::cout << "coverage: " << analysis::format_percent(s.coverage)
               << " of the measured totals lie inside the " << confidence_pct << "% interval\n";
     auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
-    std::cout << "targets (for a 10% profile): median <= " << fixed(target_median_ape_pct, 0)
-              << "%: " << met(median_met) << "; p90 <= " << fixed(target_p90_ape_pct, 0)
+    std::cout << "targets (for a 10% profile): median <= " << format_fixed(target_median_ape_pct, 0)
+              << "%: " << met(median_met) << "; p90 <= " << format_fixed(target_p90_ape_pct, 0)
               << "%: " << met(p90_met)
               << "; at most half the baseline's median and p90: " << met(baseline_met) << '\n';
     if (s.profile.kind != ProfileLength::Kind::fraction || std::fabs(s.profile.value - 0.1) > 1e-9)

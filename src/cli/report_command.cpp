@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/args.hpp"
+#include "cli/run_filters.hpp"
 #include "core/text.hpp"
 #include "report/html/page.hpp"
 #include "report/html/report_data.hpp"
@@ -35,7 +36,7 @@ options:
   --html FILE          where to write the page (default joulecast-report.html)
   --run ID             the run whose power over time is drawn (id or unique prefix; default: the latest
                        matching run with phases)
-  --inferences N       deployment volume for the inference share (default 1000000)
+  --inferences N       deployment volume for the inference share (default 1000000; 250k, 2M also work)
   --forecast-epochs K  the backtest forecasts each run from its first K epochs (default 2)
 
 filters (which runs the analysis charts cover; default: every completed or profiled run):
@@ -43,6 +44,9 @@ filters (which runs the analysis charts cover; default: every completed or profi
   --name PATTERN       a glob (*, ?, [...]) or else a case-insensitive substring of the run's name
   --tag K=V            runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
   --status S           runs with status S (running | completed | failed | interrupted | profiled)
+  --since T            started at or after T: an ISO 8601 time (2026-11-26, 2026-11-26T14:30) or a duration
+                       before now (30m, 2h, 3d, 1w)
+  --until T            started at or before T (same forms)
   --limit N            at most the N newest runs
 
 Exit status: 0 written (sections without data say so); 1 unknown run id, unusable store, or writing the
@@ -82,11 +86,8 @@ void check_html_target(const std::string& html) {
 void write_report(const std::string& path, const report::ReportRequest& request, const std::string& html,
                   std::ostream& out) {
     // A store that does not exist yet has no runs: reading it must not create it.
-    std::unique_ptr<RunStore> store;
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec)) {
-        store = std::make_unique<RunStore>(path);
-    } else if (!request.run_id.empty()) {
+    const std::unique_ptr<RunStore> store = open_store_to_read(path);
+    if (!store && !request.run_id.empty()) {
         throw RunNotFound("no run '" + request.run_id + "': the store " + path + " does not exist");
     }
 
@@ -96,6 +97,7 @@ void write_report(const std::string& path, const report::ReportRequest& request,
     const std::string page = report::render_html(data);
 
     // Written beside the target and renamed, so that a reader never sees half a page.
+    std::error_code ec;
     const std::filesystem::path target(html);
     const std::filesystem::path temporary = target.string() + ".tmp";
     if (is_a_directory(target)) throw std::runtime_error("cannot write " + html + ": is a directory");
@@ -141,64 +143,23 @@ int report_command(const std::vector<std::string>& raw) {
     Args args(raw);
     std::string db, html = "joulecast-report.html", text;
     report::ReportRequest request;
-    std::string filter_text;
-    auto add_filter_text = [&](const std::string& option, const std::string& value) {
-        filter_text += (filter_text.empty() ? "" : " ") + option + " " + quoted(value);
-    };
+    std::string filter_text;  // as given, for the page's header
     while (!args.done()) {
         if (args.value("--db", db)) continue;
         if (args.value("--html", html) || args.value("--run", request.run_id)) continue;
         if (args.value("--inferences", text)) {
-            const double n = number_option("--inferences", text);
-            if (!std::isfinite(n) || n < 0)
-                throw UsageError("--inferences: expected a count >= 0, got '" + text + "'");
-            request.options.inferences = n;
+            request.options.inferences = inferences_option(text);
             continue;
         }
         if (args.value("--forecast-epochs", text)) {
-            auto k = parse_int(text);
-            if (!k || *k < 1 || *k > 1000)
-                throw UsageError("--forecast-epochs: expected a whole number from 1 to 1000, got '" + text +
-                                 "'");
-            request.options.forecast_after_epochs = static_cast<std::size_t>(*k);
+            request.options.forecast_after_epochs =
+                static_cast<std::size_t>(whole_number_option("--forecast-epochs", text, 1, 1000));
             continue;
         }
-        if (args.value("--study", text)) {
-            request.filter.tags.emplace_back("study", text);
-            add_filter_text("--study", text);
-            continue;
-        }
-        if (args.value("--name", text)) {
-            request.filter.name = text;
-            add_filter_text("--name", text);
-            continue;
-        }
-        if (args.value("--tag", text)) {
-            auto eq = text.find('=');
-            std::string key = text.substr(0, eq);
-            if (key.empty()) throw UsageError("--tag: expected KEY=VALUE or KEY, got '" + text + "'");
-            request.filter.tags.emplace_back(key, eq == std::string::npos ? "" : text.substr(eq + 1));
-            add_filter_text("--tag", text);
-            continue;
-        }
-        if (args.value("--status", text)) {
-            static constexpr const char* known[] = {"running", "completed", "failed", "interrupted",
-                                                    "profiled"};
-            bool ok = false;
-            for (const char* s : known) ok = ok || text == s;
-            if (!ok)
-                throw UsageError("--status: '" + text +
-                                 "' is not one of running, completed, failed, interrupted, profiled");
-            request.filter.status = text;
-            add_filter_text("--status", text);
-            continue;
-        }
-        if (args.value("--limit", text)) {
-            auto n = parse_int(text);
-            if (!n || *n <= 0)
-                throw UsageError("--limit: expected a positive whole number, got '" + text + "'");
-            request.filter.limit = static_cast<std::size_t>(*n);
-            add_filter_text("--limit", text);
+        const std::size_t before = args.position();
+        if (filter_option(args, request.filter)) {
+            for (const auto& arg : args.consumed_since(before))
+                filter_text += (filter_text.empty() ? "" : " ") + quoted(arg);
             continue;
         }
         throw UsageError((starts_with(args.peek(), "-") ? "unknown option '" : "unexpected argument '") +
@@ -206,7 +167,7 @@ int report_command(const std::vector<std::string>& raw) {
     }
     request.filter_text = filter_text;
     check_html_target(html);
-    write_report(db.empty() ? default_store_path() : db, request, html, std::cout);
+    write_report(store_path(db), request, html, std::cout);
     return 0;
 }
 

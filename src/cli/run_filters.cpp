@@ -1,6 +1,7 @@
 #include "cli/run_filters.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 
 #include "core/text.hpp"
@@ -27,6 +28,10 @@ double time_bound(const std::string& option, const std::string& text) {
 bool filter_option(Args& args, RunFilter& filter) {
     std::string text;
     if (args.value("--name", filter.name)) return true;
+    if (args.value("--study", text)) {
+        filter.tags.emplace_back("study", text);
+        return true;
+    }
     if (args.value("--status", filter.status)) {
         static constexpr const char* known[] = {"running", "completed", "failed", "interrupted", "profiled"};
         if (std::none_of(std::begin(known), std::end(known),
@@ -51,9 +56,7 @@ bool filter_option(Args& args, RunFilter& filter) {
         return true;
     }
     if (args.value("--limit", text)) {
-        auto n = parse_int(text);
-        if (!n || *n <= 0) throw UsageError("--limit: expected a positive whole number, got '" + text + "'");
-        filter.limit = static_cast<std::size_t>(*n);
+        filter.limit = static_cast<std::size_t>(whole_number_option("--limit", text));
         return true;
     }
     return false;
@@ -61,6 +64,12 @@ bool filter_option(Args& args, RunFilter& filter) {
 
 std::string store_path(const std::string& db) {
     return db.empty() ? default_store_path() : db;
+}
+
+std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return nullptr;
+    return std::make_unique<RunStore>(path);
 }
 
 }  // namespace joulecast::cli

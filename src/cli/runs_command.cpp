@@ -39,6 +39,7 @@ subcommands:
   rm ID... [--yes] [--force]       remove runs and everything stored with them
 
 filters:
+  --study NAME     runs of one study (tag study=NAME)
   --name PATTERN   a glob (*, ?, [...]; case-sensitive) or else a case-insensitive substring of the name
   --tag K=V        runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
   --status S       running | completed | failed | interrupted | profiled
@@ -77,9 +78,7 @@ std::string store_path(const Common& common) {
 /// The store, or nullptr when it does not exist yet and `create` is false (a read needs no new file).
 std::unique_ptr<RunStore> open_store(const Common& common, bool create) {
     const std::string path = store_path(common);
-    std::error_code ec;
-    if (!create && !std::filesystem::exists(path, ec)) return nullptr;
-    return std::make_unique<RunStore>(path);
+    return create ? std::make_unique<RunStore>(path) : open_store_to_read(path);
 }
 
 [[noreturn]] void unknown_argument(const Args& args) {
@@ -89,26 +88,20 @@ std::unique_ptr<RunStore> open_store(const Common& common, bool create) {
 
 // ---- Formatting -------------------------------------------------------------------------------------------
 
-std::string fixed(double value, int decimals) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*f", decimals, value);
-    return text;
-}
-
 std::string energy_text(double joules) {
     const double a = std::fabs(joules);
-    if (a >= 1e9) return fixed(joules / 1e9, 2) + " GJ";
-    if (a >= 1e6) return fixed(joules / 1e6, 2) + " MJ";
-    if (a >= 1e3) return fixed(joules / 1e3, 2) + " kJ";
-    return fixed(joules, 1) + " J";
+    if (a >= 1e9) return format_fixed(joules / 1e9, 2) + " GJ";
+    if (a >= 1e6) return format_fixed(joules / 1e6, 2) + " MJ";
+    if (a >= 1e3) return format_fixed(joules / 1e3, 2) + " kJ";
+    return format_fixed(joules, 1) + " J";
 }
 
 std::string per_sample_text(double joules) {
-    return std::fabs(joules) >= 1 ? fixed(joules, 3) + " J" : fixed(joules * 1000, 3) + " mJ";
+    return std::fabs(joules) >= 1 ? format_fixed(joules, 3) + " J" : format_fixed(joules * 1000, 3) + " mJ";
 }
 
 std::string duration_text(double seconds) {
-    if (seconds < 60) return fixed(seconds, 1) + " s";
+    if (seconds < 60) return format_fixed(seconds, 1) + " s";
     const auto whole = static_cast<long long>(std::llround(seconds));
     char text[64];
     if (whole < 3600)
@@ -119,9 +112,9 @@ std::string duration_text(double seconds) {
 }
 
 std::string mass_text(double grams) {
-    if (std::fabs(grams) >= 1000) return fixed(grams / 1000, 2) + " kg";
-    if (std::fabs(grams) >= 1) return fixed(grams, 1) + " g";
-    return fixed(grams, 3) + " g";
+    if (std::fabs(grams) >= 1000) return format_fixed(grams / 1000, 2) + " kg";
+    if (std::fabs(grams) >= 1) return format_fixed(grams, 1) + " g";
+    return format_fixed(grams, 3) + " g";
 }
 
 /// How the total was obtained, in a word: measured, modelled, "NN% modelled", or partial (joulecast died).
@@ -133,7 +126,7 @@ std::string method_hint(const RunSummary& r) {
     if (total <= 0) return "";
     if (modelled <= total * 1e-6) return "measured";
     if (modelled >= total * (1 - 1e-6)) return "modelled";
-    return fixed(100 * modelled / total, 0) + "% modelled";
+    return format_fixed(100 * modelled / total, 0) + "% modelled";
 }
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
@@ -218,24 +211,25 @@ void print_run(std::ostream& out, const nlohmann::ordered_json& j) {
     }
     if (j.contains("net_energy_j") && j["net_energy_j"].is_number())
         line("net", energy_text(j["net_energy_j"].get<double>()) + "  (idle " +
-                        fixed(number_or(j, "idle_power_w"), 1) + " W subtracted)");
+                        format_fixed(number_or(j, "idle_power_w"), 1) + " W subtracted)");
     if (j.contains("power_w") && j["power_w"].is_object())
-        line("power", "mean " + fixed(number_or(j["power_w"], "mean"), 1) + " W, peak " +
-                          fixed(number_or(j["power_w"], "peak"), 1) + " W");
+        line("power", "mean " + format_fixed(number_or(j["power_w"], "mean"), 1) + " W, peak " +
+                          format_fixed(number_or(j["power_w"], "peak"), 1) + " W");
     if (j.contains("carbon") && j["carbon"].is_object()) {
         const auto& c = j["carbon"];
         line("carbon", mass_text(number_or(c, "co2e_g")) + " CO2e  (" +
-                           fixed(number_or(c, "intensity_g_per_kwh"), 0) + " g/kWh, " +
-                           string_or(c, "intensity_source") + ", PUE " + fixed(number_or(c, "pue", 1), 2) +
-                           ")");
+                           format_fixed(number_or(c, "intensity_g_per_kwh"), 0) + " g/kWh, " +
+                           string_or(c, "intensity_source") + ", PUE " +
+                           format_fixed(number_or(c, "pue", 1), 2) + ")");
     }
     if (j.contains("phases") && j["phases"].is_array() && !j["phases"].empty()) {
         out << "\n  phases:\n";
         std::vector<std::vector<std::string>> rows = {
             {"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE"}};
         for (const auto& p : j["phases"]) {
-            rows.push_back({string_or(p, "name"), fixed(number_or(p, "start_s"), 2) + " s",
-                            fixed(number_or(p, "end_s"), 2) + " s", energy_text(number_or(p, "energy_j")),
+            rows.push_back({string_or(p, "name"), format_fixed(number_or(p, "start_s"), 2) + " s",
+                            format_fixed(number_or(p, "end_s"), 2) + " s",
+                            energy_text(number_or(p, "energy_j")),
                             p.contains("samples") && p["samples"].is_number()
                                 ? std::to_string(p["samples"].get<long long>())
                                 : "-",

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -152,6 +153,19 @@ std::string csv_field(std::string_view value) {
     }
     out += '"';
     return out;
+}
+
+std::string format_significant(double value, int digits) {
+    if (!std::isfinite(value)) return "n/a";
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    return text;
+}
+
+std::string format_fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
 }
 
 }  // namespace joulecast

@@ -150,6 +150,9 @@ StoreCalibrations calibrations_from_results(const std::vector<Json>& results, co
         r.params = *positive(meta, "params");
         r.macs = *positive(meta, "macs");
         r.batch_size = *positive(meta, "batch_size");
+        // Recorded by the built-in zoo and examples/pytorch/train.py; older runs lack them (0: unknown).
+        r.activations = positive(meta, "activations").value_or(0);
+        r.mac_layers = positive(meta, "mac_layers").value_or(0);
         r.train_energy_per_sample_j = ratio(row.training_energy_j, row.training_samples);
         if (r.train_energy_per_sample_j) {
             r.train_samples = row.training_samples;

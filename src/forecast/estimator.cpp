@@ -1,6 +1,7 @@
 #include "forecast/estimator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "core/json_fields.hpp"
+#include "core/text.hpp"
 #include "forecast/stats.hpp"
 
 namespace joulecast {
@@ -31,13 +33,6 @@ constexpr Feature all_features[] = {Feature::log_macs,
 
 bool positive_finite(double v) {
     return std::isfinite(v) && v > 0;
-}
-
-std::string number(double value) {
-    std::ostringstream out;
-    out.precision(4);
-    out << value;
-    return out.str();
 }
 
 double feature_value(Feature f, const ModelCharacteristics& c) {
@@ -100,6 +95,9 @@ Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask
         if (!positive_finite(r.params)) return Error{where + ": params must be a positive number"};
         if (!positive_finite(r.macs)) return Error{where + ": macs must be a positive number"};
         if (!positive_finite(r.batch_size)) return Error{where + ": batch_size must be a positive number"};
+        if (!(std::isfinite(r.activations) && r.activations >= 0) ||
+            !(std::isfinite(r.mac_layers) && r.mac_layers >= 0))
+            return Error{where + ": activations and mac_layers must be numbers >= 0 (0: not recorded)"};
         for (const auto& value :
              {r.train_energy_per_sample_j, r.infer_energy_per_sample_j, r.train_samples, r.train_energy_j,
               r.infer_samples, r.infer_energy_j, r.train_seconds_per_sample, r.infer_seconds_per_sample}) {
@@ -108,7 +106,10 @@ Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask
             }
         }
         if (const auto energy = task_energy(r, task, what)) {
-            samples.push_back({{r.params, r.macs, r.batch_size}, std::log(*energy), r.model, &r});
+            samples.push_back({{r.params, r.macs, r.batch_size, r.activations, r.mac_layers},
+                               std::log(*energy),
+                               r.model,
+                               &r});
         }
     }
     return samples;
@@ -218,7 +219,15 @@ std::optional<LinearFit> fit_samples(const std::vector<Sample>& samples, const s
 }
 
 double predict_additive(const AdditiveCoefficients& a, const ModelCharacteristics& c) {
-    return a.e_mac * c.macs + (a.e_step + a.e_param * c.params) / c.batch_size + a.e_sample;
+    return a.e_mac * c.macs + a.e_act * c.activations +
+           (a.e_step + a.e_param * c.params + a.e_layer * c.mac_layers) / c.batch_size + a.e_sample;
+}
+
+// The additive terms' columns for one model, in the order fit_additive solves them: MACs, then
+// 1/batch and params/batch (or, with memory terms, activations and MAC layers/batch), then the constant.
+std::array<double, 4> additive_columns(const ModelCharacteristics& c, bool memory_terms) {
+    if (memory_terms) return {c.macs, c.activations, c.mac_layers / c.batch_size, 1};
+    return {c.macs, 1 / c.batch_size, c.params / c.batch_size, 1};
 }
 
 // The additive family by non-negative least squares on the relative error: minimises
@@ -226,7 +235,8 @@ double predict_additive(const AdditiveCoefficients& a, const ModelCharacteristic
 // trying every support: the optimum is the unconstrained least-squares fit on its own support, so the best
 // fit among the supports whose solution is non-negative is it. nullopt when no support can be solved.
 std::optional<AdditiveCoefficients> fit_additive(const std::vector<Sample>& samples,
-                                                 const std::vector<std::size_t>& use, bool sample_term) {
+                                                 const std::vector<std::size_t>& use, bool sample_term,
+                                                 bool memory_terms) {
     const std::size_t p = sample_term ? 4 : 3, n = use.size();
     if (n == 0) return std::nullopt;
     // Row i: the terms' columns divided by the measured value; the target is 1.
@@ -235,7 +245,7 @@ std::optional<AdditiveCoefficients> fit_additive(const std::vector<Sample>& samp
     for (std::size_t i = 0; i < n; ++i) {
         const Sample& s = samples[use[i]];
         const double measured = std::exp(s.y);
-        const double cols[4] = {s.stats.macs, 1 / s.stats.batch_size, s.stats.params / s.stats.batch_size, 1};
+        const auto cols = additive_columns(s.stats, memory_terms);
         for (std::size_t k = 0; k < p; ++k) {
             z[i][k] = cols[k] / measured;
             norm[k] += z[i][k] * z[i][k];
@@ -279,10 +289,11 @@ std::optional<AdditiveCoefficients> fit_additive(const std::vector<Sample>& samp
     if (!best) return std::nullopt;
     AdditiveCoefficients a;
     a.e_mac = (*best)[0];
-    a.e_step = (*best)[1];
-    a.e_param = (*best)[2];
+    (memory_terms ? a.e_act : a.e_step) = (*best)[1];
+    (memory_terms ? a.e_layer : a.e_param) = (*best)[2];
     a.e_sample = sample_term ? (*best)[3] : 0.0;
     a.sample_term = sample_term;
+    a.memory_terms = memory_terms;
     return a;
 }
 
@@ -292,6 +303,7 @@ struct CandidateSpec {
     std::size_t set = 0;  // index into options.feature_sets (log-linear)
     double ridge = 0;
     bool sample_term = false;      // additive
+    bool memory_terms = false;     // additive: activations and MAC layers instead of steps and params
     std::size_t coefficients = 0;  // fitted coefficients, intercept included: the complexity
 };
 
@@ -302,7 +314,7 @@ std::optional<std::function<std::optional<double>(const ModelCharacteristics&)>>
     const EstimatorOptions& options) {
     using Predictor = std::function<std::optional<double>(const ModelCharacteristics&)>;
     if (spec.family == ModelFamily::additive) {
-        auto fit = fit_additive(samples, use, spec.sample_term);
+        auto fit = fit_additive(samples, use, spec.sample_term, spec.memory_terms);
         if (!fit) return std::nullopt;
         return Predictor([a = *fit](const ModelCharacteristics& c) -> std::optional<double> {
             const double v = predict_additive(a, c);
@@ -439,6 +451,8 @@ std::optional<ModelFamily> family_from_name(std::string_view name) {
 std::vector<std::pair<std::string, double>> raw_coefficients(const EnergyModel& model) {
     if (model.family == ModelFamily::additive) {
         const auto& a = model.additive;
+        if (a.memory_terms)
+            return {{"e_mac", a.e_mac}, {"e_act", a.e_act}, {"e_layer", a.e_layer}, {"e_sample", a.e_sample}};
         return {{"e_mac", a.e_mac}, {"e_step", a.e_step}, {"e_param", a.e_param}, {"e_sample", a.e_sample}};
     }
     double intercept = model.intercept;
@@ -454,10 +468,12 @@ std::vector<std::pair<std::string, double>> raw_coefficients(const EnergyModel& 
 
 std::string describe(const EnergyModel& model) {
     if (model.family == ModelFamily::additive) {
-        return std::string("additive: e_mac*MACs + (e_step + e_param*params)/batch") +
+        return std::string(model.additive.memory_terms
+                               ? "additive: e_mac*MACs + e_act*activations + e_layer*MAC layers/batch"
+                               : "additive: e_mac*MACs + (e_step + e_param*params)/batch") +
                (model.additive.sample_term ? " + e_sample" : "");
     }
-    return feature_list(model.features) + ", ridge " + number(model.ridge);
+    return feature_list(model.features) + ", ridge " + format_significant(model.ridge, 4);
 }
 
 Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask task,
@@ -503,12 +519,20 @@ Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask 
     for (std::size_t s = 0; s < options.feature_sets.size(); ++s) {
         if (options.feature_sets[s].size() > max_features) continue;
         for (double ridge : options.ridge) {
-            specs.push_back({ModelFamily::log_linear, s, ridge, false, options.feature_sets[s].size() + 1});
+            specs.push_back(
+                {ModelFamily::log_linear, s, ridge, false, false, options.feature_sets[s].size() + 1});
         }
     }
+    const bool memory_known =
+        std::all_of(samples.begin(), samples.end(), [](const Sample& s) { return s.stats.knows_memory(); });
     if (options.additive) {
-        specs.push_back({ModelFamily::additive, 0, 0, false, 3});
-        specs.push_back({ModelFamily::additive, 0, 0, true, 4});
+        for (bool memory : {false, true}) {
+            if (memory && !(options.memory_terms && memory_known)) continue;
+            specs.push_back({ModelFamily::additive, 0, 0, false, memory, 3});
+            // No constant per sample beside e_act: activations already are the per-sample cost, scaled by the
+            // model, and a constant fitted on mid-sized models swamps a tiny one.
+            if (!memory) specs.push_back({ModelFamily::additive, 0, 0, true, memory, 4});
+        }
     }
 
     struct Candidate {
@@ -580,7 +604,7 @@ Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask 
     model.per_sample = options.per_sample;
     model.family = chosen->spec.family;
     if (chosen->spec.family == ModelFamily::additive) {
-        auto fit = fit_additive(samples, all, chosen->spec.sample_term);
+        auto fit = fit_additive(samples, all, chosen->spec.sample_term, chosen->spec.memory_terms);
         if (!fit) return Error{"the chosen additive model could not be fitted to all rows"};
         model.additive = *fit;
     } else {
@@ -605,6 +629,10 @@ Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask 
     model.params_range = range_of(samples, &ModelCharacteristics::params);
     model.macs_range = range_of(samples, &ModelCharacteristics::macs);
     model.batch_range = range_of(samples, &ModelCharacteristics::batch_size);
+    if (model.additive.memory_terms) {
+        model.activations_range = range_of(samples, &ModelCharacteristics::activations);
+        model.mac_layers_range = range_of(samples, &ModelCharacteristics::mac_layers);
+    }
     return model;
 }
 
@@ -620,6 +648,12 @@ Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelChar
         model.feature_mean.size() != model.features.size() ||
         model.feature_scale.size() != model.features.size()) {
         return Error{"the energy model is inconsistent: coefficients and features differ in number"};
+    }
+
+    const bool memory = model.family == ModelFamily::additive && model.additive.memory_terms;
+    if (memory && !c.knows_memory()) {
+        return Error{"the energy model for '" + model.device +
+                     "' uses activations and MAC layers, which this model does not give"};
     }
 
     double log_eps = model.intercept;
@@ -667,13 +701,18 @@ Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelChar
     }
     auto check_range = [&](const char* what, double value, const FeatureRange& range) {
         if (value < range.min || value > range.max) {
-            e.notes.push_back(std::string(what) + " " + number(value) + " lies outside the calibration's [" +
-                              number(range.min) + ", " + number(range.max) + "]: extrapolating");
+            e.notes.push_back(std::string(what) + " " + format_significant(value, 4) +
+                              " lies outside the calibration's [" + format_significant(range.min, 4) + ", " +
+                              format_significant(range.max, 4) + "]: extrapolating");
         }
     };
     check_range("params", c.params, model.params_range);
     check_range("MACs", c.macs, model.macs_range);
     check_range("batch size", c.batch_size, model.batch_range);
+    if (memory) {
+        check_range("activations", c.activations, model.activations_range);
+        check_range("MAC layers", c.mac_layers, model.mac_layers_range);
+    }
     return e;
 }
 
@@ -826,6 +865,10 @@ std::optional<Error> check_schema(const nlohmann::ordered_json& json, std::strin
     return std::nullopt;
 }
 
+nlohmann::ordered_json positive_or_null(double value) {
+    return value > 0 ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+}
+
 nlohmann::ordered_json range_json(const FeatureRange& r) {
     return {{"min", r.min}, {"max", r.max}};
 }
@@ -853,6 +896,8 @@ nlohmann::ordered_json calibration_to_json(const Calibration& calibration) {
                         {"params", r.params},
                         {"macs", r.macs},
                         {"batch_size", r.batch_size},
+                        {"activations", positive_or_null(r.activations)},
+                        {"mac_layers", positive_or_null(r.mac_layers)},
                         {"train_energy_per_sample_j", optional_json(r.train_energy_per_sample_j)},
                         {"infer_energy_per_sample_j", optional_json(r.infer_energy_per_sample_j)},
                         {"train_samples", optional_json(r.train_samples)},
@@ -883,6 +928,8 @@ Result<Calibration> calibration_from_json(const nlohmann::ordered_json& json) {
         r.params = f.number("params");
         r.macs = f.number("macs");
         r.batch_size = f.number("batch_size");
+        r.activations = f.optional_number("activations").value_or(0);  // absent in older calibrations
+        r.mac_layers = f.optional_number("mac_layers").value_or(0);
         r.train_energy_per_sample_j = f.optional_number("train_energy_per_sample_j");
         r.infer_energy_per_sample_j = f.optional_number("infer_energy_per_sample_j");
         r.train_samples = f.optional_number("train_samples");
@@ -910,7 +957,10 @@ nlohmann::ordered_json energy_model_to_json(const EnergyModel& m) {
                      {"e_step", m.additive.e_step},
                      {"e_param", m.additive.e_param},
                      {"e_sample", m.additive.e_sample},
-                     {"sample_term", m.additive.sample_term}};
+                     {"e_act", m.additive.e_act},
+                     {"e_layer", m.additive.e_layer},
+                     {"sample_term", m.additive.sample_term},
+                     {"memory_terms", m.additive.memory_terms}};
     nlohmann::ordered_json features = nlohmann::ordered_json::array();
     for (Feature f : m.features) features.push_back(feature_name(f));
     j["features"] = std::move(features);
@@ -930,6 +980,10 @@ nlohmann::ordered_json energy_model_to_json(const EnergyModel& m) {
     j["params_range"] = range_json(m.params_range);
     j["macs_range"] = range_json(m.macs_range);
     j["batch_range"] = range_json(m.batch_range);
+    if (m.additive.memory_terms) {
+        j["activations_range"] = range_json(m.activations_range);
+        j["mac_layers_range"] = range_json(m.mac_layers_range);
+    }
     return j;
 }
 
@@ -967,8 +1021,16 @@ Result<EnergyModel> energy_model_from_json(const nlohmann::ordered_json& json) {
                                    ? json["additive"]["sample_term"]
                                    : nlohmann::ordered_json(nullptr);
             m.additive.sample_term = flag.is_boolean() ? flag.get<bool>() : m.additive.e_sample > 0;
+            // e_act, e_layer and memory_terms are absent in models written before the memory terms.
+            m.additive.e_act = a.optional_number("e_act").value_or(0);
+            m.additive.e_layer = a.optional_number("e_layer").value_or(0);
+            const auto& memory = json["additive"].is_object() && json["additive"].contains("memory_terms")
+                                     ? json["additive"]["memory_terms"]
+                                     : nlohmann::ordered_json(nullptr);
+            m.additive.memory_terms = memory.is_boolean() && memory.get<bool>();
             if (a.error()) f.fail(a.error()->message);
-            for (double v : {m.additive.e_mac, m.additive.e_step, m.additive.e_param, m.additive.e_sample}) {
+            for (double v : {m.additive.e_mac, m.additive.e_step, m.additive.e_param, m.additive.e_sample,
+                             m.additive.e_act, m.additive.e_layer}) {
                 if (!f.error() && !(std::isfinite(v) && v >= 0))
                     f.fail("has a negative additive coefficient");
             }
@@ -998,6 +1060,10 @@ Result<EnergyModel> energy_model_from_json(const nlohmann::ordered_json& json) {
     m.params_range = range_from(f, json, "params_range");
     m.macs_range = range_from(f, json, "macs_range");
     m.batch_range = range_from(f, json, "batch_range");
+    if (m.additive.memory_terms) {
+        m.activations_range = range_from(f, json, "activations_range");
+        m.mac_layers_range = range_from(f, json, "mac_layers_range");
+    }
     if (!f.error() && json.contains("groups") && json["groups"].is_array()) {
         for (const auto& g : json["groups"]) {
             if (g.is_string()) m.groups.push_back(g.get<std::string>());

@@ -1,7 +1,8 @@
 #pragma once
-// Estimates a job's energy from model characteristics alone (trainable parameters, forward MACs per sample)
-// and the batch size, without running it: a per-device regression of log(energy per sample), fitted from a
-// calibration set measured on that device, separately for training and inference.
+// Estimates a job's energy from model characteristics alone (trainable parameters, forward MACs per sample,
+// and where known the activations and MAC layers) and the batch size, without running it: a per-device
+// regression of log(energy per sample), fitted from a calibration set measured on that device, separately for
+// training and inference.
 //
 // Method: two model families compete, and cross-validation picks one.
 //  - log-linear: y = log(J per sample) regressed on standardised log features (log MACs, log params, log MACs
@@ -12,6 +13,12 @@
 //    parameters) and optionally a fixed cost per sample, fitted by non-negative least squares on the relative
 //    error (rows weighted by 1 / measured). Non-negative physical terms extrapolate sanely to tiny and huge
 //    models, where a log-linear trend can run away.
+//  - additive with memory terms: J per sample = e_mac × MACs + e_act × activations + e_layer × MAC layers /
+//    batch, where activations are the elements the MAC layers write per sample (memory traffic: depthwise
+//    convolutions move many activations per MAC) and MAC layers the kernels each batch launches (a per-layer
+//    overhead, which dominates small models). Fitted like the additive family, without e_sample (the
+//    activations already are a per-sample cost), and a candidate only when every row and the query know both
+//    characteristics (EstimatorOptions::memory_terms).
 // The candidate (feature set and ridge strength, or additive with or without e_sample) is chosen by
 // cross-validation: leave-one-group-out (group = architecture) when there are 3+ architectures, since the
 // question is how well it predicts a model it has not seen, else leave-one-out. Every candidate's CV error is
@@ -53,14 +60,18 @@ enum class ModelFamily { log_linear, additive };
 std::string_view family_name(ModelFamily family);  ///< "log_linear" | "additive"
 std::optional<ModelFamily> family_from_name(std::string_view name);
 
-/// The additive family's coefficients, all >= 0, in J (seconds for a time model):
-/// per sample = e_mac × MACs + (e_step + e_param × params) / batch + e_sample.
+/// The additive family's coefficients, all >= 0, in J (seconds for a time model): per sample =
+/// e_mac × MACs + e_act × activations + (e_step + e_param × params + e_layer × MAC layers) / batch +
+/// e_sample. Without memory terms e_act and e_layer are 0; with them e_step and e_param are 0.
 struct AdditiveCoefficients {
-    double e_mac = 0;          ///< per forward MAC of a sample (J/MAC)
-    double e_step = 0;         ///< per batch (optimizer step, launches), shared by the batch's samples (J)
-    double e_param = 0;        ///< per parameter per batch (J/param)
-    double e_sample = 0;       ///< fixed per sample (J); 0 when sample_term is false
-    bool sample_term = false;  ///< whether e_sample was fitted
+    double e_mac = 0;           ///< per forward MAC of a sample (J/MAC)
+    double e_step = 0;          ///< per batch (optimizer step, launches), shared by the batch's samples (J)
+    double e_param = 0;         ///< per parameter per batch (J/param)
+    double e_sample = 0;        ///< fixed per sample (J); 0 when sample_term is false
+    double e_act = 0;           ///< per activation element a MAC layer writes for a sample (J/element)
+    double e_layer = 0;         ///< per MAC layer per batch (J/layer): launches and per-layer passes
+    bool sample_term = false;   ///< whether e_sample was fitted
+    bool memory_terms = false;  ///< whether e_act and e_layer (instead of e_step and e_param) were fitted
 };
 
 /// Candidate regressors, all in natural-log units.
@@ -81,14 +92,21 @@ struct ModelCharacteristics {
     double params = 0;      ///< trainable parameters (> 0)
     double macs = 0;        ///< forward multiply-accumulates per sample (> 0)
     double batch_size = 0;  ///< samples per batch (> 0)
+    /// Elements the MAC layers (conv, linear, attention; MatMul/Gemm/Conv nodes) write per sample in the
+    /// forward pass; 0 when unknown.
+    double activations = 0;
+    double mac_layers = 0;  ///< MAC layer calls per forward pass; 0 when unknown
+    bool knows_memory() const { return activations > 0 && mac_layers > 0; }
 };
 
 /// One measured configuration on the calibration device.
 struct CalibrationRow {
-    std::string model;      ///< architecture name, e.g. "resnet18": the group in leave-one-group-out
-    double params = 0;      ///< trainable parameters
-    double macs = 0;        ///< forward MACs per sample
-    double batch_size = 0;  ///< samples per batch
+    std::string model;       ///< architecture name, e.g. "resnet18": the group in leave-one-group-out
+    double params = 0;       ///< trainable parameters
+    double macs = 0;         ///< forward MACs per sample
+    double batch_size = 0;   ///< samples per batch
+    double activations = 0;  ///< as ModelCharacteristics::activations; 0 when not recorded
+    double mac_layers = 0;   ///< as ModelCharacteristics::mac_layers; 0 when not recorded
     std::optional<double> train_energy_per_sample_j;  ///< measured training J per sample
     std::optional<double> infer_energy_per_sample_j;  ///< measured inference J per sample
     std::optional<double> train_samples;   ///< samples in the measured training job (for total-energy checks)
@@ -115,6 +133,9 @@ struct EstimatorOptions {
     std::vector<double> ridge = {0.0, 0.01, 0.1, 1.0};  ///< on standardised features, per row (>= 0)
     double tie_tolerance = 0.02;  ///< relative CV-error margin within which the simpler candidate wins
     bool additive = true;         ///< also try the additive family (with and without e_sample)
+    /// Also try the additive family with memory terms, when every row knows activations and MAC layers. Turn
+    /// it off when the model to estimate does not know them (e.g. --params/--macs only).
+    bool memory_terms = true;
     /// One-standard-error rule: a simpler candidate also ties when its CV error is within the standard error
     /// (over the folds) of the best candidate's; with few architectures that error is itself uncertain.
     bool one_standard_error = true;
@@ -151,15 +172,18 @@ struct EnergyModel {
     std::size_t rows = 0;              ///< calibration rows fitted
     std::vector<std::string> groups;   ///< distinct models, in first-seen order
     FeatureRange params_range, macs_range, batch_range;  ///< of the calibration rows, raw units
+    /// Of the calibration rows, with memory terms only (zeros otherwise).
+    FeatureRange activations_range, mac_layers_range;
 };
 
 /// The model's coefficients in raw log units: {"intercept", c0}, {feature name, ci}, ..., i.e.
 /// ln(J per sample) = c0 + Σ ci × feature_i. With features {log_macs, log_batch} and data following
 /// J = a × MACs^b × batch^c these are ln a, b, c. For the additive family: {"e_mac", ..}, {"e_step", ..},
-/// {"e_param", ..}, {"e_sample", ..} in J (or seconds).
+/// {"e_param", ..}, {"e_sample", ..}, and with memory terms {"e_act", ..}, {"e_layer", ..} in J (or seconds).
 std::vector<std::pair<std::string, double>> raw_coefficients(const EnergyModel& model);
 
-/// "log_macs+log_batch, ridge 0", or "additive: e_mac*MACs + (e_step + e_param*params)/batch + e_sample".
+/// "log_macs+log_batch, ridge 0", "additive: e_mac*MACs + (e_step + e_param*params)/batch + e_sample", or
+/// "additive: e_mac*MACs + e_act*activations + e_layer*MAC layers/batch".
 std::string describe(const EnergyModel& model);
 
 /// Fits the model for `task` from the calibration rows that have that task's energy per sample (seconds per
@@ -182,7 +206,8 @@ struct EnergyEstimate {
 };
 
 /// Predicts J per sample (and the total for `samples` samples) with an interval at `confidence`. Errors for a
-/// non-positive or non-finite characteristic or sample count, or a confidence outside (0, 1).
+/// non-positive or non-finite characteristic or sample count, a confidence outside (0, 1), or a model with
+/// memory terms asked about a model whose activations or MAC layers are unknown.
 Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelCharacteristics& model_stats,
                                        std::optional<double> samples = std::nullopt, double confidence = 0.9);
 

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/text.hpp"
 #include "forecast/stats.hpp"
 
 namespace joulecast {
@@ -20,13 +21,6 @@ constexpr double level_shift_cost_ratio = 0.6;
 constexpr double level_shift_z = 4.0;
 constexpr std::size_t level_shift_max_splits = 200;
 
-std::string number(double value) {
-    std::ostringstream out;
-    out.precision(4);
-    out << value;
-    return out.str();
-}
-
 bool finite_non_negative(double value) {
     return std::isfinite(value) && value >= 0;
 }
@@ -35,7 +29,8 @@ bool finite_non_negative(double value) {
 std::optional<Error> validate(std::span<const Observation> observations, const ForecastTarget& target) {
     if (observations.empty()) return Error{"no observations to forecast from: at least one epoch is needed"};
     if (!std::isfinite(target.amount) || target.amount <= 0) {
-        return Error{"the forecast target must be a positive finite number, not " + number(target.amount)};
+        return Error{"the forecast target must be a positive finite number, not " +
+                     format_significant(target.amount, 4)};
     }
     for (std::size_t i = 0; i < observations.size(); ++i) {
         const Observation& o = observations[i];
@@ -247,11 +242,11 @@ Result<double> remaining_observations(const ForecastTarget& target, const Totals
 std::string target_words(const ForecastTarget& target) {
     switch (target.kind) {
         case ForecastTarget::Kind::epochs:
-            return number(target.amount) + " observations";
+            return format_significant(target.amount, 4) + " observations";
         case ForecastTarget::Kind::samples:
-            return number(target.amount) + " samples";
+            return format_significant(target.amount, 4) + " samples";
         case ForecastTarget::Kind::duration:
-            return number(target.amount) + " s";
+            return format_significant(target.amount, 4) + " s";
     }
     return "?";
 }
@@ -368,13 +363,13 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         f.predicted_energy_j = rest * level_at_centre;
         half_width = options.single_observation_width * f.predicted_energy_j;
         f.notes.push_back("a single observation: the forecast is it × the rest of the job, with a ±" +
-                          number(100 * options.single_observation_width) +
+                          format_significant(100 * options.single_observation_width, 4) +
                           "% interval that is a convention, not a measurement of spread");
     } else {
         const double cap = options.trend_horizon_factor * static_cast<double>(m);
         const double offsets = future_offset_sum(static_cast<double>(n), rest, centre, cap);
         if (slope_used != 0 && rest > cap) {
-            f.notes.push_back("trend extrapolated over " + number(cap) +
+            f.notes.push_back("trend extrapolated over " + format_significant(cap, 4) +
                               " further observations, then held flat");
         }
         f.predicted_energy_j = rest * level_at_centre + slope_used * offsets;

@@ -62,7 +62,9 @@ EnergyEstimate library_estimate(EnergyTask task, const ModelCharacteristics& sta
             for (auto* v : {&r.train_energy_per_sample_j, &r.infer_energy_per_sample_j, &r.train_energy_j,
                             &r.infer_energy_j})
                 if (*v) **v *= scale;
-        auto model = fit_energy_model(s.calibration, task);
+        EstimatorOptions options;
+        options.memory_terms = stats.knows_memory();  // as the command does for a model without them
+        auto model = fit_energy_model(s.calibration, task, options);
         EXPECT_TRUE(model) << model.error();
         auto e = estimate_energy(*model, stats, samples, 0.9);
         EXPECT_TRUE(e) << e.error();
@@ -110,6 +112,24 @@ TEST(EstimateEndToEnd, ShippedH100GivesTheLibraryNumbersLabelledAsAModel) {
     EXPECT_NE(text.out.find("MODEL ESTIMATE"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("shipped data/calibration/nvidia-h100-80gb-hbm3.json"), std::string::npos);
     EXPECT_NE(text.out.find("measured 2026-11-26"), std::string::npos);
+
+    // With its activations and MAC layers (resnet18's), training uses the fit with memory terms.
+    auto memory =
+        parse(estimate(dir, {"--params", "11173962", "--macs", "555422720", "--activations", "614410",
+                             "--mac-layers", "21", "--batch", "128", "--samples-per-epoch", "50000",
+                             "--epochs", "10", "--device", h100, "--json"}));
+    const ModelCharacteristics full{11173962, 555422720, 128, 614410, 21};
+    const auto train_memory = library_estimate(EnergyTask::training, full, 500000);
+    EXPECT_NEAR(memory["training"]["energy_per_sample_j"].get<double>(), train_memory.energy_per_sample_j,
+                1e-12);
+    EXPECT_NE(memory["training"]["fit"].get<std::string>().find("e_act*activations"), std::string::npos)
+        << memory["training"]["fit"];
+    EXPECT_EQ(memory["model"]["activations"], 614410);
+    EXPECT_EQ(memory["model"]["mac_layers"], 21);
+    EXPECT_TRUE(j["model"]["activations"].is_null());
+    auto half = estimate(dir, {"--params", "1e6", "--macs", "1e8", "--activations", "1e5", "--batch", "8"});
+    EXPECT_EQ(half.exit_code, 2);
+    EXPECT_NE(half.err.find("--activations and --mac-layers go together"), std::string::npos) << half.err;
 }
 
 TEST(EstimateEndToEnd, ThisMachinesGpuIsTheDefaultDevice) {
@@ -236,7 +256,7 @@ TEST(EstimateEndToEnd, BadInputsGiveClearMessagesAndNonZeroExits) {
     };
     auto r = with({"--samples-per-epoch", "100", "--epochs", "0", "--device", h100});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("--epochs: must be a positive"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--epochs: expected a positive whole number, got '0'"), std::string::npos) << r.err;
 
     r = with({"--device", "Imaginary Accelerator 9000"});
     EXPECT_EQ(r.exit_code, 1);

@@ -339,7 +339,7 @@ TEST_F(ForecastCli, BadInputsGiveClearMessages) {
     expect({id("steady-a"), "--epochs", "10"}, 1, "no run store", s_dir->str() + "/absent.db");
     // Usage errors.
     expect({id("steady-a")}, 2, "--epochs N");
-    expect({id("steady-a"), "--epochs", "ten"}, 2, "not a number");
+    expect({id("steady-a"), "--epochs", "ten"}, 2, "--epochs: expected a positive whole number, got 'ten'");
     // Every invalid target is a usage error: not positive, not whole, not finite.
     expect({id("steady-a"), "--epochs", "0"}, 2, "positive whole number");
     expect({id("steady-a"), "--epochs", "-3"}, 2, "positive whole number");

@@ -96,7 +96,11 @@ TEST(AnalysisStatistics, Formatting) {
     EXPECT_EQ(format_percent(1.0), "100%");
     EXPECT_EQ(format_percent(0.003), "0.3%");
     EXPECT_EQ(format_percent(0.4567), "46%");
-    EXPECT_EQ(format_number(std::numeric_limits<double>::quiet_NaN()), "n/a");
+    EXPECT_EQ(format_significant(std::numeric_limits<double>::quiet_NaN()), "n/a");
+    EXPECT_EQ(format_significant(1234567.0), "1.23e+06");
+    EXPECT_EQ(format_significant(0.000124, 2), "0.00012");
+    EXPECT_EQ(format_significant(13.3333, 4), "13.33");
+    EXPECT_EQ(format_fixed(1234.5, 2), "1234.50");
 }
 
 }  // namespace

@@ -16,7 +16,34 @@ struct Architecture {
     std::string name;
     double params;
     double macs;
+    double activations = 0;  // 0: not recorded
+    double mac_layers = 0;
 };
+
+// A calibration of `list` at batch 32, 128 and 512 whose training J per sample is law(architecture, batch) ×
+// exp(noise); rows carry the architectures' activations and MAC layers.
+Calibration law_calibration(const std::string& device, const std::vector<Architecture>& list,
+                            const std::function<double(const Architecture&, double)>& law, double noise_sd,
+                            unsigned seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> noise(0, noise_sd);
+    Calibration c;
+    c.device = device;
+    for (const auto& a : list) {
+        for (double b : {32.0, 128.0, 512.0}) {
+            CalibrationRow r;
+            r.model = a.name;
+            r.params = a.params;
+            r.macs = a.macs;
+            r.batch_size = b;
+            r.activations = a.activations;
+            r.mac_layers = a.mac_layers;
+            r.train_energy_per_sample_j = law(a, b) * std::exp(noise_sd > 0 ? noise(rng) : 0.0);
+            c.rows.push_back(r);
+        }
+    }
+    return c;
+}
 
 // Six architectures whose parameters and MACs vary independently (MACs per parameter from ~1 to ~500).
 const std::vector<Architecture>& architectures() {
@@ -376,23 +403,9 @@ double additive_law(double macs, double params, double batch) {
 }
 
 Calibration additive_calibration(const std::vector<Architecture>& list, double noise_sd, unsigned seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> noise(0, noise_sd);
-    Calibration c;
-    c.device = "Additive GPU";
-    for (const auto& a : list) {
-        for (double b : {32.0, 128.0, 512.0}) {
-            CalibrationRow r;
-            r.model = a.name;
-            r.params = a.params;
-            r.macs = a.macs;
-            r.batch_size = b;
-            r.train_energy_per_sample_j =
-                additive_law(a.macs, a.params, b) * std::exp(noise_sd > 0 ? noise(rng) : 0.0);
-            c.rows.push_back(r);
-        }
-    }
-    return c;
+    return law_calibration(
+        "Additive GPU", list,
+        [](const Architecture& a, double b) { return additive_law(a.macs, a.params, b); }, noise_sd, seed);
 }
 
 TEST(EstimatorAdditive, RecoversKnownCoefficientsFromDataBuiltByItsFormula) {
@@ -481,6 +494,144 @@ TEST(EstimatorFit, FewArchitecturesCapTheLogLinearFeatures) {
     EXPECT_LE(model->features.size(), 2u) << describe(*model);
     options.spare_architectures = 0;  // no cap: every feature set is a candidate again
     EXPECT_TRUE(fit_energy_model(c, EnergyTask::training, options).ok());
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+// Architectures with the memory characteristics: `depthwise` writes far more activations per MAC than the
+// others, and `tiny` has few layers, as on the project's H100 calibration.
+const std::vector<Architecture>& memory_architectures() {
+    static const std::vector<Architecture> list = {
+        {"tiny", 6.2e4, 6.5e5, 6.5e3, 5},    {"depthwise", 2.3e6, 9.1e7, 1.7e6, 58},
+        {"resnet", 1.1e7, 5.6e8, 6.1e5, 21}, {"vgg", 2.0e7, 4.0e8, 3.0e5, 17},
+        {"dla", 1.5e7, 9.1e8, 1.1e6, 40},    {"wide", 3.6e7, 2.2e9, 1.2e6, 21},
+    };
+    return list;
+}
+
+// J per sample = e_mac × MACs + e_act × activations + e_layer × MAC layers / batch.
+constexpr double mem_e_mac = 2e-11, mem_e_act = 2e-8, mem_e_layer = 0.05;
+double memory_law(const Architecture& a, double batch) {
+    return mem_e_mac * a.macs + mem_e_act * a.activations + mem_e_layer * a.mac_layers / batch;
+}
+
+Calibration memory_calibration(double noise_sd, unsigned seed, bool record_memory = true) {
+    Calibration c = law_calibration("Memory GPU", memory_architectures(), memory_law, noise_sd, seed);
+    if (!record_memory) {
+        for (auto& r : c.rows) r.activations = r.mac_layers = 0;
+    }
+    return c;
+}
+
+TEST(EstimatorMemoryTerms, RecoversKnownCoefficientsAndNeedsTheCharacteristicsToEstimate) {
+    auto model = fit_energy_model(memory_calibration(0, 1), EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    ASSERT_EQ(model->family, ModelFamily::additive) << describe(*model);
+    ASSERT_TRUE(model->additive.memory_terms) << describe(*model);
+    EXPECT_EQ(describe(*model), "additive: e_mac*MACs + e_act*activations + e_layer*MAC layers/batch");
+    const auto k = coefficients_of(*model);
+    EXPECT_NEAR(k.at("e_mac") / mem_e_mac, 1.0, 1e-6);
+    EXPECT_NEAR(k.at("e_act") / mem_e_act, 1.0, 1e-6);
+    EXPECT_NEAR(k.at("e_layer") / mem_e_layer, 1.0, 1e-6);
+    EXPECT_EQ(k.count("e_step"), 0u);
+    EXPECT_DOUBLE_EQ(model->activations_range.min, 6.5e3);
+    EXPECT_DOUBLE_EQ(model->mac_layers_range.max, 58);
+
+    // 2 J per sample of MACs, 1 of activations, 0.5 of layers at batch 10: 3.5 J per sample, 35 J for 10.
+    const ModelCharacteristics probe{1e6, 1e11, 10, 5e7, 100};
+    auto e = estimate_energy(*model, probe, 10.0);
+    ASSERT_TRUE(e.ok()) << e.error();
+    EXPECT_NEAR(e->energy_per_sample_j, 2 + 1 + 0.5, 1e-6);
+    EXPECT_NEAR(*e->total_energy_j, 35, 1e-5);
+    // Outside the calibration's activations and MAC layers: both said.
+    int memory_notes = 0;
+    for (const auto& note : e->notes)
+        memory_notes += note.starts_with("activations") || note.starts_with("MAC layers");
+    EXPECT_EQ(memory_notes, 2);
+
+    // A model without activations cannot be estimated by it, and the message says why.
+    auto missing = estimate_energy(*model, ModelCharacteristics{1e6, 1e8, 32});
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().find("activations and MAC layers"), std::string::npos) << missing.error();
+
+    // It survives JSON; an additive model written before the memory terms reads back without them.
+    auto j = energy_model_to_json(*model);
+    EXPECT_EQ(j["additive"]["memory_terms"], true);
+    auto back = energy_model_from_json(nlohmann::ordered_json::parse(j.dump()));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(describe(*back), describe(*model));
+    auto again = estimate_energy(*back, probe, 10.0);
+    ASSERT_TRUE(again.ok()) << again.error();
+    EXPECT_NEAR(again->energy_per_sample_j, e->energy_per_sample_j, 1e-12 * e->energy_per_sample_j);
+    j["additive"]["e_act"] = -1.0;
+    EXPECT_FALSE(energy_model_from_json(j).ok());
+    auto old = energy_model_to_json(*model);
+    old["additive"].erase("memory_terms");
+    old["additive"].erase("e_act");
+    old["additive"].erase("e_layer");
+    auto old_back = energy_model_from_json(old);
+    ASSERT_TRUE(old_back.ok()) << old_back.error();
+    EXPECT_FALSE(old_back->additive.memory_terms);
+}
+
+TEST(EstimatorMemoryTerms, OnlyACandidateWhenEveryRowAndTheQueryKnowThem) {
+    EstimatorOptions without;
+    without.memory_terms = false;  // the model to estimate gives no activations
+    auto model = fit_energy_model(memory_calibration(0, 1), EnergyTask::training, without);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_FALSE(model->additive.memory_terms) << describe(*model);
+    EXPECT_TRUE(estimate_energy(*model, ModelCharacteristics{1e6, 1e8, 32}).ok());
+
+    Calibration partly = memory_calibration(0, 1);
+    partly.rows.front().activations = 0;  // one row without them: the family cannot be fitted
+    auto fitted = fit_energy_model(partly, EnergyTask::training);
+    ASSERT_TRUE(fitted.ok()) << fitted.error();
+    EXPECT_FALSE(fitted->additive.memory_terms) << describe(*fitted);
+
+    Calibration bad = memory_calibration(0, 1);
+    bad.rows[2].mac_layers = -3;
+    auto refused = fit_energy_model(bad, EnergyTask::training);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().find("calibration row 3"), std::string::npos) << refused.error();
+}
+
+TEST(EstimatorMemoryTerms, PredictAHeldOutDepthwiseModelThatMacsAloneMiss) {
+    // 2% noise. Leave-one-architecture-out: the depthwise model spends most of its energy on activations,
+    // which no MACs-and-parameters law can see; the memory terms predict it.
+    auto v = validate_leave_one_group_out(memory_calibration(0.02, 5), EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    ASSERT_EQ(v->groups.size(), 6u);
+    const GroupValidation& depthwise = v->groups[1];
+    ASSERT_EQ(depthwise.model, "depthwise");
+    EXPECT_LT(depthwise.mape_energy_per_sample_pct, 8.0) << depthwise.chosen;
+    EXPECT_NE(depthwise.chosen.find("activations"), std::string::npos) << depthwise.chosen;
+    EXPECT_LT(v->mape_energy_per_sample_pct, 8.0);
+
+    auto blind = validate_leave_one_group_out(memory_calibration(0.02, 5, false), EnergyTask::training);
+    ASSERT_TRUE(blind.ok()) << blind.error();
+    EXPECT_GT(blind->groups[1].mape_energy_per_sample_pct, 3 * depthwise.mape_energy_per_sample_pct);
+}
+
+TEST(EstimatorMemoryTerms, CalibrationJsonCarriesThemAndOlderFilesReadAsUnknown) {
+    const Calibration c = memory_calibration(0, 1);
+    auto j = calibration_to_json(c);
+    EXPECT_DOUBLE_EQ(j["rows"][1]["activations"].get<double>(), 6.5e3);  // tiny, batch 128
+    EXPECT_DOUBLE_EQ(j["rows"][3]["mac_layers"].get<double>(), 58);
+    auto back = calibration_from_json(nlohmann::ordered_json::parse(j.dump()));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_DOUBLE_EQ(back->rows[3].activations, 1.7e6);
+    j["rows"][0].erase("activations");
+    j["rows"][0].erase("mac_layers");
+    auto old = calibration_from_json(j);
+    ASSERT_TRUE(old.ok()) << old.error();
+    EXPECT_EQ(old->rows[0].activations, 0);
+    EXPECT_EQ(old->rows[0].mac_layers, 0);
+    j["rows"][0]["activations"] = "many";
+    EXPECT_FALSE(calibration_from_json(j).ok());
 }
 
 }  // namespace
