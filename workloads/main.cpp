@@ -16,15 +16,21 @@
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/result.hpp"
 #include "core/text.hpp"
 #include "data/datasets.hpp"
 #include "models/zoo.hpp"
+#include "report/summary.hpp"
 #include "train/train.hpp"
 
 namespace {
 
+using joulecast::Args;
+using joulecast::format_fixed;
+using joulecast::number_option;
 using joulecast::UsageError;
+using joulecast::whole_number_option;
 using nlohmann::json;
 namespace data = joulecast::data;
 namespace train = joulecast::train;
@@ -80,53 +86,9 @@ the outputs of the conv, linear and attention calls per sample) and MAC layers (
 for an input shape (default 3x32x32) and class count (default 10); --layers adds the per-layer breakdown.
 )";
 
-// "--name value" or "--name=value".
-class Args {
-public:
-    explicit Args(std::vector<std::string> args) : m_args(std::move(args)) {}
-    bool done() const { return m_pos >= m_args.size(); }
-    const std::string& peek() const { return m_args[m_pos]; }
-    std::string next() { return m_args[m_pos++]; }
-    bool flag(const std::string& name) {
-        if (done() || peek() != name) return false;
-        ++m_pos;
-        return true;
-    }
-    bool value(const std::string& name, std::string& out) {
-        if (done()) return false;
-        const std::string& arg = peek();
-        if (arg == name) {
-            if (m_pos + 1 >= m_args.size()) throw UsageError(name + " needs a value");
-            out = m_args[m_pos + 1];
-            m_pos += 2;
-            return true;
-        }
-        if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && arg[name.size()] == '=') {
-            out = arg.substr(name.size() + 1);
-            ++m_pos;
-            return true;
-        }
-        return false;
-    }
-
-private:
-    std::vector<std::string> m_args;
-    std::size_t m_pos = 0;
-};
-
-std::int64_t int_option(const std::string& name, const std::string& text, std::int64_t min,
-                        std::int64_t max) {
-    auto value = joulecast::parse_int(text);
-    if (!value || *value < min || *value > max)
-        throw UsageError(name + ": expected an integer between " + std::to_string(min) + " and " +
-                         std::to_string(max) + ", got '" + text + "'");
-    return *value;
-}
-
-double double_option(const std::string& name, const std::string& text) {
-    auto value = joulecast::parse_double(text);
-    if (!value) throw UsageError(name + ": expected a number, got '" + text + "'");
-    return *value;
+// 1814073344 -> "1,814,073,344".
+std::string grouped_count(std::int64_t n) {
+    return joulecast::format_number(static_cast<double>(n), 0);
 }
 
 // The canonical name of a zoo model, or a UsageError that lists them all.
@@ -140,24 +102,6 @@ std::string find_model(const std::string& name) {
     throw UsageError("unknown model '" + name + "'; the models are: " + names);
 }
 
-std::string grouped(std::int64_t value) {
-    std::string digits = std::to_string(value);
-    std::string out;
-    int count = 0;
-    for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-        if (count > 0 && count % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
-        out.insert(out.begin(), *it);
-        ++count;
-    }
-    return out;
-}
-
-std::string fixed(double value, int decimals) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-    return buffer;
-}
-
 std::string compact(double value) {
     const char* units[] = {"", "K", "M", "G", "T"};
     int unit = 0;
@@ -165,7 +109,7 @@ std::string compact(double value) {
         value /= 1000;
         ++unit;
     }
-    return fixed(value, unit == 0 ? 0 : (value < 10 ? 2 : 1)) + units[unit];
+    return format_fixed(value, unit == 0 ? 0 : (value < 10 ? 2 : 1)) + units[unit];
 }
 
 struct TrainArgs {
@@ -201,30 +145,31 @@ TrainArgs parse_train(const std::vector<std::string>& raw) {
         } else if (args.value("--data-dir", parsed.data_dir)) {
             if (parsed.data_dir.empty()) throw UsageError("--data-dir needs a folder");
         } else if (args.value("--train-samples", text)) {
-            parsed.train_samples = int_option("--train-samples", text, 0, 1'000'000'000);
+            parsed.train_samples = whole_number_option("--train-samples", text, 0, 1'000'000'000);
         } else if (args.value("--test-samples", text)) {
-            parsed.test_samples = int_option("--test-samples", text, 0, 1'000'000'000);
+            parsed.test_samples = whole_number_option("--test-samples", text, 0, 1'000'000'000);
         } else if (args.value("--subset", text)) {
             if (text != "random" && text != "first") throw UsageError("--subset: expected random or first");
             parsed.random_subset = text == "random";
         } else if (args.value("--batch-size", text)) {
-            parsed.options.batch_size = int_option("--batch-size", text, 1, 1'000'000);
+            parsed.options.batch_size = whole_number_option("--batch-size", text, 1, 1'000'000);
         } else if (args.value("--epochs", text)) {
-            parsed.options.epochs = int_option("--epochs", text, 0, 100'000);
+            parsed.options.epochs = whole_number_option("--epochs", text, 0, 100'000);
         } else if (args.value("--lr", text)) {
-            parsed.options.learning_rate = double_option("--lr", text);
+            parsed.options.learning_rate = number_option("--lr", text);
         } else if (args.value("--momentum", text)) {
-            parsed.options.momentum = double_option("--momentum", text);
+            parsed.options.momentum = number_option("--momentum", text);
         } else if (args.value("--threads", text)) {
-            parsed.options.threads = static_cast<int>(int_option("--threads", text, 0, 4096));
+            parsed.options.threads = static_cast<int>(whole_number_option("--threads", text, 0, 4096));
         } else if (args.value("--precision", text)) {
             parsed.options.precision = train::parse_precision(text);
         } else if (args.value("--seed", text)) {
-            parsed.options.seed = static_cast<std::uint64_t>(int_option("--seed", text, 0, INT64_MAX));
+            parsed.options.seed =
+                static_cast<std::uint64_t>(whole_number_option("--seed", text, 0, INT64_MAX));
         } else if (args.value("--input", text)) {
             parsed.input = data::parse_shape(text);
         } else if (args.value("--classes", text)) {
-            parsed.classes = int_option("--classes", text, 2, 100'000);
+            parsed.classes = whole_number_option("--classes", text, 2, 100'000);
         } else if (args.flag("--json")) {
             parsed.json = true;
         } else if (args.flag("--quiet") || args.flag("-q")) {
@@ -294,9 +239,10 @@ int train_command(const std::vector<std::string>& raw) {
     auto progress = [&](const train::EpochReport& epoch) {
         if (parsed.quiet) return;
         std::cerr << "  epoch " << epoch.n << "/" << parsed.options.epochs << "  loss "
-                  << fixed(epoch.loss, 4) << "  " << epoch.samples << " samples in "
-                  << fixed(epoch.seconds, 2) << " s ("
-                  << fixed(epoch.seconds > 0 ? epoch.samples / epoch.seconds : 0.0, 0) << " samples/s)\n";
+                  << format_fixed(epoch.loss, 4) << "  " << epoch.samples << " samples in "
+                  << format_fixed(epoch.seconds, 2) << " s ("
+                  << format_fixed(epoch.seconds > 0 ? epoch.samples / epoch.seconds : 0.0, 0)
+                  << " samples/s)\n";
     };
     train::JobReport report = train::run_job(parsed.model, train_set, test_set, parsed.options,
                                              joulecast::client::default_client(), progress);
@@ -338,11 +284,12 @@ int train_command(const std::vector<std::string>& raw) {
                     {"per_epoch", epochs}};
         std::cout << out.dump() << '\n';
     } else {
-        std::cout << "accuracy " << fixed(report.infer.accuracy, 4) << "  loss "
-                  << fixed(report.final_loss(), 4) << "  train " << fixed(report.train_seconds(), 2) << " s ("
-                  << fixed(report.train_samples_per_s(), 0) << " samples/s)  infer "
-                  << fixed(report.infer.seconds, 2) << " s (" << fixed(report.infer_samples_per_s(), 0)
-                  << " samples/s)\n";
+        std::cout << "accuracy " << format_fixed(report.infer.accuracy, 4) << "  loss "
+                  << format_fixed(report.final_loss(), 4) << "  train "
+                  << format_fixed(report.train_seconds(), 2) << " s ("
+                  << format_fixed(report.train_samples_per_s(), 0) << " samples/s)  infer "
+                  << format_fixed(report.infer.seconds, 2) << " s ("
+                  << format_fixed(report.infer_samples_per_s(), 0) << " samples/s)\n";
     }
     return 0;
 }
@@ -390,7 +337,7 @@ int inspect_command(const std::vector<std::string>& raw) {
         if (args.value("--input", text)) {
             input = data::parse_shape(text);
         } else if (args.value("--classes", text)) {
-            classes = int_option("--classes", text, 2, 100'000);
+            classes = whole_number_option("--classes", text, 2, 100'000);
         } else if (args.flag("--json")) {
             as_json = true;
         } else if (args.flag("--layers")) {
@@ -432,17 +379,18 @@ int inspect_command(const std::vector<std::string>& raw) {
         return 0;
     }
     std::cout << name << " at " << data::to_string(input) << ", " << classes << " classes\n"
-              << "  params          " << grouped(stats.params) << '\n'
-              << "  macs            " << grouped(stats.macs) << " per sample (forward)\n"
-              << "  macs_per_param  " << fixed(stats.macs_per_param(), 1) << '\n'
-              << "  activations     " << grouped(stats.activations)
+              << "  params          " << grouped_count(stats.params) << '\n'
+              << "  macs            " << grouped_count(stats.macs) << " per sample (forward)\n"
+              << "  macs_per_param  " << format_fixed(stats.macs_per_param(), 1) << '\n'
+              << "  activations     " << grouped_count(stats.activations)
               << " per sample (outputs of the conv, linear and attention calls)\n"
               << "  mac_layers      " << stats.mac_layers << " (conv, linear and attention calls)\n";
     if (layers) {
         std::printf("\n%-32s %-10s %-14s %12s %14s\n", "layer", "kind", "output", "params", "MACs");
         for (const auto& layer : stats.layers)
             std::printf("%-32s %-10s %-14s %12s %14s\n", layer.name.c_str(), layer.kind.c_str(),
-                        layer.output.c_str(), grouped(layer.params).c_str(), grouped(layer.macs).c_str());
+                        layer.output.c_str(), grouped_count(layer.params).c_str(),
+                        grouped_count(layer.macs).c_str());
     }
     return 0;
 }

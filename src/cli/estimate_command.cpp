@@ -186,12 +186,6 @@ struct ModelInfo {
     std::string detail;      // e.g. "input 3x32x32, 10 classes"
 };
 
-bool names_file(const std::string& model) {
-    std::error_code ec;
-    return std::filesystem::exists(model, ec) || model.find('/') != std::string::npos ||
-           (model.size() > 5 && to_lower(model.substr(model.size() - 5)) == ".onnx");
-}
-
 // Runs argv (no shell) and returns its standard output; stderr passes through. An error for a failed start or
 // a non-zero exit.
 Result<std::string> capture(const std::vector<std::string>& argv) {

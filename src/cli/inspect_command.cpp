@@ -22,6 +22,7 @@
 #include "cli/args.hpp"
 #include "core/text.hpp"
 #include "model/onnx_inspect.hpp"
+#include "report/summary.hpp"
 
 namespace joulecast::cli {
 
@@ -55,6 +56,11 @@ where libtorch is installed.
 
 namespace {
 
+// 1814073344 -> "1,814,073,344".
+std::string grouped_count(std::int64_t n) {
+    return format_number(static_cast<double>(n), 0);
+}
+
 const char* const zoo_missing =
     "built-in models need joulecast-zoo, which is built where libtorch is installed (Debian's libtorch-dev)";
 
@@ -82,22 +88,6 @@ int exec_zoo(const std::string& command, const std::vector<std::string>& args) {
     return 1;
 }
 
-// An ONNX file rather than a built-in model's name.
-bool names_file(const std::string& model) {
-    std::error_code ec;
-    return std::filesystem::exists(model, ec) || model.find('/') != std::string::npos ||
-           (model.size() > 5 && to_lower(model.substr(model.size() - 5)) == ".onnx");
-}
-
-std::string grouped(std::int64_t n) {
-    std::string digits = std::to_string(n < 0 ? -n : n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return (n < 0 ? "-" : "") + out;
-}
-
 // 1814073344 -> " (1.81 G)"; nothing below 1000, where it would only repeat the number.
 std::string si(double n) {
     if (std::abs(n) < 1000) return "";
@@ -112,17 +102,13 @@ std::string si(double n) {
     return out.str();
 }
 
-std::string fixed(double value, int decimals) {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(decimals) << value;
-    return out.str();
-}
-
 void print_layers(const OnnxStats& stats) {
     std::vector<std::vector<std::string>> rows = {{"node", "op", "kind", "output", "params", "MACs / ops"}};
     for (const auto& l : stats.layers) {
-        std::string work = l.kind == "mac" ? grouped(l.macs) : l.ops > 0 ? grouped(l.ops) + " ops" : "0";
-        rows.push_back({l.node, l.op, l.kind, l.output_shape, grouped(l.params), work});
+        std::string work = l.kind == "mac" ? grouped_count(l.macs)
+                           : l.ops > 0     ? grouped_count(l.ops) + " ops"
+                                           : "0";
+        rows.push_back({l.node, l.op, l.kind, l.output_shape, grouped_count(l.params), work});
     }
     std::vector<std::size_t> width(rows[0].size(), 0);
     for (const auto& row : rows)
@@ -142,17 +128,17 @@ void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
     std::string per = stats.batch == 1 ? "per sample" : "for a batch of " + std::to_string(stats.batch);
     std::cout << "model:             " << path << " (ONNX, opset " << stats.opset << ")\n"
               << "input:             " << (stats.input_shape.empty() ? "(none)" : stats.input_shape) << '\n'
-              << "parameters:        " << grouped(stats.params) << si(static_cast<double>(stats.params))
+              << "parameters:        " << grouped_count(stats.params) << si(static_cast<double>(stats.params))
               << '\n'
-              << "buffers:           " << grouped(stats.buffers) << " (BatchNorm running statistics)\n"
-              << "MACs:              " << grouped(stats.macs) << si(static_cast<double>(stats.macs)) << ' '
-              << per << '\n'
-              << "MACs per param:    " << fixed(stats.macs_per_param(), 1) << '\n'
-              << "activations:       " << grouped(stats.activations)
+              << "buffers:           " << grouped_count(stats.buffers) << " (BatchNorm running statistics)\n"
+              << "MACs:              " << grouped_count(stats.macs) << si(static_cast<double>(stats.macs))
+              << ' ' << per << '\n'
+              << "MACs per param:    " << format_fixed(stats.macs_per_param(), 1) << '\n'
+              << "activations:       " << grouped_count(stats.activations)
               << si(static_cast<double>(stats.activations)) << ' ' << per << " (outputs of MAC layers)\n"
-              << "MAC layers:        " << grouped(stats.mac_layers) << '\n'
-              << "norm ops:          " << grouped(stats.norm_ops) << '\n'
-              << "element-wise ops:  " << grouped(stats.elementwise_ops) << '\n';
+              << "MAC layers:        " << grouped_count(stats.mac_layers) << '\n'
+              << "norm ops:          " << grouped_count(stats.norm_ops) << '\n'
+              << "element-wise ops:  " << grouped_count(stats.elementwise_ops) << '\n';
     for (const auto& note : stats.notes) std::cout << "note: " << note << '\n';
     if (layers) {
         std::cout << '\n';
@@ -196,14 +182,23 @@ std::int64_t positive_int(const std::string& option, const std::string& text) {
 
 }  // namespace
 
-std::optional<std::string> find_zoo() {
+bool names_file(const std::string& model) {
+    std::error_code ec;
+    return std::filesystem::exists(model, ec) || model.find('/') != std::string::npos ||
+           (model.size() > 5 && to_lower(model.substr(model.size() - 5)) == ".onnx");
+}
+
+std::string zoo_beside_this_program() {
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        auto beside = std::filesystem::path(self).parent_path() / "joulecast-zoo";
-        if (executable_file(beside)) return beside.string();
-    }
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "joulecast-zoo";
+    return (std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() /
+            "joulecast-zoo")
+        .string();
+}
+
+std::optional<std::string> find_zoo() {
+    if (const std::string beside = zoo_beside_this_program(); executable_file(beside)) return beside;
     const char* path = std::getenv("PATH");
     if (!path) return std::nullopt;
     for (const auto& dir : split(path, ':')) {

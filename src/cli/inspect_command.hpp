@@ -23,5 +23,11 @@ extern const char* const models_usage;
 /// The joulecast-zoo executable: the one beside the running joulecast (/proc/self/exe), else the first in
 /// PATH; nullopt when there is none.
 std::optional<std::string> find_zoo();
+/// Where joulecast-zoo is when it is beside the running joulecast (whether or not it is there).
+std::string zoo_beside_this_program();
+
+/// Whether `model` names an ONNX file rather than a built-in model: an existing file, or a name ending in
+/// .onnx or holding a '/'.
+bool names_file(const std::string& model);
 
 }  // namespace joulecast::cli

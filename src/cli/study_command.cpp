@@ -14,6 +14,7 @@
 #include <set>
 
 #include "cli/args.hpp"
+#include "cli/inspect_command.hpp"
 #include "cli/report_command.hpp"
 #include "core/text.hpp"
 #include "report/summary.hpp"
@@ -104,16 +105,6 @@ StudyCliOptions parse_options(const std::vector<std::string>& raw) {
     return options;
 }
 
-/// joulecast-zoo beside this executable (found through /proc/self/exe, so symlinks and PATH do not matter).
-std::string default_zoo_path() {
-    char buffer[PATH_MAX];
-    const ssize_t n = readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-    if (n <= 0) return "joulecast-zoo";
-    return (std::filesystem::path(std::string(buffer, static_cast<std::size_t>(n))).parent_path() /
-            "joulecast-zoo")
-        .string();
-}
-
 }  // namespace
 
 int study_command(const std::vector<std::string>& raw) {
@@ -131,7 +122,7 @@ int study_command(const std::vector<std::string>& raw) {
     options.allow_power_limit = cli.allow_power_limit;
     options.carbon = resolve_carbon(cli.carbon, std::getenv("JOULECAST_COUNTRY"));
     options.monitor = cli.monitor;
-    options.zoo_path = cli.zoo_path.empty() ? default_zoo_path() : cli.zoo_path;
+    options.zoo_path = cli.zoo_path.empty() ? find_zoo().value_or(zoo_beside_this_program()) : cli.zoo_path;
 
     if (cli.dry_run) {
         std::set<std::pair<std::string, int>> done;
