@@ -39,7 +39,7 @@ options:
   --db PATH            run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
   --json FILE          write the summary and every run (schema joulecast.study/1) to FILE
   --allow-power-limit  apply the grid's power_limits_w to every GPU (needs root; restored at the end)
-  --zoo PATH           the joulecast-zoo program for built-in mode (default: beside joulecast)
+  --zoo PATH           the joulecast-zoo program for built-in mode (default: beside joulecast, else in PATH)
   --interval D         sampling interval, 10ms to 10s (default 100ms)
   --cpu-tdp W          CPU thermal design power for the CPU model (where RAPL is missing)
   --country ISO3       grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else world average)
