@@ -69,34 +69,8 @@ std::optional<double> per_sample_on(const RunRow& r, const std::string& basis) {
 
 /// Human names of variables for guideline text.
 std::string human(std::string_view variable) {
-    static constexpr std::pair<std::string_view, std::string_view> names[] = {
-        {"energy_per_sample_j", "energy per sample"},
-        {"training_energy_per_sample_j", "training energy per sample"},
-        {"inference_energy_per_sample_j", "inference energy per sample"},
-        {"training_energy_j", "training energy"},
-        {"inference_energy_j", "inference energy"},
-        {"total_energy_j", "total energy"},
-        {"samples_per_j", "samples per joule"},
-        {"batch_size", "batch size"},
-        {"learning_rate", "learning rate"},
-        {"epochs", "epochs"},
-        {"threads", "threads"},
-        {"power_limit_w", "power limit"},
-        {"params", "parameters"},
-        {"macs", "MACs"},
-        {"macs_per_param", "MACs per parameter"},
-        {"work_params_per_s", "work done (parameters x samples per second)"},
-        {"mean_power_w", "mean power"},
-        {"peak_power_w", "peak power"},
-        {"gpu_utilisation_pct", "GPU utilisation"},
-        {"cpu_utilisation_pct", "CPU utilisation"},
-        {"accuracy", "accuracy"},
-        {"loss", "loss"},
-        {"duration_s", "duration"},
-    };
-    for (const auto& [name, text] : names)
-        if (name == variable) return std::string(text);
-    return std::string(variable);
+    const VariableInfo* v = find_variable(variable);
+    return v ? v->label : std::string(variable);
 }
 
 const VariableInfo* variable_info(std::string_view name) {

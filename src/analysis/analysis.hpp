@@ -98,8 +98,13 @@ struct VariableInfo {
     /// energy (an outcome) | setting | model | hardware (the three kinds of characteristic that rankings use)
     /// | quality (accuracy, loss) | run (duration)
     std::string role;
+    std::string label;         ///< in words, for sentences and charts: "MACs per parameter"
+    std::string abbreviation;  ///< for narrow table columns: "MACs/param"
+    std::optional<double> RunRow::*field = nullptr;  ///< where a RunRow holds it
 };
 const std::vector<VariableInfo>& numeric_variables();
+/// The variable called `name`, or nullptr.
+const VariableInfo* find_variable(std::string_view name);
 /// The value of variable `name` in a row; nullopt when missing or unknown name.
 std::optional<double> variable_value(const RunRow& row, std::string_view name);
 

@@ -359,63 +359,51 @@ RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace
 }
 
 const std::vector<VariableInfo>& numeric_variables() {
+    using R = RunRow;
     static const std::vector<VariableInfo> variables = {
-        {"energy_per_sample_j", "J/sample", "energy"},
-        {"training_energy_per_sample_j", "J/sample", "energy"},
-        {"inference_energy_per_sample_j", "J/sample", "energy"},
-        {"training_energy_j", "J", "energy"},
-        {"inference_energy_j", "J", "energy"},
-        {"total_energy_j", "J", "energy"},
-        {"samples_per_j", "samples/J", "energy"},
-        {"batch_size", "samples", "setting"},
-        {"learning_rate", "", "setting"},
-        {"epochs", "", "setting"},
-        {"threads", "", "setting"},
-        {"power_limit_w", "W", "setting"},
-        {"params", "", "model"},
-        {"macs", "MAC/sample", "model"},
-        {"macs_per_param", "", "model"},
-        {"work_params_per_s", "params·samples/s", "hardware"},
-        {"mean_power_w", "W", "hardware"},
-        {"peak_power_w", "W", "hardware"},
-        {"gpu_utilisation_pct", "%", "hardware"},
-        {"cpu_utilisation_pct", "%", "hardware"},
-        {"accuracy", "", "quality"},
-        {"loss", "", "quality"},
-        {"duration_s", "s", "run"},
+        {"energy_per_sample_j", "J/sample", "energy", "energy per sample", "E/sample",
+         &R::energy_per_sample_j},
+        {"training_energy_per_sample_j", "J/sample", "energy", "training energy per sample", "E_tr/sample",
+         &R::training_energy_per_sample_j},
+        {"inference_energy_per_sample_j", "J/sample", "energy", "inference energy per sample", "E_in/sample",
+         &R::inference_energy_per_sample_j},
+        {"training_energy_j", "J", "energy", "training energy", "E_tr", &R::training_energy_j},
+        {"inference_energy_j", "J", "energy", "inference energy", "E_in", &R::inference_energy_j},
+        {"total_energy_j", "J", "energy", "total energy", "E_total", &R::total_energy_j},
+        {"samples_per_j", "samples/J", "energy", "samples per joule", "samples/J", &R::samples_per_j},
+        {"batch_size", "samples", "setting", "batch size", "batch", &R::batch_size},
+        {"learning_rate", "", "setting", "learning rate", "lr", &R::learning_rate},
+        {"epochs", "", "setting", "epochs", "epochs", &R::epochs},
+        {"threads", "", "setting", "threads", "threads", &R::threads},
+        {"power_limit_w", "W", "setting", "power limit", "limit", &R::power_limit_w},
+        {"params", "", "model", "parameters", "params", &R::params},
+        {"macs", "MAC/sample", "model", "MACs", "MACs", &R::macs},
+        {"macs_per_param", "", "model", "MACs per parameter", "MACs/param", &R::macs_per_param},
+        {"work_params_per_s", "params·samples/s", "hardware", "work done (parameters x samples per second)",
+         "work", &R::work_params_per_s},
+        {"mean_power_w", "W", "hardware", "mean power", "P mean", &R::mean_power_w},
+        {"peak_power_w", "W", "hardware", "peak power", "P peak", &R::peak_power_w},
+        {"gpu_utilisation_pct", "%", "hardware", "GPU utilisation", "GPU%", &R::gpu_utilisation_pct},
+        {"cpu_utilisation_pct", "%", "hardware", "CPU utilisation", "CPU%", &R::cpu_utilisation_pct},
+        {"accuracy", "", "quality", "accuracy", "accuracy", &R::accuracy},
+        {"loss", "", "quality", "loss", "loss", &R::loss},
+        {"duration_s", "s", "run", "duration", "duration", &R::duration_s},
     };
     return variables;
+}
+
+const VariableInfo* find_variable(std::string_view name) {
+    for (const auto& v : numeric_variables())
+        if (v.name == name) return &v;
+    return nullptr;
 }
 
 namespace {
 
 using Field = std::pair<std::string_view, std::optional<double> RunRow::*>;
 
-/// Every number of a row by name: the variables first, then the rest.
-const Field row_fields[] = {
-    {"energy_per_sample_j", &RunRow::energy_per_sample_j},
-    {"training_energy_per_sample_j", &RunRow::training_energy_per_sample_j},
-    {"inference_energy_per_sample_j", &RunRow::inference_energy_per_sample_j},
-    {"training_energy_j", &RunRow::training_energy_j},
-    {"inference_energy_j", &RunRow::inference_energy_j},
-    {"total_energy_j", &RunRow::total_energy_j},
-    {"samples_per_j", &RunRow::samples_per_j},
-    {"batch_size", &RunRow::batch_size},
-    {"learning_rate", &RunRow::learning_rate},
-    {"epochs", &RunRow::epochs},
-    {"threads", &RunRow::threads},
-    {"power_limit_w", &RunRow::power_limit_w},
-    {"params", &RunRow::params},
-    {"macs", &RunRow::macs},
-    {"macs_per_param", &RunRow::macs_per_param},
-    {"work_params_per_s", &RunRow::work_params_per_s},
-    {"mean_power_w", &RunRow::mean_power_w},
-    {"peak_power_w", &RunRow::peak_power_w},
-    {"gpu_utilisation_pct", &RunRow::gpu_utilisation_pct},
-    {"cpu_utilisation_pct", &RunRow::cpu_utilisation_pct},
-    {"accuracy", &RunRow::accuracy},
-    {"loss", &RunRow::loss},
-    {"duration_s", &RunRow::duration_s},
+/// The numbers of a row that are not variables.
+const Field other_fields[] = {
     {"training_samples", &RunRow::training_samples},
     {"inference_samples", &RunRow::inference_samples},
     {"training_time_s", &RunRow::training_time_s},
@@ -425,13 +413,15 @@ const Field row_fields[] = {
 }  // namespace
 
 std::optional<double> variable_value(const RunRow& row, std::string_view name) {
-    for (const auto& [field, pointer] : row_fields)
+    if (const VariableInfo* v = find_variable(name)) return finite_or_null(row.*(v->field));
+    for (const auto& [field, pointer] : other_fields)
         if (field == name) return finite_or_null(row.*pointer);
     return std::nullopt;
 }
 
 void drop_non_finite(RunRow& row) {
-    for (const auto& field : row_fields) row.*(field.second) = finite_or_null(row.*(field.second));
+    for (const auto& v : numeric_variables()) row.*(v.field) = finite_or_null(row.*(v.field));
+    for (const auto& field : other_fields) row.*(field.second) = finite_or_null(row.*(field.second));
     for (EnergyMethod* m : {&row.method, &row.training_method, &row.inference_method})
         m->measured_share = finite_or_null(m->measured_share);
 }

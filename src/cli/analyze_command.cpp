@@ -130,34 +130,8 @@ void section(std::ostream& out, const std::string& title) {
 
 /// Short column names for the compact correlation matrix.
 std::string abbreviation(const std::string& variable) {
-    static constexpr std::pair<std::string_view, std::string_view> names[] = {
-        {"energy_per_sample_j", "E/sample"},
-        {"training_energy_per_sample_j", "E_tr/sample"},
-        {"inference_energy_per_sample_j", "E_in/sample"},
-        {"training_energy_j", "E_tr"},
-        {"inference_energy_j", "E_in"},
-        {"total_energy_j", "E_total"},
-        {"samples_per_j", "samples/J"},
-        {"batch_size", "batch"},
-        {"learning_rate", "lr"},
-        {"epochs", "epochs"},
-        {"threads", "threads"},
-        {"power_limit_w", "limit"},
-        {"params", "params"},
-        {"macs", "MACs"},
-        {"macs_per_param", "MACs/param"},
-        {"work_params_per_s", "work"},
-        {"mean_power_w", "P mean"},
-        {"peak_power_w", "P peak"},
-        {"gpu_utilisation_pct", "GPU%"},
-        {"cpu_utilisation_pct", "CPU%"},
-        {"accuracy", "accuracy"},
-        {"loss", "loss"},
-        {"duration_s", "duration"},
-    };
-    for (const auto& [name, text] : names)
-        if (name == variable) return std::string(text);
-    return variable;
+    const VariableInfo* v = find_variable(variable);
+    return v ? v->abbreviation : variable;
 }
 
 std::string role_of(const std::string& variable) {

@@ -106,21 +106,9 @@
     return 10 * p;
   }
 
-  var VARIABLE_LABELS = {
-    energy_per_sample_j: 'energy / sample', training_energy_per_sample_j: 'train energy / sample',
-    inference_energy_per_sample_j: 'infer energy / sample', training_energy_j: 'training energy',
-    inference_energy_j: 'inference energy', total_energy_j: 'total energy', samples_per_j: 'samples / J',
-    batch_size: 'batch size', learning_rate: 'learning rate', epochs: 'epochs', threads: 'threads',
-    power_limit_w: 'power limit', params: 'parameters', macs: 'MACs', macs_per_param: 'MACs / param',
-    work_params_per_s: 'params·samples / s', mean_power_w: 'mean power', peak_power_w: 'peak power',
-    gpu_utilisation_pct: 'GPU utilisation', cpu_utilisation_pct: 'CPU utilisation', accuracy: 'accuracy',
-    loss: 'loss', duration_s: 'duration', training_samples: 'training samples',
-    inference_samples: 'inference samples', training_time_s: 'training time', inference_time_s: 'inference time'
-  };
-
   /** The label of a correlation variable; the unit only where the label does not already say it. */
   function variableLabel(v) {
-    var label = VARIABLE_LABELS[v.name] || String(v.name).replace(/_/g, ' ');
+    var label = v.label || String(v.name).replace(/_/g, ' ');
     var unit = v.unit === 'J/sample' ? 'J' : v.unit;
     return ['J', 'W', 's', '%', 'MHz'].indexOf(unit) >= 0 ? label + ' (' + unit + ')' : label;
   }

@@ -371,14 +371,15 @@ ojson pareto_section(const analysis::Analysis& analysis, const std::vector<nlohm
 ojson correlation_section(const analysis::Analysis& analysis) {
     ojson s = section("Correlations");
     const auto& m = analysis.correlations;
-    std::map<std::string, std::string> units, roles;
-    for (const auto& v : analysis::numeric_variables()) {
-        units[v.name] = v.unit;
-        roles[v.name] = v.role;
-    }
+    auto variable_json = [](const std::string& name) {
+        const analysis::VariableInfo* v = analysis::find_variable(name);
+        return ojson{{"name", name},
+                     {"unit", v ? v->unit : ""},
+                     {"role", v ? v->role : ""},
+                     {"label", v ? v->label : name}};
+    };
     ojson variables = ojson::array();
-    for (const auto& v : m.variables)
-        variables.push_back({{"name", v}, {"unit", units[v]}, {"role", roles[v]}});
+    for (const auto& v : m.variables) variables.push_back(variable_json(v));
     ojson pearson = ojson::array(), spearman = ojson::array(), counts = ojson::array();
     for (const auto& row : m.cells) {
         ojson p = ojson::array(), r = ojson::array(), n = ojson::array();
@@ -398,7 +399,11 @@ ojson correlation_section(const analysis::Analysis& analysis) {
     s["spearman"] = std::move(spearman);
     s["n"] = std::move(counts);
     ojson omitted = ojson::array();
-    for (const auto& [name, why] : m.omitted) omitted.push_back({{"name", name}, {"reason", why}});
+    for (const auto& [name, why] : m.omitted) {
+        ojson o = variable_json(name);
+        o["reason"] = why;
+        omitted.push_back(std::move(o));
+    }
     s["omitted"] = std::move(omitted);
     ojson drivers = ojson::array();
     for (const auto& ranking : analysis.drivers) {
