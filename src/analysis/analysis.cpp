@@ -494,7 +494,7 @@ std::vector<InferenceShare> build_inference_shares(const std::vector<RunRow>& ro
 }
 
 std::string per_sample_text(double joules) {
-    return format_joules(joules) + "/sample";
+    return format_energy(joules) + "/sample";
 }
 
 std::string counts_text(std::size_t a, std::size_t b) {
@@ -787,9 +787,9 @@ void inference_guidelines(Analysis& a) {
             g.text +=
                 "; it outweighs training after " + format_count(*s.break_even_inferences) + " inferences";
         g.text += " (" + runs_text(s.n) + ", " + s.method.label + ")";
-        g.evidence = "E_tr " + format_joules(s.training_energy_j) + ", inference " +
+        g.evidence = "E_tr " + format_energy(s.training_energy_j) + ", inference " +
                      per_sample_text(s.inference_energy_per_sample_j) + ", lifetime " +
-                     format_joules(s.lifetime_energy_j);
+                     format_energy(s.lifetime_energy_j);
         a.guidelines.push_back(std::move(g));
     }
 }

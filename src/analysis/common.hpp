@@ -21,8 +21,6 @@ struct RunRow;
 /// Replaces every non-finite number of a row (NaN, ±inf from hand-built or damaged input) by nullopt.
 void drop_non_finite(RunRow& row);
 
-/// "12.3 mJ", "5.40 J", "1.20 kJ": three significant digits with an SI prefix (µ, m, none, k, M, G).
-std::string format_joules(double joules);
 /// A count: 1000000 → "1 M", 25000 → "25 k", 1331.7 → "1332", 0.25 → "0.25".
 std::string format_count(double value);
 /// A ratio: "5.4x".

@@ -78,27 +78,6 @@ std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double
 
 // ---- Formatting -----------------------------------------------------------------------------------------
 
-std::string format_joules(double joules) {
-    if (!std::isfinite(joules)) return "n/a";
-    struct Prefix {
-        double scale;
-        const char* unit;
-    };
-    static constexpr Prefix prefixes[] = {{1e9, "GJ"}, {1e6, "MJ"},  {1e3, "kJ"},
-                                          {1, "J"},    {1e-3, "mJ"}, {1e-6, "µJ"}};
-    const double a = std::fabs(joules);
-    for (const auto& p : prefixes)
-        if (a >= p.scale * 0.9995 || p.scale == 1e-6) {
-            const double v = joules / p.scale;
-            char text[64];
-            const double av = std::fabs(v);
-            std::snprintf(text, sizeof text, "%.*f %s", av >= 100 ? 0 : av >= 10 ? 1 : 2, v, p.unit);
-            if (joules == 0) return "0 J";
-            return text;
-        }
-    return "0 J";
-}
-
 std::string format_count(double value) {
     if (!std::isfinite(value)) return "n/a";
     // Round first, so that 999999.9999 reads "1 M" rather than "1e+03 k".

@@ -107,7 +107,7 @@ std::string num(const std::optional<double>& v, int digits = 3) {
     return v ? format_significant(*v, digits) : dash();
 }
 std::string joules(const std::optional<double>& v) {
-    return v ? format_joules(*v) : dash();
+    return v ? format_energy(*v) : dash();
 }
 std::string short_id(const std::string& id) {
     return id.substr(0, 8);
@@ -264,7 +264,7 @@ void print_pareto(std::ostream& out, const Analysis& a) {
     Table table({"", f.grouping, "n", "accuracy", "E/sample", "method"}, "llrrrl");
     for (const auto& p : f.points)
         table.add({p.on_front ? "*" : "", p.label, std::to_string(p.n), format_significant(p.accuracy),
-                   format_joules(p.energy_per_sample_j), method_text(p.method)});
+                   format_energy(p.energy_per_sample_j), method_text(p.method)});
     table.print(out);
     for (const auto& note : f.notes) out << "  note: " << note << '\n';
 }
@@ -284,8 +284,8 @@ void print_optimal_batches(std::ostream& out, const Analysis& a) {
             counts +=
                 (counts.empty() ? "" : " ") + format_significant(b.batch_size, 6) + ":" + std::to_string(b.n);
         table.add({o.model, o.device, format_significant(o.best_batch, 6),
-                   format_joules(o.best_energy_per_sample_j), format_significant(o.worst_batch, 6),
-                   format_joules(o.worst_energy_per_sample_j),
+                   format_energy(o.best_energy_per_sample_j), format_significant(o.worst_batch, 6),
+                   format_energy(o.worst_energy_per_sample_j),
                    o.worst_to_best ? format_ratio(*o.worst_to_best) : dash(), counts, o.basis,
                    method_text(o.method)});
     }
@@ -305,8 +305,8 @@ void print_inference(std::ostream& out, const Analysis& a) {
         {"configuration", "n", "E_tr", "E_in/sample", "lifetime", "inference", "break-even N", "method"},
         "lrrrrrrl");
     for (const auto& s : a.inference_shares)
-        table.add({s.label, std::to_string(s.n), format_joules(s.training_energy_j),
-                   format_joules(s.inference_energy_per_sample_j), format_joules(s.lifetime_energy_j),
+        table.add({s.label, std::to_string(s.n), format_energy(s.training_energy_j),
+                   format_energy(s.inference_energy_per_sample_j), format_energy(s.lifetime_energy_j),
                    format_percent(s.inference_share),
                    s.break_even_inferences ? format_count(*s.break_even_inferences) : dash(),
                    method_text(s.method)});

@@ -80,7 +80,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using analysis::format_count;
-using analysis::format_joules;
 
 struct Options {
     std::string model;
@@ -536,11 +535,11 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
             continue;
         }
         const auto& e = *t.energy;
-        out << label << format_joules(e.energy_per_sample_j) << "/sample "
-            << interval(format_joules(e.low_j), format_joules(e.high_j));
+        out << label << format_energy(e.energy_per_sample_j) << "/sample "
+            << interval(format_energy(e.low_j), format_energy(e.high_j));
         if (e.total_energy_j)
-            out << (i == 0 ? "; E_tr " : "; E_in ") << format_joules(*e.total_energy_j) << ' '
-                << interval(format_joules(*e.total_low_j), format_joules(*e.total_high_j));
+            out << (i == 0 ? "; E_tr " : "; E_in ") << format_energy(*e.total_energy_j) << ' '
+                << interval(format_energy(*e.total_low_j), format_energy(*e.total_high_j));
         out << '\n'
             << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
             << format_significant(t.model->cv_rmse_log) << " (log)\n";
@@ -561,7 +560,7 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
         const auto g = [](double v) { return format_significant(v) + " g"; };
         out << "CO2e:         " << g(co2e_g(total, carbon)) << ' '
             << interval(g(co2e_g(total_low, carbon)), g(co2e_g(total_high, carbon))) << " for "
-            << format_joules(total) << " at " << format_significant(carbon.intensity_g_per_kwh)
+            << format_energy(total) << " at " << format_significant(carbon.intensity_g_per_kwh)
             << " gCO2e/kWh (" << carbon.source << "), PUE " << format_significant(carbon.pue) << '\n';
     } else {
         out << "CO2e:         give --samples-per-epoch and/or --inferences for totals and CO2e\n";
@@ -629,8 +628,8 @@ int run_validate(const Options& o, const ChosenCalibration& chosen, const std::s
         }
         for (const auto& p : v->predictions) {
             out << "    " << p.model << " batch " << format_significant(p.batch_size) << ": measured "
-                << (time ? format_seconds(p.measured_j) : format_joules(p.measured_j)) << ", predicted "
-                << (time ? format_seconds(p.predicted_j) : format_joules(p.predicted_j)) << " ("
+                << (time ? format_seconds(p.measured_j) : format_energy(p.measured_j)) << ", predicted "
+                << (time ? format_seconds(p.predicted_j) : format_energy(p.predicted_j)) << " ("
                 << format_significant(p.ape_pct) << "% off"
                 << (p.inside_interval ? "" : ", outside the interval") << ")\n";
         }

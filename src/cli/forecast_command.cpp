@@ -74,7 +74,6 @@ neither epochs nor readings, readings too short for one window, an empty store, 
 
 namespace {
 
-using analysis::format_joules;
 
 // The accuracy targets for a profile of 10% of the epochs.
 constexpr double target_median_ape_pct = 3.0;
@@ -387,8 +386,8 @@ int forecast_run(const Options& o) {
               << from;
     if (window_s) std::cout << " of " << format_fixed(*window_s, 3) << " s" << window_note;
     std::cout << '\n';
-    line("energy", format_joules(f.total_energy_j) + "  (" + std::to_string(confidence_pct) + "% interval " +
-                       format_joules(f.low_energy_j) + " .. " + format_joules(f.high_energy_j) + ")  " +
+    line("energy", format_energy(f.total_energy_j) + "  (" + std::to_string(confidence_pct) + "% interval " +
+                       format_energy(f.low_energy_j) + " .. " + format_energy(f.high_energy_j) + ")  " +
                        from);
     line("duration", format_duration(f.total_duration_s) + "  " + from);
     if (carbon) {
@@ -400,13 +399,13 @@ int forecast_run(const Options& o) {
     } else {
         line("CO2e", "-  (the run stored no carbon intensity)");
     }
-    line("measured", format_joules(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
-                         " so far (" + plural(f.observations, unit) + "; energy: " + energy_sources(document) +
-                         ")");
+    line("measured", format_energy(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
+                         " so far (" + plural(f.observations, unit) +
+                         "; energy: " + energy_sources(document) + ")");
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));
-    line("naive", format_joules(naive->total_energy_j) + "  (carbontracker-style: mean of all " +
+    line("naive", format_energy(naive->total_energy_j) + "  (carbontracker-style: mean of all " +
                       plural(naive->observations, unit) + " so far x the whole job, warm-up included)" +
                       (carbon ? ", " + format_mass(co2e_g(naive->total_energy_j, *carbon)) + " CO2e" : ""));
     for (const auto& note : f.notes) std::cout << "  note: " << note << '\n';
@@ -501,9 +500,9 @@ int forecast_backtest(Options o) {
         if (shown_name.size() > 28) shown_name = shown_name.substr(0, 25) + "...";
         rows.push_back(
             {r.name.substr(0, 8), shown_name, std::to_string(r.epochs), std::to_string(r.profile_epochs),
-             format_joules(r.measured_j), format_joules(r.forecast_j),
-             format_joules((r.forecast_high_j - r.forecast_low_j) / 2), signed_percent(r.forecast_error_pct),
-             format_joules(r.naive_j), signed_percent(r.naive_error_pct), r.covered ? "yes" : "no",
+             format_energy(r.measured_j), format_energy(r.forecast_j),
+             format_energy((r.forecast_high_j - r.forecast_low_j) / 2), signed_percent(r.forecast_error_pct),
+             format_energy(r.naive_j), signed_percent(r.naive_error_pct), r.covered ? "yes" : "no",
              std::to_string(r.warmup_excluded)});
     }
     const std::string align = "llrrrrrrrrll";

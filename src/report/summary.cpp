@@ -39,11 +39,6 @@ std::string scaled(double value, const char* const* units, std::size_t count, do
 
 }  // namespace
 
-std::string format_energy(double joules) {
-    static constexpr const char* units[] = {"J", "kJ", "MJ", "GJ", "TJ"};
-    return scaled(joules, units, 5, 1.0);
-}
-
 std::string format_mass(double grams) {
     static constexpr const char* units[] = {"mg", "g", "kg", "t"};
     return scaled(grams, units, 4, 1e-3);

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string>
 
+#include "core/text.hpp"  // format_energy, with the other formatters
 #include "meter/run_result.hpp"
 
 namespace joulecast {
@@ -13,8 +14,6 @@ void print_summary(std::ostream& out, const RunResult& result);
 /// "1,234.5" style formatting with a fixed number of decimals.
 std::string format_number(double value, int decimals);
 
-/// Energy with a unit that keeps 3–4 significant digits: "812 J", "12.4 kJ", "3.07 MJ", "1.20 GJ".
-std::string format_energy(double joules);
 /// A duration in s, min, h or d: "42.0 s", "4.1 min", "2.3 h".
 std::string format_duration(double seconds);
 /// A mass of CO2e in mg, g, kg or t: "1.5 g", "230 mg", "4.20 kg".

@@ -81,11 +81,11 @@ TEST(AnalysisStatistics, ParetoFrontSkipsNonFiniteAndHandlesEmpty) {
 }
 
 TEST(AnalysisStatistics, Formatting) {
-    EXPECT_EQ(format_joules(0.0123), "12.3 mJ");
-    EXPECT_EQ(format_joules(5.4), "5.40 J");
-    EXPECT_EQ(format_joules(1200), "1.20 kJ");
-    EXPECT_EQ(format_joules(0.0000052), "5.20 µJ");
-    EXPECT_EQ(format_joules(0), "0 J");
+    EXPECT_EQ(format_energy(0.0123), "12.3 mJ");
+    EXPECT_EQ(format_energy(5.4), "5.40 J");
+    EXPECT_EQ(format_energy(1200), "1.20 kJ");
+    EXPECT_EQ(format_energy(0.0000052), "5.20 µJ");
+    EXPECT_EQ(format_energy(0), "0 J");
     EXPECT_EQ(format_count(1e6), "1 M");
     EXPECT_EQ(format_count(250000), "250 k");
     EXPECT_EQ(format_count(999999.99999), "1 M");
