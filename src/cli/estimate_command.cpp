@@ -18,17 +18,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/json_fields.hpp"
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/run_filters.hpp"
 #include "core/host.hpp"
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "forecast/calibration_sources.hpp"
 #include "forecast/estimator.hpp"
 #include "model/onnx_inspect.hpp"
+#include "report/summary.hpp"
 #include "sensors/registry.hpp"
 #include "store/run_store.hpp"
 
@@ -309,15 +310,6 @@ StoreCalibrations load_store(const std::string& path, std::vector<std::string>& 
 // ---- Output
 // ------------------------------------------------------------------------------------------------
 
-std::string format_seconds(double s) {
-    if (!std::isfinite(s)) return "?";
-    if (s < 1) return format_significant(s * 1e3) + " ms";
-    if (s < 120) return format_significant(s) + " s";
-    if (s < 7200) return format_significant(s / 60) + " min";
-    if (s < 172800) return format_significant(s / 3600) + " h";
-    return format_significant(s / 86400) + " d";
-}
-
 std::string interval(const std::string& low, const std::string& high) {
     return "[" + low + ", " + high + "]";
 }
@@ -544,11 +536,11 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
             << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
             << format_significant(t.model->cv_rmse_log) << " (log)\n";
         if (t.s_per_sample) {
-            out << "              time: " << format_seconds(*t.s_per_sample) << "/sample "
-                << interval(format_seconds(*t.s_low), format_seconds(*t.s_high));
+            out << "              time: " << format_duration(*t.s_per_sample) << "/sample "
+                << interval(format_duration(*t.s_low), format_duration(*t.s_high));
             if (t.time_s)
-                out << "; total " << format_seconds(*t.time_s) << ' '
-                    << interval(format_seconds(*t.time_low_s), format_seconds(*t.time_high_s));
+                out << "; total " << format_duration(*t.time_s) << ' '
+                    << interval(format_duration(*t.time_low_s), format_duration(*t.time_high_s));
             out << " (" << time_method[i] << ")\n";
         } else {
             out << "              time: not estimated (the calibration has neither durations nor a mean "
@@ -628,8 +620,8 @@ int run_validate(const Options& o, const ChosenCalibration& chosen, const std::s
         }
         for (const auto& p : v->predictions) {
             out << "    " << p.model << " batch " << format_significant(p.batch_size) << ": measured "
-                << (time ? format_seconds(p.measured_j) : format_energy(p.measured_j)) << ", predicted "
-                << (time ? format_seconds(p.predicted_j) : format_energy(p.predicted_j)) << " ("
+                << (time ? format_duration(p.measured_j) : format_energy(p.measured_j)) << ", predicted "
+                << (time ? format_duration(p.predicted_j) : format_energy(p.predicted_j)) << " ("
                 << format_significant(p.ape_pct) << "% off"
                 << (p.inside_interval ? "" : ", outside the interval") << ")\n";
         }

@@ -19,6 +19,7 @@
 #include "cli/run_filters.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
+#include "report/summary.hpp"
 #include "store/export.hpp"
 #include "store/iso_time.hpp"
 #include "store/run_store.hpp"
@@ -100,17 +101,6 @@ std::string per_sample_text(double joules) {
     return std::fabs(joules) >= 1 ? format_fixed(joules, 3) + " J" : format_fixed(joules * 1000, 3) + " mJ";
 }
 
-std::string duration_text(double seconds) {
-    if (seconds < 60) return format_fixed(seconds, 1) + " s";
-    const auto whole = static_cast<long long>(std::llround(seconds));
-    char text[64];
-    if (whole < 3600)
-        std::snprintf(text, sizeof text, "%lldm %02llds", whole / 60, whole % 60);
-    else
-        std::snprintf(text, sizeof text, "%lldh %02lldm", whole / 3600, (whole % 3600) / 60);
-    return text;
-}
-
 std::string mass_text(double grams) {
     if (std::fabs(grams) >= 1000) return format_fixed(grams / 1000, 2) + " kg";
     if (std::fabs(grams) >= 1) return format_fixed(grams, 1) + " g";
@@ -155,7 +145,7 @@ void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
         {"ID", "STARTED", "NAME", "STATUS", "DURATION", "ENERGY", "METHOD", "CO2E"}};
     for (const RunSummary& r : runs) {
         rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), r.status,
-                        r.duration_s ? duration_text(*r.duration_s) : "-",
+                        r.duration_s ? format_clock(*r.duration_s) : "-",
                         r.total_energy_j ? energy_text(*r.total_energy_j) : "-", method_hint(r),
                         r.co2e_g ? mass_text(*r.co2e_g) : "-"});
     }
@@ -181,7 +171,7 @@ void print_run(std::ostream& out, const nlohmann::ordered_json& j) {
     const std::string started = string_or(j, "started_at");
     auto started_unix = parse_iso8601(started);
     line("started", started_unix ? format_local_time(*started_unix, true) + " (" + started + ")" : started);
-    line("duration", duration_text(number_or(j, "duration_s")));
+    line("duration", format_clock(number_or(j, "duration_s")));
     if (j.contains("host") && j["host"].is_object()) {
         const auto& h = j["host"];
         std::string host = string_or(h, "hostname");

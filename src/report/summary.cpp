@@ -44,8 +44,24 @@ std::string format_mass(double grams) {
     return scaled(grams, units, 4, 1e-3);
 }
 
+std::string format_clock(double seconds) {
+    if (!(seconds >= 0)) seconds = 0;
+    char buffer[32];
+    if (seconds < 60) {
+        std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+    } else if (seconds < 3600) {
+        const long total = std::lround(seconds);
+        std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
+    } else {
+        const long minutes = std::lround(seconds / 60);
+        std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", minutes / 60, minutes % 60);
+    }
+    return buffer;
+}
+
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds)) return "n/a";
+    if (std::fabs(seconds) < 1) return format_significant(seconds * 1e3, 3) + " ms";
     if (seconds < 120) return format_number(seconds, 1) + " s";
     if (seconds < 7200) return format_number(seconds / 60, 1) + " min";
     if (seconds < 2 * 86400) return format_number(seconds / 3600, 1) + " h";

@@ -14,8 +14,10 @@ void print_summary(std::ostream& out, const RunResult& result);
 /// "1,234.5" style formatting with a fixed number of decimals.
 std::string format_number(double value, int decimals);
 
-/// A duration in s, min, h or d: "42.0 s", "4.1 min", "2.3 h".
+/// A duration in ms, s, min, h or d: "0.122 ms", "42.0 s", "4.1 min", "2.3 h".
 std::string format_duration(double seconds);
+/// A duration as a clock reads it, for progress and tables: "12.3s", "1m05s", "2h03m".
+std::string format_clock(double seconds);
 /// A mass of CO2e in mg, g, kg or t: "1.5 g", "230 mg", "4.20 kg".
 std::string format_mass(double grams);
 

@@ -111,12 +111,6 @@ void rollback_quietly(sqlite::Database& db) {
     }
 }
 
-std::string format_seconds(double seconds) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.1f s", seconds);
-    return text;
-}
-
 template <typename Json>
 std::string json_text(const Json& j) {
     return j.dump();
@@ -660,7 +654,7 @@ nlohmann::ordered_json RunStore::partial_result(const std::string& id) {
     }
     r.overhead.readings = stored.readings.size();
     const std::string covered = "figures come from the " + std::to_string(stored.readings.size()) +
-                                " readings stored up to " + format_seconds(r.duration_s) +
+                                " readings stored up to " + format_fixed(r.duration_s, 1) + " s" +
                                 "; phases, epochs, meta and metrics are recorded only at the end";
     if (r.status == "running")
         r.warnings.push_back(

@@ -157,8 +157,8 @@ void print_plan(std::ostream& out, const StudyGrid& grid, const std::vector<Plan
         << (grid.order == Order::random ? "random order (seed " + std::to_string(grid.seed) + ")"
                                         : "given order")
         << ", " << (grid.mode == Mode::builtin ? "built-in (joulecast-zoo)" : "command") << " mode";
-    if (grid.idle.count() > 0) out << ", idle baseline " << format_seconds(ns_to_s(grid.idle.count()));
-    if (grid.cooldown.count() > 0) out << ", cool-down " << format_seconds(ns_to_s(grid.cooldown.count()));
+    if (grid.idle.count() > 0) out << ", idle baseline " << format_clock(ns_to_s(grid.idle.count()));
+    if (grid.cooldown.count() > 0) out << ", cool-down " << format_clock(ns_to_s(grid.cooldown.count()));
     out << '\n';
     if (!done.empty()) out << "(--resume: runs marked \"done\" are already in the store and are skipped)\n";
     const std::size_t width = std::to_string(runs.size()).size();
@@ -236,8 +236,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
         const std::string position = "[" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "]";
         std::string eta;
         if (executed > 0)
-            eta = ", ETA " + format_seconds(executed_wall_s / static_cast<double>(executed) *
-                                            static_cast<double>(to_run - executed));
+            eta = ", ETA " + format_clock(executed_wall_s / static_cast<double>(executed) *
+                                          static_cast<double>(to_run - executed));
         log << "joulecast study: " << position << " " << run.config.label(&grid) << " repeat " << run.repeat
             << "/" << grid.repeats << " (" << executed << " of " << to_run << " done" << eta << ")\n";
 
@@ -284,7 +284,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
 
         log << "joulecast study: " << position << " " << record.status;
         if (record.status == "completed" || !record.run_id.empty())
-            log << " in " << format_seconds(record.duration_s) << ": " << format_number(record.energy_j, 1)
+            log << " in " << format_clock(record.duration_s) << ": " << format_number(record.energy_j, 1)
                 << " J, train " << per_sample_text(record.train_j_per_sample()) << ", infer "
                 << per_sample_text(record.infer_j_per_sample())
                 << (record.accuracy ? ", accuracy " + format_number(*record.accuracy, 3) : "");

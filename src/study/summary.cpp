@@ -110,21 +110,6 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
     return summary;
 }
 
-std::string format_seconds(double seconds) {
-    if (!(seconds >= 0)) seconds = 0;
-    char buffer[32];
-    if (seconds < 60) {
-        std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
-    } else if (seconds < 3600) {
-        const long total = std::lround(seconds);
-        std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
-    } else {
-        const long minutes = std::lround(seconds / 60);
-        std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", minutes / 60, minutes % 60);
-    }
-    return buffer;
-}
-
 namespace {
 
 std::string optional_text(const std::optional<double>& value, double scale, int decimals) {
@@ -180,9 +165,9 @@ void print_summary(std::ostream& out, const StudySummary& summary) {
     out << "\n  per sample: E_tr / samples trained, E_in / samples inferred (gross, every domain); means "
            "over completed runs\n";
     if (!summary.energy_sources.empty()) out << "  energy: " << summary.energy_sources << '\n';
-    out << "  total: " << format_number(summary.energy_j, 1) << " J over "
-        << format_seconds(summary.run_time_s) << " of runs (wall time " << format_seconds(summary.wall_s)
-        << "), " << format_number(summary.co2e_g, 3) << " gCO2e";
+    out << "  total: " << format_number(summary.energy_j, 1) << " J over " << format_clock(summary.run_time_s)
+        << " of runs (wall time " << format_clock(summary.wall_s) << "), " << format_number(summary.co2e_g, 3)
+        << " gCO2e";
     if (!summary.carbon_source.empty()) out << " (" << summary.carbon_source << ")";
     out << '\n';
 }

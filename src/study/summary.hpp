@@ -84,7 +84,4 @@ void print_summary(std::ostream& out, const StudySummary& summary);
 /// {"schema": "joulecast.study/1", name, source, totals{...}, rows[...], runs[...]}.
 nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<RunRecord>& records);
 
-/// "1m05s", "12.3s", "2h03m".
-std::string format_seconds(double seconds);
-
 }  // namespace joulecast::study

@@ -186,7 +186,7 @@ TEST(RunForecastEndToEnd, ProfileSecondsOnAJobWithoutEpochsForecastsFromWindows)
     EXPECT_NEAR(f["total_energy_j"].get<double>(), 200.0 * 30.0, 0.02 * 6000.0);
     EXPECT_NEAR(f["total_duration_s"].get<double>(), 30.0, 1e-6);
     EXPECT_NEAR(f["co2e_g"].get<double>(), grams(f["total_energy_j"].get<double>()), 1e-9);
-    EXPECT_NE(r.err.find("joulecast: forecast after 0.5 s of 30.0 s: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("joulecast: forecast after 500 ms of 30.0 s: "), std::string::npos) << r.err;
 }
 
 // Whether `pid` is a live process (a zombie waiting for its parent counts as ended).

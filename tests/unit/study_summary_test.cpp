@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "report/json_result.hpp"
+#include "report/summary.hpp"
 #include "store/run_store.hpp"
 #include "study/grid.hpp"
 #include "study/plan.hpp"
@@ -125,9 +126,9 @@ TEST(StudySummary, MeansOverCompletedRepeatsWithNAndTotalsOverAllRuns) {
 }
 
 TEST(StudySummary, FormatsDurations) {
-    EXPECT_EQ(format_seconds(12.34), "12.3s");
-    EXPECT_EQ(format_seconds(65), "1m05s");
-    EXPECT_EQ(format_seconds(7380), "2h03m");
+    EXPECT_EQ(format_clock(12.34), "12.3s");
+    EXPECT_EQ(format_clock(65), "1m05s");
+    EXPECT_EQ(format_clock(7380), "2h03m");
 }
 
 TEST(StudyResume, CompletedRunsAreThoseOfThisStudyCompletedNewestFirst) {
