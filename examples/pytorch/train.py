@@ -532,9 +532,12 @@ def count_macs(model, shape, device):
         count(output, output.numel() * module.in_features)
 
     def attention_hook(module, inputs, output):
-        # The output (after proj) has the shape of the attention product, [N, T, dim].
+        # Two calls, as an ONNX export has two MatMuls and joulecast-zoo records two: Q K^T, whose output is
+        # heads x T x T per sample, and the weights times V, whose output is T x dim (the module's output shape).
         n, t, d = inputs[0].shape
-        count(output, 2 * t * t * d * n)
+        total[0] += 2 * t * t * d
+        total[1] += module.heads * t * t + t * d
+        total[2] += 2
 
     hooks = []
     for m in model.modules():

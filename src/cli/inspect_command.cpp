@@ -134,8 +134,12 @@ void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
               << "MACs:              " << grouped_count(stats.macs) << si(static_cast<double>(stats.macs))
               << ' ' << per << '\n'
               << "MACs per param:    " << format_fixed(stats.macs_per_param(), 1) << '\n'
-              << "activations:       " << grouped_count(stats.activations)
-              << si(static_cast<double>(stats.activations)) << ' ' << per << " (outputs of MAC layers)\n"
+              << "activations:       "
+              << (stats.activations > 0 || stats.mac_layers == 0
+                      ? grouped_count(stats.activations) + si(static_cast<double>(stats.activations)) + ' ' +
+                            per + " (outputs of MAC layers)"
+                      : std::string("unknown (see the notes)"))
+              << '\n'
               << "MAC layers:        " << grouped_count(stats.mac_layers) << '\n'
               << "norm ops:          " << grouped_count(stats.norm_ops) << '\n'
               << "element-wise ops:  " << grouped_count(stats.elementwise_ops) << '\n';

@@ -1,5 +1,6 @@
 #include "model/onnx_inspect.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -28,14 +29,18 @@ double OnnxStats::macs_per_param() const {
 void count_mac_layers(OnnxStats& stats) {
     stats.activations = 0;
     stats.mac_layers = 0;
+    std::string unknown;  // the first MAC node whose output shape is not known
     for (const auto& layer : stats.layers) {
         if (layer.macs <= 0) continue;
         ++stats.mac_layers;
-        // Left out rather than guessed: a guess would hide itself in the sum.
-        if (layer.output_elements < 0)
-            stats.notes.push_back("activations leave out " + layer.node + ": output shape unknown");
-        else
-            stats.activations += layer.output_elements;
+        if (layer.output_elements < 0 && unknown.empty()) unknown = layer.node;
+        stats.activations += std::max<std::int64_t>(layer.output_elements, 0);
+    }
+    // Unknown rather than a partial sum: an undercount would pass as a measurement of memory traffic (the
+    // estimator treats 0 as unknown and leaves its memory terms out).
+    if (!unknown.empty()) {
+        stats.activations = 0;
+        stats.notes.push_back("activations unknown: the output shape of " + unknown + " is not known");
     }
 }
 

@@ -52,8 +52,8 @@ struct OnnxStats {
     std::int64_t macs = 0;             ///< forward multiply-accumulates for `batch` samples
     std::int64_t norm_ops = 0;         ///< normalisation element operations
     std::int64_t elementwise_ops = 0;  ///< element-wise operations (activation functions, additions, ...)
-    /// Elements of the first outputs of the MAC nodes (macs > 0), summed, for `batch` samples; a MAC node
-    /// whose output shape is not known is left out, with a note naming it.
+    /// Elements of the first outputs of the MAC nodes (macs > 0), summed, for `batch` samples; 0 (unknown),
+    /// with a note naming the node, when the output shape of one of them is not known.
     std::int64_t activations = 0;
     std::int64_t mac_layers = 0;  ///< number of MAC nodes (macs > 0); does not depend on `batch`
     std::vector<OnnxLayer> layers;
@@ -75,8 +75,9 @@ struct OnnxOptions {
 };
 
 /// Sets `stats.activations` and `stats.mac_layers` from `stats.layers` (those with macs > 0, using each one's
-/// `output_elements`) and adds the note "activations leave out NODE: output shape unknown" for a MAC layer
-/// whose output is not known. inspect_onnx calls it; callers that build layers themselves may too.
+/// `output_elements`); when the output of a MAC layer is not known, activations are 0 (unknown) and the note
+/// "activations unknown: the output shape of NODE is not known" says why. inspect_onnx calls it; callers that
+/// build layers themselves may too.
 void count_mac_layers(OnnxStats& stats);
 
 /// Reads the ONNX model at `path` and counts its parameters and work. Fails, with a message naming the node

@@ -252,7 +252,7 @@ TEST(OnnxInspect, MacOperatorWithoutWorkIsNoMacLayer) {
 
 // The inspector never keeps a MAC node whose output it cannot infer (that is an error), so the rule for an
 // unknown output is checked on layers built by hand, as a caller with its own layer list would.
-TEST(OnnxInspect, MacLayerWithUnknownOutputIsLeftOutWithANote) {
+TEST(OnnxInspect, MacLayerWithUnknownOutputMakesActivationsUnknownWithANote) {
     OnnxStats s;
     s.notes.push_back("an earlier note");
     auto add = [&s](const std::string& node, std::int64_t macs, std::int64_t elements) {
@@ -269,10 +269,15 @@ TEST(OnnxInspect, MacLayerWithUnknownOutputIsLeftOutWithANote) {
     add("fc", 80, 10);
     s.activations = 99;  // recomputed, not added to
     count_mac_layers(s);
-    EXPECT_EQ(s.activations, 200 + 10);
+    EXPECT_EQ(s.activations, 0);  // unknown, not the 210 that the known layers add up to
     EXPECT_EQ(s.mac_layers, 3);
     ASSERT_EQ(s.notes.size(), 2u);
-    EXPECT_EQ(s.notes[1], "activations leave out mystery: output shape unknown");
+    EXPECT_EQ(s.notes[1], "activations unknown: the output shape of mystery is not known");
+    s.layers[2].output_elements = 40;  // once known, the sum of all three
+    s.notes.resize(1);
+    count_mac_layers(s);
+    EXPECT_EQ(s.activations, 200 + 40 + 10);
+    EXPECT_EQ(s.notes.size(), 1u);
 }
 
 // torchvision's ResNet-18 as PyTorch exports it in training-free form (Conv without bias, BatchNormalization

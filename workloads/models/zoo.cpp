@@ -104,9 +104,13 @@ torch::Tensor SelfAttention::forward(const torch::Tensor& x) {
     auto q = qkv[0];
     auto k = qkv[1];
     auto v = qkv[2];
-    auto weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_dim)), -1);
+    // Two products, recorded as two calls as an ONNX export has two MatMuls: Q K^T, whose output is the
+    // heads x T x T scores, and the weights times V, whose output is T x dim.
+    auto scores = torch::matmul(q, k.transpose(-2, -1));
+    if (attached()) record("attention", scores, tokens * tokens * m_dim, own_parameter_count(*this));
+    auto weights = torch::softmax(scores / std::sqrt(double(head_dim)), -1);
     auto mixed = torch::matmul(weights, v).transpose(1, 2).reshape({batch, tokens, m_dim});
-    if (attached()) record("attention", mixed, 2 * tokens * tokens * m_dim, own_parameter_count(*this));
+    if (attached()) record("attention", mixed, tokens * tokens * m_dim, own_parameter_count(*this));
     return m_proj->forward(mixed);
 }
 
