@@ -158,8 +158,13 @@ int report_command(const std::vector<std::string>& raw) {
         }
         const std::size_t before = args.position();
         if (filter_option(args, request.filter)) {
-            for (const auto& arg : args.consumed_since(before))
-                filter_text += (filter_text.empty() ? "" : " ") + quoted(arg);
+            // Written one way whichever way it was typed: "--study=demo" as "--study demo".
+            for (const auto& arg : args.consumed_since(before)) {
+                const auto eq = arg.find('=');
+                const bool joined = starts_with(arg, "--") && eq != std::string::npos;
+                filter_text += (filter_text.empty() ? "" : " ") +
+                               (joined ? arg.substr(0, eq) + " " + quoted(arg.substr(eq + 1)) : quoted(arg));
+            }
             continue;
         }
         throw UsageError((starts_with(args.peek(), "-") ? "unknown option '" : "unexpected argument '") +

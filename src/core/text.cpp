@@ -175,8 +175,10 @@ std::string format_energy(double joules) {
         if (a >= p.scale * 0.9995 || p.scale == 1e-6) {
             const double v = joules / p.scale;
             char text[64];
+            // Three significant digits of the rounded value: 99.96 J reads "100 J", not "100.0 J".
             const double av = std::fabs(v);
-            std::snprintf(text, sizeof text, "%.*f %s", av >= 100 ? 0 : av >= 10 ? 1 : 2, v, p.unit);
+            const int decimals = av >= 99.95 ? 0 : av >= 9.995 ? 1 : 2;
+            std::snprintf(text, sizeof text, "%.*f %s", decimals, v, p.unit);
             if (joules == 0) return "0 J";
             return text;
         }

@@ -47,9 +47,9 @@ std::string format_mass(double grams) {
 std::string format_clock(double seconds) {
     if (!(seconds >= 0)) seconds = 0;
     char buffer[32];
-    if (seconds < 60) {
+    if (seconds < 59.95) {  // 59.96 s would round to "60.0s"
         std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
-    } else if (seconds < 3600) {
+    } else if (seconds < 3599.5) {  // 3599.6 s would round to "60m00s"
         const long total = std::lround(seconds);
         std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
     } else {
@@ -61,7 +61,8 @@ std::string format_clock(double seconds) {
 
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds)) return "n/a";
-    if (std::fabs(seconds) < 1) return format_significant(seconds * 1e3, 3) + " ms";
+    // Below 0.9995 s, since 999.6 ms has no 3-digit form in ms ("1e+03 ms"): it reads "1.0 s".
+    if (std::fabs(seconds) < 0.9995) return format_significant(seconds * 1e3, 3) + " ms";
     if (seconds < 120) return format_number(seconds, 1) + " s";
     if (seconds < 7200) return format_number(seconds / 60, 1) + " min";
     if (seconds < 2 * 86400) return format_number(seconds / 3600, 1) + " h";

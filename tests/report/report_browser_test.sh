@@ -102,7 +102,7 @@ first=$("$joulecast" runs list --json |
 "$joulecast" report --run "$first" --html "$out/chosen.html" >/dev/null
 grep -q "\"chosen_by\":\"--run\"" "$out/chosen.html" || { echo "FAIL: --run did not choose the timeline's run"; exit 1; }
 # The run filters are those of `runs` and `analyze`: --since/--until too, written into the page as given.
-"$joulecast" report --study demo --since 1d --html "$out/since.html" >/dev/null
+"$joulecast" report --study=demo --since 1d --html "$out/since.html" >/dev/null
 grep -q '"filter":"--study demo --since 1d"' "$out/since.html" || { echo "FAIL: the page lacks its filters"; exit 1; }
 "$joulecast" report --until 2000-01-01 --html "$out/until.html" | tee "$out/until.log"
 grep -q "Power over time: no runs" "$out/until.log" || { echo "FAIL: --until 2000-01-01 still matched runs"; exit 1; }

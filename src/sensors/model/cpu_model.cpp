@@ -11,7 +11,17 @@
 
 namespace joulecast {
 
-namespace {}  // namespace
+namespace {
+
+/// "280", "8.75", "13.33": watts for notes, to the hundredth.
+std::string watts_text(double watts) {
+    std::string text = format_fixed(watts, 2);
+    while (!text.empty() && text.back() == '0') text.pop_back();
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    return text;
+}
+
+}  // namespace
 
 std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text) {
     for (const auto& line : split(stat_text, '\n')) {
@@ -77,32 +87,31 @@ CpuTdpChoice choose_cpu_tdp(std::optional<double> override_w, const std::optiona
                             unsigned logical_cpus, unsigned packages, double default_watts_per_cpu) {
     logical_cpus = std::max(logical_cpus, 1u);
     packages = std::max(packages, 1u);
-    if (override_w)
-        return {*override_w, "--cpu-tdp " + format_significant(*override_w, 4) + " W (given by the user)"};
+    if (override_w) return {*override_w, "--cpu-tdp " + watts_text(*override_w) + " W (given by the user)"};
 
     if (match) {
-        std::string source = "\"" + match->name + "\" in " + match->table + ": " +
-                             format_significant(match->tdp_w, 4) + " W per package";
+        std::string source =
+            "\"" + match->name + "\" in " + match->table + ": " + watts_text(match->tdp_w) + " W per package";
         if (match->cores && logical_cpus < *match->cores * packages) {
             const double tdp = match->tdp_w * logical_cpus / *match->cores;
             source += ", " + std::to_string(*match->cores) + " cores; this machine sees " +
                       std::to_string(logical_cpus) +
-                      " logical CPUs, each charged one core's share: " + format_significant(match->tdp_w, 4) +
-                      " x " + std::to_string(logical_cpus) + " / " + std::to_string(*match->cores) + " = " +
-                      format_significant(tdp, 4) + " W";
+                      " logical CPUs, each charged one core's share: " + watts_text(match->tdp_w) + " x " +
+                      std::to_string(logical_cpus) + " / " + std::to_string(*match->cores) + " = " +
+                      watts_text(tdp) + " W";
             return {tdp, source};
         }
         const double tdp = match->tdp_w * packages;
         source += (match->cores ? ", " + std::to_string(*match->cores) + " cores"
                                 : std::string(", cores unknown")) +
-                  "; x " + std::to_string(packages) + " package(s) = " + format_significant(tdp, 4) + " W";
+                  "; x " + std::to_string(packages) + " package(s) = " + watts_text(tdp) + " W";
         return {tdp, source};
     }
 
     const double tdp = default_watts_per_cpu * logical_cpus;
-    return {tdp, "no table entry: default " + format_significant(default_watts_per_cpu, 4) +
+    return {tdp, "no table entry: default " + watts_text(default_watts_per_cpu) +
                      " W per logical CPU (the median TDP per core in cpu_tdp_cores.csv) x " +
-                     std::to_string(logical_cpus) + " logical CPUs = " + format_significant(tdp, 4) + " W"};
+                     std::to_string(logical_cpus) + " logical CPUs = " + watts_text(tdp) + " W"};
 }
 
 CpuModelSensor::CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w)
@@ -129,7 +138,7 @@ Availability CpuModelSensor::probe() {
 
     if (m_override_w && !(std::isfinite(*m_override_w) && *m_override_w > 0))
         return Availability::no("--cpu-tdp must be a positive number of watts, not " +
-                                format_significant(*m_override_w, 4));
+                                watts_text(*m_override_w));
 
     const std::string stat_path = m_proc_root + "/stat";
     auto stat_text = read_text_file(stat_path);
@@ -182,9 +191,9 @@ Availability CpuModelSensor::probe() {
         m_notes.push_back("CPU model \"" + info.model_name + "\"");
     m_notes.push_back(std::to_string(logical) + " logical CPUs, " + std::to_string(info.packages) +
                       " package(s)");
-    m_notes.push_back("TDP " + format_significant(m_tdp_w, 4) + " W: " + choice.source);
+    m_notes.push_back("TDP " + watts_text(m_tdp_w) + " W: " + choice.source);
     m_notes.push_back(
-        "idle " + format_significant(idle_w, 4) + " W = 20% of TDP (Cloud Carbon Footprint's " +
+        "idle " + watts_text(idle_w) + " W = 20% of TDP (Cloud Carbon Footprint's " +
         "SPECpower-derived min/max watts per vCPU: AWS 0.74/3.5, GCP 0.71/4.26, Azure 0.78/3.76, " +
         "i.e. 17-21% at idle)");
     m_notes.push_back("utilisation: busy share of all logical CPUs from " + stat_path +
