@@ -20,4 +20,13 @@ std::vector<Observation> observations_from_windows(const Timeline& timeline, std
     return observations;
 }
 
+const std::vector<Observation>& GrowingWindows::update(const Timeline& timeline, std::int64_t end_ns) {
+    const std::size_t keep = m_observations.size() > m_settling ? m_observations.size() - m_settling : 0;
+    m_observations.resize(keep);
+    const std::int64_t from = m_start_ns + static_cast<std::int64_t>(keep) * m_window.count();
+    for (const Observation& o : observations_from_windows(timeline, from, end_ns, m_window))
+        m_observations.push_back(o);
+    return m_observations;
+}
+
 }  // namespace joulecast

@@ -19,4 +19,25 @@ namespace joulecast {
 std::vector<Observation> observations_from_windows(const Timeline& timeline, std::int64_t start_ns,
                                                    std::int64_t end_ns, std::chrono::nanoseconds window);
 
+/// The same windows for a trace that grows (a live forecast): each update() computes only the windows that
+/// ended since the last one, plus the last `settling` windows again, since a reading that arrives late (a
+/// counter read about once a second) can still move the energy just before it. Older windows are kept: every
+/// channel has read past them. observations() equals observations_from_windows(timeline, start_ns, end_ns,
+/// window) as long as no channel's readings lag by more than `settling` windows.
+class GrowingWindows {
+public:
+    GrowingWindows(std::int64_t start_ns, std::chrono::nanoseconds window, std::size_t settling = 2)
+        : m_start_ns(start_ns), m_window(window), m_settling(settling) {}
+
+    /// The windows that end by `end_ns`, from `timeline` (the trace so far).
+    const std::vector<Observation>& update(const Timeline& timeline, std::int64_t end_ns);
+    const std::vector<Observation>& observations() const { return m_observations; }
+
+private:
+    std::int64_t m_start_ns;
+    std::chrono::nanoseconds m_window;
+    std::size_t m_settling;
+    std::vector<Observation> m_observations;
+};
+
 }  // namespace joulecast

@@ -211,7 +211,8 @@ void LiveForecast::window_forecast(std::int64_t now_ns) {
     const std::int64_t window = m_spec.window.count();
     const std::int64_t end = m_start_ns + (now_ns - m_start_ns) / window * window;
     if (!wait_for_readings(end)) return;
-    auto observations = observations_from_windows(timeline_so_far(), m_start_ns, end, m_spec.window);
+    if (!m_windows) m_windows.emplace(m_start_ns, m_spec.window);
+    const auto& observations = m_windows->update(timeline_so_far(), end);
     if (observations.empty()) return;
     const std::string progress =
         "after " + format_duration(ns_to_s(end - m_start_ns)) + " of " + target_text(*m_spec.target);

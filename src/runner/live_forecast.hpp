@@ -19,6 +19,7 @@
 #include "carbon/carbon.hpp"
 #include "core/result.hpp"
 #include "forecast/forecaster.hpp"
+#include "forecast/windows.hpp"
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
 
@@ -91,6 +92,7 @@ private:
     // forecast, so that a long job's forecasts cost in proportion to the new readings, not the whole trace.
     std::optional<Timeline> m_timeline;
     std::size_t m_readings_seen = 0;
+    std::optional<GrowingWindows> m_windows;  ///< the windows so far (a duration target without epochs)
     std::thread m_thread;
 };
 

@@ -82,5 +82,43 @@ TEST(ForecastWindows, FeedsTheForecasterForADurationTarget) {
     EXPECT_NEAR(f->total_duration_s, 60.0, 1e-9);
 }
 
+TEST(ForecastWindows, GrowingWindowsMatchTheWholeComputationAsTheTraceGrows) {
+    // A GPU counter read once a second, 0.3 s past each window's edge, beside its power read every 100 ms,
+    // fed 0.5 s at a time: the counter's next reading moves the energy of the window before it, which the
+    // settling windows take up (with none, this test fails).
+    Channel counter = power_channel().channel;
+    counter.name = "gpu0.energy";
+    counter.quantity = Quantity::energy;
+    counter.behaviour = Behaviour::counter;
+    const std::vector<TraceChannel> channels = {{"nvml", counter}, power_channel()};
+    auto watts = [](std::int64_t t) { return t < 7 * s ? 200.0 : 450.0; };
+    std::vector<Reading> all;
+    double joules = 0;
+    for (std::int64_t t = 0; t <= 20 * s; t += s / 10) {
+        if (t > 0) joules += watts(t - s / 10) * 0.1 * 1.01;     // the counter 1% above the gauge
+        if (t % s == 3 * s / 10) all.push_back({t, 0, joules});  // off the windows' edges
+        all.push_back({t, 1, watts(t)});
+    }
+    Timeline live(channels, {});
+    GrowingWindows growing(0, milliseconds(1000));
+    std::vector<Reading> so_far;
+    std::size_t next = 0;
+    for (std::int64_t now = s / 2; now <= 20 * s; now += s / 2) {
+        std::vector<Reading> fresh;
+        while (next < all.size() && all[next].t_ns <= now) fresh.push_back(all[next++]);
+        live.extend(fresh);
+        so_far.insert(so_far.end(), fresh.begin(), fresh.end());
+        const auto& windows = growing.update(live, now);
+        const auto expected =
+            observations_from_windows(Timeline(channels, so_far), 0, now, milliseconds(1000));
+        ASSERT_EQ(windows.size(), expected.size()) << "at " << now;
+        for (std::size_t k = 0; k < windows.size(); ++k)
+            EXPECT_DOUBLE_EQ(windows[k].energy_j, expected[k].energy_j) << "window " << k << " at " << now;
+    }
+    EXPECT_EQ(growing.observations().size(), 20u);
+    EXPECT_NEAR(growing.observations()[3].energy_j, 200.0 * 1.01, 1e-9);
+    EXPECT_NEAR(growing.observations()[15].energy_j, 450.0 * 1.01, 1e-9);
+}
+
 }  // namespace
 }  // namespace joulecast
