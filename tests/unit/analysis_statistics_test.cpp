@@ -86,6 +86,11 @@ TEST(AnalysisStatistics, Formatting) {
     EXPECT_EQ(format_energy(1200), "1.20 kJ");
     EXPECT_EQ(format_energy(0.0000052), "5.20 µJ");
     EXPECT_EQ(format_energy(0), "0 J");
+    // Three significant digits of the rounded value, also at a prefix's edge.
+    EXPECT_EQ(format_energy(99.96), "100 J");
+    EXPECT_EQ(format_energy(9.996), "10.0 J");
+    EXPECT_EQ(format_energy(999.6), "1.00 kJ");
+    EXPECT_EQ(format_energy(-2500), "-2.50 kJ");
     EXPECT_EQ(format_count(1e6), "1 M");
     EXPECT_EQ(format_count(250000), "250 k");
     EXPECT_EQ(format_count(999999.99999), "1 M");

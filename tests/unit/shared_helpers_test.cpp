@@ -1,5 +1,6 @@
-// The helpers every command shares: the option reader and its number parsers (core/args), the formatters
-// (core/text, report/summary), and a sensor's warnings about a run it could not fully cover (replay).
+// The helpers every command shares: the option reader and its number parsers (core/args), the duration
+// formatters (report/summary; format_energy is tested with the analysis), and a sensor's warnings about a
+// run it could not fully cover (replay).
 
 #include <gtest/gtest.h>
 
@@ -78,15 +79,6 @@ TEST(SharedFormatting, DurationsFromMillisecondsToDays) {
     EXPECT_EQ(format_clock(65), "1m05s");
     EXPECT_EQ(format_clock(3599.6), "1h00m");  // not "60m00s"
     EXPECT_EQ(format_clock(7380), "2h03m");
-}
-
-TEST(SharedFormatting, EnergyKeepsThreeSignificantDigitsAfterRounding) {
-    EXPECT_EQ(format_energy(0.0123), "12.3 mJ");
-    EXPECT_EQ(format_energy(99.96), "100 J");
-    EXPECT_EQ(format_energy(9.996), "10.0 J");
-    EXPECT_EQ(format_energy(999.6), "1.00 kJ");
-    EXPECT_EQ(format_energy(0), "0 J");
-    EXPECT_EQ(format_energy(-2500), "-2.50 kJ");
 }
 
 TEST(SharedSensorWarnings, AReplayShorterThanTheRunSaysSo) {
