@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -28,12 +29,8 @@ const nlohmann::json& phase(const nlohmann::json& result, const std::string& nam
 }
 
 ProcessOptions fake_gpu(const TempDir& dir, const std::string& script, std::int64_t t0_ns) {
-    ProcessOptions options;
-    options.env = isolated_env(dir.str());
-    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
-    options.env["FAKE_NVML_SCRIPT"] = script;
+    ProcessOptions options = test::fake_gpu_options(dir, script);
     options.env["FAKE_NVML_T0_NS"] = std::to_string(t0_ns);
-    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";  // the fake GPU is the only energy source
     options.env["PYTHONPATH"] = std::string(PROJECT_SOURCE_DIR) + "/python";
     return options;
 }

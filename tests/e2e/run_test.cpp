@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -31,16 +32,6 @@ std::vector<std::string> joulecast_run(std::vector<std::string> options, std::ve
     argv.push_back("--");
     argv.insert(argv.end(), command.begin(), command.end());
     return argv;
-}
-
-ProcessOptions fake_gpu(const TempDir& dir, const std::string& script) {
-    ProcessOptions options;
-    options.env = isolated_env(dir.str());
-    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
-    options.env["FAKE_NVML_SCRIPT"] = script;
-    // No /proc: the CPU and DRAM models stay out, so totals and peaks are the fake GPU's alone.
-    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";
-    return options;
 }
 
 const nlohmann::json* source(const nlohmann::json& result, const std::string& channel) {
@@ -139,7 +130,7 @@ TEST(RunEndToEnd, FakeGpuAtConstantPowerGivesKnownEnergy) {
     TempDir dir;
     auto json = dir.path() / "r.json";
     auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "1.5"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=300"));
+                         test::fake_gpu_options(dir, "gpus=1;gpu0.power=300"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     const double duration = result["duration_s"];
@@ -162,7 +153,7 @@ TEST(RunEndToEnd, FakeGpuStepShowsInPeakAndEnergy) {
     TempDir dir;
     auto json = dir.path() / "r.json";
     auto r = run_process(joulecast_run({"--quiet", "--json", json.string()}, {"sleep", "2"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1"));
+                         test::fake_gpu_options(dir, "gpus=1;gpu0.power=100@0,400@1"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     const double duration = result["duration_s"];
@@ -178,7 +169,7 @@ TEST(RunEndToEnd, GpuWithoutEnergyCounterFallsBackToIntegratedPower) {
     TempDir dir;
     auto json = dir.path() / "r.json";
     auto r = run_process(joulecast_run({"--quiet", "--json", json.string()}, {"sleep", "1"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=250;gpu0.energy=unsupported"));
+                         test::fake_gpu_options(dir, "gpus=1;gpu0.power=250;gpu0.energy=unsupported"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     EXPECT_EQ(result["energy_method"]["gpu"], "integrated");
@@ -191,7 +182,7 @@ TEST(RunEndToEnd, GpuLostMidRunIsReportedNotFatal) {
     auto json = dir.path() / "r.json";
     // The fake's clock starts when joulecast probes it; the GPU is lost 1.5 s later, the command runs 2.5 s.
     auto r = run_process(joulecast_run({"--json", json.string()}, {"sleep", "2.5"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=300;gpu0.lost_after=1.5"));
+                         test::fake_gpu_options(dir, "gpus=1;gpu0.power=300;gpu0.lost_after=1.5"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     bool lost = false;
@@ -222,7 +213,7 @@ TEST(RunEndToEnd, MissingNvmlSymbolsMakeTheSensorUnavailableNotACrash) {
 
 TEST(RunEndToEnd, SensorsListsEveryChannelWithUnits) {
     TempDir dir;
-    auto options = fake_gpu(dir, "gpus=2;gpu0.power=100;gpu1.power=200");
+    auto options = test::fake_gpu_options(dir, "gpus=2;gpu0.power=100;gpu1.power=200");
     options.env["JOULECAST_PROC_ROOT"] = "";  // the real /proc: the CPU model is used here
     auto r = run_process({JOULECAST_BINARY, "sensors", "--json"}, options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -322,7 +313,7 @@ TEST(RunEndToEnd, TraceCsvRoundTripsThroughReplay) {
     TempDir dir;
     auto trace = dir.path() / "t.csv";
     auto r = run_process(joulecast_run({"--quiet", "--trace", trace.string()}, {"sleep", "0.5"}),
-                         fake_gpu(dir, "gpus=1;gpu0.power=200"));
+                         test::fake_gpu_options(dir, "gpus=1;gpu0.power=200"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto text = read_text_file(trace.string());
     ASSERT_TRUE(text.ok());

@@ -9,25 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fake_gpu.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
 namespace {
 
-using test::isolated_env;
 using test::ProcessOptions;
 using test::run_process;
 using test::TempDir;
-
-ProcessOptions fake_gpu(const TempDir& dir, const std::string& script) {
-    ProcessOptions options;
-    options.env = isolated_env(dir.str());
-    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
-    options.env["FAKE_NVML_SCRIPT"] = script;
-    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";
-    return options;
-}
 
 nlohmann::json runs_list(const ProcessOptions& options) {
     auto r = run_process({JOULECAST_BINARY, "runs", "list", "--json"}, options);
@@ -43,7 +34,7 @@ nlohmann::json runs_show(const std::string& id, const ProcessOptions& options) {
 
 TEST(StoreEndToEnd, SigkilledJoulecastLeavesAnInterruptedRunWithItsReadings) {
     TempDir dir;
-    auto options = fake_gpu(dir, "gpus=1;gpu0.power=300");
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300");
     std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--name", "killed", "--", "sleep", "4"};
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -73,7 +64,7 @@ TEST(StoreEndToEnd, SigkilledJoulecastLeavesAnInterruptedRunWithItsReadings) {
 
 TEST(StoreEndToEnd, CrashingCommandLeavesAFailedRunWithAllItsData) {
     TempDir dir;
-    auto options = fake_gpu(dir, "gpus=1;gpu0.power=200");
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=200");
     auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "crash", "--", "sh", "-c",
                           std::string(JOULECAST_BINARY) + " mark begin train; sleep 0.5; kill -SEGV $$"},
                          options);
@@ -91,7 +82,7 @@ TEST(StoreEndToEnd, CrashingCommandLeavesAFailedRunWithAllItsData) {
 
 TEST(StoreEndToEnd, TwoConcurrentRunsIntoOneStoreBothSucceed) {
     TempDir dir;
-    auto options = fake_gpu(dir, "gpus=1;gpu0.power=100");
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=100");
     test::ProcessResult a, b;
     std::thread first([&] {
         a = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "a", "--interval", "10ms", "--", "sleep", "1.5"},

@@ -16,7 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "store/run_store.hpp"
+#include "support/fake_gpu.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,14 +28,13 @@ namespace {
 
 using test::isolated_env;
 using test::ProcessOptions;
+using test::read_json;
 using test::run_process;
 using test::TempDir;
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+// A file the study wrote; a missing one fails the test.
+std::string read_text(const std::filesystem::path& path) {
+    return read_text_file(path.string()).value();
 }
 
 std::vector<std::string> lines_of(const std::filesystem::path& path) {
@@ -44,12 +46,8 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 
 // The fake GPU is the only energy source; its limits persist in `nvml-state` like a driver's.
 ProcessOptions fake_gpu(const TempDir& dir, const std::string& script) {
-    ProcessOptions options;
-    options.env = isolated_env(dir.str());
-    options.env["JOULECAST_NVML_LIBRARY"] = FAKE_NVML_LIBRARY;
-    options.env["FAKE_NVML_SCRIPT"] = script;
+    ProcessOptions options = test::fake_gpu_options(dir, script);
     options.env["FAKE_NVML_STATE"] = dir.str() + "/nvml-state";
-    options.env["JOULECAST_PROC_ROOT"] = dir.str() + "/no-proc";
     return options;
 }
 
@@ -139,7 +137,7 @@ TEST(StudyEndToEnd, CommandModeStoresEveryRunWithTagsAndSummarisesThem) {
     }
     EXPECT_EQ(configs, (std::set<std::string>{"fast/2", "fast/4", "slow/2", "slow/4"}));
 
-    auto summary = nlohmann::json::parse(read_file(json));
+    auto summary = read_json(json);
     EXPECT_EQ(summary["schema"], "joulecast.study/1");
     EXPECT_EQ(summary["name"], "e2e");
     EXPECT_EQ(summary["totals"]["completed"], 4);
@@ -180,7 +178,7 @@ TEST(StudyEndToEnd, ResumeSkipsCompletedRunsAndRunsOnlyWhatIsMissing) {
     EXPECT_NE(r.err.find("2 of 2 runs already completed"), std::string::npos) << r.err;
     EXPECT_EQ(lines_of(dir.path() / "labels.txt").size(), 2u);  // nothing ran
     EXPECT_EQ(stored_runs(db, "res").size(), 2u);
-    auto summary = nlohmann::json::parse(read_file(json));
+    auto summary = read_json(json);
     EXPECT_EQ(summary["totals"]["resumed"], 2);
     EXPECT_EQ(summary["totals"]["completed"], 2);
     EXPECT_EQ(summary["rows"][1]["n"], 1);
@@ -199,7 +197,7 @@ TEST(StudyEndToEnd, ResumeSkipsCompletedRunsAndRunsOnlyWhatIsMissing) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(lines_of(dir.path() / "labels.txt"), (std::vector<std::string>{"fast", "fast", "fast"}));
     EXPECT_EQ(stored_runs(db, "res").size(), 2u);
-    summary = nlohmann::json::parse(read_file(json));
+    summary = read_json(json);
     EXPECT_EQ(summary["totals"]["resumed"], 1);
     EXPECT_EQ(summary["totals"]["completed"], 2);
 }
@@ -218,7 +216,7 @@ TEST(StudyEndToEnd, PowerLimitsCapTheFakeGpuAndAreRestoredAfterAFailingRun) {
     EXPECT_NE(r.err.find("power limit before the study: 650 W"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("gpu0: power limit restored to 650 W"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("2 failed"), std::string::npos) << r.err;
-    EXPECT_EQ(read_file(dir.path() / "nvml-state"), "gpu0.power_limit_mw=650000\n");
+    EXPECT_EQ(read_text(dir.path() / "nvml-state"), "gpu0.power_limit_mw=650000\n");
 
     auto runs = stored_runs(db, "pl");
     ASSERT_EQ(runs.size(), 4u);
@@ -287,7 +285,7 @@ TEST(StudyEndToEnd, SigintStopsAfterTheCurrentRunWithStatus130AndRestoresTheLimi
     while (!std::filesystem::exists(dir.path() / "started-a") && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ASSERT_TRUE(std::filesystem::exists(dir.path() / "started-a"));
-    EXPECT_EQ(read_file(dir.path() / "nvml-state"),
+    EXPECT_EQ(read_text(dir.path() / "nvml-state"),
               "gpu0.power_limit_mw=300000\n");  // applied during the run
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     kill(pid, SIGINT);
@@ -295,11 +293,11 @@ TEST(StudyEndToEnd, SigintStopsAfterTheCurrentRunWithStatus130AndRestoresTheLimi
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << status;
     EXPECT_EQ(WEXITSTATUS(status), 130);
-    const std::string err = read_file(err_path);
+    const std::string err = read_text(err_path);
     EXPECT_NE(err.find("stopped by signal 2"), std::string::npos) << err;
     EXPECT_NE(err.find("restored to 650 W"), std::string::npos) << err;
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "started-b"));
-    EXPECT_EQ(read_file(dir.path() / "nvml-state"), "gpu0.power_limit_mw=650000\n");
+    EXPECT_EQ(read_text(dir.path() / "nvml-state"), "gpu0.power_limit_mw=650000\n");
 
     auto runs = stored_runs(db, "sig");
     ASSERT_EQ(runs.size(), 1u);
