@@ -73,12 +73,6 @@ std::string human(std::string_view variable) {
     return v ? v->label : std::string(variable);
 }
 
-const VariableInfo* variable_info(std::string_view name) {
-    for (const auto& v : numeric_variables())
-        if (v.name == name) return &v;
-    return nullptr;
-}
-
 std::string runs_text(std::size_t n) {
     return std::to_string(n) + (n == 1 ? " run" : " runs");
 }
@@ -239,7 +233,7 @@ double rho_threshold(std::size_t n, const Options& options) {
 }
 
 bool is_characteristic(const std::string& name) {
-    const VariableInfo* info = variable_info(name);
+    const VariableInfo* info = find_variable(name);
     return info && (info->role == "setting" || info->role == "model" || info->role == "hardware");
 }
 

@@ -43,10 +43,8 @@ Json configuration_json(const Configuration& c) {
 Json correlations_json(const CorrelationMatrix& m) {
     Json units = Json::array(), pearson = Json::array(), spearman = Json::array(), n = Json::array();
     for (const auto& name : m.variables) {
-        std::string unit;
-        for (const auto& v : numeric_variables())
-            if (v.name == name) unit = v.unit;
-        units.push_back(unit);
+        const VariableInfo* v = find_variable(name);
+        units.push_back(v ? v->unit : std::string());
     }
     for (const auto& row : m.cells) {
         Json p = Json::array(), s = Json::array(), c = Json::array();

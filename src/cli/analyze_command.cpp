@@ -134,12 +134,6 @@ std::string abbreviation(const std::string& variable) {
     return v ? v->abbreviation : variable;
 }
 
-std::string role_of(const std::string& variable) {
-    for (const auto& v : numeric_variables())
-        if (v.name == variable) return v.role;
-    return "";
-}
-
 // ---- Sections ---------------------------------------------------------------------------------------------
 
 void print_runs(std::ostream& out, const Analysis& a, bool several_devices) {
@@ -203,7 +197,8 @@ void print_correlations(std::ostream& out, const Analysis& a) {
     const CorrelationMatrix& m = a.correlations;
     std::vector<std::string> rows, columns;
     for (const auto& v : m.variables) {
-        const std::string role = role_of(v);
+        const VariableInfo* info = find_variable(v);
+        const std::string role = info ? info->role : "";
         if (role == "energy" && v != "samples_per_j")
             rows.push_back(v);
         else if (role != "energy")

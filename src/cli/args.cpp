@@ -52,10 +52,9 @@ bool measuring_option(Args& args, MonitorOptions& monitor) {
     using namespace std::chrono_literals;
     std::string text;
     if (args.value("--interval", text)) {
-        auto parsed = parse_duration(text);
-        if (!parsed) throw UsageError("--interval: " + parsed.error());
-        if (*parsed < 10ms || *parsed > 10s) throw UsageError("--interval must be between 10ms and 10s");
-        monitor.sampler.interval = *parsed;
+        const auto interval = duration_option("--interval", text);
+        if (interval < 10ms || interval > 10s) throw UsageError("--interval must be between 10ms and 10s");
+        monitor.sampler.interval = interval;
     } else if (args.value("--cpu-tdp", text)) {
         monitor.sensors.cpu_tdp_w = cpu_tdp_option(text);
     } else {

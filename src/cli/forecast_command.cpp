@@ -141,21 +141,10 @@ Options parse_options(const std::vector<std::string>& raw) {
         } else if (args.value("--samples", text)) {
             set_target(o, "--samples", ForecastTarget::samples(target_amount("--samples", text)));
         } else if (args.value("--duration", text)) {
-            auto d = parse_duration(text);
-            if (!d) {
-                if (starts_with(trim(text), "-") || parse_double(text))
-                    throw UsageError("--duration: the target must be positive, got '" + text + "'");
-                throw UsageError("--duration: " + d.error());
-            }
-            if (d->count() <= 0)
-                throw UsageError("--duration: the target must be positive, got '" + text + "'");
-            set_target(o, "--duration", ForecastTarget::duration(static_cast<double>(d->count()) * 1e-9));
+            const auto d = positive_duration_option("--duration", text);
+            set_target(o, "--duration", ForecastTarget::duration(static_cast<double>(d.count()) * 1e-9));
         } else if (args.value("--window", text)) {
-            auto d = parse_duration(text);
-            if (!d || d->count() <= 0)
-                throw UsageError("--window: expected a positive duration (e.g. 10s, 500ms), got '" + text +
-                                 "'");
-            o.window = *d;
+            o.window = positive_duration_option("--window", text);
         } else if (args.value("--confidence", text)) {
             auto c = parse_double(text);
             if (!c || !(*c > 0 && *c < 1))

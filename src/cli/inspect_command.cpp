@@ -178,12 +178,6 @@ void print_json(const std::string& path, const OnnxStats& stats) {
     std::cout << out.dump(2) << '\n';
 }
 
-std::int64_t positive_int(const std::string& option, const std::string& text) {
-    auto value = parse_int(text);
-    if (!value || *value <= 0) throw UsageError(option + ": '" + text + "' is not a positive whole number");
-    return *value;
-}
-
 }  // namespace
 
 bool names_file(const std::string& model) {
@@ -240,11 +234,11 @@ int inspect_command(const std::vector<std::string>& raw) {
         else if (args.flag("--layers"))
             layers = true;
         else if (args.value("--batch", text))
-            onnx.batch = positive_int("--batch", text);
+            onnx.batch = whole_number_option("--batch", text);
         else if (args.value("--dim", text)) {
             auto eq = text.find('=');
             if (eq == std::string::npos || eq == 0) throw UsageError("--dim: '" + text + "' is not NAME=N");
-            onnx.dims[text.substr(0, eq)] = positive_int("--dim", text.substr(eq + 1));
+            onnx.dims[text.substr(0, eq)] = whole_number_option("--dim", text.substr(eq + 1));
         } else {
             throw UsageError("unknown argument '" + args.peek() + "'");
         }

@@ -82,25 +82,6 @@ struct RunOptions {
     std::vector<std::string> command;
 };
 
-double positive_count(const std::string& name, const std::string& text) {
-    auto value = parse_double(text);
-    if (!value || !std::isfinite(*value) || *value <= 0 || *value != std::floor(*value))
-        throw UsageError(name + ": expected a whole number above 0, got '" + text + "'");
-    return *value;
-}
-
-std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
-    auto parsed = parse_duration(text);
-    if (!parsed) throw UsageError(name + ": " + parsed.error());
-    return *parsed;
-}
-
-std::chrono::nanoseconds positive_duration(const std::string& name, const std::string& text) {
-    auto parsed = duration_option(name, text);
-    if (parsed.count() <= 0) throw UsageError(name + ": expected a duration above 0, got '" + text + "'");
-    return parsed;
-}
-
 /// The forecast options that make sense only together, checked before anything runs.
 void check_forecast_options(RunOptions& options) {
     using namespace std::chrono_literals;
@@ -143,27 +124,28 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             if (eq == std::string::npos || eq == 0) throw UsageError("--tag: expected KEY=VALUE, got '" + text + "'");
             options.tags[text.substr(0, eq)] = text.substr(eq + 1);
         } else if (args.value("--expect-epochs", text)) {
-            options.forecast.target = ForecastTarget::epochs(positive_count("--expect-epochs", text));
+            options.forecast.target =
+                ForecastTarget::epochs(static_cast<double>(whole_number_option("--expect-epochs", text)));
             ++options.expectations;
         } else if (args.value("--expect-samples", text)) {
-            options.forecast.target = ForecastTarget::samples(positive_count("--expect-samples", text));
+            options.forecast.target =
+                ForecastTarget::samples(static_cast<double>(whole_number_option("--expect-samples", text)));
             ++options.expectations;
         } else if (args.value("--expect-duration", text)) {
-            auto d = positive_duration("--expect-duration", text);
+            auto d = positive_duration_option("--expect-duration", text);
             options.forecast.target = ForecastTarget::duration(static_cast<double>(d.count()) / 1e9);
             ++options.expectations;
         } else if (args.value("--profile-epochs", text)) {
-            const double epochs = positive_count("--profile-epochs", text);
-            options.forecast.profile_epochs = static_cast<long long>(epochs);
+            options.forecast.profile_epochs = whole_number_option("--profile-epochs", text);
             ++options.profiles;
         } else if (args.value("--profile-seconds", text)) {
-            options.forecast.profile_duration = positive_duration("--profile-seconds", text);
+            options.forecast.profile_duration = positive_duration_option("--profile-seconds", text);
             ++options.profiles;
         } else if (args.value("--grace", text)) {
             options.forecast.grace = duration_option("--grace", text);
             options.grace_given = true;
         } else if (args.value("--window", text)) {
-            options.forecast.window = positive_duration("--window", text);
+            options.forecast.window = positive_duration_option("--window", text);
             options.window_given = true;
         } else if (args.flag("--quiet") || args.flag("-q")) {
             options.quiet = true;

@@ -46,6 +46,22 @@ bool Args::flag(const std::string& name) {
     return true;
 }
 
+std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
+    auto parsed = parse_duration(text);
+    if (!parsed) throw UsageError(name + ": " + parsed.error());
+    return *parsed;
+}
+
+std::chrono::nanoseconds positive_duration_option(const std::string& name, const std::string& text) {
+    auto parsed = parse_duration(text);
+    // A negative or zero duration, or a bare number, is a value out of range rather than a malformed one.
+    if (!parsed && !starts_with(trim(text), "-") && !parse_double(text))
+        throw UsageError(name + ": " + parsed.error());
+    if (!parsed || parsed->count() <= 0)
+        throw UsageError(name + ": must be positive, a duration such as 10s or 500ms; got '" + text + "'");
+    return *parsed;
+}
+
 double number_option(const std::string& name, const std::string& text) {
     auto value = parse_double(text);
     if (!value) throw UsageError(name + ": '" + text + "' is not a number");

@@ -3,6 +3,7 @@
 // "--name=value", flags, and "--" before a command, with the number parsers their options share. Unknown or
 // malformed options raise UsageError (exit 2 with usage).
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -36,6 +37,10 @@ private:
     std::size_t m_pos = 0;
 };
 
+/// A duration for option `name` ("500ms", "10s", "2h"), or a UsageError naming it with the parser's reason.
+std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text);
+/// The same, above 0: "NAME: must be positive, a duration such as 10s or 500ms; got 'TEXT'" for 0 or less.
+std::chrono::nanoseconds positive_duration_option(const std::string& name, const std::string& text);
 /// Parses a number for option `name` or throws UsageError naming it.
 double number_option(const std::string& name, const std::string& text);
 /// A whole number in [min, max] for option `name` ("40", "4e4"); else UsageError: "NAME: expected a positive

@@ -56,9 +56,9 @@ RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, c
     return out;
 }
 
-Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& result,
-                                   const Timeline& timeline, std::int64_t start_ns,
-                                   std::int64_t profile_end_ns, const CarbonSetting& carbon) {
+Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& result, const Trace& trace,
+                                   std::int64_t start_ns, std::int64_t profile_end_ns,
+                                   const CarbonSetting& carbon) {
     if (!spec.target)
         return Error{"no forecast target (--expect-epochs, --expect-samples or --expect-duration)"};
     const ForecastTarget& target = *spec.target;
@@ -76,7 +76,7 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
     if (target.kind != ForecastTarget::Kind::duration)
         return Error{"the command marked no epochs, so there is nothing to forecast " + target_text(target) +
                      " from (a job without epochs can be forecast for a duration: --expect-duration)"};
-    auto observations = observations_from_windows(timeline, start_ns, profile_end_ns, spec.window);
+    auto observations = observations_from_windows(Timeline(trace), start_ns, profile_end_ns, spec.window);
     if (observations.empty())
         return Error{"the run was shorter than one forecast window (" +
                      format_duration(ns_to_s(spec.window.count())) + ")"};

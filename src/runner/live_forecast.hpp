@@ -98,11 +98,12 @@ private:
 
 /// The forecast kept in the result: from the run's epochs (those that ended by `profile_end_ns`,
 /// CLOCK_MONOTONIC, when the profile's signal ended the run), else, for a duration target, from windows of
-/// spec.window over [start_ns, profile_end_ns] of `timeline`. Errors: no target, no epochs for an epochs or
-/// samples target, a profile shorter than one window, and the forecaster's own errors.
-Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& result,
-                                   const Timeline& timeline, std::int64_t start_ns,
-                                   std::int64_t profile_end_ns, const CarbonSetting& carbon);
+/// spec.window over [start_ns, profile_end_ns] of `trace` (integrated only then). Errors: no target, no
+/// epochs for an epochs or samples target, a profile shorter than one window, and the forecaster's own
+/// errors.
+Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& result, const Trace& trace,
+                                   std::int64_t start_ns, std::int64_t profile_end_ns,
+                                   const CarbonSetting& carbon);
 
 /// A RunForecast from a forecaster answer (carbon at `carbon`).
 RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target,

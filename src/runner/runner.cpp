@@ -128,7 +128,6 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             status = "failed";
         }
     }
-    live.stop();
     // Lines the workload sent just before it ended are read before the window closes.
     if (server) (*server)->stop();
 
@@ -152,7 +151,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     if (spec.forecast.target) {
         const std::int64_t end_ns = start_ns + s_to_ns(result.duration_s);
         const std::int64_t profile_end_ns = live.profile_signal_ns().value_or(end_ns);
-        auto forecast = final_forecast(spec.forecast, result, Timeline(monitor.trace()), start_ns,
+        auto forecast = final_forecast(spec.forecast, result, monitor.trace(), start_ns,
                                        std::min(profile_end_ns, end_ns), spec.carbon);
         if (forecast) result.forecast = *forecast;
         else result.warnings.push_back("no forecast: " + forecast.error());

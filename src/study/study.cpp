@@ -285,7 +285,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
         log << "joulecast study: " << position << " " << record.status;
         if (record.status == "completed" || !record.run_id.empty())
             log << " in " << format_clock(record.duration_s) << ": " << format_number(record.energy_j, 1)
-                << " J, train " << per_sample_text(record.train_j_per_sample()) << ", infer "
+                << " J" << (record.energy_source.empty() ? "" : " (" + record.energy_source + ")")
+                << ", train " << per_sample_text(record.train_j_per_sample()) << ", infer "
                 << per_sample_text(record.infer_j_per_sample())
                 << (record.accuracy ? ", accuracy " + format_number(*record.accuracy, 3) : "");
         if (record.status != "completed" && record.run_id.size())

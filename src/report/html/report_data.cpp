@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analysis/common.hpp"
+#include "core/json_fields.hpp"
 #include "forecast/backtest.hpp"
 #include "report/html/page.hpp"
 #include "report/html/timeline.hpp"
@@ -20,11 +21,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-ojson number_or_null(std::optional<double> value) {
-    if (value && std::isfinite(*value)) return *value;
-    return nullptr;
-}
-
 /// A number from a JSON document, when it is one and finite.
 std::optional<double> number_at(const nlohmann::json& object, const char* key) {
     if (!object.is_object()) return std::nullopt;
@@ -32,12 +28,6 @@ std::optional<double> number_at(const nlohmann::json& object, const char* key) {
     if (it == object.end() || !it->is_number()) return std::nullopt;
     const double value = it->get<double>();
     return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
-}
-
-std::string text_at(const nlohmann::json& object, const char* key) {
-    if (!object.is_object()) return {};
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 /// Rounds for the page: 6 significant digits are more than a chart can show.
@@ -64,7 +54,7 @@ void no_data(ojson& s, const std::string& reason) {
 }
 
 ojson method_json(const analysis::EnergyMethod& method) {
-    return {{"label", method.label}, {"measured_share", number_or_null(method.measured_share)}};
+    return {{"label", method.label}, {"measured_share", optional_json(method.measured_share)}};
 }
 
 std::string runs_text(std::size_t n) {
@@ -93,7 +83,7 @@ std::vector<const nlohmann::json*> results_for(const std::vector<nlohmann::json>
                                                const std::set<std::string>& ids) {
     std::vector<const nlohmann::json*> out;
     for (const auto& r : results)
-        if (ids.count(text_at(r, "id"))) out.push_back(&r);
+        if (ids.count(string_or(r, "id"))) out.push_back(&r);
     return out;
 }
 
@@ -127,8 +117,8 @@ std::string now_iso8601() {
 std::string phase_boundary_text(const nlohmann::json& phases) {
     std::map<std::string, std::vector<std::string>> by_boundary;
     for (const auto& p : phases) {
-        std::string boundary = text_at(p, "boundary");
-        by_boundary[boundary.empty() ? "unknown" : boundary].push_back(text_at(p, "name"));
+        std::string boundary = string_or(p, "boundary");
+        by_boundary[boundary.empty() ? "unknown" : boundary].push_back(string_or(p, "name"));
     }
     std::string text;
     for (const auto& [boundary, names] : by_boundary) {
@@ -185,16 +175,16 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         return s;
     }
     const nlohmann::json& result = run->result;
-    s["run"] = {{"id", text_at(result, "id")},
-                {"name", text_at(result, "name")},
-                {"status", text_at(result, "status")},
-                {"started_at", text_at(result, "started_at")},
-                {"duration_s", number_or_null(number_at(result, "duration_s"))},
+    s["run"] = {{"id", string_or(result, "id")},
+                {"name", string_or(result, "name")},
+                {"status", string_or(result, "status")},
+                {"started_at", string_or(result, "started_at")},
+                {"duration_s", optional_json(number_at(result, "duration_s"))},
                 {"chosen_by", run->chosen_by}};
     const PowerTimeline timeline = power_timeline(run->trace, number_at(result, "duration_s"), max_bins);
     for (const auto& note : timeline.notes) s["notes"].push_back(note);
     if (timeline.series.empty()) {
-        no_data(s, "run " + short_id(text_at(result, "id")) + " has no stored power or energy readings");
+        no_data(s, "run " + short_id(string_or(result, "id")) + " has no stored power or energy readings");
         return s;
     }
     const nlohmann::json empty = nlohmann::json::object();
@@ -215,12 +205,12 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         std::string channels;
         for (const auto& c : p.channels) channels += (channels.empty() ? "" : ", ") + c;
         source += (source.empty() ? "" : "; ") + p.domain + ": " + how + " (" + channels + ")";
-        std::string total_method = text_at(methods, p.domain.c_str());
+        std::string total_method = string_or(methods, p.domain.c_str());
         if (!total_method.empty()) source += ", its energy total by " + total_method;
         series.push_back({{"domain", p.domain},
                           {"method", p.method},
                           {"channels", p.channels},
-                          {"energy_j", number_or_null(number_at(energy, p.domain.c_str()))},
+                          {"energy_j", optional_json(number_at(energy, p.domain.c_str()))},
                           {"energy_method", total_method},
                           {"points", std::move(points)}});
     }
@@ -231,14 +221,14 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         for (const auto& p : result["phases"]) {
             auto start = number_at(p, "start_s"), end = number_at(p, "end_s");
             if (!start || !end) continue;
-            phases.push_back({{"name", text_at(p, "name")},
+            phases.push_back({{"name", string_or(p, "name")},
                               {"start_s", *start},
                               {"end_s", *end},
-                              {"energy_j", number_or_null(number_at(p, "energy_j"))},
-                              {"samples", number_or_null(number_at(p, "samples"))},
-                              {"energy_per_sample_j", number_or_null(number_at(p, "energy_per_sample_j"))},
-                              {"mean_power_w", number_or_null(number_at(p, "mean_power_w"))},
-                              {"boundary", text_at(p, "boundary")}});
+                              {"energy_j", optional_json(number_at(p, "energy_j"))},
+                              {"samples", optional_json(number_at(p, "samples"))},
+                              {"energy_per_sample_j", optional_json(number_at(p, "energy_per_sample_j"))},
+                              {"mean_power_w", optional_json(number_at(p, "mean_power_w"))},
+                              {"boundary", string_or(p, "boundary")}});
         }
         if (!phases.empty()) source += ". Phase energies: " + phase_boundary_text(result["phases"]);
     }
@@ -248,11 +238,11 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         for (const auto& e : result["epochs"]) {
             auto start = number_at(e, "start_s"), end = number_at(e, "end_s");
             if (!start || !end) continue;
-            epochs.push_back({{"n", number_or_null(number_at(e, "n"))},
+            epochs.push_back({{"n", optional_json(number_at(e, "n"))},
                               {"start_s", *start},
                               {"end_s", *end},
-                              {"energy_j", number_or_null(number_at(e, "energy_j"))},
-                              {"samples", number_or_null(number_at(e, "samples"))}});
+                              {"energy_j", optional_json(number_at(e, "energy_j"))},
+                              {"samples", optional_json(number_at(e, "samples"))}});
         }
     }
     s["epochs"] = std::move(epochs);
@@ -272,9 +262,9 @@ ojson batch_section(const analysis::Analysis& analysis, const std::vector<nlohma
         for (const auto& b : o.batches)
             means.push_back({{"batch_size", b.batch_size},
                              {"energy_per_sample_j", b.mean_energy_per_sample_j},
-                             {"sd_j", number_or_null(b.sd_j)},
+                             {"sd_j", optional_json(b.sd_j)},
                              {"n", b.n},
-                             {"accuracy", number_or_null(b.mean_accuracy)},
+                             {"accuracy", optional_json(b.mean_accuracy)},
                              {"method", b.method.label}});
         if (means.empty()) continue;
         ojson runs = ojson::array();
@@ -294,7 +284,7 @@ ojson batch_section(const analysis::Analysis& analysis, const std::vector<nlohma
                           {"device", o.device},
                           {"label", label},
                           {"basis", o.basis},
-                          {"worst_to_best", number_or_null(o.worst_to_best)},
+                          {"worst_to_best", optional_json(o.worst_to_best)},
                           {"best_batch", o.best_batch},
                           {"method", method_json(o.method)},
                           {"means", std::move(means)},
@@ -337,7 +327,7 @@ ojson pareto_section(const analysis::Analysis& analysis, const std::vector<nlohm
     for (const auto& p : front.points) {
         points.push_back({{"label", p.label},
                           {"model", p.model},
-                          {"batch_size", number_or_null(p.batch_size)},
+                          {"batch_size", optional_json(p.batch_size)},
                           {"n", p.n},
                           {"accuracy", p.accuracy},
                           {"energy_per_sample_j", p.energy_per_sample_j},
@@ -384,10 +374,10 @@ ojson correlation_section(const analysis::Analysis& analysis) {
     for (const auto& row : m.cells) {
         ojson p = ojson::array(), r = ojson::array(), n = ojson::array();
         for (const auto& cell : row) {
-            p.push_back(number_or_null(cell.pearson ? std::optional<double>(rounded(*cell.pearson, 4))
+            p.push_back(optional_json(cell.pearson ? std::optional<double>(rounded(*cell.pearson, 4))
+                                                   : std::nullopt));
+            r.push_back(optional_json(cell.spearman ? std::optional<double>(rounded(*cell.spearman, 4))
                                                     : std::nullopt));
-            r.push_back(number_or_null(cell.spearman ? std::optional<double>(rounded(*cell.spearman, 4))
-                                                     : std::nullopt));
             n.push_back(cell.n);
         }
         pearson.push_back(std::move(p));
@@ -411,7 +401,7 @@ ojson correlation_section(const analysis::Analysis& analysis) {
         for (const auto& d : ranking.drivers)
             list.push_back({{"variable", d.variable},
                             {"spearman", d.spearman},
-                            {"pearson", number_or_null(d.pearson)},
+                            {"pearson", optional_json(d.pearson)},
                             {"n", d.n},
                             {"direction", d.direction},
                             {"strength", d.strength},
@@ -443,7 +433,7 @@ ojson forecast_section(const std::vector<nlohmann::json>& results, std::size_t a
     std::map<std::string, const nlohmann::json*> by_id;
     std::size_t without_epochs = 0;
     for (const auto& result : results) {
-        const std::string id = text_at(result, "id");
+        const std::string id = string_or(result, "id");
         if (!result.contains("epochs") || !result["epochs"].is_array() || result["epochs"].empty()) {
             ++without_epochs;
             continue;
@@ -489,8 +479,8 @@ ojson forecast_section(const std::vector<nlohmann::json>& results, std::size_t a
     for (const auto& r : summary->runs) {
         const nlohmann::json& result = *by_id.at(r.name);
         s["runs"].push_back({{"id", r.name},
-                             {"name", text_at(result, "name")},
-                             {"model", text_at(result.value("meta", nlohmann::json::object()), "model")},
+                             {"name", string_or(result, "name")},
+                             {"model", string_or(result.value("meta", nlohmann::json::object()), "model")},
                              {"epochs", r.epochs},
                              {"profile_epochs", r.profile_epochs},
                              {"actual_j", r.measured_j},
@@ -545,7 +535,7 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
 
     ojson runs = ojson::array();
     std::map<std::string, const nlohmann::json*> by_id;
-    for (const auto& r : inputs.results) by_id[text_at(r, "id")] = &r;
+    for (const auto& r : inputs.results) by_id[string_or(r, "id")] = &r;
     for (const auto& r : a.runs) {
         ojson methods = ojson::object();
         if (auto it = by_id.find(r.id); it != by_id.end() && it->second->contains("energy_method"))
@@ -555,12 +545,12 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
                         {"status", r.status},
                         {"started_at", r.started_at},
                         {"model", r.model},
-                        {"batch_size", number_or_null(r.batch_size)},
-                        {"duration_s", number_or_null(r.duration_s)},
-                        {"total_energy_j", number_or_null(r.total_energy_j)},
-                        {"energy_per_sample_j", number_or_null(r.energy_per_sample_j)},
+                        {"batch_size", optional_json(r.batch_size)},
+                        {"duration_s", optional_json(r.duration_s)},
+                        {"total_energy_j", optional_json(r.total_energy_j)},
+                        {"energy_per_sample_j", optional_json(r.energy_per_sample_j)},
                         {"basis", r.basis},
-                        {"accuracy", number_or_null(r.accuracy)},
+                        {"accuracy", optional_json(r.accuracy)},
                         {"method", r.method.label},
                         {"energy_method", methods}});
     }
@@ -595,7 +585,7 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
                           {"inference_energy_per_sample_j", i.inference_energy_per_sample_j},
                           {"lifetime_energy_j", i.lifetime_energy_j},
                           {"inference_share", i.inference_share},
-                          {"break_even_inferences", number_or_null(i.break_even_inferences)},
+                          {"break_even_inferences", optional_json(i.break_even_inferences)},
                           {"method", i.method.label}});
     data["inference_shares"] = std::move(shares);
     data["warnings"] = a.warnings;
