@@ -900,8 +900,8 @@ Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& 
     std::vector<std::string> warnings;
     std::map<std::string, std::size_t> skipped;
     for (const auto& s : summaries) {
-        if (filter.status.empty() && s.status != "completed" && s.status != "profiled") {
-            ++skipped[s.status];
+        if (!filter.status && !is_usable(s.status)) {
+            ++skipped[to_string(s.status)];
             continue;
         }
         try {
@@ -916,9 +916,6 @@ Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& 
             rows.push_back(derive_row(result, trace ? &*trace : nullptr));
         } catch (const StoreError& error) {
             warnings.push_back("run " + s.id + " skipped: " + error.what());
-        } catch (const nlohmann::json::exception& error) {
-            warnings.push_back("run " + s.id + " skipped: its result document cannot be read (" +
-                               error.what() + ")");
         }
     }
     Analysis a = analyze(std::move(rows), options);

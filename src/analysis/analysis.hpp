@@ -34,12 +34,12 @@ struct EnergyMethod {
     std::optional<double> measured_share;  ///< 0..1: part of the energy from counters/integrated power
 };
 
-/// One run, reduced to the numbers the analysis uses. Built by derive_row from a result JSON
-/// (joulecast.run/1) and, when given, its stored trace (for utilisation).
+/// One run, reduced to the numbers the analysis uses. Built by derive_row from a run and, when given, its
+/// stored trace (for utilisation).
 struct RunRow {
     std::string id;
     std::string name;
-    std::string status;        ///< completed | failed | interrupted | profiled | running
+    RunStatus status = RunStatus::completed;
     std::string started_at;    ///< ISO 8601 UTC
     std::string model;         ///< meta.model, else tag model, else the run's name
     std::string model_source;  ///< "meta" | "tag" | "name"
@@ -84,11 +84,10 @@ struct RunRow {
     std::vector<std::string> notes;
 };
 
-/// Derives a row from a result document (joulecast.run/1, as RunStore::get returns it) and optionally the
-/// run's stored trace. Never throws for missing, null, non-numeric or non-finite fields: they become nullopt
-/// and a note. Numbers given as text in meta/tags ("11173962") are parsed.
-RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace = nullptr);
-RunRow derive_row(const nlohmann::json& result, const StoredTrace* trace = nullptr);
+/// Derives a row from a run (as RunStore::get returns it) and optionally its stored trace. Missing,
+/// non-numeric or non-finite figures become nullopt and a note. Numbers given as text in meta/tags
+/// ("11173962") are parsed.
+RunRow derive_row(const RunResult& result, const StoredTrace* trace = nullptr);
 
 /// The numeric variables of a row that correlations use, in a fixed order: {name, unit}. Names are the
 /// RunRow field names (e.g. "energy_per_sample_j", "batch_size", "macs_per_param").

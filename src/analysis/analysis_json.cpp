@@ -136,7 +136,7 @@ Json to_json(const EnergyMethod& method) {
 Json to_json(const RunRow& r) {
     return {{"id", r.id},
             {"name", r.name},
-            {"status", r.status},
+            {"status", to_string(r.status)},
             {"started_at", r.started_at},
             {"model", r.model},
             {"model_source", r.model_source},

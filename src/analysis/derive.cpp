@@ -1,4 +1,4 @@
-// Derived metrics per run: one result document (and optionally its stored trace) reduced to a RunRow.
+// Derived metrics per run: one run (and optionally its stored trace) reduced to a RunRow.
 
 #include <algorithm>
 #include <cmath>
@@ -13,72 +13,17 @@ namespace joulecast::analysis {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-std::optional<double> number(const Json& value) {
-    if (value.is_number()) return finite_or_null(value.get<double>());
-    if (value.is_string()) return parse_double(trim(value.get<std::string>()));
-    return std::nullopt;
-}
-
-const Json* member(const Json& object, std::string_view key) {
-    if (!object.is_object()) return nullptr;
-    auto it = object.find(std::string(key));
-    return it == object.end() ? nullptr : &*it;
-}
-
-std::optional<double> number_at(const Json& object, std::string_view key) {
-    const Json* value = member(object, key);
-    return value ? number(*value) : std::nullopt;
-}
-
-std::string text_at(const Json& object, std::string_view key) {
-    const Json* value = member(object, key);
-    if (!value) return {};
-    if (value->is_string()) return value->get<std::string>();
-    if (value->is_number()) return value->dump();
-    return {};
+/// A number given in meta or a tag ("11173962"): parsed, finite, else none.
+std::optional<double> number_in(const std::map<std::string, std::string>& values, const std::string& key) {
+    auto it = values.find(key);
+    if (it == values.end()) return std::nullopt;
+    return finite_or_null(parse_double(trim(it->second)));
 }
 
 /// The first of meta[key], tags[key] (or the other order) that is a number.
-std::optional<double> meta_or_tag(const Json& result, std::string_view key, bool tag_first = false) {
-    const Json empty = Json::object();
-    const Json& meta = member(result, "meta") ? *member(result, "meta") : empty;
-    const Json& tags = member(result, "tags") ? *member(result, "tags") : empty;
-    auto a = number_at(tag_first ? tags : meta, key);
-    return a ? a : number_at(tag_first ? meta : tags, key);
-}
-
-struct PhaseSpan {
-    double start = 0, end = 0, energy = 0;
-    std::optional<double> samples;
-    const Json* json = nullptr;
-};
-
-/// Phases of one kind (train or infer), outermost only: a phase inside another of the same kind is already
-/// counted in it.
-std::vector<PhaseSpan> phases_of(const Json& result, const std::set<std::string>& names) {
-    std::vector<PhaseSpan> all;
-    const Json* phases = member(result, "phases");
-    if (!phases || !phases->is_array()) return all;
-    for (const auto& p : *phases) {
-        if (!names.count(to_lower(text_at(p, "name")))) continue;
-        PhaseSpan span;
-        span.start = number_at(p, "start_s").value_or(0);
-        span.end = number_at(p, "end_s").value_or(span.start);
-        span.energy = number_at(p, "energy_j").value_or(0);
-        span.samples = number_at(p, "samples");
-        span.json = &p;
-        all.push_back(span);
-    }
-    std::sort(all.begin(), all.end(), [](const PhaseSpan& a, const PhaseSpan& b) {
-        return a.start != b.start ? a.start < b.start : a.end > b.end;
-    });
-    std::vector<PhaseSpan> outer;
-    for (const auto& span : all)
-        if (outer.empty() || span.start >= outer.back().end || span.end > outer.back().end)
-            outer.push_back(span);
-    return outer;
+std::optional<double> meta_or_tag(const RunResult& result, const std::string& key, bool tag_first = false) {
+    auto a = number_in(tag_first ? result.tags : result.meta, key);
+    return a ? a : number_in(tag_first ? result.meta : result.tags, key);
 }
 
 EnergyMethod method_from_share(std::optional<double> share) {
@@ -91,41 +36,37 @@ EnergyMethod method_from_share(std::optional<double> share) {
 
 /// The measured share of a set of phases from their per-domain energy and the run's per-domain methods;
 /// the run's own share where a domain's method is unknown or mixed.
-EnergyMethod phases_method(const std::vector<PhaseSpan>& spans, const Json& result, const EnergyMethod& run) {
-    if (spans.empty()) return {};
-    const Json* methods = member(result, "energy_method");
+EnergyMethod phases_method(const std::vector<const PhaseResult*>& phases, const RunResult& result,
+                           const EnergyMethod& run) {
+    if (phases.empty()) return {};
+    const auto& methods = result.energy.domain_method;
     double measured = 0, total = 0;
-    for (const auto& span : spans) {
-        const Json* domains = member(*span.json, "domain_j");
-        if (!domains || !domains->is_object() || !methods) return run;
-        for (auto it = domains->begin(); it != domains->end(); ++it) {
-            auto joules = number(it.value());
-            if (!joules) continue;
-            const std::string method = text_at(*methods, it.key());
+    for (const PhaseResult* phase : phases) {
+        if (phase->domain_j.empty() || methods.empty()) return run;
+        for (const auto& [domain, joules] : phase->domain_j) {
+            if (!std::isfinite(joules)) continue;
+            auto it = methods.find(domain);
+            const std::string method = it == methods.end() ? "" : it->second;
             const bool modelled = method.find("modelled") != std::string::npos;
             if (method.empty() || (modelled && method != "modelled")) return run;
-            total += *joules;
-            if (!modelled) measured += *joules;
+            total += joules;
+            if (!modelled) measured += joules;
         }
     }
     return total > 0 ? method_from_share(measured / total) : run;
 }
 
-std::string device_of(const Json& result) {
-    const Json* host = member(result, "host");
-    if (!host) return "unknown";
-    const Json* gpus = member(*host, "gpus");
-    if (gpus && gpus->is_array() && !gpus->empty()) {
+std::string device_of(const RunResult& result) {
+    if (!result.gpus.empty()) {
         std::vector<std::string> names;
-        for (const auto& g : *gpus) names.push_back(text_at(g, "name").empty() ? "GPU" : text_at(g, "name"));
+        for (const auto& g : result.gpus) names.push_back(g.name.empty() ? "GPU" : g.name);
         if (std::all_of(names.begin(), names.end(), [&](const std::string& n) { return n == names[0]; }))
             return names.size() == 1 ? names[0] : std::to_string(names.size()) + "x " + names[0];
         std::string joined;
         for (const auto& n : names) joined += (joined.empty() ? "" : " + ") + n;
         return joined;
     }
-    std::string cpu = text_at(*host, "cpu_model");
-    return cpu.empty() ? "unknown" : cpu;
+    return result.host.cpu_model.empty() ? "unknown" : result.host.cpu_model;
 }
 
 /// Mean of the utilisation gauges of one domain over the command ([0, duration]); each channel's readings
@@ -155,27 +96,20 @@ std::optional<double> mean_utilisation(const StoredTrace& trace, const std::stri
     return total / static_cast<double>(channels);
 }
 
-/// Sum of the spans' samples when every span has them.
-std::optional<double> all_samples(const std::vector<PhaseSpan>& spans) {
-    if (spans.empty()) return std::nullopt;
+/// Sum of the phases' samples when every phase has them.
+std::optional<double> all_samples(const std::vector<const PhaseResult*>& phases) {
+    if (phases.empty()) return std::nullopt;
     double sum = 0;
-    for (const auto& s : spans) {
-        if (!s.samples) return std::nullopt;
-        sum += *s.samples;
+    for (const PhaseResult* p : phases) {
+        if (!p->samples) return std::nullopt;
+        sum += static_cast<double>(*p->samples);
     }
     return sum;
 }
 
-std::optional<double> epoch_samples(const Json& result) {
-    const Json* epochs = member(result, "epochs");
-    if (!epochs || !epochs->is_array() || epochs->empty()) return std::nullopt;
-    double sum = 0;
-    for (const auto& e : *epochs) {
-        auto s = number_at(e, "samples");
-        if (!s) return std::nullopt;
-        sum += *s;
-    }
-    return sum;
+std::optional<double> samples_of_epochs(const RunResult& result) {
+    auto samples = epoch_samples(result);
+    return samples ? std::optional<double>(static_cast<double>(*samples)) : std::nullopt;
 }
 
 std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
@@ -183,34 +117,34 @@ std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
     return finite_or_null(*a / *b);
 }
 
-}  // namespace
-
-RunRow derive_row(const nlohmann::json& result, const StoredTrace* trace) {
-    return derive_row(nlohmann::ordered_json(result), trace);
+std::optional<double> energy_of(const std::vector<const PhaseResult*>& phases, std::optional<double> stated) {
+    if (stated) return finite_or_null(stated);
+    if (phases.empty()) return std::nullopt;
+    double sum = 0;
+    for (const PhaseResult* p : phases) sum += p->energy_j;
+    return finite_or_null(sum);
 }
 
-RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace) {
-    RunRow row;
-    if (!result.is_object()) {
-        row.notes.push_back("the result document is not a JSON object");
-        row.model = "unknown";
-        row.device = "unknown";
-        return row;
-    }
-    const Json empty = Json::object();
-    const Json& meta = member(result, "meta") ? *member(result, "meta") : empty;
-    row.id = text_at(result, "id");
-    row.name = text_at(result, "name");
-    row.status = text_at(result, "status");
-    row.started_at = text_at(result, "started_at");
-    if (const Json* partial = member(result, "partial");
-        partial && partial->is_boolean() && partial->get<bool>())
-        row.notes.push_back("partial result: the run did not finish; figures come from its stored readings");
-    if (const Json* tags = member(result, "tags"); tags && tags->is_object())
-        for (auto it = tags->begin(); it != tags->end(); ++it)
-            row.tags[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+double time_of(const std::vector<const PhaseResult*>& phases) {
+    double time = 0;
+    for (const PhaseResult* p : phases) time += std::max(0.0, p->end_s - p->start_s);
+    return time;
+}
 
-    row.model = text_at(meta, "model");
+}  // namespace
+
+RunRow derive_row(const RunResult& result, const StoredTrace* trace) {
+    RunRow row;
+    row.id = result.id;
+    row.name = result.name;
+    row.status = result.status;
+    row.started_at = result.started_at;
+    if (result.partial)
+        row.notes.push_back("partial result: the run did not finish; figures come from its stored readings");
+    row.tags = result.tags;
+
+    auto model = result.meta.find("model");
+    row.model = model == result.meta.end() ? "" : model->second;
     row.model_source = "meta";
     if (row.model.empty() && row.tags.count("model")) {
         row.model = row.tags["model"];
@@ -222,21 +156,16 @@ RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace
         row.notes.push_back("no model in meta or tags: the run's name stands for the model");
     }
     row.device = device_of(result);
-    row.dataset = text_at(meta, "dataset");
+    if (auto dataset = result.meta.find("dataset"); dataset != result.meta.end()) row.dataset = dataset->second;
 
     row.batch_size = meta_or_tag(result, "batch_size");
     row.learning_rate = meta_or_tag(result, "learning_rate");
     row.epochs = meta_or_tag(result, "epochs");
-    if (!row.epochs)
-        if (const Json* epochs = member(result, "epochs"); epochs && epochs->is_array() && !epochs->empty())
-            row.epochs = static_cast<double>(epochs->size());
+    if (!row.epochs && !result.epochs.empty()) row.epochs = static_cast<double>(result.epochs.size());
     row.threads = meta_or_tag(result, "threads", true);
     row.power_limit_w = meta_or_tag(result, "power_limit_w", true);
-    if (!row.power_limit_w)
-        if (const Json* host = member(result, "host"))
-            if (const Json* gpus = member(*host, "gpus"); gpus && gpus->is_array() && !gpus->empty())
-                if (auto limit = number_at((*gpus)[0], "power_limit_w"); limit && *limit > 0)
-                    row.power_limit_w = limit;
+    if (!row.power_limit_w && !result.gpus.empty() && result.gpus[0].power_limit_w > 0)
+        row.power_limit_w = finite_or_null(result.gpus[0].power_limit_w);
     row.params = meta_or_tag(result, "params");
     row.macs = meta_or_tag(result, "macs");
     row.macs_per_param = meta_or_tag(result, "macs_per_param");
@@ -244,58 +173,36 @@ RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace
     if (!row.params) row.notes.push_back("no params in meta");
     if (!row.macs) row.notes.push_back("no macs in meta");
 
-    // Energy and its method.
-    const Json* energy = member(result, "energy_j");
-    if (energy) {
-        row.total_energy_j = number_at(*energy, "total");
-        auto measured = number_at(*energy, "measured");
-        auto modelled = number_at(*energy, "modelled");
-        if (row.total_energy_j && *row.total_energy_j > 0 && (measured || modelled))
-            row.method = method_from_share(
-                std::clamp(measured ? *measured / *row.total_energy_j : 1.0 - *modelled / *row.total_energy_j,
-                           0.0, 1.0));
-    }
+    // Energy and its method: the measured share, where the run split its total into measured and modelled.
+    const WindowEnergy& energy = result.energy;
+    row.total_energy_j = finite_or_null(energy.total_j);
+    if (row.total_energy_j && *row.total_energy_j > 0 && energy.measured_j + energy.modelled_j > 0)
+        row.method = method_from_share(std::clamp(energy.measured_j / *row.total_energy_j, 0.0, 1.0));
     if (!row.total_energy_j) row.notes.push_back("no total energy");
-    row.duration_s = number_at(result, "duration_s");
-    if (const Json* power = member(result, "power_w")) {
-        row.mean_power_w = number_at(*power, "mean");
-        row.peak_power_w = number_at(*power, "peak");
-    }
+    row.duration_s = finite_or_null(result.duration_s);
+    row.mean_power_w = finite_or_null(result.mean_power_w);
+    row.peak_power_w = finite_or_null(result.peak_power_w);
 
     // Phases: training and inference.
-    const auto train = phases_of(result, {"train", "training"});
-    const auto infer = phases_of(result, {"infer", "inference"});
-    row.training_energy_j = number_at(result, "training_energy_j");
-    if (!row.training_energy_j && !train.empty()) {
-        double sum = 0;
-        for (const auto& s : train) sum += s.energy;
-        row.training_energy_j = sum;
-    }
-    row.inference_energy_j = number_at(result, "inference_energy_j");
-    if (!row.inference_energy_j && !infer.empty()) {
-        double sum = 0;
-        for (const auto& s : infer) sum += s.energy;
-        row.inference_energy_j = sum;
-    }
+    const auto train = outermost_phases(result, PhaseRole::training);
+    const auto infer = outermost_phases(result, PhaseRole::inference);
+    row.training_energy_j = energy_of(train, result.training_energy_j);
+    row.inference_energy_j = energy_of(infer, result.inference_energy_j);
     if (!train.empty()) {
         row.training_samples = all_samples(train);
         if (!row.training_samples) {
-            row.training_samples = epoch_samples(result);
+            row.training_samples = samples_of_epochs(result);
             row.notes.push_back(row.training_samples
                                     ? "training samples taken from the epochs (train phases lack samples)"
                                     : "train phases without samples: no training energy per sample");
         }
-        double time = 0;
-        for (const auto& s : train) time += std::max(0.0, s.end - s.start);
-        row.training_time_s = time;
+        row.training_time_s = time_of(train);
     }
     if (!infer.empty()) {
         row.inference_samples = all_samples(infer);
         if (!row.inference_samples)
             row.notes.push_back("infer phases without samples: no inference energy per sample");
-        double time = 0;
-        for (const auto& s : infer) time += std::max(0.0, s.end - s.start);
-        row.inference_time_s = time;
+        row.inference_time_s = time_of(infer);
     }
     row.training_energy_per_sample_j = ratio(row.training_energy_j, row.training_samples);
     row.inference_energy_per_sample_j = ratio(row.inference_energy_j, row.inference_samples);
@@ -315,7 +222,7 @@ RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace
         if (row.training_samples || row.inference_samples) {
             samples = row.training_samples.value_or(0) + row.inference_samples.value_or(0);
             from = "train/infer phases";
-        } else if ((samples = epoch_samples(result))) {
+        } else if ((samples = samples_of_epochs(result))) {
             from = "epochs";
         } else if ((samples = meta_or_tag(result, "samples"))) {
             from = "meta.samples";
@@ -335,20 +242,17 @@ RunRow derive_row(const nlohmann::ordered_json& result, const StoredTrace* trace
         row.work_params_per_s = finite_or_null(*row.params * *row.training_samples / *row.training_time_s);
 
     // Quality metrics.
-    if (const Json* metrics = member(result, "metrics"); metrics && metrics->is_object()) {
-        for (const char* name : {"accuracy", "acc", "test_accuracy", "val_accuracy"}) {
-            if (const Json* m = member(*metrics, name)) {
-                row.accuracy = m->is_object() ? number_at(*m, "last") : number(*m);
-                if (row.accuracy) {
-                    if (std::string(name) != "accuracy")
-                        row.notes.push_back(std::string("accuracy from metric '") + name + "'");
-                    break;
-                }
-            }
+    for (const char* name : {"accuracy", "acc", "test_accuracy", "val_accuracy"}) {
+        auto m = result.metrics.find(name);
+        if (m == result.metrics.end() || m->second.points.empty()) continue;
+        row.accuracy = finite_or_null(m->second.last());
+        if (row.accuracy) {
+            if (std::string(name) != "accuracy") row.notes.push_back(std::string("accuracy from metric '") + name + "'");
+            break;
         }
-        if (const Json* m = member(*metrics, "loss"))
-            row.loss = m->is_object() ? number_at(*m, "last") : number(*m);
     }
+    if (auto loss = result.metrics.find("loss"); loss != result.metrics.end() && !loss->second.points.empty())
+        row.loss = finite_or_null(loss->second.last());
     if (!row.accuracy) row.notes.push_back("no accuracy metric");
 
     if (trace) {

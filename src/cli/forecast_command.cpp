@@ -181,39 +181,18 @@ std::unique_ptr<RunStore> open_existing_store(const std::string& path, const std
     return store;
 }
 
-std::vector<EpochResult> epochs_of(const nlohmann::ordered_json& document) {
-    std::vector<EpochResult> epochs;
-    auto it = document.find("epochs");
-    if (it == document.end() || !it->is_array()) return epochs;
-    for (const auto& e : *it) {
-        EpochResult epoch;
-        epoch.n = static_cast<long long>(number_or(e, "n"));
-        epoch.start_s = number_or(e, "start_s");
-        epoch.end_s = number_or(e, "end_s");
-        epoch.energy_j = number_or(e, "energy_j");
-        if (e.contains("samples") && e["samples"].is_number_integer())
-            epoch.samples = e["samples"].get<long long>();
-        epochs.push_back(epoch);
-    }
-    return epochs;
-}
-
 /// The run's sampling interval in seconds: the one stored in its result (overhead.interval_s), else the
 /// median spacing of its stored power readings (per channel); 0 when neither is known.
 /// How the run's energy was obtained, per domain, as its result recorded it: "gpu counter, cpu modelled".
-std::string energy_sources(const nlohmann::ordered_json& document) {
+std::string energy_sources(const RunResult& run) {
     std::string text;
-    if (auto it = document.find("energy_method"); it != document.end() && it->is_object())
-        for (const auto& [domain, method] : it->items())
-            if (method.is_string()) text += (text.empty() ? "" : ", ") + domain + " " + method.get<std::string>();
+    for (const auto& [domain, method] : run.energy.domain_method)
+        text += (text.empty() ? "" : ", ") + domain + " " + method;
     return text.empty() ? "not recorded" : text;
 }
 
-double sampling_interval_s(const nlohmann::ordered_json& document, const StoredTrace& trace) {
-    if (auto it = document.find("overhead"); it != document.end() && it->is_object()) {
-        const double stored = number_or(*it, "interval_s");
-        if (stored > 0 && std::isfinite(stored)) return stored;
-    }
+double sampling_interval_s(const RunResult& run, const StoredTrace& trace) {
+    if (const double stored = run.overhead.interval_s; stored > 0 && std::isfinite(stored)) return stored;
     auto spacings = [&](bool power_only) {
         std::map<std::uint32_t, std::int64_t> last;
         std::vector<std::int64_t> gaps;
@@ -252,16 +231,16 @@ std::string plural(std::size_t n, const std::string& word) {
 int forecast_run(const Options& o) {
     const std::string path = store_path(o.db);
     auto store = open_existing_store(path, "no run with id '" + o.run + "'");
-    const nlohmann::ordered_json document = store->get(o.run);  // RunNotFound / ambiguous: StoreError
-    const std::string id = string_or(document, "id");
-    const std::string name = string_or(document, "name");
+    const RunResult run = store->get(o.run);  // RunNotFound / ambiguous: StoreError
+    const std::string& id = run.id;
+    const std::string& name = run.name;
 
     // Observations: the run's epochs, else whole windows of its stored readings.
     std::vector<Observation> observations;
     std::string unit = "epoch";
     std::optional<double> window_s;
     std::string window_note;
-    const std::vector<EpochResult> epochs = epochs_of(document);
+    const std::vector<EpochResult>& epochs = run.epochs;
     if (!epochs.empty()) {
         if (o.window)
             throw UsageError("--window applies only to runs without epochs: run " + id + " marked " +
@@ -278,10 +257,10 @@ int forecast_run(const Options& o) {
         // not part of the job.
         const std::int64_t start_ns = std::max<std::int64_t>(0, timeline.first_ns());
         std::int64_t end_ns = timeline.last_ns();
-        const double run_s = number_or(document, "duration_s");
+        const double run_s = run.duration_s;
         if (run_s > 0) end_ns = std::min(end_ns, static_cast<std::int64_t>(std::llround(run_s * 1e9)));
         std::chrono::nanoseconds window{0};
-        const double interval_s = sampling_interval_s(document, trace);
+        const double interval_s = sampling_interval_s(run, trace);
         if (o.window) {
             window = *o.window;
             const double window_len_s = static_cast<double>(window.count()) * 1e-9;
@@ -315,12 +294,11 @@ int forecast_run(const Options& o) {
 
     // CO2e at the run's own stored intensity and PUE.
     std::optional<CarbonSetting> carbon;
-    if (auto it = document.find("carbon");
-        it != document.end() && it->is_object() && number_or(*it, "intensity_g_per_kwh") > 0) {
+    if (run.carbon && run.carbon->intensity_g_per_kwh > 0) {
         CarbonSetting setting;
-        setting.intensity_g_per_kwh = number_or(*it, "intensity_g_per_kwh");
-        setting.source = string_or(*it, "intensity_source");
-        setting.pue = number_or(*it, "pue", 1.0);
+        setting.intensity_g_per_kwh = run.carbon->intensity_g_per_kwh;
+        setting.source = run.carbon->intensity_source;
+        setting.pue = run.carbon->pue;
         setting.pue_source = "as stored with the run";
         carbon = setting;
     }
@@ -331,11 +309,11 @@ int forecast_run(const Options& o) {
         j["schema"] = "joulecast.forecast/1";
         j["run_id"] = id;
         j["run_name"] = name;
-        j["target"] = {{"kind", target_kind_name(o.target->kind)}, {"amount", o.target->amount}};
+        j["target"] = {{"kind", to_string(o.target->kind)}, {"amount", o.target->amount}};
         j["observations_from"] = unit == "epoch" ? "epochs" : "windows";
         if (window_s) j["window_s"] = *window_s;
         // What the forecast extrapolates: counter, integrated or modelled energy, per domain.
-        if (auto it = document.find("energy_method"); it != document.end()) j["energy_method"] = *it;
+        j["energy_method"] = run.energy.domain_method;
         j["forecast"] = forecast_to_json(f);
         j["naive"] = forecast_to_json(*naive);
         if (carbon) {
@@ -390,7 +368,7 @@ int forecast_run(const Options& o) {
     }
     line("measured", format_energy(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
                          " so far (" + plural(f.observations, unit) +
-                         "; energy: " + energy_sources(document) + ")");
+                         "; energy: " + energy_sources(run) + ")");
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));
@@ -404,12 +382,12 @@ int forecast_run(const Options& o) {
 // ---- forecast --backtest ----------------------------------------------------------------------------------
 
 int forecast_backtest(Options o) {
-    if (o.filter.status.empty()) o.filter.status = "completed";
+    if (!o.filter.status) o.filter.status = RunStatus::completed;
     const std::string path = store_path(o.db);
     auto store = open_existing_store(path, "nothing to backtest");
     const std::vector<RunSummary> listed = store->list(o.filter);
     if (listed.empty())
-        throw std::runtime_error("no " + o.filter.status + " run" +
+        throw std::runtime_error(std::string("no ") + to_string(*o.filter.status) + " run" +
                                  (o.filter_given ? " matches the filters" : "") + " in " + path +
                                  ": nothing to backtest");
 
@@ -417,8 +395,7 @@ int forecast_backtest(Options o) {
     std::vector<std::string> skipped;
     std::map<std::string, std::string> names;  // id -> run name
     for (const RunSummary& summary : listed) {
-        const nlohmann::ordered_json document = store->get(summary.id);
-        const std::vector<EpochResult> epochs = epochs_of(document);
+        const std::vector<EpochResult> epochs = store->get(summary.id).epochs;
         names[summary.id] = summary.name;
         if (epochs.size() < 2) {
             skipped.push_back(summary.id + (summary.name.empty() ? "" : " " + summary.name) + ": " +

@@ -17,7 +17,8 @@
 #include "core/text.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
+#include "report/trace_csv.hpp"
 #include "report/summary.hpp"
 #include "sensors/registry.hpp"
 
@@ -29,7 +30,7 @@ Runs CMD (no shell), measures the energy it takes, prints a summary on stderr an
 (128+N when signal N ended it; 127 when CMD cannot be started; 2 for bad options).
 
 options:
-  --json FILE        write the result (schema joulecast.run/1) to FILE
+  --json FILE        write the result (schema joulecast.run/2) to FILE
   --trace FILE.csv   write every reading to FILE.csv (replayable with --replay)
   --interval D       sampling interval, 10ms to 10s (default 100ms)
   --idle D           measure idle power for D (e.g. 5s) before starting CMD; report net energy

@@ -32,12 +32,10 @@ bool filter_option(Args& args, RunFilter& filter) {
         filter.tags.emplace_back("study", text);
         return true;
     }
-    if (args.value("--status", filter.status)) {
-        static constexpr const char* known[] = {"running", "completed", "failed", "interrupted", "profiled"};
-        if (std::none_of(std::begin(known), std::end(known),
-                         [&](const char* s) { return filter.status == s; }))
-            throw UsageError("--status: '" + filter.status +
-                             "' is not one of running, completed, failed, interrupted, profiled");
+    if (args.value("--status", text)) {
+        filter.status = parse_run_status(text);
+        if (!filter.status)
+            throw UsageError("--status: '" + text + "' is not one of running, completed, failed, interrupted, profiled");
         return true;
     }
     if (args.value("--tag", text)) {

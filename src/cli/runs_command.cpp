@@ -19,6 +19,7 @@
 #include "cli/run_filters.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
+#include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/export.hpp"
 #include "store/iso_time.hpp"
@@ -33,7 +34,7 @@ The store of measured runs (SQLite). Run ids may be shortened to any unique pref
 subcommands:
   list [FILTERS] [--json]          runs, newest first (the default): id, start, name, status, duration,
                                    energy with how it was obtained, CO2e
-  show ID [--json]                 one run in full (--json: its result document, schema joulecast.run/1)
+  show ID [--json]                 one run in full (--json: its result document as stored, schema joulecast.run/2, or /1 for older runs)
   export [FILTERS] --format csv|json [--output FILE] [--readings]
                                    csv: one row per run, or one per reading with --readings;
                                    json: an array of result documents (with their readings with --readings)
@@ -144,7 +145,7 @@ void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
     std::vector<std::vector<std::string>> rows = {
         {"ID", "STARTED", "NAME", "STATUS", "DURATION", "ENERGY", "METHOD", "CO2E"}};
     for (const RunSummary& r : runs) {
-        rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), r.status,
+        rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), to_string(r.status),
                         r.duration_s ? format_clock(*r.duration_s) : "-",
                         r.total_energy_j ? energy_text(*r.total_energy_j) : "-", method_hint(r),
                         r.co2e_g ? mass_text(*r.co2e_g) : "-"});
@@ -152,109 +153,83 @@ void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
     print_table(out, rows, {false, false, false, false, true, true, false, true});
 }
 
-void print_run(std::ostream& out, const nlohmann::ordered_json& j) {
+void print_run(std::ostream& out, const RunResult& r) {
     auto line = [&](const std::string& label, const std::string& value) {
         out << "  " << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ') << value << '\n';
     };
-    out << "run " << string_or(j, "id");
-    if (!string_or(j, "name").empty()) out << "  " << string_or(j, "name");
+    out << "run " << r.id;
+    if (!r.name.empty()) out << "  " << r.name;
     out << '\n';
-    std::string status = string_or(j, "status");
-    if (j.contains("exit_code") && j["exit_code"].is_number())
-        status += " (exit " + std::to_string(j["exit_code"].get<int>()) + ")";
+    std::string status = to_string(r.status);
+    if (!r.partial) status += " (exit " + std::to_string(r.exit_code) + ")";
     line("status", status);
     std::string command;
-    if (j.contains("command") && j["command"].is_array())
-        for (const auto& word : j["command"])
-            command += (command.empty() ? "" : " ") + word.get<std::string>();
+    for (const auto& word : r.command) command += (command.empty() ? "" : " ") + word;
     line("command", command);
-    const std::string started = string_or(j, "started_at");
-    auto started_unix = parse_iso8601(started);
-    line("started", started_unix ? format_local_time(*started_unix, true) + " (" + started + ")" : started);
-    line("duration", format_clock(number_or(j, "duration_s")));
-    if (j.contains("host") && j["host"].is_object()) {
-        const auto& h = j["host"];
-        std::string host = string_or(h, "hostname");
-        if (!string_or(h, "cpu_model").empty()) host += ", " + string_or(h, "cpu_model");
-        if (h.contains("gpus") && h["gpus"].is_array())
-            for (const auto& g : h["gpus"]) host += ", " + string_or(g, "name");
-        line("host", host);
-    }
+    auto started_unix = parse_iso8601(r.started_at);
+    line("started",
+         started_unix ? format_local_time(*started_unix, true) + " (" + r.started_at + ")" : r.started_at);
+    line("duration", format_clock(r.duration_s));
+    std::string host = r.host.hostname;
+    if (!r.host.cpu_model.empty()) host += ", " + r.host.cpu_model;
+    for (const auto& g : r.gpus) host += ", " + g.name;
+    line("host", host);
     out << '\n';
 
-    if (j.contains("energy_j") && j["energy_j"].is_object()) {
-        const auto& e = j["energy_j"];
-        const auto methods =
-            j.contains("energy_method") ? j["energy_method"] : nlohmann::ordered_json::object();
-        for (const auto& [domain, value] : e.items()) {
-            if (domain == "total" || domain == "measured" || domain == "modelled" || !value.is_number())
-                continue;
-            if (value.get<double>() == 0 && !methods.contains(domain)) continue;
-            std::string how = methods.contains(domain) ? methods[domain].get<std::string>() : "";
-            line(domain, energy_text(value.get<double>()) + (how.empty() ? "" : "  (" + how + ")"));
-        }
-        std::string total = energy_text(number_or(e, "total"));
-        if (number_or(e, "modelled") > 0)
-            total += "  (" + energy_text(number_or(e, "measured")) + " measured, " +
-                     energy_text(number_or(e, "modelled")) + " modelled)";
-        line("total", total);
-    }
-    if (j.contains("net_energy_j") && j["net_energy_j"].is_number())
-        line("net", energy_text(j["net_energy_j"].get<double>()) + "  (idle " +
-                        format_fixed(number_or(j, "idle_power_w"), 1) + " W subtracted)");
-    if (j.contains("power_w") && j["power_w"].is_object())
-        line("power", "mean " + format_fixed(number_or(j["power_w"], "mean"), 1) + " W, peak " +
-                          format_fixed(number_or(j["power_w"], "peak"), 1) + " W");
-    if (j.contains("carbon") && j["carbon"].is_object()) {
-        const auto& c = j["carbon"];
-        line("carbon", mass_text(number_or(c, "co2e_g")) + " CO2e  (" +
-                           format_fixed(number_or(c, "intensity_g_per_kwh"), 0) + " g/kWh, " +
-                           string_or(c, "intensity_source") + ", PUE " +
-                           format_fixed(number_or(c, "pue", 1), 2) + ")");
-    }
-    if (j.contains("phases") && j["phases"].is_array() && !j["phases"].empty()) {
+    const WindowEnergy& e = r.energy;
+    auto domain_line = [&](const std::string& domain, double joules) {
+        auto method = e.domain_method.find(domain);
+        if (joules == 0 && method == e.domain_method.end()) return;
+        line(domain, energy_text(joules) + (method == e.domain_method.end() || method->second.empty()
+                                                ? ""
+                                                : "  (" + method->second + ")"));
+    };
+    for (const char* domain : {"gpu", "cpu", "dram"}) domain_line(domain, e.domain(domain));
+    for (const auto& [domain, joules] : e.domain_j)
+        if (domain != "gpu" && domain != "cpu" && domain != "dram") domain_line(domain, joules);
+    std::string total = energy_text(e.total_j);
+    if (e.modelled_j > 0)
+        total += "  (" + energy_text(e.measured_j) + " measured, " + energy_text(e.modelled_j) + " modelled)";
+    line("total", total);
+    if (r.net_energy_j)
+        line("net", energy_text(*r.net_energy_j) + "  (idle " + format_fixed(r.idle ? r.idle->power_w : 0.0, 1) +
+                        " W subtracted)");
+    line("power", "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
+    if (r.carbon)
+        line("carbon", mass_text(r.carbon->co2e_g) + " CO2e  (" + format_fixed(r.carbon->intensity_g_per_kwh, 0) +
+                           " g/kWh, " + r.carbon->intensity_source + ", PUE " + format_fixed(r.carbon->pue, 2) + ")");
+    if (!r.phases.empty()) {
         out << "\n  phases:\n";
         std::vector<std::vector<std::string>> rows = {
             {"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE"}};
-        for (const auto& p : j["phases"]) {
-            rows.push_back({string_or(p, "name"), format_fixed(number_or(p, "start_s"), 2) + " s",
-                            format_fixed(number_or(p, "end_s"), 2) + " s",
-                            energy_text(number_or(p, "energy_j")),
-                            p.contains("samples") && p["samples"].is_number()
-                                ? std::to_string(p["samples"].get<long long>())
-                                : "-",
-                            p.contains("energy_per_sample_j") && p["energy_per_sample_j"].is_number()
-                                ? per_sample_text(p["energy_per_sample_j"].get<double>())
-                                : "-"});
-        }
+        for (const auto& p : r.phases)
+            rows.push_back({p.name, format_fixed(p.start_s, 2) + " s", format_fixed(p.end_s, 2) + " s",
+                            energy_text(p.energy_j), p.samples ? std::to_string(*p.samples) : "-",
+                            p.energy_per_sample_j ? per_sample_text(*p.energy_per_sample_j) : "-"});
         std::ostringstream table;
         print_table(table, rows, {false, true, true, true, true, true});
         for (const auto& row : split(table.str(), '\n'))
             if (!row.empty()) out << "    " << row << '\n';
     }
-    if (j.contains("epochs") && j["epochs"].is_array() && !j["epochs"].empty()) {
+    if (!r.epochs.empty()) {
         double energy = 0;
-        for (const auto& e : j["epochs"]) energy += number_or(e, "energy_j");
+        for (const auto& epoch : r.epochs) energy += epoch.energy_j;
         out << '\n';
-        line("epochs", std::to_string(j["epochs"].size()) + ", " + energy_text(energy) + " in all");
+        line("epochs", std::to_string(r.epochs.size()) + ", " + energy_text(energy) + " in all");
     }
-    auto key_values = [&](const char* key, const char* label) {
-        if (!j.contains(key) || !j[key].is_object() || j[key].empty()) return;
+    auto key_values = [&](const std::map<std::string, std::string>& values, const char* label) {
+        if (values.empty()) return;
         std::string text;
-        for (const auto& [k, v] : j[key].items()) {
-            std::string value = v.is_string()                         ? v.get<std::string>()
-                                : v.is_object() && v.contains("last") ? v["last"].dump()
-                                                                      : v.dump();
-            text += (text.empty() ? "" : "  ") + k + "=" + value;
-        }
+        for (const auto& [k, v] : values) text += (text.empty() ? "" : "  ") + k + "=" + v;
         line(label, text);
     };
     out << '\n';
-    key_values("meta", "meta");
-    key_values("metrics", "metrics");
-    key_values("tags", "tags");
-    if (j.contains("warnings") && j["warnings"].is_array())
-        for (const auto& w : j["warnings"]) out << "  warning: " << w.get<std::string>() << '\n';
+    key_values(r.meta, "meta");
+    std::map<std::string, std::string> metrics;
+    for (const auto& [name, series] : r.metrics) metrics[name] = nlohmann::json(series.last()).dump();
+    key_values(metrics, "metrics");
+    key_values(r.tags, "tags");
+    for (const auto& w : r.warnings) out << "  warning: " << w << '\n';
 }
 
 // ---- Subcommands ------------------------------------------------------------------------------------------
@@ -299,11 +274,10 @@ int show_run(Args& args, Common common) {
     auto store = open_store(common, false);
     if (!store)
         throw RunNotFound("no run with id '" + id + "': there is no store at " + store_path(common) + " yet");
-    const nlohmann::ordered_json document = store->get(id);
     if (json)
-        std::cout << document.dump(2) << '\n';
+        std::cout << store->get_document(id).dump(2) << '\n';
     else
-        print_run(std::cout, document);
+        print_run(std::cout, store->get(id));
     return 0;
 }
 
@@ -390,7 +364,7 @@ int remove_runs(Args& args, Common common) {
         bool seen = false;
         for (const auto& r : runs) seen = seen || r.id == run.id;
         if (seen) continue;
-        if (run.status == "running" && !force)
+        if (run.status == RunStatus::running && !force)
             throw StoreError("run " + run.id + " is still running (or its joulecast runs on host " +
                              run.hostname + "); remove it with --force");
         runs.push_back(std::move(run));
@@ -402,7 +376,7 @@ int remove_runs(Args& args, Common common) {
                 std::to_string(runs.size()) + " run" + (runs.size() == 1 ? "" : "s"));
         for (const auto& r : runs)
             std::cerr << "  " << r.id << "  " << format_local_time(r.started_unix) << "  " << r.name << "  "
-                      << r.status << '\n';
+                      << to_string(r.status) << '\n';
         std::cerr << "remove " << runs.size() << " run" << (runs.size() == 1 ? "" : "s") << "? [y/N] ";
         std::string answer;
         std::getline(std::cin, answer);

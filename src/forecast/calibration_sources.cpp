@@ -31,8 +31,13 @@ std::optional<double> positive(const Json& object, const char* key) {
     return value;
 }
 
-bool present(const Json& object, const char* key) {
-    return object.is_object() && object.contains(key) && !object[key].is_null();
+/// A positive number given in a run's meta ("11173962").
+std::optional<double> positive(const std::map<std::string, std::string>& meta, const char* key) {
+    auto it = meta.find(key);
+    if (it == meta.end()) return std::nullopt;
+    auto value = parse_double(trim(it->second));
+    if (!value || !std::isfinite(*value) || *value <= 0) return std::nullopt;
+    return value;
 }
 
 std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
@@ -111,29 +116,25 @@ Result<std::vector<CalibrationSource>> shipped_calibrations() {
     return out;
 }
 
-std::string run_device(const Json& result) {
-    const Json empty = Json::object();
-    const Json& energy = result.is_object() && result.contains("energy_j") ? result["energy_j"] : empty;
-    const Json& host = result.is_object() && result.contains("host") ? result["host"] : empty;
-    if (positive(energy, "gpu") && host.is_object() && host.contains("gpus") && host["gpus"].is_array() &&
-        !host["gpus"].empty()) {
+std::string run_device(const RunResult& result) {
+    const double gpu = result.energy.domain("gpu");
+    if (std::isfinite(gpu) && gpu > 0 && !result.gpus.empty()) {
         // The same naming as `joulecast analyze`.
         return analysis::derive_row(result).device;
     }
-    const std::string cpu = text_of(host, "cpu_model");
-    return cpu.empty() ? "unknown" : cpu;
+    return result.host.cpu_model.empty() ? "unknown" : result.host.cpu_model;
 }
 
-StoreCalibrations calibrations_from_results(const std::vector<Json>& results, const std::string& store_path) {
+StoreCalibrations calibrations_from_results(const std::vector<RunResult>& results, const std::string& store_path) {
     StoreCalibrations out;
     std::map<std::string, std::size_t> index;  // device -> position in out.devices
     std::map<std::string, std::pair<std::string, std::string>> dates;
     for (const auto& result : results) {
-        if (!result.is_object() || text_of(result, "status") != "completed") continue;
-        const Json empty = Json::object();
-        const Json& meta = result.contains("meta") && result["meta"].is_object() ? result["meta"] : empty;
-        if (!present(meta, "model")) continue;  // not a model-training workload: nothing to say
-        const std::string label = text_of(result, "id") + " (" + text_of(result, "name") + ")";
+        if (result.status != RunStatus::completed) continue;
+        const auto& meta = result.meta;
+        auto model = meta.find("model");
+        if (model == meta.end()) continue;  // not a model-training workload: nothing to say
+        const std::string label = result.id + " (" + result.name + ")";
         std::vector<std::string> missing;
         for (const char* key : {"params", "macs", "batch_size"})
             if (!positive(meta, key)) missing.push_back(key);
@@ -145,8 +146,7 @@ StoreCalibrations calibrations_from_results(const std::vector<Json>& results, co
         }
         const analysis::RunRow row = analysis::derive_row(result);
         CalibrationRow r;
-        r.model = text_of(meta, "model");
-        if (r.model.empty()) r.model = meta["model"].dump();
+        r.model = model->second.empty() ? "\"\"" : model->second;
         r.params = *positive(meta, "params");
         r.macs = *positive(meta, "macs");
         r.batch_size = *positive(meta, "batch_size");
@@ -169,9 +169,8 @@ StoreCalibrations calibrations_from_results(const std::vector<Json>& results, co
             out.skipped.push_back(label + ": no train or infer phase with samples and energy");
             continue;
         }
-        r.measured_at = text_of(result, "started_at");
-        r.how =
-            "joulecast run " + text_of(result, "id") + ", every accounted domain (" + row.method.label + ")";
+        r.measured_at = result.started_at;
+        r.how = "joulecast run " + result.id + ", every accounted domain (" + row.method.label + ")";
         const std::string device = run_device(result);
         auto [it, added] = index.emplace(device, out.devices.size());
         if (added) {
@@ -199,8 +198,8 @@ StoreCalibrations calibrations_from_results(const std::vector<Json>& results, co
 
 StoreCalibrations calibrations_from_store(RunStore& store) {
     RunFilter filter;
-    filter.status = "completed";
-    std::vector<Json> results;
+    filter.status = RunStatus::completed;
+    std::vector<RunResult> results;
     for (const auto& summary : store.list(filter)) {
         if (!summary.finished) continue;
         results.push_back(store.get(summary.id));

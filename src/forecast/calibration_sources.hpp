@@ -21,6 +21,7 @@
 
 #include "core/result.hpp"
 #include "forecast/estimator.hpp"
+#include "meter/run_result.hpp"
 
 namespace joulecast {
 
@@ -71,7 +72,7 @@ Result<std::vector<CalibrationSource>> shipped_calibrations();
 
 /// The device a run result's energy belongs to: the GPU name (as NVML reports it; "2x NAME" for several
 /// alike) when the run has GPU energy (energy_j.gpu > 0), else host.cpu_model; "unknown" when neither.
-std::string run_device(const nlohmann::ordered_json& result);
+std::string run_device(const RunResult& result);
 
 /// Calibrations built from stored runs, one per device.
 struct StoreCalibrations {
@@ -81,12 +82,12 @@ struct StoreCalibrations {
     std::vector<std::string> skipped;
 };
 
-/// Rows from run result documents (joulecast.run/1): one row per completed run (repeats are kept as rows)
+/// Rows from runs: one row per completed run (repeats are kept as rows)
 /// whose meta has model, params, macs and batch_size (numbers or numeric text) and which has training
 /// (phases train/training with samples) or inference (infer/inference with samples) energy. Per row: energy
 /// per sample = E_tr / training samples (E_in / inference samples), every accounted domain, and seconds per
 /// sample = summed phase duration / samples. `store_path` only names the source.
-StoreCalibrations calibrations_from_results(const std::vector<nlohmann::ordered_json>& results,
+StoreCalibrations calibrations_from_results(const std::vector<RunResult>& results,
                                             const std::string& store_path);
 /// The same over every completed run in `store` (reads each run's result document).
 StoreCalibrations calibrations_from_store(RunStore& store);

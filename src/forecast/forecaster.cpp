@@ -464,16 +464,4 @@ nlohmann::ordered_json forecast_to_json(const Forecast& f) {
     return j;
 }
 
-const char* target_kind_name(ForecastTarget::Kind kind) {
-    switch (kind) {
-        case ForecastTarget::Kind::epochs:
-            return "epochs";
-        case ForecastTarget::Kind::samples:
-            return "samples";
-        case ForecastTarget::Kind::duration:
-            return "duration";
-    }
-    return "";
-}
-
 }  // namespace joulecast

@@ -55,7 +55,7 @@ struct Observation {
 
 /// How much of the job the forecast is for. The amount counts the WHOLE job, observed part included.
 struct ForecastTarget {
-    enum class Kind { epochs, samples, duration };
+    using Kind = TargetKind;
     Kind kind = Kind::epochs;
     double amount = 0;  ///< epochs / windows, samples, or seconds (> 0, finite)
 
@@ -63,9 +63,6 @@ struct ForecastTarget {
     static ForecastTarget samples(double n) { return {Kind::samples, n}; }
     static ForecastTarget duration(double seconds) { return {Kind::duration, seconds}; }
 };
-
-/// "epochs", "samples" or "duration" (an amount in seconds): the target's name in JSON and messages.
-const char* target_kind_name(ForecastTarget::Kind kind);
 
 struct ForecastOptions {
     double confidence = 0.9;        ///< two-sided confidence of [low, high], in (0, 1)

@@ -9,8 +9,6 @@ namespace joulecast {
 
 namespace {
 
-bool is_training(const std::string& name) { return name == "train" || name == "training"; }
-bool is_inference(const std::string& name) { return name == "infer" || name == "inference"; }
 
 std::optional<long long> samples_of(const ControlMessage& message) {
     if (auto samples = message.int_field("samples"); samples && *samples >= 0) return *samples;
@@ -86,8 +84,8 @@ std::size_t PhaseRecorder::open_phases() const {
         std::count_if(m_phases.begin(), m_phases.end(), [](const Phase& p) { return !p.end_ns; }));
 }
 
-std::string boundary_method(const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns,
-                            std::int64_t tolerance_ns) {
+PhaseBoundary boundary_method(const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns,
+                              std::int64_t tolerance_ns) {
     bool any_counter = false, all_read = true, any_measured = false;
     for (std::size_t c = 0; c < timeline.channels().size(); ++c) {
         const Channel& channel = timeline.channels()[c].channel;
@@ -99,8 +97,8 @@ std::string boundary_method(const Timeline& timeline, std::int64_t start_ns, std
         }
         if (channel.quantity == Quantity::power && !channel.modelled) any_measured = true;
     }
-    if (any_counter) return all_read ? "counter" : "interpolated";
-    return any_measured ? "integrated" : "modelled";
+    if (any_counter) return all_read ? PhaseBoundary::counter : PhaseBoundary::interpolated;
+    return any_measured ? PhaseBoundary::integrated : PhaseBoundary::modelled;
 }
 
 std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, std::int64_t start_ns,
@@ -141,7 +139,11 @@ std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, 
         if (span.n) counter = *span.n;
         epoch.start_s = seconds(span.start);
         epoch.end_s = seconds(span.end);
-        epoch.energy_j = timeline.energy(span.start, span.end).total_j;
+        const WindowEnergy window = timeline.energy(span.start, span.end);
+        epoch.energy_j = window.total_j;
+        epoch.domain_j = window.domain_j;
+        epoch.measured_j = window.measured_j;
+        epoch.modelled_j = window.modelled_j;
         epoch.samples = span.samples;
         if (span.samples && *span.samples > 0) epoch.energy_per_sample_j = epoch.energy_j / *span.samples;
         epochs.push_back(epoch);
@@ -178,11 +180,13 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         out.samples = phase.samples;
         if (phase.samples && *phase.samples > 0) out.energy_per_sample_j = window.total_j / *phase.samples;
         out.boundary = boundary_method(timeline, s, e, tolerance_ns);
+        out.measured_j = window.measured_j;
+        out.modelled_j = window.modelled_j;
         out.fields = phase.fields;
         out.closed = phase.end_ns.has_value();
         result.phases.push_back(std::move(out));
-        if (is_training(phase.name)) training.emplace_back(s, e);
-        if (is_inference(phase.name)) inference.emplace_back(s, e);
+        if (phase_role(phase.name) == PhaseRole::training) training.emplace_back(s, e);
+        if (phase_role(phase.name) == PhaseRole::inference) inference.emplace_back(s, e);
     }
     result.training_energy_j = training.empty() ? std::nullopt : std::optional(union_energy(timeline, training));
     result.inference_energy_j =

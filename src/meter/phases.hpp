@@ -63,10 +63,10 @@ private:
     std::uint64_t m_ignored = 0;
 };
 
-/// How a window's boundaries were measured: "counter" when every accounted energy counter was read within
-/// `tolerance_ns` of both ends, "interpolated" when a counter had to be interpolated along the power timeline,
-/// "integrated" or "modelled" when there is no counter at all.
-std::string boundary_method(const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns,
-                            std::int64_t tolerance_ns);
+/// How a window's boundaries were measured: counter when every accounted energy counter was read within
+/// `tolerance_ns` of both ends, interpolated when a counter had to be interpolated along the power timeline,
+/// integrated or modelled when there is no counter at all.
+PhaseBoundary boundary_method(const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns,
+                              std::int64_t tolerance_ns);
 
 }  // namespace joulecast

@@ -8,6 +8,7 @@
 
 #include "carbon/carbon.hpp"
 #include "core/clock.hpp"
+#include "core/text.hpp"
 
 namespace joulecast {
 
@@ -54,16 +55,39 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     result.overhead.interval_s = ns_to_s(sampler.interval().count());
 }
 
-std::optional<long long> run_samples(const RunResult& result) {
-    if (!result.epochs.empty()) {
-        long long total = 0;
-        bool all = true;
-        for (const auto& e : result.epochs) {
-            if (!e.samples) all = false;
-            else total += *e.samples;
-        }
-        if (all) return total;
+PhaseRole phase_role(std::string_view name) {
+    const std::string lower = to_lower(name);
+    if (lower == "train" || lower == "training") return PhaseRole::training;
+    if (lower == "infer" || lower == "inference") return PhaseRole::inference;
+    return PhaseRole::other;
+}
+
+std::vector<const PhaseResult*> outermost_phases(const RunResult& result, PhaseRole role) {
+    std::vector<const PhaseResult*> all;
+    for (const auto& p : result.phases)
+        if (phase_role(p.name) == role) all.push_back(&p);
+    std::stable_sort(all.begin(), all.end(), [](const PhaseResult* a, const PhaseResult* b) {
+        return a->start_s != b->start_s ? a->start_s < b->start_s : a->end_s > b->end_s;
+    });
+    std::vector<const PhaseResult*> outer;
+    for (const PhaseResult* p : all)
+        if (outer.empty() || p->start_s >= outer.back()->end_s || p->end_s > outer.back()->end_s)
+            outer.push_back(p);
+    return outer;
+}
+
+std::optional<long long> epoch_samples(const RunResult& result) {
+    if (result.epochs.empty()) return std::nullopt;
+    long long total = 0;
+    for (const auto& e : result.epochs) {
+        if (!e.samples) return std::nullopt;
+        total += *e.samples;
     }
+    return total;
+}
+
+std::optional<long long> run_samples(const RunResult& result) {
+    if (auto samples = epoch_samples(result)) return samples;
     // Outermost phases only: a "train" phase holding "epoch" phases must not count its samples twice.
     const auto& phases = result.phases;
     long long total = 0;

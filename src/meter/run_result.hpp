@@ -1,23 +1,25 @@
 #pragma once
 // The result of one measured run: what `joulecast run` prints, writes as JSON and keeps in the store.
-// Schema: "joulecast.run/1" (see docs/result-schema.md).
+// Schema: "joulecast.run/2" (see docs/result-schema.md); meter/run_json.hpp writes it and reads it back.
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/host.hpp"
 #include "meter/energy.hpp"
+#include "meter/run_kinds.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
 namespace joulecast {
 
-inline constexpr const char* run_schema = "joulecast.run/1";
+inline constexpr const char* run_schema = "joulecast.run/2";
 
 struct IdleBaseline {
     double duration_s = 0;
@@ -63,20 +65,27 @@ struct PhaseResult {
     std::optional<long long> samples;
     std::optional<double> energy_per_sample_j;
     double co2e_g = 0;
-    /// How the boundaries were placed: "counter" (counters read at the boundary) or "interpolated" (along the
-    /// power timeline between counter readings).
-    std::string boundary = "counter";
+    /// How the boundaries were placed: counters read at the boundary, interpolated along the power timeline
+    /// between counter readings, or integrated / modelled where there is no counter.
+    PhaseBoundary boundary = PhaseBoundary::counter;
     std::map<std::string, std::string> fields;  ///< extra k=v given with begin
     bool closed = true;                         ///< false when the run ended with the phase still open
+    double measured_j = 0;  ///< the part of energy_j from counters and integrated measured power
+    double modelled_j = 0;  ///< the part of energy_j from models
+
+    double mean_power_w() const { return end_s > start_s ? energy_j / (end_s - start_s) : 0.0; }
 };
 
 struct EpochResult {
     long long n = 0;
     double start_s = 0;
     double end_s = 0;
-    double energy_j = 0;
+    double energy_j = 0;  ///< accounted energy of every domain in the epoch
     std::optional<long long> samples;
     std::optional<double> energy_per_sample_j;
+    std::map<std::string, double> domain_j;
+    double measured_j = 0;
+    double modelled_j = 0;
 };
 
 /// A metric the workload reported; the last value wins, the series is kept.
@@ -95,9 +104,9 @@ struct CarbonResult {
 /// The whole job's forecast made from this run's profile (`joulecast run --expect-*`). Every figure is a
 /// forecast of the WHOLE job (the measured profile included), not a measurement.
 struct RunForecast {
-    std::string target;         ///< "epochs" | "samples" | "duration"
+    TargetKind target = TargetKind::epochs;
     double target_amount = 0;   ///< epochs, samples or seconds of the whole job
-    std::string basis;          ///< "epochs" (the epochs the job marked) | "windows" (fixed time windows)
+    ForecastBasis basis = ForecastBasis::epochs;
     double window_s = 0;        ///< window length for basis "windows", seconds (0 for epochs)
     double total_energy_j = 0;  ///< forecast total, joules
     double low_energy_j = 0;    ///< interval at `confidence`, joules
@@ -107,15 +116,31 @@ struct RunForecast {
     std::string method;           ///< the forecaster's method, e.g. "steady-mean"
     bool converged = false;
     std::optional<double> co2e_g, low_co2e_g, high_co2e_g;  ///< at the run's carbon setting, grams
-    nlohmann::ordered_json detail;  ///< the forecaster's whole answer (forecast_to_json)
+    // The forecaster's account of how it got there (see forecast/forecaster.hpp's Forecast).
+    double measured_energy_j = 0;   ///< the observations seen (warm-up included), joules
+    double predicted_energy_j = 0;  ///< the remainder only, joules
+    double measured_duration_s = 0;
+    std::size_t observations = 0;       ///< epochs or windows seen
+    std::size_t warmup_excluded = 0;    ///< leading ones excluded as warm-up
+    std::size_t first_used = 0;         ///< index of the first one the fit used
+    std::size_t observations_used = 0;  ///< how many the fit used
+    double remaining_observations = 0;  ///< predicted further ones (may be fractional)
+    double level_j = 0;                 ///< steady energy per observation, joules
+    double trend_j = 0;                 ///< change per observation after shrinkage, joules
+    double raw_trend_j = 0;             ///< the slope before shrinkage, joules
+    double noise_j = 0;                 ///< residual standard deviation per observation, joules
+    std::vector<std::string> notes;     ///< what was excluded and why, fallbacks
 };
 
 struct RunResult {
     std::string id;
     std::string name;
     std::vector<std::string> command;
-    int exit_code = 0;
-    std::string status = "completed";  ///< completed | failed | interrupted | profiled
+    int exit_code = 0;                 ///< meaningless (null in JSON) for a partial run
+    RunStatus status = RunStatus::completed;
+    /// Built from the store's columns and readings for a run whose joulecast never wrote its result (still
+    /// running, or killed): figures cover the readings stored so far.
+    bool partial = false;
     std::string started_at;            ///< ISO 8601 UTC
     double duration_s = 0;
     /// CLOCK_MONOTONIC ns at the command's start: phase, epoch and trace times count from it (for aligning the
@@ -153,6 +178,18 @@ struct RunResult {
 /// `idle_start_ns` < `start_ns` when an idle baseline was measured just before the command.
 void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
                  std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns);
+
+/// What a phase counts as, by its name (any case): "train"/"training" and "infer"/"inference". The one rule
+/// for E_tr, E_in and the samples behind them.
+enum class PhaseRole { training, inference, other };
+PhaseRole phase_role(std::string_view name);
+
+/// The phases of one role, outermost only (a phase inside another of the same role is already counted in
+/// it), ordered by start.
+std::vector<const PhaseResult*> outermost_phases(const RunResult& result, PhaseRole role);
+
+/// Samples summed over the run's epochs, when it has epochs and every one has a sample count.
+std::optional<long long> epoch_samples(const RunResult& result);
 
 /// Samples of the whole run where known: the sum over epochs when every epoch has a sample count, otherwise
 /// the sum over the outermost phases (those inside no other) when each of them has one; none otherwise.

@@ -123,7 +123,7 @@ void print_phases(std::ostream& out, const RunResult& r) {
             if (carbon)
                 out << padded(format_mass(p.co2e_g), 11)
                     << padded(co2e_text(co2e_per_sample_g(r, p.energy_j, p.samples)), 13);
-            out << "  " << p.boundary << (p.closed ? "" : " (never ended)") << '\n';
+            out << "  " << to_string(p.boundary) << (p.closed ? "" : " (never ended)") << '\n';
         }
     }
     if (!r.epochs.empty()) {
@@ -149,11 +149,11 @@ void print_phases(std::ostream& out, const RunResult& r) {
 
 void print_forecast(std::ostream& out, const RunForecast& f) {
     std::string of;
-    if (f.target == "epochs") of = format_number(f.target_amount, 0) + " epochs";
-    else if (f.target == "samples") of = format_number(f.target_amount, 0) + " samples";
+    if (f.target == TargetKind::epochs) of = format_number(f.target_amount, 0) + " epochs";
+    else if (f.target == TargetKind::samples) of = format_number(f.target_amount, 0) + " samples";
     else of = format_duration(f.target_amount);
     out << "\n  forecast for the whole job (" << of << ", from "
-        << (f.basis == "windows" ? "windows of " + format_duration(f.window_s) : std::string("its epochs"))
+        << (f.basis == ForecastBasis::windows ? "windows of " + format_duration(f.window_s) : std::string("its epochs"))
         << "):\n    " << forecast_line(f) << '\n';
 }
 
@@ -164,7 +164,7 @@ void print_summary(std::ostream& out, const RunResult& r) {
     std::string exit_text = "exit " + std::to_string(r.exit_code);
     if (r.exit_code > 128 && r.exit_code < 128 + 65)
         if (const char* name = sigabbrev_np(r.exit_code - 128)) exit_text += " = SIG" + std::string(name);
-    out << "\n Energy of '" << command_line(r.command) << "' (" << r.status << ", " << exit_text << ", "
+    out << "\n Energy of '" << command_line(r.command) << "' (" << to_string(r.status) << ", " << exit_text << ", "
         << format_number(r.duration_s, 2) << " s):\n\n";
     for (const auto& s : r.energy.sources) {
         std::string how = to_string(s.method);

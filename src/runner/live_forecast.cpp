@@ -35,10 +35,10 @@ std::string target_text(const ForecastTarget& target) {
 
 }  // namespace
 
-RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, const std::string& basis,
+RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, ForecastBasis basis,
                               double window_s, const CarbonSetting& carbon) {
     RunForecast out;
-    out.target = target_kind_name(target.kind);
+    out.target = target.kind;
     out.target_amount = target.amount;
     out.basis = basis;
     out.window_s = window_s;
@@ -52,7 +52,19 @@ RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, c
     out.co2e_g = co2e_g(f.total_energy_j, carbon);
     out.low_co2e_g = co2e_g(f.low_energy_j, carbon);
     out.high_co2e_g = co2e_g(f.high_energy_j, carbon);
-    out.detail = forecast_to_json(f);
+    out.measured_energy_j = f.measured_energy_j;
+    out.predicted_energy_j = f.predicted_energy_j;
+    out.measured_duration_s = f.measured_duration_s;
+    out.observations = f.observations;
+    out.warmup_excluded = f.warmup_excluded;
+    out.first_used = f.first_used;
+    out.observations_used = f.observations_used;
+    out.remaining_observations = f.remaining_observations;
+    out.level_j = f.level_j;
+    out.trend_j = f.trend_j;
+    out.raw_trend_j = f.raw_trend_j;
+    out.noise_j = f.noise_j;
+    out.notes = f.notes;
     return out;
 }
 
@@ -71,7 +83,7 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
         auto observations = observations_from_epochs(epochs);
         auto forecast = forecast_total(observations, target, spec.options);
         if (!forecast) return Error{forecast.error()};
-        return make_run_forecast(*forecast, target, "epochs", 0.0, carbon);
+        return make_run_forecast(*forecast, target, ForecastBasis::epochs, 0.0, carbon);
     }
     if (target.kind != ForecastTarget::Kind::duration)
         return Error{"the command marked no epochs, so there is nothing to forecast " + target_text(target) +
@@ -82,7 +94,7 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
                      format_duration(ns_to_s(spec.window.count())) + ")"};
     auto forecast = forecast_total(observations, target, spec.options);
     if (!forecast) return Error{forecast.error()};
-    return make_run_forecast(*forecast, target, "windows", ns_to_s(spec.window.count()), carbon);
+    return make_run_forecast(*forecast, target, ForecastBasis::windows, ns_to_s(spec.window.count()), carbon);
 }
 
 LiveForecast::LiveForecast(ForecastSpec spec, const Monitor& monitor, CarbonSetting carbon, std::ostream* log)
@@ -164,7 +176,7 @@ bool LiveForecast::wait_for_readings(std::int64_t t_ns) {
 }
 
 void LiveForecast::report(const Result<Forecast>& forecast, const std::string& progress,
-                          const std::string& basis) {
+                          ForecastBasis basis) {
     if (!forecast) {
         if (forecast.error() != m_last_error) say("no forecast " + progress + ": " + forecast.error());
         m_last_error = forecast.error();
@@ -204,7 +216,7 @@ void LiveForecast::epoch_forecast(std::int64_t epoch_t_ns) {
         progress += "/" + format_number(target.amount, 0) + " epochs";
     else
         progress += std::string(epochs.size() == 1 ? " epoch" : " epochs") + " of " + target_text(target);
-    report(forecast_total(observations, target, m_spec.options), progress, "epochs");
+    report(forecast_total(observations, target, m_spec.options), progress, ForecastBasis::epochs);
 }
 
 void LiveForecast::window_forecast(std::int64_t now_ns) {
@@ -216,7 +228,7 @@ void LiveForecast::window_forecast(std::int64_t now_ns) {
     if (observations.empty()) return;
     const std::string progress =
         "after " + format_duration(ns_to_s(end - m_start_ns)) + " of " + target_text(*m_spec.target);
-    report(forecast_total(observations, *m_spec.target, m_spec.options), progress, "windows");
+    report(forecast_total(observations, *m_spec.target, m_spec.options), progress, ForecastBasis::windows);
 }
 
 void LiveForecast::run() {

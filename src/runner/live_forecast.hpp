@@ -62,7 +62,7 @@ private:
     void run();
     void epoch_forecast(std::int64_t epoch_t_ns);
     void window_forecast(std::int64_t now_ns);
-    void report(const Result<Forecast>& forecast, const std::string& progress, const std::string& basis);
+    void report(const Result<Forecast>& forecast, const std::string& progress, ForecastBasis basis);
     bool wait_for_readings(std::int64_t t_ns);
     const Timeline& timeline_so_far();
     void send(int signal, const std::string& why);
@@ -107,6 +107,6 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
 
 /// A RunForecast from a forecaster answer (carbon at `carbon`).
 RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target,
-                              const std::string& basis, double window_s, const CarbonSetting& carbon);
+                              ForecastBasis basis, double window_s, const CarbonSetting& carbon);
 
 }  // namespace joulecast

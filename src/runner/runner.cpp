@@ -11,7 +11,7 @@
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "core/host.hpp"
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
@@ -101,12 +101,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
 
     auto child = ChildProcess::spawn(spec.command, child_env);
     RunOutcome outcome;
-    std::string status = "completed";
+    RunStatus status = RunStatus::completed;
     if (!child) {
         // Once: the summary lists it among the warnings, unless there is no summary.
         if (spec.quiet) log << "joulecast: " << child.error() << '\n';
         outcome.exit_code = 127;
-        status = "failed";
+        status = RunStatus::failed;
         warnings.push_back(child.error());
     } else {
         forwarder.forward_to(child->pid());
@@ -116,16 +116,16 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         forwarder.forward_to(0);
         if (live.profile_signal_ns()) {
             // Ended by its profile: exiting 0 after the SIGINT, or dying of it, is what was asked.
-            status = "profiled";
+            status = RunStatus::profiled;
             const int code = outcome.exit_code;
             outcome.ended_by_profile = code == 0 || code == 128 + SIGINT || code == 128 + SIGTERM;
             if (!outcome.ended_by_profile)
                 warnings.push_back("after the profile's SIGINT the command exited with status " +
                                    std::to_string(code));
         } else if (outcome.exit_code > 128 && SignalForwarder::last_signal() == outcome.exit_code - 128) {
-            status = "interrupted";
+            status = RunStatus::interrupted;
         } else if (outcome.exit_code != 0) {
-            status = "failed";
+            status = RunStatus::failed;
         }
     }
     // Lines the workload sent just before it ended are read before the window closes.
@@ -155,7 +155,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
                                        std::min(profile_end_ns, end_ns), spec.carbon);
         if (forecast) result.forecast = *forecast;
         else result.warnings.push_back("no forecast: " + forecast.error());
-    } else if (spec.forecast.active() && status == "profiled" && !spec.quiet) {
+    } else if (spec.forecast.active() && status == RunStatus::profiled && !spec.quiet) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
 

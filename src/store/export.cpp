@@ -4,6 +4,7 @@
 
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
+#include "meter/run_json.hpp"
 
 namespace joulecast {
 
@@ -32,7 +33,7 @@ void write_runs_csv(std::ostream& out, const std::vector<RunSummary>& runs) {
     for (const RunSummary& r : runs) {
         std::string tags;
         for (const auto& [key, value] : r.tags) tags += (tags.empty() ? "" : ";") + key + "=" + value;
-        out << csv_field(r.id) << ',' << csv_field(r.name) << ',' << csv_field(r.status) << ','
+        out << csv_field(r.id) << ',' << csv_field(r.name) << ',' << csv_field(to_string(r.status)) << ','
             << csv_field(r.started_at) << ',' << number(r.duration_s) << ','
             << (r.exit_code ? std::to_string(*r.exit_code) : "") << ',' << number(r.total_energy_j) << ','
             << number(r.gpu_energy_j) << ',' << number(r.cpu_energy_j) << ',' << number(r.dram_energy_j)
@@ -63,7 +64,7 @@ nlohmann::ordered_json summary_json(const RunSummary& r) {
     return {
         {"id", r.id},
         {"name", r.name},
-        {"status", r.status},
+        {"status", to_string(r.status)},
         {"command", r.command},
         {"started_at", r.started_at},
         {"duration_s", optional_json(r.duration_s)},
@@ -84,7 +85,8 @@ nlohmann::ordered_json summary_json(const RunSummary& r) {
 nlohmann::ordered_json export_json(RunStore& store, const std::vector<RunSummary>& runs, bool readings) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const RunSummary& r : runs) {
-        nlohmann::ordered_json document = store.get(r.id);
+        // Every run in the current schema, whatever schema it was stored in.
+        nlohmann::ordered_json document = to_json(store.get(r.id));
         if (readings) {
             const StoredTrace stored = store.trace(r.id);
             nlohmann::ordered_json channels = nlohmann::ordered_json::array();

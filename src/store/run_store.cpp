@@ -18,7 +18,7 @@
 
 #include "core/clock.hpp"
 #include "core/text.hpp"
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "store/iso_time.hpp"
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
@@ -87,19 +87,6 @@ std::optional<double> optional_domain(const WindowEnergy& energy, const char* do
     auto it = energy.domain_j.find(domain);
     if (it == energy.domain_j.end()) return std::nullopt;
     return it->second;
-}
-
-HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
-    HostInfo host;
-    host.hostname = j.value("hostname", "");
-    host.cpu_model = j.value("cpu_model", "");
-    host.cores = j.value("cores", 0u);
-    host.memory_bytes = j.value("memory_bytes", std::uint64_t{0});
-    if (j.contains("gpus") && j["gpus"].is_array())
-        for (const auto& g : j["gpus"])
-            gpus.push_back({g.value("index", 0u), g.value("name", ""), g.value("uuid", ""),
-                            g.value("power_limit_w", 0.0)});
-    return host;
 }
 
 void rollback_quietly(sqlite::Database& db) {
@@ -337,7 +324,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 "co2e_g = excluded.co2e_g, intensity_g_per_kwh = excluded.intensity_g_per_kwh, "
                 "pue = excluded.pue, host = excluded.host, result_json = excluded.result_json, "
                 "updated_at = excluded.updated_at");
-            q->bind(1, r.id).bind(2, r.name).bind(3, r.status).bind(4, command).bind(5, started_at);
+            q->bind(1, r.id).bind(2, r.name).bind(3, to_string(r.status)).bind(4, command).bind(5, started_at);
             q->bind(6, started_unix).bind(7, r.duration_s).bind(8, r.exit_code).bind(9, r.energy.total_j);
             q->bind(10, r.energy.domain("gpu"))
                 .bind(11, r.energy.domain("cpu"))
@@ -365,7 +352,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 q->bind(1, r.id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.name).bind(4, p.start_s);
                 q->bind(5, p.end_s).bind(6, p.energy_j).bind(7, json_text(nlohmann::json(p.domain_j)));
                 q->bind(8, p.samples ? std::optional<std::int64_t>(*p.samples) : std::nullopt);
-                q->bind(9, p.energy_per_sample_j).bind(10, p.co2e_g).bind(11, p.boundary);
+                q->bind(9, p.energy_per_sample_j).bind(10, p.co2e_g).bind(11, to_string(p.boundary));
                 q->bind(12, p.closed ? 1 : 0).bind(13, json_text(nlohmann::json(p.fields)));
                 q->run();
                 q->reset();
@@ -504,7 +491,7 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
         if (!value.empty()) sql += " AND tags.value = " + parameter(value);
         sql += ")";
     }
-    if (!filter.status.empty()) sql += " AND status = " + parameter(filter.status);
+    if (filter.status) sql += " AND status = " + parameter(std::string(to_string(*filter.status)));
     if (filter.since_unix) sql += " AND started_unix >= " + parameter(*filter.since_unix);
     if (filter.until_unix) sql += " AND started_unix <= " + parameter(*filter.until_unix);
     sql += " ORDER BY started_unix DESC, id";
@@ -518,7 +505,7 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
         RunSummary s;
         s.id = q.text(0);
         s.name = q.text(1);
-        s.status = q.text(2);
+        s.status = parse_run_status(q.text(2)).value_or(RunStatus::failed);
         auto command = nlohmann::json::parse(q.text(3), nullptr, false);
         if (command.is_array())
             for (const auto& word : command)
@@ -609,7 +596,7 @@ StoredTrace RunStore::trace(const std::string& id_or_prefix) {
     return load_trace(resolve_id(id_or_prefix));
 }
 
-nlohmann::ordered_json RunStore::partial_result(const std::string& id) {
+RunResult RunStore::partial_result(const std::string& id) {
     RunResult r;
     r.id = id;
     std::optional<double> intensity, pue;
@@ -620,7 +607,7 @@ nlohmann::ordered_json RunStore::partial_result(const std::string& id) {
         q->bind(1, id);
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         r.name = q->text(0);
-        r.status = q->text(1);
+        r.status = parse_run_status(q->text(1)).value_or(RunStatus::interrupted);
         auto command = nlohmann::json::parse(q->text(2), nullptr, false);
         if (command.is_array())
             for (const auto& word : command)
@@ -656,19 +643,17 @@ nlohmann::ordered_json RunStore::partial_result(const std::string& id) {
     const std::string covered = "figures come from the " + std::to_string(stored.readings.size()) +
                                 " readings stored up to " + format_fixed(r.duration_s, 1) + " s" +
                                 "; phases, epochs, meta and metrics are recorded only at the end";
-    if (r.status == "running")
+    if (r.status == RunStatus::running)
         r.warnings.push_back(
             "this run has not finished (its joulecast is still running or on another host): " + covered);
     else
         r.warnings.push_back("joulecast stopped before this run finished (killed or crashed): " + covered);
 
-    nlohmann::ordered_json j = to_json(r);
-    j["exit_code"] = nullptr;
-    j["partial"] = true;
-    return j;
+    r.partial = true;
+    return r;
 }
 
-nlohmann::ordered_json RunStore::get(const std::string& id_or_prefix) {
+nlohmann::ordered_json RunStore::get_document(const std::string& id_or_prefix) {
     const std::string id = resolve_id(id_or_prefix);
     refresh_interrupted();
     std::optional<std::string> document;
@@ -678,11 +663,24 @@ nlohmann::ordered_json RunStore::get(const std::string& id_or_prefix) {
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         if (!q->is_null(0)) document = q->text(0);
     }
-    if (!document) return partial_result(id);
+    if (!document) return to_json(partial_result(id));
     auto j = nlohmann::ordered_json::parse(*document, nullptr, false);
     if (j.is_discarded())
         throw StoreError("run store " + m_path + ": the stored result of run " + id + " is damaged");
     return j;
+}
+
+RunResult RunStore::get(const std::string& id_or_prefix) {
+    const std::string id = resolve_id(id_or_prefix);
+    auto document = get_document(id);
+    if (document.value("partial", false)) {
+        // Built here, not stored: typed already, no JSON round trip needed.
+        return partial_result(id);
+    }
+    auto run = run_from_json(document);
+    if (!run) throw StoreError("run store " + m_path + ": the stored result of run " + id + " cannot be read: " +
+                               run.error());
+    return std::move(run).value();
 }
 
 bool RunStore::remove(const std::string& id) {

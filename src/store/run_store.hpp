@@ -57,7 +57,7 @@ std::string default_store_path();
 struct RunSummary {
     std::string id;
     std::string name;
-    std::string status;  ///< running | completed | failed | interrupted | profiled
+    RunStatus status = RunStatus::running;
     std::vector<std::string> command;
     std::string started_at;   ///< ISO 8601 UTC
     double started_unix = 0;  ///< seconds since 1970-01-01 UTC
@@ -81,7 +81,7 @@ struct RunFilter {
     /// case-insensitive substring of the name.
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;  ///< every k=v must match; an empty v: key present
-    std::string status;
+    std::optional<RunStatus> status;
     std::optional<double> since_unix;  ///< started at or after, Unix seconds
     std::optional<double> until_unix;  ///< started at or before
     std::optional<std::size_t> limit;
@@ -137,9 +137,12 @@ public:
     /// The full id of the one run whose id starts with `prefix` (an exact id always wins). Throws
     /// RunNotFound, or StoreError when the prefix is ambiguous (the message lists candidates).
     std::string resolve_id(const std::string& prefix);
-    /// The result document of a run (id or unique prefix): as stored when finished; otherwise built from the
-    /// stored columns, with energy computed from the stored readings, `"partial": true` and a warning.
-    nlohmann::ordered_json get(const std::string& id_or_prefix);
+    /// The run (id or unique prefix) as its result: read back from the stored document when finished;
+    /// otherwise built from the stored columns, with energy computed from the stored readings, `partial` set
+    /// and a warning. Throws StoreError when the stored document cannot be read.
+    RunResult get(const std::string& id_or_prefix);
+    /// The result document of a run as stored (`runs show --json`), or the partial one get() builds, as JSON.
+    nlohmann::ordered_json get_document(const std::string& id_or_prefix);
     /// The stored channels and readings of a run (id or unique prefix).
     StoredTrace trace(const std::string& id_or_prefix);
     /// Removes a run (full id) and everything stored with it. False when no such run.
@@ -156,7 +159,7 @@ private:
     std::vector<RunSummary> query(const RunFilter& filter, const std::string* id);
     std::int64_t channel_row(const std::string& run_id, std::uint32_t channel);
     StoredTrace load_trace(const std::string& id);
-    nlohmann::ordered_json partial_result(const std::string& id);
+    RunResult partial_result(const std::string& id);
 
     std::string m_path;
     std::unique_ptr<sqlite::Database> m_db;

@@ -13,7 +13,6 @@
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
-#include "report/json_result.hpp"
 #include "report/summary.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
@@ -104,7 +103,7 @@ std::vector<RunRecord> completed_runs(const std::string& store_path, const std::
     RunStore store(store_path);
     RunFilter filter;
     filter.tags = {{"study", study_name}};
-    filter.status = "completed";
+    filter.status = RunStatus::completed;
     std::vector<RunRecord> records;
     std::set<std::pair<std::string, int>> seen;
     for (const auto& summary : store.list(filter)) {  // newest first: the newest of duplicates wins
@@ -245,7 +244,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
         record.config_index = run.config_index;
         record.config = run.config;
         record.repeat = run.repeat;
-        record.status = "failed";
+        record.status = RunStatus::failed;
 
         bool limit_ok = true;
         if (const std::string* watts = run.config.find("power_limit_w");
@@ -272,7 +271,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
             spec.quiet = executed > 0;  // sensor notes once, not once per run
             try {
                 RunOutcome measured = measure_command(spec, log);
-                fill_from_result(record, to_json(measured.result));
+                fill_from_result(record, measured.result);
                 for (const auto& warning : measured.result.warnings)
                     log << "joulecast study: " << position << " warning: " << warning << '\n';
                 if (SignalForwarder::last_signal() != 0) stop_signal = SignalForwarder::last_signal();
@@ -282,14 +281,14 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
         }
         if (stop_signal == 0) stop_signal = signals.received();
 
-        log << "joulecast study: " << position << " " << record.status;
-        if (record.status == "completed" || !record.run_id.empty())
+        log << "joulecast study: " << position << " " << to_string(record.status);
+        if (record.status == RunStatus::completed || !record.run_id.empty())
             log << " in " << format_clock(record.duration_s) << ": " << format_number(record.energy_j, 1)
                 << " J" << (record.energy_source.empty() ? "" : " (" + record.energy_source + ")")
                 << ", train " << per_sample_text(record.train_j_per_sample()) << ", infer "
                 << per_sample_text(record.infer_j_per_sample())
                 << (record.accuracy ? ", accuracy " + format_number(*record.accuracy, 3) : "");
-        if (record.status != "completed" && record.run_id.size())
+        if (record.status != RunStatus::completed && record.run_id.size())
             log << " (exit status " << record.exit_code << ")";
         if (!record.error.empty()) log << ": " << record.error;
         log << '\n';
@@ -309,7 +308,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
     bool any_failed = false;
     for (auto& slot : slots)
         if (slot) {
-            any_failed = any_failed || slot->status != "completed";
+            any_failed = any_failed || slot->status != RunStatus::completed;
             outcome.records.push_back(std::move(*slot));
         }
     outcome.wall_s = ns_to_s(monotonic_ns() - study_start);

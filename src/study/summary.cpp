@@ -21,15 +21,13 @@ std::optional<double> RunRecord::infer_j_per_sample() const {
     return *inference_energy_j / static_cast<double>(*infer_samples);
 }
 
-void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
-    record.run_id = result.value("id", "");
-    record.status = result.value("status", "failed");
-    record.exit_code = result.value("exit_code", 0);
-    record.duration_s = result.value("duration_s", 0.0);
-    if (auto energy = result.find("energy_j"); energy != result.end() && energy->is_object())
-        record.energy_j = energy->value("total", 0.0);
-    if (auto carbon = result.find("carbon"); carbon != result.end() && carbon->is_object())
-        record.co2e_g = carbon->value("co2e_g", 0.0);
+void fill_from_result(RunRecord& record, const RunResult& result) {
+    record.run_id = result.id;
+    record.status = result.status;
+    record.exit_code = result.partial ? 0 : result.exit_code;
+    record.duration_s = result.duration_s;
+    record.energy_j = result.energy.total_j;
+    if (result.carbon) record.co2e_g = result.carbon->co2e_g;
     // E_tr, E_in, their samples and the accuracy as `joulecast analyze` derives them, so that the study's
     // table and the analysis agree.
     const analysis::RunRow row = analysis::derive_row(result);
@@ -42,11 +40,8 @@ void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result) {
     record.inference_energy_j = row.inference_energy_j;
     record.infer_samples = count(row.inference_samples);
     record.accuracy = row.accuracy;
-    if (auto methods = result.find("energy_method"); methods != result.end() && methods->is_object())
-        for (const auto& [domain, method] : methods->items())
-            if (method.is_string())
-                record.energy_source +=
-                    (record.energy_source.empty() ? "" : ", ") + domain + " " + method.get<std::string>();
+    for (const auto& [domain, method] : result.energy.domain_method)
+        record.energy_source += (record.energy_source.empty() ? "" : ", ") + domain + " " + method;
 }
 
 StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& records, std::size_t planned,
@@ -78,9 +73,9 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
         if (!r.energy_source.empty() && summary.energy_sources.find(r.energy_source) == std::string::npos)
             summary.energy_sources += (summary.energy_sources.empty() ? "" : "; ") + r.energy_source;
         if (r.resumed) ++summary.resumed;
-        if (r.status != "completed") {
+        if (r.status != RunStatus::completed) {
             ++row.failed;
-            if (r.status == "interrupted")
+            if (r.status == RunStatus::interrupted)
                 ++summary.interrupted;
             else
                 ++summary.failed;
@@ -221,7 +216,7 @@ nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<Ru
              {"config", config_json(r.config)},
              {"config_hash", r.config.hash},
              {"repeat", r.repeat},
-             {"status", r.status},
+             {"status", to_string(r.status)},
              {"exit_code", r.exit_code},
              {"resumed", r.resumed},
              {"error", r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error)},

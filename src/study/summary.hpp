@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "meter/run_result.hpp"
 #include "study/grid.hpp"
 #include "study/plan.hpp"
 
@@ -24,7 +25,7 @@ struct RunRecord {
     Configuration config;
     int repeat = 1;
     std::string run_id;  ///< empty when no run was started (e.g. its power limit could not be set)
-    std::string status;  ///< completed | failed | interrupted
+    RunStatus status = RunStatus::failed;
     int exit_code = 0;
     bool resumed = false;  ///< measured by an earlier `joulecast study --resume` invocation
     std::string error;     ///< why it failed before or around the command, when known
@@ -43,8 +44,8 @@ struct RunRecord {
     std::optional<double> infer_j_per_sample() const;
 };
 
-/// Fills a record's measurements from a run result document (to_json(RunResult) or RunStore::get).
-void fill_from_result(RunRecord& record, const nlohmann::ordered_json& result);
+/// Fills a record's measurements from a run (as measured, or RunStore::get).
+void fill_from_result(RunRecord& record, const RunResult& result);
 
 /// One configuration of the summary table: means over its completed runs.
 struct SummaryRow {

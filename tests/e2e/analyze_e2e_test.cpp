@@ -113,7 +113,7 @@ TEST(AnalysisEndToEnd, StudyOfEightRunsGivesKnownOptimaFrontAndGuidelines) {
         EXPECT_EQ(run["basis"], "training");
         EXPECT_EQ(run["training_samples"], samples);
         EXPECT_NEAR(run["energy_per_sample_j"].get<double>(),
-                    result["training_energy_j"].get<double>() / samples, 1e-12);
+                    result.training_energy_j.value() / samples, 1e-12);
         const double power =
             run["model"] == "m1" ? (samples == 100 ? 200 : 300) : (samples == 100 ? 400 : 500);
         const double train_s = run["training_time_s"];
@@ -121,7 +121,7 @@ TEST(AnalysisEndToEnd, StudyOfEightRunsGivesKnownOptimaFrontAndGuidelines) {
         EXPECT_NEAR(run["energy_per_sample_j"].get<double>(), power * train_s / samples,
                     0.02 * power * train_s / samples);
         EXPECT_NEAR(run["inference_energy_per_sample_j"].get<double>(),
-                    result["inference_energy_j"].get<double>() / 500.0, 1e-12);
+                    result.inference_energy_j.value() / 500.0, 1e-12);
         EXPECT_EQ(run["method"]["label"], "measured");
         EXPECT_EQ(run["device"], "Fake GPU 0");
         EXPECT_DOUBLE_EQ(run["macs_per_param"].get<double>(), 100.0 + 100.0 * (run["model"] == "m2"));

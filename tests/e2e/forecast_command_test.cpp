@@ -9,7 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "store/run_store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -97,7 +97,7 @@ protected:
         std::vector<Reading> readings;
         for (int i = 0; i <= 20; ++i) readings.push_back({i * 250'000'000LL, 0, 100.0});
         store.append_readings(sparse.id, readings, 0);
-        sparse.status = "failed";
+        sparse.status = RunStatus::failed;
         sparse.exit_code = 1;
         sparse.duration_s = 5;
         store.finish_run(sparse, to_json(sparse));
@@ -153,12 +153,12 @@ TEST_F(ForecastCli, TheMeasuredEpochsHaveTheKnownPower) {
         ASSERT_EQ(result(name)["epochs"].size(), static_cast<std::size_t>(epochs)) << name;
         for (const auto& e : result(name)["epochs"]) {
             const double seconds = e["end_s"].get<double>() - e["start_s"].get<double>();
-            EXPECT_NEAR(e["energy_j"].get<double>(), power_w * seconds, 0.01 * power_w * seconds) << name;
+            EXPECT_NEAR(e["energy_j"]["total"].get<double>(), power_w * seconds, 0.01 * power_w * seconds) << name;
         }
     }
     // The warm-up run's first epoch is about three times as long as the others.
     const auto& w = result("warmup")["epochs"];
-    EXPECT_GT(w[0]["energy_j"].get<double>(), 2.5 * w[1]["energy_j"].get<double>());
+    EXPECT_GT(w[0]["energy_j"]["total"].get<double>(), 2.5 * w[1]["energy_j"]["total"].get<double>());
 }
 
 TEST_F(ForecastCli, EpochsTargetGivesTheKnownTotalWithJsonFields) {
@@ -214,7 +214,7 @@ TEST_F(ForecastCli, WarmUpEpochIsExcludedWhereTheNaiveFigureKeepsIt) {
     EXPECT_EQ(f["warmup_excluded"], 1);
     const auto& e = result("warmup")["epochs"];
     const double steady_epoch = power_w * epoch_seconds("warmup", 1) / (epochs - 1);
-    const double expected = e[0]["energy_j"].get<double>() + steady_epoch * 39;
+    const double expected = e[0]["energy_j"]["total"].get<double>() + steady_epoch * 39;
     EXPECT_NEAR(f["total_energy_j"].get<double>(), expected, 0.01 * expected);
     const double naive = power_w * epoch_seconds("warmup") / epochs * 40;
     EXPECT_NEAR(j["naive"]["total_energy_j"].get<double>(), naive, 0.01 * naive);
@@ -271,7 +271,7 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
         const std::string name = run["name"];
         const auto& e = result(name)["epochs"];
         double sum = 0;
-        for (const auto& epoch : e) sum += epoch["energy_j"].get<double>();
+        for (const auto& epoch : e) sum += epoch["energy_j"]["total"].get<double>();
         EXPECT_EQ(run["id"], id(name));
         EXPECT_EQ(run["epochs"], epochs);
         EXPECT_EQ(run["profile_epochs"], 3);
@@ -280,8 +280,8 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
         // a profile of 3 epochs carries that jitter into the forecast, so "near" is within 10% here.
         EXPECT_LT(std::fabs(run["forecast_error_pct"].get<double>()), 10.0) << name;
         // The baseline: the mean of the first 3 epochs x 8.
-        const double naive = (e[0]["energy_j"].get<double>() + e[1]["energy_j"].get<double>() +
-                              e[2]["energy_j"].get<double>()) /
+        const double naive = (e[0]["energy_j"]["total"].get<double>() + e[1]["energy_j"]["total"].get<double>() +
+                              e[2]["energy_j"]["total"].get<double>()) /
                              3 * epochs;
         EXPECT_NEAR(run["naive_j"].get<double>(), naive, 1e-6 * naive) << name;
         EXPECT_NEAR(run["naive_error_pct"].get<double>(), (naive - sum) / sum * 100, 1e-6) << name;

@@ -88,22 +88,22 @@ TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
     };
     for (const char* name : {"setup", "train", "infer"}) {
         const auto& p = phase(result, name);
-        EXPECT_NEAR(p["energy_j"].get<double>(), known(p), 0.01 * known(p)) << name;
+        EXPECT_NEAR(p["energy_j"]["total"].get<double>(), known(p), 0.01 * known(p)) << name;
     }
     // The workload placed the windows where it meant to (loosely: a loaded machine may be late by a little).
-    EXPECT_NEAR(phase(result, "train")["energy_j"].get<double>(), 400.0, 20.0);
+    EXPECT_NEAR(phase(result, "train")["energy_j"]["total"].get<double>(), 400.0, 20.0);
     EXPECT_NEAR(result["training_energy_j"].get<double>(), known(phase(result, "train")), 0.01 * 400.0);
     EXPECT_NEAR(result["inference_energy_j"].get<double>(), known(phase(result, "infer")), 0.01 * 80.0);
-    const double train = phase(result, "train")["energy_j"];
+    const double train = phase(result, "train")["energy_j"]["total"];
     EXPECT_NEAR(phase(result, "train")["energy_per_sample_j"].get<double>(), train / 1000.0, 1e-9);
     EXPECT_EQ(phase(result, "train")["boundary"], "counter");
 
     ASSERT_EQ(result["epochs"].size(), 4u);
     double epochs = 0;
     for (const auto& e : result["epochs"]) {
-        EXPECT_NEAR(e["energy_j"].get<double>(), known(e), 0.01 * known(e));
+        EXPECT_NEAR(e["energy_j"]["total"].get<double>(), known(e), 0.01 * known(e));
         EXPECT_EQ(e["samples"], 250);
-        epochs += e["energy_j"].get<double>();
+        epochs += e["energy_j"]["total"].get<double>();
     }
     EXPECT_NEAR(epochs, train, 0.01 * train);
 
@@ -116,8 +116,8 @@ TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
                                          origin_s + phase(result, "infer")["start_s"].get<double>());
     const double after = script_energy(origin_s + phase(result, "infer")["end_s"].get<double>(),
                                        origin_s + result["duration_s"].get<double>());
-    const double phases = phase(result, "setup")["energy_j"].get<double>() + train +
-                          phase(result, "infer")["energy_j"].get<double>();
+    const double phases = phase(result, "setup")["energy_j"]["total"].get<double>() + train +
+                          phase(result, "infer")["energy_j"]["total"].get<double>();
     EXPECT_NEAR(phases + before + between + after, total, 0.01 * total);
 
     EXPECT_EQ(result["meta"]["model"], "toy");
@@ -140,7 +140,7 @@ TEST(PhasesEndToEnd, ShellScriptMarksPhasesWithJoulecastMark) {
     const auto& train = phase(result, "train");
     const double duration = train["end_s"].get<double>() - train["start_s"].get<double>();
     EXPECT_GT(duration, 0.55);
-    EXPECT_NEAR(train["energy_j"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
+    EXPECT_NEAR(train["energy_j"]["total"].get<double>(), 200.0 * duration, 0.01 * 200.0 * duration);
     EXPECT_EQ(train["fields"]["lr"], "0.1");
     EXPECT_EQ(train["samples"], 64);
     ASSERT_EQ(result["epochs"].size(), 1u);
@@ -150,7 +150,7 @@ TEST(PhasesEndToEnd, ShellScriptMarksPhasesWithJoulecastMark) {
     const double epoch_s = epoch["end_s"].get<double>() - epoch["start_s"].get<double>();
     EXPECT_GT(epoch_s, 0.55);
     EXPECT_LE(epoch["end_s"].get<double>(), train["end_s"].get<double>());
-    EXPECT_NEAR(epoch["energy_j"].get<double>(), 200.0 * epoch_s, 0.01 * 200.0 * epoch_s);
+    EXPECT_NEAR(epoch["energy_j"]["total"].get<double>(), 200.0 * epoch_s, 0.01 * 200.0 * epoch_s);
     EXPECT_EQ(result["metrics"]["loss"]["last"], 0.5);
     EXPECT_NE(r.err.find("train"), std::string::npos);  // the summary lists the phase
 }

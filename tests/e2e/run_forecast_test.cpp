@@ -78,7 +78,7 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
     auto result = read_json(json);
     EXPECT_EQ(result["status"], "completed");
     ASSERT_EQ(result["epochs"].size(), 6u);
-    EXPECT_NEAR(result["epochs"][0]["energy_j"].get<double>(), 80.0, 2.0);
+    EXPECT_NEAR(result["epochs"][0]["energy_j"]["total"].get<double>(), 80.0, 2.0);
 
     // The warm-up epoch counts as measured but not as the level: 80 + 19 × 40 J.
     const auto& f = result["forecast"];
@@ -97,12 +97,12 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
 
     // CO2e per sample: energy × intensity / samples, per epoch, per phase and for the run (600 samples).
     for (const auto& e : result["epochs"]) {
-        const double joules = e["energy_j"];
+        const double joules = e["energy_j"]["total"];
         EXPECT_NEAR(e["co2e_g"].get<double>(), grams(joules), 1e-12);
         EXPECT_NEAR(e["co2e_per_sample_g"].get<double>(), grams(joules) / 100.0, 1e-12);
     }
     const auto& train = result["phases"][0];
-    EXPECT_NEAR(train["co2e_per_sample_g"].get<double>(), grams(train["energy_j"].get<double>()) / 600.0,
+    EXPECT_NEAR(train["co2e_per_sample_g"].get<double>(), grams(train["energy_j"]["total"].get<double>()) / 600.0,
                 1e-12);
     EXPECT_EQ(result["carbon"]["samples"], 600);
     EXPECT_NEAR(result["carbon"]["co2e_per_sample_g"].get<double>(),
@@ -147,7 +147,7 @@ TEST(RunForecastEndToEnd, ProfileEpochsEndsALongJobAndStoresAProfiledRunWithItsF
     EXPECT_EQ(f["observations"], 3);
     // Steady 200 W epochs: the whole job is 50 × the mean epoch.
     double sum = 0;
-    for (int k = 0; k < 3; ++k) sum += result["epochs"][k]["energy_j"].get<double>();
+    for (int k = 0; k < 3; ++k) sum += result["epochs"][k]["energy_j"]["total"].get<double>();
     EXPECT_NEAR(f["total_energy_j"].get<double>(), 50.0 * sum / 3.0, 0.05 * 50.0 * sum / 3.0);
 
     // The store keeps it as profiled, forecast included.

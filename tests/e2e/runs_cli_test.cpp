@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "store/run_store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -57,7 +57,7 @@ protected:
             r.name = name;
             r.command = {"python3", "train.py"};
             r.started_at = started;
-            r.status = status;
+            r.status = parse_run_status(status).value();
             r.exit_code = status == "failed" ? 1 : 0;
             r.duration_s = 83;
             r.energy.total_j = energy;
@@ -152,7 +152,7 @@ TEST_F(RunsCli, ShowByPrefixInTextAndJson) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("id"), "b700000000000003");
-    EXPECT_EQ(j.at("schema"), "joulecast.run/1");
+    EXPECT_EQ(j.at("schema"), "joulecast.run/2");
 
     r = runs({"--db", db(), "show", "c9"});
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -121,13 +121,13 @@ TEST(StudyEndToEnd, CommandModeStoresEveryRunWithTagsAndSummarisesThem) {
     RunStore store(db);
     std::set<std::string> configs;
     for (const auto& run : runs) {
-        EXPECT_EQ(run.status, "completed");
+        EXPECT_EQ(run.status, RunStatus::completed);
         EXPECT_EQ(run.tags.at("repeat"), "1");
         EXPECT_EQ(run.tags.at("config").size(), 16u);
         EXPECT_EQ(run.tags.count("epochs"), 0u);  // the grid does not set it
         configs.insert(run.tags.at("model") + "/" + run.tags.at("batch_size"));
         // E_tr / samples: 200 W over the train phase, 100 x batch samples.
-        const auto result = nlohmann::json::parse(store.get(run.id).dump());
+        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
         const double batch = std::stod(run.tags.at("batch_size"));
         const auto& train = phase(result, "train");
         const double expected = 200.0 * train["duration_s"].get<double>() / (100 * batch);
@@ -224,15 +224,15 @@ TEST(StudyEndToEnd, PowerLimitsCapTheFakeGpuAndAreRestoredAfterAFailingRun) {
     int completed = 0;
     for (const auto& run : runs) {
         if (run.tags.at("model") == "bad") {
-            EXPECT_EQ(run.status, "failed");
+            EXPECT_EQ(run.status, RunStatus::failed);
             EXPECT_EQ(run.exit_code, 3);
             continue;
         }
         ++completed;
-        EXPECT_EQ(run.status, "completed");
+        EXPECT_EQ(run.status, RunStatus::completed);
         // The fake draws 400 W but is capped by the limit for the whole run.
         const double limit = std::stod(run.tags.at("power_limit_w"));
-        const auto result = nlohmann::json::parse(store.get(run.id).dump());
+        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
         const double mean_w = result["energy_j"]["gpu"].get<double>() / result["duration_s"].get<double>();
         EXPECT_NEAR(mean_w, limit, 0.02 * limit) << run.tags.at("power_limit_w");
     }
@@ -301,7 +301,7 @@ TEST(StudyEndToEnd, SigintStopsAfterTheCurrentRunWithStatus130AndRestoresTheLimi
 
     auto runs = stored_runs(db, "sig");
     ASSERT_EQ(runs.size(), 1u);
-    EXPECT_EQ(runs[0].status, "interrupted");
+    EXPECT_EQ(runs[0].status, RunStatus::interrupted);
     EXPECT_EQ(runs[0].tags.at("model"), "a");
     EXPECT_EQ(runs[0].exit_code, 130);
 }

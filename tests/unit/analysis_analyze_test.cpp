@@ -22,7 +22,7 @@ RunRow row(const std::string& model, double batch, double energy_per_sample, std
     r.id =
         model + "-" + std::to_string(static_cast<int>(batch)) + "-" + std::to_string(repeat) + "-0000000000";
     r.name = r.id;
-    r.status = "completed";
+    r.status = RunStatus::completed;
     r.model = model;
     r.model_source = "meta";
     r.device = "GPU";

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "meter/run_json.hpp"
+
 namespace joulecast {
 namespace {
 
@@ -15,7 +17,11 @@ using Json = nlohmann::ordered_json;
 // A stored run result (joulecast.run/1, the fields calibrations_from_results reads).
 Json run_result(const std::string& id, const std::string& model, double params, double macs, double batch,
                 double train_j, double train_samples, double train_s, bool gpu_energy = true) {
-    Json meta = {{"model", model}, {"params", params}, {"macs", macs}, {"batch_size", batch}};
+    // Meta values are text, as the control channel carries them.
+    Json meta = {{"model", model},
+                 {"params", Json(params).dump()},
+                 {"macs", Json(macs).dump()},
+                 {"batch_size", Json(batch).dump()}};
     Json r = {{"schema", "joulecast.run/1"},
               {"id", id},
               {"name", model + "-b" + std::to_string(static_cast<int>(batch))},
@@ -37,6 +43,17 @@ Json run_result(const std::string& id, const std::string& model, double params, 
               {"inference_energy_j", nullptr},
               {"meta", meta}};
     return r;
+}
+
+/// The runs the documents describe, as the store reads them back.
+std::vector<RunResult> runs_of(const std::vector<Json>& documents) {
+    std::vector<RunResult> runs;
+    for (const auto& d : documents) {
+        auto run = run_from_json(d);
+        if (!run) throw std::runtime_error(run.error());
+        runs.push_back(std::move(run).value());
+    }
+    return runs;
 }
 
 TEST(CalibrationSources, ShippedH100LoadsWithItsProvenance) {
@@ -110,7 +127,7 @@ TEST(CalibrationSources, RowsFromStoredRunsGroupedByDevice) {
     text_meta["meta"] = {{"model", "m6"}, {"params", "2000"}, {"macs", "300000"}, {"batch_size", "64"}};
     results.push_back(text_meta);
 
-    const StoreCalibrations s = calibrations_from_results(results, "/tmp/runs.db");
+    const StoreCalibrations s = calibrations_from_results(runs_of(results), "/tmp/runs.db");
     ASSERT_EQ(s.devices.size(), 2u);
     EXPECT_EQ(s.runs_used, 4u);
     const auto& gpu = s.devices[0];

@@ -52,7 +52,7 @@ TEST(PhaseRecorder, NestedAndOverlappingPhasesEachGetTheirWindow) {
     // E_tr counts the union of training windows once: 1..5 s.
     EXPECT_NEAR(*result.training_energy_j, 400.0, 1e-6);
     EXPECT_FALSE(result.inference_energy_j.has_value());
-    EXPECT_EQ(result.phases[0].boundary, "counter");
+    EXPECT_EQ(result.phases[0].boundary, PhaseBoundary::counter);
 }
 
 TEST(PhaseRecorder, UnclosedPhaseEndsWithTheRunAndSaysSo) {
@@ -115,8 +115,8 @@ TEST(PhaseRecorder, MetaLastValueWinsAndMetricsKeepTheirSeries) {
 TEST(PhaseRecorder, BoundaryBetweenSparseCounterReadingsIsInterpolated) {
     Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
     Timeline timeline({{"nvml", energy}}, {{0, 0, 0.0}, {10 * s, 0, 1000.0}});
-    EXPECT_EQ(boundary_method(timeline, 0, 10 * s, 5'000'000), "counter");
-    EXPECT_EQ(boundary_method(timeline, 2 * s, 10 * s, 5'000'000), "interpolated");
+    EXPECT_EQ(boundary_method(timeline, 0, 10 * s, 5'000'000), PhaseBoundary::counter);
+    EXPECT_EQ(boundary_method(timeline, 2 * s, 10 * s, 5'000'000), PhaseBoundary::interpolated);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "meter/run_json.hpp"
 #include "report/html/report_data.hpp"
 
 namespace joulecast::report {
@@ -14,8 +15,8 @@ using Json = nlohmann::json;
 
 /// A result document as `joulecast run` writes it, with what the report reads: a train phase of `samples`
 /// samples costing `train_j`, `epochs` equal epochs, an accuracy, and a counter-measured GPU.
-Json result(const std::string& id, const std::string& model, double batch, double train_j, double samples,
-            double accuracy, int epochs = 4, const std::string& gpu_method = "counter") {
+Json document(const std::string& id, const std::string& model, double batch, double train_j, double samples,
+              double accuracy, int epochs, const std::string& gpu_method) {
     Json r;
     r["schema"] = "joulecast.run/1";
     r["id"] = id;
@@ -45,13 +46,27 @@ Json result(const std::string& id, const std::string& model, double batch, doubl
                                {"end_s", 3.0 + 2.0 * e},
                                {"energy_j", train_j / epochs},
                                {"samples", samples / epochs}});
-    r["meta"] = {{"model", model}, {"batch_size", batch}, {"params", model == "cnn" ? 1e6 : 2e5}};
-    r["metrics"] = {{"accuracy", {{"last", accuracy}}}};
+    r["meta"] = {{"model", model},
+                 {"batch_size", std::to_string(static_cast<int>(batch))},
+                 {"params", model == "cnn" ? "1000000" : "200000"}};
+    r["metrics"] = {{"accuracy", {{"last", accuracy}, {"series", Json::array({Json::array({9.0, accuracy})})}}}};
     return r;
 }
 
+/// The run a document describes, as the store reads it back.
+RunResult run_of(const Json& document) {
+    auto run = run_from_json(document);
+    if (!run) throw std::runtime_error(run.error());
+    return std::move(run).value();
+}
+
+RunResult result(const std::string& id, const std::string& model, double batch, double train_j, double samples,
+                 double accuracy, int epochs = 4, const std::string& gpu_method = "counter") {
+    return run_of(document(id, model, batch, train_j, samples, accuracy, epochs, gpu_method));
+}
+
 struct Fixture {
-    std::vector<Json> results;
+    std::vector<RunResult> results;
     analysis::Analysis analysis;
 };
 
@@ -133,7 +148,7 @@ TEST(ReportData, CorrelationSectionIsASymmetricMatrixWithUnits) {
 }
 
 TEST(ReportData, ForecastSectionComparesForecastAfterKEpochsWithTheMeasuredSum) {
-    std::vector<Json> results = {result("a1", "cnn", 32, 100, 1000, 0.86, 5),
+    std::vector<RunResult> results = {result("a1", "cnn", 32, 100, 1000, 0.86, 5),
                                  result("a2", "cnn", 128, 160, 4000, 0.87, 2)};
     auto s = forecast_section(results, 2);
     ASSERT_EQ(s["status"], "ok");
@@ -173,7 +188,7 @@ TEST(ReportData, EmptyInputsGiveNoDataEverywhereWithReasons) {
 }
 
 TEST(ReportData, SingleRunHasNoCorrelationsButItsOwnPoint) {
-    std::vector<Json> results = {result("a1", "cnn", 32, 100, 1000, 0.86)};
+    std::vector<RunResult> results = {result("a1", "cnn", 32, 100, 1000, 0.86)};
     std::vector<analysis::RunRow> rows = {analysis::derive_row(results[0])};
     auto a = analysis::analyze(std::move(rows));
     auto corr = correlation_section(a);
@@ -184,12 +199,12 @@ TEST(ReportData, SingleRunHasNoCorrelationsButItsOwnPoint) {
 }
 
 TEST(ReportData, RunsWithoutSamplesOrBatchSayWhyTheirChartsAreEmpty) {
-    Json r = result("a1", "cnn", 32, 100, 1000, 0.86);
-    r["phases"] = Json::array();
-    r["epochs"] = Json::array();
-    r.erase("training_energy_j");
-    r["meta"].erase("batch_size");
-    std::vector<Json> results = {r};
+    RunResult r = result("a1", "cnn", 32, 100, 1000, 0.86);
+    r.phases.clear();
+    r.epochs.clear();
+    r.training_energy_j.reset();
+    r.meta.erase("batch_size");
+    std::vector<RunResult> results = {r};
     std::vector<analysis::RunRow> rows = {analysis::derive_row(r)};
     auto a = analysis::analyze(std::move(rows));
     auto batch = batch_section(a, results);
@@ -235,9 +250,10 @@ TEST(ReportData, TimelineSectionCarriesPhasesEpochsAndHowPowerWasObtained) {
 }
 
 TEST(ReportData, ProvenanceCountsMethodsPerDomain) {
-    Json a = result("a", "cnn", 32, 1, 1, 0.5, 1, "counter");
-    Json b = result("b", "cnn", 32, 1, 1, 0.5, 1, "integrated");
-    Json c = {{"id", "c"}};
+    RunResult a = result("a", "cnn", 32, 1, 1, 0.5, 1, "counter");
+    RunResult b = result("b", "cnn", 32, 1, 1, 0.5, 1, "integrated");
+    RunResult c;
+    c.id = "c";
     auto p = energy_provenance({&a, &b, &c});
     EXPECT_EQ(p["domains"]["gpu"]["counter"], 1);
     EXPECT_EQ(p["domains"]["gpu"]["integrated"], 1);

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/text.hpp"
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "store/export.hpp"
 #include "support/temp_dir.hpp"
 
@@ -79,7 +79,7 @@ TEST(StoreExport, JsonIsAnArrayOfResultDocumentsWithOptionalTraces) {
     Fixture f;
     auto plain = export_json(f.store, f.store.list(), false);
     ASSERT_EQ(plain.size(), 1u);
-    EXPECT_EQ(plain[0].at("schema"), "joulecast.run/1");
+    EXPECT_EQ(plain[0].at("schema"), "joulecast.run/2");
     EXPECT_FALSE(plain[0].contains("trace"));
     auto full = export_json(f.store, f.store.list(), true);
     const auto& trace = full[0].at("trace");

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <set>
 
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "store/iso_time.hpp"
 #include "store/run_store.hpp"
 #include "store/sqlite.hpp"
@@ -65,7 +65,7 @@ RunResult header(const std::string& id, const std::string& name = "job",
 /// A finished result with every part the store keeps.
 RunResult finished(const std::string& id) {
     RunResult r = header(id, "resnet18-b128");
-    r.status = "completed";
+    r.status = RunStatus::completed;
     r.exit_code = 0;
     r.duration_s = 2.0;
     r.energy.total_j = 260;
@@ -119,11 +119,13 @@ TEST(StoreRunStore, BeginAppendFinishRoundTrip) {
         rest(readings.begin() + 10, readings.end());
     EXPECT_EQ(store.append_readings(result.id, first, origin), 10u);
     EXPECT_EQ(store.append_readings(result.id, rest, origin), rest.size());
-    EXPECT_EQ(store.list().front().status, "running");
+    EXPECT_EQ(store.list().front().status, RunStatus::running);
 
     const auto document = to_json(result);
     store.finish_run(result, document);
-    EXPECT_EQ(store.get(result.id).dump(), document.dump());
+    EXPECT_EQ(store.get_document(result.id).dump(), document.dump());
+    // Read back typed, it is the same run.
+    EXPECT_EQ(to_json(store.get(result.id)).dump(), document.dump());
 
     const StoredTrace trace = store.trace(result.id);
     ASSERT_EQ(trace.channels.size(), 2u);
@@ -140,7 +142,7 @@ TEST(StoreRunStore, BeginAppendFinishRoundTrip) {
     const auto runs = store.list();
     ASSERT_EQ(runs.size(), 1u);
     const RunSummary& r = runs.front();
-    EXPECT_EQ(r.status, "completed");
+    EXPECT_EQ(r.status, RunStatus::completed);
     EXPECT_TRUE(r.finished);
     EXPECT_EQ(r.name, "resnet18-b128");
     EXPECT_EQ(r.command, result.command);
@@ -175,7 +177,7 @@ TEST(StoreRunStore, FinishWithoutBeginRecordsTheRun) {
     RunStore store(dir.str() + "/runs.db");
     RunResult result = finished("aaaa000000000001");
     store.finish_run(result, to_json(result));
-    EXPECT_EQ(store.get("aaaa").at("name"), "resnet18-b128");
+    EXPECT_EQ(store.get_document("aaaa").at("name"), "resnet18-b128");
     EXPECT_TRUE(store.trace(result.id).readings.empty());
     EXPECT_THROW(store.append_readings("nope", gpu_readings(0, 0.2), 0), RunNotFound);
 }
@@ -193,7 +195,7 @@ TEST(StoreRunStore, ClosingLeavesTheWalForTheNextConnection) {
     ASSERT_TRUE(std::filesystem::exists(path + "-wal"));
     EXPECT_GT(std::filesystem::file_size(path + "-wal"), 0u);
     RunStore again(path);
-    EXPECT_EQ(again.get("aaaa000000000002").at("name"), "resnet18-b128");
+    EXPECT_EQ(again.get_document("aaaa000000000002").at("name"), "resnet18-b128");
     EXPECT_EQ(again.list().size(), 1u);
 }
 
@@ -223,7 +225,7 @@ TEST(StoreRunStore, ListFiltersByNameTagStatusTimeAndLimit) {
     };
     for (const auto& spec : specs) {
         RunResult r = header(spec.id, spec.name, spec.started);
-        r.status = spec.status;
+        r.status = parse_run_status(spec.status).value();
         r.tags = spec.tags;
         store.finish_run(r, to_json(r));
     }
@@ -255,7 +257,7 @@ TEST(StoreRunStore, ListFiltersByNameTagStatusTimeAndLimit) {
     f.tags = {{"gpu", ""}};
     EXPECT_EQ(ids(f), (V{"3", "2"}));
     f = {};
-    f.status = "failed";
+    f.status = RunStatus::failed;
     EXPECT_EQ(ids(f), (V{"2"}));
     f = {};
     f.since_unix = since("2026-11-21T08:00:00Z");
@@ -279,7 +281,7 @@ TEST(StoreRunStore, IdsMayBeShortenedToAUniquePrefix) {
     EXPECT_EQ(store.resolve_id("f"), "ffff000000000000");
     EXPECT_EQ(store.resolve_id("ffff000000000000"), "ffff000000000000");
     EXPECT_EQ(store.resolve_id("abc"), "abc");  // an exact id wins over longer ones it prefixes
-    EXPECT_EQ(store.get("abd").at("id"), "abd4560000000000");
+    EXPECT_EQ(store.get_document("abd").at("id"), "abd4560000000000");
     try {
         store.resolve_id("ab");
         FAIL() << "an ambiguous prefix resolved";
@@ -291,7 +293,7 @@ TEST(StoreRunStore, IdsMayBeShortenedToAUniquePrefix) {
     EXPECT_THROW(store.resolve_id("0"), RunNotFound);
     EXPECT_THROW(store.resolve_id(""), RunNotFound);
     EXPECT_THROW(store.resolve_id("a*"), RunNotFound);  // no wildcards through the back door
-    EXPECT_THROW(store.get("zz"), RunNotFound);
+    EXPECT_THROW(store.get_document("zz"), RunNotFound);
 }
 
 TEST(StoreRunStore, AnUnfinishedRunGivesAPartialResultFromItsReadings) {
@@ -307,7 +309,7 @@ TEST(StoreRunStore, AnUnfinishedRunGivesAPartialResultFromItsReadings) {
     for (int i = 0; i <= 20; ++i) readings.push_back({origin + i * s / 10, 0, 100.0});
     store.append_readings(h.id, readings, origin);
 
-    const auto j = store.get("bbbb");
+    const auto j = store.get_document("bbbb");
     EXPECT_EQ(j.at("status"), "running");  // our own pid: alive
     EXPECT_TRUE(j.at("partial").get<bool>());
     EXPECT_NEAR(j.at("energy_j").at("total").get<double>(), 200.0, 1e-9);
@@ -321,7 +323,7 @@ TEST(StoreRunStore, AnUnfinishedRunGivesAPartialResultFromItsReadings) {
     EXPECT_EQ(j.at("host").at("cpu_model"), "Test CPU");
     EXPECT_EQ(j.at("command").size(), 4u);
     EXPECT_FALSE(j.at("warnings").empty());
-    EXPECT_EQ(store.list().front().status, "running");
+    EXPECT_EQ(store.list().front().status, RunStatus::running);
     EXPECT_FALSE(store.list().front().total_energy_j);  // nothing claimed in the list while it runs
 }
 
@@ -344,22 +346,22 @@ TEST(StoreRunStore, ARunWhoseJoulecastDiedBecomesInterrupted) {
     const auto runs = store.list();
     std::map<std::string, RunSummary> by_name;
     for (const auto& r : runs) by_name[r.name] = r;
-    EXPECT_EQ(by_name.at("killed").status, "interrupted");
+    EXPECT_EQ(by_name.at("killed").status, RunStatus::interrupted);
     EXPECT_NEAR(*by_name.at("killed").total_energy_j, 200.0, 1e-9);  // from the stored readings
     EXPECT_NEAR(*by_name.at("killed").duration_s, 2.0, 1e-9);
     EXPECT_FALSE(by_name.at("killed").finished);
-    EXPECT_EQ(by_name.at("alive").status, "running");
-    EXPECT_EQ(by_name.at("elsewhere").status, "running");  // cannot be checked from here
+    EXPECT_EQ(by_name.at("alive").status, RunStatus::running);
+    EXPECT_EQ(by_name.at("elsewhere").status, RunStatus::running);  // cannot be checked from here
     EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE status = 'interrupted'"),
               1);  // updated, not only shown
     EXPECT_EQ(store.refresh_interrupted(), 0u);
 
-    const auto j = store.get(h.id);
+    const auto j = store.get_document(h.id);
     EXPECT_EQ(j.at("status"), "interrupted");
     EXPECT_TRUE(j.at("partial").get<bool>());
     EXPECT_NEAR(j.at("energy_j").at("total").get<double>(), 200.0, 1e-9);
     RunFilter interrupted;
-    interrupted.status = "interrupted";
+    interrupted.status = RunStatus::interrupted;
     EXPECT_EQ(store.list(interrupted).size(), 1u);
 }
 
@@ -377,7 +379,7 @@ TEST(StoreRunStore, RemoveTakesEverythingOfTheRunAndNothingElse) {
     EXPECT_GT(readings_per_run, 0);
     EXPECT_TRUE(store.remove("dddd000000000001"));
     EXPECT_FALSE(store.remove("dddd000000000001"));
-    EXPECT_THROW(store.get("dddd000000000001"), RunNotFound);
+    EXPECT_THROW(store.get_document("dddd000000000001"), RunNotFound);
     EXPECT_EQ(count(path, "SELECT count(*) FROM readings"), readings_per_run);
     for (const char* table : {"channels", "phases", "epochs", "meta", "metrics", "tags"})
         EXPECT_EQ(
@@ -427,7 +429,7 @@ TEST(StoreRunStore, TwoProcessesWriting200RunsEachAllLand) {
     std::set<std::string> ids;
     for (const auto& r : runs) {
         ids.insert(r.id);
-        EXPECT_EQ(r.status, "completed");
+        EXPECT_EQ(r.status, RunStatus::completed);
     }
     EXPECT_EQ(ids.size(), 2u * runs_per_process);
     EXPECT_EQ(count(path, "SELECT count(*) FROM readings"),

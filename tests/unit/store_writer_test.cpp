@@ -159,7 +159,7 @@ TEST(StoreWriter, SigkillLosesAtMostAboutTwoSecondsOfReadings) {
     // The dead writer's run is now interrupted, with the energy of what was stored: 100 W over its span.
     const auto runs = store.list();
     ASSERT_EQ(runs.size(), 1u);
-    EXPECT_EQ(runs.front().status, "interrupted");
+    EXPECT_EQ(runs.front().status, RunStatus::interrupted);
     const double span_s = ns_to_s(stored.readings.back().t_ns - stored.readings.front().t_ns);
     EXPECT_NEAR(*runs.front().total_energy_j, 100.0 * span_s, 1e-6);
 }

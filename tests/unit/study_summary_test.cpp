@@ -5,7 +5,7 @@
 
 #include <sstream>
 
-#include "report/json_result.hpp"
+#include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
 #include "study/grid.hpp"
@@ -22,15 +22,15 @@ RunResult result_of(const std::string& id, double train_j, long long train_sampl
                     long long infer_samples, double accuracy, const std::string& status = "completed") {
     RunResult r;
     r.id = id;
-    r.status = status;
+    r.status = parse_run_status(status).value();
     r.exit_code = status == "completed" ? 0 : 1;
     r.duration_s = 10;
     r.energy.total_j = train_j + infer_j + 5;
-    PhaseResult t1{"train", 0, 1, train_j / 2, {}, train_samples / 2, {}, 0, "counter", {}, true};
+    PhaseResult t1{"train", 0, 1, train_j / 2, {}, train_samples / 2, {}, 0, PhaseBoundary::counter, {}, true};
     PhaseResult t2{"train", 1, 2,         train_j / 2, {},  train_samples - train_samples / 2,
-                   {},      0, "counter", {},          true};
-    PhaseResult inner{"train", 1.2, 1.5, 1, {}, 999, {}, 0, "counter", {}, true};  // nested: not counted
-    PhaseResult in{"infer", 2, 3, infer_j, {}, infer_samples, {}, 0, "counter", {}, true};
+                   {},      0, PhaseBoundary::counter, {},          true};
+    PhaseResult inner{"train", 1.2, 1.5, 1, {}, 999, {}, 0, PhaseBoundary::counter, {}, true};  // nested: not counted
+    PhaseResult in{"infer", 2, 3, infer_j, {}, infer_samples, {}, 0, PhaseBoundary::counter, {}, true};
     r.phases = {t1, t2, inner, in};
     r.training_energy_j = train_j;
     r.inference_energy_j = infer_j;
@@ -41,9 +41,9 @@ RunResult result_of(const std::string& id, double train_j, long long train_sampl
 
 TEST(StudySummary, RecordReadsEnergyPerSampleFromOutermostPhasesAndTheLastAccuracy) {
     RunRecord record;
-    fill_from_result(record, to_json(result_of("r1", 200, 1000, 30, 500, 0.8)));
+    fill_from_result(record, result_of("r1", 200, 1000, 30, 500, 0.8));
     EXPECT_EQ(record.run_id, "r1");
-    EXPECT_EQ(record.status, "completed");
+    EXPECT_EQ(record.status, RunStatus::completed);
     EXPECT_DOUBLE_EQ(record.energy_j, 235);
     EXPECT_DOUBLE_EQ(record.co2e_g, 0.25);
     ASSERT_TRUE(record.train_samples);
@@ -56,11 +56,11 @@ TEST(StudySummary, RecordReadsEnergyPerSampleFromOutermostPhasesAndTheLastAccura
 TEST(StudySummary, RecordWithoutPhasesHasNoPerSampleEnergy) {
     RunResult r;
     r.id = "x";
-    r.status = "failed";
+    r.status = RunStatus::failed;
     r.exit_code = 3;
     RunRecord record;
-    fill_from_result(record, to_json(r));
-    EXPECT_EQ(record.status, "failed");
+    fill_from_result(record, r);
+    EXPECT_EQ(record.status, RunStatus::failed);
     EXPECT_EQ(record.exit_code, 3);
     EXPECT_FALSE(record.train_j_per_sample());
     EXPECT_FALSE(record.infer_j_per_sample());
@@ -79,7 +79,7 @@ TEST(StudySummary, MeansOverCompletedRepeatsWithNAndTotalsOverAllRuns) {
         record.config_index = runs[i].config_index;
         record.config = runs[i].config;
         record.repeat = runs[i].repeat;
-        fill_from_result(record, to_json(result));
+        fill_from_result(record, result);
         records.push_back(record);
     };
     add(0, result_of("a", 100, 1000, 10, 100, 0.5));

@@ -52,7 +52,7 @@ TEST(ZooCli, TrainsUnderJoulecastRunWithPhasesEpochsMetaAndMetrics) {
     std::ifstream in(result_path);
     ASSERT_TRUE(in.good()) << run.err;
     json result = json::parse(in);
-    EXPECT_EQ(result["schema"], "joulecast.run/1");
+    EXPECT_EQ(result["schema"], "joulecast.run/2");
     EXPECT_EQ(result["exit_code"], 0);
 
     int train_phases = 0, infer_phases = 0;

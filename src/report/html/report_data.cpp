@@ -21,13 +21,14 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-/// A number from a JSON document, when it is one and finite.
-std::optional<double> number_at(const nlohmann::json& object, const char* key) {
-    if (!object.is_object()) return std::nullopt;
-    auto it = object.find(key);
-    if (it == object.end() || !it->is_number()) return std::nullopt;
-    const double value = it->get<double>();
+/// A figure, when it is finite.
+std::optional<double> finite_or_none(double value) {
     return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
+}
+
+/// A count as the page's number.
+std::optional<double> as_double(const std::optional<long long>& count) {
+    return count ? std::optional<double>(static_cast<double>(*count)) : std::nullopt;
 }
 
 /// Rounds for the page: 6 significant digits are more than a chart can show.
@@ -79,11 +80,11 @@ std::string method_sentence(const analysis::EnergyMethod& method) {
     return "of unknown origin";
 }
 
-std::vector<const nlohmann::json*> results_for(const std::vector<nlohmann::json>& results,
-                                               const std::set<std::string>& ids) {
-    std::vector<const nlohmann::json*> out;
+std::vector<const RunResult*> results_for(const std::vector<RunResult>& results,
+                                          const std::set<std::string>& ids) {
+    std::vector<const RunResult*> out;
     for (const auto& r : results)
-        if (ids.count(string_or(r, "id"))) out.push_back(&r);
+        if (ids.count(r.id)) out.push_back(&r);
     return out;
 }
 
@@ -114,12 +115,9 @@ std::string now_iso8601() {
     return text;
 }
 
-std::string phase_boundary_text(const nlohmann::json& phases) {
+std::string phase_boundary_text(const std::vector<PhaseResult>& phases) {
     std::map<std::string, std::vector<std::string>> by_boundary;
-    for (const auto& p : phases) {
-        std::string boundary = string_or(p, "boundary");
-        by_boundary[boundary.empty() ? "unknown" : boundary].push_back(string_or(p, "name"));
-    }
+    for (const auto& p : phases) by_boundary[to_string(p.boundary)].push_back(p.name);
     std::string text;
     for (const auto& [boundary, names] : by_boundary) {
         std::set<std::string> unique(names.begin(), names.end());
@@ -139,16 +137,14 @@ std::string phase_boundary_text(const nlohmann::json& phases) {
 
 // ---- Provenance -------------------------------------------------------------------------------------------
 
-ojson energy_provenance(const std::vector<const nlohmann::json*>& results) {
+ojson energy_provenance(const std::vector<const RunResult*>& results) {
     std::map<std::string, std::map<std::string, std::size_t>> domains;
-    for (const nlohmann::json* r : results) {
-        auto it = r->find("energy_method");
-        if (it == r->end() || !it->is_object() || it->empty()) {
+    for (const RunResult* r : results) {
+        if (r->energy.domain_method.empty()) {
             ++domains["all"]["unknown"];
             continue;
         }
-        for (const auto& [domain, method] : it->items())
-            ++domains[domain][method.is_string() ? method.get<std::string>() : "unknown"];
+        for (const auto& [domain, method] : r->energy.domain_method) ++domains[domain][method];
     }
     ojson out;
     out["domains"] = ojson::object();
@@ -174,22 +170,27 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         no_data(s, reason.empty() ? "no run to show" : reason);
         return s;
     }
-    const nlohmann::json& result = run->result;
-    s["run"] = {{"id", string_or(result, "id")},
-                {"name", string_or(result, "name")},
-                {"status", string_or(result, "status")},
-                {"started_at", string_or(result, "started_at")},
-                {"duration_s", optional_json(number_at(result, "duration_s"))},
+    const RunResult& result = run->result;
+    s["run"] = {{"id", result.id},
+                {"name", result.name},
+                {"status", to_string(result.status)},
+                {"started_at", result.started_at},
+                {"duration_s", optional_json(result.duration_s)},
                 {"chosen_by", run->chosen_by}};
-    const PowerTimeline timeline = power_timeline(run->trace, number_at(result, "duration_s"), max_bins);
+    const PowerTimeline timeline = power_timeline(run->trace, finite_or_none(result.duration_s), max_bins);
     for (const auto& note : timeline.notes) s["notes"].push_back(note);
     if (timeline.series.empty()) {
-        no_data(s, "run " + short_id(string_or(result, "id")) + " has no stored power or energy readings");
+        no_data(s, "run " + short_id(result.id) + " has no stored power or energy readings");
         return s;
     }
-    const nlohmann::json empty = nlohmann::json::object();
-    const nlohmann::json& energy = result.contains("energy_j") ? result["energy_j"] : empty;
-    const nlohmann::json& methods = result.contains("energy_method") ? result["energy_method"] : empty;
+    const auto& methods = result.energy.domain_method;
+    // The energy of a domain as the result states it: the three main domains always (0 when absent), any
+    // other only when the run measured it.
+    auto domain_energy = [&](const std::string& domain) -> std::optional<double> {
+        if (domain == "gpu" || domain == "cpu" || domain == "dram") return result.energy.domain(domain);
+        auto it = result.energy.domain_j.find(domain);
+        return it == result.energy.domain_j.end() ? std::nullopt : std::optional<double>(it->second);
+    };
     s["bin_s"] = rounded(timeline.bin_s);
     ojson series = ojson::array();
     std::string source;
@@ -205,52 +206,43 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
         std::string channels;
         for (const auto& c : p.channels) channels += (channels.empty() ? "" : ", ") + c;
         source += (source.empty() ? "" : "; ") + p.domain + ": " + how + " (" + channels + ")";
-        std::string total_method = string_or(methods, p.domain.c_str());
+        auto method = methods.find(p.domain);
+        std::string total_method = method == methods.end() ? "" : method->second;
         if (!total_method.empty()) source += ", its energy total by " + total_method;
         series.push_back({{"domain", p.domain},
                           {"method", p.method},
                           {"channels", p.channels},
-                          {"energy_j", optional_json(number_at(energy, p.domain.c_str()))},
+                          {"energy_j", optional_json(domain_energy(p.domain))},
                           {"energy_method", total_method},
                           {"points", std::move(points)}});
     }
     s["series"] = std::move(series);
 
     ojson phases = ojson::array();
-    if (result.contains("phases") && result["phases"].is_array()) {
-        for (const auto& p : result["phases"]) {
-            auto start = number_at(p, "start_s"), end = number_at(p, "end_s");
-            if (!start || !end) continue;
-            phases.push_back({{"name", string_or(p, "name")},
-                              {"start_s", *start},
-                              {"end_s", *end},
-                              {"energy_j", optional_json(number_at(p, "energy_j"))},
-                              {"samples", optional_json(number_at(p, "samples"))},
-                              {"energy_per_sample_j", optional_json(number_at(p, "energy_per_sample_j"))},
-                              {"mean_power_w", optional_json(number_at(p, "mean_power_w"))},
-                              {"boundary", string_or(p, "boundary")}});
-        }
-        if (!phases.empty()) source += ". Phase energies: " + phase_boundary_text(result["phases"]);
-    }
+    for (const auto& p : result.phases)
+        phases.push_back({{"name", p.name},
+                          {"start_s", p.start_s},
+                          {"end_s", p.end_s},
+                          {"energy_j", optional_json(p.energy_j)},
+                          {"samples", optional_json(as_double(p.samples))},
+                          {"energy_per_sample_j", optional_json(p.energy_per_sample_j)},
+                          {"mean_power_w", optional_json(p.mean_power_w())},
+                          {"boundary", to_string(p.boundary)}});
+    if (!phases.empty()) source += ". Phase energies: " + phase_boundary_text(result.phases);
     s["phases"] = std::move(phases);
     ojson epochs = ojson::array();
-    if (result.contains("epochs") && result["epochs"].is_array()) {
-        for (const auto& e : result["epochs"]) {
-            auto start = number_at(e, "start_s"), end = number_at(e, "end_s");
-            if (!start || !end) continue;
-            epochs.push_back({{"n", optional_json(number_at(e, "n"))},
-                              {"start_s", *start},
-                              {"end_s", *end},
-                              {"energy_j", optional_json(number_at(e, "energy_j"))},
-                              {"samples", optional_json(number_at(e, "samples"))}});
-        }
-    }
+    for (const auto& e : result.epochs)
+        epochs.push_back({{"n", optional_json(static_cast<double>(e.n))},
+                          {"start_s", e.start_s},
+                          {"end_s", e.end_s},
+                          {"energy_j", optional_json(e.energy_j)},
+                          {"samples", optional_json(as_double(e.samples))}});
     s["epochs"] = std::move(epochs);
     s["source"] = source + ".";
     return s;
 }
 
-ojson batch_section(const analysis::Analysis& analysis, const std::vector<nlohmann::json>& results) {
+ojson batch_section(const analysis::Analysis& analysis, const std::vector<RunResult>& results) {
     ojson s = section("Energy per sample against batch size");
     ojson series = ojson::array();
     std::set<std::string> used_ids;
@@ -318,7 +310,7 @@ ojson batch_section(const analysis::Analysis& analysis, const std::vector<nlohma
     return s;
 }
 
-ojson pareto_section(const analysis::Analysis& analysis, const std::vector<nlohmann::json>& results) {
+ojson pareto_section(const analysis::Analysis& analysis, const std::vector<RunResult>& results) {
     ojson s = section("Accuracy against energy per sample");
     const auto& front = analysis.pareto;
     for (const auto& note : front.notes) s["notes"].push_back(note);
@@ -423,30 +415,28 @@ ojson correlation_section(const analysis::Analysis& analysis) {
     return s;
 }
 
-ojson forecast_section(const std::vector<nlohmann::json>& results, std::size_t after_epochs) {
+ojson forecast_section(const std::vector<RunResult>& results, std::size_t after_epochs) {
     ojson s = section("Forecast against actual");
     after_epochs = std::max<std::size_t>(after_epochs, 1);
     s["after_epochs"] = after_epochs;
     s["runs"] = ojson::array();
     // Runs with their epochs, as the backtest takes them (the name carries the run id back).
     std::vector<CompletedRun> completed;
-    std::map<std::string, const nlohmann::json*> by_id;
+    std::map<std::string, const RunResult*> by_id;
     std::size_t without_epochs = 0;
     for (const auto& result : results) {
-        const std::string id = string_or(result, "id");
-        if (!result.contains("epochs") || !result["epochs"].is_array() || result["epochs"].empty()) {
+        if (result.epochs.empty()) {
             ++without_epochs;
             continue;
         }
         CompletedRun run;
-        run.name = id;
-        for (const auto& e : result["epochs"]) {
-            auto start = number_at(e, "start_s"), end = number_at(e, "end_s");
-            // A missing figure becomes NaN, which the backtest rejects for this run with its reason.
-            run.epoch_energy_j.push_back(number_at(e, "energy_j").value_or(std::nan("")));
-            run.epoch_duration_s.push_back(start && end ? *end - *start : std::nan(""));
+        run.name = result.id;
+        for (const auto& e : result.epochs) {
+            // A non-finite figure is rejected by the backtest for this run, with its reason.
+            run.epoch_energy_j.push_back(e.energy_j);
+            run.epoch_duration_s.push_back(e.end_s - e.start_s);
         }
-        by_id[id] = &result;
+        by_id[result.id] = &result;
         completed.push_back(std::move(run));
     }
     if (without_epochs) s["notes"].push_back(runs_text(without_epochs) + " without marked epochs left out");
@@ -477,10 +467,11 @@ ojson forecast_section(const std::vector<nlohmann::json>& results, std::size_t a
 
     std::set<std::string> ids;
     for (const auto& r : summary->runs) {
-        const nlohmann::json& result = *by_id.at(r.name);
+        const RunResult& result = *by_id.at(r.name);
+        auto model = result.meta.find("model");
         s["runs"].push_back({{"id", r.name},
-                             {"name", string_or(result, "name")},
-                             {"model", string_or(result.value("meta", nlohmann::json::object()), "model")},
+                             {"name", result.name},
+                             {"model", model == result.meta.end() ? "" : model->second},
                              {"epochs", r.epochs},
                              {"profile_epochs", r.profile_epochs},
                              {"actual_j", r.measured_j},
@@ -534,15 +525,14 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
     data["inferences"] = a.options.inferences;
 
     ojson runs = ojson::array();
-    std::map<std::string, const nlohmann::json*> by_id;
-    for (const auto& r : inputs.results) by_id[string_or(r, "id")] = &r;
+    std::map<std::string, const RunResult*> by_id;
+    for (const auto& r : inputs.results) by_id[r.id] = &r;
     for (const auto& r : a.runs) {
         ojson methods = ojson::object();
-        if (auto it = by_id.find(r.id); it != by_id.end() && it->second->contains("energy_method"))
-            methods = (*it->second)["energy_method"];
+        if (auto it = by_id.find(r.id); it != by_id.end()) methods = it->second->energy.domain_method;
         runs.push_back({{"id", r.id},
                         {"name", r.name},
-                        {"status", r.status},
+                        {"status", to_string(r.status)},
                         {"started_at", r.started_at},
                         {"model", r.model},
                         {"batch_size", optional_json(r.batch_size)},
@@ -614,12 +604,12 @@ ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
     std::vector<std::string> warnings;
     std::map<std::string, std::size_t> skipped;
     for (const auto& s : summaries) {
-        if (request.filter.status.empty() && s.status != "completed" && s.status != "profiled") {
-            ++skipped[s.status];
+        if (!request.filter.status && !is_usable(s.status)) {
+            ++skipped[to_string(s.status)];
             continue;
         }
         try {
-            nlohmann::json result = store->get(s.id);
+            RunResult result = store->get(s.id);
             std::optional<StoredTrace> trace;
             try {
                 trace = store->trace(s.id);
@@ -630,9 +620,6 @@ ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
             inputs.results.push_back(std::move(result));
         } catch (const StoreError& error) {
             warnings.push_back("run " + s.id + " skipped: " + error.what());
-        } catch (const nlohmann::json::exception& error) {
-            warnings.push_back("run " + s.id + " skipped: its result document cannot be read (" +
-                               error.what() + ")");
         }
     }
     inputs.analysis = analysis::analyze(std::move(rows), options);
@@ -648,9 +635,6 @@ ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
         inputs.timeline = TimelineRun{store->get(id), store->trace(id), "--run"};
         return inputs;
     }
-    auto has_phases = [](const nlohmann::json& r) {
-        return r.contains("phases") && r["phases"].is_array() && !r["phases"].empty();
-    };
     // Newest first; a run with phases is preferred, but only the newest few are read for it.
     constexpr std::size_t look_at = 50;
     std::optional<TimelineRun> fallback;
@@ -658,17 +642,17 @@ ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
     for (const auto& s : summaries) {
         if (looked++ >= look_at) break;
         try {
-            nlohmann::json result = store->get(s.id);
+            RunResult result = store->get(s.id);
             StoredTrace trace = store->trace(s.id);
             if (trace.readings.empty()) continue;
-            if (has_phases(result)) {
+            if (!result.phases.empty()) {
                 inputs.timeline =
                     TimelineRun{std::move(result), std::move(trace), "the latest run with phases"};
                 return inputs;
             }
             if (!fallback) fallback = TimelineRun{std::move(result), std::move(trace), "the latest run"};
         } catch (const StoreError&) {
-        } catch (const nlohmann::json::exception&) {
+            // A run that cannot be read is not shown; the next one is.
         }
     }
     inputs.timeline = std::move(fallback);

@@ -39,7 +39,7 @@ struct ReportRequest {
 
 /// The run whose power the timeline shows, as loaded.
 struct TimelineRun {
-    nlohmann::json result;  ///< its result document (joulecast.run/1)
+    RunResult result;
     StoredTrace trace;
     std::string chosen_by;  ///< "--run", "the latest run with phases", "the latest run"
 };
@@ -49,8 +49,8 @@ struct ReportInputs {
     std::string store_path;
     std::string filter_text;
     std::size_t runs_matched = 0;  ///< runs matching the filter, any status
-    /// Result documents (joulecast.run/1) of the analysed runs, in the order of analysis.runs.
-    std::vector<nlohmann::json> results;
+    /// The analysed runs, in the order of analysis.runs.
+    std::vector<RunResult> results;
     analysis::Analysis analysis;
     std::optional<TimelineRun> timeline;
     std::string timeline_reason;  ///< why there is no timeline run, when there is none
@@ -71,15 +71,15 @@ nlohmann::ordered_json build_report_data(const ReportInputs& inputs, const Repor
 nlohmann::ordered_json timeline_section(const std::optional<TimelineRun>& run, const std::string& reason,
                                         std::size_t max_bins);
 nlohmann::ordered_json batch_section(const analysis::Analysis& analysis,
-                                     const std::vector<nlohmann::json>& results);
+                                     const std::vector<RunResult>& results);
 nlohmann::ordered_json pareto_section(const analysis::Analysis& analysis,
-                                      const std::vector<nlohmann::json>& results);
+                                      const std::vector<RunResult>& results);
 nlohmann::ordered_json correlation_section(const analysis::Analysis& analysis);
-nlohmann::ordered_json forecast_section(const std::vector<nlohmann::json>& results, std::size_t after_epochs);
+nlohmann::ordered_json forecast_section(const std::vector<RunResult>& results, std::size_t after_epochs);
 
-/// How the energy of some runs was obtained, per domain, from their result documents' energy_method:
+/// How the energy of some runs was obtained, per domain, from their energy methods:
 /// {"domains": {"gpu": {"counter": 5}, "cpu": {"modelled": 5}}, "text": "gpu: counter (5 runs); cpu:
 /// modelled (5 runs)"}. Runs without energy_method count as "unknown".
-nlohmann::ordered_json energy_provenance(const std::vector<const nlohmann::json*>& results);
+nlohmann::ordered_json energy_provenance(const std::vector<const RunResult*>& results);
 
 }  // namespace joulecast::report

@@ -1,0 +1,514 @@
+#include "meter/run_json.hpp"
+
+#include <set>
+#include <string>
+
+#include "core/json_fields.hpp"
+
+namespace joulecast {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// ---- Writing ---------------------------------------------------------------------------------------------
+
+Json optional_number(const std::optional<long long>& value) { return value ? Json(*value) : Json(nullptr); }
+Json optional_number(const std::optional<double>& value) { return optional_json(value); }
+
+/// The one shape of an energy figure, for a run, a phase and an epoch: the total, the three main domains
+/// (0 when absent), the measured and modelled parts, then any other domain.
+Json energy_object(double total, const std::map<std::string, double>& domain_j, double measured,
+                   double modelled) {
+    auto domain = [&](const char* name) {
+        auto it = domain_j.find(name);
+        return it == domain_j.end() ? 0.0 : it->second;
+    };
+    Json j = {{"total", total},         {"gpu", domain("gpu")},   {"cpu", domain("cpu")},
+              {"dram", domain("dram")}, {"measured", measured},   {"modelled", modelled}};
+    for (const auto& [name, joules] : domain_j)
+        if (!j.contains(name)) j[name] = joules;
+    return j;
+}
+
+Json source_json(const SourceEnergy& s) {
+    return {{"sensor", s.sensor},   {"channel", s.channel},          {"domain", s.domain},
+            {"device", s.device},   {"method", to_string(s.method)}, {"energy_j", s.energy_j},
+            {"samples", s.samples}, {"accounted", s.accounted}};
+}
+
+Json forecast_json(const RunForecast& f) {
+    Json j;
+    j["target"] = {{"kind", to_string(f.target)}, {"amount", f.target_amount}};
+    j["basis"] = to_string(f.basis);
+    j["window_s"] = f.basis == ForecastBasis::windows ? Json(f.window_s) : Json(nullptr);
+    j["total_energy_j"] = f.total_energy_j;
+    j["low_energy_j"] = f.low_energy_j;
+    j["high_energy_j"] = f.high_energy_j;
+    j["confidence"] = f.confidence;
+    j["total_duration_s"] = f.total_duration_s;
+    j["co2e_g"] = optional_json(f.co2e_g);
+    j["low_co2e_g"] = optional_json(f.low_co2e_g);
+    j["high_co2e_g"] = optional_json(f.high_co2e_g);
+    j["method"] = f.method;
+    j["converged"] = f.converged;
+    j["measured_energy_j"] = f.measured_energy_j;
+    j["predicted_energy_j"] = f.predicted_energy_j;
+    j["measured_duration_s"] = f.measured_duration_s;
+    j["observations"] = f.observations;
+    j["warmup_excluded"] = f.warmup_excluded;
+    j["first_used"] = f.first_used;
+    j["observations_used"] = f.observations_used;
+    j["remaining_observations"] = f.remaining_observations;
+    j["level_j"] = f.level_j;
+    j["trend_j"] = f.trend_j;
+    j["raw_trend_j"] = f.raw_trend_j;
+    j["noise_j"] = f.noise_j;
+    j["notes"] = f.notes;
+    return j;
+}
+
+// ---- Reading ---------------------------------------------------------------------------------------------
+
+/// A field with the wrong JSON type: what run_from_json reports.
+struct BadField {
+    std::string what;
+};
+
+template <typename J, typename T>
+void read(const J& object, const char* key, T& out) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return;
+    try {
+        out = it->template get<T>();
+    } catch (const nlohmann::json::exception&) {
+        throw BadField{std::string("'") + key + "' is " + it->type_name()};
+    }
+}
+
+template <typename J, typename T>
+void read(const J& object, const char* key, std::optional<T>& out) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return;
+    T value{};
+    read(object, key, value);
+    out = value;
+}
+
+template <typename J>
+const J* member(const J& object, const char* key, typename J::value_t type) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return nullptr;
+    if (it->type() != type) throw BadField{std::string("'") + key + "' is " + it->type_name()};
+    return &*it;
+}
+
+template <typename J>
+const J* array_member(const J& object, const char* key) {
+    return member(object, key, J::value_t::array);
+}
+
+template <typename J>
+const J* object_member(const J& object, const char* key) {
+    return member(object, key, J::value_t::object);
+}
+
+template <typename Enum, typename J>
+void read_enum(const J& object, const char* key, Enum& out, std::optional<Enum> (*parse)(std::string_view)) {
+    std::string text;
+    read(object, key, text);
+    if (text.empty()) return;
+    auto value = parse(text);
+    if (!value) throw BadField{std::string("'") + key + "' is '" + text + "', which this joulecast does not know"};
+    out = *value;
+}
+
+/// An energy figure of schema /2 (energy_object) or /1 (a number, with the domains in `domain_j` beside it).
+/// The three main domains are written as 0 when absent: a 0 is read back as absent unless `present` names it.
+template <typename J>
+void read_energy(const J& parent, const char* key, double& total, std::map<std::string, double>& domain_j,
+                 double* measured, double* modelled, const std::set<std::string>& present = {}) {
+    auto it = parent.find(key);
+    if (it == parent.end() || it->is_null()) return;
+    if (it->is_number()) {  // schema /1
+        total = it->template get<double>();
+        if (const J* domains = object_member(parent, "domain_j"))
+            for (const auto& [name, joules] : domains->items())
+                if (joules.is_number()) domain_j[name] = joules.template get<double>();
+        return;
+    }
+    if (!it->is_object()) throw BadField{std::string("'") + key + "' is " + it->type_name()};
+    for (const auto& [name, value] : it->items()) {
+        if (!value.is_number()) throw BadField{std::string("'") + key + "." + name + "' is " + value.type_name()};
+        const double joules = value.template get<double>();
+        if (name == "total") {
+            total = joules;
+        } else if (name == "measured") {
+            if (measured) *measured = joules;
+        } else if (name == "modelled") {
+            if (modelled) *modelled = joules;
+        } else if (joules != 0 || !(name == "gpu" || name == "cpu" || name == "dram") || present.count(name)) {
+            domain_j[name] = joules;
+        }
+    }
+}
+
+template <typename J>
+RunForecast read_forecast(const J& j) {
+    RunForecast f;
+    if (const J* target = object_member(j, "target")) {
+        read_enum(*target, "kind", f.target, parse_target_kind);
+        read(*target, "amount", f.target_amount);
+    } else if (j.contains("target")) {
+        throw BadField{"'forecast.target' is not an object"};
+    }
+    read_enum(j, "basis", f.basis, parse_forecast_basis);
+    read(j, "window_s", f.window_s);
+    read(j, "total_energy_j", f.total_energy_j);
+    read(j, "low_energy_j", f.low_energy_j);
+    read(j, "high_energy_j", f.high_energy_j);
+    read(j, "confidence", f.confidence);
+    read(j, "total_duration_s", f.total_duration_s);
+    read(j, "co2e_g", f.co2e_g);
+    read(j, "low_co2e_g", f.low_co2e_g);
+    read(j, "high_co2e_g", f.high_co2e_g);
+    read(j, "method", f.method);
+    read(j, "converged", f.converged);
+    read(j, "measured_energy_j", f.measured_energy_j);
+    read(j, "predicted_energy_j", f.predicted_energy_j);
+    read(j, "measured_duration_s", f.measured_duration_s);
+    read(j, "observations", f.observations);
+    read(j, "warmup_excluded", f.warmup_excluded);
+    read(j, "first_used", f.first_used);
+    read(j, "observations_used", f.observations_used);
+    read(j, "remaining_observations", f.remaining_observations);
+    read(j, "level_j", f.level_j);
+    read(j, "trend_j", f.trend_j);
+    read(j, "raw_trend_j", f.raw_trend_j);
+    read(j, "noise_j", f.noise_j);
+    read(j, "notes", f.notes);
+    return f;
+}
+
+template <typename J>
+PhaseResult read_phase(const J& p) {
+    PhaseResult out;
+    read(p, "name", out.name);
+    read(p, "start_s", out.start_s);
+    read(p, "end_s", out.end_s);
+    read_energy(p, "energy_j", out.energy_j, out.domain_j, &out.measured_j, &out.modelled_j);
+    read(p, "samples", out.samples);
+    read(p, "energy_per_sample_j", out.energy_per_sample_j);
+    read(p, "co2e_g", out.co2e_g);
+    read_enum(p, "boundary", out.boundary, parse_phase_boundary);
+    read(p, "closed", out.closed);
+    read(p, "fields", out.fields);
+    return out;
+}
+
+template <typename J>
+EpochResult read_epoch(const J& e) {
+    EpochResult out;
+    read(e, "n", out.n);
+    read(e, "start_s", out.start_s);
+    read(e, "end_s", out.end_s);
+    read_energy(e, "energy_j", out.energy_j, out.domain_j, &out.measured_j, &out.modelled_j);
+    read(e, "samples", out.samples);
+    read(e, "energy_per_sample_j", out.energy_per_sample_j);
+    return out;
+}
+
+template <typename J>
+void read_energy_part(const J& j, RunResult& r) {
+    WindowEnergy& e = r.energy;
+    read(j, "energy_method", e.domain_method);
+    std::set<std::string> present;
+    for (const auto& [domain, method] : e.domain_method) present.insert(domain);
+    read_energy(j, "energy_j", e.total_j, e.domain_j, &e.measured_j, &e.modelled_j, present);
+    if (const J* sources = array_member(j, "sources")) {
+        for (const auto& s : *sources) {
+            SourceEnergy out;
+            read(s, "sensor", out.sensor);
+            read(s, "channel", out.channel);
+            read(s, "domain", out.domain);
+            read(s, "device", out.device);
+            std::string method;
+            read(s, "method", method);
+            if (method == "integrated") out.method = Method::integrated;
+            else if (method == "modelled") out.method = Method::modelled;
+            else if (method.empty() || method == "counter") out.method = Method::counter;
+            else throw BadField{"'sources[].method' is '" + method + "'"};
+            read(s, "energy_j", out.energy_j);
+            read(s, "samples", out.samples);
+            read(s, "accounted", out.accounted);
+            e.sources.push_back(std::move(out));
+        }
+    }
+    if (const J* disagreements = array_member(j, "disagreements"))
+        for (const auto& d : *disagreements) {
+            Disagreement out;
+            read(d, "device", out.device);
+            read(d, "counter_j", out.counter_j);
+            read(d, "integrated_j", out.integrated_j);
+            e.disagreements.push_back(std::move(out));
+        }
+    // The window in CLOCK_MONOTONIC time, as the run measured it: from the command's start for its duration.
+    e.start_ns = r.origin_monotonic_ns;
+    e.end_ns = r.origin_monotonic_ns + static_cast<std::int64_t>(r.duration_s * 1e9);
+}
+
+template <typename J>
+RunResult read_run(const J& j) {
+    RunResult r;
+    read(j, "id", r.id);
+    read(j, "name", r.name);
+    read(j, "command", r.command);
+    read(j, "exit_code", r.exit_code);
+    read_enum(j, "status", r.status, parse_run_status);
+    read(j, "partial", r.partial);
+    read(j, "started_at", r.started_at);
+    read(j, "duration_s", r.duration_s);
+    read(j, "origin_monotonic_ns", r.origin_monotonic_ns);
+    if (const J* host = object_member(j, "host")) r.host = host_from_json(nlohmann::json(*host), r.gpus);
+
+    read_energy_part(j, r);
+    if (const J* idle = object_member(j, "idle")) {
+        IdleBaseline baseline;
+        read(*idle, "duration_s", baseline.duration_s);
+        read(*idle, "power_w", baseline.power_w);
+        read(*idle, "domain_power_w", baseline.domain_power_w);
+        r.idle = baseline;
+    }
+    read(j, "net_energy_j", r.net_energy_j);
+    if (const J* power = object_member(j, "power_w")) {
+        read(*power, "mean", r.mean_power_w);
+        read(*power, "peak", r.peak_power_w);
+    }
+
+    if (const J* phases = array_member(j, "phases"))
+        for (const auto& p : *phases) r.phases.push_back(read_phase(p));
+    if (const J* epochs = array_member(j, "epochs"))
+        for (const auto& e : *epochs) r.epochs.push_back(read_epoch(e));
+    read(j, "training_energy_j", r.training_energy_j);
+    read(j, "inference_energy_j", r.inference_energy_j);
+    if (const J* carbon = object_member(j, "carbon")) {
+        CarbonResult c;
+        read(*carbon, "intensity_g_per_kwh", c.intensity_g_per_kwh);
+        read(*carbon, "intensity_source", c.intensity_source);
+        read(*carbon, "pue", c.pue);
+        read(*carbon, "co2e_g", c.co2e_g);
+        r.carbon = c;
+    }
+    if (const J* forecast = object_member(j, "forecast")) r.forecast = read_forecast(*forecast);
+    read(j, "meta", r.meta);
+    if (const J* metrics = object_member(j, "metrics"))
+        for (const auto& [name, metric] : metrics->items()) {
+            MetricSeries& series = r.metrics[name];
+            if (const J* points = array_member(metric, "series"))
+                for (const auto& point : *points) {
+                    if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
+                        throw BadField{"'metrics." + name + ".series' holds something other than [t, value]"};
+                    series.points.emplace_back(point[0].template get<double>(), point[1].template get<double>());
+                }
+        }
+    read(j, "tags", r.tags);
+    read(j, "control", r.control);
+
+    if (const J* sensors = array_member(j, "sensors"))
+        for (const auto& s : *sensors) {
+            SensorReport out;
+            read(s, "name", out.name);
+            read(s, "available", out.available);
+            read(s, "used", out.used);
+            read(s, "reason", out.reason);
+            read(s, "role", out.role);
+            read(s, "notes", out.notes);
+            r.sensors.push_back(std::move(out));
+        }
+    read(j, "fallbacks", r.fallbacks);
+    if (const J* problems = array_member(j, "problems"))
+        for (const auto& p : *problems) {
+            ChannelProblem out;
+            read(p, "sensor", out.sensor);
+            read(p, "channel", out.channel);
+            read(p, "errors", out.errors);
+            read(p, "unsupported", out.unsupported);
+            read(p, "lost", out.lost);
+            r.problems.push_back(std::move(out));
+        }
+    read(j, "warnings", r.warnings);
+    if (const J* overhead = object_member(j, "overhead")) {
+        read(*overhead, "cpu_s", r.overhead.process_cpu_s);
+        read(*overhead, "sampler_cpu_s", r.overhead.sampler_cpu_s);
+        read(*overhead, "readings", r.overhead.readings);
+        read(*overhead, "wall_s", r.overhead.wall_s);
+        read(*overhead, "interval_s", r.overhead.interval_s);
+    }
+    return r;
+}
+
+template <typename J>
+Result<RunResult> from_json(const J& document) {
+    if (!document.is_object()) return Error{"a run result must be a JSON object"};
+    std::string schema;
+    auto it = document.find("schema");
+    if (it != document.end() && it->is_string()) schema = it->template get<std::string>();
+    if (schema != run_schema && schema != "joulecast.run/1")
+        return Error{schema.empty() ? std::string("not a joulecast run result (no \"schema\")")
+                                    : "run result schema '" + schema + "' is not one this joulecast reads (" +
+                                          run_schema + " and joulecast.run/1)"};
+    try {
+        return read_run(document);
+    } catch (const BadField& bad) {
+        return Error{"run result " + string_or(document, "id") + ": " + bad.what};
+    }
+}
+
+}  // namespace
+
+HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
+    HostInfo host;
+    host.hostname = string_or(j, "hostname");
+    host.cpu_model = string_or(j, "cpu_model");
+    host.cores = static_cast<unsigned>(number_or(j, "cores"));
+    host.memory_bytes = j.contains("memory_bytes") && j["memory_bytes"].is_number_unsigned()
+                            ? j["memory_bytes"].get<std::uint64_t>()
+                            : static_cast<std::uint64_t>(number_or(j, "memory_bytes"));
+    if (j.contains("gpus") && j["gpus"].is_array())
+        for (const auto& g : j["gpus"])
+            if (g.is_object())
+                gpus.push_back({static_cast<unsigned>(number_or(g, "index")), string_or(g, "name"),
+                                string_or(g, "uuid"), number_or(g, "power_limit_w")});
+    return host;
+}
+
+Result<RunResult> run_from_json(const nlohmann::ordered_json& document) { return from_json(document); }
+Result<RunResult> run_from_json(const nlohmann::json& document) { return from_json(document); }
+
+nlohmann::ordered_json to_json(const RunResult& r) {
+    Json j;
+    j["schema"] = run_schema;
+    j["id"] = r.id;
+    j["name"] = r.name;
+    j["command"] = r.command;
+    j["exit_code"] = r.partial ? Json(nullptr) : Json(r.exit_code);
+    j["status"] = to_string(r.status);
+    j["started_at"] = r.started_at;
+    j["duration_s"] = r.duration_s;
+    j["origin_monotonic_ns"] = r.origin_monotonic_ns;
+
+    Json gpus = Json::array();
+    for (const auto& g : r.gpus)
+        gpus.push_back({{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}});
+    j["host"] = {{"hostname", r.host.hostname},
+                 {"cpu_model", r.host.cpu_model},
+                 {"cores", r.host.cores},
+                 {"memory_bytes", r.host.memory_bytes},
+                 {"gpus", gpus}};
+
+    const WindowEnergy& e = r.energy;
+    j["energy_j"] = energy_object(e.total_j, e.domain_j, e.measured_j, e.modelled_j);
+    j["energy_method"] = e.domain_method;
+    if (r.idle) {
+        j["idle_power_w"] = r.idle->power_w;
+        j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},
+                     {"domain_power_w", r.idle->domain_power_w}};
+    } else {
+        j["idle_power_w"] = nullptr;
+    }
+    j["net_energy_j"] = optional_json(r.net_energy_j);
+    j["power_w"] = {{"mean", r.mean_power_w}, {"peak", r.peak_power_w}};
+
+    // Errors are per channel; a source lists those of its own channel.
+    Json sources = Json::array();
+    for (const auto& s : e.sources) {
+        auto sj = source_json(s);
+        std::uint64_t errors = 0;
+        for (const auto& p : r.problems)
+            if (p.sensor == s.sensor && p.channel == s.channel) errors += p.errors;
+        sj["errors"] = errors;
+        sources.push_back(sj);
+    }
+    j["sources"] = sources;
+    Json disagreements = Json::array();
+    for (const auto& d : e.disagreements)
+        disagreements.push_back({{"device", d.device}, {"counter_j", d.counter_j}, {"integrated_j", d.integrated_j},
+                                 {"relative", d.relative()}});
+    j["disagreements"] = disagreements;
+
+    Json phases = Json::array();
+    for (const auto& p : r.phases)
+        phases.push_back({{"name", p.name},
+                          {"start_s", p.start_s},
+                          {"end_s", p.end_s},
+                          {"duration_s", p.end_s - p.start_s},
+                          {"energy_j", energy_object(p.energy_j, p.domain_j, p.measured_j, p.modelled_j)},
+                          {"samples", optional_number(p.samples)},
+                          {"energy_per_sample_j", optional_number(p.energy_per_sample_j)},
+                          {"mean_power_w", p.mean_power_w()},
+                          {"co2e_g", p.co2e_g},
+                          {"co2e_per_sample_g", optional_number(co2e_per_sample_g(r, p.energy_j, p.samples))},
+                          {"boundary", to_string(p.boundary)},
+                          {"closed", p.closed},
+                          {"fields", p.fields}});
+    j["phases"] = phases;
+    Json epochs = Json::array();
+    for (const auto& epoch : r.epochs) {
+        const auto per_sample = co2e_per_sample_g(r, epoch.energy_j, epoch.samples);
+        epochs.push_back({{"n", epoch.n},
+                          {"start_s", epoch.start_s},
+                          {"end_s", epoch.end_s},
+                          {"energy_j", energy_object(epoch.energy_j, epoch.domain_j, epoch.measured_j,
+                                                     epoch.modelled_j)},
+                          {"samples", optional_number(epoch.samples)},
+                          {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
+                          {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
+                          {"co2e_per_sample_g", optional_number(per_sample)}});
+    }
+    j["epochs"] = epochs;
+    j["training_energy_j"] = optional_number(r.training_energy_j);
+    j["inference_energy_j"] = optional_number(r.inference_energy_j);
+    const std::optional<long long> samples = run_samples(r);
+    const std::optional<double> run_per_sample = co2e_per_sample_g(r, r.energy.total_j, samples);
+    if (r.carbon) {
+        j["carbon"] = {{"intensity_g_per_kwh", r.carbon->intensity_g_per_kwh},
+                       {"intensity_source", r.carbon->intensity_source},
+                       {"pue", r.carbon->pue},
+                       {"co2e_g", r.carbon->co2e_g},
+                       {"samples", optional_number(samples)},
+                       {"co2e_per_sample_g", optional_number(run_per_sample)}};
+    } else {
+        j["carbon"] = nullptr;
+    }
+    j["forecast"] = r.forecast ? forecast_json(*r.forecast) : Json(nullptr);
+    j["meta"] = r.meta;
+    Json metrics = Json::object();
+    for (const auto& [name, series] : r.metrics) {
+        Json points = Json::array();
+        for (const auto& [t, v] : series.points) points.push_back({t, v});
+        metrics[name] = {{"last", series.last()}, {"series", points}};
+    }
+    j["metrics"] = metrics;
+    j["tags"] = r.tags;
+    j["control"] = r.control;
+
+    Json sensors = Json::array();
+    for (const auto& s : r.sensors)
+        sensors.push_back({{"name", s.name}, {"available", s.available}, {"used", s.used}, {"reason", s.reason},
+                           {"role", s.role}, {"notes", s.notes}});
+    j["sensors"] = sensors;
+    j["fallbacks"] = r.fallbacks;
+    Json problems = Json::array();
+    for (const auto& p : r.problems)
+        problems.push_back({{"sensor", p.sensor}, {"channel", p.channel}, {"errors", p.errors},
+                            {"unsupported", p.unsupported}, {"lost", p.lost}});
+    j["problems"] = problems;
+    j["warnings"] = r.warnings;
+    j["overhead"] = {{"cpu_s", r.overhead.process_cpu_s}, {"sampler_cpu_s", r.overhead.sampler_cpu_s},
+                     {"readings", r.overhead.readings},    {"wall_s", r.overhead.wall_s},
+                     {"interval_s", r.overhead.interval_s}};
+    if (r.partial) j["partial"] = true;
+    return j;
+}
+
+}  // namespace joulecast
