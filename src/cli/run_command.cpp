@@ -190,15 +190,27 @@ int run_command(const std::vector<std::string>& raw) {
 
     RunOutcome outcome = measure_command(spec, std::cerr);
 
-    if (!options.quiet) print_summary(std::cerr, outcome.result);
-    if (json_out.is_open()) {
-        json_out << to_json(outcome.result).dump(2) << '\n';
-        if (!json_out) std::cerr << "joulecast: writing " << options.json_path << " failed\n";
-    }
-    if (trace_out.is_open()) {
-        write_trace_csv(trace_out, outcome.trace, outcome.start_ns);
-        if (!trace_out) std::cerr << "joulecast: writing " << options.trace_path << " failed\n";
-    }
+    // Each output is written on its own: a failure of one (said on stderr) never loses the others, and the
+    // exit status still follows the command.
+    auto write_output = [](const std::string& path, std::ostream& out, const auto& write) {
+        try {
+            write(out);
+            out.flush();
+            if (!out) std::cerr << "joulecast: writing " << path << " failed\n";
+        } catch (const std::exception& error) {
+            std::cerr << "joulecast: writing " << path << " failed: " << error.what() << '\n';
+        }
+    };
+    if (!options.quiet)
+        write_output("the summary", std::cerr, [&](std::ostream& out) { print_summary(out, outcome.result); });
+    if (json_out.is_open())
+        write_output(options.json_path, json_out, [&](std::ostream& out) {
+            out << to_json(outcome.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << '\n';
+        });
+    if (trace_out.is_open())
+        write_output(options.trace_path, trace_out,
+                     [&](std::ostream& out) { write_trace_csv(out, outcome.trace, outcome.start_ns); });
     // A command ended by its profile's signal did what was asked of it.
     return outcome.ended_by_profile ? 0 : outcome.exit_code;
 }

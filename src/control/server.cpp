@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "core/clock.hpp"
+#include "core/text.hpp"
 
 namespace joulecast {
 
@@ -146,6 +147,7 @@ ControlCounters ControlServer::counters() const {
     c.clients_rejected = m_clients_rejected;
     c.callback_errors = m_callback_errors;
     c.bytes = m_bytes;
+    c.invalid_utf8 = m_invalid_utf8;
     std::lock_guard lock(m_examples_mutex);
     c.rejected_examples = m_examples;
     return c;
@@ -281,8 +283,17 @@ void ControlServer::finish_client(Client& client) {
     }
 }
 
-void ControlServer::handle_line(std::string_view line) {
+void ControlServer::handle_line(std::string_view raw_line) {
     std::int64_t arrival = monotonic_ns();
+    // Text from the workload is made valid UTF-8 here, at the edge, so that names, meta and results can be
+    // written as JSON whatever bytes arrived (a stray byte, a character cut by a truncated write).
+    std::string repaired;
+    std::string_view line = raw_line;
+    if (!is_valid_utf8(raw_line)) {
+        repaired = repair_utf8(raw_line);
+        line = repaired;
+        ++m_invalid_utf8;
+    }
     ControlParseError kind = ControlParseError::malformed;
     auto parsed = parse_control_line(line, &kind);
     if (!parsed) {

@@ -111,9 +111,9 @@ void rollback_quietly(sqlite::Database& db) {
     }
 }
 
-template <typename Json>
-std::string json_text(const Json& j) {
-    return j.dump();
+// Text is repaired at the edges; a bad byte that slips through becomes U+FFFD, not a lost run.
+template <typename Json> std::string json_text(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -316,7 +316,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
     const std::string host = json_text(to_json(r)["host"]);
     const std::string command = json_text(nlohmann::json(r.command));
     const std::string methods = json_text(nlohmann::json(r.energy.domain_method));
-    const std::string document = result_json.dump();
+    const std::string document = json_text(result_json);
     const std::string now = iso8601_utc_now();
     write_transaction([&] {
         {
