@@ -1,5 +1,6 @@
 #pragma once
-// Starts a command without a shell and waits for it, forwarding SIGINT, SIGTERM and SIGHUP to it.
+// Starts a command without a shell and waits for it, forwarding the signals of job control to it (see
+// SignalForwarder).
 
 #include <sys/types.h>
 
@@ -37,8 +38,8 @@ private:
 /// moment; empty when there are none or /proc cannot be read.
 std::vector<pid_t> descendant_pids(pid_t root);
 
-/// While alive, SIGINT, SIGTERM and SIGHUP sent to joulecast do not end it: they are forwarded to the target
-/// set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
+/// While alive, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT and SIGXCPU sent to joulecast do not
+/// end it: they are forwarded to the target set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
 /// terminal sends to the whole foreground group (the child has them already) are not sent twice. Restores the
 /// previous handlers on destruction. One at a time per process.
 class SignalForwarder {
@@ -49,7 +50,7 @@ public:
     SignalForwarder(const SignalForwarder&) = delete;
     SignalForwarder& operator=(const SignalForwarder&) = delete;
 
-    /// The last signal joulecast received and forwarded (or saw), 0 if none.
+    /// The last signal joulecast received and forwarded (or saw), SIGCONT aside; 0 if none.
     static int last_signal();
 };
 
