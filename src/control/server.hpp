@@ -68,6 +68,12 @@ struct ControlServerOptions {
     int drain_timeout_ms = 500;
 };
 
+/// Removes the control directories that joulecast runs which died without cleaning up (SIGKILL, a crash)
+/// left in `base_dir`: only directories named joulecast-XXXXXX, owned by this user, holding the owner file a
+/// server writes, whose owner process is gone and whose socket (if any) no longer accepts connections.
+/// Returns how many were removed. start() calls it for its base directory.
+std::size_t remove_stale_control_directories(const std::string& base_dir);
+
 class ControlServer {
 public:
     using Callback = std::function<void(const ControlEvent&)>;

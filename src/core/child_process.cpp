@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
 
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int saved = errno;
@@ -86,6 +88,15 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
         default_action.sa_handler = SIG_DFL;
         sigemptyset(&default_action.sa_mask);
         sigaction(SIGPIPE, &default_action, nullptr);
+        // A joulecast killed with SIGKILL must not leave the command running: it gets SIGKILL too. The death
+        // signal follows the thread that forked, so spawn() belongs on the thread that waits. Should joulecast
+        // have died before prctl(), the parent is already another process: do not start the command at all.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+            int failure = errno;
+            ssize_t written = write(report[1], &failure, sizeof failure);
+            (void)written;
+            _exit(127);
+        }
         execvpe(args[0], args.data(), envp.data());
         int failure = errno;
         ssize_t written = write(report[1], &failure, sizeof failure);

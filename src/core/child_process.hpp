@@ -16,6 +16,8 @@ class ChildProcess {
 public:
     /// Starts argv[0] (searched in PATH when it has no '/') with the current environment plus `env`.
     /// Fails with the system's reason when the program cannot be executed (the caller exits 127).
+    /// The command gets SIGKILL when the calling thread dies (PR_SET_PDEATHSIG), so a joulecast killed with
+    /// SIGKILL does not leave it running: call it from the thread that lives as long as the command.
     static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
                                       const std::map<std::string, std::string>& env = {});
 

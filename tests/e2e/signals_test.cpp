@@ -1,6 +1,7 @@
 // End to end: joulecast under job control. A reader of stderr that goes away must not cost the result
 // (SIGPIPE is ignored); the signals a batch system sends to warn a job (SIGUSR1, SIGUSR2) reach the command
-// and do not end joulecast.
+// and do not end joulecast; a joulecast killed with SIGKILL takes its command with it, and the next run
+// removes the socket directory it left.
 
 #include <gtest/gtest.h>
 
@@ -69,6 +70,14 @@ std::string read_text(const std::filesystem::path& path) {
     return s.str();
 }
 
+// Gone, or a zombie nobody reaps (the container's init may not): either way it no longer runs.
+bool process_gone(pid_t pid) {
+    if (kill(pid, 0) != 0) return true;
+    const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
 TEST(Signals, ClosedStderrDoesNotLoseTheJsonOrTheTrace) {
     TempDir dir;
     const auto json = dir.path() / "r.json";
@@ -111,6 +120,42 @@ TEST(Signals, Usr1AndUsr2AreForwardedToTheCommand) {
     EXPECT_EQ(wait_status(pid), 0);  // before: joulecast died of SIGUSR1 (138)
     EXPECT_EQ(read_text(got), "USR1 USR2");
     EXPECT_EQ(read_json(json)["status"], "completed");
+}
+
+TEST(Signals, SigkilledJoulecastTakesItsCommandAlongAndTheNextRunCleansUp) {
+    TempDir dir;
+    std::filesystem::create_directory(dir.path() / "runtime");
+    auto env = test::isolated_env(dir.str());
+    env["XDG_RUNTIME_DIR"] = (dir.path() / "runtime").string();
+    const auto pid_file = dir.path() / "child.pid";
+    pid_t pid = start_joulecast({"run", "--quiet", "--no-store", "--", "sh", "-c",
+                                 "echo $$ > \"$0\"; exec sleep 30", pid_file.string()},
+                                env);
+    ASSERT_TRUE(wait_for_file(pid_file, std::chrono::seconds(30)));
+    const pid_t child = static_cast<pid_t>(std::stol(read_text(pid_file)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // exec sleep
+    auto leftovers = [&] {
+        std::size_t n = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "runtime"))
+            n += entry.path().filename().string().rfind("joulecast-", 0) == 0;
+        return n;
+    };
+    EXPECT_EQ(leftovers(), 1u);
+    kill(pid, SIGKILL);
+    EXPECT_EQ(wait_status(pid), 128 + SIGKILL);
+    bool gone = false;
+    for (int i = 0; i < 250 && !gone; ++i) {
+        gone = process_gone(child);
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(gone) << "the command " << child << " still runs after joulecast was killed";
+    if (!gone) kill(child, SIGKILL);
+    EXPECT_EQ(leftovers(), 1u);  // a SIGKILL cannot clean up...
+
+    auto next = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--no-store", "--", "true"},
+                                  test::ProcessOptions{env, 60});
+    EXPECT_EQ(next.exit_code, 0) << next.err;
+    EXPECT_EQ(leftovers(), 0u);  // ...the next run does
 }
 
 }  // namespace
