@@ -77,8 +77,11 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
 
     // The live forecast hears of each epoch from the control thread, after the monitor has recorded it.
     LiveForecast live(spec.forecast, monitor, spec.carbon, spec.quiet ? nullptr : &log);
-    auto server = ControlServer::start([&monitor, &live](const ControlEvent& event) {
+    // Every marker also goes to the store on the readings' cadence: a killed joulecast keeps them.
+    MarkerLog markers;
+    auto server = ControlServer::start([&monitor, &live, &markers](const ControlEvent& event) {
         monitor.record(event.t_ns, event.message);
+        markers.add(event.t_ns, format_control_line(event.message));
         const ControlMessage& m = event.message;
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");
@@ -111,7 +114,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         try {
             store->begin_run(header, monitor.trace().channels(), start_ns, getpid());
             // Through this connection (unused until writer->finish()): a second one would cost its own open.
-            writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns);
+            writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns,
+                                                   std::chrono::seconds(1), &markers);
         } catch (const std::exception& error) {
             // Said even with --quiet: a run the user expects in the store is missing from it.
             warnings.push_back(std::string("run not stored: ") + error.what());
