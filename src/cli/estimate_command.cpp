@@ -25,6 +25,7 @@
 #include "cli/run_filters.hpp"
 #include "core/host.hpp"
 #include "core/json_fields.hpp"
+#include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "forecast/calibration_sources.hpp"
 #include "forecast/estimator.hpp"
@@ -665,10 +666,9 @@ int save_calibration(const std::string& file, const std::string& device, const S
     json["measured_on"] = source->measured_on;
     json["note"] = "Written by `joulecast estimate --save-calibration` from the runs in " + source->file + ": " +
                    source->how;
-    std::ofstream out(file, std::ios::trunc);
-    out << json.dump(2) << '\n';
-    if (!out) {
-        std::cerr << "joulecast estimate: error: cannot write " << file << '\n';
+    const std::string failure = write_output_file(file, [&](std::ostream& out) { out << json.dump(2) << '\n'; });
+    if (!failure.empty()) {
+        std::cerr << "joulecast estimate: error: cannot write " << file << ": " << failure << '\n';
         return 1;
     }
     std::cout << "wrote " << file << ": " << source->calibration.rows.size() << " rows, "

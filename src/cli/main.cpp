@@ -1,5 +1,6 @@
 // joulecast: measure, forecast and explain the energy of ML jobs. This file only dispatches to commands.
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -65,6 +66,9 @@ const Command* find(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A reader that goes away (stderr into `head`) must not kill joulecast before --json and --trace are
+    // written: writes then fail with EPIPE instead. The measured command gets the default back.
+    std::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "-h" || args[0] == "--help") {
         (args.empty() ? std::cerr : std::cout) << usage;

@@ -2,19 +2,14 @@
 
 #include "cli/report_command.hpp"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
+#include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "report/html/page.hpp"
 #include "report/html/report_data.hpp"
@@ -60,27 +55,6 @@ std::string quoted(const std::string& text) {
     return text.find_first_of(" \t'\"") == std::string::npos ? text : "'" + text + "'";
 }
 
-bool is_a_directory(const std::filesystem::path& path) {
-    std::error_code ec;
-    return std::filesystem::is_directory(path, ec);
-}
-
-/// Fails early, before the report is built, when `html` cannot be written: it is a folder, or its temporary
-/// sibling cannot be created (a missing or read-only folder). The reason is the system's.
-void check_html_target(const std::string& html) {
-    if (is_a_directory(html)) throw UsageError("--html: cannot write " + html + ": is a directory");
-    const std::string temporary = html + ".tmp";
-    std::error_code ec;
-    const bool existed = std::filesystem::exists(temporary, ec);
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        const int error = errno;
-        throw UsageError("--html: cannot write " + html + ": " + std::strerror(error));
-    }
-    ::close(fd);
-    if (!existed) std::filesystem::remove(temporary, ec);
-}
-
 }  // namespace
 
 void write_report(const std::string& path, const report::ReportRequest& request, const std::string& html,
@@ -96,36 +70,13 @@ void write_report(const std::string& path, const report::ReportRequest& request,
     const auto data = report::build_report_data(inputs, request.options);
     const std::string page = report::render_html(data);
 
-    // Written beside the target and renamed, so that a reader never sees half a page.
+    // Through the shared output rule: a regular file is replaced whole (a reader never sees half a page), a
+    // symlink's target is written, a FIFO or device gets a stream, a directory is refused.
+    const std::string failure = write_output_file(
+        html, [&](std::ostream& file) { file.write(page.data(), static_cast<std::streamsize>(page.size())); });
+    if (!failure.empty()) throw std::runtime_error("cannot write " + html + ": " + failure);
     std::error_code ec;
     const std::filesystem::path target(html);
-    const std::filesystem::path temporary = target.string() + ".tmp";
-    if (is_a_directory(target)) throw std::runtime_error("cannot write " + html + ": is a directory");
-    {
-        errno = 0;
-        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-        if (!file) {
-            const int error = errno;
-            throw std::runtime_error("cannot write " + html + ": " +
-                                     (error ? std::strerror(error) : "cannot create its temporary file " +
-                                                                         temporary.string()));
-        }
-        errno = 0;
-        file.write(page.data(), static_cast<std::streamsize>(page.size()));
-        file.close();
-        if (!file) {
-            const int error = errno;
-            std::filesystem::remove(temporary, ec);
-            throw std::runtime_error("cannot write " + html + ": " +
-                                     (error ? std::strerror(error) : "write failed (disk full?)"));
-        }
-    }
-    std::filesystem::rename(temporary, target, ec);
-    if (ec) {
-        const std::string reason = ec.message();
-        std::filesystem::remove(temporary, ec);
-        throw std::runtime_error("cannot write " + html + ": " + reason);
-    }
 
     const std::size_t runs = data["runs_analysed"].get<std::size_t>();
     out << "wrote " << std::filesystem::absolute(target, ec).string() << " (" << runs
@@ -171,7 +122,7 @@ int report_command(const std::vector<std::string>& raw) {
                          args.peek() + "'");
     }
     request.filter_text = filter_text;
-    check_html_target(html);
+    check_output_path("--html", html);
     write_report(store_path(db), request, html, std::cout);
     return 0;
 }

@@ -7,13 +7,14 @@
 #include <map>
 #include <chrono>
 #include <cstring>
-#include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "core/clock.hpp"
+#include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
@@ -164,13 +165,6 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     return options;
 }
 
-/// Opens an output file before anything runs, so that a bad path fails fast instead of after an hour.
-std::ofstream open_output(const std::string& option, const std::string& path) {
-    std::ofstream out(path, std::ios::trunc);
-    if (!out) throw UsageError(option + ": cannot write " + path + ": " + std::strerror(errno));
-    return out;
-}
-
 }  // namespace
 
 int run_command(const std::vector<std::string>& raw) {
@@ -185,21 +179,32 @@ int run_command(const std::vector<std::string>& raw) {
     spec.quiet = options.quiet;
     spec.forecast = options.forecast;
     if (!options.no_store) spec.store_path = options.db_path.empty() ? default_store_path() : options.db_path;
-    std::ofstream json_out, trace_out;
-    if (!options.json_path.empty()) json_out = open_output("--json", options.json_path);
-    if (!options.trace_path.empty()) trace_out = open_output("--trace", options.trace_path);
+    // An output that cannot be written fails now, not after an hour of measuring.
+    if (!options.json_path.empty()) check_output_path("--json", options.json_path);
+    if (!options.trace_path.empty()) check_output_path("--trace", options.trace_path);
 
     RunOutcome outcome = measure_command(spec, std::cerr);
 
-    if (!options.quiet) print_summary(std::cerr, outcome.result);
-    if (json_out.is_open()) {
-        json_out << to_json(outcome.result).dump(2) << '\n';
-        if (!json_out) std::cerr << "joulecast: writing " << options.json_path << " failed\n";
+    // Each output is written on its own: a failure of one (said on stderr) never loses the others, and the
+    // exit status still follows the command.
+    if (!options.quiet) {
+        try {
+            print_summary(std::cerr, outcome.result);
+        } catch (const std::exception& error) {
+            std::cerr << "joulecast: printing the summary failed: " << error.what() << '\n';
+        }
     }
-    if (trace_out.is_open()) {
-        write_trace_csv(trace_out, outcome.trace, outcome.start_ns);
-        if (!trace_out) std::cerr << "joulecast: writing " << options.trace_path << " failed\n";
-    }
+    auto write_output = [](const std::string& path, const std::function<void(std::ostream&)>& write) {
+        if (path.empty()) return;
+        const std::string failure = write_output_file(path, write);
+        if (!failure.empty()) std::cerr << "joulecast: writing " << path << " failed: " << failure << '\n';
+    };
+    write_output(options.json_path, [&](std::ostream& out) {
+        out << to_json(outcome.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+            << '\n';
+    });
+    write_output(options.trace_path,
+                 [&](std::ostream& out) { write_trace_csv(out, outcome.trace, outcome.start_ns); });
     // A command ended by its profile's signal did what was asked of it.
     return outcome.ended_by_profile ? 0 : outcome.exit_code;
 }

@@ -18,6 +18,7 @@
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
 #include "core/json_fields.hpp"
+#include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "meter/run_json.hpp"
 #include "report/summary.hpp"
@@ -298,37 +299,33 @@ int export_runs(Args& args, Common common) {
     if (format != "csv" && format != "json")
         throw UsageError("--format: expected csv or json, got '" + format + "'");
 
-    std::ofstream file;
-    if (!output.empty()) {
-        std::error_code ec;
-        if (std::filesystem::is_directory(output, ec))
-            throw UsageError("--output: cannot write " + output + ": is a directory");
-        errno = 0;
-        file.open(output, std::ios::trunc);
-        if (!file) {
-            const int error = errno;
-            throw UsageError("--output: cannot write " + output + ": " +
-                             (error ? std::strerror(error) : "cannot open it"));
-        }
-    }
-    std::ostream& out = output.empty() ? std::cout : file;
+    if (!output.empty()) check_output_path("--output", output);
     auto store = open_store(common, false);
     const std::vector<RunSummary> runs = store ? store->list(filter) : std::vector<RunSummary>{};
-    if (format == "json") {
-        out << (store ? export_json(*store, runs, readings) : nlohmann::ordered_json::array()).dump(2)
-            << '\n';
-    } else if (readings) {
-        if (store)
-            write_readings_csv(out, *store, runs);
-        else
-            out << readings_csv_header << '\n';
+    auto write = [&](std::ostream& out) {
+        if (format == "json") {
+            out << (store ? export_json(*store, runs, readings) : nlohmann::ordered_json::array()).dump(2)
+                << '\n';
+        } else if (readings) {
+            if (store)
+                write_readings_csv(out, *store, runs);
+            else
+                out << readings_csv_header << '\n';
+        } else {
+            write_runs_csv(out, runs);
+        }
+    };
+    std::string failure;
+    if (output.empty()) {
+        write(std::cout);
+        std::cout.flush();
+        if (!std::cout) failure = "write failed";
     } else {
-        write_runs_csv(out, runs);
+        failure = write_output_file(output, write);
     }
-    out.flush();
-    if (!out) {
+    if (!failure.empty()) {
         std::cerr << "joulecast runs: error: writing " << (output.empty() ? "standard output" : output)
-                  << " failed\n";
+                  << " failed: " << failure << '\n';
         return 1;
     }
     if (!output.empty())

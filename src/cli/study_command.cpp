@@ -16,6 +16,7 @@
 #include "cli/args.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/report_command.hpp"
+#include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
@@ -146,12 +147,9 @@ int study_command(const std::vector<std::string>& raw) {
         return status;
     }
 
-    std::ofstream json_out;
-    if (!cli.json_path.empty()) {
-        json_out.open(cli.json_path, std::ios::trunc);
-        if (!json_out)
-            throw UsageError("--json: cannot write " + cli.json_path + ": " + std::strerror(errno));
-    }
+    // Outputs are checked before the first run (see core/output_file.hpp for what each kind of path gets).
+    if (!cli.json_path.empty()) check_output_path("--json", cli.json_path);
+    if (!cli.no_report && !cli.report_path.empty()) check_output_path("--report", cli.report_path);
 
     // The store is checked before the first run, like every other output: a study that cannot keep its runs
     // cannot be resumed or reported.
@@ -169,9 +167,14 @@ int study_command(const std::vector<std::string>& raw) {
     const auto summary =
         study::summarise(grid, outcome.records, outcome.planned, outcome.wall_s, carbon_source);
     study::print_summary(std::cerr, summary);
-    if (json_out.is_open()) {
-        json_out << study::to_json(summary, outcome.records).dump(2) << '\n';
-        if (!json_out) std::cerr << "joulecast study: writing " << cli.json_path << " failed\n";
+    if (!cli.json_path.empty()) {
+        const std::string failure = write_output_file(cli.json_path, [&](std::ostream& out) {
+            out << study::to_json(summary, outcome.records)
+                       .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << '\n';
+        });
+        if (!failure.empty())
+            std::cerr << "joulecast study: writing " << cli.json_path << " failed: " << failure << '\n';
     }
     std::string report_path = cli.report_path;
     if (report_path.empty() && cli.grid_path.empty()) report_path = "joulecast-report.html";

@@ -1,6 +1,8 @@
 #include "control/server.hpp"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -9,9 +11,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/clock.hpp"
+#include "core/text.hpp"
 
 namespace joulecast {
 
@@ -22,6 +26,8 @@ constexpr std::int64_t k_second_ns = 1'000'000'000;
 constexpr std::size_t k_excerpt_bytes = 60;
 constexpr const char* k_socket_name = "control.sock";
 constexpr const char* k_dir_pattern = "joulecast-XXXXXX";
+constexpr const char* k_dir_prefix = "joulecast-";
+constexpr const char* k_owner_name = "owner";  // "joulecast <pid>\n": who made the directory
 
 std::string system_reason() {
     return std::strerror(errno);
@@ -55,7 +61,61 @@ std::string printable_excerpt(std::string_view line) {
     return out;
 }
 
+/// The pid in a directory's owner file, or 0 when the file is missing or not ours.
+pid_t read_owner(const std::string& directory) {
+    const int fd = open((directory + "/" + k_owner_name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[64] = {};
+    const ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    long pid = 0;
+    if (n <= 0 || std::sscanf(text, "joulecast %ld", &pid) != 1 || pid <= 0) return 0;
+    return static_cast<pid_t>(pid);
+}
+
+/// True when a server still listens on `socket_path` (a process in another pid namespace may share /tmp).
+bool socket_listens(const std::string& socket_path) {
+    sockaddr_un address{};
+    if (socket_path.size() >= sizeof address.sun_path) return false;
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return true;  // cannot tell: keep it
+    const bool listens = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 ||
+                         (errno != ECONNREFUSED && errno != ENOENT);
+    close(fd);
+    return listens;
+}
+
 }  // namespace
+
+std::size_t remove_stale_control_directories(const std::string& base_dir) {
+    DIR* dir = opendir(base_dir.c_str());
+    if (!dir) return 0;
+    std::vector<std::string> stale;
+    const std::size_t name_length = std::strlen(k_dir_pattern);
+    while (const dirent* entry = readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name.size() != name_length || name.rfind(k_dir_prefix, 0) != 0) continue;
+        const std::string path = base_dir + "/" + name;
+        struct stat info {};
+        if (lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != getuid()) continue;
+        const pid_t owner = read_owner(path);
+        if (owner == 0 || owner == getpid()) continue;
+        if (kill(owner, 0) == 0 || errno != ESRCH) continue;  // alive (or someone else's)
+        if (socket_listens(path + "/" + k_socket_name)) continue;
+        stale.push_back(path);
+    }
+    closedir(dir);
+    std::size_t removed = 0;
+    for (const auto& path : stale) {
+        // Only the two files a server makes; anything else in it keeps the directory (rmdir then fails).
+        unlink((path + "/" + k_socket_name).c_str());
+        unlink((path + "/" + k_owner_name).c_str());
+        if (rmdir(path.c_str()) == 0) ++removed;
+    }
+    return removed;
+}
 
 struct ControlServer::Client {
     int fd = -1;
@@ -69,6 +129,7 @@ ControlServer::ControlServer(Callback callback, ControlServerOptions options)
 Result<std::unique_ptr<ControlServer>> ControlServer::start(Callback callback, ControlServerOptions options) {
     std::unique_ptr<ControlServer> server(new ControlServer(std::move(callback), std::move(options)));
     std::string base = choose_base_dir(server->m_options);
+    remove_stale_control_directories(base);
     std::string pattern = base + "/" + k_dir_pattern;
     if (!mkdtemp(pattern.data()))
         return Error{"cannot create a control-channel directory in " + base + ": " + system_reason()};
@@ -77,6 +138,15 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(Callback callback, C
     if (chmod(server->m_directory.c_str(), S_IRWXU) != 0)
         return Error{"cannot chmod " + server->m_directory + ": " + system_reason()};
     server->m_socket_path = server->m_directory + "/" + k_socket_name;
+    // Who made it, so that a later run can tell a directory left by a killed joulecast from a live one.
+    const std::string owner_path = server->m_directory + "/" + k_owner_name;
+    const int owner_fd = open(owner_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (owner_fd < 0) return Error{"cannot create " + owner_path + ": " + system_reason()};
+    const std::string owner_text = "joulecast " + std::to_string(getpid()) + "\n";
+    const bool owner_written = write(owner_fd, owner_text.data(), owner_text.size()) ==
+                               static_cast<ssize_t>(owner_text.size());
+    close(owner_fd);
+    if (!owner_written) return Error{"cannot write " + owner_path};
 
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -131,7 +201,10 @@ void ControlServer::stop() {
 
 void ControlServer::cleanup_files() {
     if (!m_socket_path.empty()) unlink(m_socket_path.c_str());
-    if (!m_directory.empty()) rmdir(m_directory.c_str());
+    if (!m_directory.empty()) {
+        unlink((m_directory + "/" + k_owner_name).c_str());
+        rmdir(m_directory.c_str());
+    }
 }
 
 ControlCounters ControlServer::counters() const {
@@ -146,6 +219,7 @@ ControlCounters ControlServer::counters() const {
     c.clients_rejected = m_clients_rejected;
     c.callback_errors = m_callback_errors;
     c.bytes = m_bytes;
+    c.invalid_utf8 = m_invalid_utf8;
     std::lock_guard lock(m_examples_mutex);
     c.rejected_examples = m_examples;
     return c;
@@ -281,8 +355,17 @@ void ControlServer::finish_client(Client& client) {
     }
 }
 
-void ControlServer::handle_line(std::string_view line) {
+void ControlServer::handle_line(std::string_view raw_line) {
     std::int64_t arrival = monotonic_ns();
+    // Text from the workload is made valid UTF-8 here, at the edge, so that names, meta and results can be
+    // written as JSON whatever bytes arrived (a stray byte, a character cut by a truncated write).
+    std::string repaired;
+    std::string_view line = raw_line;
+    if (!is_valid_utf8(raw_line)) {
+        repaired = repair_utf8(raw_line);
+        line = repaired;
+        ++m_invalid_utf8;
+    }
     ControlParseError kind = ControlParseError::malformed;
     auto parsed = parse_control_line(line, &kind);
     if (!parsed) {

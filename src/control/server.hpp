@@ -52,6 +52,8 @@ struct ControlCounters {
     std::uint64_t clients_rejected = 0;  ///< connections closed at once because max_clients were open
     std::uint64_t callback_errors = 0;   ///< exceptions thrown by the callback (the line counts as accepted)
     std::uint64_t bytes = 0;             ///< bytes read from all clients
+    /// Lines that were not valid UTF-8: each ill-formed sequence was replaced by U+FFFD before parsing.
+    std::uint64_t invalid_utf8 = 0;
     std::vector<ControlRejectedLine> rejected_examples;  ///< the first k_max_examples rejected lines
     static constexpr std::size_t k_max_examples = 5;
 };
@@ -65,6 +67,12 @@ struct ControlServerOptions {
     /// On stop(), how long to keep reading data that clients already sent before closing, in ms.
     int drain_timeout_ms = 500;
 };
+
+/// Removes the control directories that joulecast runs which died without cleaning up (SIGKILL, a crash)
+/// left in `base_dir`: only directories named joulecast-XXXXXX, owned by this user, holding the owner file a
+/// server writes, whose owner process is gone and whose socket (if any) no longer accepts connections.
+/// Returns how many were removed. start() calls it for its base directory.
+std::size_t remove_stale_control_directories(const std::string& base_dir);
 
 class ControlServer {
 public:
@@ -121,7 +129,8 @@ private:
     std::vector<char> m_read_buffer;                 // owned by the server thread
 
     std::atomic<std::uint64_t> m_lines{0}, m_accepted{0}, m_malformed{0}, m_unknown_verb{0}, m_oversized{0},
-        m_client_count{0}, m_clients_open{0}, m_clients_rejected{0}, m_callback_errors{0}, m_bytes{0};
+        m_client_count{0}, m_clients_open{0}, m_clients_rejected{0}, m_callback_errors{0}, m_bytes{0},
+        m_invalid_utf8{0};
     mutable std::mutex m_examples_mutex;
     std::vector<ControlRejectedLine> m_examples;
 };

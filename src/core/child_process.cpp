@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,11 +24,16 @@ namespace {
 volatile sig_atomic_t g_forward_pid = 0;
 volatile sig_atomic_t g_last_signal = 0;
 volatile sig_atomic_t g_pending_signal = 0;  // arrived before there was a target
-struct sigaction g_previous[3];
-constexpr int g_forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
+// Those a user or a batch system sends to end, warn or resume a job: SIGINT/SIGQUIT (terminal), SIGTERM and
+// SIGCONT (Slurm's scancel and pre-emption, SIGCONT first), SIGHUP, SIGUSR1/SIGUSR2 (Slurm's --signal, SGE's
+// notify) and SIGXCPU (a CPU-time limit's warning under LSF/SGE).
+constexpr int g_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGXCPU};
+constexpr int g_forwarded_count = sizeof g_forwarded / sizeof g_forwarded[0];
+struct sigaction g_previous[g_forwarded_count];
 
 void forward(int sig, siginfo_t* info, void*) {
-    g_last_signal = sig;
+    // SIGCONT only resumes: it does not end the command, so it says nothing about why the command ended.
+    if (sig != SIGCONT) g_last_signal = sig;
     if (g_forward_pid <= 0) {
         g_pending_signal = sig;
         return;
@@ -63,6 +69,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
 
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int saved = errno;
@@ -76,6 +83,20 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
+        // joulecast ignores SIGPIPE; an ignored signal stays ignored across exec, so the command gets the default.
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        sigemptyset(&default_action.sa_mask);
+        sigaction(SIGPIPE, &default_action, nullptr);
+        // A joulecast killed with SIGKILL must not leave the command running: it gets SIGKILL too. The death
+        // signal follows the thread that forked, so spawn() belongs on the thread that waits. Should joulecast
+        // have died before prctl(), the parent is already another process: do not start the command at all.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+            int failure = errno;
+            ssize_t written = write(report[1], &failure, sizeof failure);
+            (void)written;
+            _exit(127);
+        }
         execvpe(args[0], args.data(), envp.data());
         int failure = errno;
         ssize_t written = write(report[1], &failure, sizeof failure);
@@ -130,11 +151,11 @@ SignalForwarder::SignalForwarder() {
     action.sa_sigaction = forward;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
-    for (int i = 0; i < 3; ++i) sigaction(g_forwarded[i], &action, &g_previous[i]);
+    for (int i = 0; i < g_forwarded_count; ++i) sigaction(g_forwarded[i], &action, &g_previous[i]);
 }
 
 SignalForwarder::~SignalForwarder() {
-    for (int i = 0; i < 3; ++i) sigaction(g_forwarded[i], &g_previous[i], nullptr);
+    for (int i = 0; i < g_forwarded_count; ++i) sigaction(g_forwarded[i], &g_previous[i], nullptr);
     g_forward_pid = 0;
 }
 

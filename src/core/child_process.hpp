@@ -1,5 +1,6 @@
 #pragma once
-// Starts a command without a shell and waits for it, forwarding SIGINT, SIGTERM and SIGHUP to it.
+// Starts a command without a shell and waits for it, forwarding the signals of job control to it (see
+// SignalForwarder).
 
 #include <sys/types.h>
 
@@ -15,6 +16,8 @@ class ChildProcess {
 public:
     /// Starts argv[0] (searched in PATH when it has no '/') with the current environment plus `env`.
     /// Fails with the system's reason when the program cannot be executed (the caller exits 127).
+    /// The command gets SIGKILL when the calling thread dies (PR_SET_PDEATHSIG), so a joulecast killed with
+    /// SIGKILL does not leave it running: call it from the thread that lives as long as the command.
     static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
                                       const std::map<std::string, std::string>& env = {});
 
@@ -37,8 +40,8 @@ private:
 /// moment; empty when there are none or /proc cannot be read.
 std::vector<pid_t> descendant_pids(pid_t root);
 
-/// While alive, SIGINT, SIGTERM and SIGHUP sent to joulecast do not end it: they are forwarded to the target
-/// set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
+/// While alive, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT and SIGXCPU sent to joulecast do not
+/// end it: they are forwarded to the target set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
 /// terminal sends to the whole foreground group (the child has them already) are not sent twice. Restores the
 /// previous handlers on destruction. One at a time per process.
 class SignalForwarder {
@@ -49,7 +52,7 @@ public:
     SignalForwarder(const SignalForwarder&) = delete;
     SignalForwarder& operator=(const SignalForwarder&) = delete;
 
-    /// The last signal joulecast received and forwarded (or saw), 0 if none.
+    /// The last signal joulecast received and forwarded (or saw), SIGCONT aside; 0 if none.
     static int last_signal();
 };
 

@@ -33,6 +33,69 @@ std::vector<std::string> split(std::string_view text, char separator) {
     }
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 character at the start of `text`, or 0 when it is ill-formed. `valid` is then
+// the length of its longest valid prefix (at least 1), which one U+FFFD replaces.
+std::size_t utf8_char_length(std::string_view text, std::size_t& valid) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(0);
+    valid = 1;
+    if (lead < 0x80) return 1;
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0) low = 0xA0;   // overlong
+        if (lead == 0xED) high = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0) low = 0x90;   // overlong
+        if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+    } else {
+        return 0;
+    }
+    for (std::size_t i = 1; i < length; ++i) {
+        if (i >= text.size()) return 0;
+        const unsigned char c = byte(i);
+        const bool ok = i == 1 ? (c >= low && c <= high) : (c >= 0x80 && c <= 0xBF);
+        if (!ok) return 0;
+        valid = i + 1;
+    }
+    return length;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+    std::size_t valid = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_char_length(text.substr(i), valid);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+std::string repair_utf8(std::string_view text) {
+    if (is_valid_utf8(text)) return std::string(text);
+    std::string out;
+    out.reserve(text.size() + 8);
+    std::size_t valid = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_char_length(text.substr(i), valid);
+        if (n > 0) {
+            out.append(text.substr(i, n));
+            i += n;
+        } else {
+            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+            i += valid;
+        }
+    }
+    return out;
+}
+
 std::string to_lower(std::string_view text) {
     std::string out(text);
     std::transform(out.begin(), out.end(), out.begin(),

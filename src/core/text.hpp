@@ -16,6 +16,12 @@ std::vector<std::string> split(std::string_view text, char separator);
 std::string to_lower(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 
+/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+/// `text` with every ill-formed UTF-8 sequence (a stray byte, a truncated or overlong character, a surrogate)
+/// replaced by U+FFFD, one per maximal ill-formed subpart as Unicode recommends. Valid text is returned as is.
+std::string repair_utf8(std::string_view text);
+
 /// Parses a duration such as "5s", "100ms", "2.5s", "1m", "10us" or a bare number of seconds.
 Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 

@@ -11,6 +11,7 @@
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "core/host.hpp"
+#include "core/text.hpp"
 #include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
@@ -25,12 +26,34 @@ void record_control(RunResult& result, const ControlServer& server) {
     result.control = {{"lines", counters.lines},         {"accepted", counters.accepted},
                       {"malformed", counters.malformed}, {"unknown_verb", counters.unknown_verb},
                       {"oversized", counters.oversized}, {"clients", counters.clients}};
+    if (counters.invalid_utf8 > 0) {
+        result.control["invalid_utf8"] = counters.invalid_utf8;
+        result.warnings.push_back(std::to_string(counters.invalid_utf8) +
+                                  " control lines were not valid UTF-8: each bad byte sequence became U+FFFD");
+    }
     const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
     if (rejected > 0) {
         std::string example =
             counters.rejected_examples.empty() ? "" : " (first: " + counters.rejected_examples[0].reason + ")";
         result.warnings.push_back(std::to_string(rejected) + " control lines were rejected" + example);
     }
+}
+
+/// Text given on the command line (name, tags, argv) is stored and reported as valid UTF-8; the command
+/// itself still runs with its bytes as given. Each repaired item adds one warning.
+void repair_user_text(const RunSpec& spec, RunResult& header, std::vector<std::string>& warnings) {
+    auto repair = [&warnings](const std::string& text, const std::string& what) {
+        if (is_valid_utf8(text)) return text;
+        warnings.push_back(what + " is not valid UTF-8: stored with U+FFFD in place of the bad bytes");
+        return repair_utf8(text);
+    };
+    header.name = repair(spec.name, "--name");
+    header.tags.clear();
+    for (const auto& [key, value] : spec.tags)
+        header.tags[repair(key, "a --tag key")] = repair(value, "--tag " + repair_utf8(key));
+    header.command.clear();
+    for (std::size_t i = 0; i < spec.command.size(); ++i)
+        header.command.push_back(repair(spec.command[i], "the command's argument " + std::to_string(i)));
 }
 
 }  // namespace
@@ -45,19 +68,20 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
 
     RunResult header;
     header.id = new_run_id();
-    header.name = spec.name;
-    header.command = spec.command;
-    header.tags = spec.tags;
+    // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
+    std::vector<std::string> warnings;
+    repair_user_text(spec, header, warnings);
     header.host = read_host_info(spec.monitor.sensors.proc_root);
     header.gpus = monitor.sensors().gpus();
     apply_carbon(header, spec.carbon);  // so that a run killed mid-way still has its intensity in the store
 
-    // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
-    std::vector<std::string> warnings;
     // The live forecast hears of each epoch from the control thread, after the monitor has recorded it.
     LiveForecast live(spec.forecast, monitor, spec.carbon, spec.quiet ? nullptr : &log);
-    auto server = ControlServer::start([&monitor, &live](const ControlEvent& event) {
+    // Every marker also goes to the store on the readings' cadence: a killed joulecast keeps them.
+    MarkerLog markers;
+    auto server = ControlServer::start([&monitor, &live, &markers](const ControlEvent& event) {
         monitor.record(event.t_ns, event.message);
+        markers.add(event.t_ns, format_control_line(event.message));
         const ControlMessage& m = event.message;
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");
@@ -90,7 +114,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         try {
             store->begin_run(header, monitor.trace().channels(), start_ns, getpid());
             // Through this connection (unused until writer->finish()): a second one would cost its own open.
-            writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns);
+            writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns,
+                                                   std::chrono::seconds(1), &markers);
         } catch (const std::exception& error) {
             // Said even with --quiet: a run the user expects in the store is missing from it.
             warnings.push_back(std::string("run not stored: ") + error.what());

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -98,9 +97,9 @@ void rollback_quietly(sqlite::Database& db) {
     }
 }
 
-template <typename Json>
-std::string json_text(const Json& j) {
-    return j.dump();
+// Text is repaired at the edges; a bad byte that slips through becomes U+FFFD, not a lost run.
+template <typename Json> std::string json_text(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -296,6 +295,11 @@ std::size_t RunStore::append_readings(const std::string& run_id, const std::vect
     return written;
 }
 
+void RunStore::append_markers(const std::string& run_id, const std::vector<Marker>& markers,
+                              std::size_t first) {
+    if (!markers.empty()) write_transaction([&] { insert_markers(*m_db, run_id, markers, first); });
+}
+
 void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& result_json) {
     if (r.id.empty()) throw StoreError("run store " + m_path + ": a run needs an id");
     const std::string started_at = r.started_at.empty() ? iso8601_utc_now() : r.started_at;
@@ -303,7 +307,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
     const std::string host = json_text(to_json(r)["host"]);
     const std::string command = json_text(nlohmann::json(r.command));
     const std::string methods = json_text(nlohmann::json(r.energy.domain_method));
-    const std::string document = result_json.dump();
+    const std::string document = json_text(result_json);
     const std::string now = iso8601_utc_now();
     write_transaction([&] {
         {
@@ -337,7 +341,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
             q->bind(21, document).bind(22, now);
             q->run();
         }
-        for (const char* table : {"phases", "epochs", "meta", "metrics", "tags"}) {
+        for (const char* table : {"phases", "epochs", "meta", "metrics", "tags", "markers"}) {
             sqlite::Statement clear(m_db->handle(),
                                     std::string("DELETE FROM ") + table + " WHERE run_id = ?1", m_path);
             clear.bind(1, r.id).run();
@@ -408,17 +412,13 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
 
 std::size_t RunStore::refresh_interrupted() {
     struct Candidate {
-        std::string id;
-        std::string hostname;
-        std::string boot_id;
-        std::int64_t pid = 0;
-        std::int64_t pid_start = 0;
+        std::string id, hostname, boot_id;
+        std::int64_t pid = 0, pid_start = 0;
     };
     std::vector<Candidate> candidates;
     {
-        auto q = m_db->cached(
-            "SELECT id, hostname, boot_id, pid, pid_start FROM runs WHERE status = 'running' AND result_json "
-            "IS NULL");
+        auto q = m_db->cached("SELECT id, hostname, boot_id, pid, pid_start FROM runs "
+                              "WHERE status = 'running' AND result_json IS NULL");
         while (q->step())
             candidates.push_back({q->text(0), q->text(1), q->text(2), q->optional_integer(3).value_or(0),
                                   q->optional_integer(4).value_or(0)});
@@ -640,14 +640,14 @@ RunResult RunStore::partial_result(const std::string& id) {
         r.carbon = carbon;
     }
     r.overhead.readings = stored.readings.size();
+    const std::size_t markers = replay_markers(r, load_markers(*m_db, id), timeline, end);
     const std::string covered = "figures come from the " + std::to_string(stored.readings.size()) +
-                                " readings stored up to " + format_fixed(r.duration_s, 1) + " s" +
-                                "; phases, epochs, meta and metrics are recorded only at the end";
-    if (r.status == RunStatus::running)
-        r.warnings.push_back(
-            "this run has not finished (its joulecast is still running or on another host): " + covered);
-    else
-        r.warnings.push_back("joulecast stopped before this run finished (killed or crashed): " + covered);
+                                " readings and " + std::to_string(markers) +
+                                " markers (phases, epochs, meta, metrics) stored up to " +
+                                format_fixed(r.duration_s, 1) + " s";
+    r.warnings.push_back((r.status == RunStatus::running
+                              ? "this run has not finished (its joulecast is still running or on another host): "
+                              : "joulecast stopped before this run finished (killed or crashed): ") + covered);
 
     r.partial = true;
     return r;

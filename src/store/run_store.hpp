@@ -30,6 +30,7 @@
 
 #include "meter/run_result.hpp"
 #include "meter/trace.hpp"
+#include "store/markers.hpp"
 
 namespace joulecast {
 
@@ -122,6 +123,9 @@ public:
     /// were written (readings of unknown channels are skipped). Throws RunNotFound for a run never begun.
     std::size_t append_readings(const std::string& run_id, const std::vector<Reading>& readings,
                                 std::int64_t origin_ns);
+    /// Appends the workload's markers (times relative to the run's origin) as rows first_index, ... in one
+    /// transaction; a run whose joulecast is killed is read back with them (see store/markers.hpp).
+    void append_markers(const std::string& run_id, const std::vector<Marker>& markers, std::size_t first_index);
     /// Records the final result in one transaction: status, energy columns, phases, epochs, meta, metrics,
     /// tags, and `result_json` (normally to_json(result), kept as is). Works without begin_run too (a run
     /// recorded only at its end).

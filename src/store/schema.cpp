@@ -122,10 +122,23 @@ CREATE TABLE tags (
 CREATE INDEX tags_by_value ON tags (key, value);
 )sql";
 
+// Version 2. The workload's markers as they arrive, written on the readings' cadence, so that a run whose
+// joulecast was killed keeps its phases, epochs, meta and metrics (see store/markers.hpp).
+const char* const schema_v2 = R"sql(
+CREATE TABLE markers (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    idx    INTEGER NOT NULL,                      -- order of arrival
+    t_ns   INTEGER NOT NULL,                      -- relative to runs.origin_ns
+    line   TEXT NOT NULL,                         -- the control line, as format_control_line writes it
+    PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& store_migrations() {
-    static const std::vector<Migration> migrations = {{1, "initial schema", schema_v1}};
+    static const std::vector<Migration> migrations = {{1, "initial schema", schema_v1},
+                                                      {2, "markers of running runs", schema_v2}};
     return migrations;
 }
 

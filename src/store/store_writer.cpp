@@ -14,8 +14,13 @@ StoreWriter::StoreWriter(const std::string& store_path, std::string run_id, cons
 }
 
 StoreWriter::StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
-                         std::chrono::milliseconds period)
-    : m_store(&store), m_run_id(std::move(run_id)), m_trace(trace), m_origin_ns(origin_ns), m_period(period) {
+                         std::chrono::milliseconds period, const MarkerLog* markers)
+    : m_store(&store),
+      m_run_id(std::move(run_id)),
+      m_trace(trace),
+      m_origin_ns(origin_ns),
+      m_period(period),
+      m_markers(markers) {
     m_thread = std::thread([this] { loop(); });
 }
 
@@ -29,11 +34,17 @@ StoreWriter::~StoreWriter() {
 
 bool StoreWriter::flush() {
     std::vector<Reading> batch = m_trace.readings(m_next);
-    if (batch.empty()) return true;
+    std::vector<Marker> markers = m_markers ? m_markers->since(m_next_marker) : std::vector<Marker>{};
+    if (batch.empty() && markers.empty()) return true;
     try {
-        m_store->append_readings(m_run_id, batch, m_origin_ns);
-        m_next += batch.size();
-        m_written += batch.size();
+        if (!batch.empty()) {
+            m_store->append_readings(m_run_id, batch, m_origin_ns);
+            m_next += batch.size();
+            m_written += batch.size();
+        }
+        for (Marker& marker : markers) marker.t_ns -= m_origin_ns;
+        m_store->append_markers(m_run_id, markers, m_next_marker);
+        m_next_marker += markers.size();
         return true;
     } catch (const std::exception& error) {
         ++m_errors;
@@ -64,7 +75,8 @@ bool StoreWriter::finish() {
     if (m_thread.joinable()) m_thread.join();
     // The thread is gone: the connection and m_next are ours now.
     bool complete = false;
-    for (int attempt = 0; attempt < 3 && !complete; ++attempt) complete = flush() && pending() == 0;
+    for (int attempt = 0; attempt < 3 && !complete; ++attempt)
+        complete = flush() && pending() == 0 && (!m_markers || m_next_marker == m_markers->size());
     std::lock_guard lock(m_mutex);
     m_finished = true;
     m_complete = complete;

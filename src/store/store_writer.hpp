@@ -1,6 +1,6 @@
 #pragma once
-// Writes a run's readings into the store while the run goes on, so that a joulecast killed with SIGKILL loses
-// at most about two flush periods of readings (the default period is 1 s).
+// Writes a run's readings, and the workload's markers, into the store while the run goes on, so that a
+// joulecast killed with SIGKILL loses at most about two flush periods of either (the default period is 1 s).
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "meter/trace.hpp"
+#include "store/markers.hpp"
 #include "store/run_store.hpp"
 
 namespace joulecast {
@@ -29,15 +30,17 @@ public:
     /// saves opening one (its open, pragmas and schema read cost ~0.8 M instructions and ~30 system calls).
     /// The caller must not use `store`, from any thread, until finish() has returned; `store` must outlive
     /// the writer.
+    /// With `markers`, the markers it gained since the last flush are stored on the same period (times
+    /// relative to `origin_ns`); `markers` must then outlive the writer.
     StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
-                std::chrono::milliseconds period = std::chrono::seconds(1));
+                std::chrono::milliseconds period = std::chrono::seconds(1), const MarkerLog* markers = nullptr);
     /// Finishes when finish() was not called; never throws.
     ~StoreWriter();
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
 
-    /// Stops the thread and writes the readings not yet written (a few tries). Idempotent. True when every
-    /// reading of the trace is in the store.
+    /// Stops the thread and writes the readings and markers not yet written (a few tries). Idempotent. True
+    /// when every reading of the trace (and every marker) is in the store.
     bool finish();
 
     std::uint64_t written() const { return m_written.load(); }  ///< readings handed to the store so far
@@ -57,7 +60,9 @@ private:
     std::int64_t m_origin_ns;
     std::chrono::milliseconds m_period;
 
+    const MarkerLog* m_markers = nullptr;
     std::size_t m_next = 0;  ///< index of the first reading of the trace not yet written (writer thread only)
+    std::size_t m_next_marker = 0;  ///< index of the first marker not yet written (writer thread only)
     std::atomic<std::uint64_t> m_written{0};
     std::atomic<std::uint64_t> m_errors{0};
     mutable std::mutex m_mutex;

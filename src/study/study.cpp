@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -274,7 +275,10 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
                 fill_from_result(record, measured.result);
                 for (const auto& warning : measured.result.warnings)
                     log << "joulecast study: " << position << " warning: " << warning << '\n';
-                if (SignalForwarder::last_signal() != 0) stop_signal = SignalForwarder::last_signal();
+                // Only a signal that asks to stop stops the study; SIGUSR1 and the like were for the command.
+                const int forwarded = SignalForwarder::last_signal();
+                if (std::find(std::begin(stop_signals), std::end(stop_signals), forwarded) != std::end(stop_signals))
+                    stop_signal = forwarded;
             } catch (const std::exception& error) {
                 record.error = error.what();
             }

@@ -108,5 +108,51 @@ TEST(StoreEndToEnd, TwoConcurrentRunsIntoOneStoreBothSucceed) {
     }
 }
 
+TEST(StoreEndToEnd, SigkilledJoulecastKeepsWhatWasMarkedUpToTheLastFlush) {
+    TempDir dir;
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300");
+    const std::string done = dir.str() + "/marked";
+    // Three epochs of 10 samples inside an open phase, meta and a metric; then the command waits to be killed.
+    const std::string script = std::string("J=") + JOULECAST_BINARY +
+                               "; $J mark meta model=toy && $J mark begin train && "
+                               "for i in 1 2 3; do $J mark epoch samples=10; sleep 0.2; done; "
+                               "$J mark metric loss=0.5 && touch " + done + "; sleep 30";
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--", "sh", "-c", script};
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        for (const auto& [key, value] : options.env) setenv(key.c_str(), value.c_str(), 1);
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(126);
+    }
+    for (int i = 0; i < 300 && access(done.c_str(), F_OK) != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(access(done.c_str(), F_OK), 0) << "the workload did not mark in time";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two flush periods
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+
+    auto runs = runs_list(options);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0]["status"], "interrupted");
+    auto result = runs_show(runs[0]["id"], options);
+    ASSERT_EQ(result["epochs"].size(), 3u) << result.dump(1);
+    for (const auto& epoch : result["epochs"]) EXPECT_EQ(epoch["samples"], 10);
+    EXPECT_EQ(result["meta"]["model"], "toy");
+    ASSERT_EQ(result["phases"].size(), 1u);
+    EXPECT_EQ(result["phases"][0]["name"], "train");
+    EXPECT_FALSE(result["phases"][0]["closed"].get<bool>());
+    EXPECT_EQ(result["metrics"]["loss"]["last"], 0.5);
+    // The epochs' energy comes from the stored readings at the fake GPU's 300 W.
+    for (const auto& epoch : result["epochs"]) {
+        const double seconds = epoch["end_s"].get<double>() - epoch["start_s"].get<double>();
+        EXPECT_NEAR(epoch["energy_j"]["total"].get<double>(), 300.0 * seconds, 0.05 * 300.0 * seconds + 1.0);
+    }
+}
+
 }  // namespace
 }  // namespace joulecast

@@ -6,12 +6,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -380,6 +382,65 @@ TEST(ControlServer, ReadsDataSentJustBeforeStop) {
     server->stop();
     EXPECT_EQ(sink.events().size(), 20u);
     EXPECT_EQ(server->counters().clients, 20u);
+}
+
+// A pid that is certainly not running: a child that has exited and been reaped.
+pid_t dead_pid() {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return pid;
+}
+
+// A directory as a killed server leaves it: the owner file and a socket that nobody listens on any more.
+std::filesystem::path leave_directory(const test::TempDir& base, const std::string& name, pid_t owner,
+                                      bool with_socket = true) {
+    std::filesystem::path directory = base.path() / name;
+    std::filesystem::create_directory(directory);
+    if (owner > 0) base.write(name + "/owner", "joulecast " + std::to_string(owner) + "\n");
+    if (with_socket) {
+        const std::string path = (directory / "control.sock").string();
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+        EXPECT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+        EXPECT_EQ(listen(fd, 1), 0);
+        close(fd);  // the socket file stays; connecting to it is refused
+    }
+    return directory;
+}
+
+TEST(ControlServer, RemovesOnlyTheDirectoriesOfDeadRunsAtStart) {
+    test::TempDir base;
+    const auto stale = leave_directory(base, "joulecast-Dead01", dead_pid());
+    const auto stale_no_socket = leave_directory(base, "joulecast-Dead02", dead_pid(), false);
+    const auto alive = leave_directory(base, "joulecast-Alive1", getppid());   // a live owner
+    const auto foreign = leave_directory(base, "joulecast-NoOwnr", 0);         // not made by joulecast
+    const auto other_name = leave_directory(base, "joulecast-toolong", dead_pid());
+    const auto extra = leave_directory(base, "joulecast-Extra1", dead_pid());
+    base.write("joulecast-Extra1/user-file", "not ours");  // something we did not make: keep it all
+
+    EventSink sink;
+    auto server = start_server(sink.callback(), base.str());
+    EXPECT_FALSE(std::filesystem::exists(stale));
+    EXPECT_FALSE(std::filesystem::exists(stale_no_socket));
+    EXPECT_TRUE(std::filesystem::exists(alive / "control.sock"));
+    EXPECT_TRUE(std::filesystem::exists(foreign / "control.sock"));
+    EXPECT_TRUE(std::filesystem::exists(other_name / "owner"));
+    EXPECT_TRUE(std::filesystem::exists(extra / "user-file"));
+    // The new server's own directory names its owner, and a second start leaves a live server alone.
+    std::ifstream owner(std::filesystem::path(server->directory()) / "owner");
+    std::string word;
+    long pid = 0;
+    owner >> word >> pid;
+    EXPECT_EQ(word, "joulecast");
+    EXPECT_EQ(pid, static_cast<long>(getpid()));
+    EXPECT_EQ(remove_stale_control_directories(base.str()), 0u);
+    EXPECT_TRUE(std::filesystem::exists(server->path()));
+    server->stop();
+    EXPECT_FALSE(std::filesystem::exists(server->directory()));
 }
 
 }  // namespace

@@ -212,5 +212,25 @@ TEST(StoreTime, ParsesIso8601Forms) {
         EXPECT_FALSE(parse_iso8601(bad)) << bad;
 }
 
+TEST(StoreSchema, AVersion1StoreOpensKeepsItsRunsAndGainsTheMarkersTable) {
+    // A store written by a joulecast from before markers were stored (schema version 1).
+    TempDir dir;
+    const std::string path = dir.str() + "/v1.db";
+    {
+        sqlite::Database db(path);
+        migrate(db, {store_migrations().front()});
+        db.exec("INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
+                "('20260101T000000-old', 'old run', 'completed', '2026-01-01T00:00:00Z', 1767225600, "
+                "'2026-01-01T00:00:00Z')");
+        EXPECT_EQ(db.query_integer("PRAGMA user_version"), 1);
+    }
+    RunStore store(path);
+    const auto runs = store.list();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].name, "old run");
+    EXPECT_EQ(raw_integer(path, "PRAGMA user_version"), 2);
+    EXPECT_EQ(raw_integer(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'markers'"), 1);
+}
+
 }  // namespace
 }  // namespace joulecast

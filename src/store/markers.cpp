@@ -1,0 +1,58 @@
+#include "store/markers.hpp"
+
+#include "control/protocol.hpp"
+#include "meter/phases.hpp"
+#include "store/sqlite.hpp"
+
+namespace joulecast {
+
+void MarkerLog::add(std::int64_t t_ns, std::string line) {
+    std::lock_guard lock(m_mutex);
+    m_markers.push_back({t_ns, std::move(line)});
+}
+
+std::vector<Marker> MarkerLog::since(std::size_t first) const {
+    std::lock_guard lock(m_mutex);
+    if (first >= m_markers.size()) return {};
+    return {m_markers.begin() + static_cast<std::ptrdiff_t>(first), m_markers.end()};
+}
+
+std::size_t MarkerLog::size() const {
+    std::lock_guard lock(m_mutex);
+    return m_markers.size();
+}
+
+void insert_markers(sqlite::Database& db, const std::string& run_id, const std::vector<Marker>& markers,
+                    std::size_t first_index) {
+    auto q = db.cached("INSERT OR REPLACE INTO markers (run_id, idx, t_ns, line) VALUES (?1, ?2, ?3, ?4)");
+    for (std::size_t i = 0; i < markers.size(); ++i) {
+        q->bind(1, run_id).bind(2, static_cast<std::int64_t>(first_index + i)).bind(3, markers[i].t_ns);
+        q->bind(4, markers[i].line);
+        q->run();
+        q->reset();
+    }
+}
+
+std::vector<Marker> load_markers(sqlite::Database& db, const std::string& run_id) {
+    std::vector<Marker> markers;
+    auto q = db.cached("SELECT t_ns, line FROM markers WHERE run_id = ?1 ORDER BY idx");
+    q->bind(1, run_id);
+    while (q->step()) markers.push_back({q->integer(0), q->text(1)});
+    return markers;
+}
+
+std::size_t replay_markers(RunResult& result, const std::vector<Marker>& markers, const Timeline& timeline,
+                           std::int64_t end_ns) {
+    PhaseRecorder recorder;
+    std::size_t replayed = 0;
+    for (const Marker& marker : markers) {
+        auto message = parse_control_line(marker.line);
+        if (!message) continue;  // stored as the server accepted it: cannot happen short of a damaged store
+        recorder.record(marker.t_ns, *message);
+        ++replayed;
+    }
+    recorder.finish(result, timeline, 0, end_ns);
+    return replayed;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,53 @@
+#pragma once
+// The workload's markers (phases, epochs, meta, metrics) stored while the run goes on, on the readings'
+// cadence, so that a run whose joulecast was killed keeps what it marked up to the last flush. A finished run
+// keeps its phases, epochs, meta and metrics in their own tables; its markers are then deleted.
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "meter/energy.hpp"
+#include "meter/run_result.hpp"
+
+namespace joulecast {
+
+namespace sqlite {
+class Database;
+}
+
+/// One control line as received: `t_ns` when it happened, `line` as format_control_line writes it.
+struct Marker {
+    std::int64_t t_ns = 0;
+    std::string line;
+};
+
+/// The markers of the running run, in arrival order: the control thread adds, the store writer reads.
+/// Thread-safe.
+class MarkerLog {
+public:
+    void add(std::int64_t t_ns, std::string line);
+    /// The markers from index `first` on.
+    std::vector<Marker> since(std::size_t first) const;
+    std::size_t size() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::vector<Marker> m_markers;
+};
+
+/// Inserts markers (times already relative to the run's origin) as rows first_index, first_index+1, ...
+/// Runs inside the caller's transaction.
+void insert_markers(sqlite::Database& db, const std::string& run_id, const std::vector<Marker>& markers,
+                    std::size_t first_index);
+/// The stored markers of a run in order (times relative to its origin).
+std::vector<Marker> load_markers(sqlite::Database& db, const std::string& run_id);
+
+/// Replays stored markers over the stored readings (`timeline`, relative times) into result.phases, epochs,
+/// meta and metrics, as the run itself would have reported them at `end_ns`; phases still open there are
+/// closed=false. Returns how many markers were replayed.
+std::size_t replay_markers(RunResult& result, const std::vector<Marker>& markers, const Timeline& timeline,
+                           std::int64_t end_ns);
+
+}  // namespace joulecast

@@ -1,0 +1,106 @@
+// End to end: output options never replace what the user did not ask to replace. `report --html` through a
+// symlink writes the link's target, to a FIFO writes a stream, and `run --json` / `runs export --output`
+// refuse a directory before anything runs.
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast {
+namespace {
+
+namespace fs = std::filesystem;
+using test::ProcessOptions;
+using test::run_process;
+using test::TempDir;
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+TEST(OutputPaths, ReportThroughASymlinkWritesItsTargetAndKeepsTheLink) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());
+    fs::create_directory(dir.path() / "site");
+    const fs::path target = dir.write("site/report.html", "old page");
+    const fs::path link = dir.path() / "report.html";
+    fs::create_symlink("site/report.html", link);
+    auto r = run_process({JOULECAST_BINARY, "report", "--html", link.string()}, options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::is_symlink(link)) << "the link was replaced by a regular file";
+    EXPECT_NE(read_text(target).find("<html"), std::string::npos);
+}
+
+TEST(OutputPaths, ReportToAFifoIsAStreamAndTheFifoStays) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());
+    const fs::path fifo = dir.path() / "page.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    // Reads without blocking forever: a joulecast that replaces the FIFO never opens it.
+    std::string received;
+    std::thread reader([&] {
+        const int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        bool writer_seen = false;
+        while (fd >= 0 && std::chrono::steady_clock::now() < end) {
+            pollfd p{fd, POLLIN, 0};
+            poll(&p, 1, 100);
+            char buffer[65536];
+            const ssize_t n = read(fd, buffer, sizeof buffer);
+            if (n > 0) {
+                received.append(buffer, static_cast<std::size_t>(n));
+                writer_seen = true;
+            } else if (n == 0 && writer_seen) {
+                break;  // the writer closed it
+            }
+        }
+        if (fd >= 0) close(fd);
+    });
+    auto r = run_process({JOULECAST_BINARY, "report", "--html", fifo.string()}, options);
+    reader.join();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::is_fifo(fifo)) << "the FIFO was replaced by a regular file";
+    EXPECT_NE(received.find("<html"), std::string::npos) << received.size() << " bytes received";
+}
+
+TEST(OutputPaths, ADirectoryIsRefusedBeforeAnythingRuns) {
+    TempDir dir;
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());
+    fs::create_directory(dir.path() / "out");
+    const fs::path marker = dir.path() / "ran";
+    auto r = run_process({JOULECAST_BINARY, "run", "--json", (dir.path() / "out").string(), "--", "touch",
+                          marker.string()},
+                         options);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--json: cannot write " + (dir.path() / "out").string() + ": is a directory"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(marker));
+    r = run_process({JOULECAST_BINARY, "runs", "export", "--format", "csv", "--output",
+                     (dir.path() / "out").string()},
+                    options);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
+    EXPECT_TRUE(fs::is_directory(dir.path() / "out"));
+}
+
+}  // namespace
+}  // namespace joulecast
