@@ -69,7 +69,10 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
         if (e.end_s <= profile_end_s + 1e-6) epochs.push_back(e);
     if (!epochs.empty()) {
         auto observations = observations_from_epochs(epochs);
-        auto forecast = forecast_total(observations, target, spec.options);
+        // The first epoch's power timeline, for the sub-epoch warm-up test.
+        const auto windows = first_epoch_windows(Timeline(trace), start_ns + s_to_ns(epochs.front().start_s),
+                                                 start_ns + s_to_ns(epochs.front().end_s));
+        auto forecast = forecast_total(observations, target, spec.options, windows);
         if (!forecast) return Error{forecast.error()};
         return make_run_forecast(*forecast, target, "epochs", 0.0, carbon);
     }
@@ -204,7 +207,9 @@ void LiveForecast::epoch_forecast(std::int64_t epoch_t_ns) {
         progress += "/" + format_number(target.amount, 0) + " epochs";
     else
         progress += std::string(epochs.size() == 1 ? " epoch" : " epochs") + " of " + target_text(target);
-    report(forecast_total(observations, target, m_spec.options), progress, "epochs");
+    const auto windows = first_epoch_windows(timeline_so_far(), m_start_ns + s_to_ns(epochs.front().start_s),
+                                             m_start_ns + s_to_ns(epochs.front().end_s));
+    report(forecast_total(observations, target, m_spec.options, windows), progress, "epochs");
 }
 
 void LiveForecast::window_forecast(std::int64_t now_ns) {
