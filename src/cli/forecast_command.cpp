@@ -19,6 +19,7 @@
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
 #include "report/summary.hpp"
+#include "core/clock.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "forecast/backtest.hpp"
@@ -236,7 +237,7 @@ int forecast_run(const Options& o) {
     const std::string& name = run.name;
 
     // Observations: the run's epochs, else whole windows of its stored readings.
-    std::vector<Observation> observations;
+    std::vector<Observation> observations, first_epoch;
     std::string unit = "epoch";
     std::optional<double> window_s;
     std::string window_note;
@@ -246,6 +247,12 @@ int forecast_run(const Options& o) {
             throw UsageError("--window applies only to runs without epochs: run " + id + " marked " +
                              plural(epochs.size(), "epoch") + ", which are the observations");
         observations = observations_from_epochs(epochs);
+        // The first epoch's stored power timeline, when kept, for the sub-epoch warm-up test.
+        const StoredTrace trace = store->trace(id);
+        if (!trace.readings.empty()) {
+            first_epoch = first_epoch_windows(Timeline(trace.channels, trace.readings),
+                                              s_to_ns(epochs.front().start_s), s_to_ns(epochs.front().end_s));
+        }
     } else {
         const StoredTrace trace = store->trace(id);
         if (trace.readings.empty())
@@ -286,7 +293,7 @@ int forecast_run(const Options& o) {
         window_s = static_cast<double>(window.count()) * 1e-9;
     }
 
-    auto forecast = forecast_total(observations, *o.target, o.forecast);
+    auto forecast = forecast_total(observations, *o.target, o.forecast, first_epoch);
     if (!forecast) throw std::runtime_error("run " + id + ": " + forecast.error());
     auto naive = naive_forecast(observations, *o.target);
     if (!naive) throw std::runtime_error("run " + id + ": " + naive.error());

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <sstream>
 
@@ -51,12 +53,15 @@ std::optional<Error> validate(std::span<const Observation> observations, const F
 std::optional<Error> validate(const ForecastOptions& o) {
     if (!(o.confidence > 0 && o.confidence < 1)) return Error{"confidence must lie in (0, 1)"};
     if (!(o.warmup_threshold > 0)) return Error{"warmup_threshold must be > 0"};
-    if (!(o.warmup_noise_prior >= 0)) return Error{"warmup_noise_prior must be >= 0"};
     if (!(o.trend_shrink_z >= 0)) return Error{"trend_shrink_z must be >= 0"};
     if (!(o.trend_horizon_factor >= 0)) return Error{"trend_horizon_factor must be >= 0"};
     if (!(o.single_observation_width >= 0)) return Error{"single_observation_width must be >= 0"};
     if (!(o.converged_width >= 0)) return Error{"converged_width must be >= 0"};
     if (o.min_trend_observations < 3) return Error{"min_trend_observations must be >= 3"};
+    if (!(o.drift_prior >= 0)) return Error{"drift_prior must be >= 0"};
+    if (o.autocorrelation_min_observations < 4) return Error{"autocorrelation_min_observations must be >= 4"};
+    if (!(o.short_profile_autocorrelation >= 0 && o.short_profile_autocorrelation < 1))
+        return Error{"short_profile_autocorrelation must lie in [0, 1)"};
     return std::nullopt;
 }
 
@@ -68,11 +73,6 @@ double shrink_weight(double slope, double standard_error, double shrink_z) {
     // A fourth power: nothing at the threshold, and almost no shrinkage of a clearly significant trend.
     return 1 - std::pow(shrink_z / z, 4);
 }
-
-// Pseudo-observations behind the prior relative noise (options.warmup_noise_prior) in the warm-up scale.
-constexpr double warmup_prior_weight = 4.0;
-// The MAD's efficiency for normal data: its information is worth about 37% as many observations.
-constexpr double mad_efficiency = 0.37;
 
 struct ReferenceFit {
     double level = 0;   // robust level of the reference at its centre
@@ -105,7 +105,29 @@ ReferenceFit fit_reference(const std::vector<double>& y, std::size_t begin, std:
     return fit;
 }
 
-// Number of leading warm-up observations; `limited` when every candidate was excluded.
+// Floor of the warm-up test's noise scale, as a fraction of the level (boundary and counter jitter).
+constexpr double warmup_resolution = 0.005;
+// The noise assumed for a reference of only 2 observations, as a fraction of the level: about the noisiest
+// steady epochs seen (the H100 MobileNetV2 runs with uneven data loading, 673-1192 J, have 16%).
+constexpr double warmup_noisy_limit = 0.15;
+
+// One-sided Student-t bound, in spreads, for the probability of `z` normal spreads at `df` degrees of
+// freedom: the noise is learned from the reference alone, so few reference points give a wide bound.
+double one_sided_bound(double z, double df) {
+    // The t quantile far in the tail takes many density evaluations; the same (z, df) recur for every
+    // forecast, so they are computed once.
+    static std::mutex mutex;
+    static std::map<std::pair<double, double>, double> cache;
+    const std::lock_guard<std::mutex> lock(mutex);
+    const auto key = std::make_pair(z, df);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    const double bound = stats::student_t_quantile(0.5 * std::erfc(-z / M_SQRT2), df);
+    if (cache.size() < 4096) cache.emplace(key, bound);
+    return bound;
+}
+
+// Number of leading warm-up observations; `limited` when every candidate was excluded. One-sided: only
+// observations ABOVE the steady reference are warm-up (a first epoch below it is noise or a short epoch).
 std::size_t detect_warmup(const std::vector<double>& y, const ForecastOptions& options, bool& limited) {
     const std::size_t n = y.size();
     limited = false;
@@ -114,14 +136,29 @@ std::size_t detect_warmup(const std::vector<double>& y, const ForecastOptions& o
     // fixed reference stops one underestimated scale from excluding observation after observation.
     const std::size_t half = n / 2;
     const ReferenceFit fit = fit_reference(y, half, n, options);
-    // The MAD of a few observations is often far too small by chance; blend it with a prior relative noise,
-    // weighted by the information each carries.
-    const double data_weight = mad_efficiency * static_cast<double>(n - half - 1);
-    const double prior = options.warmup_noise_prior * std::abs(fit.level);
-    const double scale =
-        std::sqrt((data_weight * fit.scale * fit.scale + warmup_prior_weight * prior * prior) /
-                  (data_weight + warmup_prior_weight));
-    const double level_var = scale * scale * M_PI / 2 / static_cast<double>(n - half);
+    const std::size_t k = n - half;
+    const double df = static_cast<double>(k) - (fit.sxx > 0 ? 2.0 : 1.0);
+    if (df < 1) return 0;
+    // The noise is the reference's own residual standard deviation: no prior, so it cannot outweigh the data.
+    double ss = 0;
+    for (std::size_t i = half; i < n; ++i) {
+        const double r = y[i] - fit.level - fit.slope * (static_cast<double>(i) - fit.centre);
+        ss += r * r;
+    }
+    const double raw_scale = std::sqrt(ss / df);
+    // A resolution floor: epoch boundaries and counters move a steady epoch by a fraction of a percent, which
+    // is not warm-up however quiet the reference is.
+    double scale = std::max(raw_scale, warmup_resolution * std::abs(fit.level));
+    double bound = one_sided_bound(options.warmup_threshold, df);
+    if (df < 2) {
+        // A noise level from 2 points (1 degree of freedom) is no basis: the t bound (≈ 1400 spreads) would be
+        // crossed only when the two happen to agree closely. Instead the noise is taken as at most
+        // warmup_noisy_limit of the level (normal bound): only a first epoch far above any ordinary noise is
+        // warm-up.
+        scale = std::max(raw_scale, warmup_noisy_limit * std::abs(fit.level));
+        bound = options.warmup_threshold;
+    }
+    const double level_var = scale * scale / static_cast<double>(k);
     // The reference's slope is used unshrunk, with its uncertainty in the spread: whether the start fits the
     // later trend is the question, so the burden of proof is on "warm-up", not on "trend".
     const double slope_var = fit.sxx > 0 ? scale * scale / fit.sxx * theil_sen_variance_inflation : 0.0;
@@ -130,13 +167,64 @@ std::size_t detect_warmup(const std::vector<double>& y, const ForecastOptions& o
         const double offset = static_cast<double>(i) - fit.centre;
         const double predicted = fit.level + fit.slope * offset;
         const double spread = std::sqrt(scale * scale + level_var + slope_var * offset * offset);
-        const double deviation = std::abs(y[i] - predicted);
-        const bool outlier = spread > 0 ? deviation > options.warmup_threshold * spread : deviation > 0;
-        if (!outlier) break;
+        const double excess = y[i] - predicted;
+        const bool warm = spread > 0 ? excess > bound * spread : excess > 0;
+        if (!warm) break;
         warmup = i + 1;
     }
     limited = warmup == half;
     return warmup;
+}
+
+// Fewest windows in the later half of the first observation for the sub-epoch warm-up test.
+constexpr std::size_t window_reference_min = 5;
+
+struct WindowWarmup {
+    std::size_t windows = 0;
+    double excess_j = 0;
+};
+
+// Sub-epoch warm-up: the windows of the first observation's first half, from the start, whose power lies
+// above the median power of its second half by more than the one-sided bound × that half's standard
+// deviation. Their energy above that median is subtracted from the first observation. The reference is the same
+// epoch's later part, not later epochs: epoch-to-epoch noise (often larger than the noise between windows)
+// is then never mistaken for a burst.
+WindowWarmup remove_window_warmup(std::span<const Observation> windows, std::vector<double>& y,
+                                  std::span<const Observation> observations, const ForecastOptions& options) {
+    WindowWarmup out;
+    const double first_s = observations[0].duration_s;
+    if (!(first_s > 0)) return out;
+    std::vector<double> power, reference;
+    double t = 0;
+    for (const auto& w : windows) {
+        if (!(w.duration_s > 0) || !finite_non_negative(w.energy_j)) return out;
+        const double middle = t + w.duration_s / 2;
+        t += w.duration_s;
+        if (middle > first_s) break;
+        power.push_back(w.energy_j / w.duration_s);
+        if (middle >= first_s / 2) reference.push_back(power.back());
+    }
+    if (reference.size() < window_reference_min) return out;
+    // Median level (a spike in the reference does not move it); standard deviation as the spread (the MAD of
+    // a few windows is often near 0 by chance, which would make ordinary noise a burst).
+    const double level_w = stats::median(reference);
+    double ss = 0;
+    const double mean_w = stats::mean(reference);
+    for (double v : reference) ss += (v - mean_w) * (v - mean_w);
+    const double k = static_cast<double>(reference.size());
+    const double spread = std::sqrt(ss / (k - 1)) * std::sqrt(1 + 1 / k);
+    const double bound = one_sided_bound(options.warmup_threshold, static_cast<double>(reference.size() - 1));
+    const std::size_t candidates = power.size() - reference.size();
+    double excess = 0;
+    for (std::size_t i = 0; i < candidates; ++i) {
+        const double above = power[i] - level_w;
+        if (!(spread > 0 ? above > bound * spread : above > 0)) break;
+        excess += above * windows[i].duration_s;
+        ++out.windows;
+    }
+    out.excess_j = std::min(excess, y[0]);
+    y[0] -= out.excess_j;
+    return out;
 }
 
 double sum_abs_deviation(std::span<const double> values, double centre) {
@@ -200,6 +288,19 @@ double future_offset_sum(double n, double m, double centre, double cap) {
     return uncapped(cap) + (m - cap) * (n - 1 + cap - centre);
 }
 
+// Lag-1 autocorrelation of the residuals about level + slope × (x − centre); 0 when they have no spread.
+double lag1_autocorrelation(std::span<const double> ys, std::span<const double> xs, double level, double slope,
+                            double centre) {
+    std::vector<double> r(ys.size());
+    for (std::size_t i = 0; i < ys.size(); ++i) r[i] = ys[i] - level - slope * (xs[i] - centre);
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        den += r[i] * r[i];
+        if (i + 1 < r.size()) num += r[i] * r[i + 1];
+    }
+    return den > 0 ? num / den : 0.0;
+}
+
 struct Totals {
     double energy_j = 0;
     double duration_s = 0;
@@ -254,7 +355,7 @@ std::string target_words(const ForecastTarget& target) {
 }  // namespace
 
 Result<Forecast> forecast_total(std::span<const Observation> observations, const ForecastTarget& target,
-                                const ForecastOptions& options) {
+                                const ForecastOptions& options, std::span<const Observation> windows) {
     if (auto error = validate(observations, target)) return *error;
     if (auto error = validate(options)) return *error;
 
@@ -269,6 +370,17 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
     f.measured_energy_j = seen.energy_j;
     f.measured_duration_s = seen.duration_s;
 
+    if (!windows.empty()) {
+        const WindowWarmup burst = remove_window_warmup(windows, y, observations, options);
+        f.warmup_windows = burst.windows;
+        f.warmup_energy_j = burst.excess_j;
+        if (burst.windows > 0) {
+            f.notes.push_back("warm-up burst in the first " + std::to_string(burst.windows) + " of " +
+                              std::to_string(windows.size()) + " sub-epoch windows: " +
+                              format_significant(burst.excess_j, 4) +
+                              " J above the steady power, counted as measured and not extrapolated");
+        }
+    }
     bool limited = false;
     f.warmup_excluded = detect_warmup(y, options, limited);
     std::size_t shifts = 0;
@@ -286,7 +398,12 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         }
         if (shifts == 0) f.first_used = detect_level_shift(y, f.warmup_excluded, shifts);
     }
-    if (n == 2) f.notes.push_back("only 2 observations: warm-up detection needs at least 3");
+    if (n == 2) {
+        f.notes.push_back(windows.empty()
+                              ? "only 2 observations and no sub-epoch windows: warm-up detection needs at least 3"
+                              : "only 2 observations: whole-epoch warm-up detection needs at least 3 (the "
+                                "sub-epoch windows were tested)");
+    }
     if (limited) {
         f.notes.push_back(
             "the whole first half differs from the later observations and was excluded: the job "
@@ -319,6 +436,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
     for (double x : xs) sxx += (x - centre) * (x - centre);
 
     double slope = 0, slope_se = 0, slope_used = 0, sigma = 0, df = 0;
+    // The slope's standard error from the level-only residuals (no trend fitted), replaced by the trend fit's.
+    double data_slope_se = 0;
     if (m == 1) {
         f.method = "single-observation";
     } else {
@@ -326,6 +445,7 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         for (double v : ys) ss += (v - level_at_centre) * (v - level_at_centre);
         df = static_cast<double>(m - 1);
         sigma = std::sqrt(ss / df);
+        data_slope_se = sigma / std::sqrt(sxx);
     }
     if (m >= 2 && m < options.min_trend_observations) {
         f.notes.push_back("only " + std::to_string(m) + " steady observations: no trend fitted (needs " +
@@ -343,6 +463,7 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         // The threshold grows as t/z at few degrees of freedom, where the slope's own error is poorly known.
         const double threshold = options.trend_shrink_z * stats::student_t_quantile(0.975, trend_df) /
                                  stats::normal_quantile(0.975);
+        data_slope_se = se;
         const double weight = shrink_weight(slope, se, threshold);
         if (weight > 0) {
             // A trend is used: its residuals, its degrees of freedom and its slope's uncertainty.
@@ -377,13 +498,40 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
             f.predicted_energy_j = 0;
             f.notes.push_back("the falling trend would predict negative energy: remainder set to 0");
         }
-        // Without a trend the level-only residuals carry any weak trend; with one, add the slope's
-        // uncertainty and the part of it that the shrinkage took away.
-        const double slope_var =
-            slope_used == 0 ? 0.0 : slope_se * slope_se + std::pow(slope - slope_used, 2);
-        const double variance = rest * rest * sigma * sigma / static_cast<double>(m) +
-                                offsets * offsets * slope_var + rest * sigma * sigma;
-        half_width = stats::student_t_quantile(half_quantile, df) * std::sqrt(variance);
+        // Autocorrelated noise: the level's variance and the remaining observations' summed noise grow by
+        // (1 + r) / (1 − r), r the lag-1 autocorrelation of the residuals (bias-corrected by + 1/m), or an
+        // assumed one when the profile is too short to estimate it.
+        double r = options.short_profile_autocorrelation;
+        if (m >= options.autocorrelation_min_observations) {
+            // The sample lag-1 autocorrelation is biased low by about (1 + 4ρ) / m: solved for ρ.
+            const double mm = static_cast<double>(m);
+            const double r1 = lag1_autocorrelation(ys, xs, level_at_centre, slope_used == 0 ? 0.0 : slope, centre);
+            r = std::clamp((r1 + 1 / mm) / (1 - 4 / mm), 0.0, 0.9);
+        }
+        f.autocorrelation = r;
+        const double inflation = (1 + r) / (1 - r);
+        const double noise_var = inflation * (rest * rest * sigma * sigma / static_cast<double>(m) +
+                                              rest * sigma * sigma);
+        // With a trend: the slope's uncertainty and the part of it that the shrinkage took away, over the
+        // capped horizon. Without one: a drift the profile cannot rule out is kept, its variance the data's
+        // slope variance bounded by the drift allowance, over the whole remainder (a drift does not stop).
+        double trend_var = 0, drift_var = 0;
+        if (slope_used != 0) {
+            trend_var = offsets * offsets * (slope_se * slope_se + std::pow(slope - slope_used, 2));
+        } else {
+            const double allowance = options.drift_prior * std::abs(level_at_centre);
+            const double uncapped =
+                future_offset_sum(static_cast<double>(n), rest, centre, std::numeric_limits<double>::infinity());
+            // A profile without any spread (se = 0) rules a drift out; so does a zero allowance.
+            double kept = 0;
+            if (data_slope_se > 0 && allowance > 0)
+                kept = 1 / (1 / (data_slope_se * data_slope_se) + 1 / (allowance * allowance));
+            drift_var = uncapped * uncapped * kept;
+        }
+        // The noise part is estimated (Student t); the drift allowance is a stated prior (normal).
+        const double t = stats::student_t_quantile(half_quantile, df);
+        const double z = stats::normal_quantile(half_quantile);
+        half_width = std::sqrt(t * t * (noise_var + trend_var) + z * z * drift_var);
         f.method = slope_used != 0 ? "steady-trend" : "steady-mean";
     }
     f.total_energy_j = seen.energy_j + f.predicted_energy_j;
@@ -452,6 +600,8 @@ nlohmann::ordered_json forecast_to_json(const Forecast& f) {
     j["measured_duration_s"] = f.measured_duration_s;
     j["observations"] = f.observations;
     j["warmup_excluded"] = f.warmup_excluded;
+    j["warmup_windows"] = f.warmup_windows;
+    j["warmup_energy_j"] = f.warmup_energy_j;
     j["first_used"] = f.first_used;
     j["observations_used"] = f.observations_used;
     j["remaining_observations"] = f.remaining_observations;
@@ -459,6 +609,7 @@ nlohmann::ordered_json forecast_to_json(const Forecast& f) {
     j["trend_j"] = f.trend_j;
     j["raw_trend_j"] = f.raw_trend_j;
     j["noise_j"] = f.noise_j;
+    j["autocorrelation"] = f.autocorrelation;
     j["converged"] = f.converged;
     j["notes"] = f.notes;
     return j;

@@ -3,14 +3,22 @@
 // first fixed time windows (an inference service).
 //
 // Method (forecast_total):
+//   0. Sub-epoch warm-up (when fixed time windows covering the profile are given): leading windows whose
+//      power lies above the later half of the windows (median + threshold × MAD spread, one-sided) are a
+//      warm-up burst; their excess over that median is removed from the epochs that hold them and reported
+//      as `warmup_energy_j` (measured, counted once, not extrapolated). A 2-epoch profile whose first epoch
+//      starts with a burst is then forecast from its steady part.
 //   1. Warm-up: leading observations of the first half are compared, one after another, with a robust fit
 //      of the later half (its median; a Theil–Sen line when it has 10+ points) and excluded while they lie
-//      more than `warmup_threshold` spreads away. The spread blends the reference's MAD with a prior noise
-//      of `warmup_noise_prior` × level (the MAD of a few points is often near 0 by chance) and adds the
-//      uncertainty of the reference's level and slope. At most the first half is excluded, so at least 2
-//      observations remain from 3 on; when the whole first half goes, the forecast says so and is not
-//      `converged` (unless the level-shift test explains it as a step). With 2 observations nothing is
-//      excluded (noted).
+//      ABOVE it by more than a one-sided Student-t prediction bound: the noise is the standard deviation of
+//      the reference's own residuals (learned from the profile, no prior), the quantile is t at the
+//      probability of `warmup_threshold` normal spreads with the reference's degrees of freedom, and the
+//      spread adds the reference's level and slope uncertainty; the noise is floored at 0.5% of the level.
+//      A reference of 2 observations gives no noise level: there the bound is 3.5 × 15% of the level
+//      (about the noisiest steady epochs seen), so short profiles rely on the sub-epoch test (0) for
+//      moderate warm-up. At most the first half is
+//      excluded; when the whole first half goes, the forecast says so and is not `converged` (unless the
+//      level-shift test explains it as a step). With 2 observations nothing is excluded (noted).
 //   2. Level shift: with 8+ steady observations, one split into two constant segments (medians) that fits
 //      much better than one robust line (L1 cost below 0.6×) and whose shift is significant (> 4 robust
 //      standard errors) starts a new regime; only the last regime is used. Repeated on the last regime.
@@ -21,14 +29,10 @@
 //      because a total is a sum: recurring spikes (checkpoints, evaluation) belong in it. With fewer than
 //      `min_trend_observations` used observations no trend is fitted. A trend is extrapolated at most
 //      `trend_horizon_factor` × (used observations) past the last one; the level is held after that.
-//   4. Interval on the remainder: Student t (m−1 degrees of freedom without a trend, m−2 with one) times the
-//      standard deviation of: level × remaining (level variance σ²/m), the noise of the remaining
-//      observations themselves (σ² each), and, with a trend, slope × Σ future offsets (the slope's
-//      variance plus the square of what shrinkage removed). Observations already seen count as measured:
-//      only the remainder is predicted and uncertain. Limits: noise is taken as independent between
-//      observations (autocorrelated series are covered less often than stated), and a trend too weak to be
-//      significant is taken as none, so extrapolating far beyond the profile does not cover it.
-//
+//   4. Interval on the remainder: see docs/forecast.md ("Interval") for the variance terms: the level's,
+//      the remaining observations' own noise (both scaled by the autocorrelation factor), the trend's (kept
+//      when the trend is shrunk to zero or not fitted, bounded by a drift prior) and a floor for profiles
+//      too short to estimate the noise.
 // Targets: a number of epochs / windows in the whole job (seen ones included), a number of samples in the
 // whole job (converted to observations at the mean samples per used observation), or a duration of the
 // whole job (converted at the mean duration per used observation).
@@ -66,16 +70,25 @@ struct ForecastTarget {
 
 struct ForecastOptions {
     double confidence = 0.9;        ///< two-sided confidence of [low, high], in (0, 1)
-    double warmup_threshold = 3.5;  ///< robust z beyond which a leading observation is warm-up
-    /// Prior noise of a steady observation, as a fraction of the level, blended into the warm-up scale (4
-    /// pseudo-observations) so that the MAD of a few observations cannot make every deviation an outlier.
-    double warmup_noise_prior = 0.02;
+    /// One-sided z (converted to a t quantile at the reference's degrees of freedom) above which a leading
+    /// observation or sub-epoch window is warm-up.
+    double warmup_threshold = 3.5;
     bool detect_level_shift = true;          ///< use only the last regime after a significant step
-    std::size_t min_trend_observations = 5;  ///< fewer used observations: level only, no trend
+    std::size_t min_trend_observations = 8;  ///< fewer used observations: level only, no trend
     /// Slope z (slope / standard error) at and below which the trend is shrunk to 0; above it the slope is
     /// scaled by 1 − (threshold / z)⁴. Raised by t/z at the fit's degrees of freedom for short series.
     double trend_shrink_z = 3.0;
     double trend_horizon_factor = 5.0;      ///< extrapolate a trend at most this × used observations ahead
+    /// Drift allowance: the standard deviation, as a fraction of the level per observation, of a trend the
+    /// profile cannot rule out. When no trend is used (too few observations, or shrunk to zero) the slope's
+    /// variance kept in the interval is 1 / (1/se² + 1/(drift_prior × level)²): the data's own slope
+    /// uncertainty se, bounded by this allowance.
+    double drift_prior = 0.0002;
+    /// Fewest used observations from which the lag-1 autocorrelation of the residuals is estimated.
+    std::size_t autocorrelation_min_observations = 8;
+    /// Lag-1 autocorrelation assumed below that: a profile too short to tell independent noise from
+    /// correlated noise gets the interval of mildly correlated noise.
+    double short_profile_autocorrelation = 0.1;
     double single_observation_width = 0.5;  ///< ± this fraction of the predicted remainder from 1 observation
     double converged_width = 0.05;          ///< `converged` needs (high − low) / 2 <= this × total
 };
@@ -91,6 +104,8 @@ struct Forecast {
     double measured_duration_s = 0;
     std::size_t observations = 0;       ///< observations seen
     std::size_t warmup_excluded = 0;    ///< leading observations excluded as warm-up
+    std::size_t warmup_windows = 0;     ///< leading sub-epoch windows found to be warm-up
+    double warmup_energy_j = 0;  ///< those windows' energy above the steady level, joules (measured, once)
     std::size_t first_used = 0;         ///< index of the first observation the fit used (after a level shift)
     std::size_t observations_used = 0;  ///< observations the fit used
     double remaining_observations = 0;  ///< predicted further observations (may be fractional)
@@ -98,6 +113,7 @@ struct Forecast {
     double trend_j = 0;      ///< change of energy per observation, per observation (after shrinkage), J
     double raw_trend_j = 0;  ///< the Theil–Sen slope before shrinkage, J per observation
     double noise_j = 0;      ///< residual standard deviation per observation, joules
+    double autocorrelation = 0;  ///< lag-1 autocorrelation used by the interval (estimated or assumed)
     /// "steady-mean" (no trend used), "steady-trend" (a Theil–Sen trend used), "single-observation",
     /// "naive-mean" (naive_forecast).
     std::string method;
@@ -112,8 +128,12 @@ struct Forecast {
 /// finite, a samples target with observations lacking samples (or none used having any), a duration target
 /// whose used observations have no duration, an out-of-range option. A target already reached gives the
 /// measured total with a note.
+///
+/// `windows` (optional): consecutive fixed time windows covering the observations from the first one's start
+/// (the run's power timeline cut into equal windows, see windows.hpp), used for the sub-epoch warm-up test
+/// (step 0). Ignored unless there are at least 8 and the observations have durations.
 Result<Forecast> forecast_total(std::span<const Observation> observations, const ForecastTarget& target,
-                                const ForecastOptions& options = {});
+                                const ForecastOptions& options = {}, std::span<const Observation> windows = {});
 
 /// The carbontracker-style baseline: the mean of ALL observations so far (warm-up included) per observation
 /// × the whole job (per second × duration, per sample × samples for those targets). No interval (low = high

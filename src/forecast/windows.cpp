@@ -20,6 +20,16 @@ std::vector<Observation> observations_from_windows(const Timeline& timeline, std
     return observations;
 }
 
+std::vector<Observation> first_epoch_windows(const Timeline& timeline, std::int64_t epoch_start_ns,
+                                             std::int64_t epoch_end_ns, std::size_t count) {
+    if (count == 0 || epoch_end_ns <= epoch_start_ns) return {};
+    const std::int64_t step = (epoch_end_ns - epoch_start_ns) / static_cast<std::int64_t>(count);
+    if (step <= 0) return {};
+    return observations_from_windows(timeline, epoch_start_ns,
+                                     epoch_start_ns + step * static_cast<std::int64_t>(count),
+                                     std::chrono::nanoseconds(step));
+}
+
 const std::vector<Observation>& GrowingWindows::update(const Timeline& timeline, std::int64_t end_ns) {
     const std::size_t keep = m_observations.size() > m_settling ? m_observations.size() - m_settling : 0;
     m_observations.resize(keep);

@@ -19,6 +19,12 @@ namespace joulecast {
 std::vector<Observation> observations_from_windows(const Timeline& timeline, std::int64_t start_ns,
                                                    std::int64_t end_ns, std::chrono::nanoseconds window);
 
+/// The first epoch [epoch_start_ns, epoch_end_ns] cut into `count` equal windows (whole nanoseconds; the
+/// rounding remainder at its end is dropped), for forecast_total's sub-epoch warm-up test. Empty when the
+/// epoch is shorter than `count` ns.
+std::vector<Observation> first_epoch_windows(const Timeline& timeline, std::int64_t epoch_start_ns,
+                                             std::int64_t epoch_end_ns, std::size_t count = 20);
+
 /// The same windows for a trace that grows (a live forecast): each update() computes only the windows that
 /// ended since the last one, plus the last `settling` windows again, since a reading that arrives late (a
 /// counter read about once a second) can still move the energy just before it. Older windows are kept: every

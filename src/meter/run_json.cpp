@@ -57,6 +57,8 @@ Json forecast_json(const RunForecast& f) {
     j["measured_duration_s"] = f.measured_duration_s;
     j["observations"] = f.observations;
     j["warmup_excluded"] = f.warmup_excluded;
+    j["warmup_windows"] = f.warmup_windows;
+    j["warmup_energy_j"] = f.warmup_energy_j;
     j["first_used"] = f.first_used;
     j["observations_used"] = f.observations_used;
     j["remaining_observations"] = f.remaining_observations;
@@ -64,6 +66,7 @@ Json forecast_json(const RunForecast& f) {
     j["trend_j"] = f.trend_j;
     j["raw_trend_j"] = f.raw_trend_j;
     j["noise_j"] = f.noise_j;
+    j["autocorrelation"] = f.autocorrelation;
     j["notes"] = f.notes;
     return j;
 }
@@ -179,6 +182,8 @@ RunForecast read_forecast(const J& j) {
     read(j, "measured_duration_s", f.measured_duration_s);
     read(j, "observations", f.observations);
     read(j, "warmup_excluded", f.warmup_excluded);
+    read(j, "warmup_windows", f.warmup_windows);
+    read(j, "warmup_energy_j", f.warmup_energy_j);
     read(j, "first_used", f.first_used);
     read(j, "observations_used", f.observations_used);
     read(j, "remaining_observations", f.remaining_observations);
@@ -186,6 +191,7 @@ RunForecast read_forecast(const J& j) {
     read(j, "trend_j", f.trend_j);
     read(j, "raw_trend_j", f.raw_trend_j);
     read(j, "noise_j", f.noise_j);
+    read(j, "autocorrelation", f.autocorrelation);
     read(j, "notes", f.notes);
     return f;
 }

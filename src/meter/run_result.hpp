@@ -122,6 +122,8 @@ struct RunForecast {
     double measured_duration_s = 0;
     std::size_t observations = 0;       ///< epochs or windows seen
     std::size_t warmup_excluded = 0;    ///< leading ones excluded as warm-up
+    std::size_t warmup_windows = 0;     ///< leading windows of the first epoch found to be a warm-up burst
+    double warmup_energy_j = 0;         ///< that burst's energy above the steady level (measured, once)
     std::size_t first_used = 0;         ///< index of the first one the fit used
     std::size_t observations_used = 0;  ///< how many the fit used
     double remaining_observations = 0;  ///< predicted further ones (may be fractional)
@@ -129,6 +131,7 @@ struct RunForecast {
     double trend_j = 0;                 ///< change per observation after shrinkage, joules
     double raw_trend_j = 0;             ///< the slope before shrinkage, joules
     double noise_j = 0;                 ///< residual standard deviation per observation, joules
+    double autocorrelation = 0;         ///< lag-1 autocorrelation the interval used (estimated or assumed)
     std::vector<std::string> notes;     ///< what was excluded and why, fallbacks
 };
 

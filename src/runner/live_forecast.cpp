@@ -57,6 +57,8 @@ RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, F
     out.measured_duration_s = f.measured_duration_s;
     out.observations = f.observations;
     out.warmup_excluded = f.warmup_excluded;
+    out.warmup_windows = f.warmup_windows;
+    out.warmup_energy_j = f.warmup_energy_j;
     out.first_used = f.first_used;
     out.observations_used = f.observations_used;
     out.remaining_observations = f.remaining_observations;
@@ -64,6 +66,7 @@ RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, F
     out.trend_j = f.trend_j;
     out.raw_trend_j = f.raw_trend_j;
     out.noise_j = f.noise_j;
+    out.autocorrelation = f.autocorrelation;
     out.notes = f.notes;
     return out;
 }
@@ -81,7 +84,10 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
         if (e.end_s <= profile_end_s + 1e-6) epochs.push_back(e);
     if (!epochs.empty()) {
         auto observations = observations_from_epochs(epochs);
-        auto forecast = forecast_total(observations, target, spec.options);
+        // The first epoch's power timeline, for the sub-epoch warm-up test.
+        const auto windows = first_epoch_windows(Timeline(trace), start_ns + s_to_ns(epochs.front().start_s),
+                                                 start_ns + s_to_ns(epochs.front().end_s));
+        auto forecast = forecast_total(observations, target, spec.options, windows);
         if (!forecast) return Error{forecast.error()};
         return make_run_forecast(*forecast, target, ForecastBasis::epochs, 0.0, carbon);
     }
@@ -216,7 +222,9 @@ void LiveForecast::epoch_forecast(std::int64_t epoch_t_ns) {
         progress += "/" + format_number(target.amount, 0) + " epochs";
     else
         progress += std::string(epochs.size() == 1 ? " epoch" : " epochs") + " of " + target_text(target);
-    report(forecast_total(observations, target, m_spec.options), progress, ForecastBasis::epochs);
+    const auto windows = first_epoch_windows(timeline_so_far(), m_start_ns + s_to_ns(epochs.front().start_s),
+                                             m_start_ns + s_to_ns(epochs.front().end_s));
+    report(forecast_total(observations, target, m_spec.options, windows), progress, ForecastBasis::epochs);
 }
 
 void LiveForecast::window_forecast(std::int64_t now_ns) {

@@ -162,6 +162,50 @@ TEST(RunForecastEndToEnd, ProfileEpochsEndsALongJobAndStoresAProfiledRunWithItsF
     EXPECT_NEAR(stored["forecast"]["total_energy_j"].get<double>(), f["total_energy_j"].get<double>(), 1e-6);
 }
 
+// Epochs of 1 s on fixed moments of the fake GPU's clock, then idle until the profile interrupts it.
+const char* const timed_epochs = R"(
+import os, sys, time, joulecast
+t0 = int(os.environ["FAKE_NVML_T0_NS"])
+client = joulecast.default_client()
+def at(s, verb, name=None, **fields):
+    t = t0 + int(s * 1e9)
+    while time.clock_gettime_ns(time.CLOCK_MONOTONIC) < t:
+        time.sleep(0.001)
+    client.send_line(joulecast.format_line(verb, name, fields, t))
+try:
+    at(0.0, "begin", "train")
+    for k in range(50):
+        at(1.0 * (k + 1), "epoch", samples=100)
+except KeyboardInterrupt:
+    sys.exit(0)
+)";
+
+TEST(RunForecastEndToEnd, TwoEpochProfileFindsTheWarmupBurstInsideTheFirstEpoch) {
+    // Issue 15: the first epoch starts with 0.4 s at twice the steady power (400 W, then 200 W): epochs of
+    // 280 J and 200 J. The true 50-epoch total is 280 + 49 × 200 = 10080 J; the naive mean of the two epochs
+    // gives 12000 J (+19%). The sub-epoch windows of the first epoch show the burst.
+    if (!have_python()) GTEST_SKIP() << "python3 is missing";
+    TempDir dir;
+    auto script = dir.write("timed.py", timed_epochs);
+    auto json = dir.path() / "r.json";
+    const std::int64_t t0 = monotonic_ns() + 2'000'000'000;
+    auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--interval", "10ms",
+                          "--expect-epochs", "50", "--profile-epochs", "2", "--", "python3", script.string()},
+                         fake_gpu(dir, "gpus=1;gpu0.power=400@0,200@0.4", t0));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    EXPECT_EQ(result["status"], "profiled");
+    ASSERT_GE(result["epochs"].size(), 2u);
+    EXPECT_NEAR(result["epochs"][0]["energy_j"]["total"].get<double>(), 280.0, 5.0);
+    EXPECT_NEAR(result["epochs"][1]["energy_j"]["total"].get<double>(), 200.0, 5.0);
+    const auto& f = result["forecast"];
+    ASSERT_TRUE(f.is_object()) << result["warnings"].dump();
+    EXPECT_EQ(f["observations"], 2);
+    EXPECT_GE(f["warmup_windows"].get<int>(), 1);
+    EXPECT_NEAR(f["warmup_energy_j"].get<double>(), 80.0, 10.0);
+    EXPECT_NEAR(f["total_energy_j"].get<double>(), 10080.0, 0.03 * 10080.0);
+}
+
 TEST(RunForecastEndToEnd, ProfileSecondsOnAJobWithoutEpochsForecastsFromWindows) {
     TempDir dir;
     auto json = dir.path() / "r.json";

@@ -83,6 +83,8 @@ RunResult full_run() {
     f.measured_duration_s = 12;
     f.observations = 4;
     f.warmup_excluded = 1;
+    f.warmup_windows = 3;
+    f.warmup_energy_j = 120.5;
     f.first_used = 1;
     f.observations_used = 3;
     f.remaining_observations = 116.5;
@@ -90,6 +92,7 @@ RunResult full_run() {
     f.trend_j = 1.5;
     f.raw_trend_j = 2.5;
     f.noise_j = 300;
+    f.autocorrelation = 0.25;
     f.notes = {"first window excluded as warm-up"};
     r.forecast = f;
     r.control = {{"lines", 12}, {"accepted", 11}, {"malformed", 1}};
