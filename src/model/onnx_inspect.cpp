@@ -357,6 +357,15 @@ Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions
 Result<OnnxStats> inspect_onnx(const std::string& path, const OnnxOptions& options) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) return Error{"cannot read " + path + ": it is a directory"};
+    // A model is a regular file of at most 2 GiB (protobuf's limit; larger models keep their weights outside):
+    // a device such as /dev/zero, or a FIFO, would otherwise be read without end.
+    const auto status = std::filesystem::status(path, ec);
+    if (!ec && !std::filesystem::is_regular_file(status))
+        return Error{"cannot read " + path + ": it is not a regular file (a model is read from a file)"};
+    constexpr std::uintmax_t max_bytes = std::uintmax_t{2} << 30;
+    if (const auto size = std::filesystem::file_size(path, ec); !ec && size > max_bytes)
+        return Error{"cannot read " + path + ": " + std::to_string(size >> 20) +
+                     " MiB is more than an ONNX file can hold (2 GiB; larger models keep weights outside)"};
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

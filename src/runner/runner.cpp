@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "carbon/run_carbon.hpp"
+#include "control/limits.hpp"
 #include "control/server.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
@@ -21,7 +22,7 @@ namespace joulecast {
 
 namespace {
 
-void record_control(RunResult& result, const ControlServer& server) {
+void record_control(RunResult& result, const ControlServer& server, const ControlLimits& limits) {
     ControlCounters counters = server.counters();
     result.control = {{"lines", counters.lines},         {"accepted", counters.accepted},
                       {"malformed", counters.malformed}, {"unknown_verb", counters.unknown_verb},
@@ -30,6 +31,15 @@ void record_control(RunResult& result, const ControlServer& server) {
         result.control["invalid_utf8"] = counters.invalid_utf8;
         result.warnings.push_back(std::to_string(counters.invalid_utf8) +
                                   " control lines were not valid UTF-8: each bad byte sequence became U+FFFD");
+    }
+    if (limits.dropped_phases() > 0 || limits.dropped_metric_points() > 0) {
+        result.control["dropped_phases"] = limits.dropped_phases();
+        result.control["dropped_metric_points"] = limits.dropped_metric_points();
+        result.warnings.push_back(
+            "markers beyond the control channel's limits were dropped: " + std::to_string(limits.dropped_phases()) +
+            " phases beyond " + std::to_string(ControlLimits::k_max_open_phases) + " open at once, " +
+            std::to_string(limits.dropped_metric_points()) + " metric values of names beyond the first " +
+            std::to_string(ControlLimits::k_max_metric_names));
     }
     const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
     if (rejected > 0) {
@@ -79,10 +89,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     LiveForecast live(spec.forecast, monitor, spec.carbon, spec.quiet ? nullptr : &log);
     // Every marker also goes to the store on the readings' cadence: a killed joulecast keeps them.
     MarkerLog markers;
-    auto server = ControlServer::start([&monitor, &live, &markers](const ControlEvent& event) {
-        monitor.record(event.t_ns, event.message);
-        markers.add(event.t_ns, format_control_line(event.message));
-        const ControlMessage& m = event.message;
+    ControlLimits limits;  // used on the control thread only; read after the server has stopped
+    auto server = ControlServer::start([&monitor, &live, &markers, &limits](const ControlEvent& event) {
+        ControlMessage m = event.message;
+        if (!limits.admit(m)) return;
+        monitor.record(event.t_ns, m);
+        markers.add(event.t_ns, format_control_line(m));
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");
         if (epoch_ended) live.on_epoch(event.t_ns);
@@ -171,7 +183,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         if (!probed.used) continue;
         for (auto& w : probed.sensor->run_warnings(ran_s)) result.warnings.push_back(std::move(w));
     }
-    if (server) record_control(result, **server);
+    if (server) record_control(result, **server, limits);
     apply_carbon(result, spec.carbon);
     if (spec.forecast.target) {
         const std::int64_t end_ns = start_ns + s_to_ns(result.duration_s);

@@ -6,22 +6,6 @@
 
 namespace joulecast {
 
-void MarkerLog::add(std::int64_t t_ns, std::string line) {
-    std::lock_guard lock(m_mutex);
-    m_markers.push_back({t_ns, std::move(line)});
-}
-
-std::vector<Marker> MarkerLog::since(std::size_t first) const {
-    std::lock_guard lock(m_mutex);
-    if (first >= m_markers.size()) return {};
-    return {m_markers.begin() + static_cast<std::ptrdiff_t>(first), m_markers.end()};
-}
-
-std::size_t MarkerLog::size() const {
-    std::lock_guard lock(m_mutex);
-    return m_markers.size();
-}
-
 void insert_markers(sqlite::Database& db, const std::string& run_id, const std::vector<Marker>& markers,
                     std::size_t first_index) {
     auto q = db.cached("INSERT OR REPLACE INTO markers (run_id, idx, t_ns, line) VALUES (?1, ?2, ?3, ?4)");

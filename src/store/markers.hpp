@@ -4,7 +4,6 @@
 // keeps its phases, epochs, meta and metrics in their own tables; its markers are then deleted.
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,20 +20,6 @@ class Database;
 struct Marker {
     std::int64_t t_ns = 0;
     std::string line;
-};
-
-/// The markers of the running run, in arrival order: the control thread adds, the store writer reads.
-/// Thread-safe.
-class MarkerLog {
-public:
-    void add(std::int64_t t_ns, std::string line);
-    /// The markers from index `first` on.
-    std::vector<Marker> since(std::size_t first) const;
-    std::size_t size() const;
-
-private:
-    mutable std::mutex m_mutex;
-    std::vector<Marker> m_markers;
 };
 
 /// Inserts markers (times already relative to the run's origin) as rows first_index, first_index+1, ...

@@ -1,6 +1,28 @@
 #include "store/store_writer.hpp"
 
+#include <utility>
+
 namespace joulecast {
+
+void MarkerLog::enable() {
+    std::lock_guard lock(m_mutex);
+    m_enabled = true;
+}
+
+void MarkerLog::add(std::int64_t t_ns, std::string line) {
+    std::lock_guard lock(m_mutex);
+    if (m_enabled) m_markers.push_back({t_ns, std::move(line)});
+}
+
+std::vector<Marker> MarkerLog::take() {
+    std::lock_guard lock(m_mutex);
+    return std::exchange(m_markers, {});
+}
+
+std::size_t MarkerLog::waiting() const {
+    std::lock_guard lock(m_mutex);
+    return m_markers.size();
+}
 
 StoreWriter::StoreWriter(const std::string& store_path, std::string run_id, const Trace& trace,
                          std::int64_t origin_ns, std::chrono::milliseconds period)
@@ -14,13 +36,14 @@ StoreWriter::StoreWriter(const std::string& store_path, std::string run_id, cons
 }
 
 StoreWriter::StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
-                         std::chrono::milliseconds period, const MarkerLog* markers)
+                         std::chrono::milliseconds period, MarkerLog* markers)
     : m_store(&store),
       m_run_id(std::move(run_id)),
       m_trace(trace),
       m_origin_ns(origin_ns),
       m_period(period),
       m_markers(markers) {
+    if (m_markers) m_markers->enable();
     m_thread = std::thread([this] { loop(); });
 }
 
@@ -34,17 +57,22 @@ StoreWriter::~StoreWriter() {
 
 bool StoreWriter::flush() {
     std::vector<Reading> batch = m_trace.readings(m_next);
-    std::vector<Marker> markers = m_markers ? m_markers->since(m_next_marker) : std::vector<Marker>{};
-    if (batch.empty() && markers.empty()) return true;
+    if (m_markers) {
+        for (Marker& marker : m_markers->take()) {
+            marker.t_ns -= m_origin_ns;
+            m_unwritten_markers.push_back(std::move(marker));
+        }
+    }
+    if (batch.empty() && m_unwritten_markers.empty()) return true;
     try {
         if (!batch.empty()) {
             m_store->append_readings(m_run_id, batch, m_origin_ns);
             m_next += batch.size();
             m_written += batch.size();
         }
-        for (Marker& marker : markers) marker.t_ns -= m_origin_ns;
-        m_store->append_markers(m_run_id, markers, m_next_marker);
-        m_next_marker += markers.size();
+        m_store->append_markers(m_run_id, m_unwritten_markers, m_next_marker);
+        m_next_marker += m_unwritten_markers.size();
+        m_unwritten_markers.clear();
         return true;
     } catch (const std::exception& error) {
         ++m_errors;
@@ -76,7 +104,8 @@ bool StoreWriter::finish() {
     // The thread is gone: the connection and m_next are ours now.
     bool complete = false;
     for (int attempt = 0; attempt < 3 && !complete; ++attempt)
-        complete = flush() && pending() == 0 && (!m_markers || m_next_marker == m_markers->size());
+        complete = flush() && pending() == 0 && m_unwritten_markers.empty() &&
+                   (!m_markers || m_markers->waiting() == 0);
     std::lock_guard lock(m_mutex);
     m_finished = true;
     m_complete = complete;

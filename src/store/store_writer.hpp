@@ -10,12 +10,31 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "meter/trace.hpp"
 #include "store/markers.hpp"
 #include "store/run_store.hpp"
 
 namespace joulecast {
+
+/// The markers of the running run on their way to the store: the control thread adds, the store writer takes
+/// them at each flush, so that only one flush period of markers is held. add() keeps nothing until enable()
+/// (a run without a store writer). Thread-safe.
+class MarkerLog {
+public:
+    void enable();
+    void add(std::int64_t t_ns, std::string line);
+    /// The markers added since the last take(), in arrival order.
+    std::vector<Marker> take();
+    /// Markers added and not taken yet.
+    std::size_t waiting() const;
+
+private:
+    mutable std::mutex m_mutex;
+    bool m_enabled = false;
+    std::vector<Marker> m_markers;
+};
 
 class StoreWriter {
 public:
@@ -33,7 +52,7 @@ public:
     /// With `markers`, the markers it gained since the last flush are stored on the same period (times
     /// relative to `origin_ns`); `markers` must then outlive the writer.
     StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
-                std::chrono::milliseconds period = std::chrono::seconds(1), const MarkerLog* markers = nullptr);
+                std::chrono::milliseconds period = std::chrono::seconds(1), MarkerLog* markers = nullptr);
     /// Finishes when finish() was not called; never throws.
     ~StoreWriter();
     StoreWriter(const StoreWriter&) = delete;
@@ -60,7 +79,8 @@ private:
     std::int64_t m_origin_ns;
     std::chrono::milliseconds m_period;
 
-    const MarkerLog* m_markers = nullptr;
+    MarkerLog* m_markers = nullptr;
+    std::vector<Marker> m_unwritten_markers;  ///< taken from m_markers, not yet stored (writer thread only)
     std::size_t m_next = 0;  ///< index of the first reading of the trace not yet written (writer thread only)
     std::size_t m_next_marker = 0;  ///< index of the first marker not yet written (writer thread only)
     std::atomic<std::uint64_t> m_written{0};

@@ -34,6 +34,9 @@ std::size_t StudyGrid::configuration_count() const {
 
 namespace {
 
+/// The most runs one study may plan: far more than a study can measure, far less than memory allows.
+constexpr std::size_t k_max_planned_runs = 100'000;
+
 enum class Kind { text, integer, real };
 
 struct KeySpec {
@@ -104,6 +107,7 @@ public:
         auto* grid = doc.get_as<toml::table>("grid");
         if (!grid) fail_at(1, 1, "no [grid] table: a study needs at least [grid] models = [...]");
         parse_grid_table(*grid);
+        check_size(grid->source());
         auto* command = doc.get_as<toml::table>("command");
         if (m_grid.mode == Mode::command) {
             if (!command)
@@ -117,6 +121,21 @@ public:
     }
 
 private:
+    // A grid too large to plan is refused here (exit 2) rather than exhausting memory in the planner: the
+    // product of the axes' sizes times the repeats, counted without overflow.
+    void check_size(const toml::source_region& where) const {
+        std::size_t runs = static_cast<std::size_t>(std::max(m_grid.repeats, 1));
+        std::string sizes;
+        for (const auto& axis : m_grid.axes) {
+            sizes += (sizes.empty() ? "" : " x ") + std::to_string(axis.values.size());
+            const std::size_t n = axis.values.size();
+            runs = n > 0 && runs > k_max_planned_runs / n ? k_max_planned_runs + 1 : runs * n;
+        }
+        if (runs > k_max_planned_runs)
+            fail(where, "the grid plans more than " + std::to_string(k_max_planned_runs) + " runs (" + sizes +
+                            " values, " + std::to_string(m_grid.repeats) +
+                            " repeats); split it into smaller studies");
+    }
     [[noreturn]] void fail_at(int line, int column, const std::string& message) const {
         throw UsageError(m_source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
                          message);

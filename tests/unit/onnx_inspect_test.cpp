@@ -641,6 +641,19 @@ TEST(OnnxInspectErrors, RandomBytesAreNotAModel) {
     EXPECT_NE(missing.error().find("cannot read"), std::string::npos) << missing.error();
 }
 
+TEST(OnnxInspectErrors, ADeviceOrALinkToOneIsRefusedNotReadWithoutEnd) {
+    // A symlink to /dev/zero made `inspect` grow to 7 GB.
+    if (!std::filesystem::is_character_file("/dev/zero")) GTEST_SKIP() << "no /dev/zero";
+    TempDir dir;
+    const auto link = dir.path() / "model.onnx";
+    std::filesystem::create_symlink("/dev/zero", link);
+    for (const std::string& path : {std::string("/dev/zero"), link.string()}) {
+        auto result = inspect_onnx(path);
+        ASSERT_FALSE(result) << path;
+        EXPECT_NE(result.error().find("is not a regular file"), std::string::npos) << result.error();
+    }
+}
+
 TEST(OnnxInspectErrors, UnsupportedOperatorsAreNamed) {
     TempDir dir;
     for (const std::string op : {"LSTM", "Einsum"}) {

@@ -164,5 +164,37 @@ TEST(StoreWriter, SigkillLosesAtMostAboutTwoSecondsOfReadings) {
     EXPECT_NEAR(*runs.front().total_energy_j, 100.0 * span_s, 1e-6);
 }
 
+TEST(StoreWriter, StoresMarkersOnItsPeriodAndHoldsOnlyThoseNotYetStored) {
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    RunStore store(path);
+    Trace trace(power_channel());
+    const std::int64_t origin = 7'000'000'000;
+    const std::string id = "eeee000000000009";
+    store.begin_run(header(id), trace.channels(), origin, getpid());
+    MarkerLog markers;
+    markers.add(origin, "meta before=writer");  // no writer yet (a run without a store): nothing is kept
+    EXPECT_EQ(markers.waiting(), 0u);
+    {
+        StoreWriter writer(store, id, trace, origin, 50ms, &markers);
+        trace.append({{origin, 0, 100.0}, {origin + 1'000'000'000LL, 0, 100.0}, {origin + 2'000'000'000LL, 0, 100.0}});
+        markers.add(origin + 500'000'000LL, "begin train");
+        markers.add(origin + 1'500'000'000LL, "epoch samples=5");
+        markers.add(origin + 1'600'000'000LL, "meta model=toy");
+        // Taken by the writer within a few periods, so the log no longer holds them.
+        EXPECT_TRUE(eventually([&] { return markers.waiting() == 0; }, 4s));
+        RunStore watcher(path);
+        const auto partial = watcher.get(id);  // a running run, read back from readings and markers
+        EXPECT_TRUE(partial.partial);
+        ASSERT_EQ(partial.epochs.size(), 1u);
+        EXPECT_EQ(partial.epochs[0].samples, 5);
+        // The first epoch starts with the open phase `train`: 1 s at 100 W.
+        EXPECT_NEAR(partial.epochs[0].energy_j, 100.0, 1.0);
+        EXPECT_EQ(partial.meta.at("model"), "toy");
+        EXPECT_EQ(partial.meta.count("before"), 0u);
+        EXPECT_TRUE(writer.finish());
+    }
+}
+
 }  // namespace
 }  // namespace joulecast

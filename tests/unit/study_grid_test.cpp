@@ -230,5 +230,26 @@ TEST(StudyGrid, ZooModelListMatchesJoulecastZoo) {
     EXPECT_EQ(names, std::vector<std::string>(std::begin(zoo_models), std::end(zoo_models)));
 }
 
+// A command-mode grid of `models` x `batches` x `threads` values and `repeats` repeats; [grid] is on line 4.
+std::string sized_grid(int models, int batches, int threads, int repeats) {
+    auto list = [](int n, bool quoted) {
+        std::string out = "[";
+        for (int i = 1; i <= n; ++i)
+            out += (i > 1 ? ", " : "") + (quoted ? "\"m" + std::to_string(i) + "\"" : std::to_string(i));
+        return out + "]";
+    };
+    return "[study]\nmode = \"command\"\nrepeats = " + std::to_string(repeats) + "\n[grid]\nmodels = " +
+           list(models, true) + "\nbatch_sizes = " + list(batches, false) + "\nthreads = " + list(threads, false) +
+           "\n[command]\nargv = [\"true\"]\n";
+}
+
+TEST(StudyGrid, AGridTooLargeToPlanIsRefusedWithoutPlanningIt) {
+    EXPECT_EQ(parse(sized_grid(100, 100, 10, 1)).configuration_count(), 100'000u);  // the limit itself
+    expect_error(sized_grid(100, 100, 10, 2), 4, "the grid plans more than 100000 runs (100 x 100 x 10 values, 2");
+    expect_error(sized_grid(100, 100, 11, 1), 4, "split it into smaller studies");
+    // 10^9 configurations: refused at once, where planning them ran out of memory.
+    expect_error(sized_grid(1000, 1000, 1000, 1), 4, "more than 100000 runs");
+}
+
 }  // namespace
 }  // namespace joulecast::study
