@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "sensors/hwmon/hwmon_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"
 #include "sensors/nvml/nvml_sensor.hpp"
@@ -74,10 +75,20 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     const std::string rapl_why =
         rapl.used ? "RAPL has no such zone" : "RAPL unavailable: " + rapl.availability.reason;
 
+    HwmonOptions hwmon_options;
+    hwmon_options.cpu_elsewhere = rapl_cpu;
+    set.sensors.push_back(probe(std::make_unique<HwmonSensor>(config.sysfs_root, hwmon_options)));
+    set.sensors.back().role = "hwmon power meters: AMD/Intel GPUs, AMD CPU sockets, board rails, node meter";
+    const ProbedSensor& hwmon = set.sensors.back();
+    const bool hwmon_cpu = hwmon.used && measures_domain(*hwmon.sensor, "cpu");
+
     auto cpu = probe(std::make_unique<CpuModelSensor>(config.proc_root, config.cpu_tdp_w));
     if (rapl_cpu) {
         cpu.used = false;
         cpu.role = "not used: RAPL measures the CPU";
+    } else if (hwmon_cpu) {
+        cpu.used = false;
+        cpu.role = "not used: hwmon (amd_energy) measures the CPU";
     } else {
         cpu.role = "fallback for CPU energy (" + rapl_why + ")";
         if (cpu.used) set.fallbacks.push_back("CPU energy is MODELLED, not measured: " + rapl_why);
