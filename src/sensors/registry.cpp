@@ -8,6 +8,7 @@
 #include "sensors/nvml/nvml_sensor.hpp"
 #include "sensors/rapl/rapl_sensor.hpp"
 #include "sensors/replay/replay_sensor.hpp"
+#include "sensors/rocm/rocm_sensor.hpp"
 
 namespace joulecast {
 
@@ -39,6 +40,7 @@ SensorConfig SensorConfig::from_environment() {
     config.sysfs_root = env_or("JOULECAST_SYSFS_ROOT", config.sysfs_root);
     config.proc_root = env_or("JOULECAST_PROC_ROOT", config.proc_root);
     config.nvml_library = env_or("JOULECAST_NVML_LIBRARY", config.nvml_library);
+    config.rocm_smi_library = env_or("JOULECAST_ROCM_SMI_LIBRARY", config.rocm_smi_library);
     return config;
 }
 
@@ -67,6 +69,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library)));
     set.sensors.back().role = "GPU energy and power";
+    set.sensors.push_back(probe(std::make_unique<RocmSensor>(config.rocm_smi_library)));
+    set.sensors.back().role = "AMD GPU energy and power";
+    const bool rocm_gpus = set.sensors.back().used;
     set.sensors.push_back(probe(std::make_unique<RaplSensor>(config.sysfs_root)));
     set.sensors.back().role = "CPU and DRAM energy counters";
     const ProbedSensor& rapl = set.sensors.back();
@@ -77,6 +82,7 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     HwmonOptions hwmon_options;
     hwmon_options.cpu_elsewhere = rapl_cpu;
+    hwmon_options.amd_gpus_elsewhere = rocm_gpus;
     set.sensors.push_back(probe(std::make_unique<HwmonSensor>(config.sysfs_root, hwmon_options)));
     set.sensors.back().role = "hwmon power meters: AMD/Intel GPUs, AMD CPU sockets, board rails, node meter";
     const ProbedSensor& hwmon = set.sensors.back();
