@@ -40,11 +40,46 @@ std::optional<ProcStat> read_proc_stat(const std::string& path) {
     return stat;
 }
 
+/// Children of `pid` from /proc/PID/task/TID/children (every thread's); nullopt where the kernel has no such
+/// files (CONFIG_PROC_CHILDREN off, or a fake tree), so that the caller scans every process instead.
+std::optional<std::vector<int>> listed_children(const std::string& proc_root, int pid) {
+    const std::string tasks = proc_root + "/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    std::vector<int> out;
+    bool any_file = false;
+    for (fs::directory_iterator it(tasks, ec), end; !ec && it != end; it.increment(ec)) {
+        auto text = read_text_file(it->path().string() + "/children");
+        if (!text) continue;
+        any_file = true;
+        for (auto& field : split(trim(*text), ' '))
+            if (auto child = parse_int(field)) out.push_back(static_cast<int>(*child));
+    }
+    if (!any_file) return std::nullopt;
+    return out;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root) {
     auto root_stat = read_proc_stat(proc_root + "/" + std::to_string(root) + "/stat");
     if (!root_stat) return std::nullopt;
+    std::uint64_t total = root_stat->ticks;
+
+    // Cheap path: follow the kernel's children lists from the root, reading only the tree's processes.
+    if (auto first = listed_children(proc_root, root)) {
+        std::vector<int> pending = std::move(*first);
+        while (!pending.empty()) {
+            const int pid = pending.back();
+            pending.pop_back();
+            // A process may exit between listing and reading: skip it (its time moves to its parent's cutime).
+            auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat");
+            if (!stat) continue;
+            total += stat->ticks;
+            if (auto more = listed_children(proc_root, pid)) pending.insert(pending.end(), more->begin(), more->end());
+        }
+        return total;
+    }
+
     std::multimap<int, std::pair<int, std::uint64_t>> children;  // ppid -> (pid, ticks)
     std::error_code ec;
     for (fs::directory_iterator it(proc_root, ec), end; !ec && it != end; it.increment(ec)) {
@@ -52,10 +87,9 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
         int pid = 0;
         auto [ptr, perr] = std::from_chars(name.data(), name.data() + name.size(), pid);
         if (perr != std::errc() || ptr != name.data() + name.size() || pid == root) continue;
-        // A process may exit between listing and reading: skip it (its time moves to its parent's cutime).
-        if (auto stat = read_proc_stat(it->path().string() + "/stat")) children.emplace(stat->ppid, std::make_pair(pid, stat->ticks));
+        if (auto stat = read_proc_stat(it->path().string() + "/stat"))
+            children.emplace(stat->ppid, std::make_pair(pid, stat->ticks));
     }
-    std::uint64_t total = root_stat->ticks;
     std::vector<int> pending{root};
     while (!pending.empty()) {
         const int parent = pending.back();

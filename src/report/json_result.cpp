@@ -68,6 +68,12 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     for (const auto& [domain, joules] : e.domain_j)
         if (!j["energy_j"].contains(domain)) j["energy_j"][domain] = joules;
     j["energy_method"] = e.domain_method;
+    const AttributedEnergy& a = r.attributed;
+    j["attributed"] = a.measurable ? nlohmann::ordered_json{{"cpu_j", a.cpu_j}, {"dram_j", a.dram_j},
+                                                           {"gross_cpu_j", a.gross_cpu_j},
+                                                           {"gross_dram_j", a.gross_dram_j}, {"method", a.method}}
+                                   : nlohmann::ordered_json{{"cpu_j", nullptr}, {"dram_j", nullptr},
+                                                            {"method", a.method}, {"reason", a.reason}};
     if (r.idle) {
         j["idle_power_w"] = r.idle->power_w;
         j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},

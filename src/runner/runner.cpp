@@ -11,6 +11,7 @@
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "core/host.hpp"
+#include "meter/attribution.hpp"
 #include "report/json_result.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
@@ -110,6 +111,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         warnings.push_back(child.error());
     } else {
         forwarder.forward_to(child->pid());
+        for (const auto& probed : monitor.sensors().sensors)
+            if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get())) job->set_root_pid(child->pid());
         live.start(child->pid(), start_ns);
         outcome.exit_code = child->wait();
         live.stop();

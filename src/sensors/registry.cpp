@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "meter/attribution.hpp"
 #include "sensors/hwmon/hwmon_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"
@@ -110,6 +111,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
         if (dram.used) set.fallbacks.push_back("DRAM energy is MODELLED, not measured: " + rapl_why);
     }
     set.sensors.push_back(std::move(dram));
+
+    set.sensors.push_back(probe(std::make_unique<JobCpuSensor>(config.proc_root)));
+    set.sensors.back().role = "the job's share of busy CPU time, for its attributed CPU and DRAM energy";
     return set;
 }
 

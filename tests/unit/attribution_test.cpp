@@ -3,8 +3,14 @@
 
 #include "meter/attribution.hpp"
 
+#include <signal.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -166,6 +172,43 @@ TEST(Attribution, WithoutShareReadingsItSaysUnmeasurableRatherThanGuess) {
     EXPECT_EQ(a.cpu_j, 0.0);
     EXPECT_NE(a.reason.find("unmeasurable"), std::string::npos);
     EXPECT_NEAR(a.gross_cpu_j, 50.0, 1e-9);
+}
+
+TEST(Attribution, RealProcessTreeCountsABusyGrandchild) {
+    // The command forks a grandchild that burns ~0.4 s of CPU and then waits; the command itself sleeps.
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        setpgid(0, 0);
+        if (fork() == 0) {
+            // 0.4 s of its own CPU time, however loaded the machine is.
+            timespec used{};
+            volatile unsigned long spin = 0;
+            do {
+                for (int i = 0; i < 100000; ++i) spin = spin + 1;
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
+            } while (used.tv_sec * 1000000000L + used.tv_nsec < 400000000L);
+            if (write(ready[1], "x", 1) != 1) _exit(1);
+            pause();
+            _exit(0);
+        }
+        pause();
+        _exit(0);
+    }
+    char byte = 0;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1);
+    auto ticks = process_tree_ticks("/proc", child);
+    kill(-child, SIGKILL);  // the test's own process group: the command and its grandchild
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    ASSERT_TRUE(ticks.has_value());
+    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    EXPECT_GE(static_cast<double>(*ticks) / hz, 0.25);  // 0.4 s of CPU, less a tick of rounding and scheduling
+    EXPECT_LE(static_cast<double>(*ticks) / hz, 0.6);
 }
 
 }  // namespace
