@@ -17,8 +17,6 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     result.duration_s = ns_to_s(end_ns - start_ns);
     result.origin_monotonic_ns = start_ns;
     result.energy = timeline.energy(start_ns, end_ns);
-    result.attributed = attribute_cpu_energy(timeline, sampler.trace().channels(), sampler.trace().readings(),
-                                             start_ns, end_ns);
     result.mean_power_w = result.energy.mean_power_w();
     // NVML updates power about every 100 ms: finer bins would only show noise.
     const std::int64_t bin = std::max<std::int64_t>(sampler.interval().count(), 100'000'000);

@@ -73,7 +73,10 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                                                            {"gross_cpu_j", a.gross_cpu_j},
                                                            {"gross_dram_j", a.gross_dram_j}, {"method", a.method}}
                                    : nlohmann::ordered_json{{"cpu_j", nullptr}, {"dram_j", nullptr},
-                                                            {"method", a.method}, {"reason", a.reason}};
+                                                            {"method", a.method},
+                                                            {"reason", a.reason.empty()
+                                                                           ? "unmeasurable: no command was run"
+                                                                           : a.reason}};
     if (r.idle) {
         j["idle_power_w"] = r.idle->power_w;
         j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},
