@@ -71,11 +71,13 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
         while (!pending.empty()) {
             const int pid = pending.back();
             pending.pop_back();
-            // A process may exit between listing and reading: skip it (its time moves to its parent's cutime).
+            // A process may exit between listing and reading: skip it (its time moves to its parent's
+            // cutime).
             auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat");
             if (!stat) continue;
             total += stat->ticks;
-            if (auto more = listed_children(proc_root, pid)) pending.insert(pending.end(), more->begin(), more->end());
+            if (auto more = listed_children(proc_root, pid))
+                pending.insert(pending.end(), more->begin(), more->end());
         }
         return total;
     }
@@ -163,8 +165,9 @@ ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     }
     const std::uint64_t busy_delta = *busy > m_busy_ticks ? *busy - m_busy_ticks : 0;
     m_busy_ticks = *busy;
-    value = busy_delta > 0 ? 100.0 * std::min(1.0, static_cast<double>(job_delta) / static_cast<double>(busy_delta))
-                           : 0.0;
+    value = busy_delta > 0
+                ? 100.0 * std::min(1.0, static_cast<double>(job_delta) / static_cast<double>(busy_delta))
+                : 0.0;
     return ReadStatus::ok;
 }
 

@@ -59,7 +59,8 @@ TEST(AttributionEndToEnd, WithoutProcTheResultSaysUnmeasurable) {
     TempDir dir;
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=100");
     const auto json = dir.path() / "r.json";
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "true"}, options);
+    auto r =
+        run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "true"}, options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto result = test::read_json(json);
     const auto& a = result["attributed"];

@@ -1,5 +1,5 @@
-// A fake librocm_smi64 for tests. It exports the ROCm SMI entry points joulecast uses (extern "C") and answers
-// from a script in FAKE_ROCM_SMI_SCRIPT, read at rsmi_init. Built twice: as is, and with
+// A fake librocm_smi64 for tests. It exports the ROCm SMI entry points joulecast uses (extern "C") and
+// answers from a script in FAKE_ROCM_SMI_SCRIPT, read at rsmi_init. Built twice: as is, and with
 // FAKE_ROCM_NO_ENERGY defined, which leaves out rsmi_dev_energy_count_get (as libraries before ROCm 4.0 do).
 //
 // Script: items "key=value" separated by ';'
@@ -55,7 +55,9 @@ double monotonic_s() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-double now_s() { return g_state.manual_t >= 0 ? g_state.manual_t : monotonic_s() - g_state.origin_s; }
+double now_s() {
+    return g_state.manual_t >= 0 ? g_state.manual_t : monotonic_s() - g_state.origin_s;
+}
 
 void parse_script(const char* script) {
     std::string text = script ? script : "";
@@ -69,19 +71,27 @@ void parse_script(const char* script) {
         if (eq == std::string::npos) continue;
         std::string key = item.substr(0, eq);
         const char* value = item.c_str() + eq + 1;
-        if (key == "gpus") g_state.gpus = std::min<unsigned>(max_gpus, std::strtoul(value, nullptr, 10));
-        else if (key == "resolution") g_state.resolution_uj = std::strtod(value, nullptr);
+        if (key == "gpus")
+            g_state.gpus = std::min<unsigned>(max_gpus, std::strtoul(value, nullptr, 10));
+        else if (key == "resolution")
+            g_state.resolution_uj = std::strtod(value, nullptr);
         else if (key.rfind("gpu", 0) == 0 && key.find('.') != std::string::npos) {
             unsigned i = std::strtoul(key.c_str() + 3, nullptr, 10);
             if (i >= max_gpus) continue;
             std::string prop = key.substr(key.find('.') + 1);
             Gpu& gpu = g_state.gpu[i];
-            if (prop == "power") gpu.power_w = std::strtod(value, nullptr);
-            else if (prop == "start_ticks") gpu.start_ticks = std::strtoull(value, nullptr, 10);
-            else if (prop == "width") gpu.wraps32 = std::strtoul(value, nullptr, 10) == 32;
-            else if (prop == "lost_after") gpu.lost_after_s = std::strtod(value, nullptr);
-            else if (prop == "busy") gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
-            else if (prop == "memory") gpu.memory = std::strtoull(value, nullptr, 10);
+            if (prop == "power")
+                gpu.power_w = std::strtod(value, nullptr);
+            else if (prop == "start_ticks")
+                gpu.start_ticks = std::strtoull(value, nullptr, 10);
+            else if (prop == "width")
+                gpu.wraps32 = std::strtoul(value, nullptr, 10) == 32;
+            else if (prop == "lost_after")
+                gpu.lost_after_s = std::strtod(value, nullptr);
+            else if (prop == "busy")
+                gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
+            else if (prop == "memory")
+                gpu.memory = std::strtoull(value, nullptr, 10);
         }
     }
 }
@@ -105,7 +115,9 @@ const Gpu* device(std::uint32_t index, rsmi_status_t& status) {
 
 extern "C" {
 
-void fake_rocm_smi_set_time(double t_s) { g_state.manual_t = t_s; }
+void fake_rocm_smi_set_time(double t_s) {
+    g_state.manual_t = t_s;
+}
 
 rsmi_status_t rsmi_init(std::uint64_t) {
     const double manual_t = g_state.manual_t;  // a test's clock outlives re-initialisation
@@ -116,7 +128,9 @@ rsmi_status_t rsmi_init(std::uint64_t) {
     return RSMI_STATUS_SUCCESS;
 }
 
-rsmi_status_t rsmi_shut_down() { return RSMI_STATUS_SUCCESS; }
+rsmi_status_t rsmi_shut_down() {
+    return RSMI_STATUS_SUCCESS;
+}
 
 rsmi_status_t rsmi_status_string(rsmi_status_t status, const char** text) {
     *text = status == RSMI_STATUS_NOT_FOUND ? "RSMI_STATUS_NOT_FOUND: an item was searched for but not found"
@@ -150,8 +164,8 @@ rsmi_status_t rsmi_dev_energy_count_get(std::uint32_t index, std::uint64_t* tick
     const Gpu* gpu = device(index, status);
     if (!gpu) return status;
     const double t = now_s();
-    std::uint64_t value = gpu->start_ticks +
-                          static_cast<std::uint64_t>(std::floor(gpu->power_w * t * 1e6 / g_state.resolution_uj));
+    std::uint64_t value = gpu->start_ticks + static_cast<std::uint64_t>(
+                                                 std::floor(gpu->power_w * t * 1e6 / g_state.resolution_uj));
     if (gpu->wraps32) value &= 0xFFFFFFFFULL;
     *ticks = value;
     *resolution = static_cast<float>(g_state.resolution_uj);

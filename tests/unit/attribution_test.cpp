@@ -1,11 +1,11 @@
-// The job's share of CPU energy: a fake /proc (the job's process tree, an outside hog, /proc/stat) advanced by
-// known CPU ticks per second, and a fake package and DRAM energy counter, accounted as a run would.
+// The job's share of CPU energy: a fake /proc (the job's process tree, an outside hog, /proc/stat) advanced
+// by known CPU ticks per second, and a fake package and DRAM energy counter, accounted as a run would.
 
 #include "meter/attribution.hpp"
 
 #include <signal.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -61,15 +61,18 @@ private:
     void write() {
         auto ticks = [](double t) { return std::to_string(static_cast<long long>(std::llround(t))); };
         for (const auto& [pid, p] : m_processes) {
-            // utime and stime split the own ticks; cutime and cstime the children's. Fields 18 on are padding.
+            // utime and stime split the own ticks; cutime and cstime the children's. Fields 18 on are
+            // padding.
             const std::string stat = std::to_string(pid) + " (" + p.comm + ") S " + std::to_string(p.ppid) +
                                      " 1 1 0 -1 4194304 100 0 0 0 " + ticks(p.own / 2) + " " +
-                                     ticks(p.own - std::llround(p.own / 2)) + " " + ticks(p.children) + " 0 20 0 1 0 "
+                                     ticks(p.own - std::llround(p.own / 2)) + " " + ticks(p.children) +
+                                     " 0 20 0 1 0 "
                                      "100 1000 100\n";
             m_dir.write("proc/" + std::to_string(pid) + "/stat", stat);
         }
-        m_dir.write("proc/stat", "cpu  " + ticks(m_busy * 0.7) + " 0 " + ticks(m_busy - std::llround(m_busy * 0.7)) +
-                                     " " + ticks(m_idle) + " 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n");
+        m_dir.write("proc/stat", "cpu  " + ticks(m_busy * 0.7) + " 0 " +
+                                     ticks(m_busy - std::llround(m_busy * 0.7)) + " " + ticks(m_idle) +
+                                     " 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n");
     }
     const TempDir& m_dir;
     std::map<int, Process> m_processes;
@@ -111,8 +114,10 @@ TEST(Attribution, JobOnOneCoreBesideAHogOnAnotherGetsHalfThePackageEnergy) {
 
     // Channels: the share, and a package and DRAM counter of known power (60 W and 8 W).
     std::vector<TraceChannel> channels{{"job-cpu", sensor.channels()[0]}};
-    Channel package{"package-0.energy", "cpu", "package-0", Quantity::energy, Behaviour::counter, false, {}, true};
-    Channel dram{"package-0.dram.energy", "dram", "package-0", Quantity::energy, Behaviour::counter, false, {}, true};
+    Channel package{"package-0.energy", "cpu", "package-0", Quantity::energy,
+                    Behaviour::counter, false, {},          true};
+    Channel dram{"package-0.dram.energy", "dram", "package-0", Quantity::energy,
+                 Behaviour::counter,      false,  {},          true};
     channels.push_back({"rapl", package});
     channels.push_back({"rapl", dram});
     std::vector<Reading> readings;
@@ -129,12 +134,15 @@ TEST(Attribution, JobOnOneCoreBesideAHogOnAnotherGetsHalfThePackageEnergy) {
     sample(0);  // before the command starts: no root yet
     proc.spawn(100, 1, "job");
     sensor.set_root_pid(100);
-    // 0..5 s: the job (one core, 100 ticks/s, half in a child that exits at 3 s) beside a hog on another core.
+    // 0..5 s: the job (one core, 100 ticks/s, half in a child that exits at 3 s) beside a hog on another
+    // core.
     proc.spawn(101, 100, "child");
     int k = 1;
     for (; k <= 25; ++k) {
-        if (k <= 15) proc.run({{100, 50}, {101, 50}, {200, 100}}, dt);
-        else proc.run({{100, 100}, {200, 100}}, dt);
+        if (k <= 15)
+            proc.run({{100, 50}, {101, 50}, {200, 100}}, dt);
+        else
+            proc.run({{100, 100}, {200, 100}}, dt);
         if (k == 15) proc.reap(101);
         sample(k * dt);
     }
@@ -163,7 +171,8 @@ TEST(Attribution, JobOnOneCoreBesideAHogOnAnotherGetsHalfThePackageEnergy) {
 }
 
 TEST(Attribution, WithoutShareReadingsItSaysUnmeasurableRatherThanGuess) {
-    Channel package{"package-0.energy", "cpu", "package-0", Quantity::energy, Behaviour::counter, false, {}, true};
+    Channel package{"package-0.energy", "cpu", "package-0", Quantity::energy,
+                    Behaviour::counter, false, {},          true};
     std::vector<TraceChannel> channels{{"rapl", package}};
     std::vector<Reading> readings{{0, 0, 0.0}, {1'000'000'000, 0, 50.0}};
     Timeline timeline(channels, readings);
@@ -207,7 +216,8 @@ TEST(Attribution, RealProcessTreeCountsABusyGrandchild) {
     close(ready[1]);
     ASSERT_TRUE(ticks.has_value());
     const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-    EXPECT_GE(static_cast<double>(*ticks) / hz, 0.25);  // 0.4 s of CPU, less a tick of rounding and scheduling
+    EXPECT_GE(static_cast<double>(*ticks) / hz,
+              0.25);  // 0.4 s of CPU, less a tick of rounding and scheduling
     EXPECT_LE(static_cast<double>(*ticks) / hz, 0.6);
 }
 

@@ -55,7 +55,8 @@ private:
         double uj;
     };
     void write_counter(const Counter& counter) {
-        m_dir.write(counter.relative, std::to_string(static_cast<std::uint64_t>(std::llround(counter.uj))) + "\n");
+        m_dir.write(counter.relative,
+                    std::to_string(static_cast<std::uint64_t>(std::llround(counter.uj))) + "\n");
     }
     const TempDir& m_dir;
     std::vector<Counter> m_counters;
@@ -178,7 +179,9 @@ TEST(HwmonSensor, KnownRatesGiveKnownEnergiesAndNothingCountsTwice) {
 
     const double seconds = 10.0;
     WindowEnergy e = measure(sensor, tree, seconds);
-    auto near = [](double measured, double expected_j) { return std::abs(measured - expected_j) <= 0.02 * expected_j; };
+    auto near = [](double measured, double expected_j) {
+        return std::abs(measured - expected_j) <= 0.02 * expected_j;
+    };
 
     const SourceEnergy* intel = source(e, "intel-gpu0");
     ASSERT_NE(intel, nullptr);
@@ -253,7 +256,7 @@ TEST(HwmonSensor, Ina3221RailsFromVoltsTimesAmpsAndTheInputRailIsNotCounted) {
     TempDir dir;
     dir.write("class/hwmon/hwmon0/name", "ina3221\n");
     dir.write("class/hwmon/hwmon0/in1_label", "VDD_IN\n");
-    dir.write("class/hwmon/hwmon0/in1_input", "5000\n");  // mV
+    dir.write("class/hwmon/hwmon0/in1_input", "5000\n");    // mV
     dir.write("class/hwmon/hwmon0/curr1_input", "2400\n");  // mA: 12 W
     dir.write("class/hwmon/hwmon0/in2_label", "VDD_CPU_GPU_CV\n");
     dir.write("class/hwmon/hwmon0/in2_input", "5000\n");
@@ -293,7 +296,8 @@ TEST(HwmonSensor, UnreadableInputIsSkippedWithANoteAndTheRestStays) {
     ASSERT_TRUE(sensor.probe().available);
     ASSERT_EQ(sensor.channels().size(), 1u);
     EXPECT_EQ(sensor.channels()[0].name, "node0.power");
-    EXPECT_TRUE(notes_mention(sensor, "hwmon0 (amdgpu) power1_average: cannot read (not a number); not read"));
+    EXPECT_TRUE(
+        notes_mention(sensor, "hwmon0 (amdgpu) power1_average: cannot read (not a number); not read"));
 }
 
 }  // namespace

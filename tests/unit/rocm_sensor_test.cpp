@@ -23,7 +23,8 @@ public:
     FakeRocm(const char* library, const std::string& script) {
         ::setenv("FAKE_ROCM_SMI_SCRIPT", script.c_str(), 1);
         m_handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-        if (m_handle) m_set_time = reinterpret_cast<void (*)(double)>(dlsym(m_handle, "fake_rocm_smi_set_time"));
+        if (m_handle)
+            m_set_time = reinterpret_cast<void (*)(double)>(dlsym(m_handle, "fake_rocm_smi_set_time"));
         set_time(0);
     }
     ~FakeRocm() {
@@ -88,7 +89,8 @@ TEST(RocmSensor, MissingLibraryIsUnavailableWithAReason) {
 }
 
 TEST(RocmSensor, TwoGpusOfKnownPowerGiveKnownEnergyFromTheirCounters) {
-    FakeRocm fake(FAKE_ROCM_SMI_LIBRARY, "gpus=2;gpu0.power=120;gpu1.power=310;gpu1.busy=80;gpu1.memory=4096");
+    FakeRocm fake(FAKE_ROCM_SMI_LIBRARY,
+                  "gpus=2;gpu0.power=120;gpu1.power=310;gpu1.busy=80;gpu1.memory=4096");
     ASSERT_TRUE(fake.ok());
     RocmSensor sensor(FAKE_ROCM_SMI_LIBRARY);
     auto availability = sensor.probe();
@@ -143,7 +145,7 @@ TEST(RocmSensor, A32BitCounterThatWrapsIsUndone) {
 TEST(RocmSensor, CounterDeltaArithmetic) {
     EXPECT_EQ(rsmi_counter_delta(10, 10), 0u);
     EXPECT_EQ(rsmi_counter_delta(10, 25), 15u);
-    EXPECT_EQ(rsmi_counter_delta(0xFFFFFFF0ULL, 0x10), 0x20u);  // one 32-bit wrap
+    EXPECT_EQ(rsmi_counter_delta(0xFFFFFFF0ULL, 0x10), 0x20u);        // one 32-bit wrap
     EXPECT_FALSE(rsmi_counter_delta(0x100000000ULL, 5).has_value());  // a 64-bit counter went down: a reset
 }
 
@@ -187,7 +189,8 @@ TEST(RocmSensor, ALibraryWithoutTheEnergyCallIntegratesPowerAndSaysSo) {
     EXPECT_NEAR(gpu1->energy_j, 300.0 * seconds, 1e-6 * 300.0 * seconds);
     auto warnings = sensor.run_warnings(seconds);
     ASSERT_EQ(warnings.size(), 2u);
-    EXPECT_TRUE(mentions(warnings, "amdgpu0 (Fake AMD Instinct 0): no ROCm SMI energy counter; its energy is INTEGRATED"));
+    EXPECT_TRUE(mentions(
+        warnings, "amdgpu0 (Fake AMD Instinct 0): no ROCm SMI energy counter; its energy is INTEGRATED"));
 }
 
 }  // namespace

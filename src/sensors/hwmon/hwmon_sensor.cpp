@@ -32,9 +32,9 @@ Driver classify(const std::string& name) {
 
 /// The inputs one hwmon directory offers, by index.
 struct DeviceFiles {
-    std::string id;      ///< "hwmon3"
-    std::string dir;     ///< its path
-    std::string driver;  ///< contents of `name`
+    std::string id;                                                 ///< "hwmon3"
+    std::string dir;                                                ///< its path
+    std::string driver;                                             ///< contents of `name`
     std::map<unsigned, std::string> energy;                         ///< N -> label ("" when none)
     std::map<unsigned, std::pair<std::string, std::string>> power;  ///< N -> {file name, label}
     std::map<unsigned, std::string> volt_amp;  ///< N -> label, where inN_input and currN_input both exist
@@ -70,7 +70,8 @@ DeviceFiles scan(const std::string& id, const std::string& dir) {
     }
     auto has = [&](const std::string& type, unsigned index, const std::string& suffix) {
         auto it = present.find({type, index});
-        return it != present.end() && std::find(it->second.begin(), it->second.end(), suffix) != it->second.end();
+        return it != present.end() &&
+               std::find(it->second.begin(), it->second.end(), suffix) != it->second.end();
     };
     auto label = [&](const std::string& type, unsigned index) {
         return has(type, index, "label") ? read_trimmed(dir + "/" + type + std::to_string(index) + "_label")
@@ -97,7 +98,8 @@ DeviceFiles scan(const std::string& id, const std::string& dir) {
 /// "VDD_GPU_SOC" -> "vdd_gpu_soc": a label usable in channel names.
 std::string slug(std::string_view label) {
     std::string out;
-    for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+    for (char c : label)
+        out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
     return out;
 }
 
@@ -117,7 +119,8 @@ struct Plan {
     std::string what;          ///< "hwmon3 (amdgpu) power1_input"
 };
 
-Channel make_channel(const std::string& device, const std::string& domain, Quantity quantity, bool accounted) {
+Channel make_channel(const std::string& device, const std::string& domain, Quantity quantity,
+                     bool accounted) {
     Channel channel;
     channel.device = device;
     channel.domain = domain;
@@ -153,8 +156,7 @@ Availability HwmonSensor::probe() {
 
     const std::string dir = m_root + "/class/hwmon";
     std::error_code ec;
-    if (!fs::is_directory(dir, ec))
-        return Availability::no("no hwmon: " + dir + " does not exist");
+    if (!fs::is_directory(dir, ec)) return Availability::no("no hwmon: " + dir + " does not exist");
 
     // hwmon<N> in numeric order, so that device numbers (amdgpu0, intel-gpu0, ...) are stable.
     std::vector<std::pair<unsigned, std::string>> ids;
@@ -175,7 +177,8 @@ Availability HwmonSensor::probe() {
         DeviceFiles files = scan(id, dir + "/" + id);
         const std::string who = id + " (" + (files.driver.empty() ? "no name" : files.driver) + ")";
         if (files.energy.empty() && files.power.empty() && files.volt_amp.empty()) continue;
-        auto plan = [&](Channel channel, Kind kind, const std::string& file, const std::string& current = {}) {
+        auto plan = [&](Channel channel, Kind kind, const std::string& file,
+                        const std::string& current = {}) {
             plans.push_back({std::move(channel), kind, files.dir + "/" + file,
                              current.empty() ? std::string() : files.dir + "/" + current, who + " " + file});
         };
@@ -198,10 +201,11 @@ Availability HwmonSensor::probe() {
                 if (!card && !files.energy.empty()) card = files.energy.begin()->first;
                 for (const auto& [n, label] : files.energy) {
                     if (n == *card) {
-                        plan(make_channel(device, "gpu", Quantity::energy, true), Kind::energy_uj, energy_file(n));
+                        plan(make_channel(device, "gpu", Quantity::energy, true), Kind::energy_uj,
+                             energy_file(n));
                     } else {
-                        plan(make_channel(device + "-" + slug(label.empty() ? std::to_string(n) : label), "gpu",
-                                          Quantity::energy, false),
+                        plan(make_channel(device + "-" + slug(label.empty() ? std::to_string(n) : label),
+                                          "gpu", Quantity::energy, false),
                              Kind::energy_uj, energy_file(n));
                         m_notes.push_back(who + " " + energy_file(n) + " (" + label +
                                           "): not counted, contained in the card's counter");
@@ -237,15 +241,16 @@ Availability HwmonSensor::probe() {
             }
             case Driver::board: {
                 auto rail = [&](const std::string& label, unsigned n) {
-                    const std::string name = label.empty() ? files.driver + "-" + id + "-" + std::to_string(n)
-                                                           : slug(label);
+                    const std::string name =
+                        label.empty() ? files.driver + "-" + id + "-" + std::to_string(n) : slug(label);
                     const bool input = is_input_rail(label);
                     if (input)
                         m_notes.push_back(who + " rail " + label +
                                           ": the board's input, reported as node and not counted");
                     return make_channel(name, input ? "node" : "board", Quantity::power, !input);
                 };
-                for (const auto& [n, entry] : files.power) plan(rail(entry.second, n), Kind::power_uw, entry.first);
+                for (const auto& [n, entry] : files.power)
+                    plan(rail(entry.second, n), Kind::power_uw, entry.first);
                 for (const auto& [n, label] : files.volt_amp) {
                     if (files.power.count(n)) continue;
                     const std::string k = std::to_string(n);
@@ -259,8 +264,9 @@ Availability HwmonSensor::probe() {
                     plan(make_channel(device, "node", Quantity::power, false), Kind::power_uw,
                          files.power.begin()->second.first);
                 for (const auto& [n, label] : files.energy)
-                    plan(make_channel(device + (n == files.energy.begin()->first ? "" : "-" + std::to_string(n)),
-                                      "node", Quantity::energy, false),
+                    plan(make_channel(
+                             device + (n == files.energy.begin()->first ? "" : "-" + std::to_string(n)),
+                             "node", Quantity::energy, false),
                          Kind::energy_uj, energy_file(n));
                 m_notes.push_back(who + ": the whole node, reported and not counted (its components are)");
                 break;
@@ -295,8 +301,8 @@ Availability HwmonSensor::probe() {
             continue;
         }
         if (plan.kind == Kind::energy_uj) input.counter.update(static_cast<std::uint64_t>(*first));
-        m_notes.push_back(plan.what + " -> " + plan.channel.name + " (domain " + plan.channel.domain + "): " +
-                          (plan.channel.accounted ? "counted in totals" : "not counted"));
+        m_notes.push_back(plan.what + " -> " + plan.channel.name + " (domain " + plan.channel.domain +
+                          "): " + (plan.channel.accounted ? "counted in totals" : "not counted"));
         m_inputs.push_back(std::move(input));
         m_channels.push_back(std::move(plan.channel));
     }

@@ -105,9 +105,9 @@ Availability RocmSensor::probe() {
         float resolution = 0;
         std::uint64_t stamp = 0;
         const rsmi_status_t energy_status = api.dev_energy_count_get(index, &ticks, &resolution, &stamp);
-        const bool has_energy = energy_status == RSMI_STATUS_SUCCESS && resolution > 0 &&
-                                offer(energy_status, Source::energy_counter, "energy", Quantity::energy,
-                                      milliseconds(0));
+        const bool has_energy =
+            energy_status == RSMI_STATUS_SUCCESS && resolution > 0 &&
+            offer(energy_status, Source::energy_counter, "energy", Quantity::energy, milliseconds(0));
         if (!has_energy) lost = lost || classify(energy_status) == ReadStatus::lost;
         gpu.resolution_uj = resolution;
         gpu.last_ticks = ticks;
@@ -125,8 +125,8 @@ Availability RocmSensor::probe() {
 
         const milliseconds state_period(1000);
         std::uint32_t busy = 0;
-        offer(api.dev_busy_percent_get(index, &busy), Source::utilisation, "utilisation", Quantity::utilisation,
-              state_period);
+        offer(api.dev_busy_percent_get(index, &busy), Source::utilisation, "utilisation",
+              Quantity::utilisation, state_period);
         std::uint64_t used = 0;
         offer(api.dev_memory_usage_get(index, RSMI_MEM_TYPE_VRAM, &used), Source::memory_used, "memory",
               Quantity::memory, state_period);
@@ -143,8 +143,9 @@ Availability RocmSensor::probe() {
             note += "yes (resolution " + std::to_string(resolution) + " uJ)";
         else
             note += std::string("no (") +
-                    (energy_status == JOULECAST_RSMI_FUNCTION_NOT_FOUND ? "the library lacks rsmi_dev_energy_count_get"
-                                                                        : m_rsmi->error_string(energy_status)) +
+                    (energy_status == JOULECAST_RSMI_FUNCTION_NOT_FOUND
+                         ? "the library lacks rsmi_dev_energy_count_get"
+                         : m_rsmi->error_string(energy_status)) +
                     (has_power ? "; energy is integrated from power)" : ")");
         note += ", " + power_note;
         if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
@@ -231,7 +232,8 @@ std::vector<std::string> RocmSensor::run_warnings(double ran_s) const {
         const std::string label = "amdgpu" + std::to_string(gpu.index) + " (" + gpu.info.name + ")";
         if (gpu.integrated)
             out.push_back(label + ": no ROCm SMI energy counter; its energy is INTEGRATED from power");
-        if (gpu.lost) out.push_back(label + ": the device disappeared during the run; energy up to then only");
+        if (gpu.lost)
+            out.push_back(label + ": the device disappeared during the run; energy up to then only");
     }
     return out;
 }

@@ -34,12 +34,12 @@ Result<std::unique_ptr<RsmiLibrary>> RsmiLibrary::open(const std::string& path) 
         return Error{"cannot load " + path + ": " + dl_error() +
                      " (no ROCm here? JOULECAST_ROCM_SMI_LIBRARY can name librocm_smi64.so's path)"};
     std::unique_ptr<RsmiLibrary> library(new RsmiLibrary(path, handle));
-#define JOULECAST_RSMI_RESOLVE(member, type, symbol)                 \
-    if (void* address = dlsym(handle, symbol)) {                     \
-        library->m_api.member = reinterpret_cast<type>(address);     \
-    } else {                                                         \
-        library->m_api.member = &NotFound<type>::call;               \
-        library->m_missing.emplace_back(symbol);                     \
+#define JOULECAST_RSMI_RESOLVE(member, type, symbol)             \
+    if (void* address = dlsym(handle, symbol)) {                 \
+        library->m_api.member = reinterpret_cast<type>(address); \
+    } else {                                                     \
+        library->m_api.member = &NotFound<type>::call;           \
+        library->m_missing.emplace_back(symbol);                 \
     }
     JOULECAST_RSMI_ENTRY_POINTS(JOULECAST_RSMI_RESOLVE)
 #undef JOULECAST_RSMI_RESOLVE

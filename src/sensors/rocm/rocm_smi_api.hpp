@@ -16,21 +16,21 @@ namespace joulecast::rocm {
 
 // X(member, pointer type, symbol). Vendor units as ROCm SMI gives them: µW, counter ticks of
 // `resolution` µJ, percent, bytes.
-#define JOULECAST_RSMI_ENTRY_POINTS(X)                                                                          \
-    X(init, rsmi_status_t (*)(std::uint64_t), "rsmi_init")                                                      \
-    X(shut_down, rsmi_status_t (*)(), "rsmi_shut_down")                                                         \
-    X(status_string, rsmi_status_t (*)(rsmi_status_t, const char**), "rsmi_status_string")                      \
-    X(num_monitor_devices, rsmi_status_t (*)(std::uint32_t*), "rsmi_num_monitor_devices")                       \
-    X(dev_name_get, rsmi_status_t (*)(std::uint32_t, char*, std::size_t), "rsmi_dev_name_get")                  \
-    X(dev_unique_id_get, rsmi_status_t (*)(std::uint32_t, std::uint64_t*), "rsmi_dev_unique_id_get")            \
-    X(dev_energy_count_get, rsmi_status_t (*)(std::uint32_t, std::uint64_t*, float*, std::uint64_t*),           \
-      "rsmi_dev_energy_count_get")                                                                              \
-    X(dev_power_ave_get_uw, rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t*),                    \
-      "rsmi_dev_power_ave_get")                                                                                 \
-    X(dev_current_socket_power_get_uw, rsmi_status_t (*)(std::uint32_t, std::uint64_t*),                        \
-      "rsmi_dev_current_socket_power_get")                                                                      \
-    X(dev_busy_percent_get, rsmi_status_t (*)(std::uint32_t, std::uint32_t*), "rsmi_dev_busy_percent_get")      \
-    X(dev_memory_usage_get, rsmi_status_t (*)(std::uint32_t, rsmi_memory_type_t, std::uint64_t*),               \
+#define JOULECAST_RSMI_ENTRY_POINTS(X)                                                                     \
+    X(init, rsmi_status_t (*)(std::uint64_t), "rsmi_init")                                                 \
+    X(shut_down, rsmi_status_t (*)(), "rsmi_shut_down")                                                    \
+    X(status_string, rsmi_status_t (*)(rsmi_status_t, const char**), "rsmi_status_string")                 \
+    X(num_monitor_devices, rsmi_status_t (*)(std::uint32_t*), "rsmi_num_monitor_devices")                  \
+    X(dev_name_get, rsmi_status_t (*)(std::uint32_t, char*, std::size_t), "rsmi_dev_name_get")             \
+    X(dev_unique_id_get, rsmi_status_t (*)(std::uint32_t, std::uint64_t*), "rsmi_dev_unique_id_get")       \
+    X(dev_energy_count_get, rsmi_status_t (*)(std::uint32_t, std::uint64_t*, float*, std::uint64_t*),      \
+      "rsmi_dev_energy_count_get")                                                                         \
+    X(dev_power_ave_get_uw, rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t*),               \
+      "rsmi_dev_power_ave_get")                                                                            \
+    X(dev_current_socket_power_get_uw, rsmi_status_t (*)(std::uint32_t, std::uint64_t*),                   \
+      "rsmi_dev_current_socket_power_get")                                                                 \
+    X(dev_busy_percent_get, rsmi_status_t (*)(std::uint32_t, std::uint32_t*), "rsmi_dev_busy_percent_get") \
+    X(dev_memory_usage_get, rsmi_status_t (*)(std::uint32_t, rsmi_memory_type_t, std::uint64_t*),          \
       "rsmi_dev_memory_usage_get")
 
 struct RsmiFunctions {
