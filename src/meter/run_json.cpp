@@ -278,6 +278,16 @@ RunResult read_run(const J& j) {
     if (const J* host = object_member(j, "host")) r.host = host_from_json(nlohmann::json(*host), r.gpus);
 
     read_energy_part(j, r);
+    if (const J* attributed = object_member(j, "attributed")) {
+        AttributedEnergy& a = r.attributed;
+        a.measurable = attributed->contains("cpu_j") && (*attributed)["cpu_j"].is_number();
+        read(*attributed, "method", a.method);
+        read(*attributed, "reason", a.reason);
+        read(*attributed, "cpu_j", a.cpu_j);
+        read(*attributed, "dram_j", a.dram_j);
+        read(*attributed, "gross_cpu_j", a.gross_cpu_j);
+        read(*attributed, "gross_dram_j", a.gross_dram_j);
+    }
     if (const J* idle = object_member(j, "idle")) {
         IdleBaseline baseline;
         read(*idle, "duration_s", baseline.duration_s);
@@ -415,6 +425,17 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     const WindowEnergy& e = r.energy;
     j["energy_j"] = energy_object(e.total_j, e.domain_j, e.measured_j, e.modelled_j);
     j["energy_method"] = e.domain_method;
+    const AttributedEnergy& a = r.attributed;
+    j["attributed"] = a.measurable ? Json{{"cpu_j", a.cpu_j},
+                                          {"dram_j", a.dram_j},
+                                          {"gross_cpu_j", a.gross_cpu_j},
+                                          {"gross_dram_j", a.gross_dram_j},
+                                          {"method", a.method}}
+                                   : Json{{"cpu_j", nullptr},
+                                          {"dram_j", nullptr},
+                                          {"method", a.method},
+                                          {"reason", a.reason.empty() ? "unmeasurable: no command was run"
+                                                                      : a.reason}};
     if (r.idle) {
         j["idle_power_w"] = r.idle->power_w;
         j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/host.hpp"
+#include "meter/attribution.hpp"
 #include "meter/energy.hpp"
 #include "meter/run_kinds.hpp"
 #include "meter/sampler.hpp"
@@ -153,6 +154,7 @@ struct RunResult {
     std::vector<GpuInfo> gpus;
 
     WindowEnergy energy;  ///< gross, over the command's lifetime
+    AttributedEnergy attributed;  ///< the job's share of the CPU and DRAM energy (meter/attribution.hpp)
     std::optional<IdleBaseline> idle;
     std::optional<double> net_energy_j;  ///< gross − idle power × duration, when idle was measured
     double mean_power_w = 0;

@@ -184,6 +184,13 @@ void print_summary(std::ostream& out, const RunResult& r) {
             << format_number(r.idle->power_w, 1) << " W idle, measured over " << format_number(r.idle->duration_s, 1)
             << " s before the command)\n";
     }
+    if (r.attributed.measurable)
+        out << padded(format_number(r.attributed.cpu_j + r.attributed.dram_j, 1), 14)
+            << " J  attributed to the job: CPU " << format_number(r.attributed.cpu_j, 1) << " of "
+            << format_number(r.attributed.gross_cpu_j, 1) << " J, DRAM " << format_number(r.attributed.dram_j, 1)
+            << " of " << format_number(r.attributed.gross_dram_j, 1) << " J (its share of busy CPU time)\n";
+    else if (r.energy.domain("cpu") + r.energy.domain("dram") > 0)
+        out << "                attributed to the job: " << r.attributed.reason << '\n';
     out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
     out << padded(format_number(r.peak_power_w, 1), 14) << " W  peak power\n";
     if (r.carbon) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <memory>
 
@@ -13,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
+#include "meter/attribution.hpp"
 #include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
@@ -147,6 +149,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         warnings.push_back(child.error());
     } else {
         forwarder.forward_to(child->pid());
+        for (const auto& probed : monitor.sensors().sensors)
+            if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get())) job->set_root_pid(child->pid());
         live.start(child->pid(), start_ns);
         outcome.exit_code = child->wait();
         live.stop();
@@ -169,6 +173,15 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     if (server) (*server)->stop();
 
     RunResult result = monitor.stop();
+    // Only a command has a process tree whose share can be measured (the in-process Monitor has none).
+    if (child) {
+        const std::int64_t end_ns = start_ns + static_cast<std::int64_t>(std::llround(result.duration_s * 1e9));
+        const Trace& trace = monitor.trace();
+        result.attributed =
+            attribute_cpu_energy(Timeline(trace), trace.channels(), trace.readings(), start_ns, end_ns);
+    } else {
+        result.attributed.reason = "unmeasurable: the command did not start";
+    }
     result.id = header.id;
     result.name = header.name;
     result.command = header.command;

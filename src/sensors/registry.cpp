@@ -2,11 +2,14 @@
 
 #include <cstdlib>
 
+#include "meter/attribution.hpp"
+#include "sensors/hwmon/hwmon_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"
 #include "sensors/nvml/nvml_sensor.hpp"
 #include "sensors/rapl/rapl_sensor.hpp"
 #include "sensors/replay/replay_sensor.hpp"
+#include "sensors/rocm/rocm_sensor.hpp"
 
 namespace joulecast {
 
@@ -38,6 +41,7 @@ SensorConfig SensorConfig::from_environment() {
     config.sysfs_root = env_or("JOULECAST_SYSFS_ROOT", config.sysfs_root);
     config.proc_root = env_or("JOULECAST_PROC_ROOT", config.proc_root);
     config.nvml_library = env_or("JOULECAST_NVML_LIBRARY", config.nvml_library);
+    config.rocm_smi_library = env_or("JOULECAST_ROCM_SMI_LIBRARY", config.rocm_smi_library);
     return config;
 }
 
@@ -66,6 +70,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library)));
     set.sensors.back().role = "GPU energy and power";
+    set.sensors.push_back(probe(std::make_unique<RocmSensor>(config.rocm_smi_library)));
+    set.sensors.back().role = "AMD GPU energy and power";
+    const bool rocm_gpus = set.sensors.back().used;
     set.sensors.push_back(probe(std::make_unique<RaplSensor>(config.sysfs_root)));
     set.sensors.back().role = "CPU and DRAM energy counters";
     const ProbedSensor& rapl = set.sensors.back();
@@ -74,10 +81,21 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     const std::string rapl_why =
         rapl.used ? "RAPL has no such zone" : "RAPL unavailable: " + rapl.availability.reason;
 
+    HwmonOptions hwmon_options;
+    hwmon_options.cpu_elsewhere = rapl_cpu;
+    hwmon_options.amd_gpus_elsewhere = rocm_gpus;
+    set.sensors.push_back(probe(std::make_unique<HwmonSensor>(config.sysfs_root, hwmon_options)));
+    set.sensors.back().role = "hwmon power meters: AMD/Intel GPUs, AMD CPU sockets, board rails, node meter";
+    const ProbedSensor& hwmon = set.sensors.back();
+    const bool hwmon_cpu = hwmon.used && measures_domain(*hwmon.sensor, "cpu");
+
     auto cpu = probe(std::make_unique<CpuModelSensor>(config.proc_root, config.cpu_tdp_w));
     if (rapl_cpu) {
         cpu.used = false;
         cpu.role = "not used: RAPL measures the CPU";
+    } else if (hwmon_cpu) {
+        cpu.used = false;
+        cpu.role = "not used: hwmon (amd_energy) measures the CPU";
     } else {
         cpu.role = "fallback for CPU energy (" + rapl_why + ")";
         if (cpu.used) set.fallbacks.push_back("CPU energy is MODELLED, not measured: " + rapl_why);
@@ -93,6 +111,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
         if (dram.used) set.fallbacks.push_back("DRAM energy is MODELLED, not measured: " + rapl_why);
     }
     set.sensors.push_back(std::move(dram));
+
+    set.sensors.push_back(probe(std::make_unique<JobCpuSensor>(config.proc_root)));
+    set.sensors.back().role = "the job's share of busy CPU time, for its attributed CPU and DRAM energy";
     return set;
 }
 

@@ -15,6 +15,7 @@ struct SensorConfig {
     std::string sysfs_root = "/sys";                ///< JOULECAST_SYSFS_ROOT
     std::string proc_root = "/proc";                ///< JOULECAST_PROC_ROOT
     std::string nvml_library = "libnvidia-ml.so.1"; ///< JOULECAST_NVML_LIBRARY
+    std::string rocm_smi_library = "librocm_smi64.so"; ///< JOULECAST_ROCM_SMI_LIBRARY
     std::optional<double> cpu_tdp_w;                ///< --cpu-tdp: overrides the TDP table
     std::string replay_path;                        ///< --replay: when set, the replay sensor is the only sensor
 

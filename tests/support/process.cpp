@@ -91,6 +91,7 @@ std::map<std::string, std::string> isolated_env(const std::string& temp_root) {
     return {
         {"JOULECAST_SYSFS_ROOT", temp_root + "/no-sysfs"},
         {"JOULECAST_NVML_LIBRARY", temp_root + "/no-libnvidia-ml.so"},
+        {"JOULECAST_ROCM_SMI_LIBRARY", temp_root + "/no-librocm_smi64.so"},
         {"JOULECAST_DB", temp_root + "/runs.db"},
         {"JOULECAST_COUNTRY", ""},
     };

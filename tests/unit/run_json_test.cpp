@@ -42,6 +42,7 @@ RunResult full_run() {
     e.measured_j = 9000.5;
     e.modelled_j = 300.75;
     e.disagreements = {{"gpu0", 4000.5, 4010.25}};
+    r.attributed = {true, "process-tree CPU time share", "", 150.25, 10.5, 300.75, 20.0};
     r.idle = IdleBaseline{2.0, 75.5, {{"gpu", 70.0}, {"cpu", 5.5}}};
     r.net_energy_j = 8357.5;
     r.mean_power_w = 744.1;

@@ -1,0 +1,205 @@
+// A fake librocm_smi64 for tests. It exports the ROCm SMI entry points joulecast uses (extern "C") and
+// answers from a script in FAKE_ROCM_SMI_SCRIPT, read at rsmi_init. Built twice: as is, and with
+// FAKE_ROCM_NO_ENERGY defined, which leaves out rsmi_dev_energy_count_get (as libraries before ROCm 4.0 do).
+//
+// Script: items "key=value" separated by ';'
+//   gpus=N                 number of GPUs (default 1, at most 8)
+//   resolution=UJ          energy counter resolution in µJ per tick (default 15.3)
+//   gpu<i>.power=W         constant power (default 100)
+//   gpu<i>.start_ticks=N   counter value at t=0 (default 1000000)
+//   gpu<i>.width=32        the counter is a 32-bit accumulator that wraps (default 64)
+//   gpu<i>.lost_after=S    every call on this GPU returns RSMI_STATUS_NOT_FOUND from S seconds on
+//   gpu<i>.busy=P          busy percent (default 50);  gpu<i>.memory=BYTES VRAM used (default 2^30)
+// Time t in seconds: what the test last passed to fake_rocm_smi_set_time(), or, if it never did, the
+// CLOCK_MONOTONIC time since rsmi_init. The counter is start + floor(P × t / resolution) ticks (mod 2^32 for
+// width 32); both power calls return P in µW.
+
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "sensors/rocm/rocm_smi_types.hpp"
+
+using namespace joulecast::rocm;
+
+namespace {
+
+constexpr unsigned max_gpus = 8;
+
+struct Gpu {
+    double power_w = 100;
+    std::uint64_t start_ticks = 1000000;
+    bool wraps32 = false;
+    double lost_after_s = 1e300;
+    std::uint32_t busy = 50;
+    std::uint64_t memory = 1ULL << 30;
+};
+
+struct State {
+    unsigned gpus = 1;
+    double resolution_uj = 15.3;
+    Gpu gpu[max_gpus];
+    double manual_t = -1;
+    double origin_s = 0;
+} g_state;
+
+double monotonic_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double now_s() {
+    return g_state.manual_t >= 0 ? g_state.manual_t : monotonic_s() - g_state.origin_s;
+}
+
+void parse_script(const char* script) {
+    std::string text = script ? script : "";
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find(';', start);
+        if (end == std::string::npos) end = text.size();
+        std::string item = text.substr(start, end - start);
+        start = end + 1;
+        std::size_t eq = item.find('=');
+        if (eq == std::string::npos) continue;
+        std::string key = item.substr(0, eq);
+        const char* value = item.c_str() + eq + 1;
+        if (key == "gpus")
+            g_state.gpus = std::min<unsigned>(max_gpus, std::strtoul(value, nullptr, 10));
+        else if (key == "resolution")
+            g_state.resolution_uj = std::strtod(value, nullptr);
+        else if (key.rfind("gpu", 0) == 0 && key.find('.') != std::string::npos) {
+            unsigned i = std::strtoul(key.c_str() + 3, nullptr, 10);
+            if (i >= max_gpus) continue;
+            std::string prop = key.substr(key.find('.') + 1);
+            Gpu& gpu = g_state.gpu[i];
+            if (prop == "power")
+                gpu.power_w = std::strtod(value, nullptr);
+            else if (prop == "start_ticks")
+                gpu.start_ticks = std::strtoull(value, nullptr, 10);
+            else if (prop == "width")
+                gpu.wraps32 = std::strtoul(value, nullptr, 10) == 32;
+            else if (prop == "lost_after")
+                gpu.lost_after_s = std::strtod(value, nullptr);
+            else if (prop == "busy")
+                gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
+            else if (prop == "memory")
+                gpu.memory = std::strtoull(value, nullptr, 10);
+        }
+    }
+}
+
+/// The GPU for a call, or nullptr with the status to return.
+const Gpu* device(std::uint32_t index, rsmi_status_t& status) {
+    if (index >= g_state.gpus) {
+        status = RSMI_STATUS_INVALID_ARGS;
+        return nullptr;
+    }
+    const Gpu& gpu = g_state.gpu[index];
+    if (now_s() >= gpu.lost_after_s) {
+        status = RSMI_STATUS_NOT_FOUND;
+        return nullptr;
+    }
+    status = RSMI_STATUS_SUCCESS;
+    return &gpu;
+}
+
+}  // namespace
+
+extern "C" {
+
+void fake_rocm_smi_set_time(double t_s) {
+    g_state.manual_t = t_s;
+}
+
+rsmi_status_t rsmi_init(std::uint64_t) {
+    const double manual_t = g_state.manual_t;  // a test's clock outlives re-initialisation
+    g_state = State{};
+    g_state.manual_t = manual_t;
+    parse_script(std::getenv("FAKE_ROCM_SMI_SCRIPT"));
+    g_state.origin_s = monotonic_s();
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_shut_down() {
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_status_string(rsmi_status_t status, const char** text) {
+    *text = status == RSMI_STATUS_NOT_FOUND ? "RSMI_STATUS_NOT_FOUND: an item was searched for but not found"
+                                            : "RSMI_STATUS (fake)";
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_num_monitor_devices(std::uint32_t* count) {
+    *count = g_state.gpus;
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_name_get(std::uint32_t index, char* name, std::size_t length) {
+    rsmi_status_t status;
+    if (!device(index, status)) return status;
+    std::snprintf(name, length, "Fake AMD Instinct %u", index);
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_unique_id_get(std::uint32_t index, std::uint64_t* id) {
+    rsmi_status_t status;
+    if (!device(index, status)) return status;
+    *id = 0xabcdef0000000000ULL + index;
+    return RSMI_STATUS_SUCCESS;
+}
+
+#ifndef FAKE_ROCM_NO_ENERGY
+rsmi_status_t rsmi_dev_energy_count_get(std::uint32_t index, std::uint64_t* ticks, float* resolution,
+                                        std::uint64_t* timestamp) {
+    rsmi_status_t status;
+    const Gpu* gpu = device(index, status);
+    if (!gpu) return status;
+    const double t = now_s();
+    std::uint64_t value = gpu->start_ticks + static_cast<std::uint64_t>(
+                                                 std::floor(gpu->power_w * t * 1e6 / g_state.resolution_uj));
+    if (gpu->wraps32) value &= 0xFFFFFFFFULL;
+    *ticks = value;
+    *resolution = static_cast<float>(g_state.resolution_uj);
+    *timestamp = static_cast<std::uint64_t>(t * 1e9);
+    return RSMI_STATUS_SUCCESS;
+}
+#endif
+
+rsmi_status_t rsmi_dev_power_ave_get(std::uint32_t index, std::uint32_t, std::uint64_t* microwatts) {
+    rsmi_status_t status;
+    const Gpu* gpu = device(index, status);
+    if (!gpu) return status;
+    *microwatts = static_cast<std::uint64_t>(std::llround(gpu->power_w * 1e6));
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_current_socket_power_get(std::uint32_t index, std::uint64_t* microwatts) {
+    return rsmi_dev_power_ave_get(index, 0, microwatts);
+}
+
+rsmi_status_t rsmi_dev_busy_percent_get(std::uint32_t index, std::uint32_t* busy) {
+    rsmi_status_t status;
+    const Gpu* gpu = device(index, status);
+    if (!gpu) return status;
+    *busy = gpu->busy;
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_memory_usage_get(std::uint32_t index, rsmi_memory_type_t, std::uint64_t* used) {
+    rsmi_status_t status;
+    const Gpu* gpu = device(index, status);
+    if (!gpu) return status;
+    *used = gpu->memory;
+    return RSMI_STATUS_SUCCESS;
+}
+
+}  // extern "C"
