@@ -108,7 +108,6 @@ std::vector<double> feature_vector(const std::vector<Feature>& features, const M
     return x;
 }
 
-
 struct LinearFit {
     std::vector<double> mean, scale, coefficients;
     double intercept = 0;

@@ -56,8 +56,7 @@ std::optional<std::function<std::optional<double>(const ModelCharacteristics&)>>
 // fitted.
 std::optional<std::vector<double>> cross_validate(const std::vector<Sample>& samples,
                                                   const std::vector<std::vector<std::size_t>>& folds,
-                                                  const CandidateSpec& spec,
-                                                  const EstimatorOptions& options);
+                                                  const CandidateSpec& spec, const EstimatorOptions& options);
 
 // The options' error, if any.
 std::optional<Error> validate(const EstimatorOptions& options);
