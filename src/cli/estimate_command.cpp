@@ -481,6 +481,8 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
                         {"low_j", e.low_j},
                         {"high_j", e.high_j},
                         {"energy_j", optional_json(e.total_energy_j)},
+                        {"warmup_j", e.warmup_j},
+                        {"warmup_rows", t.model->warmup_rows},
                         {"energy_low_j", optional_json(e.total_low_j)},
                         {"energy_high_j", optional_json(e.total_high_j)},
                         {"seconds_per_sample", optional_json(t.s_per_sample)},
@@ -547,6 +549,11 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
         out << '\n'
             << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
             << format_significant(t.model->cv_rmse_log) << " (log)\n";
+        if (t.model->warmup_rows > 0)
+            out << "              warm-up: " << format_energy(t.model->warmup_j)
+                << " per run (model: median first-epoch excess of " << t.model->warmup_rows
+                << " calibration runs; not in the per-sample figure" << (e.total_energy_j ? ", in E_tr" : "")
+                << ")\n";
         if (t.s_per_sample) {
             out << "              time: " << format_duration(*t.s_per_sample) << "/sample "
                 << interval(format_duration(*t.s_low), format_duration(*t.s_high));

@@ -52,13 +52,52 @@ Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask
                 return Error{where + ": energies, times and sample counts must be positive numbers"};
             }
         }
-        if (const auto energy = task_energy(r, task, what)) {
-            samples.push_back({{r.params, r.macs, r.batch_size, r.activations, r.mac_layers},
-                               std::log(*energy),
-                               r.model,
-                               &r});
+        for (double e : r.epoch_energy_j) {
+            if (!(std::isfinite(e) && e >= 0)) return Error{where + ": epoch energies must be numbers >= 0"};
+        }
+        if (auto energy = task_energy(r, task, what)) {
+            Sample s{{r.params, r.macs, r.batch_size, r.activations, r.mac_layers}, 0, r.model, &r};
+            // Steady state: the first epoch's excess over the later epochs' mean is warm-up, a cost per run.
+            const auto& epochs = r.epoch_energy_j;
+            const double sum = std::accumulate(epochs.begin(), epochs.end(), 0.0);
+            if (task == EnergyTask::training && what == PerSample::energy && epochs.size() >= 2 && sum > 0) {
+                const double later = (sum - epochs.front()) / static_cast<double>(epochs.size() - 1);
+                const double share = std::max(0.0, epochs.front() - later) / sum;
+                const auto total = r.train_energy_j  ? r.train_energy_j
+                                   : r.train_samples ? std::optional<double>(*energy * *r.train_samples)
+                                                     : std::nullopt;
+                if (total) {
+                    s.warmup_j = share * *total;
+                    s.warmup_known = true;
+                }
+                *energy *= 1 - share;
+            }
+            if (!positive_finite(*energy))
+                return Error{where + ": no steady-state energy is left after warm-up"};
+            s.y = std::log(*energy);
+            samples.push_back(std::move(s));
         }
     }
+    // Twins (params and MACs, and activations and MAC layers where both are known, within 1%) are one group:
+    // held out together, so that a twin never predicts its twin.
+    auto near = [](double a, double b) { return std::abs(a - b) <= twin_tolerance * std::max(a, b); };
+    auto twins = [&](const ModelCharacteristics& a, const ModelCharacteristics& b) {
+        const bool memory = a.knows_memory() && b.knows_memory();
+        return near(a.params, b.params) && near(a.macs, b.macs) &&
+               (!memory || (near(a.activations, b.activations) && near(a.mac_layers, b.mac_layers)));
+    };
+    std::vector<std::string> names(samples.size());
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        std::vector<std::string> members;
+        for (const auto& other : samples) {
+            if (twins(samples[i].stats, other.stats) &&
+                std::find(members.begin(), members.end(), other.group) == members.end())
+                members.push_back(other.group);
+        }
+        std::sort(members.begin(), members.end());
+        for (const auto& m : members) names[i] += (names[i].empty() ? "" : "+") + m;
+    }
+    for (std::size_t i = 0; i < samples.size(); ++i) samples[i].group = names[i];
     return samples;
 }
 
@@ -520,6 +559,14 @@ Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask 
     model.cv_scheme = scheme;
     model.rows = samples.size();
     model.groups = groups;
+    std::vector<double> warmups;
+    for (const auto& s : samples) {
+        if (s.warmup_known) warmups.push_back(s.warmup_j);
+    }
+    if (!warmups.empty()) {
+        model.warmup_j = stats::median(warmups);
+        model.warmup_rows = warmups.size();
+    }
     model.params_range = range_of(samples, &ModelCharacteristics::params);
     model.macs_range = range_of(samples, &ModelCharacteristics::macs);
     model.batch_range = range_of(samples, &ModelCharacteristics::batch_size);
@@ -589,9 +636,10 @@ Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelChar
     e.low_j = std::exp(log_eps + low);
     e.high_j = std::exp(log_eps + high);
     if (samples) {
-        e.total_energy_j = e.energy_per_sample_j * *samples;
-        e.total_low_j = e.low_j * *samples;
-        e.total_high_j = e.high_j * *samples;
+        e.warmup_j = model.warmup_j;
+        e.total_energy_j = e.energy_per_sample_j * *samples + e.warmup_j;
+        e.total_low_j = e.low_j * *samples + e.warmup_j;
+        e.total_high_j = e.high_j * *samples + e.warmup_j;
     }
     auto check_range = [&](const char* what, double value, const FeatureRange& range) {
         if (value < range.min || value > range.max) {

@@ -15,6 +15,8 @@
 namespace joulecast::estimator_detail {
 
 constexpr double validation_confidence = 0.9;
+// Architectures whose characteristics agree within this relative tolerance are twins (one validation group).
+constexpr double twin_tolerance = 0.01;
 
 inline bool positive_finite(double v) {
     return std::isfinite(v) && v > 0;
@@ -28,6 +30,8 @@ struct Sample {
     double y = 0;  // ln(J per sample)
     std::string group;
     const CalibrationRow* row = nullptr;
+    double warmup_j = 0;  ///< training energy: the row's warm-up per run, joules (0 when not known)
+    bool warmup_known = false;
 };
 
 // Validates every row and returns those that carry the task's energy per sample.

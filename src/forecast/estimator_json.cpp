@@ -207,8 +207,10 @@ nlohmann::ordered_json calibration_to_json(const Calibration& calibration) {
                         {"infer_energy_j", optional_json(r.infer_energy_j)},
                         {"train_seconds_per_sample", optional_json(r.train_seconds_per_sample)},
                         {"infer_seconds_per_sample", optional_json(r.infer_seconds_per_sample)},
+                        {"epoch_energy_j", r.epoch_energy_j},
                         {"measured_at", r.measured_at},
                         {"how", r.how}});
+        if (r.epoch_energy_j.empty()) rows.back().erase("epoch_energy_j");
     }
     j["rows"] = std::move(rows);
     return j;
@@ -239,6 +241,7 @@ Result<Calibration> calibration_from_json(const nlohmann::ordered_json& json) {
         r.infer_energy_j = f.optional_number("infer_energy_j");
         r.train_seconds_per_sample = f.optional_number("train_seconds_per_sample");
         r.infer_seconds_per_sample = f.optional_number("infer_seconds_per_sample");
+        if (json["rows"][i].contains("epoch_energy_j")) r.epoch_energy_j = f.numbers("epoch_energy_j");
         r.measured_at = f.text("measured_at", false);
         r.how = f.text("how", false);
         if (f.error()) return *f.error();
@@ -278,6 +281,8 @@ nlohmann::ordered_json energy_model_to_json(const EnergyModel& m) {
     j["cv_scheme"] = m.cv_scheme;
     j["rows"] = m.rows;
     j["groups"] = m.groups;
+    j["warmup_j"] = m.warmup_j;
+    j["warmup_rows"] = m.warmup_rows;
     j["params_range"] = range_json(m.params_range);
     j["macs_range"] = range_json(m.macs_range);
     j["batch_range"] = range_json(m.batch_range);
@@ -358,6 +363,10 @@ Result<EnergyModel> energy_model_from_json(const nlohmann::ordered_json& json) {
     m.cv_rmse_log = f.number("cv_rmse_log");
     m.cv_scheme = f.text("cv_scheme", false);
     m.rows = static_cast<std::size_t>(f.number("rows"));
+    if (json.contains("warmup_j")) {  // absent in models written before warm-up was fitted
+        m.warmup_j = f.number("warmup_j");
+        m.warmup_rows = static_cast<std::size_t>(f.number("warmup_rows"));
+    }
     m.params_range = range_from(f, json, "params_range");
     m.macs_range = range_from(f, json, "macs_range");
     m.batch_range = range_from(f, json, "batch_range");

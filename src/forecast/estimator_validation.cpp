@@ -61,8 +61,8 @@ Result<LogoValidation> validate_leave_one_group_out(const Calibration& calibrati
     for (const auto& group : groups) {
         Calibration rest;
         rest.device = calibration.device;
-        for (const auto& row : calibration.rows) {
-            if (row.model != group) rest.rows.push_back(row);
+        for (const auto& s : *rows) {
+            if (s.group != group) rest.rows.push_back(*s.row);
         }
         auto model = fit_energy_model(rest, task, options);
         if (!model) {

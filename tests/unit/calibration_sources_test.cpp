@@ -88,11 +88,28 @@ TEST(CalibrationSources, ShippedH100FitsAndValidates) {
         EXPECT_EQ(model->rows, 18u);
         auto v = validate_leave_one_group_out(s.calibration, EnergyTask::training);
         ASSERT_TRUE(v) << v.error();
-        EXPECT_EQ(v->groups.size(), 6u);
-        EXPECT_TRUE(std::isfinite(v->mape_energy_per_sample_pct));
+        // resnet18 and preactresnet18 (same MACs, activations and MAC layers; params 0.03% apart) are held
+        // out together: five groups, the twins' one with six rows.
+        ASSERT_EQ(v->groups.size(), 5u);
+        bool twins = false;
+        for (const auto& g : v->groups) {
+            EXPECT_NE(g.model, "resnet18");
+            EXPECT_NE(g.model, "preactresnet18");
+            if (g.model == "preactresnet18+resnet18") {
+                twins = true;
+                EXPECT_EQ(g.rows, 6u);
+            }
+        }
+        EXPECT_TRUE(twins);
+        // Fitted to steady state (first-epoch warm-up excluded), held out by twin group: 8.98% (median
+        // 3.78%). The old fit (warm-up as per-sample cost, twins apart) gave 16.3% (median 7.62%).
+        EXPECT_LT(v->mape_energy_per_sample_pct, 10.0);
+        EXPECT_LT(v->median_ape_pct, 5.0);
+        // Warm-up is fitted from all 18 rows' per-epoch energies; the totals include it.
+        EXPECT_EQ(model->warmup_rows, 18u);
+        EXPECT_GT(model->warmup_j, 0);
         ASSERT_TRUE(v->mape_total_energy_pct);
-        // Every held-out row has train_samples, so total and per-sample errors coincide.
-        EXPECT_NEAR(*v->mape_total_energy_pct, v->mape_energy_per_sample_pct, 1e-9);
+        EXPECT_TRUE(std::isfinite(*v->mape_total_energy_pct));
         std::printf("H100 leave-one-architecture-out training MAPE: %.2f%% (median %.2f%%)\n",
                     v->mape_energy_per_sample_pct, v->median_ape_pct);
     }
