@@ -140,6 +140,8 @@ TEST(CalibrationSources, RowsFromStoredRunsGroupedByDevice) {
     Json failed = run_result("f1", "m5", 1e6, 1e8, 32, 64, 100, 2.0);
     failed["status"] = "failed";
     results.push_back(failed);
+    results[0]["epochs"] = Json::array({{{"n", 1}, {"start_s", 0.0}, {"end_s", 1.2}, {"energy_j", 40.0}},
+                                        {{"n", 2}, {"start_s", 1.2}, {"end_s", 2.0}, {"energy_j", 24.0}}});
     Json text_meta = run_result("t1", "m6", 0, 0, 0, 50, 200, 1.0);
     text_meta["meta"] = {{"model", "m6"}, {"params", "2000"}, {"macs", "300000"}, {"batch_size", "64"}};
     results.push_back(text_meta);
@@ -159,6 +161,8 @@ TEST(CalibrationSources, RowsFromStoredRunsGroupedByDevice) {
     EXPECT_DOUBLE_EQ(*r.train_samples, 100);
     EXPECT_DOUBLE_EQ(*r.train_seconds_per_sample, 0.02);
     EXPECT_FALSE(r.infer_energy_per_sample_j);
+    EXPECT_EQ(r.epoch_energy_j, (std::vector<double>{40.0, 24.0}));  // kept for the warm-up fit
+    EXPECT_TRUE(gpu.calibration.rows[1].epoch_energy_j.empty());      // no epochs recorded
     EXPECT_DOUBLE_EQ(*gpu.calibration.rows[2].train_energy_per_sample_j, 0.25);  // meta given as text
     EXPECT_DOUBLE_EQ(gpu.calibration.rows[2].macs, 300000);
     // A run on a GPU machine without GPU energy belongs to its CPU.
