@@ -47,7 +47,9 @@ Estimates a job's energy from the model alone, without running it: training ener
 model's MACs, parameters and the batch size is fitted to a calibration of that device: its stored runs when
 they cover 3+ architectures (runs whose meta gives model, params, macs and batch_size, as the built-in
 workloads and examples/pytorch/train.py send), else the calibration shipped with joulecast, else -- said
-plainly -- the nearest calibrated device by TDP, scaled. Every figure is a MODEL estimate, not a measurement.
+plainly -- the nearest calibrated device by TDP, scaled. Training energy per sample is fitted at steady state:
+the first epoch's excess (warm-up) is a fitted cost per run, printed apart and added to E_tr. Every figure is
+a MODEL estimate, not a measurement.
 
 model (one of):
   MODEL.onnx            an ONNX file (parameters, MACs, activations and MAC layers per sample as `joulecast
