@@ -161,8 +161,8 @@ TEST(CalibrationSources, RowsFromStoredRunsGroupedByDevice) {
     EXPECT_DOUBLE_EQ(*r.train_samples, 100);
     EXPECT_DOUBLE_EQ(*r.train_seconds_per_sample, 0.02);
     EXPECT_FALSE(r.infer_energy_per_sample_j);
-    EXPECT_EQ(r.epoch_energy_j, (std::vector<double>{40.0, 24.0}));  // kept for the warm-up fit
-    EXPECT_TRUE(gpu.calibration.rows[1].epoch_energy_j.empty());      // no epochs recorded
+    EXPECT_EQ(r.epoch_energy_j, (std::vector<double>{40.0, 24.0}));              // kept for the warm-up fit
+    EXPECT_TRUE(gpu.calibration.rows[1].epoch_energy_j.empty());                 // no epochs recorded
     EXPECT_DOUBLE_EQ(*gpu.calibration.rows[2].train_energy_per_sample_j, 0.25);  // meta given as text
     EXPECT_DOUBLE_EQ(gpu.calibration.rows[2].macs, 300000);
     // A run on a GPU machine without GPU energy belongs to its CPU.
