@@ -160,6 +160,14 @@ TEST(EstimatorSteadyState, FirstEpochExcessIsWarmUpPerRunNotPerSampleCost) {
     EXPECT_NEAR(e->energy_per_sample_j / truth, 1.0, 1e-6);
     EXPECT_NEAR(*e->total_energy_j, truth * 60000 + warmup, 1e-6 * truth * 60000);
     EXPECT_NEAR(e->warmup_j, warmup, 1e-9);
+    // Both survive JSON: the calibration's epoch energies and the model's warm-up.
+    auto back = calibration_from_json(calibration_to_json(c));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->rows[0].epoch_energy_j, c.rows[0].epoch_energy_j);
+    auto read = energy_model_from_json(energy_model_to_json(*model));
+    ASSERT_TRUE(read.ok()) << read.error();
+    EXPECT_DOUBLE_EQ(read->warmup_j, model->warmup_j);
+    EXPECT_EQ(read->warmup_rows, 30u);
     // Held out, the totals (steady × samples + warm-up) match the measured totals.
     auto v = validate_leave_one_group_out(c, EnergyTask::training);
     ASSERT_TRUE(v.ok()) << v.error();
