@@ -21,6 +21,7 @@
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
+#include "cli/estimate_internal.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/run_filters.hpp"
 #include "core/host.hpp"
@@ -46,7 +47,9 @@ Estimates a job's energy from the model alone, without running it: training ener
 model's MACs, parameters and the batch size is fitted to a calibration of that device: its stored runs when
 they cover 3+ architectures (runs whose meta gives model, params, macs and batch_size, as the built-in
 workloads and examples/pytorch/train.py send), else the calibration shipped with joulecast, else -- said
-plainly -- the nearest calibrated device by TDP, scaled. Every figure is a MODEL estimate, not a measurement.
+plainly -- the nearest calibrated device by TDP, scaled. Training energy per sample is fitted at steady state:
+the first epoch's excess (warm-up) is a fitted cost per run, printed apart and added to E_tr. Every figure is
+a MODEL estimate, not a measurement.
 
 model (one of):
   MODEL.onnx            an ONNX file (parameters, MACs, activations and MAC layers per sample as `joulecast
@@ -315,6 +318,10 @@ std::string interval(const std::string& low, const std::string& high) {
     return "[" + low + ", " + high + "]";
 }
 
+}  // namespace
+
+namespace estimate_detail {
+
 Json source_json(const ChosenCalibration& c) {
     const auto& s = c.source;
     return {{"device", c.device},
@@ -342,6 +349,12 @@ void print_source(std::ostream& out, const ChosenCalibration& c) {
     if (!s.note.empty()) out << "              note: " << s.note << '\n';
     if (c.fallback) out << "FALLBACK:     " << *c.fallback << '\n';
 }
+
+}  // namespace estimate_detail
+
+using namespace estimate_detail;
+
+namespace {
 
 struct TaskFigures {
     std::optional<EnergyModel> model;
@@ -470,6 +483,8 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
                         {"low_j", e.low_j},
                         {"high_j", e.high_j},
                         {"energy_j", optional_json(e.total_energy_j)},
+                        {"warmup_j", e.warmup_j},
+                        {"warmup_rows", t.model->warmup_rows},
                         {"energy_low_j", optional_json(e.total_low_j)},
                         {"energy_high_j", optional_json(e.total_high_j)},
                         {"seconds_per_sample", optional_json(t.s_per_sample)},
@@ -536,6 +551,11 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
         out << '\n'
             << "              fit: " << describe(*t.model) << "; " << t.model->cv_scheme << ", CV RMSE "
             << format_significant(t.model->cv_rmse_log) << " (log)\n";
+        if (t.model->warmup_rows > 0)
+            out << "              warm-up: " << format_energy(t.model->warmup_j)
+                << " per run (model: median first-epoch excess of " << t.model->warmup_rows
+                << " calibration runs; not in the per-sample figure" << (e.total_energy_j ? ", in E_tr" : "")
+                << ")\n";
         if (t.s_per_sample) {
             out << "              time: " << format_duration(*t.s_per_sample) << "/sample "
                 << interval(format_duration(*t.s_low), format_duration(*t.s_high));
@@ -560,119 +580,6 @@ int run_estimate(const Options& o, const ModelInfo& m, const ChosenCalibration& 
     }
     out << "intervals:    " << level << ", from the calibration's cross-validated residuals\n";
     for (const auto& w : warnings) out << "warning: " << w << '\n';
-    return 0;
-}
-
-int run_validate(const Options& o, const ChosenCalibration& chosen, const std::string& device_how,
-                 const std::vector<std::string>& warnings) {
-    struct Item {
-        std::string label;
-        EnergyTask task;
-        PerSample per_sample;
-    };
-    const Item items[] = {{"training energy", EnergyTask::training, PerSample::energy},
-                          {"inference energy", EnergyTask::inference, PerSample::energy},
-                          {"training time", EnergyTask::training, PerSample::time},
-                          {"inference time", EnergyTask::inference, PerSample::time}};
-    Json validations = Json::array();
-    std::ostream& out = std::cout;
-    if (!o.json) {
-        out << "Leave-one-architecture-out validation for " << chosen.device << " (" << device_how << ")\n";
-        print_source(out, chosen);
-    }
-    bool any = false;
-    for (const auto& item : items) {
-        EstimatorOptions options;
-        options.per_sample = item.per_sample;
-        auto v = validate_leave_one_group_out(chosen.source.calibration, item.task, options);
-        if (!v) {
-            // Time rows are optional; say why energy could not be validated.
-            if (item.per_sample == PerSample::energy) {
-                if (o.json)
-                    validations.push_back({{"what", item.label}, {"unavailable", v.error()}});
-                else
-                    out << '\n' << item.label << ": not validated: " << v.error() << '\n';
-            }
-            continue;
-        }
-        any = true;
-        if (o.json) {
-            Json j = validation_to_json(*v);
-            j["what"] = item.label;
-            validations.push_back(std::move(j));
-            continue;
-        }
-        const bool time = item.per_sample == PerSample::time;
-        out << '\n'
-            << item.label << " per sample: MAPE " << format_significant(v->mape_energy_per_sample_pct)
-            << "%, median APE " << format_significant(v->median_ape_pct) << "%";
-        if (v->mape_total_energy_pct)
-            out << ", total energy MAPE " << format_significant(*v->mape_total_energy_pct) << "%";
-        out << ", " << format_significant(v->coverage * 100) << "% inside their 90% interval\n";
-        out << "  architecture      rows  MAPE/sample  MAPE total  model fitted without it\n";
-        for (const auto& g : v->groups) {
-            char line[256];
-            std::snprintf(
-                line, sizeof line, "  %-16s %5zu  %10s%%  %9s  %s\n", g.model.c_str(), g.rows,
-                format_significant(g.mape_energy_per_sample_pct).c_str(),
-                g.mape_total_energy_pct ? (format_significant(*g.mape_total_energy_pct) + "%").c_str() : "-",
-                g.chosen.c_str());
-            out << line;
-        }
-        for (const auto& p : v->predictions) {
-            out << "    " << p.model << " batch " << format_significant(p.batch_size) << ": measured "
-                << (time ? format_duration(p.measured_j) : format_energy(p.measured_j)) << ", predicted "
-                << (time ? format_duration(p.predicted_j) : format_energy(p.predicted_j)) << " ("
-                << format_significant(p.ape_pct) << "% off"
-                << (p.inside_interval ? "" : ", outside the interval") << ")\n";
-        }
-        for (const auto& s : v->skipped) out << "  skipped: " << s << '\n';
-    }
-    if (o.json) {
-        Json j = {{"schema", "joulecast.estimate-validation/1"},
-                  {"device", chosen.device},
-                  {"device_from", device_how},
-                  {"calibration", source_json(chosen)},
-                  {"validations", validations},
-                  {"warnings", warnings}};
-        std::cout << j.dump(2) << '\n';
-    } else {
-        for (const auto& w : warnings) out << "warning: " << w << '\n';
-    }
-    if (!any) {
-        std::cerr << "joulecast estimate: error: the calibration of '" << chosen.device
-                  << "' cannot be validated (it needs 2+ architectures with energy per sample)\n";
-        return 1;
-    }
-    return 0;
-}
-
-/// Writes the store's calibration of `device` in the shipped form, with its provenance.
-int save_calibration(const std::string& file, const std::string& device, const StoreCalibrations& stored,
-                     const std::vector<std::string>& warnings) {
-    for (const auto& w : warnings) std::cerr << "joulecast estimate: warning: " << w << '\n';
-    const CalibrationSource* source = nullptr;
-    for (const auto& s : stored.devices)
-        if (to_lower(s.calibration.device) == to_lower(device)) source = &s;
-    if (!source) {
-        std::string known;
-        for (const auto& s : stored.devices) known += (known.empty() ? "" : ", ") + s.calibration.device;
-        std::cerr << "joulecast estimate: error: the store has no calibration runs of '" << device << "'"
-                  << (known.empty() ? std::string(" (it has none of any device)") : " (it has: " + known + ")")
-                  << '\n';
-        return 1;
-    }
-    Json json = calibration_to_json(source->calibration);
-    json["measured_on"] = source->measured_on;
-    json["note"] = "Written by `joulecast estimate --save-calibration` from the runs in " + source->file + ": " +
-                   source->how;
-    const std::string failure = write_output_file(file, [&](std::ostream& out) { out << json.dump(2) << '\n'; });
-    if (!failure.empty()) {
-        std::cerr << "joulecast estimate: error: cannot write " << file << ": " << failure << '\n';
-        return 1;
-    }
-    std::cout << "wrote " << file << ": " << source->calibration.rows.size() << " rows, "
-              << source->architectures().size() << " architectures of " << source->calibration.device << '\n';
     return 0;
 }
 
@@ -712,7 +619,7 @@ int estimate_command(const std::vector<std::string>& arguments) {
         return 1;
     }
     if (chosen->fallback && !o.json) std::cerr << "joulecast estimate: " << *chosen->fallback << '\n';
-    if (o.validate) return run_validate(o, *chosen, device_how, warnings);
+    if (o.validate) return run_validate(o.json, *chosen, device_how, warnings);
     return run_estimate(o, *model, *chosen, carbon, device_how, warnings);
 }
 

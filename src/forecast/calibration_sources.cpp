@@ -158,6 +158,8 @@ StoreCalibrations calibrations_from_results(const std::vector<RunResult>& result
             r.train_samples = row.training_samples;
             r.train_energy_j = row.training_energy_j;
             r.train_seconds_per_sample = ratio(row.training_time_s, row.training_samples);
+            // The epochs' energies: the fit takes the first epoch's excess as warm-up, not per-sample cost.
+            for (const auto& epoch : result.epochs) r.epoch_energy_j.push_back(epoch.energy_j);
         }
         r.infer_energy_per_sample_j = ratio(row.inference_energy_j, row.inference_samples);
         if (r.infer_energy_per_sample_j) {

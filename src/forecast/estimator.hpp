@@ -115,6 +115,10 @@ struct CalibrationRow {
     std::optional<double> infer_energy_j;
     std::optional<double> train_seconds_per_sample;  ///< measured training time per sample, seconds
     std::optional<double> infer_seconds_per_sample;  ///< measured inference time per sample, seconds
+    /// Each training epoch's energy, joules, where recorded (may cover more domains than train_energy_j: only
+    /// its shape is used). With 2+ epochs the first epoch's excess over the later epochs' mean is warm-up:
+    /// fitted as joules per run, not as energy per sample (see fit_energy_model).
+    std::vector<double> epoch_energy_j;
     std::string measured_at;                         ///< ISO 8601 time of the measurement
     std::string how;  ///< how it was measured, e.g. "joulecast study, nvml counter, 3 epochs"
 };
@@ -170,7 +174,12 @@ struct EnergyModel {
     double cv_rmse_log = 0;            ///< their root mean square
     std::string cv_scheme;             ///< e.g. "leave-one-group-out over 6 models" or "leave-one-out"
     std::size_t rows = 0;              ///< calibration rows fitted
-    std::vector<std::string> groups;   ///< distinct models, in first-seen order
+    std::vector<std::string> groups;   ///< distinct models (twins joined by '+'), in first-seen order
+    /// Training energy only: warm-up per run, joules (the median over the calibration rows with per-epoch
+    /// energies of the first epoch's excess over the later epochs' mean, scaled to the measured total), and
+    /// the number of rows it came from (0: none known, warmup_j is 0).
+    double warmup_j = 0;
+    std::size_t warmup_rows = 0;
     FeatureRange params_range, macs_range, batch_range;  ///< of the calibration rows, raw units
     /// Of the calibration rows, with memory terms only (zeros otherwise).
     FeatureRange activations_range, mac_layers_range;
@@ -198,7 +207,8 @@ struct EnergyEstimate {
     double low_j = 0;                ///< per-sample bounds at `confidence`
     double high_j = 0;
     double confidence = 0.9;
-    std::optional<double> total_energy_j;  ///< × samples, when samples were given
+    std::optional<double> total_energy_j;  ///< × samples plus the model's warm-up, when samples were given
+    double warmup_j = 0;                   ///< the model's warm-up per run, included in the totals
     std::optional<double> total_low_j;
     std::optional<double> total_high_j;
     std::string interval_method;     ///< "cv-quantiles" (20+ residuals) or "cv-t"

@@ -138,6 +138,79 @@ TEST(EstimatorValidate, LeaveOneGroupOutErrorIsSmallOnNoiselessData) {
     EXPECT_EQ(j["groups"].size(), 6u);
 }
 
+// Warm-up: every row's first epoch carries a fixed 500 J excess; the steady per-sample law is recovered and
+// the warm-up is reported per run, not folded into the energy per sample.
+TEST(EstimatorSteadyState, FirstEpochExcessIsWarmUpPerRunNotPerSampleCost) {
+    Calibration c = synthetic_calibration(power_law);
+    constexpr double samples_per_epoch = 10000, warmup = 500;
+    for (auto& r : c.rows) {
+        const double steady_epoch = *r.train_energy_per_sample_j * samples_per_epoch;
+        r.epoch_energy_j = {steady_epoch + warmup, steady_epoch, steady_epoch, steady_epoch};
+        r.train_samples = 4 * samples_per_epoch;
+        r.train_energy_j = 4 * steady_epoch + warmup;
+        r.train_energy_per_sample_j = *r.train_energy_j / *r.train_samples;  // warm-up included, as measured
+    }
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(model->warmup_rows, 30u);
+    EXPECT_NEAR(model->warmup_j, warmup, 1e-6);
+    auto e = estimate_energy(*model, {5.0e6, 1.0e8, 100}, 60000.0);
+    ASSERT_TRUE(e.ok()) << e.error();
+    const double truth = power_law(1.0e8, 5.0e6, 100);
+    EXPECT_NEAR(e->energy_per_sample_j / truth, 1.0, 1e-6);
+    EXPECT_NEAR(*e->total_energy_j, truth * 60000 + warmup, 1e-6 * truth * 60000);
+    EXPECT_NEAR(e->warmup_j, warmup, 1e-9);
+    // Both survive JSON: the calibration's epoch energies and the model's warm-up.
+    auto back = calibration_from_json(calibration_to_json(c));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->rows[0].epoch_energy_j, c.rows[0].epoch_energy_j);
+    auto read = energy_model_from_json(energy_model_to_json(*model));
+    ASSERT_TRUE(read.ok()) << read.error();
+    EXPECT_DOUBLE_EQ(read->warmup_j, model->warmup_j);
+    EXPECT_EQ(read->warmup_rows, 30u);
+    // Held out, the totals (steady × samples + warm-up) match the measured totals.
+    auto v = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_LT(v->mape_energy_per_sample_pct, 1e-4);
+    ASSERT_TRUE(v->mape_total_energy_pct);
+    EXPECT_LT(*v->mape_total_energy_pct, 1e-4);
+}
+
+// A twin (same params and MACs within 1%) is held out with its twin, never predicted from it.
+TEST(EstimatorValidate, TwinArchitecturesAreHeldOutTogether) {
+    Calibration c = synthetic_calibration(power_law);
+    const std::size_t n = c.rows.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (c.rows[i].model != "resnet18") continue;
+        CalibrationRow twin = c.rows[i];
+        twin.model = "preactresnet18";
+        twin.params *= 1.003;
+        c.rows.push_back(twin);
+    }
+    auto v = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(v.ok()) << v.error();
+    ASSERT_EQ(v->groups.size(), 6u);
+    bool found = false;
+    for (const auto& g : v->groups) {
+        if (g.model == "preactresnet18+resnet18") {
+            found = true;
+            EXPECT_EQ(g.rows, 10u);
+        }
+    }
+    EXPECT_TRUE(found);
+    for (const auto& p : v->predictions) {
+        EXPECT_NE(p.model, "resnet18");
+        EXPECT_NE(p.model, "preactresnet18");
+    }
+    // A 2% difference is no twin.
+    for (auto& r : c.rows) {
+        if (r.model == "preactresnet18") r.params = r.params / 1.003 * 1.02;
+    }
+    auto apart = validate_leave_one_group_out(c, EnergyTask::training);
+    ASSERT_TRUE(apart.ok()) << apart.error();
+    EXPECT_EQ(apart->groups.size(), 7u);
+}
+
 TEST(EstimatorFit, SelectsTheInteractionWhenTheBatchGainDependsOnModelSize) {
     // The batch exponent weakens for big models: c = −0.9 + 0.03 × ln MACs. 2% noise.
     auto law = [](double macs, double, double batch) {
