@@ -92,6 +92,18 @@ if command -v promtool >/dev/null; then
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
         "http://127.0.0.1:$agent_port/metrics" | promtool check metrics
 fi
+python3 - "http://127.0.0.1:$agent_port" <<'PY'
+import sys, urllib.error, urllib.request
+base = sys.argv[1]
+page = urllib.request.urlopen(base + "/").read().decode()
+assert 'href="metrics"' in page and 'href="-/healthy"' in page, page
+assert urllib.request.urlopen(base + "/-/healthy").status == 200
+try:
+    urllib.request.urlopen(base + "/nothing")
+    raise AssertionError("/nothing answered")
+except urllib.error.HTTPError as error:
+    assert error.code == 404, error.code
+PY
 kill -TERM "$agent_pid"
 wait "$agent_pid" && status=0 || status=$?
 agent_pid=
