@@ -1,5 +1,5 @@
-// joulecast-agent: the node agent behind `joulecast serve`. It samples every available sensor through the same
-// registry and sampler as `joulecast run` and serves the Prometheus text exposition on GET /metrics.
+// joulecast-agent: the node agent behind `joulecast serve`. It samples every available sensor through the
+// same registry and sampler as `joulecast run` and serves the Prometheus text exposition on GET /metrics.
 //
 // It is a separate executable because Debian's cpp-httplib is a shared library that pulls in OpenSSL, and the
 // measuring `joulecast` binary must need only glibc and libstdc++.

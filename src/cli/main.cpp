@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <filesystem>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>

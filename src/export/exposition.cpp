@@ -95,9 +95,10 @@ std::string render_text(const Snapshot& snapshot) {
     std::sort(energy.begin(), energy.end(), [](const ExportedEnergy& a, const ExportedEnergy& b) {
         return std::tie(a.domain, a.device, a.method) < std::tie(b.domain, b.device, b.method);
     });
-    family(out, "joulecast_energy_joules_total", "counter",
-           "Energy used since the agent started, in joules: a hardware counter (method=\"counter\"), measured "
-           "power integrated over time (\"integrated\") or a model (\"modelled\").");
+    family(
+        out, "joulecast_energy_joules_total", "counter",
+        "Energy used since the agent started, in joules: a hardware counter (method=\"counter\"), measured "
+        "power integrated over time (\"integrated\") or a model (\"modelled\").");
     for (const auto& e : energy)
         sample(out, "joulecast_energy_joules_total",
                {{"domain", e.domain}, {"device", e.device}, {"method", to_string(e.method)}}, e.joules);
@@ -158,15 +159,16 @@ void EnergyExport::ingest(const std::vector<Reading>& readings) {
         if (r.channel >= m_state.size()) continue;
         ChannelState& state = m_state[r.channel];
         switch (state.role) {
-            case ChannelState::Role::ignore: break;
+            case ChannelState::Role::ignore:
+                break;
             case ChannelState::Role::counter:
                 state.counter.update(r.value);
                 state.has_last = true;
                 break;
             case ChannelState::Role::integrate:
                 if (state.has_last && r.t_ns > state.last_t_ns)
-                    state.integrated_j += 0.5 * (state.last_w + r.value) * 1e-9 *
-                                          static_cast<double>(r.t_ns - state.last_t_ns);
+                    state.integrated_j +=
+                        0.5 * (state.last_w + r.value) * 1e-9 * static_cast<double>(r.t_ns - state.last_t_ns);
                 [[fallthrough]];
             case ChannelState::Role::gauge_only:
                 if (!state.has_last || r.t_ns >= state.last_t_ns) {
@@ -188,7 +190,8 @@ std::vector<ExportedEnergy> EnergyExport::energy() const {
             joules[state.key] += state.integrated_j;
     }
     std::vector<ExportedEnergy> out;
-    for (const auto& [key, j] : joules) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j});
+    for (const auto& [key, j] : joules)
+        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j});
     return out;
 }
 

@@ -20,8 +20,8 @@ namespace joulecast::exporter {
 inline constexpr const char* text_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A counter value that never decreases although its source may: a source that wraps at `wrap_range`
-/// (joules; 0 when it does not wrap) has the wrap undone, and a source that falls back otherwise (a GPU reset,
-/// a sensor re-probed) is taken to have restarted from zero, so that its new value is added on.
+/// (joules; 0 when it does not wrap) has the wrap undone, and a source that falls back otherwise (a GPU
+/// reset, a sensor re-probed) is taken to have restarted from zero, so that its new value is added on.
 class MonotoneCounter {
 public:
     explicit MonotoneCounter(double wrap_range = 0) : m_wrap_range(wrap_range) {}
@@ -44,7 +44,7 @@ struct ExportedEnergy {
     std::string domain;  ///< "gpu", "cpu", "dram", ...
     std::string device;  ///< "gpu0", "package-0", ...
     Method method = Method::counter;
-    double joules = 0;   ///< since the agent started, never decreasing
+    double joules = 0;  ///< since the agent started, never decreasing
 };
 
 struct ExportedPower {
@@ -84,10 +84,10 @@ std::string format_value(double value);
 /// The whole exposition, families in a fixed order, series sorted by their labels.
 std::string render_text(const Snapshot& snapshot);
 
-/// Turns a trace's readings into the exported series. Energy comes from the hardware counter of a device where
-/// it has one (method "counter"), otherwise from its measured power integrated over time ("integrated"); a
-/// channel whose values come from a model gives method "modelled". Only accounted channels count toward the
-/// energy series, so that summing them over a node does not count a contained zone twice.
+/// Turns a trace's readings into the exported series. Energy comes from the hardware counter of a device
+/// where it has one (method "counter"), otherwise from its measured power integrated over time
+/// ("integrated"); a channel whose values come from a model gives method "modelled". Only accounted channels
+/// count toward the energy series, so that summing them over a node does not count a contained zone twice.
 class EnergyExport {
 public:
     explicit EnergyExport(std::vector<TraceChannel> channels);

@@ -45,7 +45,9 @@ TEST(ExportExposition, RendersKnownReadingsExactly) {
 }
 
 TEST(ExportExposition, EscapesLabelValues) {
-    EXPECT_EQ(escape_label_value(R"(a\b"c)" "\nd"), R"(a\\b\"c\nd)");
+    EXPECT_EQ(escape_label_value(R"(a\b"c)"
+                                 "\nd"),
+              R"(a\\b\"c\nd)");
     EXPECT_EQ(escape_label_value("plain-0"), "plain-0");
     EXPECT_EQ(format_value(0.1), "0.1");
     EXPECT_EQ(format_value(1e21), "1e+21");
@@ -69,7 +71,8 @@ TEST(ExportExposition, ResetCounterRestartsFromZero) {
     EXPECT_DOUBLE_EQ(counter.update(7), 17);
 }
 
-Channel make_channel(std::string name, std::string domain, std::string device, Quantity quantity, bool modelled) {
+Channel make_channel(std::string name, std::string domain, std::string device, Quantity quantity,
+                     bool modelled) {
     Channel c;
     c.name = std::move(name);
     c.domain = std::move(domain);
