@@ -12,6 +12,8 @@ packages=(
     libtomlplusplus-dev                       # study grids (TOML, used header-only)
     python3                                   # the Python client and its tests
     libtorch-dev zlib1g-dev dataset-fashion-mnist # model zoo (joulecast-zoo): libtorch, gzip, Fashion-MNIST
+    libcpp-httplib-dev                        # joulecast-agent's HTTP server (`joulecast serve`)
+    prometheus prometheus-pushgateway         # the agent's tests against a real Prometheus (and Pushgateway)
 )
 
 # The HTML report: its chart library comes from npm (web/, pinned in web/package-lock.json) and is compiled

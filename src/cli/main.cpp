@@ -1,7 +1,12 @@
 // joulecast: measure, forecast and explain the energy of ML jobs. This file only dispatches to commands.
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -32,6 +37,7 @@ commands:
   inspect MODEL.onnx|NAME          parameters, MACs and MACs per parameter of a model
   models                           the built-in model zoo
   estimate MODEL|--params --macs   energy, time and CO2e from the model alone (a MODEL estimate)
+  serve [--listen ADDR:PORT]       node agent serving Prometheus metrics (runs joulecast-agent)
   help [COMMAND]                   show help
 
 Run 'joulecast help COMMAND' for a command's options.
@@ -57,6 +63,28 @@ const Command commands[] = {
     {"estimate", joulecast::cli::estimate_command, &joulecast::cli::estimate_usage},
 };
 
+/// `joulecast serve` is joulecast-agent, a separate executable (its HTTP library would make joulecast need
+/// OpenSSL): exec the one beside this binary.
+int exec_agent(const std::vector<std::string>& args) {
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    const auto agent = (error ? std::filesystem::path(".") : self.parent_path()) / "joulecast-agent";
+    std::vector<std::string> agent_args = {"joulecast-agent"};
+    agent_args.insert(agent_args.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& arg : agent_args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::signal(SIGPIPE, SIG_DFL);
+    execv(agent.c_str(), argv.data());
+    const int why = errno;
+    std::cerr << "joulecast serve: cannot run " << agent.string() << ": " << std::strerror(why)
+              << (why == ENOENT ? "\n  joulecast-agent is built beside joulecast where libcpp-httplib-dev is "
+                                  "installed (cmake target joulecast-agent)"
+                                : "")
+              << '\n';
+    return 1;
+}
+
 const Command* find(const std::string& name) {
     for (const auto& command : commands)
         if (name == command.name) return &command;
@@ -79,6 +107,7 @@ int main(int argc, char** argv) {
             std::cout << "joulecast 0.1.0\n";
             return 0;
         }
+        if (args.size() > 1 && args[1] == "serve") return exec_agent({"serve", "--help"});
         const Command* command = args.size() > 1 ? find(args[1]) : nullptr;
         if (args.size() > 1 && !command) {
             std::cerr << "joulecast: unknown command '" << args[1] << "'\n\n" << usage;
@@ -87,6 +116,7 @@ int main(int argc, char** argv) {
         std::cout << (command ? *command->usage : usage);
         return 0;
     }
+    if (args[0] == "serve") return exec_agent(args);
     const Command* command = find(args[0]);
     if (!command) {
         std::cerr << "joulecast: unknown command '" << args[0] << "'\n\n" << usage;

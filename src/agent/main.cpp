@@ -1,0 +1,284 @@
+// joulecast-agent: the node agent behind `joulecast serve`. It samples every available sensor through the
+// same registry and sampler as `joulecast run` and serves the Prometheus text exposition on GET /metrics.
+//
+// It is a separate executable because Debian's cpp-httplib is a shared library that pulls in OpenSSL, and the
+// measuring `joulecast` binary must need only glibc and libstdc++.
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "export/exposition.hpp"
+#include "meter/sampler.hpp"
+#include "sensors/registry.hpp"
+
+namespace {
+
+using namespace joulecast;
+
+volatile std::sig_atomic_t g_stop_requested = 0;  // set by the SIGTERM/SIGINT handler
+
+const char* const usage = R"(usage: joulecast-agent serve [options]
+       joulecast serve [options]
+
+Samples every available energy sensor and serves Prometheus metrics.
+
+options:
+  --listen ADDR:PORT   where to listen (default 127.0.0.1:9464); an address beyond loopback, e.g.
+                       0.0.0.0:9464, must be given here explicitly
+  --interval-ms N      time between sensor readings, 10 to 10000 (default 1000)
+
+endpoints: GET /metrics (text format 0.0.4), GET / (links), GET /-/healthy
+environment: JOULECAST_SYSFS_ROOT, JOULECAST_PROC_ROOT, JOULECAST_NVML_LIBRARY, JOULECAST_ROCM_SMI_LIBRARY
+)";
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = 9464;
+    std::chrono::milliseconds interval{1000};
+};
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+int parse_int(const std::string& text, const std::string& what) {
+    std::size_t used = 0;
+    int value = 0;
+    try {
+        value = std::stoi(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size()) throw UsageError(what + " is not a whole number: '" + text + "'");
+    return value;
+}
+
+Options parse(const std::vector<std::string>& args) {
+    Options options;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+            return args[++i];
+        };
+        if (arg == "--listen") {
+            const std::string& listen = value();
+            const auto colon = listen.rfind(':');
+            if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
+                throw UsageError("--listen wants ADDR:PORT, e.g. 127.0.0.1:9464, not '" + listen + "'");
+            options.host = listen.substr(0, colon);
+            if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
+                options.host = options.host.substr(1, options.host.size() - 2);
+            options.port = parse_int(listen.substr(colon + 1), "--listen's port");
+            if (options.port < 1 || options.port > 65535)
+                throw UsageError("--listen's port must be 1 to 65535, not " + std::to_string(options.port));
+        } else if (arg == "--interval-ms") {
+            const int ms = parse_int(value(), "--interval-ms");
+            if (ms < 10 || ms > 10000) throw UsageError("--interval-ms must be 10 to 10000");
+            options.interval = std::chrono::milliseconds(ms);
+        } else {
+            throw UsageError("unknown option '" + arg + "'");
+        }
+    }
+    return options;
+}
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+/// Owns the sensors and the sampler and turns new readings into the exported series. The sampler is replaced
+/// every `rotate_after` readings, because its trace keeps every reading: a new one starts as soon as the old
+/// has stopped, and the integration bridges the gap of a few milliseconds.
+class Collector {
+public:
+    explicit Collector(SensorSet sensors, std::chrono::milliseconds interval)
+        : m_sensors(std::move(sensors)), m_interval(interval) {
+        m_sampler = make_sampler();
+        m_export = std::make_unique<exporter::EnergyExport>(m_sampler->trace().channels());
+        for (const auto& probed : m_sensors.sensors)
+            m_states.push_back({std::string(probed.sensor->name()), probed.availability.available,
+                                probed.availability.reason});
+    }
+    ~Collector() {
+        if (m_sampler) m_sampler->stop();
+    }
+
+    /// Takes the sampler's new readings; every second from the collector thread, and at every scrape.
+    void collect() {
+        std::lock_guard lock(m_mutex);
+        collect_locked();
+        if (m_consumed >= rotate_after) {
+            m_sampler->stop();
+            collect_locked();
+            add_stats();
+            m_sampler = make_sampler();
+            m_consumed = 0;
+            collect_locked();
+        }
+    }
+
+    std::string render(double last_scrape_s) {
+        std::lock_guard lock(m_mutex);
+        collect_locked();
+        exporter::Snapshot snapshot;
+        snapshot.energy = m_export->energy();
+        snapshot.power = m_export->power();
+        snapshot.sensors = m_states;
+        snapshot.self.readings = m_past_readings + m_sampler->readings();
+        snapshot.self.read_errors = m_past_errors;
+        for (const auto& stats : m_sampler->stats()) snapshot.self.read_errors += stats.errors;
+        snapshot.self.scrape_duration_s = last_scrape_s;
+        snapshot.self.cpu_s = process_cpu_seconds();
+        return exporter::render_text(snapshot);
+    }
+
+    std::size_t channels() const { return m_sampler->trace().channels().size(); }
+
+private:
+    static constexpr std::size_t rotate_after = 1'000'000;  // about 24 MB of readings
+
+    std::unique_ptr<Sampler> make_sampler() {
+        SamplerOptions options;
+        options.interval = m_interval;
+        auto sampler = std::make_unique<Sampler>(m_sensors.used(), options);
+        sampler->start();
+        return sampler;
+    }
+    void collect_locked() {
+        auto readings = m_sampler->trace().readings(m_consumed);
+        m_consumed += readings.size();
+        m_export->ingest(readings);
+    }
+    void add_stats() {
+        m_past_readings += m_sampler->readings();
+        for (const auto& stats : m_sampler->stats()) m_past_errors += stats.errors;
+    }
+
+    SensorSet m_sensors;
+    std::chrono::milliseconds m_interval;
+    std::mutex m_mutex;
+    std::unique_ptr<Sampler> m_sampler;
+    std::unique_ptr<exporter::EnergyExport> m_export;
+    std::vector<exporter::SensorState> m_states;
+    std::size_t m_consumed = 0;
+    std::uint64_t m_past_readings = 0;
+    std::uint64_t m_past_errors = 0;
+};
+
+const char* const index_page = R"(<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>joulecast agent</title></head>
+<body><h1>joulecast agent</h1>
+<p>Energy and power of this node's devices for Prometheus.</p>
+<ul><li><a href="metrics">/metrics</a>: the metrics (text format 0.0.4)</li>
+<li><a href="-/healthy">/-/healthy</a>: liveness</li></ul>
+</body></html>
+)";
+
+int serve(const Options& options) {
+    SensorSet sensors = make_sensor_set(SensorConfig::from_environment());
+    for (const auto& note : sensors.fallbacks) std::cerr << "joulecast-agent: " << note << '\n';
+    for (const auto& probed : sensors.sensors)
+        if (!probed.availability.available)
+            std::cerr << "joulecast-agent: sensor " << probed.sensor->name()
+                      << " unavailable: " << probed.availability.reason << '\n';
+    Collector collector(std::move(sensors), options.interval);
+    // SIGTERM and SIGINT set a flag that a watcher thread turns into a clean stop. The handler is installed
+    // after the sensors are probed, because a vendor library may install its own (ROCm SMI does).
+    struct sigaction action = {};
+    action.sa_handler = [](int) { g_stop_requested = 1; };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+
+    httplib::Server server;
+    std::atomic<double> last_scrape_s{0};
+    server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
+        const std::int64_t start = monotonic_ns();
+        response.set_content(collector.render(last_scrape_s.load()), exporter::text_content_type);
+        last_scrape_s = static_cast<double>(monotonic_ns() - start) * 1e-9;
+    });
+    server.Get("/", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content(index_page, "text/html; charset=utf-8");
+    });
+    server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("joulecast agent is healthy.\n", "text/plain; charset=utf-8");
+    });
+    server.set_read_timeout(std::chrono::seconds(5));
+    server.set_write_timeout(std::chrono::seconds(5));
+
+    if (!server.bind_to_port(options.host, options.port)) {
+        std::cerr << "joulecast-agent: cannot listen on " << options.host << ':' << options.port
+                  << " (address in use, or not an address of this machine)\n";
+        return 1;
+    }
+    if (!is_loopback(options.host))
+        std::cerr << "joulecast-agent: listening beyond loopback on " << options.host
+                  << "; anyone who can reach this port can read the metrics\n";
+    std::cerr << "joulecast-agent: serving " << collector.channels() << " channels on http://" << options.host
+              << ':' << options.port << "/metrics\n";
+
+    std::atomic<bool> stopping{false};
+    // Collects new readings every 200 ms (so that the traces stay short) and watches for a stop signal.
+    std::thread watcher([&] {
+        while (!stopping) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (g_stop_requested) {
+                stopping = true;
+                server.stop();
+                break;
+            }
+            collector.collect();
+        }
+    });
+
+    const bool served = server.listen_after_bind();
+    const bool signalled = g_stop_requested != 0;
+    stopping = true;
+    watcher.join();
+    std::cerr << "joulecast-agent: stopped" << (signalled ? " (signal)" : "") << '\n';
+    return served || signalled ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+        (args.empty() ? std::cerr : std::cout) << usage;
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] != "serve") {
+        std::cerr << "joulecast-agent: unknown command '" << args[0] << "'\n\n" << usage;
+        return 2;
+    }
+    try {
+        std::vector<std::string> rest(args.begin() + 1, args.end());
+        if (!rest.empty() && (rest[0] == "-h" || rest[0] == "--help")) {
+            std::cout << usage;
+            return 0;
+        }
+        return serve(parse(rest));
+    } catch (const UsageError& error) {
+        std::cerr << "joulecast-agent serve: " << error.what() << "\n\n" << usage;
+        return 2;
+    } catch (const std::exception& error) {
+        std::cerr << "joulecast-agent serve: error: " << error.what() << '\n';
+        return 1;
+    }
+}

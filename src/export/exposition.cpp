@@ -1,0 +1,211 @@
+#include "export/exposition.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace joulecast::exporter {
+
+double MonotoneCounter::update(double raw) {
+    if (!m_started) {
+        m_started = true;
+        m_last = raw;
+        return m_total;
+    }
+    double delta = raw - m_last;
+    if (delta < 0) {
+        ++m_fallbacks;
+        // A wrap leaves the value low after a high one; anything else that falls back restarted from zero.
+        if (m_wrap_range > 0 && m_last <= m_wrap_range && raw >= 0)
+            delta = raw + m_wrap_range - m_last;
+        else
+            delta = std::max(raw, 0.0);
+    }
+    m_total += delta;
+    m_last = raw;
+    return m_total;
+}
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
+std::string format_value(double value) {
+    if (std::isnan(value)) return "NaN";
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    char buffer[64];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    if (ec != std::errc()) return "NaN";
+    return std::string(buffer, end);
+}
+
+namespace {
+
+using Labels = std::vector<std::pair<const char*, std::string>>;
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void sample(std::string& out, const char* name, const Labels& labels, double value) {
+    out += name;
+    if (!labels.empty()) {
+        out += '{';
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            if (i) out += ',';
+            out += labels[i].first;
+            out += "=\"";
+            out += escape_label_value(labels[i].second);
+            out += '"';
+        }
+        out += '}';
+    }
+    out += ' ';
+    out += format_value(value);
+    out += '\n';
+}
+
+}  // namespace
+
+std::string render_text(const Snapshot& snapshot) {
+    std::string out;
+    auto energy = snapshot.energy;
+    std::sort(energy.begin(), energy.end(), [](const ExportedEnergy& a, const ExportedEnergy& b) {
+        return std::tie(a.domain, a.device, a.method) < std::tie(b.domain, b.device, b.method);
+    });
+    family(
+        out, "joulecast_energy_joules_total", "counter",
+        "Energy used since the agent started, in joules: a hardware counter (method=\"counter\"), measured "
+        "power integrated over time (\"integrated\") or a model (\"modelled\").");
+    for (const auto& e : energy)
+        sample(out, "joulecast_energy_joules_total",
+               {{"domain", e.domain}, {"device", e.device}, {"method", to_string(e.method)}}, e.joules);
+
+    auto power = snapshot.power;
+    std::sort(power.begin(), power.end(), [](const ExportedPower& a, const ExportedPower& b) {
+        return std::tie(a.domain, a.device) < std::tie(b.domain, b.device);
+    });
+    family(out, "joulecast_power_watts", "gauge", "Power at the last reading, in watts.");
+    for (const auto& p : power)
+        sample(out, "joulecast_power_watts", {{"domain", p.domain}, {"device", p.device}}, p.watts);
+
+    auto sensors = snapshot.sensors;
+    std::sort(sensors.begin(), sensors.end(),
+              [](const SensorState& a, const SensorState& b) { return a.sensor < b.sensor; });
+    family(out, "joulecast_sensor_up", "gauge", "Whether a sensor is available and read (1) or not (0).");
+    for (const auto& s : sensors) sample(out, "joulecast_sensor_up", {{"sensor", s.sensor}}, s.up ? 1 : 0);
+    family(out, "joulecast_sensor_down_info", "gauge", "Why a sensor is down; always 1.");
+    for (const auto& s : sensors)
+        if (!s.up) sample(out, "joulecast_sensor_down_info", {{"sensor", s.sensor}, {"reason", s.reason}}, 1);
+
+    family(out, "joulecast_agent_readings_total", "counter", "Sensor readings the agent has taken.");
+    sample(out, "joulecast_agent_readings_total", {}, static_cast<double>(snapshot.self.readings));
+    family(out, "joulecast_agent_read_errors_total", "counter", "Sensor reads that failed.");
+    sample(out, "joulecast_agent_read_errors_total", {}, static_cast<double>(snapshot.self.read_errors));
+    family(out, "joulecast_agent_scrape_duration_seconds", "gauge",
+           "Time the previous /metrics answer took to build, in seconds.");
+    sample(out, "joulecast_agent_scrape_duration_seconds", {}, snapshot.self.scrape_duration_s);
+    family(out, "joulecast_agent_cpu_seconds_total", "counter", "CPU time the agent has used, in seconds.");
+    sample(out, "joulecast_agent_cpu_seconds_total", {}, snapshot.self.cpu_s);
+    return out;
+}
+
+EnergyExport::EnergyExport(std::vector<TraceChannel> channels) : m_channels(std::move(channels)) {
+    // Devices that have an accounted energy counter: their power is a gauge only.
+    std::set<std::tuple<std::string, std::string, std::string>> with_counter;
+    for (const auto& tc : m_channels)
+        if (tc.channel.quantity == Quantity::energy && tc.channel.accounted)
+            with_counter.insert({tc.sensor, tc.channel.domain, tc.channel.device});
+    m_state.resize(m_channels.size());
+    for (std::size_t i = 0; i < m_channels.size(); ++i) {
+        const auto& tc = m_channels[i];
+        const Channel& c = tc.channel;
+        ChannelState& state = m_state[i];
+        if (c.quantity == Quantity::energy && c.accounted) {
+            state.role = ChannelState::Role::counter;
+            state.key = {c.domain, c.device, c.modelled ? Method::modelled : Method::counter};
+        } else if (c.quantity == Quantity::power) {
+            const bool integrate = c.accounted && !with_counter.count({tc.sensor, c.domain, c.device});
+            state.role = integrate ? ChannelState::Role::integrate : ChannelState::Role::gauge_only;
+            state.key = {c.domain, c.device, c.modelled ? Method::modelled : Method::integrated};
+        }
+    }
+}
+
+void EnergyExport::ingest(const std::vector<Reading>& readings) {
+    for (const Reading& r : readings) {
+        if (r.channel >= m_state.size()) continue;
+        ChannelState& state = m_state[r.channel];
+        switch (state.role) {
+            case ChannelState::Role::ignore:
+                break;
+            case ChannelState::Role::counter:
+                state.counter.update(r.value);
+                state.has_last = true;
+                break;
+            case ChannelState::Role::integrate:
+                if (state.has_last && r.t_ns > state.last_t_ns)
+                    state.integrated_j +=
+                        0.5 * (state.last_w + r.value) * 1e-9 * static_cast<double>(r.t_ns - state.last_t_ns);
+                [[fallthrough]];
+            case ChannelState::Role::gauge_only:
+                if (!state.has_last || r.t_ns >= state.last_t_ns) {
+                    state.last_w = r.value;
+                    state.last_t_ns = r.t_ns;
+                    state.has_last = true;
+                }
+                break;
+        }
+    }
+}
+
+std::vector<ExportedEnergy> EnergyExport::energy() const {
+    std::map<Key, double> joules;
+    for (const auto& state : m_state) {
+        if (state.role == ChannelState::Role::counter)
+            joules[state.key] += state.counter.total();
+        else if (state.role == ChannelState::Role::integrate)
+            joules[state.key] += state.integrated_j;
+    }
+    std::vector<ExportedEnergy> out;
+    for (const auto& [key, j] : joules)
+        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j});
+    return out;
+}
+
+std::vector<ExportedPower> EnergyExport::power() const {
+    std::map<std::pair<std::string, std::string>, double> watts;
+    for (std::size_t i = 0; i < m_state.size(); ++i) {
+        const auto& state = m_state[i];
+        if (!state.has_last) continue;
+        if (state.role == ChannelState::Role::integrate || state.role == ChannelState::Role::gauge_only)
+            watts[{std::get<0>(state.key), std::get<1>(state.key)}] += state.last_w;
+    }
+    std::vector<ExportedPower> out;
+    for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w});
+    return out;
+}
+
+}  // namespace joulecast::exporter

@@ -1,0 +1,117 @@
+#pragma once
+// Prometheus text exposition (format 0.0.4) of what the sensor layer reads: monotone energy counters, power
+// gauges, sensor state and the agent's own figures. No HTTP and no library here: the agent (joulecast-agent)
+// serves the text, and the unit tests check it byte for byte.
+//
+// Threading: EnergyExport is not thread-safe; the agent guards it with its own mutex.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "meter/trace.hpp"
+#include "sensors/sensor.hpp"
+
+namespace joulecast::exporter {
+
+/// The Content-Type of the text exposition format 0.0.4.
+inline constexpr const char* text_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A counter value that never decreases although its source may: a source that wraps at `wrap_range`
+/// (joules; 0 when it does not wrap) has the wrap undone, and a source that falls back otherwise (a GPU
+/// reset, a sensor re-probed) is taken to have restarted from zero, so that its new value is added on.
+class MonotoneCounter {
+public:
+    explicit MonotoneCounter(double wrap_range = 0) : m_wrap_range(wrap_range) {}
+
+    /// Takes the source's next raw value (joules) and returns the total since the first one.
+    double update(double raw);
+    double total() const { return m_total; }
+    /// Source values that fell back (wraps and resets).
+    std::uint64_t fallbacks() const { return m_fallbacks; }
+
+private:
+    double m_wrap_range;
+    double m_total = 0;
+    double m_last = 0;
+    bool m_started = false;
+    std::uint64_t m_fallbacks = 0;
+};
+
+struct ExportedEnergy {
+    std::string domain;  ///< "gpu", "cpu", "dram", ...
+    std::string device;  ///< "gpu0", "package-0", ...
+    Method method = Method::counter;
+    double joules = 0;  ///< since the agent started, never decreasing
+};
+
+struct ExportedPower {
+    std::string domain;
+    std::string device;
+    double watts = 0;  ///< the last reading
+};
+
+struct SensorState {
+    std::string sensor;  ///< "nvml", "rapl", ...
+    bool up = false;
+    std::string reason;  ///< why it is down (empty when up)
+};
+
+/// The agent's own figures.
+struct SelfMetrics {
+    std::uint64_t readings = 0;     ///< sensor readings taken
+    std::uint64_t read_errors = 0;  ///< transient read failures
+    double scrape_duration_s = 0;   ///< time the previous /metrics answer took to build
+    double cpu_s = 0;               ///< the agent's CPU time (user + system)
+};
+
+struct Snapshot {
+    std::vector<ExportedEnergy> energy;
+    std::vector<ExportedPower> power;
+    std::vector<SensorState> sensors;
+    SelfMetrics self;
+};
+
+/// A label value escaped as the text format asks: backslash, double quote and newline.
+std::string escape_label_value(std::string_view value);
+
+/// A sample value: the shortest text that reads back as the same double; NaN and infinities as Prometheus
+/// spells them.
+std::string format_value(double value);
+
+/// The whole exposition, families in a fixed order, series sorted by their labels.
+std::string render_text(const Snapshot& snapshot);
+
+/// Turns a trace's readings into the exported series. Energy comes from the hardware counter of a device
+/// where it has one (method "counter"), otherwise from its measured power integrated over time
+/// ("integrated"); a channel whose values come from a model gives method "modelled". Only accounted channels
+/// count toward the energy series, so that summing them over a node does not count a contained zone twice.
+class EnergyExport {
+public:
+    explicit EnergyExport(std::vector<TraceChannel> channels);
+
+    /// Adds readings in time order per channel (as Trace::readings returns them).
+    void ingest(const std::vector<Reading>& readings);
+
+    std::vector<ExportedEnergy> energy() const;
+    std::vector<ExportedPower> power() const;
+
+private:
+    using Key = std::tuple<std::string, std::string, Method>;  // domain, device, method
+    struct ChannelState {
+        enum class Role { ignore, counter, integrate, gauge_only } role = Role::ignore;
+        Key key;
+        MonotoneCounter counter;
+        double integrated_j = 0;
+        double last_w = 0;
+        std::int64_t last_t_ns = 0;
+        bool has_last = false;
+    };
+
+    std::vector<TraceChannel> m_channels;
+    std::vector<ChannelState> m_state;
+};
+
+}  // namespace joulecast::exporter

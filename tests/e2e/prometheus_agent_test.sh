@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# joulecast-agent scraped by a real Prometheus (Debian's 2.42): the fake NVML draws a known 200 W, Prometheus
+# scrapes the agent every second, and rate(joulecast_energy_joules_total{domain="gpu"}[5s]) through its HTTP
+# API must be 200 W within 5%. Both daemons run on free 127.0.0.1 ports and are stopped by PID on exit.
+# usage: prometheus_agent_test.sh JOULECAST_AGENT LIBNVIDIA_ML_FAKE
+set -euo pipefail
+agent=$1
+fake_nvml=$2
+if ! command -v prometheus >/dev/null; then
+    echo "SKIP: prometheus is not installed (scripts/setup.sh installs it)"
+    exit 77
+fi
+
+tmp=$(mktemp -d)
+agent_pid=
+prometheus_pid=
+cleanup() {
+    for pid in $agent_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $agent_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# Waits until URL answers (up to 10 s).
+wait_for() {
+    for _ in $(seq 100); do
+        if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null
+        then return 0; fi
+        sleep 0.1
+    done
+    echo "FAIL: $1 did not answer within 10 s"
+    return 1
+}
+query() {
+    python3 -c 'import sys, urllib.parse, urllib.request
+url = sys.argv[1] + "/api/v1/query?query=" + urllib.parse.quote(sys.argv[2])
+print(urllib.request.urlopen(url, timeout=5).read().decode())' "$1" "$2"
+}
+
+mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/data"
+agent_port=$(free_port)
+JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
+    JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" \
+    "$agent" serve --listen "127.0.0.1:$agent_port" --interval-ms 200 2>"$tmp/agent.log" &
+agent_pid=$!
+wait_for "http://127.0.0.1:$agent_port/-/healthy" || { cat "$tmp/agent.log"; exit 1; }
+
+prometheus_port=$(free_port)
+cat >"$tmp/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: joulecast
+    static_configs:
+      - targets: ["127.0.0.1:$agent_port"]
+YAML
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
+    --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn 2>"$tmp/prometheus.log" &
+prometheus_pid=$!
+api="http://127.0.0.1:$prometheus_port"
+wait_for "$api/-/ready" || { cat "$tmp/prometheus.log"; exit 1; }
+# Prometheus's first scrape comes up to one interval after it is ready: wait until the 5 s window of the rate
+# holds six scrapes (at most 20 s).
+for _ in $(seq 40); do
+    samples=$(query "$api" 'count_over_time(joulecast_energy_joules_total{domain="gpu"}[5500ms])' |
+        python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+    [ "$samples" -ge 6 ] && break
+    sleep 0.5
+done
+echo "scrapes in the window: $samples"
+
+answer=$(query "$api" 'rate(joulecast_energy_joules_total{domain="gpu"}[5s])')
+echo "Prometheus: $answer"
+python3 - "$answer" <<'PY'
+import json, sys
+answer = json.loads(sys.argv[1])
+result = answer["data"]["result"]
+assert answer["status"] == "success" and len(result) == 1, f"want one gpu series, got {result}"
+labels = result[0]["metric"]
+assert labels.get("device") == "gpu0" and labels.get("method") == "counter", labels
+watts = float(result[0]["value"][1])
+print(f"rate of gpu0's energy counter: {watts:.2f} W (fake NVML draws 200 W)")
+assert abs(watts - 200) <= 0.05 * 200, f"{watts} W is not 200 W within 5%"
+PY
+up=$(query "$api" 'joulecast_sensor_up{sensor="nvml"}')
+python3 -c 'import json, sys; r = json.loads(sys.argv[1])["data"]["result"]; assert r and r[0]["value"][1] == "1", r' "$up"
+if command -v promtool >/dev/null; then
+    python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+        "http://127.0.0.1:$agent_port/metrics" | promtool check metrics
+fi
+python3 - "http://127.0.0.1:$agent_port" <<'PY'
+import sys, urllib.error, urllib.request
+base = sys.argv[1]
+page = urllib.request.urlopen(base + "/").read().decode()
+assert 'href="metrics"' in page and 'href="-/healthy"' in page, page
+assert urllib.request.urlopen(base + "/-/healthy").status == 200
+try:
+    urllib.request.urlopen(base + "/nothing")
+    raise AssertionError("/nothing answered")
+except urllib.error.HTTPError as error:
+    assert error.code == 404, error.code
+PY
+kill -TERM "$agent_pid"
+wait "$agent_pid" && status=0 || status=$?
+agent_pid=
+[ "$status" -eq 0 ] || { echo "FAIL: agent exited with $status on SIGTERM"; cat "$tmp/agent.log"; exit 1; }
+echo "PASS"
