@@ -70,6 +70,8 @@ void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message) {
                 else ++m_ignored;
             }
             break;
+        case ControlMessage::Verb::hello:  // who is talking: not used yet
+            break;
     }
 }
 
