@@ -18,6 +18,8 @@
 // workload. Lines carry t=<CLOCK_MONOTONIC ns> taken when the call is made. All calls are thread-safe; a
 // forked child opens its own connection on its first call. Keys and phase names may use [A-Za-z0-9_.-]; other
 // characters are replaced with '_'. Values may be any text (quoted on the wire as needed) or numbers.
+// Each connection starts with a `hello` line naming the process's rank (from torchrun, Slurm, Open MPI or MPICH
+// variables) and pid, so that joulecast can describe a distributed job rather than one rank.
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -46,6 +48,61 @@ namespace joulecast::client {
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
+
+/// True when `text` is a non-negative decimal integer (what a launcher's rank variables hold).
+inline bool is_count(const char* text) {
+    if (!text || !*text) return false;
+    for (const char* p = text; *p; ++p)
+        if (*p < '0' || *p > '9') return false;
+    return true;
+}
+
+/// The `hello` line (without newline) that names this process: its rank, local rank, world size and node
+/// rank as the launcher set them in the environment, and its pid. `lookup(name)` returns the variable's value
+/// or nullptr (std::getenv in real use). Launchers, the first whose rank variable holds an integer wins:
+/// torchrun (RANK, LOCAL_RANK, WORLD_SIZE, GROUP_RANK), Open MPI (OMPI_COMM_WORLD_RANK,
+/// OMPI_COMM_WORLD_LOCAL_RANK, OMPI_COMM_WORLD_SIZE), MPICH (PMI_RANK, MPI_LOCALRANKID, PMI_SIZE), Slurm
+/// (SLURM_PROCID, SLURM_LOCALID, SLURM_NTASKS, SLURM_NODEID). torchrun comes first because it runs inside
+/// Slurm and MPI allocations and then its own ranks are the ones of the training processes.
+template <typename Lookup>
+std::string hello_line(Lookup lookup, long long pid) {
+    struct Launcher {
+        const char* name;
+        const char* rank;
+        const char* local_rank;
+        const char* world_size;
+        const char* node_rank;
+    };
+    static const Launcher launchers[] = {
+        {"torchrun", "RANK", "LOCAL_RANK", "WORLD_SIZE", "GROUP_RANK"},
+        {"openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_SIZE", nullptr},
+        {"mpich", "PMI_RANK", "MPI_LOCALRANKID", "PMI_SIZE", nullptr},
+        {"slurm", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_NODEID"},
+    };
+    std::string line = "hello";
+    for (const Launcher& launcher : launchers) {
+        const char* rank = lookup(launcher.rank);
+        if (!is_count(rank)) continue;
+        line += " rank=";
+        line += rank;
+        const std::pair<const char*, const char*> others[] = {{"local_rank", launcher.local_rank},
+                                                              {"world_size", launcher.world_size},
+                                                              {"node_rank", launcher.node_rank}};
+        for (const auto& [key, variable] : others) {
+            const char* value = variable ? lookup(variable) : nullptr;
+            if (!is_count(value)) continue;
+            line += ' ';
+            line += key;
+            line += '=';
+            line += value;
+        }
+        line += " launcher=";
+        line += launcher.name;
+        break;
+    }
+    if (pid >= 0) line += " pid=" + std::to_string(pid);
+    return line;
+}
 
 inline std::int64_t monotonic_ns() {
     timespec ts{};
@@ -266,6 +323,20 @@ private:
         m_fd = fd;
         m_pid = getpid();
         m_state = State::connected;
+        // Who we are, once per connection (the rank from the launcher's environment, and the pid).
+        std::string hello = detail::hello_line([](const char* name) { return std::getenv(name); },
+                                               static_cast<long long>(m_pid)) + "\n";
+        std::size_t sent = 0;
+        while (sent < hello.size()) {
+            ssize_t n = ::send(m_fd, hello.data() + sent, hello.size() - sent, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                close_socket();
+                m_state = State::disabled;
+                return false;
+            }
+            sent += static_cast<std::size_t>(n);
+        }
         return true;
     }
 

@@ -17,6 +17,10 @@ are stamped with time.clock_gettime_ns(time.CLOCK_MONOTONIC), the clock joulecas
 a forked child (e.g. a DataLoader worker) opens its own connection on its first call. Keys and phase names may
 use the characters A-Z a-z 0-9 _ . - (others become "_"). Values may be text or numbers; objects with an
 .item() method (numpy and torch scalars) are sent as their item. Standard library only; Python >= 3.9.
+
+Each connection starts with a ``hello`` line naming this process: its rank, local rank, world size and node rank
+as the launcher set them (torchrun, Open MPI, MPICH or Slurm variables) and its pid, so that joulecast describes
+a distributed job as one job with each rank's own view.
 """
 
 import numbers
@@ -27,7 +31,7 @@ import threading
 import time
 import weakref
 
-__all__ = ["Client", "begin", "end", "phase", "epoch", "meta", "metric", "enabled", "default_client"]
+__all__ = ["Client", "begin", "end", "phase", "epoch", "meta", "metric", "enabled", "default_client", "hello_line"]
 __version__ = "0.1.0"
 
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -81,6 +85,39 @@ def format_line(verb, name=None, fields=None, t_ns=None):
 _clients = weakref.WeakSet()
 
 
+# (launcher, rank, local rank, world size, node rank) variables; the first whose rank holds an integer wins.
+# torchrun first: it runs inside Slurm and MPI allocations, and then its ranks are the training processes'.
+_LAUNCHERS = (
+    ("torchrun", "RANK", "LOCAL_RANK", "WORLD_SIZE", "GROUP_RANK"),
+    ("openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_SIZE", None),
+    ("mpich", "PMI_RANK", "MPI_LOCALRANKID", "PMI_SIZE", None),
+    ("slurm", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_NODEID"),
+)
+
+
+def _is_count(text):
+    return text is not None and text.isascii() and text.isdigit()
+
+
+def hello_line(environ=None, pid=None):
+    """The ``hello`` line (no newline) this process sends first on each connection: ``hello rank=R
+    local_rank=L world_size=W node_rank=N launcher=NAME pid=P``, with only what the environment holds."""
+    environ = os.environ if environ is None else environ
+    pid = os.getpid() if pid is None else pid
+    parts = ["hello"]
+    for launcher, rank, local_rank, world_size, node_rank in _LAUNCHERS:
+        if not _is_count(environ.get(rank)):
+            continue
+        parts.append("rank=" + environ[rank])
+        for key, var in (("local_rank", local_rank), ("world_size", world_size), ("node_rank", node_rank)):
+            if var is not None and _is_count(environ.get(var)):
+                parts.append(key + "=" + environ[var])
+        parts.append("launcher=" + launcher)
+        break
+    parts.append("pid=%d" % pid)
+    return " ".join(parts)
+
+
 def _after_fork_in_child():
     for client in list(_clients):
         client._forget_connection()
@@ -130,6 +167,7 @@ class Client:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(_SEND_TIMEOUT_S)
             sock.connect(path)
+            sock.sendall((hello_line() + "\n").encode("ascii", "replace"))
         except Exception:
             if sock is not None:
                 sock.close()

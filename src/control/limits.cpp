@@ -36,6 +36,7 @@ bool ControlLimits::admit(ControlMessage& message) {
         }
         case ControlMessage::Verb::epoch:
         case ControlMessage::Verb::meta:
+        case ControlMessage::Verb::hello:
             return true;
     }
     return true;

@@ -6,10 +6,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 
 #include "control/protocol.hpp"
+#include "joulecast/client.hpp"
 #include "core/clock.hpp"
 
 namespace joulecast {
@@ -45,7 +47,11 @@ Result<std::size_t> send_control_line(const std::string& socket_path, std::strin
         return Error{std::string("cannot set a send timeout: ") + std::strerror(errno)};
     if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         return Error{"cannot connect to " + socket_path + ": " + std::strerror(errno)};
-    std::string data(line);
+    // Like every client, say who is talking first (rank from the launcher's environment, pid).
+    std::string data = client::detail::hello_line([](const char* name) { return std::getenv(name); },
+                                                  static_cast<long long>(getpid()));
+    data += '\n';
+    data += line;
     data += '\n';
     std::size_t sent = 0;
     while (sent < data.size()) {

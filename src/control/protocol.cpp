@@ -147,15 +147,35 @@ std::string_view control_verb_name(ControlMessage::Verb verb) {
             return "meta";
         case ControlMessage::Verb::metric:
             return "metric";
+        case ControlMessage::Verb::hello:
+            return "hello";
     }
     return "?";
 }
 
 std::optional<ControlMessage::Verb> parse_control_verb(std::string_view word) {
     using Verb = ControlMessage::Verb;
-    for (Verb verb : {Verb::begin, Verb::end, Verb::epoch, Verb::meta, Verb::metric})
+    for (Verb verb : {Verb::begin, Verb::end, Verb::epoch, Verb::meta, Verb::metric, Verb::hello})
         if (control_verb_name(verb) == word) return verb;
     return std::nullopt;
+}
+
+ClientIdentity client_identity(const ControlMessage& hello) {
+    ClientIdentity id;
+    auto number = [&](std::string_view key) -> std::optional<long long> {
+        const std::string* value = hello.field(key);
+        if (!value) return std::nullopt;
+        auto parsed = parse_non_negative(*value);
+        if (!parsed) return std::nullopt;
+        return static_cast<long long>(*parsed);
+    };
+    id.rank = number("rank");
+    id.local_rank = number("local_rank");
+    id.world_size = number("world_size");
+    id.node_rank = number("node_rank");
+    id.pid = number("pid");
+    if (const std::string* launcher = hello.field("launcher")) id.launcher = *launcher;
+    return id;
 }
 
 bool is_valid_control_name(std::string_view text) {
@@ -220,6 +240,14 @@ Result<ControlMessage> parse_control_line(std::string_view line, ControlParseErr
             if ((key == "samples" || key == "n") && !parse_non_negative(value))
                 return failure(malformed, kind,
                                key + " must be a non-negative integer, not '" + excerpt(value) + "'");
+    }
+    if (message.verb == Verb::hello) {
+        for (const auto& [key, value] : message.fields)
+            if ((key == "rank" || key == "local_rank" || key == "world_size" || key == "node_rank" ||
+                 key == "pid") &&
+                !parse_non_negative(value))
+                return failure(malformed, kind,
+                               "hello " + key + " must be a non-negative integer, not '" + excerpt(value) + "'");
     }
     if (message.verb == Verb::meta && message.fields.empty()) return failure(malformed, kind, "empty meta");
     if (message.verb == Verb::metric) {

@@ -6,6 +6,11 @@
 //     [t=<ns>] epoch [n=N] [samples=N] [k=v ...]
 //     [t=<ns>] meta k=v ...          (at least one field)
 //     [t=<ns>] metric k=v ...        (at least one field; every value a finite number)
+//     [t=<ns>] hello [rank=N] [local_rank=N] [world_size=N] [node_rank=N] [pid=N] [launcher=NAME] [k=v ...]
+//
+// `hello` is sent once, first, on each connection by the clients: who is talking (the rank the launcher gave
+// the process, and its pid). The rank fields and pid, when present, must be non-negative integers. A
+// connection without hello is rank-less (old clients).
 //
 // Tokens are separated by spaces or tabs. Keys and phase names use [A-Za-z0-9_.-]+. A value is either bare
 // (any bytes except space, tab and '"') or double-quoted with the escapes \" and \\ (so "ResNet 18" works).
@@ -28,7 +33,7 @@ namespace joulecast {
 inline constexpr std::size_t k_max_control_line_bytes = 4096;
 
 struct ControlMessage {
-    enum class Verb { begin, end, epoch, meta, metric };
+    enum class Verb { begin, end, epoch, meta, metric, hello };
 
     Verb verb = Verb::meta;
     /// Phase name for begin/end; empty for the other verbs.
@@ -49,10 +54,21 @@ struct ControlMessage {
 /// Why a line was rejected; the server counts each kind separately.
 enum class ControlParseError { malformed, unknown_verb, oversized, empty };
 
-/// "begin", "end", "epoch", "meta", "metric".
+/// "begin", "end", "epoch", "meta", "metric", "hello".
 std::string_view control_verb_name(ControlMessage::Verb verb);
 /// The verb spelled exactly (lower case), or nullopt.
 std::optional<ControlMessage::Verb> parse_control_verb(std::string_view word);
+
+/// Who a connection is, from its `hello` line.
+struct ClientIdentity {
+    std::optional<long long> rank, local_rank, world_size, node_rank, pid;
+    std::string launcher;  ///< "torchrun", "slurm", "openmpi", "mpich", or empty
+
+    bool operator==(const ClientIdentity&) const = default;
+};
+
+/// The identity a hello message carries (fields that are absent or not integers stay unset).
+ClientIdentity client_identity(const ControlMessage& hello);
 
 /// True when `text` is a valid key or phase name: non-empty, only [A-Za-z0-9_.-].
 bool is_valid_control_name(std::string_view text);

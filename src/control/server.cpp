@@ -119,6 +119,7 @@ std::size_t remove_stale_control_directories(const std::string& base_dir) {
 
 struct ControlServer::Client {
     int fd = -1;
+    std::uint64_t id = 0;     // ControlEvent::connection
     std::string pending;      // the current line so far (at most k_max_control_line_bytes)
     bool discarding = false;  // inside an oversized line: skip up to the next newline
 };
@@ -297,8 +298,8 @@ bool ControlServer::accept_clients() {
         }
         auto client = std::make_unique<Client>();
         client->fd = fd;
+        client->id = ++m_client_count;
         m_clients.push_back(std::move(client));
-        ++m_client_count;
         ++m_clients_open;
     }
     return true;
@@ -334,10 +335,10 @@ bool ControlServer::read_client(Client& client) {
         if (!complete) {
             client.pending.append(segment);
         } else if (client.pending.empty()) {
-            handle_line(segment);
+            handle_line(client.id, segment);
         } else {
             client.pending.append(segment);
-            handle_line(client.pending);
+            handle_line(client.id, client.pending);
             client.pending.clear();
         }
     }
@@ -345,7 +346,7 @@ bool ControlServer::read_client(Client& client) {
 }
 
 void ControlServer::finish_client(Client& client) {
-    if (!client.discarding && !client.pending.empty()) handle_line(client.pending);
+    if (!client.discarding && !client.pending.empty()) handle_line(client.id, client.pending);
     client.pending.clear();
     client.discarding = false;
     if (client.fd >= 0) {
@@ -355,7 +356,7 @@ void ControlServer::finish_client(Client& client) {
     }
 }
 
-void ControlServer::handle_line(std::string_view raw_line) {
+void ControlServer::handle_line(std::uint64_t connection, std::string_view raw_line) {
     std::int64_t arrival = monotonic_ns();
     // Text from the workload is made valid UTF-8 here, at the edge, so that names, meta and results can be
     // written as JSON whatever bytes arrived (a stray byte, a character cut by a truncated write).
@@ -390,6 +391,7 @@ void ControlServer::handle_line(std::string_view raw_line) {
     ++m_lines;
     ControlEvent event;
     event.arrival_ns = arrival;
+    event.connection = connection;
     event.message = std::move(parsed).value();
     const auto& stamp = event.message.client_t_ns;
     // A stamp from another clock (another time namespace, a bogus client) would misplace phases: ignore it.

@@ -31,6 +31,9 @@ struct ControlEvent {
     /// When the server read the line, CLOCK_MONOTONIC ns.
     std::int64_t arrival_ns = 0;
     ControlMessage message;
+    /// The connection the line came on: 1 for the first accepted connection, 2 for the next, ... A client's
+    /// `hello` names who is talking on that connection.
+    std::uint64_t connection = 0;
 };
 
 /// A rejected line kept as an example for the report.
@@ -108,7 +111,7 @@ private:
     bool accept_clients();
     // Reads once from a client; returns false when the connection ended (and was closed).
     bool read_client(Client& client);
-    void handle_line(std::string_view line);
+    void handle_line(std::uint64_t connection, std::string_view line);
     void finish_client(Client& client);
     void reject(std::string reason, std::string_view line);
     void cleanup_files();

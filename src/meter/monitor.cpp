@@ -42,8 +42,8 @@ RunResult Monitor::stop() {
     return result;
 }
 
-void Monitor::record(std::int64_t t_ns, const ControlMessage& message) {
-    m_phases.record(t_ns, message);
+void Monitor::record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection) {
+    m_phases.record(t_ns, message, connection);
     if (message.verb == ControlMessage::Verb::begin || message.verb == ControlMessage::Verb::end ||
         message.verb == ControlMessage::Verb::epoch)
         m_sampler->request_boundary();

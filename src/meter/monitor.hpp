@@ -53,7 +53,8 @@ public:
     bool running() const { return m_start_ns.has_value() && !m_stopped; }
 
     /// A control event at `t_ns`; phase boundaries ask the sampler for fresh counter readings. Thread-safe.
-    void record(std::int64_t t_ns, const ControlMessage& message);
+    /// `connection`: the control connection it came on (ControlEvent::connection; 0 for none), for ranks.
+    void record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection = 0);
     /// The epochs ended so far with their energy from `timeline`, a Timeline of this monitor's trace so far
     /// (a live forecast extends one as readings arrive). Thread-safe between start() and stop(); empty before
     /// start().

@@ -1,6 +1,7 @@
 #include "meter/phases.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "core/clock.hpp"
 #include "core/text.hpp"
@@ -34,11 +35,15 @@ double union_energy(const Timeline& timeline, std::vector<std::pair<std::int64_t
 
 }  // namespace
 
-void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message) {
+void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection) {
     std::lock_guard lock(m_mutex);
+    long long rank = k_rankless;
+    if (auto it = m_connection_rank.find(connection); connection != 0 && it != m_connection_rank.end())
+        rank = it->second;
     switch (message.verb) {
         case ControlMessage::Verb::begin: {
             Phase phase;
+            phase.rank = rank;
             phase.name = message.name;
             phase.start_ns = t_ns;
             phase.samples = samples_of(message);
@@ -49,7 +54,7 @@ void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message) {
         }
         case ControlMessage::Verb::end: {
             auto open = std::find_if(m_phases.rbegin(), m_phases.rend(),
-                                     [&](const Phase& p) { return p.name == message.name && !p.end_ns; });
+                                     [&](const Phase& p) { return p.rank == rank && p.name == message.name && !p.end_ns; });
             if (open == m_phases.rend()) {
                 ++m_ignored;
                 break;
@@ -59,7 +64,7 @@ void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message) {
             break;
         }
         case ControlMessage::Verb::epoch:
-            m_epochs.push_back({t_ns, message.int_field("n"), samples_of(message)});
+            m_epochs.push_back({rank, t_ns, message.int_field("n"), samples_of(message)});
             break;
         case ControlMessage::Verb::meta:
             for (const auto& [key, value] : message.fields) m_meta[key] = value;
@@ -70,6 +75,13 @@ void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message) {
                 else ++m_ignored;
             }
             break;
+        case ControlMessage::Verb::hello: {
+            ClientIdentity identity = client_identity(message);
+            if (!identity.rank || connection == 0) break;
+            m_connection_rank[connection] = *identity.rank;
+            m_ranks.emplace(*identity.rank, identity);  // the first hello of a rank names it (its main pid)
+            break;
+        }
     }
 }
 
@@ -101,17 +113,22 @@ PhaseBoundary boundary_method(const Timeline& timeline, std::int64_t start_ns, s
     return any_measured ? PhaseBoundary::integrated : PhaseBoundary::modelled;
 }
 
-std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, std::int64_t start_ns,
-                                                     std::int64_t end_ns, bool include_open) const {
+std::vector<long long> PhaseRecorder::keys_locked() const {
+    std::set<long long> keys;
+    for (const Phase& phase : m_phases) keys.insert(phase.rank);
+    for (const EpochMark& mark : m_epochs) keys.insert(mark.rank);
+    for (const auto& [rank, identity] : m_ranks) keys.insert(rank);
+    return {keys.begin(), keys.end()};
+}
+
+std::vector<PhaseRecorder::Span> PhaseRecorder::epoch_spans(long long rank, std::int64_t start_ns,
+                                                            std::int64_t end_ns, bool include_open) const {
     auto clamp = [&](std::int64_t t) { return std::clamp(t, start_ns, end_ns); };
-    auto seconds = [&](std::int64_t t) { return ns_to_s(t - start_ns); };
     // Epochs from markers, then from phases named "epoch".
-    struct Span {
-        std::int64_t start, end;
-        std::optional<long long> n, samples;
-    };
     std::vector<Span> spans;
-    std::vector<EpochMark> marks = m_epochs;
+    std::vector<EpochMark> marks;
+    for (const EpochMark& mark : m_epochs)
+        if (mark.rank == rank) marks.push_back(mark);
     std::stable_sort(marks.begin(), marks.end(), [](const auto& a, const auto& b) { return a.t_ns < b.t_ns; });
     std::optional<std::int64_t> previous;
     for (const EpochMark& mark : marks) {
@@ -120,34 +137,70 @@ std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, 
             begin = *previous;
         } else {
             for (const Phase& phase : m_phases)
-                if (phase.start_ns <= mark.t_ns && phase.end_ns.value_or(end_ns) >= mark.t_ns)
+                if (phase.rank == rank && phase.start_ns <= mark.t_ns && phase.end_ns.value_or(end_ns) >= mark.t_ns)
                     begin = std::max(start_ns, std::min(begin == start_ns ? phase.start_ns : begin, phase.start_ns));
         }
         spans.push_back({clamp(begin), clamp(mark.t_ns), mark.n, mark.samples});
         previous = mark.t_ns;
     }
     for (const Phase& phase : m_phases)
-        if (phase.name == "epoch" && (include_open || phase.end_ns))
-            spans.push_back({clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)),
-                             std::nullopt, phase.samples});
+        if (phase.rank == rank && phase.name == "epoch" && (include_open || phase.end_ns))
+            spans.push_back({clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)), std::nullopt,
+                             phase.samples});
     std::stable_sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
-    std::vector<EpochResult> epochs;
     long long counter = 0;
-    for (const Span& span : spans) {
-        EpochResult epoch;
-        epoch.n = span.n.value_or(++counter);
-        if (span.n) counter = *span.n;
-        epoch.start_s = seconds(span.start);
-        epoch.end_s = seconds(span.end);
-        const WindowEnergy window = timeline.energy(span.start, span.end);
-        epoch.energy_j = window.total_j;
-        epoch.domain_j = window.domain_j;
-        epoch.measured_j = window.measured_j;
-        epoch.modelled_j = window.modelled_j;
-        epoch.samples = span.samples;
-        if (span.samples && *span.samples > 0) epoch.energy_per_sample_j = epoch.energy_j / *span.samples;
-        epochs.push_back(epoch);
+    for (Span& span : spans) {
+        if (!span.n) span.n = ++counter;
+        else counter = *span.n;
     }
+    return spans;
+}
+
+namespace {
+
+EpochResult epoch_result(const Timeline& timeline, std::int64_t origin_ns, long long n, std::int64_t start,
+                         std::int64_t end, std::optional<long long> samples, bool per_sample) {
+    EpochResult epoch;
+    epoch.n = n;
+    epoch.start_s = ns_to_s(start - origin_ns);
+    epoch.end_s = ns_to_s(end - origin_ns);
+    const WindowEnergy window = timeline.energy(start, end);
+    epoch.energy_j = window.total_j;
+    epoch.domain_j = window.domain_j;
+    epoch.measured_j = window.measured_j;
+    epoch.modelled_j = window.modelled_j;
+    epoch.samples = samples;
+    if (per_sample && samples && *samples > 0) epoch.energy_per_sample_j = epoch.energy_j / *samples;
+    return epoch;
+}
+
+std::optional<long long> add_samples(std::optional<long long> total, std::optional<long long> more) {
+    if (!more) return total;
+    return total.value_or(0) + *more;
+}
+
+}  // namespace
+
+std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, std::int64_t start_ns,
+                                                     std::int64_t end_ns, bool include_open) const {
+    std::vector<EpochResult> epochs;
+    if (!ranked_locked()) {
+        for (const Span& span : epoch_spans(k_rankless, start_ns, end_ns, include_open))
+            epochs.push_back(epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, true));
+        return epochs;
+    }
+    // One epoch per number across the ranks: the first rank's start to the last rank's end, samples summed.
+    std::map<long long, Span> merged;
+    for (long long rank : keys_locked())
+        for (const Span& span : epoch_spans(rank, start_ns, end_ns, include_open)) {
+            auto [it, fresh] = merged.try_emplace(*span.n, span);
+            if (fresh) continue;
+            it->second.start = std::min(it->second.start, span.start);
+            it->second.end = std::max(it->second.end, span.end);
+            it->second.samples = add_samples(it->second.samples, span.samples);
+        }
+    for (const auto& [n, span] : merged)
+        epochs.push_back(epoch_result(timeline, start_ns, n, span.start, span.end, span.samples, true));
     return epochs;
 }
 
@@ -166,10 +219,9 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
     // is split along the measured power timeline).
     constexpr std::int64_t tolerance_ns = 25'000'000;
 
-    result.phases.clear();
-    std::vector<std::pair<std::int64_t, std::int64_t>> training, inference;
-    for (const Phase& phase : m_phases) {
-        const std::int64_t s = clamp(phase.start_ns), e = clamp(phase.end_ns.value_or(end_ns));
+    // A window with the node's energy; `per_sample` divides it by `samples` (the job's views only: a rank's
+    // samples are a share of the work the node's energy paid for).
+    auto make_phase = [&](const Phase& phase, std::int64_t s, std::int64_t e, bool closed, bool per_sample) {
         WindowEnergy window = timeline.energy(s, e);
         PhaseResult out;
         out.name = phase.name;
@@ -178,21 +230,90 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         out.energy_j = window.total_j;
         out.domain_j = window.domain_j;
         out.samples = phase.samples;
-        if (phase.samples && *phase.samples > 0) out.energy_per_sample_j = window.total_j / *phase.samples;
+        if (per_sample && phase.samples && *phase.samples > 0)
+            out.energy_per_sample_j = window.total_j / *phase.samples;
         out.boundary = boundary_method(timeline, s, e, tolerance_ns);
         out.measured_j = window.measured_j;
         out.modelled_j = window.modelled_j;
         out.fields = phase.fields;
-        out.closed = phase.end_ns.has_value();
-        result.phases.push_back(std::move(out));
-        if (phase_role(phase.name) == PhaseRole::training) training.emplace_back(s, e);
-        if (phase_role(phase.name) == PhaseRole::inference) inference.emplace_back(s, e);
+        out.closed = closed;
+        return out;
+    };
+
+    // The job's phases. Without ranks each recorded phase is one; with ranks the k-th phase of one nesting path
+    // (the names of the phases of the same rank open around it, then its own) on each rank is one job phase.
+    struct JobPhase {
+        Phase phase;  // name, fields, summed samples, earliest start
+        std::optional<std::int64_t> end_ns;  // the last end of a rank that ended it
+    };
+    std::vector<JobPhase> job;
+    std::map<std::pair<std::string, std::size_t>, std::size_t> job_index;  // (path, occurrence) -> job
+    const bool ranked = ranked_locked();
+    for (long long rank : keys_locked()) {
+        std::map<std::string, std::size_t> occurrences;
+        std::vector<const Phase*> seen;
+        for (const Phase& phase : m_phases) {
+            if (phase.rank != rank) continue;
+            std::string path;
+            for (const Phase* outer : seen)
+                if (outer->start_ns <= phase.start_ns && outer->end_ns.value_or(end_ns + 1) > phase.start_ns)
+                    path += outer->name + '/';
+            path += phase.name;
+            seen.push_back(&phase);
+            const std::size_t k = occurrences[path]++;
+            auto [it, fresh] = job_index.try_emplace({path, ranked ? k : job.size()}, job.size());
+            if (fresh) {
+                job.push_back({phase, phase.end_ns});
+                continue;
+            }
+            JobPhase& merged = job[it->second];
+            merged.phase.start_ns = std::min(merged.phase.start_ns, phase.start_ns);
+            if (phase.end_ns) merged.end_ns = std::max(merged.end_ns.value_or(*phase.end_ns), *phase.end_ns);
+            merged.phase.samples = add_samples(merged.phase.samples, phase.samples);
+            for (const auto& [key, value] : phase.fields) merged.phase.fields.try_emplace(key, value);
+        }
+    }
+    if (ranked)  // ranks interleave in the record; without ranks the record's order stays
+        std::stable_sort(job.begin(), job.end(),
+                     [](const JobPhase& a, const JobPhase& b) { return a.phase.start_ns < b.phase.start_ns; });
+
+    result.phases.clear();
+    std::vector<std::pair<std::int64_t, std::int64_t>> training, inference;
+    for (const JobPhase& merged : job) {
+        const std::int64_t s = clamp(merged.phase.start_ns), e = clamp(merged.end_ns.value_or(end_ns));
+        result.phases.push_back(make_phase(merged.phase, s, e, merged.end_ns.has_value(), true));
+        if (phase_role(merged.phase.name) == PhaseRole::training) training.emplace_back(s, e);
+        if (phase_role(merged.phase.name) == PhaseRole::inference) inference.emplace_back(s, e);
     }
     result.training_energy_j = training.empty() ? std::nullopt : std::optional(union_energy(timeline, training));
     result.inference_energy_j =
         inference.empty() ? std::nullopt : std::optional(union_energy(timeline, inference));
 
     result.epochs = epochs_locked(timeline, start_ns, end_ns, true);
+
+    // Each rank's own view.
+    result.ranks.clear();
+    for (const auto& [rank, identity] : m_ranks) {
+        RankResult view;
+        view.rank = rank;
+        view.local_rank = identity.local_rank;
+        view.world_size = identity.world_size;
+        view.node_rank = identity.node_rank;
+        view.pid = identity.pid;
+        view.launcher = identity.launcher;
+        for (const Phase& phase : m_phases) {
+            if (phase.rank != rank) continue;
+            const std::int64_t s = clamp(phase.start_ns), e = clamp(phase.end_ns.value_or(end_ns));
+            view.phases.push_back(make_phase(phase, s, e, phase.end_ns.has_value(), false));
+            if (!phase.end_ns)
+                result.warnings.push_back("rank " + std::to_string(rank) + " never ended its phase '" + phase.name +
+                                          "' (closed at the end of the run in its view; the job's phase keeps the "
+                                          "other ranks' data)");
+        }
+        for (const Span& span : epoch_spans(rank, start_ns, end_ns, true))
+            view.epochs.push_back(epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, false));
+        result.ranks.push_back(std::move(view));
+    }
 
     result.meta = m_meta;
     result.metrics.clear();

@@ -305,6 +305,21 @@ RunResult read_run(const J& j) {
         for (const auto& p : *phases) r.phases.push_back(read_phase(p));
     if (const J* epochs = array_member(j, "epochs"))
         for (const auto& e : *epochs) r.epochs.push_back(read_epoch(e));
+    if (const J* ranks = array_member(j, "ranks"))
+        for (const auto& k : *ranks) {
+            RankResult rank;
+            read(k, "rank", rank.rank);
+            read(k, "local_rank", rank.local_rank);
+            read(k, "world_size", rank.world_size);
+            read(k, "node_rank", rank.node_rank);
+            read(k, "pid", rank.pid);
+            read(k, "launcher", rank.launcher);
+            if (const J* phases = array_member(k, "phases"))
+                for (const auto& p : *phases) rank.phases.push_back(read_phase(p));
+            if (const J* epochs = array_member(k, "epochs"))
+                for (const auto& e : *epochs) rank.epochs.push_back(read_epoch(e));
+            r.ranks.push_back(std::move(rank));
+        }
     read(j, "training_energy_j", r.training_energy_j);
     read(j, "inference_energy_j", r.inference_energy_j);
     if (const J* carbon = object_member(j, "carbon")) {
@@ -463,36 +478,54 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                                  {"relative", d.relative()}});
     j["disagreements"] = disagreements;
 
+    auto phase_json = [&r](const PhaseResult& p) {
+        return Json{{"name", p.name},
+                    {"start_s", p.start_s},
+                    {"end_s", p.end_s},
+                    {"duration_s", p.end_s - p.start_s},
+                    {"energy_j", energy_object(p.energy_j, p.domain_j, p.measured_j, p.modelled_j)},
+                    {"samples", optional_number(p.samples)},
+                    {"energy_per_sample_j", optional_number(p.energy_per_sample_j)},
+                    {"mean_power_w", p.mean_power_w()},
+                    {"co2e_g", p.co2e_g},
+                    {"co2e_per_sample_g", optional_number(co2e_per_sample_g(r, p.energy_j, p.samples))},
+                    {"boundary", to_string(p.boundary)},
+                    {"closed", p.closed},
+                    {"fields", p.fields}};
+    };
+    auto epoch_json = [&r](const EpochResult& epoch) {
+        const auto per_sample = co2e_per_sample_g(r, epoch.energy_j, epoch.samples);
+        return Json{{"n", epoch.n},
+                    {"start_s", epoch.start_s},
+                    {"end_s", epoch.end_s},
+                    {"energy_j",
+                     energy_object(epoch.energy_j, epoch.domain_j, epoch.measured_j, epoch.modelled_j)},
+                    {"samples", optional_number(epoch.samples)},
+                    {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
+                    {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
+                    {"co2e_per_sample_g", optional_number(per_sample)}};
+    };
     Json phases = Json::array();
-    for (const auto& p : r.phases)
-        phases.push_back({{"name", p.name},
-                          {"start_s", p.start_s},
-                          {"end_s", p.end_s},
-                          {"duration_s", p.end_s - p.start_s},
-                          {"energy_j", energy_object(p.energy_j, p.domain_j, p.measured_j, p.modelled_j)},
-                          {"samples", optional_number(p.samples)},
-                          {"energy_per_sample_j", optional_number(p.energy_per_sample_j)},
-                          {"mean_power_w", p.mean_power_w()},
-                          {"co2e_g", p.co2e_g},
-                          {"co2e_per_sample_g", optional_number(co2e_per_sample_g(r, p.energy_j, p.samples))},
-                          {"boundary", to_string(p.boundary)},
-                          {"closed", p.closed},
-                          {"fields", p.fields}});
+    for (const auto& p : r.phases) phases.push_back(phase_json(p));
     j["phases"] = phases;
     Json epochs = Json::array();
-    for (const auto& epoch : r.epochs) {
-        const auto per_sample = co2e_per_sample_g(r, epoch.energy_j, epoch.samples);
-        epochs.push_back({{"n", epoch.n},
-                          {"start_s", epoch.start_s},
-                          {"end_s", epoch.end_s},
-                          {"energy_j", energy_object(epoch.energy_j, epoch.domain_j, epoch.measured_j,
-                                                     epoch.modelled_j)},
-                          {"samples", optional_number(epoch.samples)},
-                          {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
-                          {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
-                          {"co2e_per_sample_g", optional_number(per_sample)}});
-    }
+    for (const auto& epoch : r.epochs) epochs.push_back(epoch_json(epoch));
     j["epochs"] = epochs;
+    Json ranks = Json::array();
+    for (const RankResult& rank : r.ranks) {
+        Json rank_phases = Json::array(), rank_epochs = Json::array();
+        for (const auto& p : rank.phases) rank_phases.push_back(phase_json(p));
+        for (const auto& epoch : rank.epochs) rank_epochs.push_back(epoch_json(epoch));
+        ranks.push_back({{"rank", rank.rank},
+                         {"local_rank", optional_number(rank.local_rank)},
+                         {"world_size", optional_number(rank.world_size)},
+                         {"node_rank", optional_number(rank.node_rank)},
+                         {"pid", optional_number(rank.pid)},
+                         {"launcher", rank.launcher},
+                         {"phases", rank_phases},
+                         {"epochs", rank_epochs}});
+    }
+    j["ranks"] = ranks;
     j["training_energy_j"] = optional_number(r.training_energy_j);
     j["inference_energy_j"] = optional_number(r.inference_energy_j);
     const std::optional<long long> samples = run_samples(r);

@@ -89,6 +89,17 @@ struct EpochResult {
     double modelled_j = 0;
 };
 
+/// One rank's own view of a distributed job (from its client's `hello`): its phases and epochs, each with the
+/// node's energy over that rank's window (a rank's share of the node is not known: no per-sample figures here,
+/// those are the job's).
+struct RankResult {
+    long long rank = 0;
+    std::optional<long long> local_rank, world_size, node_rank, pid;
+    std::string launcher;  ///< "torchrun", "slurm", "openmpi", "mpich" or empty
+    std::vector<PhaseResult> phases;  ///< closed=false: the rank never ended it (it died or forgot)
+    std::vector<EpochResult> epochs;
+};
+
 /// A metric the workload reported; the last value wins, the series is kept.
 struct MetricSeries {
     std::vector<std::pair<double, double>> points;  ///< {seconds from start, value}
@@ -162,6 +173,9 @@ struct RunResult {
 
     std::vector<PhaseResult> phases;
     std::vector<EpochResult> epochs;
+    /// Each rank's view, when the workload's clients named their ranks; phases and epochs above are then the
+    /// job's (merged across ranks, samples summed).
+    std::vector<RankResult> ranks;
     std::optional<double> training_energy_j;   ///< E_tr: every phase named "train" (outermost only)
     std::optional<double> inference_energy_j;  ///< E_in: every phase named "infer"
     std::map<std::string, std::string> meta;

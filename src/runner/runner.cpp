@@ -95,7 +95,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     auto server = ControlServer::start([&monitor, &live, &markers, &limits](const ControlEvent& event) {
         ControlMessage m = event.message;
         if (!limits.admit(m)) return;
-        monitor.record(event.t_ns, m);
+        monitor.record(event.t_ns, m, event.connection);
         markers.add(event.t_ns, format_control_line(m));
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");

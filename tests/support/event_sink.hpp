@@ -12,9 +12,15 @@ namespace joulecast::test {
 
 class EventSink {
 public:
+    /// Clients open each connection with a `hello` line; a sink keeps those only when asked (the tests of the
+    /// other verbs count their own lines).
+    explicit EventSink(bool keep_hello = false) : m_keep_hello(keep_hello) {}
+
+
     /// The callback to give the server; it may be called from the server's thread.
     ControlServer::Callback callback() {
         return [this](const ControlEvent& event) {
+            if (!m_keep_hello && event.message.verb == ControlMessage::Verb::hello) return;
             std::lock_guard lock(m_mutex);
             m_events.push_back(event);
             m_changed.notify_all();
@@ -31,6 +37,7 @@ public:
     }
 
 private:
+    bool m_keep_hello = false;
     std::mutex m_mutex;
     std::condition_variable m_changed;
     std::vector<ControlEvent> m_events;

@@ -56,6 +56,14 @@ RunResult full_run() {
     EpochResult epoch1{1, 0.5, 5.25, 4200, 30000, 0.14, {{"gpu", 4100}, {"cpu", 100}}, 4100, 100};
     EpochResult epoch2{2, 5.25, 10.25, 3800, std::nullopt, std::nullopt, {{"gpu", 3700}, {"cpu", 100}}, 3700, 100};
     r.epochs = {epoch1, epoch2};
+    // Two ranks of a torchrun job; rank 1 never ended its phase.
+    PhaseResult train0{"train", 0.5, 10.0, 7900, {{"gpu", 7700}, {"cpu", 200}}, 30000, std::nullopt,
+                       0.96,    PhaseBoundary::counter, {{"lr", "0.1"}}, true, 7700, 200};
+    PhaseResult train1{"train", 0.75, 12.5, 8100, {{"gpu", 7900}, {"cpu", 200}}, std::nullopt, std::nullopt,
+                       0.98,    PhaseBoundary::integrated, {}, false, 7900, 200};
+    EpochResult epoch0r{1, 0.5, 5.0, 4100, 15000, std::nullopt, {{"gpu", 4000}, {"cpu", 100}}, 4000, 100};
+    r.ranks = {RankResult{0, 0, 2, 0, 4242, "torchrun", {train0}, {epoch0r}},
+               RankResult{1, 1, 2, std::nullopt, 4243, "slurm", {train1}, {}}};
     r.training_energy_j = 8000;
     r.inference_energy_j = 900;
     r.meta = {{"model", "resnet18"}, {"params", "11173962"}};
@@ -121,6 +129,15 @@ TEST(RunJson, EveryFieldSurvivesTheRoundTrip) {
     EXPECT_EQ(read->forecast->basis, ForecastBasis::windows);
     EXPECT_EQ(read->energy.domain_j, run.energy.domain_j);
     EXPECT_EQ(read->epochs[0].domain_j, run.epochs[0].domain_j);
+    ASSERT_EQ(read->ranks.size(), 2u);
+    EXPECT_EQ(read->ranks[0].pid, 4242);
+    EXPECT_EQ(read->ranks[0].epochs.at(0).samples, 15000);
+    EXPECT_EQ(read->ranks[1].rank, 1);
+    EXPECT_EQ(read->ranks[1].local_rank, 1);
+    EXPECT_FALSE(read->ranks[1].node_rank);
+    EXPECT_EQ(read->ranks[1].launcher, "slurm");
+    EXPECT_EQ(read->ranks[1].phases.at(0).closed, false);
+    EXPECT_EQ(read->ranks[1].phases.at(0).boundary, PhaseBoundary::integrated);
     EXPECT_EQ(read->energy.sources.size(), 4u);
     EXPECT_EQ(read->energy.sources[2].method, Method::modelled);
     EXPECT_EQ(read->energy.end_ns - read->energy.start_ns, 12'500'000'000);
@@ -175,9 +192,12 @@ TEST(RunJson, EveryWrittenValueIsReadBack) {
     ASSERT_GT(paths.size(), 150u);
     std::size_t checked = 0;
     for (const std::string& path : paths) {
-        const bool per_phase_derived = (path.starts_with("/phases/") && path.ends_with("/duration_s")) ||
-                                       path.ends_with("/mean_power_w") || path.ends_with("/co2e_per_sample_g") ||
-                                       (path.starts_with("/epochs/") && path.ends_with("/co2e_g"));
+        const bool in_rank = path.starts_with("/ranks/");
+        const bool per_phase_derived =
+            ((path.starts_with("/phases/") || in_rank) && path.ends_with("/duration_s")) ||
+            path.ends_with("/mean_power_w") || path.ends_with("/co2e_per_sample_g") ||
+            ((path.starts_with("/epochs/") || (in_rank && path.find("/epochs/") != std::string::npos)) &&
+             path.ends_with("/co2e_g"));
         const Json::json_pointer pointer(path);
         // null and empty containers stand for absent values: nothing to change in place.
         if (derived.count(path) || per_phase_derived || written[pointer].is_null() || written[pointer].empty())
