@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/format.hpp"
 #include "core/args.hpp"
 #include "core/result.hpp"
 #include "core/text.hpp"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
 

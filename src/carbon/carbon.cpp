@@ -1,8 +1,11 @@
 #include "carbon/carbon.hpp"
 
+#include "core/units.hpp"
+
 #include <algorithm>
 #include <sstream>
 
+#include "core/format.hpp"
 #include "core/data_tables.hpp"
 #include "core/result.hpp"
 #include "core/text.hpp"
@@ -10,7 +13,6 @@
 namespace joulecast {
 namespace {
 
-constexpr double joules_per_kwh = 3.6e6;
 constexpr std::size_t max_suggestions = 5;
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
@@ -211,7 +213,7 @@ CarbonSetting resolve_carbon(const CarbonOptions& options, const char* env_count
 }
 
 double co2e_g(double energy_j, double intensity_g_per_kwh, double pue) {
-    return energy_j / joules_per_kwh * pue * intensity_g_per_kwh;
+    return co2e_grams(energy_j, intensity_g_per_kwh, pue);
 }
 
 double co2e_g(double energy_j, const CarbonSetting& setting) {

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <set>
 
+#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
 #include "cli/args.hpp"

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format.hpp"
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"

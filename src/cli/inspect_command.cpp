@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format.hpp"
 #include "cli/args.hpp"
 #include "core/text.hpp"
 #include "model/onnx_inspect.hpp"

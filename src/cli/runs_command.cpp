@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
@@ -91,23 +92,6 @@ std::unique_ptr<RunStore> open_store(const Common& common, bool create) {
 
 // ---- Formatting -------------------------------------------------------------------------------------------
 
-std::string energy_text(double joules) {
-    const double a = std::fabs(joules);
-    if (a >= 1e9) return format_fixed(joules / 1e9, 2) + " GJ";
-    if (a >= 1e6) return format_fixed(joules / 1e6, 2) + " MJ";
-    if (a >= 1e3) return format_fixed(joules / 1e3, 2) + " kJ";
-    return format_fixed(joules, 1) + " J";
-}
-
-std::string per_sample_text(double joules) {
-    return std::fabs(joules) >= 1 ? format_fixed(joules, 3) + " J" : format_fixed(joules * 1000, 3) + " mJ";
-}
-
-std::string mass_text(double grams) {
-    if (std::fabs(grams) >= 1000) return format_fixed(grams / 1000, 2) + " kg";
-    if (std::fabs(grams) >= 1) return format_fixed(grams, 1) + " g";
-    return format_fixed(grams, 3) + " g";
-}
 
 /// How the total was obtained, in a word: measured, modelled, "NN% modelled", or partial (joulecast died).
 std::string method_hint(const RunSummary& r) {
@@ -148,8 +132,8 @@ void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
     for (const RunSummary& r : runs) {
         rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), to_string(r.status),
                         r.duration_s ? format_clock(*r.duration_s) : "-",
-                        r.total_energy_j ? energy_text(*r.total_energy_j) : "-", method_hint(r),
-                        r.co2e_g ? mass_text(*r.co2e_g) : "-"});
+                        r.total_energy_j ? format_energy_fixed(*r.total_energy_j) : "-", method_hint(r),
+                        r.co2e_g ? format_mass_fixed(*r.co2e_g) : "-"});
     }
     print_table(out, rows, {false, false, false, false, true, true, false, true});
 }
@@ -181,23 +165,23 @@ void print_run(std::ostream& out, const RunResult& r) {
     auto domain_line = [&](const std::string& domain, double joules) {
         auto method = e.domain_method.find(domain);
         if (joules == 0 && method == e.domain_method.end()) return;
-        line(domain, energy_text(joules) + (method == e.domain_method.end() || method->second.empty()
+        line(domain, format_energy_fixed(joules) + (method == e.domain_method.end() || method->second.empty()
                                                 ? ""
                                                 : "  (" + method->second + ")"));
     };
     for (const char* domain : {"gpu", "cpu", "dram"}) domain_line(domain, e.domain(domain));
     for (const auto& [domain, joules] : e.domain_j)
         if (domain != "gpu" && domain != "cpu" && domain != "dram") domain_line(domain, joules);
-    std::string total = energy_text(e.total_j);
+    std::string total = format_energy_fixed(e.total_j);
     if (e.modelled_j > 0)
-        total += "  (" + energy_text(e.measured_j) + " measured, " + energy_text(e.modelled_j) + " modelled)";
+        total += "  (" + format_energy_fixed(e.measured_j) + " measured, " + format_energy_fixed(e.modelled_j) + " modelled)";
     line("total", total);
     if (r.net_energy_j)
-        line("net", energy_text(*r.net_energy_j) + "  (idle " + format_fixed(r.idle ? r.idle->power_w : 0.0, 1) +
+        line("net", format_energy_fixed(*r.net_energy_j) + "  (idle " + format_fixed(r.idle ? r.idle->power_w : 0.0, 1) +
                         " W subtracted)");
     line("power", "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
     if (r.carbon)
-        line("carbon", mass_text(r.carbon->co2e_g) + " CO2e  (" + format_fixed(r.carbon->intensity_g_per_kwh, 0) +
+        line("carbon", format_mass_fixed(r.carbon->co2e_g) + " CO2e  (" + format_fixed(r.carbon->intensity_g_per_kwh, 0) +
                            " g/kWh, " + r.carbon->intensity_source + ", PUE " + format_fixed(r.carbon->pue, 2) + ")");
     if (!r.phases.empty()) {
         out << "\n  phases:\n";
@@ -205,8 +189,8 @@ void print_run(std::ostream& out, const RunResult& r) {
             {"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE"}};
         for (const auto& p : r.phases)
             rows.push_back({p.name, format_fixed(p.start_s, 2) + " s", format_fixed(p.end_s, 2) + " s",
-                            energy_text(p.energy_j), p.samples ? std::to_string(*p.samples) : "-",
-                            p.energy_per_sample_j ? per_sample_text(*p.energy_per_sample_j) : "-"});
+                            format_energy_fixed(p.energy_j), p.samples ? std::to_string(*p.samples) : "-",
+                            p.energy_per_sample_j ? format_per_sample_fixed(*p.energy_per_sample_j) : "-"});
         std::ostringstream table;
         print_table(table, rows, {false, true, true, true, true, true});
         for (const auto& row : split(table.str(), '\n'))
@@ -216,7 +200,7 @@ void print_run(std::ostream& out, const RunResult& r) {
         double energy = 0;
         for (const auto& epoch : r.epochs) energy += epoch.energy_j;
         out << '\n';
-        line("epochs", std::to_string(r.epochs.size()) + ", " + energy_text(energy) + " in all");
+        line("epochs", std::to_string(r.epochs.size()) + ", " + format_energy_fixed(energy) + " in all");
     }
     auto key_values = [&](const std::map<std::string, std::string>& values, const char* label) {
         if (values.empty()) return;

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <set>
 
+#include "core/format.hpp"
 #include "cli/args.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/report_command.hpp"

@@ -218,40 +218,4 @@ std::string csv_field(std::string_view value) {
     return out;
 }
 
-std::string format_significant(double value, int digits) {
-    if (!std::isfinite(value)) return "n/a";
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    return text;
-}
-
-std::string format_energy(double joules) {
-    if (!std::isfinite(joules)) return "n/a";
-    struct Prefix {
-        double scale;
-        const char* unit;
-    };
-    static constexpr Prefix prefixes[] = {{1e9, "GJ"}, {1e6, "MJ"},  {1e3, "kJ"},
-                                          {1, "J"},    {1e-3, "mJ"}, {1e-6, "µJ"}};
-    const double a = std::fabs(joules);
-    for (const auto& p : prefixes)
-        if (a >= p.scale * 0.9995 || p.scale == 1e-6) {
-            const double v = joules / p.scale;
-            char text[64];
-            // Three significant digits of the rounded value: 99.96 J reads "100 J", not "100.0 J".
-            const double av = std::fabs(v);
-            const int decimals = av >= 99.95 ? 0 : av >= 9.995 ? 1 : 2;
-            std::snprintf(text, sizeof text, "%.*f %s", decimals, v, p.unit);
-            if (joules == 0) return "0 J";
-            return text;
-        }
-    return "0 J";
-}
-
-std::string format_fixed(double value, int decimals) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*f", decimals, value);
-    return text;
-}
-
 }  // namespace joulecast

@@ -29,13 +29,6 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 std::optional<double> parse_double(std::string_view text);
 std::optional<long long> parse_int(std::string_view text);
 
-/// `value` with at most `digits` significant digits and no trailing zeros (printf %g): 128, 0.001, 1.2e+06;
-/// "n/a" when it is not finite.
-std::string format_significant(double value, int digits = 3);
-/// Energy with an SI prefix and 3 significant digits: "12.3 mJ", "5.40 J", "1.20 kJ", "0 J" (µJ to GJ).
-std::string format_energy(double joules);
-/// `value` with exactly `decimals` decimals, no digit grouping (printf %f): "0.50", "1234.5".
-std::string format_fixed(double value, int decimals);
 
 /// Reads a whole file; the error names the path and the system's reason.
 Result<std::string> read_text_file(const std::string& path);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "core/data_tables.hpp"
 #include "core/text.hpp"
@@ -49,11 +50,6 @@ std::string date_of(const std::string& iso) {
     return iso.size() >= 10 ? iso.substr(0, 10) : iso;
 }
 
-std::string format_watts(double w) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.0f W", w);
-    return buffer;
-}
 
 // The calibrated devices a name can match: those with a calibration usable on its own.
 struct Candidate {
@@ -328,8 +324,8 @@ Result<ChosenCalibration> choose_calibration(const std::string& requested, const
     chosen.fallback =
         "no calibration for '" + device + "' (" + store_note + "): falling back to the " +
         std::string(origin_name(reference->origin)) + " calibration of '" + reference->calibration.device +
-        "' (" + format_watts(reference_tdp) + " TDP), energies scaled by the TDP ratio " +
-        format_watts(target->tdp_w) + " / " + format_watts(reference_tdp) + " = " + scale +
+        "' (" + format_watts(reference_tdp, 0) + " TDP), energies scaled by the TDP ratio " +
+        format_watts(target->tdp_w, 0) + " / " + format_watts(reference_tdp, 0) + " = " + scale +
         ", which assumes the same speed and power in proportion to TDP: a crude guess; " + advice;
     chosen.reason = "fallback: nearest calibrated " + std::string(kind) + " by TDP, scaled";
     return chosen;

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/format.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "forecast/estimator_internal.hpp"

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "forecast/stats.hpp"
 

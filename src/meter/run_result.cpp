@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "carbon/carbon.hpp"
+#include "core/units.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 
@@ -111,7 +111,7 @@ std::optional<long long> run_samples(const RunResult& result) {
 
 std::optional<double> co2e_of(const RunResult& result, double energy_j) {
     if (!result.carbon) return std::nullopt;
-    return co2e_g(energy_j, result.carbon->intensity_g_per_kwh, result.carbon->pue);
+    return co2e_grams(energy_j, result.carbon->intensity_g_per_kwh, result.carbon->pue);
 }
 
 std::optional<double> co2e_per_sample_g(const RunResult& result, double energy_j,

@@ -1,82 +1,12 @@
+#include "core/format.hpp"
 #include "report/summary.hpp"
+#include "forecast/forecast_text.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 namespace joulecast {
-
-std::string format_number(double value, int decimals) {
-    if (!std::isfinite(value)) return "n/a";
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, std::fabs(value));
-    std::string digits(buffer);
-    auto dot = digits.find('.');
-    std::string whole = digits.substr(0, dot), fraction = dot == std::string::npos ? "" : digits.substr(dot);
-    std::string grouped;
-    for (std::size_t i = 0; i < whole.size(); ++i) {
-        if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
-        grouped += whole[i];
-    }
-    return (value < 0 && std::stod(buffer) != 0 ? "-" : "") + grouped + fraction;
-}
-
-namespace {
-
-/// `value` in `units` (each 1000× the previous, from `smallest_scale`) with 3 significant digits.
-std::string scaled(double value, const char* const* units, std::size_t count, double smallest_scale) {
-    if (!std::isfinite(value)) return "n/a";
-    double scale = smallest_scale;
-    std::size_t u = 0;
-    while (u + 1 < count && std::fabs(value) >= 1000.0 * scale) {
-        scale *= 1000.0;
-        ++u;
-    }
-    const double v = value / scale;
-    const int decimals = std::fabs(v) >= 100 ? 0 : std::fabs(v) >= 10 ? 1 : 2;
-    return format_number(v, decimals) + " " + units[u];
-}
-
-}  // namespace
-
-std::string format_mass(double grams) {
-    static constexpr const char* units[] = {"mg", "g", "kg", "t"};
-    return scaled(grams, units, 4, 1e-3);
-}
-
-std::string format_clock(double seconds) {
-    if (!(seconds >= 0)) seconds = 0;
-    char buffer[32];
-    if (seconds < 59.95) {  // 59.96 s would round to "60.0s"
-        std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
-    } else if (seconds < 3599.5) {  // 3599.6 s would round to "60m00s"
-        const long total = std::lround(seconds);
-        std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
-    } else {
-        const long minutes = std::lround(seconds / 60);
-        std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", minutes / 60, minutes % 60);
-    }
-    return buffer;
-}
-
-std::string format_duration(double seconds) {
-    if (!std::isfinite(seconds)) return "n/a";
-    // Below 0.9995 s, since 999.6 ms has no 3-digit form in ms ("1e+03 ms"): it reads "1.0 s".
-    if (std::fabs(seconds) < 0.9995) return format_significant(seconds * 1e3, 3) + " ms";
-    if (seconds < 120) return format_number(seconds, 1) + " s";
-    if (seconds < 7200) return format_number(seconds / 60, 1) + " min";
-    if (seconds < 2 * 86400) return format_number(seconds / 3600, 1) + " h";
-    return format_number(seconds / 86400, 1) + " d";
-}
-
-std::string forecast_line(const RunForecast& f) {
-    std::string line = format_energy(f.total_energy_j) + " (" + format_energy(f.low_energy_j) + "\u2013" +
-                       format_energy(f.high_energy_j) + ", " + format_number(100 * f.confidence, 0) + "%), " +
-                       format_duration(f.total_duration_s);
-    if (f.co2e_g) line += ", " + format_mass(*f.co2e_g) + " CO2e";
-    line += ", " + f.method + (f.converged ? ", converged" : ", not converged");
-    return line;
-}
 
 namespace {
 

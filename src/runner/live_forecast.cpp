@@ -8,10 +8,11 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/format.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "forecast/windows.hpp"
-#include "report/summary.hpp"
+#include "forecast/forecast_text.hpp"
 
 namespace joulecast {
 

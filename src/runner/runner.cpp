@@ -15,8 +15,8 @@
 #include "core/host.hpp"
 #include "core/text.hpp"
 #include "meter/attribution.hpp"
+#include "sensors/job/job_cpu_sensor.hpp"
 #include "meter/run_json.hpp"
-#include "report/summary.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 

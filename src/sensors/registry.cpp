@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "meter/attribution.hpp"
+#include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/hwmon/hwmon_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"

@@ -15,6 +15,7 @@
 #include <thread>
 #include <variant>
 
+#include "core/format.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "meter/run_json.hpp"

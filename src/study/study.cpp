@@ -11,10 +11,10 @@
 #include <map>
 #include <memory>
 
+#include "core/format.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
-#include "report/summary.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
 #include "study/power_limits.hpp"
@@ -84,9 +84,6 @@ std::string find_program(const std::string& program) {
     return "";
 }
 
-std::string per_sample_text(const std::optional<double>& joules) {
-    return joules ? format_number(*joules * 1e3, 3) + " mJ/sample" : "-";
-}
 
 }  // namespace
 
@@ -289,8 +286,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
         if (record.status == RunStatus::completed || !record.run_id.empty())
             log << " in " << format_clock(record.duration_s) << ": " << format_number(record.energy_j, 1)
                 << " J" << (record.energy_source.empty() ? "" : " (" + record.energy_source + ")")
-                << ", train " << per_sample_text(record.train_j_per_sample()) << ", infer "
-                << per_sample_text(record.infer_j_per_sample())
+                << ", train " << format_millijoules_per_sample(record.train_j_per_sample()) << ", infer "
+                << format_millijoules_per_sample(record.infer_j_per_sample())
                 << (record.accuracy ? ", accuracy " + format_number(*record.accuracy, 3) : "");
         if (record.status != RunStatus::completed && record.run_id.size())
             log << " (exit status " << record.exit_code << ")";

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <map>
 
+#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "core/json_fields.hpp"
-#include "report/summary.hpp"
 
 namespace joulecast::study {
 

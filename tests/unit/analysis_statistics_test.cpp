@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
 

@@ -2,6 +2,7 @@
 // by known CPU ticks per second, and a fake package and DRAM energy counter, accounted as a run would.
 
 #include "meter/attribution.hpp"
+#include "sensors/job/job_cpu_sensor.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/format.hpp"
 #include "core/args.hpp"
 #include "core/text.hpp"
 #include "report/summary.hpp"

@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "core/format.hpp"
 #include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"

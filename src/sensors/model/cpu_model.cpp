@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "core/format.hpp"
 #include "core/text.hpp"
 
 namespace joulecast {

@@ -1,3 +1,4 @@
+#include "core/format.hpp"
 #include "sensors/nvml/nvml_api.hpp"
 
 #include <dlfcn.h>

@@ -1,0 +1,56 @@
+#pragma once
+// The job's share of the machine's busy CPU time, read as a sensor: a gauge (percent) of the CPU time of the
+// command's process tree over all busy CPU time, interval by interval. meter/attribution.hpp turns it into
+// the job's attributed CPU and DRAM energy.
+//
+// At each reading: the CPU ticks of the job's process tree (utime + stime + cutime + cstime of the command
+// and every live descendant in <proc_root>/PID/stat, so children that exited and were waited for count
+// through their parent's cutime/cstime) and the machine's busy ticks (user, nice, system, irq, softirq, steal
+// of <proc_root>/stat).
+//
+// Not counted: descendants that were re-parented outside the tree (daemonised) and reaped there, and the CPU
+// time of the command's last interval when the command has already been reaped at the final reading.
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sensors/sensor.hpp"
+
+namespace joulecast {
+
+/// utime + stime + cutime + cstime (clock ticks) of `root` and its live descendants under proc_root; nullopt
+/// when root's stat cannot be read (not started, or gone).
+std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root);
+/// Busy ticks of all CPUs from <proc_root>/stat: user + nice + system + irq + softirq + steal.
+std::optional<std::uint64_t> busy_cpu_ticks(const std::string& proc_root);
+
+class JobCpuSensor : public Sensor {
+public:
+    static constexpr const char* share_channel = "job.cpu_share";
+
+    explicit JobCpuSensor(std::string proc_root);
+
+    std::string_view name() const override { return "job-cpu"; }
+    /// Unavailable when <proc_root>/stat cannot be read.
+    Availability probe() override;
+    const std::vector<Channel>& channels() const override { return m_channels; }
+    /// The job's share of busy CPU time since the previous reading, percent 0..100 (0 before a root is set).
+    ReadStatus read(std::size_t channel, double& value) override;
+
+    /// The job's root process (the command); safe to call from any thread while sampling.
+    void set_root_pid(int pid) { m_root.store(pid); }
+
+private:
+    std::string m_proc_root;
+    std::vector<Channel> m_channels;
+    std::atomic<int> m_root{0};
+    int m_root_seen = 0;             ///< the root the reference below belongs to
+    std::uint64_t m_job_ticks = 0;   ///< job ticks at the previous reading
+    std::uint64_t m_busy_ticks = 0;  ///< busy ticks at the previous reading
+    bool m_started = false;
+};
+
+}  // namespace joulecast
