@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/format.hpp"
 #include "cli/estimate_internal.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
