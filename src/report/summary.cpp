@@ -77,6 +77,17 @@ void print_phases(std::ostream& out, const RunResult& r) {
     }
 }
 
+/// Where the gross CPU and DRAM figures the share is taken of come from: "cpu counter, dram modelled".
+std::string attributed_basis(const RunResult& r) {
+    std::string text;
+    for (const char* domain : {"cpu", "dram"}) {
+        auto it = r.energy.domain_method.find(domain);
+        text += (text.empty() ? "" : ", ") + std::string(domain) + " " +
+                (it == r.energy.domain_method.end() ? std::string("not measured") : it->second);
+    }
+    return text;
+}
+
 void print_forecast(std::ostream& out, const RunForecast& f) {
     std::string of;
     if (f.target == TargetKind::epochs) of = format_number(f.target_amount, 0) + " epochs";
@@ -118,7 +129,8 @@ void print_summary(std::ostream& out, const RunResult& r) {
         out << padded(format_number(r.attributed.cpu_j + r.attributed.dram_j, 1), 14)
             << " J  attributed to the job: CPU " << format_number(r.attributed.cpu_j, 1) << " of "
             << format_number(r.attributed.gross_cpu_j, 1) << " J, DRAM " << format_number(r.attributed.dram_j, 1)
-            << " of " << format_number(r.attributed.gross_dram_j, 1) << " J (its share of busy CPU time)\n";
+            << " of " << format_number(r.attributed.gross_dram_j, 1) << " J (its share of busy CPU time, of "
+            << attributed_basis(r) << ")\n";
     else if (r.energy.domain("cpu") + r.energy.domain("dram") > 0)
         out << "                attributed to the job: " << r.attributed.reason << '\n';
     out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
