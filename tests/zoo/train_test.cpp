@@ -38,7 +38,8 @@ public:
     }
     ~Listener() { ::close(m_fd); }
 
-    /// The lines of the one connection, each without its "t=<ns> " prefix.
+    /// The lines of the one connection after its opening `hello` (checked here), each without its "t=<ns> "
+    /// prefix.
     std::vector<std::string> lines() {
         int connection = ::accept(m_fd, nullptr, nullptr);
         EXPECT_GE(connection, 0);
@@ -50,6 +51,10 @@ public:
         ::close(connection);
         std::vector<std::string> out;
         std::istringstream in(all);
+        std::string hello;
+        std::getline(in, hello);
+        EXPECT_EQ(hello.rfind("hello ", 0), 0u) << all;
+        EXPECT_NE(hello.find("pid=" + std::to_string(::getpid())), std::string::npos) << hello;
         for (std::string line; std::getline(in, line);) {
             EXPECT_EQ(line.rfind("t=", 0), 0u) << line;
             out.push_back(line.substr(line.find(' ') + 1));
