@@ -10,7 +10,7 @@ packages=(
     libsqlite3-dev                            # run store (linked statically: libsqlite3.a)
     protobuf-compiler libprotobuf-dev libonnx-dev # ONNX reader: protoc, static libprotobuf-lite.a, onnx.proto
     libtomlplusplus-dev                       # study grids (TOML, used header-only)
-    python3                                   # the Python client and its tests
+    python3 python3-torch                     # the Python client and its tests; torchrun for the DDP test
     libtorch-dev zlib1g-dev dataset-fashion-mnist # model zoo (joulecast-zoo): libtorch, gzip, Fashion-MNIST
     libcpp-httplib-dev                        # joulecast-agent's HTTP server (`joulecast serve`)
     prometheus prometheus-pushgateway         # the agent's tests against a real Prometheus (and Pushgateway)
