@@ -4,6 +4,8 @@
 //
 // Script: items "key=value" separated by ';'
 //   gpus=N                 number of GPUs (default 1, at most 8)
+//   init_fails=1           rsmi_init prints two lines to stderr, as the real library does without an AMD GPU,
+//                          and fails with RSMI_STATUS_INIT_ERROR
 //   resolution=UJ          energy counter resolution in µJ per tick (default 15.3)
 //   gpu<i>.power=W         constant power (default 100)
 //   gpu<i>.start_ticks=N   counter value at t=0 (default 1000000)
@@ -47,6 +49,7 @@ struct State {
     Gpu gpu[max_gpus];
     double manual_t = -1;
     double origin_s = 0;
+    bool init_fails = false;
 } g_state;
 
 double monotonic_s() {
@@ -73,6 +76,8 @@ void parse_script(const char* script) {
         const char* value = item.c_str() + eq + 1;
         if (key == "gpus")
             g_state.gpus = std::min<unsigned>(max_gpus, std::strtoul(value, nullptr, 10));
+        else if (key == "init_fails")
+            g_state.init_fails = std::strcmp(value, "1") == 0;
         else if (key == "resolution")
             g_state.resolution_uj = std::strtod(value, nullptr);
         else if (key.rfind("gpu", 0) == 0 && key.find('.') != std::string::npos) {
@@ -124,6 +129,11 @@ rsmi_status_t rsmi_init(std::uint64_t) {
     g_state = State{};
     g_state.manual_t = manual_t;
     parse_script(std::getenv("FAKE_ROCM_SMI_SCRIPT"));
+    if (g_state.init_fails) {
+        std::fprintf(stderr, "Failed to open drm root directory /sys/class/drm.: No such file or directory\n");
+        std::fprintf(stderr, "Exception caught: rsmi_init.\n");
+        return RSMI_STATUS_INIT_ERROR;
+    }
     g_state.origin_s = monotonic_s();
     return RSMI_STATUS_SUCCESS;
 }

@@ -88,6 +88,22 @@ TEST(RocmSensor, MissingLibraryIsUnavailableWithAReason) {
     EXPECT_NE(availability.reason.find("JOULECAST_ROCM_SMI_LIBRARY"), std::string::npos);
 }
 
+TEST(RocmSensor, AFailingInitKeepsTheLibrarysStderrLinesInTheReasonNotOnTheTerminal) {
+    FakeRocm fake(FAKE_ROCM_SMI_LIBRARY, "init_fails=1");
+    ASSERT_TRUE(fake.ok());
+    RocmSensor sensor(FAKE_ROCM_SMI_LIBRARY);
+    ::testing::internal::CaptureStderr();
+    auto availability = sensor.probe();
+    const std::string terminal = ::testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(availability.available);
+    EXPECT_EQ(terminal, "");
+    EXPECT_NE(availability.reason.find("rsmi_init failed"), std::string::npos) << availability.reason;
+    EXPECT_NE(availability.reason.find("the library said: Failed to open drm root directory /sys/class/drm.: No "
+                                       "such file or directory; Exception caught: rsmi_init."),
+              std::string::npos)
+        << availability.reason;
+}
+
 TEST(RocmSensor, TwoGpusOfKnownPowerGiveKnownEnergyFromTheirCounters) {
     FakeRocm fake(FAKE_ROCM_SMI_LIBRARY,
                   "gpus=2;gpu0.power=120;gpu1.power=310;gpu1.busy=80;gpu1.memory=4096");

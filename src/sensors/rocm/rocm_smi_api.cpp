@@ -2,6 +2,10 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
+
+#include "core/stderr_capture.hpp"
+
 namespace joulecast::rocm {
 
 namespace {
@@ -13,6 +17,16 @@ template <typename... Args>
 struct NotFound<rsmi_status_t (*)(Args...)> {
     static rsmi_status_t call(Args...) { return JOULECAST_RSMI_FUNCTION_NOT_FOUND; }
 };
+
+/// Several lines of a library's complaint as one, separated by "; ".
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\n') out += "; ";
+        else if (c != '\r') out += c;
+    }
+    return out;
+}
 
 std::string dl_error() {
     const char* text = dlerror();
@@ -49,10 +63,16 @@ Result<std::unique_ptr<RsmiLibrary>> RsmiLibrary::open(const std::string& path) 
         if (!library->has(core)) lacking += (lacking.empty() ? "" : ", ") + std::string(core);
     if (!lacking.empty()) return Error{path + " lacks " + lacking + " (not a ROCm SMI library?)"};
 
+    // The real library prints its own complaints to stderr (e.g. "Failed to open drm root directory" where
+    // there is no AMD GPU); they belong in this probe's reason, not on the user's terminal.
+    StderrCapture capture;
     const rsmi_status_t status = library->m_api.init(0);
+    const std::string said = capture.release();
     if (status != RSMI_STATUS_SUCCESS)
         return Error{"rsmi_init failed: " + library->error_string(status) +
+                     (said.empty() ? "" : " (the library said: " + one_line(said) + ")") +
                      " (is the amdgpu driver loaded? check rocm-smi)"};
+    if (!said.empty()) std::fprintf(stderr, "%s\n", said.c_str());
     library->m_initialised = true;
     return library;
 }
