@@ -62,9 +62,7 @@ NvmlSensor::NvmlSensor(std::string library_path) : m_library_path(std::move(libr
 NvmlSensor::~NvmlSensor() = default;
 
 void NvmlSensor::clear() {
-    m_channels.clear();
-    m_bindings.clear();
-    m_gpus.clear();
+    m_table.clear();
     m_notes.clear();
     m_nvml.reset();
 }
@@ -111,27 +109,20 @@ Availability NvmlSensor::probe() {
         gpu.info.uuid = text_or(uuid, status, "");
 
         // Each optional reading is tried once; only what answers now becomes a channel.
-        std::vector<std::pair<Source, Channel>> found;
-        auto offer = [&](nvmlReturn_t result, Source source, std::string suffix, Quantity quantity,
-                         Behaviour behaviour, std::chrono::milliseconds min_period) {
+        GpuChannels<Gpu, Source>::Found found(device_name);
+        auto offer = [&](nvmlReturn_t result, Source source, const char* suffix, Quantity quantity,
+                         std::chrono::milliseconds min_period) {
             lost = lost || result == NVML_ERROR_GPU_IS_LOST;
             if (result != NVML_SUCCESS) return false;
-            Channel channel;
-            channel.name = device_name + "." + suffix;
-            channel.domain = "gpu";
-            channel.device = device_name;
-            channel.quantity = quantity;
-            channel.behaviour = behaviour;
-            channel.min_period = min_period;
-            found.emplace_back(source, std::move(channel));
+            found.add(source, suffix, quantity, min_period);
             return true;
         };
         using std::chrono::milliseconds;
 
         unsigned long long energy_mj = 0;
         const nvmlReturn_t energy_status = api.device_get_total_energy_consumption_mj(gpu.device, &energy_mj);
-        const bool has_energy = offer(energy_status, Source::energy_counter, "energy", Quantity::energy,
-                                      Behaviour::counter, milliseconds(1000));
+        const bool has_energy =
+            offer(energy_status, Source::energy_counter, "energy", Quantity::energy, milliseconds(1000));
         gpu.energy_at_probe_mj = energy_mj;
         gpu.energy_last_mj = energy_mj;
 
@@ -143,14 +134,12 @@ Availability NvmlSensor::probe() {
         if (instant_status == NVML_SUCCESS && !field_as_double(field, ignored))
             instant_status = NVML_ERROR_UNKNOWN;
         std::string power_note;
-        if (offer(instant_status, Source::power_instant, "power", Quantity::power, Behaviour::gauge,
-                  milliseconds(0))) {
+        if (offer(instant_status, Source::power_instant, "power", Quantity::power, milliseconds(0))) {
             power_note = "power from instantaneous field";
         } else {
             unsigned int milliwatts = 0;
             const nvmlReturn_t usage_status = api.device_get_power_usage_mw(gpu.device, &milliwatts);
-            if (offer(usage_status, Source::power_average, "power", Quantity::power, Behaviour::gauge,
-                      milliseconds(0)))
+            if (offer(usage_status, Source::power_average, "power", Quantity::power, milliseconds(0)))
                 power_note = "power from nvmlDeviceGetPowerUsage (1 s moving average on recent GPUs)";
             else
                 power_note = "no power reading (" + m_nvml->error_string(usage_status) + ")";
@@ -161,18 +150,18 @@ Availability NvmlSensor::probe() {
         const milliseconds state_period(1000);
         nvmlUtilization_t utilisation{};
         offer(api.device_get_utilization_rates(gpu.device, &utilisation), Source::utilisation, "utilisation",
-              Quantity::utilisation, Behaviour::gauge, state_period);
+              Quantity::utilisation, state_period);
         nvmlMemory_t memory{};
         offer(api.device_get_memory_info(gpu.device, &memory), Source::memory_used, "memory",
-              Quantity::memory, Behaviour::gauge, state_period);
+              Quantity::memory, state_period);
         unsigned int value = 0;
         offer(api.device_get_clock_info_mhz(gpu.device, NVML_CLOCK_SM, &value), Source::sm_clock, "sm_clock",
-              Quantity::clock, Behaviour::gauge, state_period);
+              Quantity::clock, state_period);
         offer(api.device_get_temperature_c(gpu.device, NVML_TEMPERATURE_GPU, &value), Source::temperature,
-              "temperature", Quantity::temperature, Behaviour::gauge, state_period);
+              "temperature", Quantity::temperature, state_period);
         unsigned int limit_mw = 0;
         if (offer(api.device_get_enforced_power_limit_mw(gpu.device, &limit_mw), Source::enforced_power_limit,
-                  "power_limit", Quantity::power_limit, Behaviour::gauge, state_period))
+                  "power_limit", Quantity::power_limit, state_period))
             gpu.info.power_limit_w = static_cast<double>(limit_mw) * 1e-3;
 
         const std::string label = device_name + " " + gpu.info.name;
@@ -188,15 +177,10 @@ Availability NvmlSensor::probe() {
         if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
         m_notes.push_back(std::move(note));
 
-        const std::size_t gpu_slot = m_gpus.size();
-        m_gpus.push_back(std::move(gpu));
-        for (auto& [source, channel] : found) {
-            m_channels.push_back(std::move(channel));
-            m_bindings.push_back(Binding{gpu_slot, source});
-        }
+        m_table.add(std::move(gpu), std::move(found));
     }
 
-    if (m_gpus.empty()) {
+    if (m_table.empty()) {
         std::string why = "NVML sees " + std::to_string(count) + " GPU(s) but none could be opened";
         if (!skipped.empty()) why += ": " + skipped.front();
         clear();
@@ -206,13 +190,9 @@ Availability NvmlSensor::probe() {
 }
 
 ReadStatus NvmlSensor::read(std::size_t channel, double& value) {
-    if (channel >= m_bindings.size() || !m_nvml) return ReadStatus::error;
-    const Binding& binding = m_bindings[channel];
-    Gpu& gpu = m_gpus[binding.gpu];
-    if (gpu.lost) return ReadStatus::lost;
-    const ReadStatus status = read_source(gpu, binding.source, value);
-    if (status == ReadStatus::lost) gpu.lost = true;
-    return status;
+    if (!m_nvml) return ReadStatus::error;
+    return m_table.read(channel, value,
+                        [this](Gpu& gpu, Source source, double& out) { return read_source(gpu, source, out); });
 }
 
 ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
@@ -287,10 +267,7 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
 }
 
 std::vector<GpuInfo> NvmlSensor::gpus() const {
-    std::vector<GpuInfo> out;
-    out.reserve(m_gpus.size());
-    for (const auto& gpu : m_gpus) out.push_back(gpu.info);
-    return out;
+    return m_table.infos();
 }
 
 }  // namespace joulecast

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/gpu_channels.hpp"
 #include "sensors/nvml/nvml_api.hpp"
 #include "sensors/sensor.hpp"
 
@@ -35,7 +36,7 @@ public:
     /// library path or NVML's error and what to check) when the library is missing or incomplete, when init
     /// fails, or when NVML sees no GPU. May be called again; it starts afresh.
     Availability probe() override;
-    const std::vector<Channel>& channels() const override { return m_channels; }
+    const std::vector<Channel>& channels() const override { return m_table.channels(); }
     ReadStatus read(std::size_t channel, double& value) override;
     /// One line per GPU, e.g. "gpu0 NVIDIA H100 80GB HBM3: energy counter yes, power from instantaneous
     /// field", plus lines for GPUs that could not be opened.
@@ -60,19 +61,13 @@ private:
         unsigned long long energy_at_probe_mj = 0;
         unsigned long long energy_last_mj = 0;
     };
-    struct Binding {
-        std::size_t gpu = 0;  ///< index into m_gpus
-        Source source = Source::power_average;
-    };
 
     void clear();
     ReadStatus read_source(Gpu& gpu, Source source, double& value);
 
     std::string m_library_path;
     std::unique_ptr<nvml::NvmlLibrary> m_nvml;
-    std::vector<Gpu> m_gpus;
-    std::vector<Channel> m_channels;
-    std::vector<Binding> m_bindings;  ///< parallel to m_channels
+    GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
 };
 

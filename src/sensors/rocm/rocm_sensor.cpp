@@ -41,9 +41,7 @@ RocmSensor::RocmSensor(std::string library_path) : m_library_path(std::move(libr
 RocmSensor::~RocmSensor() = default;
 
 void RocmSensor::clear() {
-    m_channels.clear();
-    m_bindings.clear();
-    m_gpus.clear();
+    m_table.clear();
     m_notes.clear();
     m_rsmi.reset();
 }
@@ -84,20 +82,13 @@ Availability RocmSensor::probe() {
             gpu.info.uuid = uuid;
         }
 
-        std::vector<std::pair<Source, Channel>> found;
+        GpuChannels<Gpu, Source>::Found found(device);
         bool lost = false;
         auto offer = [&](rsmi_status_t status, Source source, const char* suffix, Quantity quantity,
                          milliseconds min_period) {
             lost = lost || classify(status) == ReadStatus::lost;
             if (status != RSMI_STATUS_SUCCESS) return false;
-            Channel channel;
-            channel.name = device + "." + suffix;
-            channel.domain = "gpu";
-            channel.device = device;
-            channel.quantity = quantity;
-            channel.behaviour = quantity == Quantity::energy ? Behaviour::counter : Behaviour::gauge;
-            channel.min_period = min_period;
-            found.emplace_back(source, std::move(channel));
+            found.add(source, suffix, quantity, min_period);
             return true;
         };
 
@@ -151,14 +142,9 @@ Availability RocmSensor::probe() {
         if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
         m_notes.push_back(std::move(note));
 
-        const std::size_t slot = m_gpus.size();
-        m_gpus.push_back(std::move(gpu));
-        for (auto& [source, channel] : found) {
-            m_channels.push_back(std::move(channel));
-            m_bindings.push_back({slot, source});
-        }
+        m_table.add(std::move(gpu), std::move(found));
     }
-    if (m_gpus.empty()) {
+    if (m_table.empty()) {
         clear();
         return Availability::no("ROCm SMI sees " + std::to_string(count) + " GPU(s) but none answers");
     }
@@ -166,13 +152,9 @@ Availability RocmSensor::probe() {
 }
 
 ReadStatus RocmSensor::read(std::size_t channel, double& value) {
-    if (channel >= m_bindings.size() || !m_rsmi) return ReadStatus::error;
-    const Binding& binding = m_bindings[channel];
-    Gpu& gpu = m_gpus[binding.gpu];
-    if (gpu.lost) return ReadStatus::lost;
-    const ReadStatus status = read_source(gpu, binding.source, value);
-    if (status == ReadStatus::lost) gpu.lost = true;
-    return status;
+    if (!m_rsmi) return ReadStatus::error;
+    return m_table.read(channel, value,
+                        [this](Gpu& gpu, Source source, double& out) { return read_source(gpu, source, out); });
 }
 
 ReadStatus RocmSensor::read_source(Gpu& gpu, Source source, double& value) {
@@ -220,15 +202,13 @@ ReadStatus RocmSensor::read_source(Gpu& gpu, Source source, double& value) {
 }
 
 std::vector<GpuInfo> RocmSensor::gpus() const {
-    std::vector<GpuInfo> out;
-    for (const auto& gpu : m_gpus) out.push_back(gpu.info);
-    return out;
+    return m_table.infos();
 }
 
 std::vector<std::string> RocmSensor::run_warnings(double ran_s) const {
     (void)ran_s;
     std::vector<std::string> out;
-    for (const auto& gpu : m_gpus) {
+    for (const auto& gpu : m_table.gpus()) {
         const std::string label = "amdgpu" + std::to_string(gpu.index) + " (" + gpu.info.name + ")";
         if (gpu.integrated)
             out.push_back(label + ": no ROCm SMI energy counter; its energy is INTEGRATED from power");

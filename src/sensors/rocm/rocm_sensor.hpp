@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/gpu_channels.hpp"
 #include "sensors/rocm/rocm_smi_api.hpp"
 #include "sensors/sensor.hpp"
 
@@ -40,7 +41,7 @@ public:
     /// Loads the library, calls rsmi_init and enumerates every GPU. Unavailable (with the reason) when the
     /// library is missing or lacks its core functions, when init fails, or when it sees no GPU.
     Availability probe() override;
-    const std::vector<Channel>& channels() const override { return m_channels; }
+    const std::vector<Channel>& channels() const override { return m_table.channels(); }
     ReadStatus read(std::size_t channel, double& value) override;
     /// One line per GPU (energy counter or not, which power), and the library's missing functions.
     std::vector<std::string> notes() const override { return m_notes; }
@@ -59,19 +60,13 @@ private:
         std::uint64_t last_ticks = 0;
         double joules = 0;
     };
-    struct Binding {
-        std::size_t gpu = 0;
-        Source source = Source::power_average;
-    };
 
     void clear();
     ReadStatus read_source(Gpu& gpu, Source source, double& value);
 
     std::string m_library_path;
     std::unique_ptr<rocm::RsmiLibrary> m_rsmi;
-    std::vector<Gpu> m_gpus;
-    std::vector<Channel> m_channels;
-    std::vector<Binding> m_bindings;  ///< parallel to m_channels
+    GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
 };
 
