@@ -39,6 +39,8 @@ options:
   --replay FILE.csv  read a recorded trace instead of this machine's sensors
   --name NAME        a name for the run
   --tag K=V          a tag for the run (repeatable)
+  --redact GLOB      also mask the values of arguments named like GLOB in the stored command line
+                     (repeatable; *token*, *password*, *passwd*, *secret* and *key* always are)
   --country ISO3     grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else the world average)
   --region P:R       grid carbon intensity of a cloud region, e.g. gcp:europe-west1
   --intensity G      grid carbon intensity in gCO2e/kWh
@@ -73,6 +75,7 @@ struct RunOptions {
     std::string trace_path;
     std::string name;
     std::map<std::string, std::string> tags;
+    std::vector<std::string> redact_patterns;
     bool quiet = false;
     bool no_store = false;
     std::string db_path;
@@ -121,6 +124,9 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
         } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
         } else if (args.value("--idle", text)) {
             options.monitor.idle = duration_option("--idle", text);
+        } else if (args.value("--redact", text)) {
+            if (text.empty()) throw UsageError("--redact: expected a name pattern such as '*auth*'");
+            options.redact_patterns.push_back(text);
         } else if (args.value("--tag", text)) {
             auto eq = text.find('=');
             if (eq == std::string::npos || eq == 0) throw UsageError("--tag: expected KEY=VALUE, got '" + text + "'");
@@ -173,6 +179,8 @@ int run_command(const std::vector<std::string>& raw) {
     RunSpec spec;
     spec.carbon = resolve_carbon(options.carbon, std::getenv("JOULECAST_COUNTRY"));
     spec.command = options.command;
+    spec.redact_patterns.insert(spec.redact_patterns.end(), options.redact_patterns.begin(),
+                                options.redact_patterns.end());
     spec.name = options.name;
     spec.tags = options.tags;
     spec.monitor = options.monitor;

@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <filesystem>
 #include <sstream>
 
 namespace joulecast {
@@ -216,6 +219,20 @@ std::string csv_field(std::string_view value) {
     }
     out += '"';
     return out;
+}
+
+std::string create_private_directories(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> missing;
+    std::error_code ec;
+    for (fs::path p = fs::path(path); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+        if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) return std::strerror(errno);
+    if (!fs::is_directory(path, ec)) return "not a folder";
+    return "";
 }
 
 }  // namespace joulecast

@@ -33,6 +33,10 @@ std::optional<long long> parse_int(std::string_view text);
 /// Reads a whole file; the error names the path and the system's reason.
 Result<std::string> read_text_file(const std::string& path);
 
+/// Creates `path` and every missing folder above it with mode 0700 (existing ones are left as they are).
+/// Returns "" on success, else the system's reason.
+std::string create_private_directories(const std::string& path);
+
 /// One parsed CSV table: a header row and data rows. Handles double-quoted fields with embedded commas
 /// and doubled quotes; CR/LF line ends. Rows shorter than the header are padded with empty fields.
 struct CsvTable {

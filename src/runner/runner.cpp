@@ -63,9 +63,14 @@ void repair_user_text(const RunSpec& spec, RunResult& header, std::vector<std::s
     header.tags.clear();
     for (const auto& [key, value] : spec.tags)
         header.tags[repair(key, "a --tag key")] = repair(value, "--tag " + repair_utf8(key));
-    header.command.clear();
+    std::vector<std::string> command;
     for (std::size_t i = 0; i < spec.command.size(); ++i)
-        header.command.push_back(repair(spec.command[i], "the command's argument " + std::to_string(i)));
+        command.push_back(repair(spec.command[i], "the command's argument " + std::to_string(i)));
+    RedactedCommand redacted = redact_command(command, spec.redact_patterns);
+    header.command = std::move(redacted.argv);
+    if (redacted.masked > 0)
+        warnings.push_back("the stored command line masks " + std::to_string(redacted.masked) +
+                           " value(s) of arguments named like a secret (--redact adds names)");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "carbon/carbon.hpp"
+#include "core/redact.hpp"
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
 #include "runner/live_forecast.hpp"
@@ -18,6 +19,9 @@ namespace joulecast {
 
 struct RunSpec {
     std::vector<std::string> command;          ///< argv; no shell
+    /// Names (globs) whose values are masked in the stored command line (core/redact); the command runs with
+    /// them intact.
+    std::vector<std::string> redact_patterns = default_redact_patterns();
     std::map<std::string, std::string> env;    ///< added to the child's environment
     std::string name;
     std::map<std::string, std::string> tags;

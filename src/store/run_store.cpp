@@ -1,5 +1,6 @@
 #include "store/run_store.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -125,14 +126,18 @@ RunStore::RunStore(std::string path) : m_path(std::move(path)) {
     const fs::path file(m_path);
     std::error_code ec;
     if (file.has_parent_path() && !fs::is_directory(file.parent_path(), ec)) {
-        fs::create_directories(file.parent_path(), ec);
-        if (ec)
+        // Stored command lines and tags are the user's own: every folder made here is private (0700).
+        const std::string failure = create_private_directories(file.parent_path());
+        if (!failure.empty())
             throw StoreError("cannot create the folder " + file.parent_path().string() + " for run store " +
-                             m_path + ": " + ec.message());
+                             m_path + ": " + failure);
     }
     if (fs::is_directory(file, ec))
         throw StoreError("run store " + m_path + " is a folder; give the path of a file, e.g. " +
                          (file / "runs.db").string());
+    // A new store is created 0600 before SQLite opens it; SQLite gives its WAL and -shm files the database
+    // file's permissions.
+    if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
 
     m_db = std::make_unique<sqlite::Database>(m_path);
     sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);

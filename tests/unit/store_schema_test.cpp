@@ -159,6 +159,9 @@ TEST(StoreSchema, AReadOnlyStoreIsReported) {
     // Readable by everyone, writable by no one; opened as user nobody where the tests run as root.
     chmod(dir.str().c_str(), 0755);
     chmod(path.c_str(), 0444);
+    // A new store's WAL and shared-memory files are private (0600) like the store: open them up too.
+    chmod((path + "-wal").c_str(), 0444);
+    chmod((path + "-shm").c_str(), 0444);
     const std::string result = test::run_unprivileged([&path] { return error_of(path); });
     if (result[0] == 'S') GTEST_SKIP() << result.substr(1);
     const std::string error = result.substr(1);
