@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -91,13 +92,34 @@ const Command* find(const std::string& name) {
     return nullptr;
 }
 
+/// Flushes stdout; false (with a message on stderr) when what was written could not be.
+bool flush_stdout() {
+    std::cout.flush();
+    if (std::cout.good() && std::fflush(stdout) == 0 && !std::ferror(stdout)) return true;
+    const int error = errno;
+    std::cerr << "joulecast: error: writing the output to stdout failed"
+              << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << '\n';
+    return false;
+}
+
+int dispatch(const std::vector<std::string>& args);
+
 }  // namespace
 
 int main(int argc, char** argv) {
     // A reader that goes away (stderr into `head`) must not kill joulecast before --json and --trace are
     // written: writes then fail with EPIPE instead. The measured command gets the default back.
     std::signal(SIGPIPE, SIG_IGN);
-    std::vector<std::string> args(argv + 1, argv + argc);
+    const int status = dispatch(std::vector<std::string>(argv + 1, argv + argc));
+    // What a command printed on stdout must have arrived: a full disk or a closed pipe is a failure (exit 1
+    // with the reason), not a silent success.
+    if (!flush_stdout()) return status == 0 ? 1 : status;
+    return status;
+}
+
+namespace {
+
+int dispatch(const std::vector<std::string>& args) {
     if (args.empty() || args[0] == "-h" || args[0] == "--help") {
         (args.empty() ? std::cerr : std::cout) << usage;
         return args.empty() ? 2 : 0;
@@ -137,3 +159,5 @@ int main(int argc, char** argv) {
         return 1;
     }
 }
+
+}  // namespace

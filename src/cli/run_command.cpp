@@ -202,10 +202,13 @@ int run_command(const std::vector<std::string>& raw) {
             std::cerr << "joulecast: printing the summary failed: " << error.what() << '\n';
         }
     }
-    auto write_output = [](const std::string& path, const std::function<void(std::ostream&)>& write) {
+    bool output_failed = false;
+    auto write_output = [&output_failed](const std::string& path, const std::function<void(std::ostream&)>& write) {
         if (path.empty()) return;
         const std::string failure = write_output_file(path, write);
-        if (!failure.empty()) std::cerr << "joulecast: writing " << path << " failed: " << failure << '\n';
+        if (failure.empty()) return;
+        std::cerr << "joulecast: writing " << path << " failed: " << failure << '\n';
+        output_failed = true;
     };
     write_output(options.json_path, [&](std::ostream& out) {
         out << to_json(outcome.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
@@ -213,8 +216,10 @@ int run_command(const std::vector<std::string>& raw) {
     });
     write_output(options.trace_path,
                  [&](std::ostream& out) { write_trace_csv(out, outcome.trace, outcome.start_ns); });
-    // A command ended by its profile's signal did what was asked of it.
-    return outcome.ended_by_profile ? 0 : outcome.exit_code;
+    // A command ended by its profile's signal did what was asked of it. The exit status is the command's,
+    // except that a command that succeeded with an output that could not be written is a failure (1).
+    const int status = outcome.ended_by_profile ? 0 : outcome.exit_code;
+    return status == 0 && output_failed ? 1 : status;
 }
 
 }  // namespace joulecast::cli

@@ -104,3 +104,48 @@ TEST(OutputPaths, ADirectoryIsRefusedBeforeAnythingRuns) {
 
 }  // namespace
 }  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+/// Runs `joulecast ARGS > /dev/full` through sh; its exit code and stderr.
+test::ProcessResult to_full_device(const ProcessOptions& options, const std::string& args) {
+    return run_process({"/bin/sh", "-c", std::string("exec '") + JOULECAST_BINARY + "' " + args + " > /dev/full"},
+                       options);
+}
+
+TEST(OutputPaths, AStdoutThatCannotBeWrittenIsAFailureNotASilentSuccess) {
+    if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+    TempDir dir;
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());
+    ASSERT_EQ(run_process({JOULECAST_BINARY, "run", "--quiet", "--", "true"}, options).exit_code, 0);
+    for (const char* args : {"runs list --json", "runs list", "sensors", "sensors --json", "study --dry-run",
+                             "analyze --json", "--version"}) {
+        auto r = to_full_device(options, args);
+        EXPECT_EQ(r.exit_code, 1) << args << ": " << r.err;
+        EXPECT_NE(r.err.find("writing the output to stdout failed: No space left on device"), std::string::npos)
+            << args << ": " << r.err;
+    }
+}
+
+TEST(OutputPaths, RunWithAnOutputThatCannotBeWrittenExitsOneAndKeepsTheOthers) {
+    if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+    TempDir dir;
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());
+    const auto json = dir.path() / "r.json";
+    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--trace", "/dev/full", "--json", json.string(),
+                          "--", "true"},
+                         options);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("writing /dev/full failed"), std::string::npos) << r.err;
+    EXPECT_GT(fs::file_size(json), 0u);  // the other output is written
+    // A failing command keeps its own status.
+    r = run_process({JOULECAST_BINARY, "run", "--quiet", "--trace", "/dev/full", "--", "sh", "-c", "exit 3"},
+                    options);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+}
+
+}  // namespace
+}  // namespace joulecast
