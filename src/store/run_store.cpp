@@ -696,4 +696,10 @@ bool RunStore::remove(const std::string& id) {
     return removed;
 }
 
+std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return nullptr;
+    return std::make_unique<RunStore>(path);
+}
+
 }  // namespace joulecast
