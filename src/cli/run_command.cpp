@@ -189,7 +189,7 @@ int run_command(const std::vector<std::string>& raw) {
     // exit status still follows the command.
     if (!options.quiet) {
         try {
-            print_summary(std::cerr, outcome.result);
+            report::print_run_summary(std::cerr, outcome.result);
         } catch (const std::exception& error) {
             std::cerr << "joulecast: printing the summary failed: " << error.what() << '\n';
         }

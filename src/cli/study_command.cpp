@@ -167,7 +167,7 @@ int study_command(const std::vector<std::string>& raw) {
         (options.carbon.pue != 1.0 ? ", PUE " + format_number(options.carbon.pue, 2) : "");
     const auto summary =
         study::summarise(grid, outcome.records, outcome.planned, outcome.wall_s, carbon_source);
-    study::print_summary(std::cerr, summary);
+    study::print_study_summary(std::cerr, summary);
     if (!cli.json_path.empty()) {
         const std::string failure = write_output_file(cli.json_path, [&](std::ostream& out) {
             out << study::to_json(summary, outcome.records)
