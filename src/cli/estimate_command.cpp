@@ -203,7 +203,7 @@ Result<ModelInfo> model_info(const Options& o) {
     }
     m.name = o.model;
     if (model::names_file(o.model)) {
-        auto stats = inspect_onnx(o.model, std::int64_t{1});
+        auto stats = model::inspect_onnx(o.model, std::int64_t{1});
         if (!stats) return Error{stats.error()};
         m.source = "onnx";
         m.params = static_cast<double>(stats->params);

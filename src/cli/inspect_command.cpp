@@ -98,7 +98,7 @@ std::string si(double n) {
     return out.str();
 }
 
-void print_layers(const OnnxStats& stats) {
+void print_layers(const model::OnnxStats& stats) {
     std::vector<std::vector<std::string>> rows = {{"node", "op", "kind", "output", "params", "MACs / ops"}};
     for (const auto& l : stats.layers) {
         std::string work = l.kind == "mac" ? grouped_count(l.macs)
@@ -120,7 +120,7 @@ void print_layers(const OnnxStats& stats) {
     }
 }
 
-void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
+void print_text(const std::string& path, const model::OnnxStats& stats, bool layers) {
     std::string per = stats.batch == 1 ? "per sample" : "for a batch of " + std::to_string(stats.batch);
     std::cout << "model:             " << path << " (ONNX, opset " << stats.opset << ")\n"
               << "input:             " << (stats.input_shape.empty() ? "(none)" : stats.input_shape) << '\n'
@@ -146,7 +146,7 @@ void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
     }
 }
 
-void print_json(const std::string& path, const OnnxStats& stats) {
+void print_json(const std::string& path, const model::OnnxStats& stats) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     for (const auto& l : stats.layers)
         layers.push_back({{"node", l.node},
@@ -196,7 +196,7 @@ int inspect_command(const std::vector<std::string>& raw) {
     options.erase(options.begin() + static_cast<std::ptrdiff_t>(*model_at));
     Args args(options);
     bool json = false, layers = false;
-    OnnxOptions onnx;
+    model::OnnxOptions onnx;
     std::string text;
     while (!args.done()) {
         if (args.flag("--json"))
@@ -214,7 +214,7 @@ int inspect_command(const std::vector<std::string>& raw) {
         }
     }
 
-    Result<OnnxStats> stats = inspect_onnx(model, onnx);
+    Result<model::OnnxStats> stats = model::inspect_onnx(model, onnx);
     if (!stats) {
         std::cerr << "joulecast inspect: error: " << stats.error() << '\n';
         return 1;

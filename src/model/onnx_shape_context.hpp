@@ -12,7 +12,7 @@
 
 #include "model/onnx_shapes.hpp"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 using joulecast_onnx::AttributeProto;
 using joulecast_onnx::NodeProto;
@@ -138,4 +138,4 @@ void reduce(const Ctx& c, NodeWork& work, bool summing);
 // onnx_shapes_data.cpp: data movement and shape operators (Reshape, Concat, Slice, Gather, Shape, Cast, ...).
 void no_mac(const Ctx& c, NodeWork& work);
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

@@ -9,7 +9,7 @@
 
 #include "model/onnx_shape_context.hpp"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 namespace {
 
@@ -207,4 +207,4 @@ NodeWork infer_node(const NodeProto& node, const std::vector<const TensorInfo*>&
     return work;
 }
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

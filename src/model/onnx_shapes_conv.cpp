@@ -9,7 +9,7 @@
 
 #include "model/onnx_shape_context.hpp"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 namespace {
 
@@ -220,4 +220,4 @@ void normalisation(const Ctx& c, NodeWork& work) {
     }
 }
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

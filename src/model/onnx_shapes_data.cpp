@@ -10,7 +10,7 @@
 
 #include "model/onnx_shape_context.hpp"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 namespace {
 
@@ -535,4 +535,4 @@ void no_mac(const Ctx& c, NodeWork& work) {
         "could give it, and the file has none for it");
 }
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

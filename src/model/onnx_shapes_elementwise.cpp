@@ -9,7 +9,7 @@
 
 #include "model/onnx_shape_context.hpp"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 namespace {
 
@@ -182,4 +182,4 @@ void reduce(const Ctx& c, NodeWork& work, bool summing) {
     work.outputs.push_back(TensorInfo::of_shape(out, c.in(0).elem_type));
 }
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

@@ -9,7 +9,7 @@
 #include <limits>
 #include <set>
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 using joulecast_onnx::TensorProto;
 
@@ -179,4 +179,4 @@ TensorInfo tensor_info(const TensorProto& tensor) {
     return t;
 }
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail
