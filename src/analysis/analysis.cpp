@@ -118,13 +118,13 @@ std::vector<std::vector<const RunRow*>> group_rows(const std::vector<const RunRo
     return groups;
 }
 
-std::vector<Configuration> build_configurations(const std::vector<RunRow>& rows, const Varying& varying) {
+std::vector<ConfigurationStats> build_configurations(const std::vector<RunRow>& rows, const Varying& varying) {
     std::vector<const RunRow*> all;
     for (const auto& r : rows) all.push_back(&r);
-    std::vector<Configuration> configs;
+    std::vector<ConfigurationStats> configs;
     for (const auto& group : group_rows(all, true)) {
         const RunRow& first = *group.front();
-        Configuration c;
+        ConfigurationStats c;
         c.key = config_key(first);
         c.label = config_label(first, varying);
         c.model = first.model;
@@ -165,7 +165,7 @@ std::vector<Configuration> build_configurations(const std::vector<RunRow>& rows,
             mean_of(group, [](const RunRow& r) { return r.inference_energy_per_sample_j; });
         configs.push_back(std::move(c));
     }
-    std::stable_sort(configs.begin(), configs.end(), [](const Configuration& a, const Configuration& b) {
+    std::stable_sort(configs.begin(), configs.end(), [](const ConfigurationStats& a, const ConfigurationStats& b) {
         if (a.model != b.model) return a.model < b.model;
         if (a.batch_size != b.batch_size) return a.batch_size < b.batch_size;
         return a.key < b.key;

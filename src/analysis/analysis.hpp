@@ -156,7 +156,7 @@ struct DriverRanking {
 };
 
 /// A run, or a configuration (its repeats averaged), summarised.
-struct Configuration {
+struct ConfigurationStats {
     std::string key;    ///< model|device|batch|lr|epochs|threads|power_limit (stable, for grouping)
     std::string label;  ///< "resnet18 batch 128" plus the settings that vary in this analysis
     std::string model;
@@ -256,7 +256,7 @@ struct Options {
 struct Analysis {
     Options options;
     std::vector<RunRow> runs;
-    std::vector<Configuration> configurations;  ///< sorted by model, then batch size, then key
+    std::vector<ConfigurationStats> configurations;  ///< sorted by model, then batch size, then key
     CorrelationMatrix correlations;
     std::vector<DriverRanking> drivers;  ///< energy_per_sample_j, then training_energy_j
     ParetoFront pareto;

@@ -16,7 +16,7 @@ Json finite(double value) {
     return std::isfinite(value) ? Json(value) : Json(nullptr);
 }
 
-Json configuration_json(const Configuration& c) {
+Json configuration_json(const ConfigurationStats& c) {
     return {{"key", c.key},
             {"label", c.label},
             {"model", c.model},

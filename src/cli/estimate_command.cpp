@@ -2,8 +2,6 @@
 
 #include "cli/estimate_command.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,8 +21,8 @@
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
 #include "cli/estimate_internal.hpp"
-#include "cli/inspect_command.hpp"
 #include "cli/run_filters.hpp"
+#include "core/child_process.hpp"
 #include "core/host.hpp"
 #include "core/json_fields.hpp"
 #include "core/output_file.hpp"
@@ -32,6 +30,7 @@
 #include "forecast/calibration_sources.hpp"
 #include "forecast/estimator.hpp"
 #include "model/onnx_inspect.hpp"
+#include "model/zoo.hpp"
 #include "report/summary.hpp"
 #include "sensors/registry.hpp"
 #include "store/run_store.hpp"
@@ -191,50 +190,6 @@ struct ModelInfo {
     std::string detail;      // e.g. "input 3x32x32, 10 classes"
 };
 
-// Runs argv (no shell) and returns its standard output; stderr passes through. An error for a failed start or
-// a non-zero exit.
-Result<std::string> capture(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
-    std::cout.flush();
-    std::cerr.flush();
-    const pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return Error{std::string("fork: ") + std::strerror(errno)};
-    }
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        std::vector<char*> pointers;
-        for (const auto& a : argv) pointers.push_back(const_cast<char*>(a.c_str()));
-        pointers.push_back(nullptr);
-        execv(argv[0].c_str(), pointers.data());
-        _exit(127);
-    }
-    close(fds[1]);
-    std::string out;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = read(fds[0], buffer, sizeof buffer);
-        if (n > 0) {
-            out.append(buffer, static_cast<std::size_t>(n));
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break;
-        }
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return Error{argv[0] + " exited with status " +
-                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
-    return out;
-}
-
 Result<ModelInfo> model_info(const Options& o) {
     ModelInfo m;
     if (o.params && o.macs) {
@@ -247,8 +202,8 @@ Result<ModelInfo> model_info(const Options& o) {
         return m;
     }
     m.name = o.model;
-    if (names_file(o.model)) {
-        auto stats = inspect_onnx(o.model, std::int64_t{1});
+    if (model::names_file(o.model)) {
+        auto stats = model::inspect_onnx(o.model, std::int64_t{1});
         if (!stats) return Error{stats.error()};
         m.source = "onnx";
         m.params = static_cast<double>(stats->params);
@@ -257,12 +212,12 @@ Result<ModelInfo> model_info(const Options& o) {
         m.mac_layers = static_cast<double>(stats->mac_layers);
         m.detail = "input " + stats->input_shape;
     } else {
-        auto zoo = find_zoo();
+        auto zoo = model::find_zoo();
         if (!zoo)
             return Error{"'" + o.model +
                          "' is not a file, and built-in models need joulecast-zoo (built where libtorch is "
                          "installed): give MODEL.onnx or --params P --macs M"};
-        auto out = capture({*zoo, "inspect", o.model, "--json"});
+        auto out = capture_output({*zoo, "inspect", o.model, "--json"});
         if (!out)
             return Error{"unknown model '" + o.model + "' (joulecast-zoo inspect: " + out.error() +
                          "); `joulecast models` lists the built-in ones"};

@@ -4,7 +4,6 @@
 
 #include "cli/inspect_command.hpp"
 
-#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include "cli/args.hpp"
 #include "core/text.hpp"
 #include "model/onnx_inspect.hpp"
+#include "model/zoo.hpp"
 #include "report/summary.hpp"
 
 namespace joulecast::cli {
@@ -65,14 +65,9 @@ std::string grouped_count(std::int64_t n) {
 const char* const zoo_missing =
     "built-in models need joulecast-zoo, which is built where libtorch is installed (Debian's libtorch-dev)";
 
-bool executable_file(const std::filesystem::path& path) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(path, ec) && access(path.c_str(), X_OK) == 0;
-}
-
 // Replaces this process with joulecast-zoo; returns only when that fails.
 int exec_zoo(const std::string& command, const std::vector<std::string>& args) {
-    auto zoo = find_zoo();
+    auto zoo = model::find_zoo();
     if (!zoo) {
         std::cerr << "joulecast " << command << ": " << zoo_missing << '\n';
         return 1;
@@ -103,7 +98,7 @@ std::string si(double n) {
     return out.str();
 }
 
-void print_layers(const OnnxStats& stats) {
+void print_layers(const model::OnnxStats& stats) {
     std::vector<std::vector<std::string>> rows = {{"node", "op", "kind", "output", "params", "MACs / ops"}};
     for (const auto& l : stats.layers) {
         std::string work = l.kind == "mac" ? grouped_count(l.macs)
@@ -125,7 +120,7 @@ void print_layers(const OnnxStats& stats) {
     }
 }
 
-void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
+void print_text(const std::string& path, const model::OnnxStats& stats, bool layers) {
     std::string per = stats.batch == 1 ? "per sample" : "for a batch of " + std::to_string(stats.batch);
     std::cout << "model:             " << path << " (ONNX, opset " << stats.opset << ")\n"
               << "input:             " << (stats.input_shape.empty() ? "(none)" : stats.input_shape) << '\n'
@@ -151,7 +146,7 @@ void print_text(const std::string& path, const OnnxStats& stats, bool layers) {
     }
 }
 
-void print_json(const std::string& path, const OnnxStats& stats) {
+void print_json(const std::string& path, const model::OnnxStats& stats) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     for (const auto& l : stats.layers)
         layers.push_back({{"node", l.node},
@@ -181,32 +176,6 @@ void print_json(const std::string& path, const OnnxStats& stats) {
 
 }  // namespace
 
-bool names_file(const std::string& model) {
-    std::error_code ec;
-    return std::filesystem::exists(model, ec) || model.find('/') != std::string::npos ||
-           (model.size() > 5 && to_lower(model.substr(model.size() - 5)) == ".onnx");
-}
-
-std::string zoo_beside_this_program() {
-    char self[PATH_MAX];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return "joulecast-zoo";
-    return (std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() /
-            "joulecast-zoo")
-        .string();
-}
-
-std::optional<std::string> find_zoo() {
-    if (const std::string beside = zoo_beside_this_program(); executable_file(beside)) return beside;
-    const char* path = std::getenv("PATH");
-    if (!path) return std::nullopt;
-    for (const auto& dir : split(path, ':')) {
-        auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / "joulecast-zoo";
-        if (executable_file(candidate)) return candidate.string();
-    }
-    return std::nullopt;
-}
-
 int inspect_command(const std::vector<std::string>& raw) {
     // The model is the first argument that is neither an option nor an option's value.
     std::optional<std::size_t> model_at;
@@ -221,13 +190,13 @@ int inspect_command(const std::vector<std::string>& raw) {
     }
     if (!model_at) throw UsageError("needs a model: an ONNX file or the name of a built-in model");
     std::string model = raw[*model_at];
-    if (!names_file(model)) return exec_zoo("inspect", raw);
+    if (!model::names_file(model)) return exec_zoo("inspect", raw);
 
     std::vector<std::string> options = raw;
     options.erase(options.begin() + static_cast<std::ptrdiff_t>(*model_at));
     Args args(options);
     bool json = false, layers = false;
-    OnnxOptions onnx;
+    model::OnnxOptions onnx;
     std::string text;
     while (!args.done()) {
         if (args.flag("--json"))
@@ -245,7 +214,7 @@ int inspect_command(const std::vector<std::string>& raw) {
         }
     }
 
-    Result<OnnxStats> stats = inspect_onnx(model, onnx);
+    Result<model::OnnxStats> stats = model::inspect_onnx(model, onnx);
     if (!stats) {
         std::cerr << "joulecast inspect: error: " << stats.error() << '\n';
         return 1;

@@ -3,7 +3,6 @@
 // model, read from an ONNX file here, or of a built-in model through the joulecast-zoo executable (built
 // where libtorch is installed), to which these commands hand over.
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,15 +18,5 @@ int models_command(const std::vector<std::string>& args);
 
 extern const char* const inspect_usage;
 extern const char* const models_usage;
-
-/// The joulecast-zoo executable: the one beside the running joulecast (/proc/self/exe), else the first in
-/// PATH; nullopt when there is none.
-std::optional<std::string> find_zoo();
-/// Where joulecast-zoo is when it is beside the running joulecast (whether or not it is there).
-std::string zoo_beside_this_program();
-
-/// Whether `model` names an ONNX file rather than a built-in model: an existing file, or a name ending in
-/// .onnx or holding a '/'.
-bool names_file(const std::string& model);
 
 }  // namespace joulecast::cli

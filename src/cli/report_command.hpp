@@ -2,11 +2,8 @@
 // `joulecast report`: writes one self-contained HTML page (charts and tables, no network needed) about the
 // runs in the store (the logic is in report/html/).
 
-#include <ostream>
 #include <string>
 #include <vector>
-
-#include "report/html/report_data.hpp"
 
 namespace joulecast::cli {
 
@@ -16,11 +13,5 @@ namespace joulecast::cli {
 int report_command(const std::vector<std::string>& args);
 
 extern const char* const report_usage;
-
-/// Writes the report on the runs of the store at `store_path` that `request` selects to the file `html`
-/// (atomically) and says on `out` where it is and which sections had no data. Throws RunNotFound for an
-/// unknown run id and std::runtime_error when the file cannot be written.
-void write_report(const std::string& store_path, const report::ReportRequest& request, const std::string& html,
-                  std::ostream& out);
 
 }  // namespace joulecast::cli

@@ -81,7 +81,7 @@ struct RunOptions {
     std::string db_path;
     MonitorOptions monitor;
     CarbonOptions carbon;
-    ForecastSpec forecast;
+    runner::ForecastSpec forecast;
     bool window_given = false, grace_given = false;
     int expectations = 0, profiles = 0;
     std::vector<std::string> command;
@@ -90,7 +90,7 @@ struct RunOptions {
 /// The forecast options that make sense only together, checked before anything runs.
 void check_forecast_options(RunOptions& options) {
     using namespace std::chrono_literals;
-    ForecastSpec& f = options.forecast;
+    runner::ForecastSpec& f = options.forecast;
     if (options.expectations > 1)
         throw UsageError("give one of --expect-epochs, --expect-samples and --expect-duration, not several");
     if (options.profiles > 1) throw UsageError("give --profile-epochs or --profile-seconds, not both");
@@ -176,7 +176,7 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
 int run_command(const std::vector<std::string>& raw) {
     RunOptions options = parse_run_options(raw);
     // Everything a user can get wrong is checked before the command runs.
-    RunSpec spec;
+    runner::RunSpec spec;
     spec.carbon = resolve_carbon(options.carbon, std::getenv("JOULECAST_COUNTRY"));
     spec.command = options.command;
     spec.redact_patterns.insert(spec.redact_patterns.end(), options.redact_patterns.begin(),
@@ -191,13 +191,13 @@ int run_command(const std::vector<std::string>& raw) {
     if (!options.json_path.empty()) check_output_path("--json", options.json_path);
     if (!options.trace_path.empty()) check_output_path("--trace", options.trace_path);
 
-    RunOutcome outcome = measure_command(spec, std::cerr);
+    runner::RunOutcome outcome = runner::measure_command(spec, std::cerr);
 
     // Each output is written on its own: a failure of one (said on stderr) never loses the others, and the
     // exit status still follows the command.
     if (!options.quiet) {
         try {
-            print_summary(std::cerr, outcome.result);
+            report::print_run_summary(std::cerr, outcome.result);
         } catch (const std::exception& error) {
             std::cerr << "joulecast: printing the summary failed: " << error.what() << '\n';
         }

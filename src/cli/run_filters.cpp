@@ -64,10 +64,4 @@ std::string store_path(const std::string& db) {
     return db.empty() ? default_store_path() : db;
 }
 
-std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return nullptr;
-    return std::make_unique<RunStore>(path);
-}
-
 }  // namespace joulecast::cli

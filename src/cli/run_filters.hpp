@@ -4,7 +4,6 @@
 // is
 // (--db).
 
-#include <memory>
 #include <string>
 
 #include "cli/args.hpp"
@@ -23,9 +22,5 @@ double time_bound(const std::string& option, const std::string& text);
 
 /// The store path: `db` (from --db) when not empty, else default_store_path() ($JOULECAST_DB, ...).
 std::string store_path(const std::string& db);
-
-/// The store at `path` for a command that only reads it, or nullptr when there is none yet: reading creates
-/// nothing, and an absent store has no runs. Throws StoreError when it exists but cannot be opened.
-std::unique_ptr<RunStore> open_store_to_read(const std::string& path);
 
 }  // namespace joulecast::cli

@@ -15,10 +15,10 @@
 
 #include "core/format.hpp"
 #include "cli/args.hpp"
-#include "cli/inspect_command.hpp"
-#include "cli/report_command.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
+#include "model/zoo.hpp"
+#include "report/html/write_report.hpp"
 #include "report/summary.hpp"
 #include "store/run_store.hpp"
 #include "study/grid.hpp"
@@ -124,7 +124,7 @@ int study_command(const std::vector<std::string>& raw) {
     options.allow_power_limit = cli.allow_power_limit;
     options.carbon = resolve_carbon(cli.carbon, std::getenv("JOULECAST_COUNTRY"));
     options.monitor = cli.monitor;
-    options.zoo_path = cli.zoo_path.empty() ? find_zoo().value_or(zoo_beside_this_program()) : cli.zoo_path;
+    options.zoo_path = cli.zoo_path.empty() ? model::find_zoo().value_or(model::zoo_beside_this_program()) : cli.zoo_path;
 
     if (cli.dry_run) {
         std::set<std::pair<std::string, int>> done;
@@ -167,7 +167,7 @@ int study_command(const std::vector<std::string>& raw) {
         (options.carbon.pue != 1.0 ? ", PUE " + format_number(options.carbon.pue, 2) : "");
     const auto summary =
         study::summarise(grid, outcome.records, outcome.planned, outcome.wall_s, carbon_source);
-    study::print_summary(std::cerr, summary);
+    study::print_study_summary(std::cerr, summary);
     if (!cli.json_path.empty()) {
         const std::string failure = write_output_file(cli.json_path, [&](std::ostream& out) {
             out << study::to_json(summary, outcome.records)
@@ -185,7 +185,7 @@ int study_command(const std::vector<std::string>& raw) {
         request.filter.tags.emplace_back("study", grid.name);
         request.filter_text = "--study " + grid.name;
         try {
-            write_report(options.store_path, request, report_path, std::cerr);
+            report::write_report(options.store_path, request, report_path, std::cerr);
         } catch (const std::exception& error) {
             std::cerr << "joulecast study: the report was not written: " << error.what() << '\n';
             if (outcome.exit_code == 0) return 1;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -166,6 +167,51 @@ void SignalForwarder::forward_to(pid_t pid) {
 }
 
 int SignalForwarder::last_signal() { return g_last_signal; }
+
+Result<std::string> capture_output(const std::vector<std::string>& argv) {
+    if (argv.empty()) return Error{"no command given"};
+    // Prepared before fork: after it, the child makes only async-signal-safe calls.
+    std::vector<char*> pointers;
+    for (const auto& a : argv) pointers.push_back(const_cast<char*>(a.c_str()));
+    pointers.push_back(nullptr);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        const int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return Error{std::string("fork: ") + std::strerror(saved)};
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        execv(pointers[0], pointers.data());
+        _exit(127);
+    }
+    close(fds[1]);
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = read(fds[0], buffer, sizeof buffer);
+        if (n > 0) {
+            out.append(buffer, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return Error{argv[0] + " exited with status " +
+                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
+    return out;
+}
 
 std::vector<pid_t> descendant_pids(pid_t root) {
     // Parent of every process, from /proc/PID/stat: "PID (COMM) STATE PPID ...", COMM may hold ") ".

@@ -36,6 +36,11 @@ private:
     pid_t m_pid = -1;
 };
 
+/// Runs argv (no shell, no PATH search: argv[0] is a path) to its end and returns its standard output; its
+/// standard error passes through to ours. Flushes std::cout and std::cerr first. An error for a failed pipe or
+/// fork, or for a command that does not exit with status 0 (one that cannot be executed exits 127).
+Result<std::string> capture_output(const std::vector<std::string>& argv);
+
 /// The processes descended from `root` (children, grandchildren, ...), read from the real /proc at this
 /// moment; empty when there are none or /proc cannot be read.
 std::vector<pid_t> descendant_pids(pid_t root);

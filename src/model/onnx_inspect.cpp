@@ -12,7 +12,7 @@
 
 #include "model/onnx_shapes.hpp"
 
-namespace joulecast {
+namespace joulecast::model {
 
 using namespace onnx_detail;
 using joulecast_onnx::GraphProto;
@@ -379,4 +379,4 @@ Result<OnnxStats> inspect_onnx(const std::string& path, std::int64_t batch) {
     return inspect_onnx(path, options);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::model

@@ -32,7 +32,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::model {
 
 /// One node of the graph, in graph order.
 struct OnnxLayer {
@@ -92,4 +92,4 @@ Result<OnnxStats> inspect_onnx(const std::string& path, std::int64_t batch = 1);
 Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
                                      const std::string& origin = "model");
 
-}  // namespace joulecast
+}  // namespace joulecast::model

@@ -16,7 +16,7 @@
 
 #include "joulecast_onnx.pb.h"
 
-namespace joulecast::onnx_detail {
+namespace joulecast::model::onnx_detail {
 
 using Shape = std::vector<std::int64_t>;
 
@@ -106,4 +106,4 @@ std::int64_t element_count(const Shape& shape);
 /// "1x3x224x224"; "scalar" for rank 0.
 std::string shape_string(const Shape& shape);
 
-}  // namespace joulecast::onnx_detail
+}  // namespace joulecast::model::onnx_detail

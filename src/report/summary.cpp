@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace joulecast {
+namespace joulecast::report {
 
 namespace {
 
@@ -100,7 +100,7 @@ void print_forecast(std::ostream& out, const RunForecast& f) {
 
 }  // namespace
 
-void print_summary(std::ostream& out, const RunResult& r) {
+void print_run_summary(std::ostream& out, const RunResult& r) {
     // 128+N: the command died of signal N; its name says more than the number (139: SIGSEGV).
     std::string exit_text = "exit " + std::to_string(r.exit_code);
     if (r.exit_code > 128 && r.exit_code < 128 + 65)
@@ -164,4 +164,4 @@ void print_summary(std::ostream& out, const RunResult& r) {
         << format_number(r.overhead.interval_s * 1000, 0) << " ms\n\n";
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::report

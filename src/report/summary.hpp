@@ -1,5 +1,5 @@
 #pragma once
-// The `perf stat`-like summary that `joulecast run` prints on stderr.
+// The `perf stat`-like summary of one run that `joulecast run` prints on stderr.
 
 #include <ostream>
 #include <string>
@@ -7,8 +7,8 @@
 #include "core/format.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::report {
 
-void print_summary(std::ostream& out, const RunResult& result);
+void print_run_summary(std::ostream& out, const RunResult& result);
 
-}  // namespace joulecast
+}  // namespace joulecast::report

@@ -14,7 +14,7 @@
 #include "forecast/windows.hpp"
 #include "forecast/forecast_text.hpp"
 
-namespace joulecast {
+namespace joulecast::runner {
 
 namespace {
 
@@ -310,4 +310,4 @@ void LiveForecast::run() {
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::runner

@@ -23,7 +23,7 @@
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::runner {
 
 struct ForecastSpec {
     /// The whole job to forecast; none: a profile without a forecast (the run is still stored as profiled).
@@ -109,4 +109,4 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
 RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target,
                               ForecastBasis basis, double window_s, const CarbonSetting& carbon);
 
-}  // namespace joulecast
+}  // namespace joulecast::runner

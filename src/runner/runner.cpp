@@ -20,7 +20,7 @@
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 
-namespace joulecast {
+namespace joulecast::runner {
 
 namespace {
 
@@ -236,4 +236,4 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     return outcome;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::runner

@@ -15,7 +15,7 @@
 #include "meter/run_result.hpp"
 #include "runner/live_forecast.hpp"
 
-namespace joulecast {
+namespace joulecast::runner {
 
 struct RunSpec {
     std::vector<std::string> command;          ///< argv; no shell
@@ -47,4 +47,4 @@ struct RunOutcome {
 /// summary is the caller's to print. Throws UsageError only for problems found before the command starts.
 RunOutcome measure_command(const RunSpec& spec, std::ostream& log);
 
-}  // namespace joulecast
+}  // namespace joulecast::runner

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <pwd.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -18,6 +17,7 @@
 
 #include "core/format.hpp"
 #include "core/clock.hpp"
+#include "core/process_liveness.hpp"
 #include "core/text.hpp"
 #include "meter/run_json.hpp"
 #include "store/iso_time.hpp"
@@ -37,44 +37,6 @@ std::string this_hostname() {
     char name[256] = {};
     if (gethostname(name, sizeof name - 1) != 0) return {};
     return name;
-}
-
-std::string this_boot_id() {
-    auto text = read_text_file("/proc/sys/kernel/random/boot_id");
-    return text ? std::string(trim(*text)) : std::string();
-}
-
-/// State letter and start time (clock ticks after boot) of a process, from /proc/PID/stat.
-struct ProcessStat {
-    char state = '?';
-    std::int64_t start_ticks = 0;
-};
-
-std::optional<ProcessStat> process_stat(pid_t pid) {
-    auto text = read_text_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return std::nullopt;
-    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-    auto close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::vector<std::string> fields;
-    for (const auto& f : split(std::string_view(*text).substr(close + 1), ' '))
-        if (!f.empty()) fields.push_back(f);
-    // fields[0] is field 3 (state); start time is field 22.
-    if (fields.size() < 20) return std::nullopt;
-    ProcessStat stat;
-    stat.state = fields[0].empty() ? '?' : fields[0][0];
-    stat.start_ticks = parse_int(fields[19]).value_or(0);
-    return stat;
-}
-
-/// Whether process `pid`, started at `start_ticks` (0: unknown), still runs on this machine.
-bool process_alive(pid_t pid, std::int64_t start_ticks) {
-    if (pid <= 0) return false;
-    if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-    auto stat = process_stat(pid);
-    if (!stat) return true;  // no /proc to say more: kill() says it exists
-    if (stat->state == 'Z' || stat->state == 'X') return false;
-    return start_ticks == 0 || stat->start_ticks == start_ticks;
 }
 
 std::optional<Quantity> quantity_from(const std::string& text) {
@@ -699,6 +661,12 @@ bool RunStore::remove(const std::string& id) {
     });
     m_channel_rows.erase(id);
     return removed;
+}
+
+std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return nullptr;
+    return std::make_unique<RunStore>(path);
 }
 
 }  // namespace joulecast

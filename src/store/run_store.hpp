@@ -171,4 +171,8 @@ private:
     std::map<std::string, std::vector<std::int64_t>> m_channel_rows;
 };
 
+/// The store at `path` for a command that only reads it, or nullptr when there is none yet: reading creates
+/// nothing, and an absent store has no runs. Throws StoreError when it exists but cannot be opened.
+std::unique_ptr<RunStore> open_store_to_read(const std::string& path);
+
 }  // namespace joulecast

@@ -8,13 +8,13 @@
 
 namespace joulecast::study {
 
-const std::string* Configuration::find(std::string_view key) const {
+const std::string* GridPoint::find(std::string_view key) const {
     for (const auto& [k, v] : values)
         if (k == key) return &v;
     return nullptr;
 }
 
-std::string Configuration::label(const StudyGrid* varying_only) const {
+std::string GridPoint::label(const StudyGrid* varying_only) const {
     std::string out;
     for (const auto& [key, value] : values) {
         if (varying_only && key != "model") {
@@ -39,7 +39,7 @@ std::string fnv1a_hex(std::string_view data) {
 
 namespace {
 
-std::string configuration_hash(const StudyGrid& grid, const Configuration& config) {
+std::string configuration_hash(const StudyGrid& grid, const GridPoint& config) {
     // Unit separators keep "a","bc" apart from "ab","c".
     std::string canonical = grid.mode == Mode::builtin ? "mode=builtin\n" : "mode=command\n";
     for (const auto& [key, value] : config.values) canonical += key + "=" + value + "\n";
@@ -55,13 +55,13 @@ std::string configuration_hash(const StudyGrid& grid, const Configuration& confi
 
 }  // namespace
 
-std::vector<Configuration> expand(const StudyGrid& grid) {
-    std::vector<Configuration> configs;
+std::vector<GridPoint> expand(const StudyGrid& grid) {
+    std::vector<GridPoint> configs;
     const std::size_t count = grid.configuration_count();
     configs.reserve(count);
     for (std::size_t index = 0; index < count; ++index) {
         // Mixed-radix digits of index, the last axis varying fastest.
-        Configuration config;
+        GridPoint config;
         config.values.resize(grid.axes.size());
         std::size_t rest = index;
         for (std::size_t a = grid.axes.size(); a-- > 0;) {

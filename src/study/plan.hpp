@@ -16,7 +16,7 @@
 namespace joulecast::study {
 
 /// One point of the grid: a value for every key the grid sets, in canonical key order.
-struct Configuration {
+struct GridPoint {
     std::vector<std::pair<std::string, std::string>> values;
     /// 16 hex digits identifying what is run: the mode, every key=value, and (command mode) the templates.
     /// Runs of the same study with the same hash and repeat are the same measurement (`--resume`).
@@ -31,12 +31,12 @@ struct Configuration {
 
 struct PlannedRun {
     std::size_t config_index = 0;  ///< position in expand()'s order
-    Configuration config;
+    GridPoint config;
     int repeat = 1;  ///< 1-based
 };
 
 /// Every configuration: the first axis varies slowest (models, then batch sizes, ...).
-std::vector<Configuration> expand(const StudyGrid& grid);
+std::vector<GridPoint> expand(const StudyGrid& grid);
 
 /// Every run: configurations × repeats. Order::given: the whole grid once per repeat, in expand()'s order;
 /// Order::random: the same runs shuffled by a Fisher-Yates shuffle driven by std::mt19937_64(grid.seed), so

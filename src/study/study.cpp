@@ -257,7 +257,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
             }
         }
         if (limit_ok) {
-            RunSpec spec;
+            runner::RunSpec spec;
             spec.command = run_argv(grid, run, options.zoo_path);
             spec.env = run_env(grid, run);
             spec.name = grid.name + " " + run.config.label(&grid) + " #" + std::to_string(run.repeat);
@@ -268,7 +268,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
             spec.store_path = options.store_path;
             spec.quiet = executed > 0;  // sensor notes once, not once per run
             try {
-                RunOutcome measured = measure_command(spec, log);
+                runner::RunOutcome measured = runner::measure_command(spec, log);
                 fill_from_result(record, measured.result);
                 for (const auto& warning : measured.result.warnings)
                     log << "joulecast study: " << position << " warning: " << warning << '\n';

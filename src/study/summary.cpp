@@ -113,7 +113,7 @@ std::string optional_text(const std::optional<double>& value, double scale, int 
 
 }  // namespace
 
-void print_summary(std::ostream& out, const StudySummary& summary) {
+void print_study_summary(std::ostream& out, const StudySummary& summary) {
     out << "\njoulecast study \"" << summary.name << "\": " << summary.completed << " of " << summary.planned
         << " runs completed";
     if (summary.failed) out << ", " << summary.failed << " failed";
@@ -169,7 +169,7 @@ void print_summary(std::ostream& out, const StudySummary& summary) {
 
 namespace {
 
-nlohmann::ordered_json config_json(const Configuration& config) {
+nlohmann::ordered_json config_json(const GridPoint& config) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (const auto& [key, value] : config.values) j[key] = value;
     return j;

@@ -22,7 +22,7 @@ inline constexpr const char* study_schema = "joulecast.study/1";
 /// One planned run as it ended (or was found in the store by --resume).
 struct RunRecord {
     std::size_t config_index = 0;
-    Configuration config;
+    GridPoint config;
     int repeat = 1;
     std::string run_id;  ///< empty when no run was started (e.g. its power limit could not be set)
     RunStatus status = RunStatus::failed;
@@ -50,7 +50,7 @@ void fill_from_result(RunRecord& record, const RunResult& result);
 /// One configuration of the summary table: means over its completed runs.
 struct SummaryRow {
     std::size_t config_index = 0;
-    Configuration config;
+    GridPoint config;
     int n = 0;                                 ///< completed runs
     int failed = 0;                            ///< failed or interrupted runs
     std::optional<double> train_j_per_sample;  ///< mean over the completed runs that report it
@@ -80,7 +80,7 @@ struct StudySummary {
 StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& records, std::size_t planned,
                        double wall_s, const std::string& carbon_source);
 
-void print_summary(std::ostream& out, const StudySummary& summary);
+void print_study_summary(std::ostream& out, const StudySummary& summary);
 
 /// {"schema": "joulecast.study/1", name, source, totals{...}, rows[...], runs[...]}.
 nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<RunRecord>& records);

@@ -17,6 +17,7 @@
 namespace joulecast {
 namespace {
 
+using namespace model;
 using test::Dim;
 using test::OnnxGraphBuilder;
 using test::TempDir;

@@ -110,7 +110,7 @@ TEST(StudySummary, MeansOverCompletedRepeatsWithNAndTotalsOverAllRuns) {
     EXPECT_NEAR(summary.run_time_s, 40, 1e-12);
 
     std::ostringstream table;
-    print_summary(table, summary);
+    print_study_summary(table, summary);
     EXPECT_NE(table.str().find("3 of 4 runs completed, 1 failed"), std::string::npos) << table.str();
     EXPECT_NE(table.str().find("150.000"), std::string::npos)
         << table.str();  // lenet: 0.15 J = 150 mJ/sample
