@@ -9,8 +9,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/host.hpp"
 #include "meter/attribution.hpp"
 #include "meter/energy.hpp"
