@@ -11,6 +11,7 @@
 #include "core/format.hpp"
 #include "core/text.hpp"
 #include "forecast/stats.hpp"
+#include "meter/run_json.hpp"
 
 namespace joulecast {
 namespace {
@@ -589,30 +590,21 @@ std::vector<Observation> observations_from_epochs(const std::vector<EpochResult>
 }
 
 nlohmann::ordered_json forecast_to_json(const Forecast& f) {
+    nlohmann::ordered_json working;
+    write_forecast_working(working, f);
     nlohmann::ordered_json j;
     j["method"] = f.method;
     j["total_energy_j"] = f.total_energy_j;
     j["low_energy_j"] = f.low_energy_j;
     j["high_energy_j"] = f.high_energy_j;
     j["confidence"] = f.confidence;
-    j["measured_energy_j"] = f.measured_energy_j;
-    j["predicted_energy_j"] = f.predicted_energy_j;
-    j["total_duration_s"] = f.total_duration_s;
-    j["measured_duration_s"] = f.measured_duration_s;
-    j["observations"] = f.observations;
-    j["warmup_excluded"] = f.warmup_excluded;
-    j["warmup_windows"] = f.warmup_windows;
-    j["warmup_energy_j"] = f.warmup_energy_j;
-    j["first_used"] = f.first_used;
-    j["observations_used"] = f.observations_used;
-    j["remaining_observations"] = f.remaining_observations;
-    j["level_j"] = f.level_j;
-    j["trend_j"] = f.trend_j;
-    j["raw_trend_j"] = f.raw_trend_j;
-    j["noise_j"] = f.noise_j;
-    j["autocorrelation"] = f.autocorrelation;
-    j["converged"] = f.converged;
-    j["notes"] = f.notes;
+    // The working, with the two figures that joulecast.forecast/1 places among it: the total duration before
+    // the measured one, and `converged` before the notes.
+    for (auto it = working.begin(); it != working.end(); ++it) {
+        if (it.key() == "measured_duration_s") j["total_duration_s"] = f.total_duration_s;
+        if (it.key() == "notes") j["converged"] = f.converged;
+        j[it.key()] = it.value();
+    }
     return j;
 }
 

@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
+#include "meter/forecast_working.hpp"
 #include "meter/run_result.hpp"
 
 namespace joulecast {
@@ -93,34 +94,19 @@ struct ForecastOptions {
     double converged_width = 0.05;          ///< `converged` needs (high − low) / 2 <= this × total
 };
 
-struct Forecast {
+/// A forecast, with the forecaster's working (measured part, warm-up, fit; meter/forecast_working.hpp).
+struct Forecast : ForecastWorking {
     double total_energy_j = 0;  ///< measured + predicted remainder, joules
     double low_energy_j = 0;    ///< lower bound of the total at `confidence` (>= measured), joules
     double high_energy_j = 0;   ///< upper bound of the total at `confidence`, joules
     double confidence = 0.9;
-    double measured_energy_j = 0;   ///< sum over the observations seen (warm-up included), joules
-    double predicted_energy_j = 0;  ///< the remainder only, joules
     double total_duration_s = 0;    ///< measured + predicted remaining duration, seconds
-    double measured_duration_s = 0;
-    std::size_t observations = 0;       ///< observations seen
-    std::size_t warmup_excluded = 0;    ///< leading observations excluded as warm-up
-    std::size_t warmup_windows = 0;     ///< leading sub-epoch windows found to be warm-up
-    double warmup_energy_j = 0;  ///< those windows' energy above the steady level, joules (measured, once)
-    std::size_t first_used = 0;         ///< index of the first observation the fit used (after a level shift)
-    std::size_t observations_used = 0;  ///< observations the fit used
-    double remaining_observations = 0;  ///< predicted further observations (may be fractional)
-    double level_j = 0;      ///< steady-state energy per observation, fitted at the last one, joules
-    double trend_j = 0;      ///< change of energy per observation, per observation (after shrinkage), J
-    double raw_trend_j = 0;  ///< the Theil–Sen slope before shrinkage, J per observation
-    double noise_j = 0;      ///< residual standard deviation per observation, joules
-    double autocorrelation = 0;  ///< lag-1 autocorrelation used by the interval (estimated or assumed)
     /// "steady-mean" (no trend used), "steady-trend" (a Theil–Sen trend used), "single-observation",
     /// "naive-mean" (naive_forecast).
     std::string method;
     /// True when the forecast rests on a steady state: at least 3 used observations, no warm-up fallback, and
     /// a half-width of the interval at most options.converged_width of the total.
     bool converged = false;
-    std::vector<std::string> notes;  ///< plain-language remarks: what was excluded and why, fallbacks
 };
 
 /// Forecasts the whole job's energy from the observations so far (see the method above). Errors for: no

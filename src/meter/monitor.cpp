@@ -1,7 +1,6 @@
 #include "meter/monitor.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -11,7 +10,8 @@ namespace joulecast {
 Monitor::Monitor(MonitorOptions options)
     : m_options(std::move(options)),
       m_sensors(make_sensor_set(m_options.sensors)),
-      m_sampler(std::make_unique<Sampler>(m_sensors.used(), m_options.sampler)) {}
+      m_sampler(std::make_unique<Sampler>(m_sensors.used(), m_options.sampler)),
+      m_phases([this] { m_sampler->request_boundary(); }) {}
 
 Monitor::~Monitor() { m_sampler->stop(); }
 
@@ -42,13 +42,6 @@ RunResult Monitor::stop() {
     return result;
 }
 
-void Monitor::record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection) {
-    m_phases.record(t_ns, message, connection);
-    if (message.verb == ControlMessage::Verb::begin || message.verb == ControlMessage::Verb::end ||
-        message.verb == ControlMessage::Verb::epoch)
-        m_sampler->request_boundary();
-}
-
 std::vector<EpochResult> Monitor::epochs_so_far(const Timeline& timeline) const {
     if (!m_start_ns) return {};
     return m_phases.epochs(timeline, *m_start_ns, std::max(*m_start_ns, timeline.last_ns()));
@@ -63,44 +56,19 @@ std::int64_t Monitor::last_reading_ns() const {
     return tail.empty() ? 0 : tail.back().t_ns;
 }
 
-void Monitor::begin_phase(const std::string& name) {
-    ControlMessage message;
-    message.verb = ControlMessage::Verb::begin;
-    message.name = name;
-    record(monotonic_ns(), message);
-}
+void Monitor::begin_phase(const std::string& name) { m_phases.begin(monotonic_ns(), name); }
 
 void Monitor::end_phase(const std::string& name, std::optional<long long> samples) {
-    ControlMessage message;
-    message.verb = ControlMessage::Verb::end;
-    message.name = name;
-    if (samples) message.fields.emplace_back("samples", std::to_string(*samples));
-    record(monotonic_ns(), message);
+    m_phases.end(monotonic_ns(), name, samples);
 }
 
 void Monitor::epoch(std::optional<long long> samples, std::optional<long long> n) {
-    ControlMessage message;
-    message.verb = ControlMessage::Verb::epoch;
-    if (n) message.fields.emplace_back("n", std::to_string(*n));
-    if (samples) message.fields.emplace_back("samples", std::to_string(*samples));
-    record(monotonic_ns(), message);
+    m_phases.epoch(monotonic_ns(), n, samples);
 }
 
-void Monitor::meta(const std::string& key, const std::string& value) {
-    ControlMessage message;
-    message.verb = ControlMessage::Verb::meta;
-    message.fields.emplace_back(key, value);
-    record(monotonic_ns(), message);
-}
+void Monitor::meta(const std::string& key, const std::string& value) { m_phases.meta(key, value); }
 
-void Monitor::metric(const std::string& key, double value) {
-    ControlMessage message;
-    message.verb = ControlMessage::Verb::metric;
-    char text[64];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    message.fields.emplace_back(key, text);
-    record(monotonic_ns(), message);
-}
+void Monitor::metric(const std::string& key, double value) { m_phases.metric(monotonic_ns(), key, value); }
 
 Monitor::Phase::Phase(Monitor& monitor, std::string name) : m_monitor(&monitor), m_name(std::move(name)) {
     m_monitor->begin_phase(m_name);

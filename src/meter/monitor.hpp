@@ -1,6 +1,7 @@
 #pragma once
 // The in-process measuring API: start a monitor, mark phases, epochs, meta and metrics (directly, with RAII
-// guards, or from control-channel events), stop it and get the RunResult. `joulecast run` is built on it, and
+// guards, or from control-channel events through phases() and control/dispatch.hpp), stop it and get the
+// RunResult. `joulecast run` is built on it, and
 // C++ programs (the built-in workloads) use it to measure themselves.
 //
 //   joulecast::Monitor monitor({});
@@ -52,9 +53,9 @@ public:
     std::optional<std::int64_t> start_ns() const { return m_start_ns; }
     bool running() const { return m_start_ns.has_value() && !m_stopped; }
 
-    /// A control event at `t_ns`; phase boundaries ask the sampler for fresh counter readings. Thread-safe.
-    /// `connection`: the control connection it came on (ControlEvent::connection; 0 for none), for ranks.
-    void record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection = 0);
+    /// Where the workload's marks go (thread-safe): begin, end and epoch ask the sampler for fresh counter
+    /// readings. The helpers below mark with the current time; control/dispatch.hpp feeds control events here.
+    PhaseRecorder& phases() { return m_phases; }
     /// The epochs ended so far with their energy from `timeline`, a Timeline of this monitor's trace so far
     /// (a live forecast extends one as readings arrive). Thread-safe between start() and stop(); empty before
     /// start().

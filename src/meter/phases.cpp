@@ -1,18 +1,18 @@
 #include "meter/phases.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "core/clock.hpp"
-#include "core/text.hpp"
 
 namespace joulecast {
 
 namespace {
 
-
-std::optional<long long> samples_of(const ControlMessage& message) {
-    if (auto samples = message.int_field("samples"); samples && *samples >= 0) return *samples;
+/// A sample count, or nothing when it is negative (no count).
+std::optional<long long> counted(std::optional<long long> samples) {
+    if (samples && *samples >= 0) return samples;
     return std::nullopt;
 }
 
@@ -35,54 +35,76 @@ double union_energy(const Timeline& timeline, std::vector<std::pair<std::int64_t
 
 }  // namespace
 
-void PhaseRecorder::record(std::int64_t t_ns, const ControlMessage& message, std::uint64_t connection) {
-    std::lock_guard lock(m_mutex);
-    long long rank = k_rankless;
-    if (auto it = m_connection_rank.find(connection); connection != 0 && it != m_connection_rank.end())
-        rank = it->second;
-    switch (message.verb) {
-        case ControlMessage::Verb::begin: {
-            Phase phase;
-            phase.rank = rank;
-            phase.name = message.name;
-            phase.start_ns = t_ns;
-            phase.samples = samples_of(message);
-            for (const auto& [key, value] : message.fields)
-                if (key != "samples") phase.fields[key] = value;
-            m_phases.push_back(std::move(phase));
-            break;
-        }
-        case ControlMessage::Verb::end: {
-            auto open = std::find_if(m_phases.rbegin(), m_phases.rend(),
-                                     [&](const Phase& p) { return p.rank == rank && p.name == message.name && !p.end_ns; });
-            if (open == m_phases.rend()) {
-                ++m_ignored;
-                break;
-            }
+PhaseRecorder::PhaseRecorder(std::function<void()> on_boundary) : m_on_boundary(std::move(on_boundary)) {}
+
+long long PhaseRecorder::rank_locked(std::uint64_t connection) const {
+    if (connection == 0) return k_rankless;
+    auto it = m_connection_rank.find(connection);
+    return it == m_connection_rank.end() ? k_rankless : it->second;
+}
+
+void PhaseRecorder::begin(std::int64_t t_ns, const std::string& name, std::optional<long long> samples,
+                          const std::map<std::string, std::string>& fields, std::uint64_t connection) {
+    {
+        std::lock_guard lock(m_mutex);
+        Phase phase;
+        phase.rank = rank_locked(connection);
+        phase.name = name;
+        phase.start_ns = t_ns;
+        phase.samples = counted(samples);
+        phase.fields = fields;
+        m_phases.push_back(std::move(phase));
+    }
+    if (m_on_boundary) m_on_boundary();
+}
+
+void PhaseRecorder::end(std::int64_t t_ns, const std::string& name, std::optional<long long> samples,
+                        std::uint64_t connection) {
+    {
+        std::lock_guard lock(m_mutex);
+        const long long rank = rank_locked(connection);
+        auto open = std::find_if(m_phases.rbegin(), m_phases.rend(),
+                                 [&](const Phase& p) { return p.rank == rank && p.name == name && !p.end_ns; });
+        if (open == m_phases.rend()) {
+            ++m_ignored;
+        } else {
             open->end_ns = std::max(t_ns, open->start_ns);
-            if (auto samples = samples_of(message)) open->samples = samples;
-            break;
-        }
-        case ControlMessage::Verb::epoch:
-            m_epochs.push_back({rank, t_ns, message.int_field("n"), samples_of(message)});
-            break;
-        case ControlMessage::Verb::meta:
-            for (const auto& [key, value] : message.fields) m_meta[key] = value;
-            break;
-        case ControlMessage::Verb::metric:
-            for (const auto& [key, value] : message.fields) {
-                if (auto number = parse_double(value)) m_metrics[key].emplace_back(t_ns, *number);
-                else ++m_ignored;
-            }
-            break;
-        case ControlMessage::Verb::hello: {
-            ClientIdentity identity = client_identity(message);
-            if (!identity.rank || connection == 0) break;
-            m_connection_rank[connection] = *identity.rank;
-            m_ranks.emplace(*identity.rank, identity);  // the first hello of a rank names it (its main pid)
-            break;
+            if (auto n = counted(samples)) open->samples = n;
         }
     }
+    if (m_on_boundary) m_on_boundary();
+}
+
+void PhaseRecorder::epoch(std::int64_t t_ns, std::optional<long long> n, std::optional<long long> samples,
+                          std::uint64_t connection) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_epochs.push_back({rank_locked(connection), t_ns, n, counted(samples)});
+    }
+    if (m_on_boundary) m_on_boundary();
+}
+
+void PhaseRecorder::meta(const std::string& key, const std::string& value) {
+    std::lock_guard lock(m_mutex);
+    m_meta[key] = value;
+}
+
+void PhaseRecorder::metric(std::int64_t t_ns, const std::string& key, double value) {
+    std::lock_guard lock(m_mutex);
+    if (std::isfinite(value)) m_metrics[key].emplace_back(t_ns, value);
+    else ++m_ignored;
+}
+
+void PhaseRecorder::hello(std::uint64_t connection, const RankIdentity& identity) {
+    if (connection == 0) return;
+    std::lock_guard lock(m_mutex);
+    m_connection_rank[connection] = identity.rank;
+    m_ranks.emplace(identity.rank, identity);  // the first hello of a rank names it (its main pid)
+}
+
+void PhaseRecorder::ignore() {
+    std::lock_guard lock(m_mutex);
+    ++m_ignored;
 }
 
 std::uint64_t PhaseRecorder::ignored() const {

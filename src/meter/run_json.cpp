@@ -52,22 +52,7 @@ Json forecast_json(const RunForecast& f) {
     j["high_co2e_g"] = optional_json(f.high_co2e_g);
     j["method"] = f.method;
     j["converged"] = f.converged;
-    j["measured_energy_j"] = f.measured_energy_j;
-    j["predicted_energy_j"] = f.predicted_energy_j;
-    j["measured_duration_s"] = f.measured_duration_s;
-    j["observations"] = f.observations;
-    j["warmup_excluded"] = f.warmup_excluded;
-    j["warmup_windows"] = f.warmup_windows;
-    j["warmup_energy_j"] = f.warmup_energy_j;
-    j["first_used"] = f.first_used;
-    j["observations_used"] = f.observations_used;
-    j["remaining_observations"] = f.remaining_observations;
-    j["level_j"] = f.level_j;
-    j["trend_j"] = f.trend_j;
-    j["raw_trend_j"] = f.raw_trend_j;
-    j["noise_j"] = f.noise_j;
-    j["autocorrelation"] = f.autocorrelation;
-    j["notes"] = f.notes;
+    write_forecast_working(j, f);
     return j;
 }
 
@@ -177,22 +162,8 @@ RunForecast read_forecast(const J& j) {
     read(j, "high_co2e_g", f.high_co2e_g);
     read(j, "method", f.method);
     read(j, "converged", f.converged);
-    read(j, "measured_energy_j", f.measured_energy_j);
-    read(j, "predicted_energy_j", f.predicted_energy_j);
-    read(j, "measured_duration_s", f.measured_duration_s);
-    read(j, "observations", f.observations);
-    read(j, "warmup_excluded", f.warmup_excluded);
-    read(j, "warmup_windows", f.warmup_windows);
-    read(j, "warmup_energy_j", f.warmup_energy_j);
-    read(j, "first_used", f.first_used);
-    read(j, "observations_used", f.observations_used);
-    read(j, "remaining_observations", f.remaining_observations);
-    read(j, "level_j", f.level_j);
-    read(j, "trend_j", f.trend_j);
-    read(j, "raw_trend_j", f.raw_trend_j);
-    read(j, "noise_j", f.noise_j);
-    read(j, "autocorrelation", f.autocorrelation);
-    read(j, "notes", f.notes);
+    ForecastWorking::for_each_field(static_cast<ForecastWorking&>(f),
+                                    [&](const char* key, auto& field) { read(j, key, field); });
     return f;
 }
 
@@ -396,6 +367,10 @@ Result<RunResult> from_json(const J& document) {
 }
 
 }  // namespace
+
+void write_forecast_working(nlohmann::ordered_json& j, const ForecastWorking& working) {
+    ForecastWorking::for_each_field(working, [&](const char* key, const auto& field) { j[key] = field; });
+}
 
 HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
     HostInfo host;

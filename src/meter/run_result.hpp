@@ -9,11 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/host.hpp"
 #include "meter/attribution.hpp"
 #include "meter/energy.hpp"
+#include "meter/forecast_working.hpp"
 #include "meter/run_kinds.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
@@ -115,7 +114,7 @@ struct CarbonResult {
 
 /// The whole job's forecast made from this run's profile (`joulecast run --expect-*`). Every figure is a
 /// forecast of the WHOLE job (the measured profile included), not a measurement.
-struct RunForecast {
+struct RunForecast : ForecastWorking {
     TargetKind target = TargetKind::epochs;
     double target_amount = 0;   ///< epochs, samples or seconds of the whole job
     ForecastBasis basis = ForecastBasis::epochs;
@@ -128,23 +127,7 @@ struct RunForecast {
     std::string method;           ///< the forecaster's method, e.g. "steady-mean"
     bool converged = false;
     std::optional<double> co2e_g, low_co2e_g, high_co2e_g;  ///< at the run's carbon setting, grams
-    // The forecaster's account of how it got there (see forecast/forecaster.hpp's Forecast).
-    double measured_energy_j = 0;   ///< the observations seen (warm-up included), joules
-    double predicted_energy_j = 0;  ///< the remainder only, joules
-    double measured_duration_s = 0;
-    std::size_t observations = 0;       ///< epochs or windows seen
-    std::size_t warmup_excluded = 0;    ///< leading ones excluded as warm-up
-    std::size_t warmup_windows = 0;     ///< leading windows of the first epoch found to be a warm-up burst
-    double warmup_energy_j = 0;         ///< that burst's energy above the steady level (measured, once)
-    std::size_t first_used = 0;         ///< index of the first one the fit used
-    std::size_t observations_used = 0;  ///< how many the fit used
-    double remaining_observations = 0;  ///< predicted further ones (may be fractional)
-    double level_j = 0;                 ///< steady energy per observation, joules
-    double trend_j = 0;                 ///< change per observation after shrinkage, joules
-    double raw_trend_j = 0;             ///< the slope before shrinkage, joules
-    double noise_j = 0;                 ///< residual standard deviation per observation, joules
-    double autocorrelation = 0;         ///< lag-1 autocorrelation the interval used (estimated or assumed)
-    std::vector<std::string> notes;     ///< what was excluded and why, fallbacks
+    // Inherited: the forecaster's account of how it got there (meter/forecast_working.hpp).
 };
 
 struct RunResult {

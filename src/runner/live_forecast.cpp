@@ -53,22 +53,7 @@ RunForecast make_run_forecast(const Forecast& f, const ForecastTarget& target, F
     out.co2e_g = co2e_g(f.total_energy_j, carbon);
     out.low_co2e_g = co2e_g(f.low_energy_j, carbon);
     out.high_co2e_g = co2e_g(f.high_energy_j, carbon);
-    out.measured_energy_j = f.measured_energy_j;
-    out.predicted_energy_j = f.predicted_energy_j;
-    out.measured_duration_s = f.measured_duration_s;
-    out.observations = f.observations;
-    out.warmup_excluded = f.warmup_excluded;
-    out.warmup_windows = f.warmup_windows;
-    out.warmup_energy_j = f.warmup_energy_j;
-    out.first_used = f.first_used;
-    out.observations_used = f.observations_used;
-    out.remaining_observations = f.remaining_observations;
-    out.level_j = f.level_j;
-    out.trend_j = f.trend_j;
-    out.raw_trend_j = f.raw_trend_j;
-    out.noise_j = f.noise_j;
-    out.autocorrelation = f.autocorrelation;
-    out.notes = f.notes;
+    static_cast<ForecastWorking&>(out) = f;  // the forecaster's working, every field of it
     return out;
 }
 

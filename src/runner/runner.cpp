@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "carbon/run_carbon.hpp"
+#include "control/dispatch.hpp"
 #include "control/limits.hpp"
 #include "control/server.hpp"
 #include "core/child_process.hpp"
@@ -100,7 +101,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     auto server = ControlServer::start([&monitor, &live, &markers, &limits](const ControlEvent& event) {
         ControlMessage m = event.message;
         if (!limits.admit(m)) return;
-        monitor.record(event.t_ns, m, event.connection);
+        dispatch_control(monitor.phases(), event.t_ns, m, event.connection);
         markers.add(event.t_ns, format_control_line(m));
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");

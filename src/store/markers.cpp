@@ -1,5 +1,6 @@
 #include "store/markers.hpp"
 
+#include "control/dispatch.hpp"
 #include "control/protocol.hpp"
 #include "meter/phases.hpp"
 #include "store/sqlite.hpp"
@@ -32,7 +33,7 @@ std::size_t replay_markers(RunResult& result, const std::vector<Marker>& markers
     for (const Marker& marker : markers) {
         auto message = parse_control_line(marker.line);
         if (!message) continue;  // stored as the server accepted it: cannot happen short of a damaged store
-        recorder.record(marker.t_ns, *message);
+        dispatch_control(recorder, marker.t_ns, *message);
         ++replayed;
     }
     recorder.finish(result, timeline, 0, end_ns);

@@ -1,7 +1,7 @@
 #pragma once
 // The workload's markers (phases, epochs, meta, metrics) stored while the run goes on, on the readings'
 // cadence, so that a run whose joulecast was killed keeps what it marked up to the last flush. A finished run
-// keeps its phases, epochs, meta and metrics in their own tables; its markers are then deleted.
+// keeps its phases, epochs, meta and metrics in its result JSON; its markers are then deleted.
 
 #include <cstdint>
 #include <string>

@@ -309,63 +309,11 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
             q->bind(21, document).bind(22, now);
             q->run();
         }
-        for (const char* table : {"phases", "epochs", "meta", "metrics", "tags", "markers"}) {
+        // The phases, epochs, meta and metrics live in result_json; tags have their table for the filters.
+        for (const char* table : {"tags", "markers"}) {
             sqlite::Statement clear(m_db->handle(),
                                     std::string("DELETE FROM ") + table + " WHERE run_id = ?1", m_path);
             clear.bind(1, r.id).run();
-        }
-        if (!r.phases.empty()) {  // no statement to prepare for nothing
-            auto q = m_db->cached(
-                "INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, domain_j, samples, "
-                "energy_per_sample_j, co2e_g, boundary, closed, fields) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-            for (std::size_t i = 0; i < r.phases.size(); ++i) {
-                const PhaseResult& p = r.phases[i];
-                q->bind(1, r.id).bind(2, static_cast<std::int64_t>(i)).bind(3, p.name).bind(4, p.start_s);
-                q->bind(5, p.end_s).bind(6, p.energy_j).bind(7, json_text(nlohmann::json(p.domain_j)));
-                q->bind(8, p.samples ? std::optional<std::int64_t>(*p.samples) : std::nullopt);
-                q->bind(9, p.energy_per_sample_j).bind(10, p.co2e_g).bind(11, to_string(p.boundary));
-                q->bind(12, p.closed ? 1 : 0).bind(13, json_text(nlohmann::json(p.fields)));
-                q->run();
-                q->reset();
-            }
-        }
-        if (!r.epochs.empty()) {
-            auto q = m_db->cached(
-                "INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j, samples, energy_per_sample_j) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-            for (std::size_t i = 0; i < r.epochs.size(); ++i) {
-                const EpochResult& e = r.epochs[i];
-                q->bind(1, r.id)
-                    .bind(2, static_cast<std::int64_t>(i))
-                    .bind(3, static_cast<std::int64_t>(e.n));
-                q->bind(4, e.start_s).bind(5, e.end_s).bind(6, e.energy_j);
-                q->bind(7, e.samples ? std::optional<std::int64_t>(*e.samples) : std::nullopt);
-                q->bind(8, e.energy_per_sample_j);
-                q->run();
-                q->reset();
-            }
-        }
-        if (!r.meta.empty()) {
-            auto q = m_db->cached("INSERT INTO meta (run_id, key, value) VALUES (?1, ?2, ?3)");
-            for (const auto& [key, value] : r.meta) {
-                q->bind(1, r.id).bind(2, key).bind(3, value);
-                q->run();
-                q->reset();
-            }
-        }
-        if (!r.metrics.empty()) {
-            auto q = m_db->cached(
-                "INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES (?1, ?2, ?3, ?4, ?5)");
-            for (const auto& [name, series] : r.metrics) {
-                for (std::size_t i = 0; i < series.points.size(); ++i) {
-                    if (!std::isfinite(series.points[i].second)) continue;
-                    q->bind(1, r.id).bind(2, name).bind(3, static_cast<std::int64_t>(i));
-                    q->bind(4, series.points[i].first).bind(5, series.points[i].second);
-                    q->run();
-                    q->reset();
-                }
-            }
         }
         if (!r.tags.empty()) {
             auto q = m_db->cached("INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3)");

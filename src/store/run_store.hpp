@@ -4,8 +4,9 @@
 //
 // Layout (schema version in PRAGMA user_version, migrations in store/schema.hpp): runs (one row per run, key
 // columns for listing plus the full result JSON once finished), channels, readings (t_ns relative to the
-// run's origin), phases, epochs, meta, metrics, tags. Times in the runs table: ISO 8601 UTC text and Unix
-// seconds.
+// run's origin), tags, markers (of runs still going). A finished run's phases, epochs, meta and metrics are
+// in its result JSON (schema version 3 dropped their own tables, which nothing read). Times in the runs table:
+// ISO 8601 UTC text and Unix seconds.
 //
 // Concurrency: any number of joulecast processes may write one store at once (WAL, a 10 s busy timeout and
 // whole-transaction retries). One RunStore is one connection: use it from one thread at a time (StoreWriter
@@ -126,8 +127,9 @@ public:
     /// Appends the workload's markers (times relative to the run's origin) as rows first_index, ... in one
     /// transaction; a run whose joulecast is killed is read back with them (see store/markers.hpp).
     void append_markers(const std::string& run_id, const std::vector<Marker>& markers, std::size_t first_index);
-    /// Records the final result in one transaction: status, energy columns, phases, epochs, meta, metrics,
-    /// tags, and `result_json` (normally to_json(result), kept as is). Works without begin_run too (a run
+    /// Records the final result in one transaction: status, energy columns, tags, and `result_json`
+    /// (normally to_json(result), kept as is; it holds the phases, epochs, meta and metrics), and deletes the
+    /// run's markers. Works without begin_run too (a run
     /// recorded only at its end).
     void finish_run(const RunResult& result, const nlohmann::ordered_json& result_json);
 

@@ -134,11 +134,23 @@ CREATE TABLE markers (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3. The phases, epochs, meta and metrics tables of version 1 were written at the end of each run and
+// never read: every reader takes those parts from the result document (runs.result_json), or from the markers
+// while a run has none. They go; the runs, their tags, readings and markers stay as they are.
+const char* const schema_v3 = R"sql(
+DROP TABLE IF EXISTS phases;
+DROP TABLE IF EXISTS epochs;
+DROP TABLE IF EXISTS meta;
+DROP TABLE IF EXISTS metrics;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& store_migrations() {
     static const std::vector<Migration> migrations = {{1, "initial schema", schema_v1},
-                                                      {2, "markers of running runs", schema_v2}};
+                                                      {2, "markers of running runs", schema_v2},
+                                                      {3, "drop the unread phases/epochs/meta/metrics tables",
+                                                       schema_v3}};
     return migrations;
 }
 

@@ -21,7 +21,8 @@ struct Migration {
 /// "JCST" in ASCII: PRAGMA application_id of every joulecast store.
 inline constexpr int store_application_id = 0x4A435354;
 
-/// The migrations this binary knows, in order (v1: initial schema; v2: markers of running runs).
+/// The migrations this binary knows, in order (v1: initial schema; v2: markers of running runs; v3: drops the
+/// phases, epochs, meta and metrics tables, which nothing read).
 const std::vector<Migration>& store_migrations();
 
 /// Brings the store to the last version of `migrations`, each migration in its own IMMEDIATE transaction

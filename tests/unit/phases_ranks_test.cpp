@@ -1,7 +1,9 @@
-// PhaseRecorder with ranks: two simulated ranks of one job over a known power trace (100 W for 10 s).
+// PhaseRecorder with ranks: two simulated ranks of one job over a known power trace (100 W for 10 s), fed
+// control lines as the server hands them over (through dispatch_control).
 
 #include <gtest/gtest.h>
 
+#include "control/dispatch.hpp"
 #include "meter/phases.hpp"
 
 namespace joulecast {
@@ -28,21 +30,23 @@ ControlMessage line(const std::string& text) {
 
 // Connection 1 is rank 0, connection 2 is rank 1.
 void hello_two_ranks(PhaseRecorder& recorder) {
-    recorder.record(0, line("hello rank=0 local_rank=0 world_size=2 node_rank=0 launcher=torchrun pid=100"), 1);
-    recorder.record(0, line("hello rank=1 local_rank=1 world_size=2 node_rank=0 launcher=torchrun pid=101"), 2);
+    dispatch_control(recorder, 0,
+                     line("hello rank=0 local_rank=0 world_size=2 node_rank=0 launcher=torchrun pid=100"), 1);
+    dispatch_control(recorder, 0,
+                     line("hello rank=1 local_rank=1 world_size=2 node_rank=0 launcher=torchrun pid=101"), 2);
 }
 
 TEST(PhaseRanks, OnePhaseAndOneEpochPerNumberWithSamplesSummed) {
     PhaseRecorder recorder;
     hello_two_ranks(recorder);
-    recorder.record(1 * s, line("begin train"), 1);
-    recorder.record(s + s / 2, line("begin train"), 2);
-    recorder.record(3 * s, line("epoch n=0 samples=100"), 1);
-    recorder.record(3 * s + s / 2, line("epoch n=0 samples=50"), 2);
-    recorder.record(5 * s, line("epoch n=1 samples=100"), 1);
-    recorder.record(5 * s, line("end train samples=200"), 1);
-    recorder.record(6 * s, line("epoch n=1 samples=50"), 2);
-    recorder.record(6 * s, line("end train samples=100"), 2);
+    dispatch_control(recorder, 1 * s, line("begin train"), 1);
+    dispatch_control(recorder, s + s / 2, line("begin train"), 2);
+    dispatch_control(recorder, 3 * s, line("epoch n=0 samples=100"), 1);
+    dispatch_control(recorder, 3 * s + s / 2, line("epoch n=0 samples=50"), 2);
+    dispatch_control(recorder, 5 * s, line("epoch n=1 samples=100"), 1);
+    dispatch_control(recorder, 5 * s, line("end train samples=200"), 1);
+    dispatch_control(recorder, 6 * s, line("epoch n=1 samples=50"), 2);
+    dispatch_control(recorder, 6 * s, line("end train samples=100"), 2);
     RunResult result;
     recorder.finish(result, hundred_watts(), 0, 10 * s);
 
@@ -86,9 +90,9 @@ TEST(PhaseRanks, OnePhaseAndOneEpochPerNumberWithSamplesSummed) {
 TEST(PhaseRanks, ARankThatNeverEndsItsPhaseIsReportedAndTheOthersAreKept) {
     PhaseRecorder recorder;
     hello_two_ranks(recorder);
-    recorder.record(1 * s, line("begin train"), 1);
-    recorder.record(2 * s, line("begin train"), 2);
-    recorder.record(5 * s, line("end train samples=200"), 1);  // rank 1 dies without its end
+    dispatch_control(recorder, 1 * s, line("begin train"), 1);
+    dispatch_control(recorder, 2 * s, line("begin train"), 2);
+    dispatch_control(recorder, 5 * s, line("end train samples=200"), 1);  // rank 1 dies without its end
     RunResult result;
     recorder.finish(result, hundred_watts(), 0, 10 * s);
     ASSERT_EQ(result.phases.size(), 1u);
@@ -106,14 +110,14 @@ TEST(PhaseRanks, ARankThatNeverEndsItsPhaseIsReportedAndTheOthersAreKept) {
 TEST(PhaseRanks, NestingIsKeptAndAnEndClosesOnlyItsOwnRanksPhase) {
     PhaseRecorder recorder;
     hello_two_ranks(recorder);
-    recorder.record(1 * s, line("begin train"), 1);
-    recorder.record(1 * s, line("begin train"), 2);
-    recorder.record(2 * s, line("begin eval"), 1);
-    recorder.record(2 * s, line("begin eval"), 2);
-    recorder.record(3 * s, line("end eval samples=10"), 2);
-    recorder.record(4 * s, line("end eval samples=10"), 1);
-    recorder.record(8 * s, line("end train"), 2);
-    recorder.record(9 * s, line("end train"), 1);
+    dispatch_control(recorder, 1 * s, line("begin train"), 1);
+    dispatch_control(recorder, 1 * s, line("begin train"), 2);
+    dispatch_control(recorder, 2 * s, line("begin eval"), 1);
+    dispatch_control(recorder, 2 * s, line("begin eval"), 2);
+    dispatch_control(recorder, 3 * s, line("end eval samples=10"), 2);
+    dispatch_control(recorder, 4 * s, line("end eval samples=10"), 1);
+    dispatch_control(recorder, 8 * s, line("end train"), 2);
+    dispatch_control(recorder, 9 * s, line("end train"), 1);
     RunResult result;
     recorder.finish(result, hundred_watts(), 0, 10 * s);
     ASSERT_EQ(result.phases.size(), 2u);
@@ -127,10 +131,10 @@ TEST(PhaseRanks, NestingIsKeptAndAnEndClosesOnlyItsOwnRanksPhase) {
 
 TEST(PhaseRanks, ConnectionsOfOneRankAreOneRankAndOldClientsStayRankless) {
     PhaseRecorder ranked;
-    ranked.record(0, line("hello rank=0 pid=100"), 1);
-    ranked.record(0, line("hello rank=0 pid=555"), 3);  // a forked data-loader worker of rank 0
-    ranked.record(1 * s, line("begin train"), 1);
-    ranked.record(2 * s, line("end train samples=5"), 3);
+    dispatch_control(ranked, 0, line("hello rank=0 pid=100"), 1);
+    dispatch_control(ranked, 0, line("hello rank=0 pid=555"), 3);  // a forked data-loader worker of rank 0
+    dispatch_control(ranked, 1 * s, line("begin train"), 1);
+    dispatch_control(ranked, 2 * s, line("end train samples=5"), 3);
     RunResult result;
     ranked.finish(result, hundred_watts(), 0, 10 * s);
     ASSERT_EQ(result.ranks.size(), 1u);
@@ -140,10 +144,10 @@ TEST(PhaseRanks, ConnectionsOfOneRankAreOneRankAndOldClientsStayRankless) {
 
     // No hello: as before ranks existed, each begin is its own phase and there is no ranks[].
     PhaseRecorder old;
-    old.record(1 * s, line("begin train"), 1);
-    old.record(2 * s, line("begin train"), 2);
-    old.record(3 * s, line("end train"), 2);
-    old.record(4 * s, line("end train"), 1);
+    dispatch_control(old, 1 * s, line("begin train"), 1);
+    dispatch_control(old, 2 * s, line("begin train"), 2);
+    dispatch_control(old, 3 * s, line("end train"), 2);
+    dispatch_control(old, 4 * s, line("end train"), 1);
     RunResult plain;
     old.finish(plain, hundred_watts(), 0, 10 * s);
     EXPECT_EQ(plain.phases.size(), 2u);

@@ -12,6 +12,7 @@
 #include "meter/run_json.hpp"
 #include "store/iso_time.hpp"
 #include "store/run_store.hpp"
+#include "store/schema.hpp"
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
@@ -157,19 +158,77 @@ TEST(StoreRunStore, BeginAppendFinishRoundTrip) {
     EXPECT_DOUBLE_EQ(r.started_unix, 1795687200.0);  // 2026-11-26T10:00:00Z
     EXPECT_EQ(r.tags.at("team"), "vision");
 
-    // The parts are kept in their own tables too, for queries across runs.
+    // The tags are kept in their own table too, for the filters; phases, epochs, meta and metrics only in the
+    // result document (read back whole above).
     const std::string where = " WHERE run_id = '" + result.id + "'";
-    EXPECT_EQ(count(path, "SELECT count(*) FROM phases" + where + " AND name = 'train' AND samples = 1000"),
-              1);
-    EXPECT_EQ(count(path, "SELECT count(*) FROM epochs" + where), 2);
-    EXPECT_EQ(count(path, "SELECT count(*) FROM meta" + where + " AND key = 'model' AND value = 'resnet18'"),
-              1);
-    EXPECT_EQ(count(path, "SELECT count(*) FROM metrics" + where + " AND name = 'accuracy'"), 2);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM tags" + where + " AND key = 'team' AND value = 'vision'"), 1);
     EXPECT_EQ(count(path, "SELECT count(*) FROM tags" + where), 2);
+    for (const char* table : {"phases", "epochs", "meta", "metrics"})
+        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 0)
+            << table;
 
     // Finishing twice (e.g. a retried write) replaces rather than duplicates.
     store.finish_run(result, document);
-    EXPECT_EQ(count(path, "SELECT count(*) FROM epochs" + where), 2);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM tags" + where), 2);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM runs"), 1);
+    EXPECT_EQ(to_json(store.get(result.id)).dump(), document.dump());
+}
+
+TEST(StoreRunStore, AVersion2StoreLosesItsUnreadTablesAndKeepsItsRuns) {
+    // A store as a joulecast of schema version 2 left it: a finished run with its phases, epochs, meta and
+    // metrics also in their own tables, its tags, and a run still going with a marker.
+    TempDir dir;
+    const std::string path = dir.str() + "/v2.db";
+    RunResult result = finished("eeee000000000001");
+    const auto document = to_json(result);
+    {
+        sqlite::Database db(path);
+        migrate(db, {store_migrations()[0], store_migrations()[1]});
+        ASSERT_EQ(db.query_integer("PRAGMA user_version"), 2);
+        sqlite::Statement run(db.handle(),
+                              "INSERT INTO runs (id, name, status, command, started_at, started_unix, duration_s, "
+                              "exit_code, total_energy_j, result_json, updated_at) VALUES (?1, ?2, 'completed', "
+                              "'[]', ?3, 1795687200, 2.0, 0, 260, ?4, ?3)",
+                              path);
+        run.bind(1, result.id).bind(2, result.name).bind(3, result.started_at).bind(4, document.dump());
+        run.run();
+        db.exec("INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
+                "('eeee000000000002', 'going', 'running', '2026-11-26T11:00:00Z', 1795690800, "
+                "'2026-11-26T11:00:00Z')");
+        db.exec("INSERT INTO markers (run_id, idx, t_ns, line) VALUES ('eeee000000000002', 0, 5, 'begin train')");
+        db.exec("INSERT INTO tags (run_id, key, value) VALUES ('eeee000000000001', 'team', 'vision'), "
+                "('eeee000000000001', 'sweep', 'b128')");
+        db.exec("INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, samples) VALUES "
+                "('eeee000000000001', 0, 'train', 0.1, 1.6, 150, 1000)");
+        db.exec("INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j) VALUES "
+                "('eeee000000000001', 0, 1, 0.1, 0.8, 70), ('eeee000000000001', 1, 2, 0.8, 1.6, 80)");
+        db.exec("INSERT INTO meta (run_id, key, value) VALUES ('eeee000000000001', 'model', 'resnet18')");
+        db.exec("INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES "
+                "('eeee000000000001', 'accuracy', 0, 0.8, 0.7), ('eeee000000000001', 'accuracy', 1, 1.6, 0.9)");
+    }
+    RunStore store(path);  // migrates
+    EXPECT_EQ(count(path, "PRAGMA user_version"), 3);
+    EXPECT_EQ(RunStore::schema_version(), 3);
+    for (const char* table : {"phases", "epochs", "meta", "metrics"})
+        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 0)
+            << table;
+    EXPECT_EQ(count(path, "SELECT count(*) FROM runs"), 2);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM markers WHERE run_id = 'eeee000000000002' AND line = "
+                          "'begin train' AND t_ns = 5"),
+              1);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM tags WHERE run_id = 'eeee000000000001'"), 2);
+    // The finished run reads back as the same RunResult, its phases and epochs from the result document.
+    const RunResult back = store.get(result.id);
+    EXPECT_EQ(to_json(back).dump(), document.dump());
+    ASSERT_EQ(back.phases.size(), 1u);
+    EXPECT_EQ(back.phases[0].samples, 1000);
+    EXPECT_EQ(back.epochs.size(), 2u);
+    EXPECT_EQ(back.meta.at("model"), "resnet18");
+    const auto runs = store.list();
+    ASSERT_EQ(runs.size(), 2u);
+    // A finished run of the migrated store can be finished again (a retried write) without the old tables.
+    store.finish_run(result, document);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM tags WHERE run_id = 'eeee000000000001'"), 2);
 }
 
 TEST(StoreRunStore, FinishWithoutBeginRecordsTheRun) {
@@ -381,7 +440,7 @@ TEST(StoreRunStore, RemoveTakesEverythingOfTheRunAndNothingElse) {
     EXPECT_FALSE(store.remove("dddd000000000001"));
     EXPECT_THROW(store.get_document("dddd000000000001"), RunNotFound);
     EXPECT_EQ(count(path, "SELECT count(*) FROM readings"), readings_per_run);
-    for (const char* table : {"channels", "phases", "epochs", "meta", "metrics", "tags"})
+    for (const char* table : {"channels", "tags", "markers"})
         EXPECT_EQ(
             count(path, std::string("SELECT count(*) FROM ") + table + " WHERE run_id = 'dddd000000000001'"),
             0)

@@ -57,13 +57,17 @@ TEST(StoreSchema, CreatesANewStoreWithParentFoldersInWalMode) {
     { RunStore store(path); }
     EXPECT_EQ(raw_integer(path, "PRAGMA user_version"), RunStore::schema_version());
     EXPECT_EQ(raw_integer(path, "PRAGMA application_id"), store_application_id);
-    for (const char* table : {"runs", "channels", "readings", "phases", "epochs", "meta", "metrics", "tags"})
+    for (const char* table : {"runs", "channels", "readings", "tags", "markers"})
         EXPECT_EQ(
             raw_integer(path,
                         std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '") +
                             table + "'"),
             1)
             << table;
+    for (const char* dropped : {"phases", "epochs", "meta", "metrics"})  // schema version 3 dropped them
+        EXPECT_EQ(raw_integer(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + dropped + "'"),
+                  0)
+            << dropped;
     sqlite::Database db(path);
     sqlite::Statement mode(db.handle(), "PRAGMA journal_mode", path);
     ASSERT_TRUE(mode.step());
@@ -231,7 +235,7 @@ TEST(StoreSchema, AVersion1StoreOpensKeepsItsRunsAndGainsTheMarkersTable) {
     const auto runs = store.list();
     ASSERT_EQ(runs.size(), 1u);
     EXPECT_EQ(runs[0].name, "old run");
-    EXPECT_EQ(raw_integer(path, "PRAGMA user_version"), 2);
+    EXPECT_EQ(raw_integer(path, "PRAGMA user_version"), RunStore::schema_version());
     EXPECT_EQ(raw_integer(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'markers'"), 1);
 }
 
