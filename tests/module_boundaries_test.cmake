@@ -4,6 +4,7 @@
 #     that links that module directly (target_link_libraries);
 #   - a library header that includes another module's header needs that link PUBLIC;
 #   - a module may not declare a link to a module it never includes (the declarations stay exact);
+#   - every .cpp and .hpp under src/ belongs to a module (src/*/testing/ excepted: test helpers);
 #   - the modules must form no cycle;
 #   - docs/architecture.md must list the arrows exactly as declared (the block between the module-arrows
 #     markers; the expected block is printed on a mismatch).
@@ -33,6 +34,16 @@ foreach(t IN LISTS targets)
 endforeach()
 
 set(errors "")
+# Every source under src/ belongs to a module (a file outside every target would escape this check). Test-only
+# helpers under src/*/testing/ are built with the tests.
+file(GLOB_RECURSE all_sources ${SOURCE_DIR}/src/*.cpp ${SOURCE_DIR}/src/*.hpp)
+foreach(s IN LISTS all_sources)
+    string(REGEX REPLACE "^${SOURCE_DIR}/src/" "" key ${s})
+    if(NOT DEFINED OWNER_${key} AND NOT key MATCHES "/testing/")
+        string(APPEND errors "  src/${key} belongs to no library: give its folder a CMakeLists.txt with joulecast_module() (cmake/modules.cmake)\n")
+    endif()
+endforeach()
+
 foreach(t IN LISTS targets)
     set(used "")
     foreach(s IN LISTS ${t}_SOURCES)
