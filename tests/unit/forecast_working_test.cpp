@@ -94,7 +94,7 @@ TEST(ForecastWorking, EveryFieldReachesBothWritersTheReaderAndTheRunForecast) {
     RunResult run;
     run.id = "forecast-working";
     run.forecast =
-        make_run_forecast(f, ForecastTarget::epochs(10), ForecastBasis::epochs, 0.0, CarbonSetting{});
+        runner::make_run_forecast(f, ForecastTarget::epochs(10), ForecastBasis::epochs, 0.0, CarbonSetting{});
     EXPECT_EQ(working_json(*run.forecast), expected);
     const auto document = to_json(run);
     const auto& written = document.at("forecast");
