@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/rapl/pread_file.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -44,7 +45,11 @@ public:
     void set_root_pid(int pid) { m_root.store(pid); }
 
 private:
+    /// Busy ticks from the first line of <proc_root>/stat, read with one pread(2) of the descriptor kept open.
+    std::optional<std::uint64_t> read_busy_ticks();
+
     std::string m_proc_root;
+    PreadFile m_stat;
     std::vector<Channel> m_channels;
     std::atomic<int> m_root{0};
     int m_root_seen = 0;             ///< the root the reference below belongs to
