@@ -132,9 +132,10 @@ private:
 /// The sampler at 10 Hz beside the floor loop, both for JOULECAST_BENCH_SECONDS. range(0): 0 = this machine's
 /// own sensor set as `joulecast run` picks it (GPU libraries pointed at nothing, so: the CPU and DRAM models
 /// or RAPL, hwmon where present, the job-cpu sensor); 1 = every sensor (fake NVML with two GPUs, fake RAPL
-/// with two packages, the models, job-cpu).
+/// with two packages, the models, job-cpu); 2 = no sensor at all (the sampler's own loop against the floor).
 void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
-    const bool fake_full = state.range(0) != 0;
+    const bool fake_full = state.range(0) == 1;
+    const bool none = state.range(0) == 2;
     std::unique_ptr<FakePowercap> powercap;
     SensorConfig config = SensorConfig::from_environment();
     config.rocm_smi_library = "/nonexistent/librocm_smi64.so";
@@ -146,7 +147,7 @@ void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
     } else {
         config.nvml_library = "/nonexistent/libnvidia-ml.so.1";
     }
-    SensorSet set = make_sensor_set(config);
+    SensorSet set = none ? SensorSet{} : make_sensor_set(config);
     std::string names;
     for (Sensor* sensor : set.used()) names += (names.empty() ? "" : ",") + std::string(sensor->name());
     state.SetLabel(names);
@@ -186,6 +187,7 @@ BENCHMARK(BM_OverheadSamplerAboveFloor)
     ->ArgName("fake_full")
     ->Arg(0)
     ->Arg(1)
+    ->Arg(2)
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
