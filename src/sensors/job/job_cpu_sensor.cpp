@@ -55,12 +55,11 @@ struct ProcStat {
     long long threads = 0;    ///< num_threads; 0 where the line stops before it
 };
 
-std::optional<ProcStat> read_proc_stat(const std::string& path, std::string& buffer) {
-    if (!read_small_file(path, buffer)) return std::nullopt;
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the last ')'.
-    const std::size_t close = buffer.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::string_view rest = trim(std::string_view(buffer).substr(close + 1));
+    const std::size_t close = text.rfind(')');
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string_view rest = trim(text.substr(close + 1));
     std::string_view fields[18];
     std::size_t count = 0;
     for (std::string_view word = next_word(rest); !word.empty() && count < 18; word = next_word(rest))
@@ -77,6 +76,11 @@ std::optional<ProcStat> read_proc_stat(const std::string& path, std::string& buf
     }
     if (count > 17) stat.threads = parse_int(fields[17]).value_or(0);
     return stat;
+}
+
+std::optional<ProcStat> read_proc_stat(const std::string& path, std::string& buffer) {
+    if (!read_small_file(path, buffer)) return std::nullopt;
+    return parse_proc_stat(buffer);
 }
 
 /// Appends the pids listed in a children file's text.
@@ -105,6 +109,22 @@ bool listed_children(const std::string& proc_root, int pid, long long threads, s
         append_children(buffer, out);
     }
     return any_file;
+}
+
+/// Ticks of the processes in `pending` and all their descendants, following the kernel's children lists.
+std::uint64_t listed_descendant_ticks(const std::string& proc_root, std::vector<int> pending,
+                                      std::string& buffer) {
+    std::uint64_t total = 0;
+    while (!pending.empty()) {
+        const int pid = pending.back();
+        pending.pop_back();
+        // A process may exit between listing and reading: skip it (its time moves to its parent's cutime).
+        auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat", buffer);
+        if (!stat) continue;
+        total += stat->ticks;
+        listed_children(proc_root, pid, stat->threads, pending, buffer);
+    }
+    return total;
 }
 
 /// Busy ticks from /proc/stat text (its first line is enough).
@@ -136,19 +156,8 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
 
     // Cheap path: follow the kernel's children lists from the root, reading only the tree's processes.
     std::vector<int> pending;
-    if (listed_children(proc_root, root, root_stat->threads, pending, buffer)) {
-        while (!pending.empty()) {
-            const int pid = pending.back();
-            pending.pop_back();
-            // A process may exit between listing and reading: skip it (its time moves to its parent's
-            // cutime).
-            auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat", buffer);
-            if (!stat) continue;
-            total += stat->ticks;
-            listed_children(proc_root, pid, stat->threads, pending, buffer);
-        }
-        return total;
-    }
+    if (listed_children(proc_root, root, root_stat->threads, pending, buffer))
+        return total + listed_descendant_ticks(proc_root, std::move(pending), buffer);
 
     std::multimap<int, std::pair<int, std::uint64_t>> children;  // ppid -> (pid, ticks)
     std::error_code ec;
@@ -193,6 +202,9 @@ Availability JobCpuSensor::probe() {
     m_channels.clear();
     m_started = false;
     m_stat.close();
+    m_root_stat.close();
+    m_root_children.close();
+    m_open_root = 0;
     auto busy = m_stat.open(m_proc_root + "/stat") == 0 ? read_busy_ticks() : std::nullopt;
     if (!busy)
         return Availability::no("cannot measure the job's CPU share: " + m_proc_root +
@@ -212,6 +224,35 @@ Availability JobCpuSensor::probe() {
     return Availability::yes();
 }
 
+std::optional<std::uint64_t> JobCpuSensor::read_job_ticks(int root) {
+    // The root's stat and children files stay open while the root is the same: opening a /proc/PID path
+    // costs several times the read itself (and most of a job-cpu reading). A descriptor keeps pointing at the
+    // process it was opened for: its reads fail once the root is reaped, and the job is then gone, whoever
+    // gets its PID next. Where the files could not be opened, the general walk by path is taken.
+    if (root != m_open_root) {
+        m_open_root = root;
+        const std::string folder = m_proc_root + "/" + std::to_string(root);
+        m_root_stat.open(folder + "/stat");
+        m_root_children.open(folder + "/task/" + std::to_string(root) + "/children");
+    }
+    char text[4096];
+    if (!m_root_stat.is_open()) return process_tree_ticks(m_proc_root, root);
+    const long n = m_root_stat.read_from_start(text, sizeof text);
+    if (n <= 0) return std::nullopt;
+    if (n == static_cast<long>(sizeof text)) return process_tree_ticks(m_proc_root, root);
+    auto root_stat = parse_proc_stat(std::string_view(text, static_cast<std::size_t>(n)));
+    if (!root_stat) return std::nullopt;
+    // A single-threaded root lists all its children in task/ROOT/children; otherwise the general walk.
+    const long listed = root_stat->threads == 1 && m_root_children.is_open()
+                            ? m_root_children.read_from_start(text, sizeof text)
+                            : -1;
+    if (listed < 0 || listed == static_cast<long>(sizeof text)) return process_tree_ticks(m_proc_root, root);
+    std::vector<int> children;
+    append_children(std::string_view(text, static_cast<std::size_t>(listed)), children);
+    if (children.empty()) return root_stat->ticks;
+    return root_stat->ticks + listed_descendant_ticks(m_proc_root, std::move(children), m_buffer);
+}
+
 ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     if (channel != 0 || !m_started) return ReadStatus::error;
     auto busy = read_busy_ticks();
@@ -219,7 +260,7 @@ ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     const int root = m_root.load();
     std::uint64_t job_delta = 0;
     if (root != 0) {
-        auto job = process_tree_ticks(m_proc_root, root);
+        auto job = read_job_ticks(root);
         if (root != m_root_seen) {  // a new job: its ticks count from zero
             m_root_seen = root;
             m_job_ticks = 0;
