@@ -6,8 +6,8 @@
 //
 // JOULECAST_BENCH_SECONDS (default 10) sets how long each sampler benchmark samples; JOULECAST_BENCH_SLEEP_S
 // (default 10; 30 for the figure in docs/overhead.md) the command's length in BM_OverheadJoulecastRunSleep.
-// All figures are CPU time (CLOCK_THREAD_CPUTIME_ID of each thread, rusage of the joulecast process), not wall
-// time, so that a busy machine shifts them less.
+// All figures are CPU time (CLOCK_THREAD_CPUTIME_ID of each thread, rusage of the joulecast process), not
+// wall time, so that a busy machine shifts them less.
 
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "fake_powercap.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/registry.hpp"
@@ -102,33 +103,6 @@ private:
     pid_t m_pid = -1;
 };
 
-/// A fake powercap tree with two packages, each with core and dram subzones (as in sampler_bench.cpp).
-class FakePowercap {
-public:
-    FakePowercap() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "joulecast-bench-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        m_root = pattern;
-        for (int p = 0; p < 2; ++p) {
-            zone("intel-rapl:" + std::to_string(p), "package-" + std::to_string(p));
-            zone("intel-rapl:" + std::to_string(p) + ":0", "core");
-            zone("intel-rapl:" + std::to_string(p) + ":1", "dram");
-        }
-    }
-    ~FakePowercap() { std::filesystem::remove_all(m_root); }
-    std::string root() const { return m_root.string(); }
-
-private:
-    void zone(const std::string& dir, const std::string& name) {
-        auto path = m_root / "class/powercap" / dir;
-        std::filesystem::create_directories(path);
-        std::ofstream(path / "name") << name << '\n';
-        std::ofstream(path / "energy_uj") << 123456789 << '\n';
-        std::ofstream(path / "max_energy_range_uj") << 262143328850 << '\n';
-    }
-    std::filesystem::path m_root;
-};
-
 /// The sampler at 10 Hz beside the floor loop, both for JOULECAST_BENCH_SECONDS. range(0): 0 = this machine's
 /// own sensor set as `joulecast run` picks it (GPU libraries pointed at nothing, so: the CPU and DRAM models
 /// or RAPL, hwmon where present, the job-cpu sensor); 1 = every sensor (fake NVML with two GPUs, fake RAPL
@@ -136,11 +110,11 @@ private:
 void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
     const bool fake_full = state.range(0) == 1;
     const bool none = state.range(0) == 2;
-    std::unique_ptr<FakePowercap> powercap;
+    std::unique_ptr<bench::FakePowercap> powercap;
     SensorConfig config = SensorConfig::from_environment();
     config.rocm_smi_library = "/nonexistent/librocm_smi64.so";
     if (fake_full) {
-        powercap = std::make_unique<FakePowercap>();
+        powercap = std::make_unique<bench::FakePowercap>();
         config.sysfs_root = powercap->root();
         setenv("FAKE_NVML_SCRIPT", "gpus=2;gpu0.power=300;gpu1.power=250", 1);
         config.nvml_library = FAKE_NVML_LIBRARY;
@@ -193,8 +167,9 @@ BENCHMARK(BM_OverheadSamplerAboveFloor)
     ->UseRealTime();
 
 /// `joulecast run --quiet --json F -- sleep N` (N = JOULECAST_BENCH_SLEEP_S, default 10) with this machine's
-/// sensors and a fresh store: its total CPU time (user + system from wait4, which includes the ~1 ms of `sleep`
-/// itself) as a percentage of one core over N seconds, and the overhead figures the run reports about itself.
+/// sensors and a fresh store: its total CPU time (user + system from wait4, which includes the ~1 ms of
+/// `sleep` itself) as a percentage of one core over N seconds, and the overhead figures the run reports about
+/// itself.
 void BM_OverheadJoulecastRunSleep(benchmark::State& state) {
     const double sleep_s = env_seconds("JOULECAST_BENCH_SLEEP_S", 10);
     std::string folder = (std::filesystem::temp_directory_path() / "joulecast-bench-XXXXXX").string();
