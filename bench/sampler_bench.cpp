@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "fake_powercap.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
@@ -22,42 +23,19 @@ namespace {
 
 using namespace joulecast;
 
-/// A fake powercap tree with two packages, each with core and dram subzones, in a temporary folder.
-class FakeSysfs {
-public:
-    FakeSysfs() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "joulecast-bench-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        m_root = pattern;
-        for (int p = 0; p < 2; ++p) {
-            zone("intel-rapl:" + std::to_string(p), "package-" + std::to_string(p));
-            zone("intel-rapl:" + std::to_string(p) + ":0", "core");
-            zone("intel-rapl:" + std::to_string(p) + ":1", "dram");
-        }
-    }
-    ~FakeSysfs() { std::filesystem::remove_all(m_root); }
-    std::string root() const { return m_root.string(); }
-
-private:
-    void zone(const std::string& dir, const std::string& name) {
-        auto path = m_root / "class/powercap" / dir;
-        std::filesystem::create_directories(path);
-        std::ofstream(path / "name") << name << '\n';
-        std::ofstream(path / "energy_uj") << 123456789 << '\n';
-        std::ofstream(path / "max_energy_range_uj") << 262143328850 << '\n';
-    }
-    std::filesystem::path m_root;
-};
+using FakeSysfs = bench::FakePowercap;
 
 SensorSet every_sensor(const FakeSysfs& sysfs) {
     setenv("FAKE_NVML_SCRIPT", "gpus=2;gpu0.power=300;gpu1.power=250", 1);
     SensorConfig config;
     config.sysfs_root = sysfs.root();
     config.nvml_library = FAKE_NVML_LIBRARY;
+    config.rocm_smi_library = "/nonexistent/librocm_smi64.so";
     SensorSet set = make_sensor_set(config);
+    // The fakes provide NVML and RAPL; ROCm SMI and hwmon have none here and are left out.
     for (const auto& probed : set.sensors)
-        if (!probed.availability.available && probed.sensor->name() != "cpu-model" &&
-            probed.sensor->name() != "dram-model")
+        if (!probed.availability.available &&
+            (probed.sensor->name() == "nvml" || probed.sensor->name() == "rapl"))
             throw std::runtime_error(std::string(probed.sensor->name()) + ": " + probed.availability.reason);
     return set;
 }

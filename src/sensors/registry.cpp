@@ -1,6 +1,7 @@
 #include "sensors/registry.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/hwmon/hwmon_sensor.hpp"
@@ -70,7 +71,19 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library)));
     set.sensors.back().role = "GPU energy and power";
-    set.sensors.push_back(probe(std::make_unique<RocmSensor>(config.rocm_smi_library)));
+    const bool default_rocm = config.rocm_smi_library == SensorConfig{}.rocm_smi_library;
+    if (default_rocm && !std::filesystem::exists("/sys/class/drm")) {
+        // ROCm SMI reads the real /sys/class/drm and its rsmi_init fails without it; loading the library only
+        // to see that cost ~5 ms of every run's start (on a machine with the library and no GPU driver).
+        ProbedSensor skipped;
+        skipped.sensor = std::make_unique<RocmSensor>(config.rocm_smi_library);
+        skipped.availability = Availability::no(
+            "no /sys/class/drm (no GPU driver loaded), so ROCm SMI can see no GPU: " +
+            config.rocm_smi_library + " not loaded");
+        set.sensors.push_back(std::move(skipped));
+    } else {
+        set.sensors.push_back(probe(std::make_unique<RocmSensor>(config.rocm_smi_library)));
+    }
     set.sensors.back().role = "AMD GPU energy and power";
     const bool rocm_gpus = set.sensors.back().used;
     set.sensors.push_back(probe(std::make_unique<RaplSensor>(config.sysfs_root)));

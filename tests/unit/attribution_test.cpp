@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/temp_dir.hpp"
@@ -220,6 +221,65 @@ TEST(Attribution, RealProcessTreeCountsABusyGrandchild) {
     EXPECT_GE(static_cast<double>(*ticks) / hz,
               0.25);  // 0.4 s of CPU, less a tick of rounding and scheduling
     EXPECT_LE(static_cast<double>(*ticks) / hz, 0.6);
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+TEST(Attribution, SensorFollowsARealTreeThroughItsOpenFilesUntilTheRootIsReaped) {
+    // As in `joulecast run`: the sensor follows the command (which sleeps) through the descriptors it keeps
+    // open on the root's stat and children files; a grandchild burns ~0.4 s of CPU between two readings.
+    JobCpuSensor sensor("/proc");
+    ASSERT_TRUE(sensor.probe().available);
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        setpgid(0, 0);
+        if (fork() == 0) {
+            char go = 0;
+            if (read(ready[0], &go, 1) != 1) _exit(1);
+            timespec used{};
+            volatile unsigned long spin = 0;
+            do {
+                for (int i = 0; i < 100000; ++i) spin = spin + 1;
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
+            } while (used.tv_sec * 1000000000L + used.tv_nsec < 400000000L);
+            if (write(ready[1], "x", 1) != 1) _exit(1);
+            pause();
+            _exit(0);
+        }
+        pause();
+        _exit(0);
+    }
+    setpgid(child, child);
+    sensor.set_root_pid(child);
+    double share = -1;
+    // Once the grandchild exists (it waits for the go byte), the first reading sets the job's reference.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    ASSERT_EQ(write(ready[1], "g", 1), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the grandchild takes the go byte first
+    char byte = 0;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1);
+    ASSERT_EQ(byte, 'x');
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    // At least 0.25 s of job CPU over at most two CPUs' busy time while it ran: well above 5%; 0 if the
+    // grandchild were missed.
+    EXPECT_GT(share, 5.0);
+    EXPECT_LE(share, 100.0);
+
+    kill(-child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    EXPECT_EQ(share, 0.0);  // the root is reaped: its open stat no longer reads, the job adds no time
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 #include "sensors/job/job_cpu_sensor.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -13,21 +17,54 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The whole of a small procfs file with open/read/close, into `out` (reused, so no allocation once it is
+/// large enough): a std::ifstream costs several times the system calls' own price, five times a second.
+bool read_small_file(const std::string& path, std::string& out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    out.clear();
+    char chunk[4096];
+    bool ok = true;
+    while (true) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) ok = false;
+        if (n <= 0) break;
+        out.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return ok;
+}
+
+/// The next space-separated word of `text` (empty words skipped), consumed from it; empty at the end.
+std::string_view next_word(std::string_view& text) {
+    const std::size_t begin = text.find_first_not_of(' ');
+    if (begin == std::string_view::npos) {
+        text = {};
+        return {};
+    }
+    const std::size_t end = text.find(' ', begin);
+    const std::string_view word = text.substr(begin, end == std::string_view::npos ? text.npos : end - begin);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end);
+    return word;
+}
+
 struct ProcStat {
     int ppid = 0;
     std::uint64_t ticks = 0;  ///< utime + stime + cutime + cstime
+    long long threads = 0;    ///< num_threads; 0 where the line stops before it
 };
 
-std::optional<ProcStat> read_proc_stat(const std::string& path) {
-    auto text = read_text_file(path);
-    if (!text) return std::nullopt;
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the last ')'.
-    const std::size_t close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::vector<std::string> fields;
-    for (auto& field : split(trim(std::string_view(*text).substr(close + 1)), ' '))
-        if (!field.empty()) fields.push_back(field);
-    if (fields.size() < 15) return std::nullopt;
+    const std::size_t close = text.rfind(')');
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string_view rest = trim(text.substr(close + 1));
+    std::string_view fields[18];
+    std::size_t count = 0;
+    for (std::string_view word = next_word(rest); !word.empty() && count < 18; word = next_word(rest))
+        fields[count++] = word;
+    if (count < 15) return std::nullopt;
     ProcStat stat;
     auto ppid = parse_int(fields[1]);
     if (!ppid) return std::nullopt;
@@ -37,50 +74,90 @@ std::optional<ProcStat> read_proc_stat(const std::string& path) {
         if (!value || *value < 0) return std::nullopt;
         stat.ticks += static_cast<std::uint64_t>(*value);
     }
+    if (count > 17) stat.threads = parse_int(fields[17]).value_or(0);
     return stat;
 }
 
-/// Children of `pid` from /proc/PID/task/TID/children (every thread's); nullopt where the kernel has no such
-/// files (CONFIG_PROC_CHILDREN off, or a fake tree), so that the caller scans every process instead.
-std::optional<std::vector<int>> listed_children(const std::string& proc_root, int pid) {
+std::optional<ProcStat> read_proc_stat(const std::string& path, std::string& buffer) {
+    if (!read_small_file(path, buffer)) return std::nullopt;
+    return parse_proc_stat(buffer);
+}
+
+/// Appends the pids listed in a children file's text.
+void append_children(std::string_view text, std::vector<int>& out) {
+    text = trim(text);
+    for (std::string_view word = next_word(text); !word.empty(); word = next_word(text))
+        if (auto child = parse_int(word)) out.push_back(static_cast<int>(*child));
+}
+
+/// Children of `pid` from /proc/PID/task/TID/children (every thread's), appended to `out`; false where the
+/// kernel has no such files (CONFIG_PROC_CHILDREN off, or a fake tree), so that the caller scans every
+/// process instead. A process with one thread (`threads` == 1, from its stat) has one such file,
+/// task/PID/children, read without listing the task folder.
+bool listed_children(const std::string& proc_root, int pid, long long threads, std::vector<int>& out,
+                     std::string& buffer) {
     const std::string tasks = proc_root + "/" + std::to_string(pid) + "/task";
+    if (threads == 1 && read_small_file(tasks + "/" + std::to_string(pid) + "/children", buffer)) {
+        append_children(buffer, out);
+        return true;
+    }
     std::error_code ec;
-    std::vector<int> out;
     bool any_file = false;
     for (fs::directory_iterator it(tasks, ec), end; !ec && it != end; it.increment(ec)) {
-        auto text = read_text_file(it->path().string() + "/children");
-        if (!text) continue;
+        if (!read_small_file(it->path().string() + "/children", buffer)) continue;
         any_file = true;
-        for (auto& field : split(trim(*text), ' '))
-            if (auto child = parse_int(field)) out.push_back(static_cast<int>(*child));
+        append_children(buffer, out);
     }
-    if (!any_file) return std::nullopt;
-    return out;
+    return any_file;
+}
+
+/// Ticks of the processes in `pending` and all their descendants, following the kernel's children lists.
+std::uint64_t listed_descendant_ticks(const std::string& proc_root, std::vector<int> pending,
+                                      std::string& buffer) {
+    std::uint64_t total = 0;
+    while (!pending.empty()) {
+        const int pid = pending.back();
+        pending.pop_back();
+        // A process may exit between listing and reading: skip it (its time moves to its parent's cutime).
+        auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat", buffer);
+        if (!stat) continue;
+        total += stat->ticks;
+        listed_children(proc_root, pid, stat->threads, pending, buffer);
+    }
+    return total;
+}
+
+/// Busy ticks from /proc/stat text (its first line is enough).
+std::optional<std::uint64_t> parse_busy_ticks(std::string_view text) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    if (!starts_with(line, "cpu ")) return std::nullopt;
+    line = line.substr(4);
+    std::uint64_t values[8];
+    std::size_t count = 0;
+    for (std::string_view word = next_word(line); !word.empty(); word = next_word(line)) {
+        auto value = parse_int(word);
+        if (!value || *value < 0) return std::nullopt;
+        if (count < 8) values[count] = static_cast<std::uint64_t>(*value);
+        ++count;
+    }
+    if (count < 8) return std::nullopt;
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait (guest is inside user).
+    return values[0] + values[1] + values[2] + values[5] + values[6] + values[7];
 }
 
 }  // namespace
 
 std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root) {
-    auto root_stat = read_proc_stat(proc_root + "/" + std::to_string(root) + "/stat");
+    std::string buffer;
+    buffer.reserve(512);
+    auto root_stat = read_proc_stat(proc_root + "/" + std::to_string(root) + "/stat", buffer);
     if (!root_stat) return std::nullopt;
     std::uint64_t total = root_stat->ticks;
 
     // Cheap path: follow the kernel's children lists from the root, reading only the tree's processes.
-    if (auto first = listed_children(proc_root, root)) {
-        std::vector<int> pending = std::move(*first);
-        while (!pending.empty()) {
-            const int pid = pending.back();
-            pending.pop_back();
-            // A process may exit between listing and reading: skip it (its time moves to its parent's
-            // cutime).
-            auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat");
-            if (!stat) continue;
-            total += stat->ticks;
-            if (auto more = listed_children(proc_root, pid))
-                pending.insert(pending.end(), more->begin(), more->end());
-        }
-        return total;
-    }
+    std::vector<int> pending;
+    if (listed_children(proc_root, root, root_stat->threads, pending, buffer))
+        return total + listed_descendant_ticks(proc_root, std::move(pending), buffer);
 
     std::multimap<int, std::pair<int, std::uint64_t>> children;  // ppid -> (pid, ticks)
     std::error_code ec;
@@ -89,10 +166,10 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
         int pid = 0;
         auto [ptr, perr] = std::from_chars(name.data(), name.data() + name.size(), pid);
         if (perr != std::errc() || ptr != name.data() + name.size() || pid == root) continue;
-        if (auto stat = read_proc_stat(it->path().string() + "/stat"))
+        if (auto stat = read_proc_stat(it->path().string() + "/stat", buffer))
             children.emplace(stat->ppid, std::make_pair(pid, stat->ticks));
     }
-    std::vector<int> pending{root};
+    pending = {root};
     while (!pending.empty()) {
         const int parent = pending.back();
         pending.pop_back();
@@ -106,21 +183,17 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
 }
 
 std::optional<std::uint64_t> busy_cpu_ticks(const std::string& proc_root) {
-    auto text = read_text_file(proc_root + "/stat");
-    if (!text) return std::nullopt;
-    std::string_view line = *text;
-    line = line.substr(0, line.find('\n'));
-    if (!starts_with(line, "cpu ")) return std::nullopt;
-    std::vector<std::uint64_t> values;
-    for (auto& field : split(line.substr(4), ' ')) {
-        if (field.empty()) continue;
-        auto value = parse_int(field);
-        if (!value || *value < 0) return std::nullopt;
-        values.push_back(static_cast<std::uint64_t>(*value));
-    }
-    if (values.size() < 8) return std::nullopt;
-    // user nice system idle iowait irq softirq steal: everything but idle and iowait (guest is inside user).
-    return values[0] + values[1] + values[2] + values[5] + values[6] + values[7];
+    std::string text;
+    if (!read_small_file(proc_root + "/stat", text)) return std::nullopt;
+    return parse_busy_ticks(text);
+}
+
+std::optional<std::uint64_t> JobCpuSensor::read_busy_ticks() {
+    // The aggregate line comes first and is well under 512 bytes (as for the CPU model).
+    char buffer[512];
+    const long n = m_stat.read_from_start(buffer, sizeof buffer);
+    if (n <= 0) return std::nullopt;
+    return parse_busy_ticks(std::string_view(buffer, static_cast<std::size_t>(n)));
 }
 
 JobCpuSensor::JobCpuSensor(std::string proc_root) : m_proc_root(std::move(proc_root)) {}
@@ -128,7 +201,11 @@ JobCpuSensor::JobCpuSensor(std::string proc_root) : m_proc_root(std::move(proc_r
 Availability JobCpuSensor::probe() {
     m_channels.clear();
     m_started = false;
-    auto busy = busy_cpu_ticks(m_proc_root);
+    m_stat.close();
+    m_root_stat.close();
+    m_root_children.close();
+    m_open_root = 0;
+    auto busy = m_stat.open(m_proc_root + "/stat") == 0 ? read_busy_ticks() : std::nullopt;
     if (!busy)
         return Availability::no("cannot measure the job's CPU share: " + m_proc_root +
                                 "/stat is missing or not in the expected format");
@@ -147,14 +224,43 @@ Availability JobCpuSensor::probe() {
     return Availability::yes();
 }
 
+std::optional<std::uint64_t> JobCpuSensor::read_job_ticks(int root) {
+    // The root's stat and children files stay open while the root is the same: opening a /proc/PID path
+    // costs several times the read itself (and most of a job-cpu reading). A descriptor keeps pointing at the
+    // process it was opened for: its reads fail once the root is reaped, and the job is then gone, whoever
+    // gets its PID next. Where the files could not be opened, the general walk by path is taken.
+    if (root != m_open_root) {
+        m_open_root = root;
+        const std::string folder = m_proc_root + "/" + std::to_string(root);
+        m_root_stat.open(folder + "/stat");
+        m_root_children.open(folder + "/task/" + std::to_string(root) + "/children");
+    }
+    char text[4096];
+    if (!m_root_stat.is_open()) return process_tree_ticks(m_proc_root, root);
+    const long n = m_root_stat.read_from_start(text, sizeof text);
+    if (n <= 0) return std::nullopt;
+    if (n == static_cast<long>(sizeof text)) return process_tree_ticks(m_proc_root, root);
+    auto root_stat = parse_proc_stat(std::string_view(text, static_cast<std::size_t>(n)));
+    if (!root_stat) return std::nullopt;
+    // A single-threaded root lists all its children in task/ROOT/children; otherwise the general walk.
+    const long listed = root_stat->threads == 1 && m_root_children.is_open()
+                            ? m_root_children.read_from_start(text, sizeof text)
+                            : -1;
+    if (listed < 0 || listed == static_cast<long>(sizeof text)) return process_tree_ticks(m_proc_root, root);
+    std::vector<int> children;
+    append_children(std::string_view(text, static_cast<std::size_t>(listed)), children);
+    if (children.empty()) return root_stat->ticks;
+    return root_stat->ticks + listed_descendant_ticks(m_proc_root, std::move(children), m_buffer);
+}
+
 ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     if (channel != 0 || !m_started) return ReadStatus::error;
-    auto busy = busy_cpu_ticks(m_proc_root);
+    auto busy = read_busy_ticks();
     if (!busy) return ReadStatus::error;
     const int root = m_root.load();
     std::uint64_t job_delta = 0;
     if (root != 0) {
-        auto job = process_tree_ticks(m_proc_root, root);
+        auto job = read_job_ticks(root);
         if (root != m_root_seen) {  // a new job: its ticks count from zero
             m_root_seen = root;
             m_job_ticks = 0;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/rapl/pread_file.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -44,7 +45,17 @@ public:
     void set_root_pid(int pid) { m_root.store(pid); }
 
 private:
+    /// Busy ticks from the first line of <proc_root>/stat: one pread(2) of the descriptor kept open.
+    std::optional<std::uint64_t> read_busy_ticks();
+    /// process_tree_ticks(proc_root, root), reading the root's own files through descriptors kept open.
+    std::optional<std::uint64_t> read_job_ticks(int root);
+
     std::string m_proc_root;
+    PreadFile m_stat;
+    PreadFile m_root_stat;      ///< <proc_root>/ROOT/stat
+    PreadFile m_root_children;  ///< <proc_root>/ROOT/task/ROOT/children
+    int m_open_root = 0;        ///< the root those two were opened for
+    std::string m_buffer;       ///< reused by the reads of the root's descendants
     std::vector<Channel> m_channels;
     std::atomic<int> m_root{0};
     int m_root_seen = 0;             ///< the root the reference below belongs to

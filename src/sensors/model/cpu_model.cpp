@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "core/clock.hpp"
 #include "core/format.hpp"
 #include "core/text.hpp"
 
@@ -25,19 +26,29 @@ std::string watts_text(double watts) {
 }  // namespace
 
 std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text) {
-    for (const auto& line : split(stat_text, '\n')) {
+    // Called at every tick: words are taken as views, nothing is allocated.
+    while (!stat_text.empty()) {
+        const std::size_t newline = stat_text.find('\n');
+        std::string_view line = stat_text.substr(0, newline);
+        stat_text = newline == std::string_view::npos ? std::string_view{} : stat_text.substr(newline + 1);
         if (!starts_with(line, "cpu ")) continue;
-        std::vector<std::uint64_t> fields;
-        for (const auto& word : split(line.substr(4), ' ')) {
+        line = line.substr(4);
+        std::uint64_t fields[8] = {};
+        std::size_t count = 0;
+        while (!line.empty()) {
+            const std::size_t space = line.find(' ');
+            const std::string_view word = line.substr(0, space);
+            line = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
             if (word.empty()) continue;
             auto value = parse_int(word);
             if (!value || *value < 0) return std::nullopt;
-            fields.push_back(static_cast<std::uint64_t>(*value));
+            if (count < 8) fields[count] = static_cast<std::uint64_t>(*value);
+            ++count;
         }
-        if (fields.size() < 4) return std::nullopt;
+        if (count < 4) return std::nullopt;
         CpuTimes times;
-        for (std::size_t i = 0; i < std::min<std::size_t>(fields.size(), 8); ++i) times.total += fields[i];
-        times.idle = fields[3] + (fields.size() > 4 ? fields[4] : 0);
+        for (std::size_t i = 0; i < std::min<std::size_t>(count, 8); ++i) times.total += fields[i];
+        times.idle = fields[3] + (count > 4 ? fields[4] : 0);
         return times;
     }
     return std::nullopt;
@@ -180,6 +191,8 @@ Availability CpuModelSensor::probe() {
     // Until a tick passes, report the average utilisation since boot rather than nothing.
     const double since_boot = utilisation_between(CpuTimes{}, *first).value_or(0.0);
     m_previous.assign(m_channels.size(), *first);
+    m_shared.reset();
+    m_used_shared.assign(m_channels.size(), true);
     m_last_utilisation.assign(m_channels.size(), since_boot);
 
     const double idle_w = cpu_idle_share * m_tdp_w;
@@ -202,9 +215,25 @@ Availability CpuModelSensor::probe() {
     return Availability::yes();
 }
 
+std::optional<CpuTimes> CpuModelSensor::snapshot_for(std::size_t channel) {
+    // Both channels are read in the same tick, microseconds apart: one read of /proc/stat serves them both
+    // (the kernel formats every CPU's and every interrupt's counts on each read, the costly part of a tick).
+    // A channel takes a new snapshot when it has used the current one already, or when that one is older than
+    // a millisecond, a tenth of a jiffy; so a channel read alone, or again, always sees the file afresh.
+    constexpr std::int64_t shared_for_ns = 1'000'000;
+    const std::int64_t now_ns = monotonic_ns();
+    if (!m_shared || m_used_shared[channel] || now_ns - m_shared_ns > shared_for_ns) {
+        m_shared = snapshot();
+        m_shared_ns = now_ns;
+        std::fill(m_used_shared.begin(), m_used_shared.end(), false);
+    }
+    m_used_shared[channel] = true;
+    return m_shared;
+}
+
 ReadStatus CpuModelSensor::read(std::size_t channel, double& value) {
     if (channel >= m_channels.size()) return ReadStatus::error;
-    auto now = snapshot();
+    auto now = snapshot_for(channel);
     if (!now) return ReadStatus::error;
     CpuTimes& previous = m_previous[channel];
     if (now->total < previous.total) {

@@ -88,8 +88,9 @@ class CpuModelSensor : public Sensor {
     Availability probe() override;
     /// Channel 0 "cpu.power" (W, modelled); channel 1 "cpu.utilisation" (%, measured).
     const std::vector<Channel>& channels() const override { return m_channels; }
-    /// One pread(2) of <proc_root>/stat; each channel keeps its own previous snapshot, so the order and
-    /// number of channels read per tick does not matter. The first read compares with probe()'s snapshot.
+    /// One pread(2) of <proc_root>/stat, shared by the two channels when read within 1 ms of each other (one
+    /// tick); each channel keeps its own previous snapshot, so the order and number of channels read per tick
+    /// does not matter. The first read compares with probe()'s snapshot.
     /// When no tick has passed since that channel's last read, the last value is returned again.
     ReadStatus read(std::size_t channel, double& value) override;
     std::vector<std::string> notes() const override { return m_notes; }
@@ -99,6 +100,8 @@ class CpuModelSensor : public Sensor {
 
   private:
     std::optional<CpuTimes> snapshot() const;
+    /// snapshot(), or the one taken for the other channel this tick (see read()).
+    std::optional<CpuTimes> snapshot_for(std::size_t channel);
 
     std::string m_proc_root;
     std::optional<double> m_override_w;
@@ -107,6 +110,9 @@ class CpuModelSensor : public Sensor {
     std::vector<Channel> m_channels;
     std::vector<CpuTimes> m_previous;        ///< per channel
     std::vector<double> m_last_utilisation;  ///< per channel, 0..1
+    std::optional<CpuTimes> m_shared;        ///< the last snapshot taken
+    std::int64_t m_shared_ns = 0;            ///< when (CLOCK_MONOTONIC)
+    std::vector<bool> m_used_shared;         ///< per channel: has read() used m_shared already
     std::vector<std::string> m_notes;
 };
 
