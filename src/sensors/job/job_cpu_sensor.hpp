@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sensors/rapl/pread_file.hpp"
+#include "core/pread_file.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "sensors/model/cpu_tdp.hpp"
-#include "sensors/rapl/pread_file.hpp"
+#include "core/pread_file.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "sensors/rapl/pread_file.hpp"
+#include "core/pread_file.hpp"
 #include "sensors/rapl/wrap_counter.hpp"
 #include "sensors/sensor.hpp"
 

@@ -1,4 +1,4 @@
-#include "sensors/rapl/pread_file.hpp"
+#include "core/pread_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 #pragma once
 // A read-only file descriptor kept open and re-read from offset 0 with pread(2): the cheap way to poll sysfs
 // and procfs files (RAPL energy_uj, /proc/stat), which regenerate their content on a read at offset 0.
-// Used by the RAPL sensor and by the CPU model.
+// Used by the RAPL and hwmon sensors, the CPU model and the job-cpu sensor.
 
 #include <cstddef>
 #include <string>
