@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config          # compiler and build
+    clang-format                              # the format check (scripts/check_format.sh, a ctest test)
     libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
     nlohmann-json3-dev                        # JSON (header-only)
     libsqlite3-dev                            # run store (linked statically: libsqlite3.a)
