@@ -5,29 +5,15 @@
 #include <gtest/gtest.h>
 
 #include "control/dispatch.hpp"
+#include "support/control_line.hpp"
+#include "support/known_trace.hpp"
 
 namespace joulecast {
 namespace {
 
-constexpr std::int64_t s = 1'000'000'000;
-
-/// A GPU at 100 W for 10 s, counter and gauge read every 100 ms.
-Timeline hundred_watts() {
-    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
-    Channel power{"gpu0.power", "gpu", "gpu0", Quantity::power, Behaviour::gauge, false, {}, true};
-    std::vector<Reading> readings;
-    for (int i = 0; i <= 100; ++i) {
-        readings.push_back({i * s / 10, 0, 10.0 * i});
-        readings.push_back({i * s / 10, 1, 100.0});
-    }
-    return Timeline({{"nvml", energy}, {"nvml", power}}, readings);
-}
-
-ControlMessage line(const std::string& text) {
-    auto parsed = parse_control_line(text);
-    EXPECT_TRUE(parsed.ok()) << text;
-    return parsed.ok() ? *parsed : ControlMessage{};
-}
+using test::hundred_watts;
+using test::s;
+constexpr auto line = test::control_line;
 
 TEST(ControlDispatch, BeginKeepsItsFieldsAndSamplesApart) {
     PhaseRecorder recorder;

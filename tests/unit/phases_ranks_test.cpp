@@ -5,28 +5,15 @@
 
 #include "control/dispatch.hpp"
 #include "meter/phases.hpp"
+#include "support/control_line.hpp"
+#include "support/known_trace.hpp"
 
 namespace joulecast {
 namespace {
 
-constexpr std::int64_t s = 1'000'000'000;
-
-Timeline hundred_watts() {
-    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
-    Channel power{"gpu0.power", "gpu", "gpu0", Quantity::power, Behaviour::gauge, false, {}, true};
-    std::vector<Reading> readings;
-    for (int i = 0; i <= 100; ++i) {
-        readings.push_back({i * s / 10, 0, 10.0 * i});
-        readings.push_back({i * s / 10, 1, 100.0});
-    }
-    return Timeline({{"nvml", energy}, {"nvml", power}}, readings);
-}
-
-ControlMessage line(const std::string& text) {
-    auto parsed = parse_control_line(text);
-    EXPECT_TRUE(parsed.ok()) << text;
-    return parsed.ok() ? *parsed : ControlMessage{};
-}
+using test::hundred_watts;
+using test::s;
+constexpr auto line = test::control_line;
 
 // Connection 1 is rank 0, connection 2 is rank 1.
 void hello_two_ranks(PhaseRecorder& recorder) {

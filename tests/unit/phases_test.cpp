@@ -5,23 +5,13 @@
 #include <cmath>
 
 #include "meter/phases.hpp"
+#include "support/known_trace.hpp"
 
 namespace joulecast {
 namespace {
 
-constexpr std::int64_t s = 1'000'000'000;
-
-/// A GPU at 100 W for 10 s: counter read every 100 ms, power gauge alongside.
-Timeline hundred_watts() {
-    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
-    Channel power{"gpu0.power", "gpu", "gpu0", Quantity::power, Behaviour::gauge, false, {}, true};
-    std::vector<Reading> readings;
-    for (int i = 0; i <= 100; ++i) {
-        readings.push_back({i * s / 10, 0, 10.0 * i});
-        readings.push_back({i * s / 10, 1, 100.0});
-    }
-    return Timeline({{"nvml", energy}, {"nvml", power}}, readings);
-}
+using test::hundred_watts;
+using test::s;
 
 TEST(PhaseRecorder, NestedAndOverlappingPhasesEachGetTheirWindow) {
     PhaseRecorder recorder;

@@ -1,0 +1,18 @@
+#pragma once
+// One control line parsed as the server would hand it over; a line that does not parse fails the test.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "control/protocol.hpp"
+
+namespace joulecast::test {
+
+inline ControlMessage control_line(const std::string& text) {
+    auto parsed = parse_control_line(text);
+    EXPECT_TRUE(parsed.ok()) << text;
+    return parsed.ok() ? *parsed : ControlMessage{};
+}
+
+}  // namespace joulecast::test
