@@ -179,6 +179,10 @@ void print_run(std::ostream& out, const RunResult& r) {
     if (r.net_energy_j)
         line("net", format_energy_fixed(*r.net_energy_j) + "  (idle " + format_fixed(r.idle ? r.idle->power_w : 0.0, 1) +
                         " W subtracted)");
+    if (const std::string attributed = report::attributed_text(r); !attributed.empty())
+        line("attributed", r.attributed.measurable
+                               ? format_energy_fixed(r.attributed.cpu_j + r.attributed.dram_j) + "  " + attributed
+                               : attributed);
     line("power", "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
     if (r.carbon)
         line("carbon", format_mass_fixed(r.carbon->co2e_g) + " CO2e  (" + format_fixed(r.carbon->intensity_g_per_kwh, 0) +

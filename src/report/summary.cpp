@@ -100,6 +100,15 @@ void print_forecast(std::ostream& out, const RunForecast& f) {
 
 }  // namespace
 
+std::string attributed_text(const RunResult& r) {
+    if (!r.attributed.measurable)
+        return r.energy.domain("cpu") + r.energy.domain("dram") > 0 ? r.attributed.reason : std::string();
+    return "CPU " + format_number(r.attributed.cpu_j, 1) + " of " + format_number(r.attributed.gross_cpu_j, 1) +
+           " J, DRAM " + format_number(r.attributed.dram_j, 1) + " of " +
+           format_number(r.attributed.gross_dram_j, 1) + " J (its share of busy CPU time, of " +
+           attributed_basis(r) + ")";
+}
+
 void print_run_summary(std::ostream& out, const RunResult& r) {
     // 128+N: the command died of signal N; its name says more than the number (139: SIGSEGV).
     std::string exit_text = "exit " + std::to_string(r.exit_code);
@@ -125,14 +134,13 @@ void print_run_summary(std::ostream& out, const RunResult& r) {
             << format_number(r.idle->power_w, 1) << " W idle, measured over " << format_number(r.idle->duration_s, 1)
             << " s before the command)\n";
     }
-    if (r.attributed.measurable)
-        out << padded(format_number(r.attributed.cpu_j + r.attributed.dram_j, 1), 14)
-            << " J  attributed to the job: CPU " << format_number(r.attributed.cpu_j, 1) << " of "
-            << format_number(r.attributed.gross_cpu_j, 1) << " J, DRAM " << format_number(r.attributed.dram_j, 1)
-            << " of " << format_number(r.attributed.gross_dram_j, 1) << " J (its share of busy CPU time, of "
-            << attributed_basis(r) << ")\n";
-    else if (r.energy.domain("cpu") + r.energy.domain("dram") > 0)
-        out << "                attributed to the job: " << r.attributed.reason << '\n';
+    if (const std::string attributed = attributed_text(r); !attributed.empty()) {
+        if (r.attributed.measurable)
+            out << padded(format_number(r.attributed.cpu_j + r.attributed.dram_j, 1), 14) << " J";
+        else
+            out << "              ";
+        out << "  attributed to the job: " << attributed << '\n';
+    }
     out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
     out << padded(format_number(r.peak_power_w, 1), 14) << " W  peak power\n";
     if (r.carbon) {

@@ -11,4 +11,9 @@ namespace joulecast::report {
 
 void print_run_summary(std::ostream& out, const RunResult& result);
 
+/// The job's own share of the CPU and DRAM energy, with how it was found, e.g. "CPU 71.6 of 2,855.9 J, DRAM
+/// 25.0 of 1,061.1 J (its share of busy CPU time, of cpu modelled, dram modelled)"; the reason when it could
+/// not be measured; "" when the run has no CPU or DRAM energy to share.
+std::string attributed_text(const RunResult& result);
+
 }  // namespace joulecast::report

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "core/format.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
@@ -53,6 +54,15 @@ TEST(AttributionEndToEnd, AJobBurningCpuGetsAShareOfThePackageNoMoreThanTheGross
     EXPECT_NEAR(a["gross_cpu_j"].get<double>(), result["energy_j"]["cpu"].get<double>(), 1e-9);
     EXPECT_NE(a["method"].get<std::string>().find("process tree"), std::string::npos);
     EXPECT_NE((r.out + r.err).find("attributed to the job"), std::string::npos) << r.out << r.err;
+
+    // The stored run shows the same share, with the gross it was taken of.
+    auto shown = run_process({JOULECAST_BINARY, "runs", "show", result["id"].get<std::string>()}, options);
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_NE(shown.out.find("attributed " + format_energy_fixed(a["cpu_j"].get<double>() +
+                                                              a["dram_j"].get<double>())),
+              std::string::npos)
+        << shown.out;
+    EXPECT_NE(shown.out.find("its share of busy CPU time"), std::string::npos) << shown.out;
 }
 
 TEST(AttributionEndToEnd, WithoutProcTheResultSaysUnmeasurable) {
