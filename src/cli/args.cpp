@@ -57,6 +57,10 @@ bool measuring_option(Args& args, MonitorOptions& monitor) {
         monitor.sampler.interval = interval;
     } else if (args.value("--cpu-tdp", text)) {
         monitor.sensors.cpu_tdp_w = cpu_tdp_option(text);
+    } else if (args.value("--gpus", text)) {
+        auto selection = parse_gpus_option(text, monitor.sensors.gpus);
+        if (!selection) throw UsageError(selection.error());
+        monitor.sensors.gpus = std::move(selection).value();
     } else {
         return false;
     }

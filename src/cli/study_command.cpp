@@ -44,6 +44,7 @@ options:
   --zoo PATH           the joulecast-zoo program for built-in mode (default: beside joulecast, else in PATH)
   --interval D         sampling interval, 10ms to 10s (default 100ms)
   --cpu-tdp W          CPU thermal design power for the CPU model (where RAPL is missing)
+  --gpus SEL           the GPUs measured: all, visible (the default) or a list such as 0,2
   --country ISO3       grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else world average)
   --region P:R         grid carbon intensity of a cloud region, e.g. gcp:europe-west1
   --intensity G        grid carbon intensity in gCO2e/kWh

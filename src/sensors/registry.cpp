@@ -43,6 +43,8 @@ SensorConfig SensorConfig::from_environment() {
     config.proc_root = env_or("JOULECAST_PROC_ROOT", config.proc_root);
     config.nvml_library = env_or("JOULECAST_NVML_LIBRARY", config.nvml_library);
     config.rocm_smi_library = env_or("JOULECAST_ROCM_SMI_LIBRARY", config.rocm_smi_library);
+    config.gpus = gpu_selection_from_environment(std::getenv("CUDA_VISIBLE_DEVICES"),
+                                                 std::getenv("NVIDIA_VISIBLE_DEVICES"));
     return config;
 }
 
@@ -69,7 +71,7 @@ SensorSet make_sensor_set(const SensorConfig& config) {
         return set;
     }
 
-    set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library)));
+    set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library, config.gpus)));
     set.sensors.back().role = "GPU energy and power";
     const bool default_rocm = config.rocm_smi_library == SensorConfig{}.rocm_smi_library;
     if (default_rocm && !std::filesystem::exists("/sys/class/drm")) {

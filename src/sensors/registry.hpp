@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/gpu_selection.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -18,6 +19,8 @@ struct SensorConfig {
     std::string rocm_smi_library = "librocm_smi64.so"; ///< JOULECAST_ROCM_SMI_LIBRARY
     std::optional<double> cpu_tdp_w;                ///< --cpu-tdp: overrides the TDP table
     std::string replay_path;                        ///< --replay: when set, the replay sensor is the only sensor
+    /// The GPUs measured: CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES, or --gpus.
+    GpuSelection gpus;
 
     /// Defaults with the documented environment variables applied.
     static SensorConfig from_environment();

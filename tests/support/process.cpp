@@ -94,6 +94,8 @@ std::map<std::string, std::string> isolated_env(const std::string& temp_root) {
         {"JOULECAST_ROCM_SMI_LIBRARY", temp_root + "/no-librocm_smi64.so"},
         {"JOULECAST_DB", temp_root + "/runs.db"},
         {"JOULECAST_COUNTRY", ""},
+        {"CUDA_VISIBLE_DEVICES", ""},  // empty: removed, so that the GPU selection is every GPU
+        {"NVIDIA_VISIBLE_DEVICES", ""},
     };
 }
 

@@ -1,5 +1,7 @@
 #include "sensors/nvml/nvml_sensor.hpp"
 
+#include "core/text.hpp"
+
 #include <chrono>
 #include <utility>
 
@@ -57,7 +59,8 @@ std::string text_or(const char* buffer, nvmlReturn_t status, std::string fallbac
 
 }  // namespace
 
-NvmlSensor::NvmlSensor(std::string library_path) : m_library_path(std::move(library_path)) {}
+NvmlSensor::NvmlSensor(std::string library_path, GpuSelection selection)
+    : m_library_path(std::move(library_path)), m_selection(std::move(selection)) {}
 
 NvmlSensor::~NvmlSensor() = default;
 
@@ -87,6 +90,8 @@ Availability NvmlSensor::probe() {
     }
 
     std::vector<std::string> skipped;
+    std::vector<std::pair<unsigned, std::string>> seen;  // (index, uuid) of every GPU, for the selection
+    unsigned unselected = 0;
     for (unsigned index = 0; index < count; ++index) {
         const std::string device_name = "gpu" + std::to_string(index);
         auto handle = m_nvml->device(index);
@@ -107,6 +112,13 @@ Availability NvmlSensor::probe() {
         status = api.device_get_uuid(gpu.device, uuid, sizeof uuid);
         lost = lost || status == NVML_ERROR_GPU_IS_LOST;
         gpu.info.uuid = text_or(uuid, status, "");
+        seen.emplace_back(index, gpu.info.uuid);
+        if (!m_selection.selects(index, gpu.info.uuid)) {
+            ++unselected;
+            m_notes.push_back(device_name + " " + gpu.info.name + ": not measured, not selected by " +
+                              m_selection.origin);
+            continue;
+        }
 
         // Each optional reading is tried once; only what answers now becomes a channel.
         GpuChannels<Gpu, Source>::Found found(device_name);
@@ -180,6 +192,17 @@ Availability NvmlSensor::probe() {
         m_table.add(std::move(gpu), std::move(found));
     }
 
+    for (const auto& item : m_selection.unmatched(seen))
+        m_notes.push_back(m_selection.origin + " names '" + item + "', which NVML does not see");
+    for (const auto& item : m_selection.items)
+        if (starts_with(item, "MIG-"))
+            m_notes.push_back(item + " is a MIG instance: NVML gives energy per GPU, not per instance; select its "
+                                     "GPU (its index or GPU- UUID) to measure the whole GPU");
+    if (m_table.empty() && unselected > 0) {
+        std::string why = "none of NVML's " + std::to_string(count) + " GPU(s) is selected by " + m_selection.origin;
+        clear();
+        return Availability::no(why);
+    }
     if (m_table.empty()) {
         std::string why = "NVML sees " + std::to_string(count) + " GPU(s) but none could be opened";
         if (!skipped.empty()) why += ": " + skipped.front();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sensors/gpu_channels.hpp"
+#include "sensors/gpu_selection.hpp"
 #include "sensors/nvml/nvml_api.hpp"
 #include "sensors/sensor.hpp"
 
@@ -28,7 +29,8 @@ namespace joulecast {
 class NvmlSensor : public Sensor {
 public:
     /// `library_path`: what to dlopen, normally "libnvidia-ml.so.1" (JOULECAST_NVML_LIBRARY overrides it).
-    explicit NvmlSensor(std::string library_path);
+    /// `selection`: the GPUs to measure (sensors/gpu_selection.hpp); the others are named in notes().
+    explicit NvmlSensor(std::string library_path, GpuSelection selection = {});
     ~NvmlSensor() override;
 
     std::string_view name() const override { return "nvml"; }
@@ -66,6 +68,7 @@ private:
     ReadStatus read_source(Gpu& gpu, Source source, double& value);
 
     std::string m_library_path;
+    GpuSelection m_selection;
     std::unique_ptr<nvml::NvmlLibrary> m_nvml;
     GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
