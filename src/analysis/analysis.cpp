@@ -26,8 +26,12 @@ std::string key_number(std::optional<double> value) {
 }
 
 std::string config_key(const RunRow& r) {
+    // A study's configuration hash (tag config) also tells apart what the columns here do not show, such as
+    // the optimiser or the sample counts: runs that differ only there are never averaged together.
+    const auto config = r.tags.find("config");
     return r.model + "|" + r.device + "|" + key_number(r.batch_size) + "|" + key_number(r.learning_rate) +
-           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w);
+           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w) + "|" +
+           (config == r.tags.end() ? "" : config->second);
 }
 
 double mean(const std::vector<double>& values) {

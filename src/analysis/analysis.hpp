@@ -170,7 +170,7 @@ struct DriverRanking {
 
 /// A run, or a configuration (its repeats averaged), summarised.
 struct Configuration {
-    std::string key;    ///< model|device|batch|lr|epochs|threads|power_limit (stable, for grouping)
+    std::string key;    ///< model|device|batch|lr|epochs|threads|power_limit|config tag (for grouping)
     std::string label;  ///< "resnet18 batch 128" plus the settings that vary in this analysis
     std::string model;
     std::string device;

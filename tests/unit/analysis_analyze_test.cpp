@@ -468,6 +468,23 @@ TEST(AnalysisAnalyze, RunAtChanceAccuracyIsFlaggedAndNeverRecommended) {
     EXPECT_TRUE(find_guideline(a, "batch_size", "for mlp")) << dump(a);
     const auto json = to_json(a);
     EXPECT_TRUE(json["pareto"]["points"][0]["at_chance"].get<bool>());
+
+    // Two study configurations that differ only in what the rows do not show (here the optimiser, in the
+    // config hash tag) are two points: averaged together, the one at chance (0.10) and the other (0.61) would
+    // make one point at 0.36 that hides the chance flag.
+    std::vector<RunRow> optimisers = {study_row("lenet", 512, 0.007, 0.10, 1),
+                                      study_row("lenet", 512, 0.007, 0.61, 2),
+                                      study_row("lenet", 32, 0.004, 0.75, 3)};
+    optimisers[0].tags["config"] = "sgd-hash";
+    optimisers[1].tags["config"] = "adam-hash";
+    optimisers[2].tags["config"] = "other-hash";
+    Options one_run;
+    one_run.min_runs_per_group = 1;
+    const Analysis b = analyze(optimisers, one_run);
+    ASSERT_EQ(b.pareto.points.size(), 3u);
+    std::size_t chance_points = 0;
+    for (const auto& p : b.pareto.points) chance_points += p.at_chance ? 1 : 0;
+    EXPECT_EQ(chance_points, 1u);
     EXPECT_FALSE(json["pareto"]["points"][1]["at_chance"].get<bool>());
 }
 
