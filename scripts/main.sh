@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Quick start, first command: install, build, and run the main job: the default study (four architectures x
-# three batch sizes on Fashion-MNIST subsets, about 5 minutes on 2 cores), its summary table and its report.
+# three batch sizes on Fashion-MNIST subsets, about 6.5 minutes estimated on an idle 2-core machine), its
+# summary table and its report. It builds only the two programs it runs (joulecast and joulecast-zoo), not
+# the test suite: scripts/test.sh builds the rest into the same ./build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-./scripts/build.sh
+./scripts/build.sh joulecast joulecast-zoo
 echo "== joulecast sensors"
 ./build/joulecast sensors
 echo "== joulecast study (the default study; each run is stored in build/main.db)"

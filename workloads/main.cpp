@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -48,9 +49,9 @@ commands:
 
 const char* const train_usage = R"(usage: joulecast-zoo train --model NAME [options]
 
-Trains NAME with SGD (momentum 0.9) and cross-entropy, then infers over the test set. Under `joulecast run`
-it reports meta, a "train" phase and an epoch marker per epoch, an "infer" phase, and metrics loss and
-accuracy.
+Trains NAME with SGD (momentum 0.9) or Adam and cross-entropy, then infers over the test set. Under
+`joulecast run` it reports meta, a "train" phase and an epoch marker per epoch, an "infer" phase, and metrics
+loss and accuracy.
 
 options:
   --model NAME                 a model from `joulecast-zoo models` (required)
@@ -59,10 +60,13 @@ options:
                                Debian's dataset-fashion-mnist; cifar10: the binary version, no default)
   --train-samples N            training subset size (default: all; synthetic: 1024)
   --test-samples N             test subset size (default: all; synthetic: 256)
+  --min-steps N                at least N optimiser steps per epoch: a --train-samples subset grows to
+                               N x batch size where that is more (default 0: no minimum)
   --subset random|first        seeded class-balanced random subset (default) or the first N samples
   --batch-size B               samples per step and per inference batch (default 128)
   --epochs E                   training epochs (default 1; 0 = inference only)
   --lr X                       learning rate (default 0.01)
+  --optimizer sgd|adam         SGD with momentum (default) or Adam (betas 0.9, 0.999)
   --momentum X                 SGD momentum (default 0.9)
   --threads T                  libtorch intra-op threads (default: libtorch's choice)
   --precision fp32|bf16        fp32 (default) or bf16 (model and inputs cast to bfloat16)
@@ -118,6 +122,7 @@ struct TrainArgs {
     std::string dataset = "fashion-mnist";
     std::string data_dir;
     std::optional<std::int64_t> train_samples, test_samples;
+    std::int64_t min_steps = 0;  ///< --min-steps: the training subset grows to min_steps x batch size
     bool random_subset = true;
     std::optional<zoo::InputShape> input;
     std::optional<std::int64_t> classes;
@@ -147,6 +152,8 @@ TrainArgs parse_train(const std::vector<std::string>& raw) {
             if (parsed.data_dir.empty()) throw UsageError("--data-dir needs a folder");
         } else if (args.value("--train-samples", text)) {
             parsed.train_samples = whole_number_option("--train-samples", text, 0, 1'000'000'000);
+        } else if (args.value("--min-steps", text)) {
+            parsed.min_steps = whole_number_option("--min-steps", text, 0, 1'000'000);
         } else if (args.value("--test-samples", text)) {
             parsed.test_samples = whole_number_option("--test-samples", text, 0, 1'000'000'000);
         } else if (args.value("--subset", text)) {
@@ -158,6 +165,8 @@ TrainArgs parse_train(const std::vector<std::string>& raw) {
             parsed.options.epochs = whole_number_option("--epochs", text, 0, 100'000);
         } else if (args.value("--lr", text)) {
             parsed.options.learning_rate = number_option("--lr", text);
+        } else if (args.value("--optimizer", text)) {
+            parsed.options.optimizer = train::parse_optimizer(text);
         } else if (args.value("--momentum", text)) {
             parsed.options.momentum = number_option("--momentum", text);
         } else if (args.value("--threads", text)) {
@@ -190,15 +199,21 @@ TrainArgs parse_train(const std::vector<std::string>& raw) {
     return parsed;
 }
 
+// --train-samples, raised to --min-steps x --batch-size where that is more (a subset only: 0 stays all).
+std::optional<std::int64_t> train_count(const TrainArgs& parsed) {
+    if (parsed.min_steps <= 0 || parsed.train_samples.value_or(0) <= 0) return parsed.train_samples;
+    return std::max(*parsed.train_samples, parsed.min_steps * parsed.options.batch_size);
+}
+
 // Loads (or makes) the training and test sets the arguments ask for.
 std::pair<data::Dataset, data::Dataset> load_datasets(const TrainArgs& parsed) {
     std::uint64_t seed = parsed.options.seed;
     if (parsed.dataset == "synthetic") {
         auto shape = parsed.input.value_or(zoo::InputShape{});
         auto classes = parsed.classes.value_or(10);
-        auto train_count = parsed.train_samples.value_or(0) > 0 ? *parsed.train_samples : 1024;
+        auto train_samples = train_count(parsed).value_or(0) > 0 ? *train_count(parsed) : 1024;
         auto test_count = parsed.test_samples.value_or(0) > 0 ? *parsed.test_samples : 256;
-        return {data::make_synthetic(train_count, shape, classes, seed),
+        return {data::make_synthetic(train_samples, shape, classes, seed),
                 data::make_synthetic(test_count, shape, classes, seed + 1)};
     }
     data::Dataset train_set, test_set;
@@ -218,7 +233,7 @@ std::pair<data::Dataset, data::Dataset> load_datasets(const TrainArgs& parsed) {
     data::SubsetSpec spec;
     spec.random = parsed.random_subset;
     spec.seed = seed;
-    spec.count = parsed.train_samples.value_or(0);
+    spec.count = train_count(parsed).value_or(0);
     if (need_train) train_set = data::subset(train_set, spec);
     spec.count = parsed.test_samples.value_or(0);
     spec.seed = seed + 1;
@@ -267,6 +282,7 @@ int train_command(const std::vector<std::string>& raw) {
                     {"mac_layers", report.stats.mac_layers},
                     {"batch_size", report.options.batch_size},
                     {"learning_rate", report.options.learning_rate},
+                    {"optimizer", train::to_string(report.options.optimizer)},
                     {"momentum", report.options.momentum},
                     {"epochs", report.options.epochs},
                     {"precision", train::to_string(report.options.precision)},

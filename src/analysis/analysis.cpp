@@ -26,8 +26,12 @@ std::string key_number(std::optional<double> value) {
 }
 
 std::string config_key(const RunRow& r) {
+    // A study's configuration hash (tag config) also tells apart what the columns here do not show, such as
+    // the optimiser or the sample counts: runs that differ only there are never averaged together.
+    const auto config = r.tags.find("config");
     return r.model + "|" + r.device + "|" + key_number(r.batch_size) + "|" + key_number(r.learning_rate) +
-           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w);
+           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w) + "|" +
+           (config == r.tags.end() ? "" : config->second);
 }
 
 double mean(const std::vector<double>& values) {
@@ -307,7 +311,10 @@ ParetoFront build_pareto(const std::vector<RunRow>& rows, const Options& options
         front.notes.push_back("no run has both accuracy and energy per sample: no Pareto front");
         return front;
     }
-    std::vector<std::pair<double, double>> values;
+    std::vector<std::pair<double, double>> values;  // of the points not at chance
+    std::vector<std::size_t> candidate_points;      // their indices in front.points
+    std::vector<std::string> chance;
+    double chance_limit = 0;
     for (const auto& group : group_rows(candidates, options.per_configuration)) {
         ParetoPoint p;
         const RunRow& first = *group.front();
@@ -327,10 +334,25 @@ ParetoFront build_pareto(const std::vector<RunRow>& rows, const Options& options
         p.accuracy = mean(accuracy);
         p.energy_per_sample_j = mean(energy);
         p.method = combine(methods);
-        values.emplace_back(p.accuracy, p.energy_per_sample_j);
+        p.at_chance = at_chance_accuracy(p.accuracy, first.classes, first.inference_samples);
+        if (p.at_chance) {
+            chance.push_back(p.label);
+            if (first.classes) chance_limit = chance_accuracy_limit(*first.classes, first.inference_samples);
+        } else {
+            values.emplace_back(p.accuracy, p.energy_per_sample_j);
+            candidate_points.push_back(front.points.size());
+        }
         front.points.push_back(std::move(p));
     }
-    for (std::size_t i : pareto_front(values)) front.points[i].on_front = true;
+    // A point at chance accuracy is shown but never on the front: cheap and useless must not be "optimal".
+    for (std::size_t i : pareto_front(values)) front.points[candidate_points[i]].on_front = true;
+    if (!chance.empty()) {
+        std::string list;
+        for (const auto& label : chance) list += (list.empty() ? "" : ", ") + label;
+        front.notes.push_back(std::to_string(chance.size()) + " " + front.grouping +
+                              (chance.size() == 1 ? "" : "s") + " at chance accuracy (at most " +
+                              format_significant(chance_limit) + ") not considered for the front: " + list);
+    }
     std::stable_sort(front.points.begin(), front.points.end(),
                      [](const ParetoPoint& a, const ParetoPoint& b) {
                          return a.energy_per_sample_j < b.energy_per_sample_j;
@@ -403,6 +425,8 @@ std::vector<OptimalBatch> build_optimal_batches(const std::vector<RunRow>& rows)
             s.mean_energy_per_sample_j = mean(groups.energy[batch]);
             s.sd_j = stddev(groups.energy[batch]);
             s.mean_accuracy = mean_of(members, [](const RunRow& r) { return r.accuracy; });
+            s.at_chance = at_chance_accuracy(s.mean_accuracy, members.front()->classes,
+                                             members.front()->inference_samples);
             std::vector<EnergyMethod> methods;
             for (const RunRow* r : members) methods.push_back(basis_method(*r, o.basis));
             s.method = combine(methods);

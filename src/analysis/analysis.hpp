@@ -74,6 +74,10 @@ struct RunRow {
     std::optional<double> gpu_utilisation_pct;  ///< mean over the command of every GPU's utilisation gauge
     std::optional<double> cpu_utilisation_pct;  ///< mean of the CPU utilisation gauge (the CPU model's)
     std::optional<double> accuracy;  ///< metrics.accuracy.last (0..1 or %, as the workload reported it)
+    std::optional<double> classes;   ///< meta.classes, else tag classes: what chance accuracy is
+    /// The accuracy is no better than guessing (at_chance_accuracy with classes and the inference samples as
+    /// the test size); false when the classes are unknown.
+    bool at_chance = false;
     std::optional<double> loss;      ///< metrics.loss.last
     std::optional<double> duration_s;
     EnergyMethod method;           ///< of the whole run's energy (energy_j.measured / total)
@@ -121,6 +125,15 @@ std::vector<double> average_ranks(const std::vector<double>& values);
 /// in one. Exact duplicates are all kept. Order: ascending second value.
 std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double>>& higher_lower);
 
+/// The highest accuracy (0..1) still taken as chance for `classes` classes: 1.5 / classes, or, where a small
+/// test set makes it higher, the one-sided 99.9% binomial bound above 1 / classes
+/// (1/k + 3.09 sqrt((1/k)(1 - 1/k) / test_samples)). 10 classes, 1,024 test samples: 0.15.
+double chance_accuracy_limit(double classes, std::optional<double> test_samples = std::nullopt);
+/// Whether `accuracy` (0..1, or percent when above 1) is at most chance_accuracy_limit. False when the
+/// accuracy or the classes (fewer than 2) are unknown.
+bool at_chance_accuracy(std::optional<double> accuracy, std::optional<double> classes,
+                        std::optional<double> test_samples = std::nullopt);
+
 // ---- Results -------------------------------------------------------------------------------------------
 
 struct CorrelationCell {
@@ -157,7 +170,7 @@ struct DriverRanking {
 
 /// A run, or a configuration (its repeats averaged), summarised.
 struct ConfigurationStats {
-    std::string key;    ///< model|device|batch|lr|epochs|threads|power_limit (stable, for grouping)
+    std::string key;    ///< model|device|batch|lr|epochs|threads|power_limit|config tag (for grouping)
     std::string label;  ///< "resnet18 batch 128" plus the settings that vary in this analysis
     std::string model;
     std::string device;
@@ -183,6 +196,8 @@ struct ParetoPoint {
     double accuracy = 0;
     double energy_per_sample_j = 0;
     bool on_front = false;
+    /// Mean accuracy at chance (RunRow::at_chance): never on the front, never recommended.
+    bool at_chance = false;
     EnergyMethod method;
 };
 
@@ -197,6 +212,7 @@ struct BatchStat {
     double batch_size = 0;
     std::size_t n = 0;
     double mean_energy_per_sample_j = 0;
+    bool at_chance = false;  ///< the mean accuracy is at chance (never recommended as the best batch size)
     std::optional<double> sd_j;
     std::optional<double> mean_accuracy;
     EnergyMethod method;

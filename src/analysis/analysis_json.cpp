@@ -88,6 +88,7 @@ Json pareto_json(const ParetoFront& f) {
                           {"accuracy", finite(p.accuracy)},
                           {"energy_per_sample_j", finite(p.energy_per_sample_j)},
                           {"on_front", p.on_front},
+                          {"at_chance", p.at_chance},
                           {"method", to_json(p.method)}});
     return {{"grouping", f.grouping}, {"basis", f.basis}, {"points", points}, {"notes", f.notes}};
 }
@@ -100,6 +101,7 @@ Json optimal_batch_json(const OptimalBatch& o) {
                            {"mean_energy_per_sample_j", finite(b.mean_energy_per_sample_j)},
                            {"sd_j", optional_json(b.sd_j)},
                            {"mean_accuracy", optional_json(b.mean_accuracy)},
+                           {"at_chance", b.at_chance},
                            {"method", to_json(b.method)}});
     return {{"model", o.model},
             {"device", o.device},

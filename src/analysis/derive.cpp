@@ -7,6 +7,7 @@
 
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 
 namespace joulecast::analysis {
@@ -254,6 +255,13 @@ RunRow derive_row(const RunResult& result, const StoredTrace* trace) {
     if (auto loss = result.metrics.find("loss"); loss != result.metrics.end() && !loss->second.points.empty())
         row.loss = finite_or_null(loss->second.last());
     if (!row.accuracy) row.notes.push_back("no accuracy metric");
+    row.classes = meta_or_tag(result, "classes");
+    row.at_chance = at_chance_accuracy(row.accuracy, row.classes, row.inference_samples);
+    if (row.at_chance)
+        row.notes.push_back("accuracy " + format_significant(*row.accuracy) + " is at chance for " +
+                            format_significant(*row.classes) + " classes (at most " +
+                            format_significant(chance_accuracy_limit(*row.classes, row.inference_samples)) +
+                            "): never recommended");
 
     if (trace) {
         row.gpu_utilisation_pct = mean_utilisation(*trace, "gpu", row.duration_s);

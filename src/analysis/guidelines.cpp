@@ -54,6 +54,13 @@ void batch_guidelines(Analysis& a) {
             if (b.batch_size == o.best_batch) best = &b;
             if (b.batch_size == o.worst_batch) worst = &b;
         }
+        if (best->at_chance) {
+            a.withheld.push_back({"batch_size", who + ": batch " + format_significant(best->batch_size, 6) +
+                                                    " uses the least energy per sample but its accuracy (" +
+                                                    format_significant(best->mean_accuracy.value_or(0)) +
+                                                    ") is at chance: not recommended"});
+            continue;
+        }
         if (best->n < a.options.min_runs_per_group || worst->n < a.options.min_runs_per_group) {
             a.withheld.push_back({"batch_size", who + ": batch " + format_significant(best->batch_size, 6) +
                                                     " has " + runs_text(best->n) + " and batch " +
@@ -246,6 +253,11 @@ void pareto_guidelines(Analysis& a) {
     const std::size_t min_n = front.grouping == "configuration" ? a.options.min_runs_per_group : 1;
     const std::size_t front_size = static_cast<std::size_t>(std::count_if(
         front.points.begin(), front.points.end(), [](const ParetoPoint& p) { return p.on_front; }));
+    for (const auto& p : front.points)
+        if (p.at_chance)
+            a.withheld.push_back({"pareto", p.label + " is at chance accuracy (" +
+                                                format_significant(p.accuracy) +
+                                                "): not a candidate, never recommended"});
     for (const auto& p : front.points) {
         if (!p.on_front) continue;
         if (p.n < min_n) {
@@ -269,7 +281,8 @@ void pareto_guidelines(Analysis& a) {
         if (p.on_front || p.n < min_n) continue;
         const ParetoPoint* better = nullptr;
         for (const auto& q : front.points)
-            if (q.n >= min_n && q.accuracy >= p.accuracy && q.energy_per_sample_j <= p.energy_per_sample_j &&
+            if (q.n >= min_n && !q.at_chance && q.accuracy >= p.accuracy &&
+                q.energy_per_sample_j <= p.energy_per_sample_j &&
                 (!better || q.energy_per_sample_j < better->energy_per_sample_j))
                 better = &q;
         if (!better || better == &p) continue;

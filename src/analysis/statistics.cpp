@@ -58,6 +58,21 @@ std::optional<double> spearman(const std::vector<double>& x, const std::vector<d
     return pearson(average_ranks(x), average_ranks(y));
 }
 
+double chance_accuracy_limit(double classes, std::optional<double> test_samples) {
+    const double p = 1.0 / classes;
+    double limit = 1.5 * p;
+    if (test_samples && *test_samples >= 1)
+        limit = std::max(limit, p + 3.09 * std::sqrt(p * (1.0 - p) / *test_samples));
+    return limit;
+}
+
+bool at_chance_accuracy(std::optional<double> accuracy, std::optional<double> classes,
+                        std::optional<double> test_samples) {
+    if (!accuracy || !std::isfinite(*accuracy) || !classes || !(*classes >= 2)) return false;
+    const double fraction = *accuracy > 1.0 ? *accuracy / 100.0 : *accuracy;
+    return fraction <= chance_accuracy_limit(*classes, test_samples);
+}
+
 std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double>>& points) {
     std::vector<std::size_t> front;
     for (std::size_t i = 0; i < points.size(); ++i) {

@@ -61,6 +61,8 @@ const KeySpec key_specs[] = {
     {"train_samples", "train_samples", Kind::integer, 0, false, {}, "integers >= 0 (0: all)"},
     {"test_samples", "test_samples", Kind::integer, 0, false, {}, "integers >= 0 (0: all)"},
     {"precision", "precision", Kind::text, 0, false, zoo_precisions, "precisions"},
+    {"optimizer", "optimizer", Kind::text, 0, false, zoo_optimizers, "optimizers"},
+    {"min_steps", "min_steps", Kind::integer, 0, false, {}, "integers >= 0 (0: no minimum)"},
 };
 
 std::string join(std::span<const std::string_view> items) {

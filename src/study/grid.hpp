@@ -4,7 +4,7 @@
 //
 //   [study]   name, repeats, order ("random" | "given"), seed, cooldown, idle, mode ("builtin" | "command")
 //   [grid]    models, batch_sizes, epochs, learning_rates, threads, power_limits_w, dataset, train_samples,
-//             test_samples, precision: each a value or a non-empty array of values (an array is an axis)
+//             test_samples, precision, optimizer, min_steps: each a value or a non-empty array of values (an array is an axis)
 //   [command] argv = [...] with {key} placeholders, env = { NAME = "..." }   (mode = "command" only)
 
 #include <chrono>
@@ -53,7 +53,8 @@ struct StudyGrid {
 /// Configuration keys in their canonical order (tags, hashes and tables follow it).
 inline constexpr std::string_view configuration_keys[] = {
     "model",         "batch_size", "epochs",        "learning_rate", "threads",
-    "power_limit_w", "dataset",    "train_samples", "test_samples",  "precision"};
+    "power_limit_w", "dataset",    "train_samples", "test_samples",  "precision", "optimizer",
+    "min_steps"};
 
 /// The placeholders a command template may use besides the grid's own keys.
 inline constexpr std::string_view extra_placeholders[] = {"repeat", "study", "config"};
@@ -95,5 +96,6 @@ inline constexpr std::string_view zoo_models[] = {"lenet",
 
 inline constexpr std::string_view zoo_datasets[] = {"fashion-mnist", "cifar10", "synthetic"};
 inline constexpr std::string_view zoo_precisions[] = {"fp32", "bf16"};
+inline constexpr std::string_view zoo_optimizers[] = {"sgd", "adam"};
 
 }  // namespace joulecast::study

@@ -178,7 +178,9 @@ std::vector<std::string> run_argv(const StudyGrid& grid, const PlannedRun& run, 
                                                                          {"epochs", "--epochs"},
                                                                          {"learning_rate", "--lr"},
                                                                          {"threads", "--threads"},
-                                                                         {"precision", "--precision"}};
+                                                                         {"precision", "--precision"},
+                                                                         {"optimizer", "--optimizer"},
+                                                                         {"min_steps", "--min-steps"}};
         for (const auto& [key, option] : options)
             if (const std::string* value = run.config.find(key)) {
                 argv.emplace_back(option);

@@ -40,6 +40,7 @@ void fill_from_result(RunRecord& record, const RunResult& result) {
     record.inference_energy_j = row.inference_energy_j;
     record.infer_samples = count(row.inference_samples);
     record.accuracy = row.accuracy;
+    record.classes = row.classes;
     for (const auto& [domain, method] : result.energy.domain_method)
         record.energy_source += (record.energy_source.empty() ? "" : ", ") + domain + " " + method;
 }
@@ -61,6 +62,7 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
     struct Sums {
         double train = 0, infer = 0, accuracy = 0, energy = 0, duration = 0;
         int n_train = 0, n_infer = 0, n_accuracy = 0;
+        std::optional<double> classes, test_samples;
     };
     std::map<std::size_t, Sums> sums;
     for (const auto& r : records) {
@@ -89,6 +91,8 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
         if (auto v = r.train_j_per_sample()) s.train += *v, ++s.n_train;
         if (auto v = r.infer_j_per_sample()) s.infer += *v, ++s.n_infer;
         if (r.accuracy) s.accuracy += *r.accuracy, ++s.n_accuracy;
+        if (r.classes) s.classes = r.classes;
+        if (r.infer_samples) s.test_samples = static_cast<double>(*r.infer_samples);
     }
     summary.not_run = static_cast<int>(planned) - static_cast<int>(records.size());
     for (auto& [index, row] : rows) {
@@ -99,6 +103,10 @@ StudySummary summarise(const StudyGrid& grid, const std::vector<RunRecord>& reco
             if (s.n_train > 0) row.train_j_per_sample = s.train / s.n_train;
             if (s.n_infer > 0) row.infer_j_per_sample = s.infer / s.n_infer;
             if (s.n_accuracy > 0) row.accuracy = s.accuracy / s.n_accuracy;
+            if (s.classes && *s.classes >= 2)
+                row.chance_limit = analysis::chance_accuracy_limit(*s.classes, s.test_samples);
+            row.at_chance = analysis::at_chance_accuracy(row.accuracy, s.classes, s.test_samples);
+            if (row.at_chance) ++summary.at_chance;
         }
         summary.rows.push_back(std::move(row));
     }
@@ -136,7 +144,7 @@ void print_study_summary(std::ostream& out, const StudySummary& summary) {
                         (row.failed ? " (" + std::to_string(row.failed) + " failed)" : ""));
         cells.push_back(optional_text(row.train_j_per_sample, 1e3, 3));
         cells.push_back(optional_text(row.infer_j_per_sample, 1e3, 3));
-        cells.push_back(optional_text(row.accuracy, 1, 3));
+        cells.push_back(optional_text(row.accuracy, 1, 3) + (row.at_chance ? " CHANCE" : ""));
         cells.push_back(optional_text(row.energy_j, 1, 1));
         cells.push_back(optional_text(row.duration_s, 1, 1));
         table.push_back(std::move(cells));
@@ -159,6 +167,16 @@ void print_study_summary(std::ostream& out, const StudySummary& summary) {
     for (const auto& cells : table) print_row(cells);
     out << "\n  per sample: E_tr / samples trained, E_in / samples inferred (gross, every domain); means "
            "over completed runs\n";
+    if (summary.at_chance > 0) {
+        std::optional<double> limit;
+        for (const auto& row : summary.rows)
+            if (row.at_chance) limit = row.chance_limit;
+        out << "  CHANCE: " << summary.at_chance << " configuration" << (summary.at_chance == 1 ? "" : "s")
+            << " no better than guessing (accuracy at most "
+            << (limit ? format_number(*limit, 3) : std::string("?"))
+            << ": 1.5 / classes, or the 99.9% binomial bound above 1 / classes for the test size); never "
+               "recommended by the analysis or the report\n";
+    }
     if (!summary.energy_sources.empty()) out << "  energy: " << summary.energy_sources << '\n';
     out << "  total: " << format_number(summary.energy_j, 1) << " J over " << format_clock(summary.run_time_s)
         << " of runs (wall time " << format_clock(summary.wall_s) << "), " << format_number(summary.co2e_g, 3)
@@ -188,6 +206,7 @@ nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<Ru
                    {"interrupted", summary.interrupted},
                    {"not_run", summary.not_run},
                    {"resumed", summary.resumed},
+                   {"at_chance", summary.at_chance},
                    {"energy_j", summary.energy_j},
                    {"run_time_s", summary.run_time_s},
                    {"wall_s", summary.wall_s},
@@ -203,6 +222,8 @@ nlohmann::ordered_json to_json(const StudySummary& summary, const std::vector<Ru
                         {"train_energy_per_sample_j", optional_json(row.train_j_per_sample)},
                         {"infer_energy_per_sample_j", optional_json(row.infer_j_per_sample)},
                         {"accuracy", optional_json(row.accuracy)},
+                        {"at_chance", row.at_chance},
+                        {"chance_accuracy_limit", optional_json(row.chance_limit)},
                         {"energy_j", optional_json(row.energy_j)},
                         {"duration_s", optional_json(row.duration_s)}});
     j["rows"] = rows;

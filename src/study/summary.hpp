@@ -37,6 +37,7 @@ struct RunRecord {
     std::optional<double> inference_energy_j;
     std::optional<long long> infer_samples;
     std::optional<double> accuracy;  ///< the workload's last "accuracy" metric
+    std::optional<double> classes;   ///< meta.classes (what chance accuracy is), when the workload sent it
     /// How the run's energy was obtained, per domain, from its result's energy_method: "cpu modelled, ...".
     std::string energy_source;
 
@@ -56,7 +57,12 @@ struct SummaryRow {
     std::optional<double> train_j_per_sample;  ///< mean over the completed runs that report it
     std::optional<double> infer_j_per_sample;
     std::optional<double> accuracy;
-    std::optional<double> energy_j;    ///< mean gross energy per completed run
+    /// The mean accuracy is at chance (analysis::at_chance_accuracy, with the runs' classes and test
+    /// samples): flagged in the table and JSON, and never recommended by the analysis or the report.
+    bool at_chance = false;
+    std::optional<double>
+        chance_limit;                ///< the accuracy at or below which it is chance, when classes are known
+    std::optional<double> energy_j;  ///< mean gross energy per completed run
     std::optional<double> duration_s;  ///< mean duration per completed run
 };
 
@@ -67,6 +73,7 @@ struct StudySummary {
     std::vector<SummaryRow> rows;      ///< in the grid's order
     std::size_t planned = 0;
     int completed = 0, failed = 0, interrupted = 0, resumed = 0, not_run = 0;
+    int at_chance = 0;      ///< configurations whose mean accuracy is at chance
     double energy_j = 0;    ///< every run's gross energy, failed ones included
     double run_time_s = 0;  ///< sum of the runs' durations
     double co2e_g = 0;

@@ -404,3 +404,89 @@ TEST(AnalysisAnalyze, JsonHasEverySection) {
 
 }  // namespace
 }  // namespace joulecast::analysis
+
+namespace joulecast::analysis {
+namespace {
+
+// A grid's runs as `joulecast study` stores them: the zoo sends meta classes=10 and infers 1,024 samples.
+RunRow study_row(const std::string& model, double batch, double energy_per_sample, double accuracy,
+                 int repeat) {
+    RunRow r = row(model, batch, energy_per_sample, accuracy, repeat);
+    r.classes = 10;
+    r.inference_samples = 1024;
+    r.at_chance = at_chance_accuracy(r.accuracy, r.classes, r.inference_samples);
+    return r;
+}
+
+TEST(AnalysisAnalyze, ChanceAccuracyLimitIsOneAndAHalfTimesChanceOrTheBinomialBound) {
+    EXPECT_NEAR(chance_accuracy_limit(10, 1024.0), 0.15, 1e-12);
+    EXPECT_NEAR(chance_accuracy_limit(2), 0.75, 1e-12);
+    // A 50-sample test set: 0.1 + 3.09 sqrt(0.1 x 0.9 / 50) = 0.2311, above 0.15.
+    EXPECT_NEAR(chance_accuracy_limit(10, 50.0), 0.1 + 3.09 * std::sqrt(0.09 / 50), 1e-12);
+    EXPECT_TRUE(at_chance_accuracy(0.1006, 10.0, 1024.0));
+    EXPECT_TRUE(at_chance_accuracy(0.15, 10.0, 1024.0));
+    EXPECT_FALSE(at_chance_accuracy(0.16, 10.0, 1024.0));
+    EXPECT_TRUE(at_chance_accuracy(12.0, 10.0, 1024.0));  // percent
+    EXPECT_FALSE(at_chance_accuracy(0.1, std::nullopt));  // classes unknown: cannot tell
+    EXPECT_FALSE(at_chance_accuracy(std::nullopt, 10.0));
+}
+
+TEST(AnalysisAnalyze, RunAtChanceAccuracyIsFlaggedAndNeverRecommended) {
+    // lenet at batch 512 is the cheapest configuration but ends at chance (0.10): before chance was flagged
+    // it was on the Pareto front and the recommended batch size for lenet.
+    std::vector<RunRow> rows;
+    int k = 0;
+    for (int i = 0; i < 2; ++i) {
+        rows.push_back(study_row("lenet", 32, 0.0040, 0.78, ++k));
+        rows.push_back(study_row("lenet", 512, 0.0010, 0.10, ++k));
+        rows.push_back(study_row("mlp", 32, 0.0300, 0.80, ++k));
+        rows.push_back(study_row("mlp", 512, 0.0200, 0.74, ++k));
+    }
+    const Analysis a = analyze(rows);
+    const ParetoFront& f = a.pareto;
+    ASSERT_EQ(f.points.size(), 4u);
+    const ParetoPoint& chance = f.points[0];  // sorted by energy: the cheapest first
+    EXPECT_EQ(chance.label, "lenet batch 512");
+    EXPECT_TRUE(chance.at_chance);
+    EXPECT_FALSE(chance.on_front);
+    for (std::size_t i = 1; i < f.points.size(); ++i)
+        EXPECT_FALSE(f.points[i].at_chance) << f.points[i].label;
+    // Without the chance point, lenet 32 (0.78 at 4 mJ) and mlp 32 (0.80 at 30 mJ) form the front.
+    EXPECT_TRUE(f.points[1].on_front) << f.points[1].label;
+    EXPECT_EQ(f.points[1].label, "lenet batch 32");
+    bool noted = false;
+    for (const auto& note : f.notes) noted = noted || contains(note, "at chance accuracy (at most 0.15)");
+    EXPECT_TRUE(noted);
+    for (const auto& g : a.guidelines) EXPECT_FALSE(contains(g.text, "lenet batch 512")) << g.text;
+    EXPECT_FALSE(find_guideline(a, "batch_size", "for lenet")) << dump(a);
+    EXPECT_TRUE(find_withheld(a, "pareto", "lenet batch 512 is at chance accuracy")) << dump(a);
+    EXPECT_TRUE(find_withheld(a, "batch_size",
+                              "lenet: batch 512 uses the least energy per sample but its "
+                              "accuracy (0.1) is at chance"))
+        << dump(a);
+    // mlp's batch guideline stands: 0.74 is far above chance.
+    EXPECT_TRUE(find_guideline(a, "batch_size", "for mlp")) << dump(a);
+    const auto json = to_json(a);
+    EXPECT_TRUE(json["pareto"]["points"][0]["at_chance"].get<bool>());
+
+    // Two study configurations that differ only in what the rows do not show (here the optimiser, in the
+    // config hash tag) are two points: averaged together, the one at chance (0.10) and the other (0.61) would
+    // make one point at 0.36 that hides the chance flag.
+    std::vector<RunRow> optimisers = {study_row("lenet", 512, 0.007, 0.10, 1),
+                                      study_row("lenet", 512, 0.007, 0.61, 2),
+                                      study_row("lenet", 32, 0.004, 0.75, 3)};
+    optimisers[0].tags["config"] = "sgd-hash";
+    optimisers[1].tags["config"] = "adam-hash";
+    optimisers[2].tags["config"] = "other-hash";
+    Options one_run;
+    one_run.min_runs_per_group = 1;
+    const Analysis b = analyze(optimisers, one_run);
+    ASSERT_EQ(b.pareto.points.size(), 3u);
+    std::size_t chance_points = 0;
+    for (const auto& p : b.pareto.points) chance_points += p.at_chance ? 1 : 0;
+    EXPECT_EQ(chance_points, 1u);
+    EXPECT_FALSE(json["pareto"]["points"][1]["at_chance"].get<bool>());
+}
+
+}  // namespace
+}  // namespace joulecast::analysis

@@ -60,6 +60,8 @@ mode = "builtin"
 
 [grid]
 precision = "bf16"
+optimizer = "adam"
+min_steps = 12
 learning_rates = [0.01, 1e-5, 1]
 power_limits_w = [250, 312.5]
 threads = 2
@@ -80,12 +82,13 @@ models = ["lenet", "resnet18"]
     for (const auto& a : grid.axes) keys.push_back(a.key);
     EXPECT_EQ(keys, (std::vector<std::string>{"model", "batch_size", "epochs", "learning_rate", "threads",
                                               "power_limit_w", "dataset", "train_samples", "test_samples",
-                                              "precision"}));
+                                              "precision", "optimizer", "min_steps"}));
     EXPECT_EQ(grid.axis("learning_rate")->values, (std::vector<std::string>{"0.01", "1e-05", "1"}));
     EXPECT_EQ(grid.axis("power_limit_w")->values, (std::vector<std::string>{"250", "312.5"}));
     EXPECT_EQ(grid.axis("batch_size")->values, (std::vector<std::string>{"32", "128", "512"}));
     EXPECT_EQ(grid.axis("threads")->values, (std::vector<std::string>{"2"}));
-    EXPECT_EQ(grid.axis("batch_size")->line, 20);
+    EXPECT_EQ(grid.axis("batch_size")->line, 22);
+    EXPECT_EQ(grid.axis("optimizer")->values, (std::vector<std::string>{"adam"}));
     EXPECT_EQ(grid.configuration_count(), 2u * 3 * 2 * 3 * 2 * 2);
     EXPECT_EQ(grid.axis("nothing"), nullptr);
 }
@@ -164,6 +167,8 @@ TEST(StudyGrid, BuiltinModeChecksModelsDatasetsAndPrecisions) {
     expect_error("[grid]\nmodels = [\"lenet\"]\ndataset = \"mnist\"\n", 3, "unknown dataset \"mnist\"");
     expect_error("[grid]\nmodels = [\"lenet\"]\nprecision = [\"fp32\", \"fp16\"]\n", 3,
                  "unknown precision \"fp16\"");
+    expect_error("[grid]\nmodels = [\"lenet\"]\noptimizer = \"rmsprop\"\n", 3,
+                 "unknown optimizer \"rmsprop\"");
     for (auto model : zoo_models)
         EXPECT_NO_THROW(parse("[grid]\nmodels = [\"" + std::string(model) + "\"]\n"));
 }
@@ -216,6 +221,9 @@ TEST(StudyGrid, DefaultGridMatchesExampleFileAndCoversFourModelsByThreeBatchSize
     EXPECT_GE(grid.axis("model")->values.size(), 4u);
     EXPECT_GE(grid.axis("batch_size")->values.size(), 3u);
     EXPECT_EQ(grid.axis("dataset")->values, std::vector<std::string>{"fashion-mnist"});
+    // The recipe that makes every configuration learn (docs/study.md, "Why the default study learns").
+    EXPECT_EQ(grid.axis("optimizer")->values, std::vector<std::string>{"adam"});
+    EXPECT_EQ(grid.axis("min_steps")->values, std::vector<std::string>{"12"});
 }
 
 TEST(StudyGrid, ZooModelListMatchesJoulecastZoo) {

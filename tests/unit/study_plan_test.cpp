@@ -170,12 +170,15 @@ power_limits_w = [300]
 dataset = "synthetic"
 train_samples = 256
 precision = "bf16"
+optimizer = "adam"
+min_steps = 12
 )");
     auto runs = plan_runs(grid);
     EXPECT_EQ(run_argv(grid, runs[0], "/opt/jc/joulecast-zoo"),
               (std::vector<std::string>{"/opt/jc/joulecast-zoo", "train", "--model", "resnet18", "--dataset",
                                         "synthetic", "--train-samples", "256", "--batch-size", "64", "--lr",
-                                        "0.05", "--precision", "bf16"}));
+                                        "0.05", "--precision", "bf16", "--optimizer", "adam",
+                                        "--min-steps", "12"}));
     EXPECT_TRUE(run_env(grid, runs[0]).empty());
 }
 

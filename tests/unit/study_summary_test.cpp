@@ -40,6 +40,12 @@ RunResult result_of(const std::string& id, double train_j, long long train_sampl
     return r;
 }
 
+const SummaryRow* config_row(const StudySummary& summary, const std::string& model) {
+    for (const auto& row : summary.rows)
+        if (*row.config.find("model") == model) return &row;
+    return nullptr;
+}
+
 TEST(StudySummary, RecordReadsEnergyPerSampleFromOutermostPhasesAndTheLastAccuracy) {
     RunRecord record;
     fill_from_result(record, result_of("r1", 200, 1000, 30, 500, 0.8));
@@ -124,6 +130,46 @@ TEST(StudySummary, MeansOverCompletedRepeatsWithNAndTotalsOverAllRuns) {
     EXPECT_NEAR(json["rows"][0]["train_energy_per_sample_j"].get<double>(), 0.15, 1e-12);
     EXPECT_EQ(json["runs"].size(), 4u);
     EXPECT_EQ(json["runs"][3]["status"], "failed");
+}
+
+TEST(StudySummary, ConfigurationAtChanceAccuracyIsFlaggedInTableAndJson) {
+    auto grid = parse_grid("[grid]\nmodels = [\"lenet\", \"mlp\"]\nbatch_sizes = [512]\n", "g.toml", "g");
+    auto runs = plan_runs(grid);
+    std::vector<RunRecord> records;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        RunResult result = result_of("r" + std::to_string(i), 100, 2048, 10, 1024,
+                                     *runs[i].config.find("model") == "lenet" ? 0.1006 : 0.71);
+        result.meta["classes"] = "10";  // as joulecast-zoo sends it
+        RunRecord record;
+        record.config_index = runs[i].config_index;
+        record.config = runs[i].config;
+        fill_from_result(record, result);
+        records.push_back(record);
+    }
+    auto summary = summarise(grid, records, runs.size(), 20, "");
+    ASSERT_EQ(summary.rows.size(), 2u);
+    const SummaryRow& lenet = *config_row(summary, "lenet");
+    const SummaryRow& mlp = *config_row(summary, "mlp");
+    EXPECT_TRUE(lenet.at_chance);
+    ASSERT_TRUE(lenet.chance_limit);
+    EXPECT_NEAR(*lenet.chance_limit, 0.15, 1e-12);  // 1.5 / 10 classes (1,024 test samples)
+    EXPECT_FALSE(mlp.at_chance);
+    EXPECT_EQ(summary.at_chance, 1);
+
+    std::ostringstream table;
+    print_summary(table, summary);
+    EXPECT_NE(table.str().find("0.101 CHANCE"), std::string::npos) << table.str();
+    EXPECT_EQ(table.str().find("0.710 CHANCE"), std::string::npos) << table.str();
+    EXPECT_NE(table.str().find("CHANCE: 1 configuration no better than guessing (accuracy at most 0.150"),
+              std::string::npos)
+        << table.str();
+
+    auto json = to_json(summary, records);
+    EXPECT_EQ(json["totals"]["at_chance"], 1);
+    for (const auto& row : json["rows"]) {
+        EXPECT_EQ(row["at_chance"].get<bool>(), row["config"]["model"] == "lenet") << row.dump();
+        EXPECT_NEAR(row["chance_accuracy_limit"].get<double>(), 0.15, 1e-12);
+    }
 }
 
 TEST(StudySummary, FormatsDurations) {

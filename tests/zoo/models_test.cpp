@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/result.hpp"
+#include "models/layers.hpp"
 #include "models/zoo.hpp"
 #include "study/grid.hpp"
 
@@ -387,6 +388,31 @@ TEST_P(ZooBackward, GradientsReachEveryUsedParameter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SmallModels, ZooBackward, ::testing::Values("lenet", "mlp", "vit", "resnet18"));
+
+}  // namespace
+}  // namespace joulecast::zoo
+
+namespace joulecast::zoo {
+namespace {
+
+// The running statistics replace the initial 0 and 1 with the first training batch, then follow an
+// exponential average with momentum 0.5 (PyTorch: 0.1): a model evaluated after a few steps uses statistics
+// of its latest weights, not values still close to the initial ones.
+TEST(ZooBatchNorm, RunningStatisticsStartAtTheFirstBatchThenDecayAtOneHalf) {
+    torch::NoGradGuard no_grad;
+    auto bn = detail::batch_norm(1);
+    bn->train();
+    auto running_mean = [&] { return bn->named_buffers()["running_mean"].item<double>(); };
+    bn->forward(torch::full({4, 1, 2, 2}, 2.0));
+    EXPECT_NEAR(running_mean(), 2.0, 1e-6);  // momentum 0.1 would give 0.2
+    bn->forward(torch::full({4, 1, 2, 2}, 4.0));
+    EXPECT_NEAR(running_mean(), 3.0, 1e-6);
+    bn->forward(torch::full({4, 1, 2, 2}, 9.0));
+    EXPECT_NEAR(running_mean(), 6.0, 1e-6);
+    bn->eval();
+    bn->forward(torch::full({4, 1, 2, 2}, 100.0));  // evaluation leaves the statistics alone
+    EXPECT_NEAR(running_mean(), 6.0, 1e-6);
+}
 
 }  // namespace
 }  // namespace joulecast::zoo

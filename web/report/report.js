@@ -401,7 +401,10 @@
           type: 'scatter', name: model, color: modelColour(model), z: 3,
           symbolSize: function (value, p) { return p.data.info.on_front ? 12 : 8; },
           data: s.points.filter(function (p) { return p.model === model; }).map(function (p) {
-            return { value: [p.energy_per_sample_j, p.accuracy], info: p };
+            // At chance accuracy: a cross, never on the front.
+            return p.at_chance ? { value: [p.energy_per_sample_j, p.accuracy], info: p, symbol: 'path://M0,0L10,10M10,0L0,10',
+              itemStyle: { borderColor: modelColour(model), borderWidth: 2 } }
+              : { value: [p.energy_per_sample_j, p.accuracy], info: p };
           })
         };
       });
@@ -422,7 +425,8 @@
             return ['<b>' + esc(d.label) + '</b>', 'accuracy ' + esc(num(d.accuracy, 4)),
               esc(si(d.energy_per_sample_j, 'J')) + ' per sample',
               d.n + (d.n === 1 ? ' run' : ' runs') + ', energy ' + esc(d.method),
-              d.on_front ? 'on the Pareto front' : 'dominated'].join('<br>');
+              d.at_chance ? 'at chance accuracy: not a candidate, never recommended'
+                : d.on_front ? 'on the Pareto front' : 'dominated'].join('<br>');
           }
         },
         xAxis: logX ? logAxis({ name: 'energy per sample (log scale)', nameLocation: 'middle', nameGap: 32,
@@ -442,6 +446,14 @@
     front.map(function (p) {
       return [p.label, num(p.accuracy, 4), si(p.energy_per_sample_j, 'J'), String(p.n), p.method];
     }), 'data compact');
+    var chance = s.points.filter(function (p) { return p.at_chance; });
+    if (chance.length) {
+      table(card, ['at chance accuracy (flagged, never recommended)', { label: 'accuracy', numeric: true },
+        { label: 'energy / sample', numeric: true }, { label: 'runs', numeric: true }],
+      chance.map(function (p) {
+        return [p.label, num(p.accuracy, 4), si(p.energy_per_sample_j, 'J'), String(p.n)];
+      }), 'data compact');
+    }
     notes(card, s.notes);
   }
 
@@ -621,6 +633,14 @@
         si(r.low_j, 'J') + ' – ' + si(r.high_j, 'J'), signedPercent(r.relative_error), si(r.naive_j, 'J'),
         signedPercent(r.naive_relative_error), r.covered ? 'yes' : 'no'];
     }), 'data compact');
+    var chance = s.points.filter(function (p) { return p.at_chance; });
+    if (chance.length) {
+      table(card, ['at chance accuracy (flagged, never recommended)', { label: 'accuracy', numeric: true },
+        { label: 'energy / sample', numeric: true }, { label: 'runs', numeric: true }],
+      chance.map(function (p) {
+        return [p.label, num(p.accuracy, 4), si(p.energy_per_sample_j, 'J'), String(p.n)];
+      }), 'data compact');
+    }
     notes(card, s.notes);
   }
 

@@ -64,7 +64,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x);
 };
 
-/// BatchNorm2d (eps 1e-5, momentum 0.1, affine, running statistics: PyTorch's defaults); recorded as kind
+/// BatchNorm2d (eps 1e-5, affine, running statistics: PyTorch's defaults, except the running statistics'
+/// momentum: 0.5, and 1 on the first training batch, so that a model evaluated after a few steps uses
+/// statistics of its final weights; PyTorch's 0.1 left the default study at chance); recorded as kind
 /// "norm" with its parameters and 0 MACs (only multiply-accumulates of conv, linear and attention products
 /// count as MACs). Written out rather than derived from BatchNorm2dImpl, whose base class cannot be derived
 /// from with Debian's libtorch 1.13 (a virtual it declares is not exported).

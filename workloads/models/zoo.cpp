@@ -74,9 +74,16 @@ BatchNorm::BatchNorm(std::int64_t channels) {
 }
 
 torch::Tensor BatchNorm::forward(const torch::Tensor& x) {
-    if (is_training()) m_batches_tracked += 1;
-    auto y = torch::batch_norm(x, m_weight, m_bias, m_running_mean, m_running_var, is_training(), 0.1, 1e-5,
-                               at::globalContext().userEnabledCuDNN());
+    // Momentum 0.5 (PyTorch: 0.1), and the first batch replaces the initial 0 and 1: after a short run the
+    // weights move fast, and statistics that remember older batches do not fit the final weights (see
+    // docs/study.md, "Why the default study learns").
+    double momentum = 0.5;
+    if (is_training()) {
+        m_batches_tracked += 1;
+        if (m_batches_tracked.item<std::int64_t>() == 1) momentum = 1.0;
+    }
+    auto y = torch::batch_norm(x, m_weight, m_bias, m_running_mean, m_running_var, is_training(), momentum,
+                               1e-5, at::globalContext().userEnabledCuDNN());
     if (attached()) record("norm", y, 0, own_parameter_count(*this));
     return y;
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "core/result.hpp"
 #include "core/text.hpp"
@@ -63,6 +64,17 @@ Precision parse_precision(std::string_view text) {
     if (lower == "fp32" || lower == "float32") return Precision::fp32;
     if (lower == "bf16" || lower == "bfloat16") return Precision::bf16;
     throw UsageError("--precision: expected fp32 or bf16, got '" + std::string(text) + "'");
+}
+
+std::string to_string(Optimizer optimizer) {
+    return optimizer == Optimizer::adam ? "adam" : "sgd";
+}
+
+Optimizer parse_optimizer(std::string_view text) {
+    std::string lower = to_lower(text);
+    if (lower == "sgd") return Optimizer::sgd;
+    if (lower == "adam") return Optimizer::adam;
+    throw UsageError("--optimizer: expected sgd or adam, got '" + std::string(text) + "'");
 }
 
 void check_precision_supported(Precision precision) {
@@ -201,18 +213,24 @@ JobReport run_job(const std::string& model_name, const data::Dataset& train, con
     client.meta("model", report.model, "params", report.stats.params, "macs", report.stats.macs,
                 "macs_per_param", report.stats.macs_per_param(), "activations", report.stats.activations,
                 "mac_layers", report.stats.mac_layers, "batch_size", options.batch_size, "learning_rate",
-                options.learning_rate, "momentum", options.momentum, "dataset", report.dataset, "input",
-                data::to_string(report.input), "classes", report.classes, "precision",
-                to_string(options.precision), "threads", report.options.threads, "epochs", options.epochs,
-                "train_samples", report.train_samples, "test_samples", report.test_samples, "seed",
-                options.seed, "framework", "libtorch", "framework_version", TORCH_VERSION);
+                options.learning_rate, "optimizer", to_string(options.optimizer), "momentum",
+                options.momentum, "dataset", report.dataset, "input", data::to_string(report.input),
+                "classes", report.classes, "precision", to_string(options.precision), "threads",
+                report.options.threads, "epochs", options.epochs, "train_samples", report.train_samples,
+                "test_samples", report.test_samples, "seed", options.seed, "framework", "libtorch",
+                "framework_version", TORCH_VERSION);
 
-    torch::optim::SGD optimizer(model->parameters(),
-                                torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum));
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (options.optimizer == Optimizer::adam)
+        optimizer = std::make_unique<torch::optim::Adam>(model->parameters(),
+                                                         torch::optim::AdamOptions(options.learning_rate));
+    else
+        optimizer = std::make_unique<torch::optim::SGD>(
+            model->parameters(), torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum));
     auto shuffle_generator = at::detail::createCPUGenerator(options.seed);
     for (std::int64_t n = 1; n <= options.epochs; ++n) {
         TrainPhase phase(client, n);
-        EpochReport epoch = train_epoch(*model, optimizer, train, options, n, shuffle_generator);
+        EpochReport epoch = train_epoch(*model, *optimizer, train, options, n, shuffle_generator);
         phase.end(n, epoch.samples);
         client.metric("loss", epoch.loss);
         report.epochs.push_back(epoch);

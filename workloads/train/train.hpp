@@ -6,7 +6,8 @@
 // dataset, input, classes, precision, threads, epochs, train_samples, test_samples, ...), then for each epoch
 // N a phase "begin train epoch=N" ... "epoch n=N samples=S" "end train samples=S" followed by metric loss
 // (the epoch's mean training loss), then one pass over the test set as phase "infer" (end infer samples=S)
-// and metrics accuracy and test_loss. Optimiser: SGD with momentum; loss: cross-entropy, computed in FP32.
+// and metrics accuracy and test_loss. Optimiser: SGD with momentum (default) or Adam; loss: cross-entropy,
+// computed in FP32.
 
 #include <torch/torch.h>
 
@@ -28,6 +29,10 @@ namespace joulecast::train {
 /// feeds bf16 activations into ops such as layer_norm that then reject their float32 weights.
 enum class Precision { fp32, bf16 };
 
+/// sgd: SGD with momentum (options.momentum). adam: Adam (betas 0.9/0.999, eps 1e-8, no weight decay;
+/// options.momentum unused).
+enum class Optimizer { sgd, adam };
+
 std::string to_string(Precision precision);
 /// "fp32" / "float32" / "bf16" / "bfloat16"; throws UsageError otherwise.
 Precision parse_precision(std::string_view text);
@@ -36,11 +41,16 @@ Precision parse_precision(std::string_view text);
 /// and backward. fp32 always passes.
 void check_precision_supported(Precision precision);
 
+std::string to_string(Optimizer optimizer);
+/// "sgd" / "adam" (any case); throws UsageError otherwise.
+Optimizer parse_optimizer(std::string_view text);
+
 struct TrainOptions {
     std::int64_t batch_size = 128;  ///< samples per step, also the inference batch
     std::int64_t epochs = 1;        ///< 0: inference only
     double learning_rate = 0.01;
-    double momentum = 0.9;
+    double momentum = 0.9;          ///< SGD only
+    Optimizer optimizer = Optimizer::sgd;
     int threads = 0;  ///< intra-op threads (torch::set_num_threads); 0 keeps libtorch's default
     Precision precision = Precision::fp32;
     std::uint64_t seed = 1;  ///< model initialisation (torch::manual_seed) and the per-epoch shuffles
@@ -86,8 +96,8 @@ struct JobReport {
     double final_loss() const;  ///< the last epoch's mean loss, 0 without training
 };
 
-/// One epoch over `data` in mini-batches (shuffled with `shuffle_generator` when options.shuffle), one SGD
-/// step each. A final batch of a single sample is skipped (BatchNorm cannot train on one sample); `samples`
+/// One epoch over `data` in mini-batches (shuffled with `shuffle_generator` when options.shuffle), one
+/// optimiser step each. A final batch of a single sample is skipped (BatchNorm cannot train on one sample); `samples`
 /// counts what was trained on. The model must already be in options.precision.
 EpochReport train_epoch(zoo::ZooModel& model, torch::optim::Optimizer& optimizer, const data::Dataset& data,
                         const TrainOptions& options, std::int64_t n, at::Generator& shuffle_generator);

@@ -325,6 +325,7 @@ ojson pareto_section(const analysis::Analysis& analysis, const std::vector<RunRe
                           {"accuracy", p.accuracy},
                           {"energy_per_sample_j", p.energy_per_sample_j},
                           {"on_front", p.on_front},
+                          {"at_chance", p.at_chance},
                           {"method", p.method.label},
                           {"run_ids", p.run_ids}});
         ids.insert(p.run_ids.begin(), p.run_ids.end());
