@@ -11,9 +11,11 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -32,6 +34,7 @@ volatile std::sig_atomic_t g_stop_requested = 0;  // set by the SIGTERM/SIGINT h
 
 const char* const usage = R"(usage: joulecast-agent serve [options]
        joulecast serve [options]
+       joulecast-agent push URL PATH FILE
 
 Samples every available energy sensor and serves Prometheus metrics.
 
@@ -41,6 +44,9 @@ options:
   --interval-ms N      time between sensor readings, 10 to 10000 (default 1000)
 
 endpoints: GET /metrics (text format 0.0.4), GET / (links), GET /-/healthy
+
+push: PUTs FILE (text format 0.0.4) to the Pushgateway URL at PATH (/metrics/job/...), for
+`joulecast run --push`; prints "ok" or why it failed on one line.
 environment: JOULECAST_SYSFS_ROOT, JOULECAST_PROC_ROOT, JOULECAST_NVML_LIBRARY, JOULECAST_ROCM_SMI_LIBRARY
 )";
 
@@ -254,6 +260,46 @@ int serve(const Options& options) {
     return served || signalled ? 0 : 1;
 }
 
+/// `joulecast-agent push URL PATH FILE`: one PUT to a Pushgateway. URL may carry a path prefix
+/// (http://host:9091/prefix). Always exits 0 once it ran; its one line of output says "ok" or why not.
+int push(const std::string& url, const std::string& path, const std::string& file) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos || (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
+        std::cout << "not an http:// or https:// URL: '" << url << "'\n";
+        return 0;
+    }
+    const auto slash = url.find('/', scheme + 3);
+    const std::string origin = url.substr(0, slash);
+    std::string prefix = slash == std::string::npos ? "" : url.substr(slash);
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream body;
+    body << in.rdbuf();
+    if (!in) {
+        std::cout << "cannot read " << file << '\n';
+        return 0;
+    }
+    httplib::Client client(origin);
+    if (!client.is_valid()) {
+        std::cout << "not a usable URL: '" << url << "'\n";
+        return 0;
+    }
+    client.set_connection_timeout(std::chrono::seconds(5));
+    client.set_read_timeout(std::chrono::seconds(10));
+    client.set_write_timeout(std::chrono::seconds(10));
+    auto response = client.Put(prefix + path, body.str(), exporter::text_content_type);
+    if (!response) {
+        std::cout << "no answer from " << origin << " (" << httplib::to_string(response.error()) << " error)" << '\n';
+    } else if (response->status / 100 != 2) {
+        std::string text = response->body.substr(0, 300);
+        std::replace(text.begin(), text.end(), '\n', ' ');
+        std::cout << "the Pushgateway answered " << response->status << ": " << text << '\n';
+    } else {
+        std::cout << "ok " << response->status << '\n';
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,6 +308,13 @@ int main(int argc, char** argv) {
     if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
         (args.empty() ? std::cerr : std::cout) << usage;
         return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "push") {
+        if (args.size() != 4) {
+            std::cerr << "joulecast-agent push: wants URL PATH FILE\n\n" << usage;
+            return 2;
+        }
+        return push(args[1], args[2], args[3]);
     }
     if (args[0] != "serve") {
         std::cerr << "joulecast-agent: unknown command '" << args[0] << "'\n\n" << usage;

@@ -53,10 +53,6 @@ std::string format_value(double value) {
     return std::string(buffer, end);
 }
 
-namespace {
-
-using Labels = std::vector<std::pair<const char*, std::string>>;
-
 void family(std::string& out, const char* name, const char* type, const char* help) {
     out += "# HELP ";
     out += name;
@@ -86,8 +82,6 @@ void sample(std::string& out, const char* name, const Labels& labels, double val
     out += format_value(value);
     out += '\n';
 }
-
-}  // namespace
 
 std::string render_text(const Snapshot& snapshot) {
     std::string out;

@@ -81,6 +81,13 @@ std::string escape_label_value(std::string_view value);
 /// spells them.
 std::string format_value(double value);
 
+/// Label names and values of one sample, in the order written.
+using Labels = std::vector<std::pair<const char*, std::string>>;
+/// Appends a family's "# HELP" and "# TYPE" lines.
+void family(std::string& out, const char* name, const char* type, const char* help);
+/// Appends one sample line, label values escaped.
+void sample(std::string& out, const char* name, const Labels& labels, double value);
+
 /// The whole exposition, families in a fixed order, series sorted by their labels.
 std::string render_text(const Snapshot& snapshot);
 

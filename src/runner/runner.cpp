@@ -144,6 +144,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         }
     }
 
+    std::unique_ptr<RunPusher> pusher;
+    if (spec.push) {
+        pusher = std::make_unique<RunPusher>(*spec.push, monitor, header);
+        pusher->start(start_ns);
+    }
+
     auto child = ChildProcess::spawn(spec.command, child_env);
     RunOutcome outcome;
     RunStatus status = RunStatus::completed;
@@ -215,6 +221,14 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
 
+    if (pusher) {
+        // Before the store keeps the result, so that a failed push is among its warnings.
+        result.overhead.process_cpu_s = process_cpu_seconds();
+        for (auto& w : pusher->finish(result)) {
+            log << "joulecast: warning: " << w << '\n';
+            result.warnings.push_back(std::move(w));
+        }
+    }
     if (writer && !writer->finish()) {
         result.warnings.push_back("some readings were not stored: " + writer->last_error());
         log << "joulecast: warning: some readings were not stored: " << writer->last_error() << '\n';

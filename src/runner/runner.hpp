@@ -14,6 +14,7 @@
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
 #include "runner/live_forecast.hpp"
+#include "runner/push.hpp"
 
 namespace joulecast::runner {
 
@@ -31,6 +32,8 @@ struct RunSpec {
     bool quiet = false;                        ///< no notes on the log stream
     /// --expect-* / --profile-*: forecast while it runs, end it after a profile (inactive by default).
     ForecastSpec forecast;
+    /// --push: the run's metrics go to a Pushgateway while it runs and at its end (runner/push.hpp).
+    std::optional<PushSpec> push;
 };
 
 struct RunOutcome {
