@@ -6,11 +6,17 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -21,8 +27,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/clock.hpp"
+#include "core/process_liveness.hpp"
 #include "export/exposition.hpp"
+#include "export/run_metrics.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
@@ -42,6 +51,9 @@ options:
   --listen ADDR:PORT   where to listen (default 127.0.0.1:9464); an address beyond loopback, e.g.
                        0.0.0.0:9464, must be given here explicitly
   --interval-ms N      time between sensor readings, 10 to 10000 (default 1000)
+  --runs-dir DIR       where `joulecast run` on this node leaves its runs' state files (default
+                       $JOULECAST_RUNS_DIR, else /run/joulecast where it exists, else /tmp/joulecast-runs)
+  --run-grace D        how long an ended run (or one that stopped writing) stays in /metrics (default 5m)
 
 endpoints: GET /metrics (text format 0.0.4), GET / (links), GET /-/healthy
 
@@ -54,9 +66,11 @@ struct Options {
     std::string host = "127.0.0.1";
     int port = 9464;
     std::chrono::milliseconds interval{1000};
+    std::string runs_dir = exporter::default_runs_dir();
+    std::chrono::nanoseconds run_grace = std::chrono::minutes(5);
 };
 
-struct UsageError : std::runtime_error {
+struct OptionError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
@@ -68,7 +82,7 @@ int parse_int(const std::string& text, const std::string& what) {
     } catch (const std::exception&) {
         used = 0;
     }
-    if (used == 0 || used != text.size()) throw UsageError(what + " is not a whole number: '" + text + "'");
+    if (used == 0 || used != text.size()) throw OptionError(what + " is not a whole number: '" + text + "'");
     return value;
 }
 
@@ -77,26 +91,36 @@ Options parse(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         auto value = [&]() -> const std::string& {
-            if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+            if (i + 1 >= args.size()) throw OptionError(arg + " needs a value");
             return args[++i];
         };
         if (arg == "--listen") {
             const std::string& listen = value();
             const auto colon = listen.rfind(':');
             if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-                throw UsageError("--listen wants ADDR:PORT, e.g. 127.0.0.1:9464, not '" + listen + "'");
+                throw OptionError("--listen wants ADDR:PORT, e.g. 127.0.0.1:9464, not '" + listen + "'");
             options.host = listen.substr(0, colon);
             if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
                 options.host = options.host.substr(1, options.host.size() - 2);
             options.port = parse_int(listen.substr(colon + 1), "--listen's port");
             if (options.port < 1 || options.port > 65535)
-                throw UsageError("--listen's port must be 1 to 65535, not " + std::to_string(options.port));
+                throw OptionError("--listen's port must be 1 to 65535, not " + std::to_string(options.port));
         } else if (arg == "--interval-ms") {
             const int ms = parse_int(value(), "--interval-ms");
-            if (ms < 10 || ms > 10000) throw UsageError("--interval-ms must be 10 to 10000");
+            if (ms < 10 || ms > 10000) throw OptionError("--interval-ms must be 10 to 10000");
             options.interval = std::chrono::milliseconds(ms);
+        } else if (arg == "--runs-dir") {
+            options.runs_dir = value();
+            if (options.runs_dir.empty()) throw OptionError("--runs-dir needs a folder");
+        } else if (arg == "--run-grace") {
+            const std::string& text = value();
+            try {
+                options.run_grace = positive_duration_option("--run-grace", text);
+            } catch (const std::exception& error) {
+                throw OptionError(error.what());
+            }
         } else {
-            throw UsageError("unknown option '" + arg + "'");
+            throw OptionError("unknown option '" + arg + "'");
         }
     }
     return options;
@@ -185,6 +209,74 @@ private:
     std::uint64_t m_past_errors = 0;
 };
 
+/// The runs of this node: every `joulecast run` that found this agent's agent.pid rewrites RUNS_DIR/RUN_ID.prom
+/// every second and once at its end (runner/live_export.hpp). A file not rewritten for the grace period (a
+/// run that ended, or died) is left out and removed where the agent may.
+class Runs {
+public:
+    Runs(std::string dir, std::chrono::nanoseconds grace) : m_dir(std::move(dir)), m_grace(grace) {}
+    ~Runs() {
+        if (m_announced) unlink((m_dir + "/agent.pid").c_str());
+    }
+
+    /// Creates the folder (sticky and writable by all, as /tmp, so that every user's runs can register)
+    /// and announces the agent there. False with the reason when it cannot.
+    bool announce(std::string& why) {
+        if (mkdir(m_dir.c_str(), 01777) == 0) chmod(m_dir.c_str(), 01777);  // umask took bits away
+        else if (errno != EEXIST) return why = std::string("cannot create it: ") + std::strerror(errno), false;
+        const auto self = process_stat(getpid());
+        const std::string temp = m_dir + "/.agent.pid." + std::to_string(getpid());
+        // O_EXCL | O_NOFOLLOW: a link planted in a shared folder is not followed.
+        unlink(temp.c_str());
+        const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) return why = "cannot write " + temp + ": " + std::strerror(errno), false;
+        const std::string line = std::to_string(getpid()) + ' ' + std::to_string(self ? self->start_ticks : 0) + '\n';
+        const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+        close(fd);
+        if (!written) return why = "cannot write " + temp, false;
+        chmod(temp.c_str(), 0644);
+        if (std::rename(temp.c_str(), (m_dir + "/agent.pid").c_str()) != 0)
+            return why = std::string("cannot write agent.pid: ") + std::strerror(errno), false;
+        m_announced = true;
+        return true;
+    }
+
+    /// The runs' families, merged; `count` gets the runs shown and `dropped` the lines left out.
+    std::string render(std::size_t& count, std::size_t& dropped) {
+        std::vector<std::string> texts;
+        std::error_code error;
+        const auto now = std::filesystem::file_time_type::clock::now();
+        for (std::filesystem::directory_iterator it(m_dir, error), end; !error && it != end; it.increment(error)) {
+            const auto& path = it->path();
+            const std::string name = path.filename().string();
+            if (name.size() < 6 || name.compare(name.size() - 5, 5, ".prom") != 0 || name[0] == '.') continue;
+            std::error_code stat_error;
+            const auto mtime = std::filesystem::last_write_time(path, stat_error);
+            // Regular files only, never a link (to a file the agent may read and the run's user may not).
+            if (stat_error || !std::filesystem::is_regular_file(it->symlink_status(stat_error))) continue;
+            if (now - mtime > m_grace) {
+                std::filesystem::remove(path, stat_error);  // only where the agent may (sticky folder)
+                continue;
+            }
+            if (texts.size() >= max_runs) break;
+            std::ifstream in(path, std::ios::binary);
+            std::string text(max_bytes, '\0');
+            in.read(text.data(), static_cast<std::streamsize>(text.size()));
+            text.resize(static_cast<std::size_t>(in.gcount()));
+            texts.push_back(std::move(text));
+        }
+        count = texts.size();
+        return exporter::merge_run_texts(texts, &dropped);
+    }
+
+private:
+    static constexpr std::size_t max_runs = 1000;         // files read per scrape
+    static constexpr std::size_t max_bytes = 256 * 1024;  // bytes read per file
+    std::string m_dir;
+    std::chrono::nanoseconds m_grace;
+    bool m_announced = false;
+};
+
 const char* const index_page = R"(<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>joulecast agent</title></head>
 <body><h1>joulecast agent</h1>
@@ -202,6 +294,12 @@ int serve(const Options& options) {
             std::cerr << "joulecast-agent: sensor " << probed.sensor->name()
                       << " unavailable: " << probed.availability.reason << '\n';
     Collector collector(std::move(sensors), options.interval);
+    Runs runs(options.runs_dir, options.run_grace);
+    std::string why;
+    if (runs.announce(why))
+        std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
+    else
+        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why << '\n';
     // SIGTERM and SIGINT set a flag that a watcher thread turns into a clean stop. The handler is installed
     // after the sensors are probed, because a vendor library may install its own (ROCm SMI does).
     struct sigaction action = {};
@@ -215,7 +313,15 @@ int serve(const Options& options) {
     std::atomic<double> last_scrape_s{0};
     server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
         const std::int64_t start = monotonic_ns();
-        response.set_content(collector.render(last_scrape_s.load()), exporter::text_content_type);
+        std::string text = collector.render(last_scrape_s.load());
+        std::size_t count = 0, dropped = 0;
+        text += runs.render(count, dropped);
+        exporter::family(text, "joulecast_agent_runs", "gauge", "Runs of this node shown in joulecast_run_*.");
+        exporter::sample(text, "joulecast_agent_runs", {}, static_cast<double>(count));
+        exporter::family(text, "joulecast_agent_run_lines_dropped", "gauge",
+                         "Lines of the runs' state files left out at this scrape (not in the text format).");
+        exporter::sample(text, "joulecast_agent_run_lines_dropped", {}, static_cast<double>(dropped));
+        response.set_content(text, exporter::text_content_type);
         last_scrape_s = static_cast<double>(monotonic_ns() - start) * 1e-9;
     });
     server.Get("/", [](const httplib::Request&, httplib::Response& response) {
@@ -327,7 +433,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         return serve(parse(rest));
-    } catch (const UsageError& error) {
+    } catch (const OptionError& error) {
         std::cerr << "joulecast-agent serve: " << error.what() << "\n\n" << usage;
         return 2;
     } catch (const std::exception& error) {

@@ -20,6 +20,7 @@
 #include "core/clock.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
+#include "export/run_metrics.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
 #include "meter/run_json.hpp"
@@ -55,6 +56,9 @@ options:
   --push URL         push the run's metrics to a Prometheus Pushgateway (e.g. http://gateway:9091) every
                      --push-interval and at the end; a failed push is a warning (needs joulecast-agent)
   --push-interval D  time between pushes while the command runs (default 15s)
+  --no-export        do not show the run in a local agent's /metrics (`joulecast serve`; by default a run
+                     registers with the agent of $JOULECAST_RUNS_DIR, else /run/joulecast where it
+                     exists, else /tmp/joulecast-runs, when one runs there)
 
 forecast while it runs (see README, "Forecast while it runs"):
   --expect-epochs N     the whole job has N epochs: forecast its energy, time and CO2e as epochs end
@@ -85,6 +89,7 @@ struct RunOptions {
     std::vector<std::string> redact_patterns;
     bool quiet = false;
     bool no_store = false;
+    bool no_export = false;
     std::string db_path;
     MonitorOptions monitor;
     CarbonOptions carbon;
@@ -168,6 +173,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             options.window_given = true;
         } else if (args.flag("--quiet") || args.flag("-q")) {
             options.quiet = true;
+        } else if (args.flag("--no-export")) {
+            options.no_export = true;
         } else if (args.flag("--no-store")) {
             options.no_store = true;
         } else if (starts_with(args.peek(), "-")) {
@@ -215,6 +222,7 @@ int run_command(const std::vector<std::string>& raw) {
                              " is missing; it is built where libcpp-httplib-dev is installed)");
         spec.push = push;
     }
+    if (!options.no_export) spec.runs_dir = exporter::default_runs_dir();
     if (!options.no_store) spec.store_path = options.db_path.empty() ? default_store_path() : options.db_path;
     // An output that cannot be written fails now, not after an hour of measuring.
     if (!options.json_path.empty()) check_output_path("--json", options.json_path);

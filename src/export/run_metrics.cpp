@@ -1,7 +1,10 @@
 #include "export/run_metrics.hpp"
 
 #include <cctype>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <optional>
 
 #include "export/exposition.hpp"
 
@@ -100,6 +103,108 @@ std::string render_run_metrics(const RunResult& result) {
         sample(out, "joulecast_run_samples_total", labels, static_cast<double>(samples));
     }
     return out;
+}
+
+namespace {
+
+bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+
+/// The metric name a sample line starts with, when the line is name[{labels}] value: labels are checked
+/// for balanced quotes with escapes, the value for characters a number can have.
+std::optional<std::string> sample_name(std::string_view line) {
+    std::size_t i = 0;
+    while (i < line.size() && name_char(line[i])) ++i;
+    if (i == 0) return std::nullopt;
+    std::string name(line.substr(0, i));
+    if (i < line.size() && line[i] == '{') {
+        bool quoted = false;
+        for (++i; i < line.size(); ++i) {
+            const char c = line[i];
+            if (quoted && c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                quoted = !quoted;
+            } else if (!quoted && c == '}') {
+                break;
+            }
+        }
+        if (i >= line.size()) return std::nullopt;
+        ++i;
+    }
+    if (i >= line.size() || line[i] != ' ' || i + 1 >= line.size()) return std::nullopt;
+    for (char c : line.substr(i + 1))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == ' '))
+            return std::nullopt;
+    return name;
+}
+
+}  // namespace
+
+std::string merge_run_texts(const std::vector<std::string>& texts, std::size_t* dropped) {
+    struct Family {
+        std::string help, type;
+        std::string samples;
+    };
+    std::vector<std::string> order;
+    std::map<std::string, Family> families;
+    std::size_t bad = 0;
+    auto family_of = [&](const std::string& name) -> Family& {
+        auto [it, added] = families.try_emplace(name);
+        if (added) order.push_back(name);
+        return it->second;
+    };
+    constexpr std::string_view prefix = "joulecast_run_";
+    for (const auto& text : texts) {
+        std::size_t start = 0;
+        while (start < text.size()) {
+            std::size_t end = text.find('\n', start);
+            const bool complete = end != std::string::npos;
+            if (!complete) end = text.size();
+            std::string_view line(text.data() + start, end - start);
+            start = end + 1;
+            if (line.empty()) continue;
+            if (!complete) {  // a file cut short
+                ++bad;
+                continue;
+            }
+            if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+                const std::string_view rest = line.substr(7);
+                const std::string name(rest.substr(0, rest.find(' ')));
+                if (name.rfind(prefix, 0) != 0 || name.size() == rest.size()) {
+                    ++bad;
+                    continue;
+                }
+                Family& family = family_of(name);
+                std::string& slot = line[2] == 'H' ? family.help : family.type;
+                if (slot.empty()) slot = std::string(line) + "\n";
+                continue;
+            }
+            const auto name = sample_name(line);
+            if (!name || name->rfind(prefix, 0) != 0) {
+                ++bad;
+                continue;
+            }
+            family_of(*name).samples.append(line).append("\n");
+        }
+    }
+    std::string out;
+    for (const auto& name : order) {
+        const Family& family = families[name];
+        if (family.samples.empty()) continue;
+        out += family.help;
+        out += family.type;
+        out += family.samples;
+    }
+    if (dropped) *dropped = bad;
+    return out;
+}
+
+std::string default_runs_dir() {
+    const char* dir = std::getenv("JOULECAST_RUNS_DIR");
+    if (dir && *dir) return dir;
+    std::error_code error;
+    if (std::filesystem::is_directory("/run/joulecast", error)) return "/run/joulecast";
+    return "/tmp/joulecast-runs";
 }
 
 std::string base64url(std::string_view bytes) {

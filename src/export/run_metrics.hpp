@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "meter/run_result.hpp"
 
@@ -16,6 +17,18 @@ namespace joulecast::exporter {
 /// The run's families, without a trailing "# EOF". `result` may be a snapshot of a run still going
 /// (status running): phases still open count up to the snapshot's end.
 std::string render_run_metrics(const RunResult& result);
+
+/// Merges the run texts of several runs (render_run_metrics, read back from the runs' state files) into one
+/// exposition with each family's HELP and TYPE once, families in the order first seen. Only families named
+/// joulecast_run_* are kept, and of them only lines that look like the text format (a name, optional
+/// labels, a value); anything else (a file written by someone else, cut short) is dropped and counted in
+/// `dropped` when given.
+std::string merge_run_texts(const std::vector<std::string>& texts, std::size_t* dropped = nullptr);
+
+/// The folder where runs and the local agent meet (state files RUN_ID.prom, the agent's agent.pid):
+/// $JOULECAST_RUNS_DIR, else /run/joulecast where that folder exists (the systemd unit's RuntimeDirectory),
+/// else /tmp/joulecast-runs.
+std::string default_runs_dir();
 
 /// URL-safe base64 (RFC 4648 §5) with padding, as the Pushgateway's "@base64" path segments want.
 std::string base64url(std::string_view bytes);

@@ -144,10 +144,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         }
     }
 
-    std::unique_ptr<RunPusher> pusher;
-    if (spec.push) {
-        pusher = std::make_unique<RunPusher>(*spec.push, monitor, header);
-        pusher->start(start_ns);
+    std::unique_ptr<LiveExport> exporter;
+    const std::string state_file =
+        spec.runs_dir && agent_running(*spec.runs_dir) ? *spec.runs_dir + "/" + header.id + ".prom" : "";
+    if (spec.push || !state_file.empty()) {
+        exporter = std::make_unique<LiveExport>(spec.push, state_file, monitor, header);
+        exporter->start(start_ns);
     }
 
     auto child = ChildProcess::spawn(spec.command, child_env);
@@ -221,10 +223,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
 
-    if (pusher) {
+    if (exporter) {
         // Before the store keeps the result, so that a failed push is among its warnings.
         result.overhead.process_cpu_s = process_cpu_seconds();
-        for (auto& w : pusher->finish(result)) {
+        for (auto& w : exporter->finish(result)) {
             log << "joulecast: warning: " << w << '\n';
             result.warnings.push_back(std::move(w));
         }

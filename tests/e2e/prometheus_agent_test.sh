@@ -44,7 +44,7 @@ mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/data"
 agent_port=$(free_port)
 JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
     JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" \
-    "$agent" serve --listen "127.0.0.1:$agent_port" --interval-ms 200 2>"$tmp/agent.log" &
+    "$agent" serve --listen "127.0.0.1:$agent_port" --interval-ms 200 --runs-dir "$tmp/runs" 2>"$tmp/agent.log" &
 agent_pid=$!
 wait_for "http://127.0.0.1:$agent_port/-/healthy" || { cat "$tmp/agent.log"; exit 1; }
 

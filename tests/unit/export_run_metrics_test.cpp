@@ -80,5 +80,29 @@ TEST(ExportRunMetrics, PushgatewayPathEncodesValuesThatAreNotPlain) {
               "/metrics/job/joulecast/instance@base64/YS9i/run_id@base64/=");
 }
 
+TEST(ExportRunMetrics, MergeKeepsEachFamilyOnceAndDropsWhatIsNotARunLine) {
+    RunResult a, b;
+    a.id = "aa";
+    a.energy.domain_j = {{"gpu", 10}};
+    b.id = "bb";
+    b.energy.domain_j = {{"gpu", 20}};
+    std::size_t dropped = 99;
+    const std::string merged = merge_run_texts(
+        {render_run_metrics(a), render_run_metrics(b),
+         "node_cpu_seconds_total 5\njoulecast_run_info{run_id=\"x\" 1\n# TYPE joulecast_run_x\n"
+         "joulecast_run_info{run_id=\"cut\"} 1"},
+        &dropped);
+    EXPECT_EQ(dropped, 4u);
+    const std::string energy = "# TYPE joulecast_run_energy_joules_total counter\n"
+                               "joulecast_run_energy_joules_total{run_id=\"aa\",domain=\"gpu\"} 10\n"
+                               "joulecast_run_energy_joules_total{run_id=\"bb\",domain=\"gpu\"} 20\n";
+    EXPECT_NE(merged.find(energy), std::string::npos) << merged;
+    EXPECT_EQ(merged.find("# TYPE joulecast_run_info"), merged.rfind("# TYPE joulecast_run_info")) << merged;
+    EXPECT_EQ(merged.find("node_cpu"), std::string::npos) << merged;
+    EXPECT_EQ(merged.find("cut"), std::string::npos) << merged;
+    // Families without samples (no epoch ended in either run) are left out.
+    EXPECT_EQ(merged.find("joulecast_run_last_epoch_energy_joules"), std::string::npos) << merged;
+}
+
 }  // namespace
 }  // namespace joulecast::exporter
