@@ -55,7 +55,8 @@ options:
                        $JOULECAST_RUNS_DIR, else /run/joulecast where it exists, else /tmp/joulecast-runs)
   --run-grace D        how long an ended run (or one that stopped writing) stays in /metrics (default 5m)
 
-endpoints: GET /metrics (text format 0.0.4), GET / (links), GET /-/healthy
+endpoints: GET /metrics (text format 0.0.4, or OpenMetrics 1.0.0 when the Accept header asks for
+application/openmetrics-text), GET / (links), GET /-/healthy
 
 push: PUTs FILE (text format 0.0.4) to the Pushgateway URL at PATH (/metrics/job/...), for
 `joulecast run --push`; prints "ok" or why it failed on one line.
@@ -311,7 +312,7 @@ int serve(const Options& options) {
 
     httplib::Server server;
     std::atomic<double> last_scrape_s{0};
-    server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
+    server.Get("/metrics", [&](const httplib::Request& request, httplib::Response& response) {
         const std::int64_t start = monotonic_ns();
         std::string text = collector.render(last_scrape_s.load());
         std::size_t count = 0, dropped = 0;
@@ -321,7 +322,11 @@ int serve(const Options& options) {
         exporter::family(text, "joulecast_agent_run_lines_dropped", "gauge",
                          "Lines of the runs' state files left out at this scrape (not in the text format).");
         exporter::sample(text, "joulecast_agent_run_lines_dropped", {}, static_cast<double>(dropped));
-        response.set_content(text, exporter::text_content_type);
+        // OpenMetrics when the scraper asks for it (Prometheus does), else the text format 0.0.4.
+        if (exporter::accepts_openmetrics(request.get_header_value("Accept")))
+            response.set_content(exporter::to_openmetrics(text), exporter::openmetrics_content_type);
+        else
+            response.set_content(text, exporter::text_content_type);
         last_scrape_s = static_cast<double>(monotonic_ns() - start) * 1e-9;
     });
     server.Get("/", [](const httplib::Request&, httplib::Response& response) {

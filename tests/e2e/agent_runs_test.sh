@@ -109,6 +109,21 @@ if command -v promtool >/dev/null; then
         "$url" | promtool check metrics
     echo "promtool check metrics: no problems"
 fi
+# OpenMetrics when asked for: its content type, counter families without _total, "# EOF" at the end.
+python3 - "$url" <<'PY'
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={
+    "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"})
+answer = urllib.request.urlopen(request, timeout=5)
+body = answer.read().decode()
+assert answer.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8", answer.headers
+assert body.endswith("\n# EOF\n") and body.count("# EOF") == 1, body[-200:]
+assert "# TYPE joulecast_run_energy_joules counter\n" in body and "# TYPE joulecast_energy_joules counter\n" in body
+assert "joulecast_run_energy_joules_total{" in body and "_total counter" not in body
+plain = urllib.request.urlopen(sys.argv[1], timeout=5)
+assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4") and "# EOF" not in plain.read().decode()
+print("OpenMetrics: served when asked for, # EOF terminated")
+PY
 sleep 3.5
 PYTHONPATH="$tmp" python3 - "$url" <<'PY'
 import sys
