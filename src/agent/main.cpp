@@ -32,6 +32,7 @@
 #include "core/process_liveness.hpp"
 #include "export/exposition.hpp"
 #include "export/run_metrics.hpp"
+#include "agent/web_config.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
@@ -53,6 +54,8 @@ options:
   --interval-ms N      time between sensor readings, 10 to 10000 (default 1000)
   --runs-dir DIR       where `joulecast run` on this node leaves its runs' state files (default
                        $JOULECAST_RUNS_DIR, else /run/joulecast where it exists, else /tmp/joulecast-runs)
+  --web-config FILE    TLS and basic authentication, in the YAML of Prometheus's exporter toolkit
+                       (tls_server_config: cert_file, key_file; basic_auth_users: user: bcrypt hash)
   --run-grace D        how long an ended run (or one that stopped writing) stays in /metrics (default 5m)
 
 endpoints: GET /metrics (text format 0.0.4, or OpenMetrics 1.0.0 when the Accept header asks for
@@ -69,6 +72,7 @@ struct Options {
     std::chrono::milliseconds interval{1000};
     std::string runs_dir = exporter::default_runs_dir();
     std::chrono::nanoseconds run_grace = std::chrono::minutes(5);
+    std::string web_config;
 };
 
 struct OptionError : std::runtime_error {
@@ -110,6 +114,8 @@ Options parse(const std::vector<std::string>& args) {
             const int ms = parse_int(value(), "--interval-ms");
             if (ms < 10 || ms > 10000) throw OptionError("--interval-ms must be 10 to 10000");
             options.interval = std::chrono::milliseconds(ms);
+        } else if (arg == "--web-config") {
+            options.web_config = value();
         } else if (arg == "--runs-dir") {
             options.runs_dir = value();
             if (options.runs_dir.empty()) throw OptionError("--runs-dir needs a folder");
@@ -288,6 +294,8 @@ const char* const index_page = R"(<!DOCTYPE html>
 )";
 
 int serve(const Options& options) {
+    // A bad web configuration is found before anything is probed or served.
+    const agent::WebConfig web = options.web_config.empty() ? agent::WebConfig{} : agent::read_web_config(options.web_config);
     SensorSet sensors = make_sensor_set(SensorConfig::from_environment());
     for (const auto& note : sensors.fallbacks) std::cerr << "joulecast-agent: " << note << '\n';
     for (const auto& probed : sensors.sensors)
@@ -310,9 +318,36 @@ int serve(const Options& options) {
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
 
-    httplib::Server server;
+    std::unique_ptr<httplib::Server> server;
+    if (web.tls())
+        server = std::make_unique<httplib::SSLServer>(web.cert_file.c_str(), web.key_file.c_str());
+    else
+        server = std::make_unique<httplib::Server>();
+    if (!server->is_valid()) {
+        std::cerr << "joulecast-agent: cannot use the TLS certificate " << web.cert_file << " with the key "
+                  << web.key_file << " (unreadable, not PEM, or not a pair)\n";
+        return 1;
+    }
+    agent::BasicAuth auth(web.users);
+    agent::FailureLog failures;
+    if (!web.users.empty()) {
+        // Every endpoint needs a user: 401 with a challenge otherwise, and failures are logged at most every 10 s.
+        server->set_pre_routing_handler([&](const httplib::Request& request, httplib::Response& response) {
+            std::string user;
+            if (auth.check(request.get_header_value("Authorization"), user))
+                return httplib::Server::HandlerResponse::Unhandled;
+            if (request.has_header("Authorization")) {
+                const std::string line = failures.failure(user, request.remote_addr);
+                if (!line.empty()) std::cerr << line << '\n';
+            }
+            response.status = 401;
+            response.set_header("WWW-Authenticate", "Basic realm=\"joulecast-agent\"");
+            response.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+            return httplib::Server::HandlerResponse::Handled;
+        });
+    }
     std::atomic<double> last_scrape_s{0};
-    server.Get("/metrics", [&](const httplib::Request& request, httplib::Response& response) {
+    server->Get("/metrics", [&](const httplib::Request& request, httplib::Response& response) {
         const std::int64_t start = monotonic_ns();
         std::string text = collector.render(last_scrape_s.load());
         std::size_t count = 0, dropped = 0;
@@ -329,24 +364,26 @@ int serve(const Options& options) {
             response.set_content(text, exporter::text_content_type);
         last_scrape_s = static_cast<double>(monotonic_ns() - start) * 1e-9;
     });
-    server.Get("/", [](const httplib::Request&, httplib::Response& response) {
+    server->Get("/", [](const httplib::Request&, httplib::Response& response) {
         response.set_content(index_page, "text/html; charset=utf-8");
     });
-    server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
+    server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
         response.set_content("joulecast agent is healthy.\n", "text/plain; charset=utf-8");
     });
-    server.set_read_timeout(std::chrono::seconds(5));
-    server.set_write_timeout(std::chrono::seconds(5));
+    server->set_read_timeout(std::chrono::seconds(5));
+    server->set_write_timeout(std::chrono::seconds(5));
 
-    if (!server.bind_to_port(options.host, options.port)) {
+    if (!server->bind_to_port(options.host, options.port)) {
         std::cerr << "joulecast-agent: cannot listen on " << options.host << ':' << options.port
                   << " (address in use, or not an address of this machine)\n";
         return 1;
     }
     if (!is_loopback(options.host))
         std::cerr << "joulecast-agent: listening beyond loopback on " << options.host
-                  << "; anyone who can reach this port can read the metrics\n";
-    std::cerr << "joulecast-agent: serving " << collector.channels() << " channels on http://" << options.host
+                  << (web.users.empty() ? "; anyone who can reach this port can read the metrics" : "")
+                  << (web.tls() ? "" : "; without TLS (--web-config) the metrics and any password cross the network in clear")
+                  << '\n';
+    std::cerr << "joulecast-agent: serving " << collector.channels() << " channels on " << (web.tls() ? "https" : "http") << "://" << options.host
               << ':' << options.port << "/metrics\n";
 
     std::atomic<bool> stopping{false};
@@ -356,14 +393,14 @@ int serve(const Options& options) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             if (g_stop_requested) {
                 stopping = true;
-                server.stop();
+                server->stop();
                 break;
             }
             collector.collect();
         }
     });
 
-    const bool served = server.listen_after_bind();
+    const bool served = server->listen_after_bind();
     const bool signalled = g_stop_requested != 0;
     stopping = true;
     watcher.join();
