@@ -134,7 +134,13 @@ void LiveExport::push(const RunResult& result) {
 
 std::vector<std::string> LiveExport::finish(const RunResult& result) {
     stop();
-    if (!m_state_file.empty()) write_state(result);
+    if (!m_state_file.empty()) {
+        // The final figures for the agent, which expires them after its grace period; with the agent gone
+        // there is no one to expire the file, so it goes now.
+        const std::string dir = std::filesystem::path(m_state_file).parent_path().string();
+        if (agent_running(dir)) write_state(result);
+        else std::remove(m_state_file.c_str());
+    }
     if (m_push) push(result);
     std::lock_guard lock(m_mutex);
     std::vector<std::string> warnings;
