@@ -4,16 +4,16 @@
 // It is a separate executable because Debian's cpp-httplib is a shared library that pulls in OpenSSL, and the
 // measuring `joulecast` binary must need only glibc and libstdc++.
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -27,12 +27,12 @@
 #include <thread>
 #include <vector>
 
+#include "agent/web_config.hpp"
 #include "core/args.hpp"
 #include "core/clock.hpp"
 #include "core/process_liveness.hpp"
 #include "export/exposition.hpp"
 #include "export/run_metrics.hpp"
-#include "agent/web_config.hpp"
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
@@ -216,9 +216,9 @@ private:
     std::uint64_t m_past_errors = 0;
 };
 
-/// The runs of this node: every `joulecast run` that found this agent's agent.pid rewrites RUNS_DIR/RUN_ID.prom
-/// every second and once at its end (runner/live_export.hpp). A file not rewritten for the grace period (a
-/// run that ended, or died) is left out and removed where the agent may.
+/// The runs of this node: every `joulecast run` that found this agent's agent.pid rewrites
+/// RUNS_DIR/RUN_ID.prom every second and once at its end (runner/live_export.hpp). A file not rewritten for
+/// the grace period (a run that ended, or died) is left out and removed where the agent may.
 class Runs {
 public:
     Runs(std::string dir, std::chrono::nanoseconds grace) : m_dir(std::move(dir)), m_grace(grace) {}
@@ -229,15 +229,18 @@ public:
     /// Creates the folder (sticky and writable by all, as /tmp, so that every user's runs can register)
     /// and announces the agent there. False with the reason when it cannot.
     bool announce(std::string& why) {
-        if (mkdir(m_dir.c_str(), 01777) == 0) chmod(m_dir.c_str(), 01777);  // umask took bits away
-        else if (errno != EEXIST) return why = std::string("cannot create it: ") + std::strerror(errno), false;
+        if (mkdir(m_dir.c_str(), 01777) == 0)
+            chmod(m_dir.c_str(), 01777);  // umask took bits away
+        else if (errno != EEXIST)
+            return why = std::string("cannot create it: ") + std::strerror(errno), false;
         const auto self = process_stat(getpid());
         const std::string temp = m_dir + "/.agent.pid." + std::to_string(getpid());
         // O_EXCL | O_NOFOLLOW: a link planted in a shared folder is not followed.
         unlink(temp.c_str());
         const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0) return why = "cannot write " + temp + ": " + std::strerror(errno), false;
-        const std::string line = std::to_string(getpid()) + ' ' + std::to_string(self ? self->start_ticks : 0) + '\n';
+        const std::string line =
+            std::to_string(getpid()) + ' ' + std::to_string(self ? self->start_ticks : 0) + '\n';
         const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
         close(fd);
         if (!written) return why = "cannot write " + temp, false;
@@ -253,7 +256,8 @@ public:
         std::vector<std::string> texts;
         std::error_code error;
         const auto now = std::filesystem::file_time_type::clock::now();
-        for (std::filesystem::directory_iterator it(m_dir, error), end; !error && it != end; it.increment(error)) {
+        for (std::filesystem::directory_iterator it(m_dir, error), end; !error && it != end;
+             it.increment(error)) {
             const auto& path = it->path();
             const std::string name = path.filename().string();
             if (name.size() < 6 || name.compare(name.size() - 5, 5, ".prom") != 0 || name[0] == '.') continue;
@@ -295,7 +299,8 @@ const char* const index_page = R"(<!DOCTYPE html>
 
 int serve(const Options& options) {
     // A bad web configuration is found before anything is probed or served.
-    const agent::WebConfig web = options.web_config.empty() ? agent::WebConfig{} : agent::read_web_config(options.web_config);
+    const agent::WebConfig web =
+        options.web_config.empty() ? agent::WebConfig{} : agent::read_web_config(options.web_config);
     SensorSet sensors = make_sensor_set(SensorConfig::from_environment());
     for (const auto& note : sensors.fallbacks) std::cerr << "joulecast-agent: " << note << '\n';
     for (const auto& probed : sensors.sensors)
@@ -308,7 +313,8 @@ int serve(const Options& options) {
     if (runs.announce(why))
         std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
     else
-        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why << '\n';
+        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why
+                  << '\n';
     // SIGTERM and SIGINT set a flag that a watcher thread turns into a clean stop. The handler is installed
     // after the sensors are probed, because a vendor library may install its own (ROCm SMI does).
     struct sigaction action = {};
@@ -331,7 +337,8 @@ int serve(const Options& options) {
     agent::BasicAuth auth(web.users);
     agent::FailureLog failures;
     if (!web.users.empty()) {
-        // Every endpoint needs a user: 401 with a challenge otherwise, and failures are logged at most every 10 s.
+        // Every endpoint needs a user: 401 with a challenge otherwise, and failures are logged at most every
+        // 10 s.
         server->set_pre_routing_handler([&](const httplib::Request& request, httplib::Response& response) {
             std::string user;
             if (auth.check(request.get_header_value("Authorization"), user))
@@ -352,7 +359,8 @@ int serve(const Options& options) {
         std::string text = collector.render(last_scrape_s.load());
         std::size_t count = 0, dropped = 0;
         text += runs.render(count, dropped);
-        exporter::family(text, "joulecast_agent_runs", "gauge", "Runs of this node shown in joulecast_run_*.");
+        exporter::family(text, "joulecast_agent_runs", "gauge",
+                         "Runs of this node shown in joulecast_run_*.");
         exporter::sample(text, "joulecast_agent_runs", {}, static_cast<double>(count));
         exporter::family(text, "joulecast_agent_run_lines_dropped", "gauge",
                          "Lines of the runs' state files left out at this scrape (not in the text format).");
@@ -379,12 +387,16 @@ int serve(const Options& options) {
         return 1;
     }
     if (!is_loopback(options.host))
-        std::cerr << "joulecast-agent: listening beyond loopback on " << options.host
-                  << (web.users.empty() ? "; anyone who can reach this port can read the metrics" : "")
-                  << (web.tls() ? "" : "; without TLS (--web-config) the metrics and any password cross the network in clear")
-                  << '\n';
-    std::cerr << "joulecast-agent: serving " << collector.channels() << " channels on " << (web.tls() ? "https" : "http") << "://" << options.host
-              << ':' << options.port << "/metrics\n";
+        std::cerr
+            << "joulecast-agent: listening beyond loopback on " << options.host
+            << (web.users.empty() ? "; anyone who can reach this port can read the metrics" : "")
+            << (web.tls()
+                    ? ""
+                    : "; without TLS (--web-config) the metrics and any password cross the network in clear")
+            << '\n';
+    std::cerr << "joulecast-agent: serving " << collector.channels() << " channels on "
+              << (web.tls() ? "https" : "http") << "://" << options.host << ':' << options.port
+              << "/metrics\n";
 
     std::atomic<bool> stopping{false};
     // Collects new readings every 200 ms (so that the traces stay short) and watches for a stop signal.
@@ -412,7 +424,8 @@ int serve(const Options& options) {
 /// (http://host:9091/prefix). Always exits 0 once it ran; its one line of output says "ok" or why not.
 int push(const std::string& url, const std::string& path, const std::string& file) {
     const auto scheme = url.find("://");
-    if (scheme == std::string::npos || (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
+    if (scheme == std::string::npos ||
+        (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
         std::cout << "not an http:// or https:// URL: '" << url << "'\n";
         return 0;
     }
@@ -437,7 +450,8 @@ int push(const std::string& url, const std::string& path, const std::string& fil
     client.set_write_timeout(std::chrono::seconds(10));
     auto response = client.Put(prefix + path, body.str(), exporter::text_content_type);
     if (!response) {
-        std::cout << "no answer from " << origin << " (" << httplib::to_string(response.error()) << " error)" << '\n';
+        std::cout << "no answer from " << origin << " (" << httplib::to_string(response.error()) << " error)"
+                  << '\n';
     } else if (response->status / 100 != 2) {
         std::string text = response->body.substr(0, 300);
         std::replace(text.begin(), text.end(), '\n', ' ');

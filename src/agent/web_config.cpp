@@ -25,7 +25,8 @@ std::string scalar(std::string_view text, const std::string& where) {
         const auto close = value.find(value[0], 1);
         if (close == std::string::npos) throw std::runtime_error(where + ": unterminated quote");
         const std::string rest = trim(std::string_view(value).substr(close + 1));
-        if (!rest.empty() && rest[0] != '#') throw std::runtime_error(where + ": text after the quoted value");
+        if (!rest.empty() && rest[0] != '#')
+            throw std::runtime_error(where + ": text after the quoted value");
         return value.substr(1, close - 1);
     }
     const auto comment = value.find(" #");
@@ -88,18 +89,24 @@ WebConfig read_web_config(const std::string& path) {
         const std::string value = scalar(std::string_view(content).substr(colon + 1), where);
         if (!nested) {
             if (key != "tls_server_config" && key != "basic_auth_users")
-                throw std::runtime_error(where + ": '" + key +
-                                         "' is not supported (joulecast supports tls_server_config with cert_file "
-                                         "and key_file, and basic_auth_users)");
-            if (!value.empty() && value != "{}") throw std::runtime_error(where + ": '" + key + "' wants a block");
+                throw std::runtime_error(
+                    where + ": '" + key +
+                    "' is not supported (joulecast supports tls_server_config with cert_file "
+                    "and key_file, and basic_auth_users)");
+            if (!value.empty() && value != "{}")
+                throw std::runtime_error(where + ": '" + key + "' wants a block");
             section = key;
         } else if (section == "tls_server_config") {
-            if (key == "cert_file") config.cert_file = value;
-            else if (key == "key_file") config.key_file = value;
-            else throw std::runtime_error(where + ": tls_server_config." + key + " is not supported");
+            if (key == "cert_file")
+                config.cert_file = value;
+            else if (key == "key_file")
+                config.key_file = value;
+            else
+                throw std::runtime_error(where + ": tls_server_config." + key + " is not supported");
         } else if (section == "basic_auth_users") {
             if (value.rfind("$2", 0) != 0)
-                throw std::runtime_error(where + ": the password of '" + key + "' must be a bcrypt hash ($2y$...)");
+                throw std::runtime_error(where + ": the password of '" + key +
+                                         "' must be a bcrypt hash ($2y$...)");
             config.users[key] = value;
         } else {
             throw std::runtime_error(where + ": indented line outside a section");
@@ -148,7 +155,8 @@ std::string FailureLog::failure(const std::string& user, const std::string& addr
     for (char c : user.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f && c != '\'') ? c : '?';
     std::string line = "joulecast-agent: failed login for user '" + shown + "' from " + address;
     if (m_suppressed > 0)
-        line += " (and " + std::to_string(m_suppressed) + " more failed logins not logged since the last line)";
+        line +=
+            " (and " + std::to_string(m_suppressed) + " more failed logins not logged since the last line)";
     line += "; answered 401";
     m_suppressed = 0;
     m_last_line = now;

@@ -1,5 +1,6 @@
 #pragma once
-// `joulecast serve --web-config FILE`: the YAML of Prometheus's exporter toolkit, the part joulecast supports:
+// `joulecast serve --web-config FILE`: the YAML of Prometheus's exporter toolkit, the part joulecast
+// supports:
 //
 //   tls_server_config:
 //     cert_file: /etc/joulecast/agent.crt
@@ -8,7 +9,8 @@
 //     prometheus: $2y$10$...   # bcrypt, e.g. from `htpasswd -nBC 10 prometheus`
 //
 // Any other key is refused with its name (rather than silently ignored: a security setting that does not
-// apply must not look as if it did). Passwords are checked with crypt(3) (libxcrypt's bcrypt, $2b$/$2y$/$2a$).
+// apply must not look as if it did). Passwords are checked with crypt(3) (libxcrypt's bcrypt,
+// $2b$/$2y$/$2a$).
 
 #include <chrono>
 #include <cstdint>

@@ -20,7 +20,8 @@ namespace joulecast::exporter {
 inline constexpr const char* text_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The Content-Type of OpenMetrics 1.0.0, for scrapers that ask for it.
-inline constexpr const char* openmetrics_content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+inline constexpr const char* openmetrics_content_type =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Whether an HTTP Accept header asks for OpenMetrics (as Prometheus does by default).
 bool accepts_openmetrics(std::string_view accept);

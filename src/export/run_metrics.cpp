@@ -80,10 +80,12 @@ std::string render_run_metrics(const RunResult& result) {
 
     family(out, "joulecast_run_epochs_total", "counter", "Epochs the run has ended.");
     sample(out, "joulecast_run_epochs_total", base, static_cast<double>(result.epochs.size()));
-    family(out, "joulecast_run_epoch", "gauge", "Number of the last epoch the run ended (0 before the first).");
+    family(out, "joulecast_run_epoch", "gauge",
+           "Number of the last epoch the run ended (0 before the first).");
     sample(out, "joulecast_run_epoch", base,
            result.epochs.empty() ? 0.0 : static_cast<double>(result.epochs.back().n));
-    family(out, "joulecast_run_last_epoch_energy_joules", "gauge", "Energy of the last epoch ended, in joules.");
+    family(out, "joulecast_run_last_epoch_energy_joules", "gauge",
+           "Energy of the last epoch ended, in joules.");
     if (!result.epochs.empty())
         sample(out, "joulecast_run_last_epoch_energy_joules", base, result.epochs.back().energy_j);
 
@@ -107,7 +109,9 @@ std::string render_run_metrics(const RunResult& result) {
 
 namespace {
 
-bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
 
 /// The metric name a sample line starts with, when the line is name[{labels}] value: labels are checked
 /// for balanced quotes with escapes, the value for characters a number can have.
@@ -212,7 +216,8 @@ std::string base64url(std::string_view bytes) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < bytes.size(); i += 3) {
-        const unsigned v = static_cast<unsigned char>(bytes[i]) << 16 | static_cast<unsigned char>(bytes[i + 1]) << 8 |
+        const unsigned v = static_cast<unsigned char>(bytes[i]) << 16 |
+                           static_cast<unsigned char>(bytes[i + 1]) << 8 |
                            static_cast<unsigned char>(bytes[i + 2]);
         out += alphabet[v >> 18 & 63];
         out += alphabet[v >> 12 & 63];
@@ -234,7 +239,8 @@ std::string pushgateway_path(std::string_view job, std::string_view instance, st
     auto segment = [](std::string_view label, std::string_view value) {
         bool plain = !value.empty();
         for (char c : value)
-            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) plain = false;
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+                plain = false;
         std::string out = "/";
         out += label;
         if (plain) return out + "/" + std::string(value);

@@ -1,7 +1,8 @@
 #pragma once
 // The metrics of one measured run (`joulecast run`) in the Prometheus text exposition format: its energy by
-// domain, by phase and by rank's phase, its epochs as a counter and a gauge, and an info series. The same text
-// goes to a Pushgateway (`run --push`) and, for runs on an agent's node, into the agent's /metrics. No HTTP here.
+// domain, by phase and by rank's phase, its epochs as a counter and a gauge, and an info series. The same
+// text goes to a Pushgateway (`run --push`) and, for runs on an agent's node, into the agent's /metrics. No
+// HTTP here.
 //
 // Cardinality: one run is one run_id; phase takes the names the workload marks (the control channel admits a
 // bounded number of open phases), rank the ranks of the job; epochs and times are values, never labels.

@@ -24,8 +24,12 @@ bool agent_running(const std::string& runs_dir) {
     return process_alive(static_cast<pid_t>(pid), start_ticks);
 }
 
-LiveExport::LiveExport(std::optional<PushSpec> push, std::string state_file, Monitor& monitor, RunResult header)
-    : m_push(std::move(push)), m_state_file(std::move(state_file)), m_monitor(monitor), m_header(std::move(header)) {
+LiveExport::LiveExport(std::optional<PushSpec> push, std::string state_file, Monitor& monitor,
+                       RunResult header)
+    : m_push(std::move(push)),
+      m_state_file(std::move(state_file)),
+      m_monitor(monitor),
+      m_header(std::move(header)) {
     if (!m_push) return;
     std::string templ = (std::filesystem::temp_directory_path() / "joulecast-push-XXXXXX").string();
     if (mkdtemp(templ.data())) m_dir = templ;
@@ -58,7 +62,9 @@ void LiveExport::run() {
     std::optional<Timeline> timeline;
     std::size_t seen = 0;
     // The state file every second; a push every push interval (the first one interval after the start).
-    const std::chrono::nanoseconds tick = m_state_file.empty() ? m_push->interval : std::min<std::chrono::nanoseconds>(1s, m_push ? m_push->interval : 1s);
+    const std::chrono::nanoseconds tick =
+        m_state_file.empty() ? m_push->interval
+                             : std::min<std::chrono::nanoseconds>(1s, m_push ? m_push->interval : 1s);
     std::int64_t next_push_ns = m_push ? m_start_ns + m_push->interval.count() : 0;
     std::unique_lock lock(m_mutex);
     while (!m_stopping) {
@@ -138,8 +144,10 @@ std::vector<std::string> LiveExport::finish(const RunResult& result) {
         // The final figures for the agent, which expires them after its grace period; with the agent gone
         // there is no one to expire the file, so it goes now.
         const std::string dir = std::filesystem::path(m_state_file).parent_path().string();
-        if (agent_running(dir)) write_state(result);
-        else std::remove(m_state_file.c_str());
+        if (agent_running(dir))
+            write_state(result);
+        else
+            std::remove(m_state_file.c_str());
     }
     if (m_push) push(result);
     std::lock_guard lock(m_mutex);

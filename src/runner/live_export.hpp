@@ -1,6 +1,7 @@
 #pragma once
 // The run's metrics (export/run_metrics.hpp) while it runs and at its end, to two places:
-// - `joulecast run --push URL`: a Prometheus Pushgateway, every interval and at the end, under the grouping key
+// - `joulecast run --push URL`: a Prometheus Pushgateway, every interval and at the end, under the grouping
+// key
 //   job="joulecast", instance=<host>, run_id=<id>. The HTTP PUT is made by `joulecast-agent push` (beside the
 //   joulecast binary), because the HTTP library pulls in OpenSSL and joulecast must need only glibc and
 //   libstdc++.
@@ -23,9 +24,9 @@
 namespace joulecast::runner {
 
 struct PushSpec {
-    std::string url;                         ///< the Pushgateway, e.g. http://pushgateway:9091
+    std::string url;  ///< the Pushgateway, e.g. http://pushgateway:9091
     std::chrono::nanoseconds interval{15'000'000'000};
-    std::string agent_path;                  ///< the joulecast-agent executable that makes the PUT
+    std::string agent_path;  ///< the joulecast-agent executable that makes the PUT
 };
 
 /// Whether an agent runs for `runs_dir`: its agent.pid names a live process.

@@ -139,8 +139,9 @@ TEST(ExportExposition, OpenMetricsNamesCounterFamiliesWithoutTotalAndEndsWithEof
 }
 
 TEST(ExportExposition, OpenMetricsOnlyWhenTheScraperAsksForIt) {
-    EXPECT_TRUE(accepts_openmetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                                    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+    EXPECT_TRUE(
+        accepts_openmetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
     EXPECT_FALSE(accepts_openmetrics("text/plain;version=0.0.4"));
     EXPECT_FALSE(accepts_openmetrics(""));
 }

@@ -46,7 +46,8 @@ TEST(ExportRunMetrics, RendersPhasesRanksAndEpochsOfAKnownRun) {
              "joulecast_run_energy_joules_total{" + labels + ",domain=\"gpu\"} 2000\n",
              "joulecast_run_energy_joules_total{" + labels + ",phase=\"eval\",domain=\"gpu\"} 150\n",
              "joulecast_run_energy_joules_total{" + labels + ",phase=\"train\",domain=\"gpu\"} 1700\n",
-             "joulecast_run_energy_joules_total{" + labels + ",rank=\"1\",phase=\"train\",domain=\"gpu\"} 1900\n",
+             "joulecast_run_energy_joules_total{" + labels +
+                 ",rank=\"1\",phase=\"train\",domain=\"gpu\"} 1900\n",
              "joulecast_run_duration_seconds{" + labels + "} 10\n",
              "joulecast_run_epochs_total{" + labels + "} 2\n",
              "joulecast_run_epoch{" + labels + "} 2\n",
@@ -93,9 +94,10 @@ TEST(ExportRunMetrics, MergeKeepsEachFamilyOnceAndDropsWhatIsNotARunLine) {
          "joulecast_run_info{run_id=\"cut\"} 1"},
         &dropped);
     EXPECT_EQ(dropped, 4u);
-    const std::string energy = "# TYPE joulecast_run_energy_joules_total counter\n"
-                               "joulecast_run_energy_joules_total{run_id=\"aa\",domain=\"gpu\"} 10\n"
-                               "joulecast_run_energy_joules_total{run_id=\"bb\",domain=\"gpu\"} 20\n";
+    const std::string energy =
+        "# TYPE joulecast_run_energy_joules_total counter\n"
+        "joulecast_run_energy_joules_total{run_id=\"aa\",domain=\"gpu\"} 10\n"
+        "joulecast_run_energy_joules_total{run_id=\"bb\",domain=\"gpu\"} 20\n";
     EXPECT_NE(merged.find(energy), std::string::npos) << merged;
     EXPECT_EQ(merged.find("# TYPE joulecast_run_info"), merged.rfind("# TYPE joulecast_run_info")) << merged;
     EXPECT_EQ(merged.find("node_cpu"), std::string::npos) << merged;
