@@ -1,5 +1,7 @@
 // joulecast run [options] -- CMD [ARGS...]: measure a command.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -7,6 +9,8 @@
 #include <map>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -16,6 +20,7 @@
 #include "core/clock.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
+#include "export/run_metrics.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
 #include "meter/run_json.hpp"
@@ -50,6 +55,12 @@ options:
   --db PATH          run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
   --no-store         do not keep the run in the store
   --quiet            no summary on stderr (nor forecast lines)
+  --push URL         push the run's metrics to a Prometheus Pushgateway (e.g. http://gateway:9091) every
+                     --push-interval and at the end; a failed push is a warning (needs joulecast-agent)
+  --push-interval D  time between pushes while the command runs (default 15s)
+  --no-export        do not show the run in a local agent's /metrics (`joulecast serve`; by default a run
+                     registers with the agent of $JOULECAST_RUNS_DIR, else /run/joulecast where it
+                     exists, else /tmp/joulecast-runs, when one runs there)
 
 forecast while it runs (see README, "Forecast while it runs"):
   --expect-epochs N     the whole job has N epochs: forecast its energy, time and CO2e as epochs end
@@ -80,10 +91,13 @@ struct RunOptions {
     std::vector<std::string> redact_patterns;
     bool quiet = false;
     bool no_store = false;
+    bool no_export = false;
     std::string db_path;
     MonitorOptions monitor;
     CarbonOptions carbon;
     runner::ForecastSpec forecast;
+    std::string push_url;
+    std::optional<std::chrono::nanoseconds> push_interval;
     bool window_given = false, grace_given = false;
     int expectations = 0, profiles = 0;
     std::vector<std::string> command;
@@ -122,7 +136,9 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
         if (args.flag("--")) break;
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
             args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
-            args.value("--db", options.db_path)) {
+            args.value("--db", options.db_path) || args.value("--push", options.push_url)) {
+        } else if (args.value("--push-interval", text)) {
+            options.push_interval = positive_duration_option("--push-interval", text);
         } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
         } else if (args.value("--idle", text)) {
             options.monitor.idle = duration_option("--idle", text);
@@ -159,6 +175,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             options.window_given = true;
         } else if (args.flag("--quiet") || args.flag("-q")) {
             options.quiet = true;
+        } else if (args.flag("--no-export")) {
+            options.no_export = true;
         } else if (args.flag("--no-store")) {
             options.no_store = true;
         } else if (starts_with(args.peek(), "-")) {
@@ -169,6 +187,11 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     }
     options.command = args.rest();
     if (options.command.empty()) throw UsageError("no command given");
+    if (options.push_interval && options.push_url.empty()) throw UsageError("--push-interval needs --push URL");
+    if (!options.push_url.empty() && options.push_url.rfind("http://", 0) != 0 &&
+        options.push_url.rfind("https://", 0) != 0)
+        throw UsageError("--push wants an http:// or https:// URL, e.g. http://pushgateway:9091, not '" +
+                         options.push_url + "'");
     check_forecast_options(options);
     return options;
 }
@@ -188,6 +211,20 @@ int run_command(const std::vector<std::string>& raw) {
     spec.monitor = options.monitor;
     spec.quiet = options.quiet;
     spec.forecast = options.forecast;
+    if (!options.push_url.empty()) {
+        runner::PushSpec push;
+        push.url = options.push_url;
+        if (options.push_interval) push.interval = *options.push_interval;
+        // joulecast-agent makes the HTTP request (runner/push.hpp): the one beside this binary.
+        std::error_code error;
+        const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+        push.agent_path = ((error ? std::filesystem::path(".") : self.parent_path()) / "joulecast-agent").string();
+        if (access(push.agent_path.c_str(), X_OK) != 0)
+            throw UsageError("--push needs joulecast-agent beside joulecast (" + push.agent_path +
+                             " is missing; it is built where libcpp-httplib-dev is installed)");
+        spec.push = push;
+    }
+    if (!options.no_export) spec.runs_dir = exporter::default_runs_dir();
     if (!options.no_store) spec.store_path = options.db_path.empty() ? default_store_path() : options.db_path;
     // An output that cannot be written fails now, not after an hour of measuring.
     if (!options.json_path.empty()) check_output_path("--json", options.json_path);

@@ -53,10 +53,6 @@ std::string format_value(double value) {
     return std::string(buffer, end);
 }
 
-namespace {
-
-using Labels = std::vector<std::pair<const char*, std::string>>;
-
 void family(std::string& out, const char* name, const char* type, const char* help) {
     out += "# HELP ";
     out += name;
@@ -86,8 +82,6 @@ void sample(std::string& out, const char* name, const Labels& labels, double val
     out += format_value(value);
     out += '\n';
 }
-
-}  // namespace
 
 std::string render_text(const Snapshot& snapshot) {
     std::string out;
@@ -205,6 +199,51 @@ std::vector<ExportedPower> EnergyExport::power() const {
     }
     std::vector<ExportedPower> out;
     for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w});
+    return out;
+}
+
+bool accepts_openmetrics(std::string_view accept) {
+    return accept.find("application/openmetrics-text") != std::string_view::npos;
+}
+
+std::string to_openmetrics(std::string_view text) {
+    constexpr std::string_view help = "# HELP ", type = "# TYPE ", total = "_total";
+    // The counters, from their TYPE lines (which come after HELP).
+    std::set<std::string, std::less<>> counters;
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.substr(0, type.size()) != type) continue;
+        const std::string_view rest = line.substr(type.size());
+        const std::size_t space = rest.find(' ');
+        if (space != std::string_view::npos && rest.substr(space + 1) == "counter")
+            counters.emplace(rest.substr(0, space));
+    }
+    std::string out;
+    out.reserve(text.size() + 8);
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        const bool meta = line.substr(0, help.size()) == help || line.substr(0, type.size()) == type;
+        if (meta) {
+            const std::string_view rest = line.substr(help.size());
+            const std::string_view name = rest.substr(0, rest.find(' '));
+            if (counters.count(name) && name.size() > total.size() &&
+                name.substr(name.size() - total.size()) == total) {
+                out.append(line.substr(0, help.size()));
+                out.append(name.substr(0, name.size() - total.size()));
+                out.append(rest.substr(name.size()));
+                out += '\n';
+                continue;
+            }
+        }
+        if (!line.empty()) out.append(line).append("\n");
+    }
+    out += "# EOF\n";
     return out;
 }
 

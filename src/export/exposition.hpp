@@ -19,6 +19,17 @@ namespace joulecast::exporter {
 /// The Content-Type of the text exposition format 0.0.4.
 inline constexpr const char* text_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
+/// The Content-Type of OpenMetrics 1.0.0, for scrapers that ask for it.
+inline constexpr const char* openmetrics_content_type =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Whether an HTTP Accept header asks for OpenMetrics (as Prometheus does by default).
+bool accepts_openmetrics(std::string_view accept);
+
+/// The text format 0.0.4 (as render_text and render_run_metrics write it) as OpenMetrics 1.0.0: a counter's
+/// family is named without "_total" in its HELP and TYPE lines (its samples keep it), and "# EOF" ends it.
+std::string to_openmetrics(std::string_view text);
+
 /// A counter value that never decreases although its source may: a source that wraps at `wrap_range`
 /// (joules; 0 when it does not wrap) has the wrap undone, and a source that falls back otherwise (a GPU
 /// reset, a sensor re-probed) is taken to have restarted from zero, so that its new value is added on.
@@ -80,6 +91,13 @@ std::string escape_label_value(std::string_view value);
 /// A sample value: the shortest text that reads back as the same double; NaN and infinities as Prometheus
 /// spells them.
 std::string format_value(double value);
+
+/// Label names and values of one sample, in the order written.
+using Labels = std::vector<std::pair<const char*, std::string>>;
+/// Appends a family's "# HELP" and "# TYPE" lines.
+void family(std::string& out, const char* name, const char* type, const char* help);
+/// Appends one sample line, label values escaped.
+void sample(std::string& out, const char* name, const Labels& labels, double value);
 
 /// The whole exposition, families in a fixed order, series sorted by their labels.
 std::string render_text(const Snapshot& snapshot);

@@ -144,6 +144,14 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         }
     }
 
+    std::unique_ptr<LiveExport> exporter;
+    const std::string state_file =
+        spec.runs_dir && agent_running(*spec.runs_dir) ? *spec.runs_dir + "/" + header.id + ".prom" : "";
+    if (spec.push || !state_file.empty()) {
+        exporter = std::make_unique<LiveExport>(spec.push, state_file, monitor, header);
+        exporter->start(start_ns);
+    }
+
     auto child = ChildProcess::spawn(spec.command, child_env);
     RunOutcome outcome;
     RunStatus status = RunStatus::completed;
@@ -215,6 +223,14 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
 
+    if (exporter) {
+        // Before the store keeps the result, so that a failed push is among its warnings.
+        result.overhead.process_cpu_s = process_cpu_seconds();
+        for (auto& w : exporter->finish(result)) {
+            log << "joulecast: warning: " << w << '\n';
+            result.warnings.push_back(std::move(w));
+        }
+    }
     if (writer && !writer->finish()) {
         result.warnings.push_back("some readings were not stored: " + writer->last_error());
         log << "joulecast: warning: some readings were not stored: " << writer->last_error() << '\n';

@@ -14,6 +14,7 @@
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
 #include "runner/live_forecast.hpp"
+#include "runner/live_export.hpp"
 
 namespace joulecast::runner {
 
@@ -31,6 +32,10 @@ struct RunSpec {
     bool quiet = false;                        ///< no notes on the log stream
     /// --expect-* / --profile-*: forecast while it runs, end it after a profile (inactive by default).
     ForecastSpec forecast;
+    /// --push: the run's metrics go to a Pushgateway while it runs and at its end (runner/live_export.hpp).
+    std::optional<PushSpec> push;
+    /// Where a local agent (`joulecast serve`) reads runs, when one runs there; none: --no-export.
+    std::optional<std::string> runs_dir;
 };
 
 struct RunOutcome {

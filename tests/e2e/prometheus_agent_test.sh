@@ -44,7 +44,7 @@ mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/data"
 agent_port=$(free_port)
 JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
     JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" \
-    "$agent" serve --listen "127.0.0.1:$agent_port" --interval-ms 200 2>"$tmp/agent.log" &
+    "$agent" serve --listen "127.0.0.1:$agent_port" --interval-ms 200 --runs-dir "$tmp/runs" 2>"$tmp/agent.log" &
 agent_pid=$!
 wait_for "http://127.0.0.1:$agent_port/-/healthy" || { cat "$tmp/agent.log"; exit 1; }
 
@@ -88,6 +88,34 @@ assert abs(watts - 200) <= 0.05 * 200, f"{watts} W is not 200 W within 5%"
 PY
 up=$(query "$api" 'joulecast_sensor_up{sensor="nvml"}')
 python3 -c 'import json, sys; r = json.loads(sys.argv[1])["data"]["result"]; assert r and r[0]["value"][1] == "1", r' "$up"
+# A run with phases on the agent's node shows up through Prometheus with its phase labels.
+joulecast="$(dirname "$agent")/joulecast"
+JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
+    JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
+    "$joulecast" run --no-store --quiet --json "$tmp/run.json" --name prom-run -- \
+    bash -c "'$joulecast' mark begin train; sleep 1; '$joulecast' mark end train; '$joulecast' mark begin eval;
+             sleep 0.5; '$joulecast' mark end eval" 2>"$tmp/run.log" ||
+    { echo "FAIL: joulecast run"; cat "$tmp/run.log"; exit 1; }
+sleep 2.5  # two scrapes after the run's last state file
+run_answer=$(query "$api" 'joulecast_run_energy_joules_total{name="prom-run"}')
+python3 - "$run_answer" "$tmp/run.json" "$agent_port" <<'PY'
+import json, sys
+result = json.loads(sys.argv[1])["data"]["result"]
+run = json.load(open(sys.argv[2]))
+phases = {p["name"]: p["energy_j"]["total"] for p in run["phases"]}
+served = {}
+for r in result:
+    labels = r["metric"]
+    assert labels["run_id"] == run["id"] and labels["job"] == "joulecast", labels
+    assert labels["instance"] == "127.0.0.1:" + sys.argv[3], labels
+    served[labels.get("phase", "")] = served.get(labels.get("phase", ""), 0) + float(r["value"][1])
+print("through Prometheus:", {k or "(run)": round(v, 2) for k, v in served.items()}, "JSON phases:",
+      {k: round(v, 2) for k, v in phases.items()})
+assert set(served) == {"", "train", "eval"}, served
+for name, joules in phases.items():
+    assert abs(served[name] - joules) <= 0.01 * joules, (name, served[name], joules)
+assert abs(served[""] - run["energy_j"]["total"]) <= 0.01 * run["energy_j"]["total"]
+PY
 if command -v promtool >/dev/null; then
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
         "http://127.0.0.1:$agent_port/metrics" | promtool check metrics

@@ -115,3 +115,36 @@ TEST(ExportExposition, CountersFirstIntegrationOtherwiseModelledLabelled) {
 
 }  // namespace
 }  // namespace joulecast::exporter
+
+namespace joulecast::exporter {
+namespace {
+
+TEST(ExportExposition, OpenMetricsNamesCounterFamiliesWithoutTotalAndEndsWithEof) {
+    const std::string text =
+        "# HELP joulecast_energy_joules_total Energy.\n"
+        "# TYPE joulecast_energy_joules_total counter\n"
+        "joulecast_energy_joules_total{domain=\"gpu\"} 12.5\n"
+        "# HELP joulecast_power_watts Power.\n"
+        "# TYPE joulecast_power_watts gauge\n"
+        "joulecast_power_watts{domain=\"gpu\"} 200\n";
+    EXPECT_EQ(to_openmetrics(text),
+              "# HELP joulecast_energy_joules Energy.\n"
+              "# TYPE joulecast_energy_joules counter\n"
+              "joulecast_energy_joules_total{domain=\"gpu\"} 12.5\n"
+              "# HELP joulecast_power_watts Power.\n"
+              "# TYPE joulecast_power_watts gauge\n"
+              "joulecast_power_watts{domain=\"gpu\"} 200\n"
+              "# EOF\n");
+    EXPECT_EQ(to_openmetrics(""), "# EOF\n");
+}
+
+TEST(ExportExposition, OpenMetricsOnlyWhenTheScraperAsksForIt) {
+    EXPECT_TRUE(
+        accepts_openmetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+    EXPECT_FALSE(accepts_openmetrics("text/plain;version=0.0.4"));
+    EXPECT_FALSE(accepts_openmetrics(""));
+}
+
+}  // namespace
+}  // namespace joulecast::exporter

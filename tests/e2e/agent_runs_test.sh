@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Runs on the agent's node: `joulecast run` registers with a running joulecast-agent (its RUNS_DIR/agent.pid)
+# and rewrites RUNS_DIR/<run_id>.prom every second; the agent merges the runs into /metrics. The fake NVML draws
+# a known 150 W; the command marks a "warmup" and a "train" phase and two epochs with `joulecast mark`. Asserts:
+# a running snapshot mid-run; at the end the served energy of the run and of each phase equals the run's JSON
+# within 1%, epochs are a counter and a gauge; promtool accepts /metrics; `--no-export` leaves no trace; a
+# stray file in the folder is dropped, not served; the ended run is gone after --run-grace. The agent runs on
+# a free 127.0.0.1 port and is stopped by PID.
+# usage: agent_runs_test.sh JOULECAST JOULECAST_AGENT LIBNVIDIA_ML_FAKE
+set -euo pipefail
+joulecast=$1
+agent=$2
+fake_nvml=$3
+tmp=$(mktemp -d)
+agent_pid=
+run_pid=
+cleanup() {
+    for pid in $run_pid $agent_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $run_pid $agent_pid; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+mkdir -p "$tmp/proc" "$tmp/sys"
+export JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=150"
+export JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$agent" serve --listen "127.0.0.1:$port" --interval-ms 200 --run-grace 3s 2>"$tmp/agent.log" &
+agent_pid=$!
+url="http://127.0.0.1:$port/metrics"
+ready=
+for _ in $(seq 100); do
+    [ -f "$tmp/runs/agent.pid" ] && python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+        "$url" 2>/dev/null && { ready=1; break; }
+    sleep 0.1
+done
+[ -n "$ready" ] || { echo "FAIL: the agent did not answer within 10 s"; cat "$tmp/agent.log"; exit 1; }
+
+# The served families, parsed: {metric: [(labels, value)]}.
+cat >"$tmp/scrape.py" <<'PY'
+import re, sys, urllib.request
+def scrape(url):
+    series = {}
+    for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'([a-z_:]+)(?:\{(.*)\})? (\S+)$', line)
+        assert m, line
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        series.setdefault(m.group(1), []).append((labels, float(m.group(3))))
+    return series
+PY
+
+"$joulecast" run --no-store --quiet --json "$tmp/run.json" --name agent-run -- \
+    bash -c "'$joulecast' mark begin warmup; sleep 1; '$joulecast' mark end warmup; '$joulecast' mark begin train;
+             sleep 1; '$joulecast' mark epoch samples=100; sleep 1; '$joulecast' mark epoch samples=100;
+             '$joulecast' mark end train samples=200" 2>"$tmp/run.log" &
+run_pid=$!
+sleep 2.5
+PYTHONPATH="$tmp" python3 - "$url" <<'PY'
+import sys
+from scrape import scrape
+s = scrape(sys.argv[1])
+info = s["joulecast_run_info"]
+assert len(info) == 1 and info[0][0]["status"] == "running" and info[0][0]["name"] == "agent-run", info
+run = [v for labels, v in s["joulecast_run_energy_joules_total"] if "phase" not in labels]
+print(f"mid-run: {sum(run):.1f} J so far")
+assert sum(run) > 150, run
+PY
+wait "$run_pid" && status=0 || status=$?
+run_pid=
+[ "$status" -eq 0 ] || { echo "FAIL: joulecast run exited with $status"; cat "$tmp/run.log"; exit 1; }
+
+printf 'not a metric line\njoulecast_run_info{run_id="x"\nnode_cpu_seconds_total 5\n' >"$tmp/runs/stray.prom"
+"$joulecast" run --no-store --quiet --no-export -- sleep 1.2 2>>"$tmp/run.log"
+PYTHONPATH="$tmp" python3 - "$url" "$tmp/run.json" "$tmp/runs" <<'PY'
+import json, os, sys
+from scrape import scrape
+s = scrape(sys.argv[1])
+run = json.load(open(sys.argv[2]))
+files = sorted(f for f in os.listdir(sys.argv[3]) if f.endswith(".prom"))
+assert files == sorted([run["id"] + ".prom", "stray.prom"]), f"--no-export left a file: {files}"
+info = s["joulecast_run_info"]
+assert [labels["run_id"] for labels, _ in info] == [run["id"]], info
+assert info[0][0]["status"] == "completed" and info[0][0]["host"] == run["host"]["hostname"], info
+assert "node_cpu_seconds_total" not in s, "a stray file's line was served"
+assert s["joulecast_agent_run_lines_dropped"][0][1] == 3, s["joulecast_agent_run_lines_dropped"]
+energy = s["joulecast_run_energy_joules_total"]
+def served(phase):
+    return sum(v for labels, v in energy if labels.get("phase") == phase and labels["run_id"] == run["id"])
+def close(a, b):
+    return abs(a - b) <= 0.01 * b
+print(f"run: JSON {run['energy_j']['total']:.2f} J, served {served(None):.2f} J (150 W x {run['duration_s']:.2f} s)")
+assert close(served(None), run["energy_j"]["total"]) and close(served(None), 150 * run["duration_s"])
+for phase in run["phases"]:
+    print(f"phase {phase['name']}: JSON {phase['energy_j']['total']:.2f} J, served {served(phase['name']):.2f} J")
+    assert close(served(phase["name"]), phase["energy_j"]["total"]), phase
+assert {p["name"] for p in run["phases"]} == {"warmup", "train"}
+assert s["joulecast_run_epochs_total"][0][1] == 2 and s["joulecast_run_epoch"][0][1] == 2, s["joulecast_run_epoch"]
+last = s["joulecast_run_last_epoch_energy_joules"][0][1]
+assert close(last, run["epochs"][-1]["energy_j"]["total"] if isinstance(run["epochs"][-1]["energy_j"], dict)
+             else run["epochs"][-1]["energy_j"]), last
+assert s["joulecast_run_samples_total"] == [({"run_id": run["id"], "name": "agent-run", "phase": "train"}, 200.0)]
+# Epochs are values, never labels.
+assert not [k for name, series in s.items() for labels, _ in series for k in labels if "epoch" in k]
+PY
+if command -v promtool >/dev/null; then
+    python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+        "$url" | promtool check metrics
+    echo "promtool check metrics: no problems"
+fi
+# OpenMetrics when asked for: its content type, counter families without _total, "# EOF" at the end.
+python3 - "$url" <<'PY'
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={
+    "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"})
+answer = urllib.request.urlopen(request, timeout=5)
+body = answer.read().decode()
+assert answer.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8", answer.headers
+assert body.endswith("\n# EOF\n") and body.count("# EOF") == 1, body[-200:]
+assert "# TYPE joulecast_run_energy_joules counter\n" in body and "# TYPE joulecast_energy_joules counter\n" in body
+assert "joulecast_run_energy_joules_total{" in body and "_total counter" not in body
+plain = urllib.request.urlopen(sys.argv[1], timeout=5)
+assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4") and "# EOF" not in plain.read().decode()
+print("OpenMetrics: served when asked for, # EOF terminated")
+PY
+sleep 3.5
+PYTHONPATH="$tmp" python3 - "$url" <<'PY'
+import sys
+from scrape import scrape
+s = scrape(sys.argv[1])
+assert "joulecast_run_info" not in s, s.get("joulecast_run_info")
+assert s["joulecast_agent_runs"][0][1] == 0
+print("after --run-grace: the ended run is gone")
+PY
+kill -TERM "$agent_pid"
+wait "$agent_pid" && status=0 || status=$?
+agent_pid=
+[ "$status" -eq 0 ] || { echo "FAIL: agent exited with $status"; exit 1; }
+[ ! -e "$tmp/runs/agent.pid" ] || { echo "FAIL: agent.pid left behind"; exit 1; }
+echo "PASS"
