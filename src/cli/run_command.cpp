@@ -39,6 +39,8 @@ options:
   --replay FILE.csv  read a recorded trace instead of this machine's sensors
   --name NAME        a name for the run
   --tag K=V          a tag for the run (repeatable)
+  --job ID           the distributed job this run is one node's part of (default $SLURM_JOB_ID, else
+                     $TORCHELASTIC_RUN_ID); `joulecast jobs show ID` merges its nodes (docs/distributed.md)
   --redact GLOB      also mask the values of arguments named like GLOB in the stored command line
                      (repeatable; *token*, *password*, *passwd*, *secret* and *key* always are)
   --country ISO3     grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else the world average)
@@ -74,6 +76,7 @@ struct RunOptions {
     std::string json_path;
     std::string trace_path;
     std::string name;
+    std::string job;
     std::map<std::string, std::string> tags;
     std::vector<std::string> redact_patterns;
     bool quiet = false;
@@ -120,6 +123,7 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
         if (args.flag("--")) break;
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
             args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
+            args.value("--job", options.job) ||
             args.value("--db", options.db_path)) {
         } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
         } else if (args.value("--idle", text)) {
@@ -183,6 +187,7 @@ int run_command(const std::vector<std::string>& raw) {
                                 options.redact_patterns.end());
     spec.name = options.name;
     spec.tags = options.tags;
+    spec.job = options.job;
     spec.monitor = options.monitor;
     spec.quiet = options.quiet;
     spec.forecast = options.forecast;

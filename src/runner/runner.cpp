@@ -16,6 +16,7 @@
 #include "core/host.hpp"
 #include "core/text.hpp"
 #include "meter/attribution.hpp"
+#include "runner/job_identity.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "meter/run_json.hpp"
 #include "store/run_store.hpp"
@@ -90,6 +91,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     std::vector<std::string> warnings;
     repair_user_text(spec, header, warnings);
     header.host = read_host_info(spec.monitor.sensors.proc_root);
+    identify_job(header, spec.job, header.host.hostname, process_env());
     header.gpus = monitor.sensors().gpus();
     apply_carbon(header, spec.carbon);  // so that a run killed mid-way still has its intensity in the store
 
@@ -193,6 +195,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     result.command = header.command;
     result.tags = header.tags;
     result.host = header.host;
+    result.job_id = header.job_id;
+    result.job_source = header.job_source;
+    result.node = header.node;
+    result.node_rank = header.node_rank;
+    result.node_rank_source = header.node_rank_source;
+    node_rank_from_ranks(result);
     result.started_at = header.started_at;
     result.exit_code = outcome.exit_code;
     result.status = status;

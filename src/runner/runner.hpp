@@ -25,6 +25,7 @@ struct RunSpec {
     std::map<std::string, std::string> env;    ///< added to the child's environment
     std::string name;
     std::map<std::string, std::string> tags;
+    std::string job;                           ///< --job ID (else SLURM_JOB_ID, else TORCHELASTIC_RUN_ID)
     MonitorOptions monitor;
     CarbonSetting carbon;
     std::optional<std::string> store_path;     ///< where the run is kept; none: not stored
