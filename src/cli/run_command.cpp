@@ -40,7 +40,9 @@ options:
   --name NAME        a name for the run
   --tag K=V          a tag for the run (repeatable)
   --job ID           the distributed job this run is one node's part of (default $SLURM_JOB_ID, else
-                     $TORCHELASTIC_RUN_ID); `joulecast jobs show ID` merges its nodes (docs/distributed.md)
+                     $TORCHELASTIC_RUN_ID); `joulecast jobs show ID` merges its nodes (docs/distributed.md).
+                     The first run of a job on a node measures; others of the same job join it (they run
+                     their command as its client, write no result, and exit with their command's status)
   --redact GLOB      also mask the values of arguments named like GLOB in the stored command line
                      (repeatable; *token*, *password*, *passwd*, *secret* and *key* always are)
   --country ISO3     grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else the world average)
@@ -197,6 +199,8 @@ int run_command(const std::vector<std::string>& raw) {
     if (!options.trace_path.empty()) check_output_path("--trace", options.trace_path);
 
     runner::RunOutcome outcome = runner::measure_command(spec, std::cerr);
+    // Joined the run that measures this job on this node: nothing measured here, the command's status.
+    if (outcome.joined) return outcome.exit_code;
 
     // Each output is written on its own: a failure of one (said on stderr) never loses the others, and the
     // exit status still follows the command.

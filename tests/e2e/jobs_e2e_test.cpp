@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -66,7 +67,10 @@ test::ProcessOptions options(const TempDir& dir) {
 /// `joulecast run --job J` of node i with its own fake GPU power, result and store.
 std::string node_command(const TempDir& dir, int i, double watts, const std::string& command) {
     const std::string base = dir.str() + "/node" + std::to_string(i);
-    return "FAKE_NVML_SCRIPT=" + quoted("gpus=1;gpu0.power=" + std::to_string(watts)) + " timeout 180 " +
+    // Each "node" its own runtime directory: runs of one job that share one join its measurement.
+    std::filesystem::create_directories(base + "-runtime");
+    return "XDG_RUNTIME_DIR=" + quoted(base + "-runtime") + " FAKE_NVML_SCRIPT=" +
+           quoted("gpus=1;gpu0.power=" + std::to_string(watts)) + " timeout 180 " +
            quoted(JOULECAST_BINARY) + " run --quiet --job J --json " + quoted(base + ".json") + " --db " +
            quoted(base + ".db") + " -- " + command;
 }
@@ -210,6 +214,51 @@ TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
     EXPECT_NEAR(train["end_s"].get<double>(), end, 1e-6);
     ASSERT_EQ(job["epochs"].size(), 3u);
     for (const auto& epoch : job["epochs"]) EXPECT_EQ(epoch["samples"], 300);
+}
+
+
+// Rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
+const char* const marks = R"(
+import os, time, joulecast
+rank = int(os.environ["RANK"])
+with joulecast.phase("train") as p:
+    for n in range(3):
+        time.sleep(0.2)
+        joulecast.epoch(samples=(rank + 1) * 100, n=n)
+    p.samples = 3 * (rank + 1) * 100
+)";
+
+TEST(JobsEndToEnd, TwoRunsOfOneJobStartedTogetherOnOneNodeAreOneMeasurement) {
+    if (std::system("python3 -c 'import sys' >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 is missing";
+    TempDir dir;
+    auto script = dir.write("marks.py", marks);
+    test::ProcessOptions o = options(dir);
+    o.env["XDG_RUNTIME_DIR"] = dir.str();  // the job's lock files
+    const std::string db = dir.str() + "/node.db";
+    auto task = [&](int rank, int status) {
+        // Like `srun --ntasks-per-node=2 joulecast run -- python3 train.py`: one joulecast per task.
+        const std::string json = dir.str() + "/task" + std::to_string(rank) + ".json";
+        return "timeout 60 " + quoted(JOULECAST_BINARY) + " run --quiet --job J --db " + quoted(db) + " --json " +
+               quoted(json) + " -- sh -c " +
+               quoted("RANK=" + std::to_string(rank) + " LOCAL_RANK=" + std::to_string(rank) +
+                      " WORLD_SIZE=2 python3 " + script.string() + " && exit " + std::to_string(status));
+    };
+    auto both = run_both(task(0, 3), task(1, 5), o);
+    // Each joulecast exits with its own command's status.
+    EXPECT_NE(both.out.find("node0=3 node1=5"), std::string::npos) << both.out << both.err;
+    // Exactly one measurement: one run in the store, one result, with both tasks' ranks in it.
+    auto listed = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "list", "--json"}, o);
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    ASSERT_EQ(Json::parse(listed.out).size(), 1u) << listed.out;
+    const bool first = std::filesystem::exists(dir.path() / "task0.json");
+    const bool second = std::filesystem::exists(dir.path() / "task1.json");
+    ASSERT_NE(first, second) << "one result file, of the run that measured";
+    const Json result = test::read_json(dir.path() / (first ? "task0.json" : "task1.json"));
+    ASSERT_EQ(result["ranks"].size(), 2u) << result["ranks"].dump();
+    ASSERT_EQ(result["phases"].size(), 1u) << result["phases"].dump();
+    EXPECT_EQ(result["phases"][0]["samples"], 900);
+    ASSERT_EQ(result["epochs"].size(), 3u);
+    EXPECT_EQ(result["epochs"][0]["samples"], 300);
 }
 
 }  // namespace
