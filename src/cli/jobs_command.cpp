@@ -85,7 +85,9 @@ int list_jobs(Args& args, const std::string& db) {
             }
             job.id = r.job_id;
             ++job.runs;
-            ++job.nodes[r.node.empty() ? r.hostname : r.node];
+            // A node is a name and a rank: several "nodes" of one job may share a machine.
+            ++job.nodes[(r.node.empty() ? r.hostname : r.node) + "#" +
+                        (r.node_rank ? std::to_string(*r.node_rank) : std::string("-"))];
             job.energy_j += r.total_energy_j.value_or(0);
             job.unfinished = job.unfinished || !r.finished;
         }
