@@ -30,7 +30,8 @@ commands:
   run [options] -- CMD [ARGS...]   measure the energy of a command
   sensors [--json]                 list energy sensors, available or not and why
   mark begin|end|epoch|meta|metric  tell the joulecast run around this script about a phase, epoch, ...
-  runs [list|show|export|rm]       the store of measured runs
+  runs [list|show|export|rm|import]  the store of measured runs (import: results of other nodes)
+  jobs [list|show ID]              distributed jobs: their nodes' runs merged into one
   study [GRID.toml]                run a grid of measured training runs (default: the built-in study)
   analyze [filters]                what drives energy: correlations, Pareto front, guidelines
   forecast RUN --epochs N          forecast a stored run from its first epochs; --backtest over the store
@@ -55,6 +56,7 @@ const Command commands[] = {
     {"sensors", joulecast::cli::sensors_command, &joulecast::cli::sensors_usage},
     {"mark", joulecast::cli::mark_command, &joulecast::cli::mark_usage},
     {"runs", joulecast::cli::runs_command, &joulecast::cli::runs_usage},
+    {"jobs", joulecast::cli::jobs_command, &joulecast::cli::jobs_usage},
     {"study", joulecast::cli::study_command, &joulecast::cli::study_usage},
     {"analyze", joulecast::cli::analyze_command, &joulecast::cli::analyze_usage},
     {"forecast", joulecast::cli::forecast_command, &joulecast::cli::forecast_usage},

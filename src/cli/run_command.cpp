@@ -46,6 +46,10 @@ options:
   --replay FILE.csv  read a recorded trace instead of this machine's sensors
   --name NAME        a name for the run
   --tag K=V          a tag for the run (repeatable)
+  --job ID           the distributed job this run is one node's part of (default $SLURM_JOB_ID, else
+                     $TORCHELASTIC_RUN_ID); `joulecast jobs show ID` merges its nodes (docs/distributed.md).
+                     The first run of a job on a node measures; others of the same job join it (they run
+                     their command as its client, write no result, and exit with their command's status)
   --redact GLOB      also mask the values of arguments named like GLOB in the stored command line
                      (repeatable; *token*, *password*, *passwd*, *secret* and *key* always are)
   --country ISO3     grid carbon intensity of a country (default: $JOULECAST_COUNTRY, else the world average)
@@ -87,6 +91,7 @@ struct RunOptions {
     std::string json_path;
     std::string trace_path;
     std::string name;
+    std::string job;
     std::map<std::string, std::string> tags;
     std::vector<std::string> redact_patterns;
     bool quiet = false;
@@ -136,7 +141,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
         if (args.flag("--")) break;
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
             args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
-            args.value("--db", options.db_path) || args.value("--push", options.push_url)) {
+            args.value("--job", options.job) || args.value("--db", options.db_path) ||
+            args.value("--push", options.push_url)) {
         } else if (args.value("--push-interval", text)) {
             options.push_interval = positive_duration_option("--push-interval", text);
         } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
@@ -208,6 +214,7 @@ int run_command(const std::vector<std::string>& raw) {
                                 options.redact_patterns.end());
     spec.name = options.name;
     spec.tags = options.tags;
+    spec.job = options.job;
     spec.monitor = options.monitor;
     spec.quiet = options.quiet;
     spec.forecast = options.forecast;
@@ -231,6 +238,8 @@ int run_command(const std::vector<std::string>& raw) {
     if (!options.trace_path.empty()) check_output_path("--trace", options.trace_path);
 
     runner::RunOutcome outcome = runner::measure_command(spec, std::cerr);
+    // Joined the run that measures this job on this node: nothing measured here, the command's status.
+    if (outcome.joined) return outcome.exit_code;
 
     // Each output is written on its own: a failure of one (said on stderr) never loses the others, and the
     // exit status still follows the command.

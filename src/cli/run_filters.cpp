@@ -32,6 +32,11 @@ bool filter_option(Args& args, RunFilter& filter) {
         filter.tags.emplace_back("study", text);
         return true;
     }
+    if (args.value("--job", text)) {
+        if (text.empty()) throw UsageError("--job: expected a job id");
+        filter.job = text;
+        return true;
+    }
     if (args.value("--status", text)) {
         filter.status = parse_run_status(text);
         if (!filter.status)

@@ -24,6 +24,7 @@
 #include "meter/run_json.hpp"
 #include "report/summary.hpp"
 #include "store/export.hpp"
+#include "store/import.hpp"
 #include "store/iso_time.hpp"
 #include "store/run_store.hpp"
 
@@ -36,16 +37,22 @@ The store of measured runs (SQLite). Run ids may be shortened to any unique pref
 subcommands:
   list [FILTERS] [--json]          runs, newest first (the default): id, start, name, status, duration,
                                    energy with how it was obtained, CO2e
+                                   (and the job and node, where a run is part of a job)
   show ID [--json]                 one run in full (--json: its result document as stored, schema joulecast.run/2, or /1 for older runs)
   export [FILTERS] --format csv|json [--output FILE] [--readings]
                                    csv: one row per run, or one per reading with --readings;
                                    json: an array of result documents (with their readings with --readings)
   rm ID... [--yes] [--force]       remove runs and everything stored with them
+  import FILE.json...              add result documents (`joulecast run --json`) written on other nodes;
+                                   a run already in the store is skipped (by its id), a file that is not
+                                   a joulecast result is refused with the reason (exit 1), the others
+                                   are still imported
 
 filters:
   --study NAME     runs of one study (tag study=NAME)
   --name PATTERN   a glob (*, ?, [...]; case-sensitive) or else a case-insensitive substring of the name
   --tag K=V        runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
+  --job ID         the runs of one distributed job (`joulecast jobs` merges them)
   --status S       running | completed | failed | interrupted | profiled
   --since T        started at or after T: an ISO 8601 time (2026-11-26, 2026-11-26T14:30, ...Z or +01:00;
                    local time without a zone) or a duration before now (30m, 2h, 3d, 1w)
@@ -127,15 +134,23 @@ std::string shortened(const std::string& text, std::size_t max) {
 }
 
 void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
+    // The JOB column (job id, node and node rank) only where some run is part of a distributed job.
+    const bool jobs = std::any_of(runs.begin(), runs.end(), [](const RunSummary& r) { return !r.job_id.empty(); });
     std::vector<std::vector<std::string>> rows = {
         {"ID", "STARTED", "NAME", "STATUS", "DURATION", "ENERGY", "METHOD", "CO2E"}};
+    if (jobs) rows[0].push_back("JOB (NODE)");
     for (const RunSummary& r : runs) {
         rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), to_string(r.status),
                         r.duration_s ? format_clock(*r.duration_s) : "-",
                         r.total_energy_j ? format_energy_fixed(*r.total_energy_j) : "-", method_hint(r),
                         r.co2e_g ? format_mass_fixed(*r.co2e_g) : "-"});
+        if (jobs)
+            rows.back().push_back(r.job_id.empty() ? "-"
+                                                   : shortened(r.job_id, 24) + " (" + r.node +
+                                                         (r.node_rank ? " #" + std::to_string(*r.node_rank) : "") +
+                                                         ")");
     }
-    print_table(out, rows, {false, false, false, false, true, true, false, true});
+    print_table(out, rows, {false, false, false, false, true, true, false, true, false});
 }
 
 void print_run(std::ostream& out, const RunResult& r) {
@@ -159,6 +174,12 @@ void print_run(std::ostream& out, const RunResult& r) {
     if (!r.host.cpu_model.empty()) host += ", " + r.host.cpu_model;
     for (const auto& g : r.gpus) host += ", " + g.name;
     line("host", host);
+    if (!r.job_id.empty() || r.node_rank) {
+        std::string job = r.job_id.empty() ? "-" : r.job_id + " (from " + r.job_source + ")";
+        job += ", node " + (r.node.empty() ? r.host.hostname : r.node);
+        if (r.node_rank) job += " rank " + std::to_string(*r.node_rank) + " (from " + r.node_rank_source + ")";
+        line("job", job);
+    }
     out << '\n';
 
     const WindowEnergy& e = r.energy;
@@ -322,6 +343,40 @@ int export_runs(Args& args, Common common) {
     return 0;
 }
 
+int import_runs(Args& args, Common common) {
+    std::vector<std::string> files;
+    while (!args.done()) {
+        if (common_option(args, common)) continue;
+        if (args.peek() != "-" && starts_with(args.peek(), "-")) unknown_argument(args);
+        files.push_back(args.next());
+    }
+    if (files.empty()) throw UsageError("runs import: expected one or more result files (joulecast run --json)");
+    auto store = open_store(common, true);
+    std::size_t imported = 0, present = 0, refused = 0;
+    for (const std::string& file : files) {
+        const ImportOutcome outcome = import_result_file(*store, file);
+        std::string where = outcome.job_id.empty() ? "" : ", job " + outcome.job_id;
+        if (!outcome.node.empty()) where += ", node " + outcome.node;
+        switch (outcome.status) {
+        case ImportStatus::imported:
+            ++imported;
+            std::cout << "imported " << outcome.run_id << " from " << file << " (" << where.substr(2) << ")\n";
+            break;
+        case ImportStatus::already_present:
+            ++present;
+            std::cout << "skipped " << file << ": run " << outcome.run_id << " is already in " << store->path()
+                      << '\n';
+            break;
+        case ImportStatus::refused:
+            ++refused;
+            std::cerr << "joulecast: runs import: refused " << file << ": " << outcome.reason << '\n';
+            break;
+        }
+    }
+    std::cout << imported << " imported, " << present << " already present, " << refused << " refused\n";
+    return refused > 0 ? 1 : 0;
+}
+
 int remove_runs(Args& args, Common common) {
     std::vector<std::string> ids;
     bool yes = false, force = false;
@@ -402,7 +457,8 @@ int runs_command(const std::vector<std::string>& raw) {
     if (subcommand == "show") return show_run(args, common);
     if (subcommand == "export") return export_runs(args, common);
     if (subcommand == "rm" || subcommand == "remove") return remove_runs(args, common);
-    throw UsageError("unknown subcommand '" + subcommand + "' (list, show, export, rm)");
+    if (subcommand == "import") return import_runs(args, common);
+    throw UsageError("unknown subcommand '" + subcommand + "' (list, show, export, rm, import)");
 }
 
 }  // namespace joulecast::cli

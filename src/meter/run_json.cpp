@@ -247,6 +247,13 @@ RunResult read_run(const J& j) {
     read(j, "duration_s", r.duration_s);
     read(j, "origin_monotonic_ns", r.origin_monotonic_ns);
     if (const J* host = object_member(j, "host")) r.host = host_from_json(nlohmann::json(*host), r.gpus);
+    if (const J* job = object_member(j, "job")) {
+        if (auto it = job->find("id"); it != job->end() && !it->is_null()) read(*job, "id", r.job_id);
+        read(*job, "source", r.job_source);
+        read(*job, "node", r.node);
+        read(*job, "node_rank", r.node_rank);
+        read(*job, "node_rank_source", r.node_rank_source);
+    }
 
     read_energy_part(j, r);
     if (const J* attributed = object_member(j, "attributed")) {
@@ -411,6 +418,11 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                  {"cores", r.host.cores},
                  {"memory_bytes", r.host.memory_bytes},
                  {"gpus", gpus}};
+    j["job"] = {{"id", r.job_id.empty() ? Json(nullptr) : Json(r.job_id)},
+                {"source", r.job_source},
+                {"node", r.node},
+                {"node_rank", optional_number(r.node_rank)},
+                {"node_rank_source", r.node_rank_source}};
 
     const WindowEnergy& e = r.energy;
     j["energy_j"] = energy_object(e.total_j, e.domain_j, e.measured_j, e.modelled_j);

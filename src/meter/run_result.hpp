@@ -146,6 +146,13 @@ struct RunResult {
     std::int64_t origin_monotonic_ns = 0;
     HostInfo host;
     std::vector<GpuInfo> gpus;
+    /// The distributed job this run is one node's part of (docs/distributed.md): `--job ID`, else
+    /// SLURM_JOB_ID, else TORCHELASTIC_RUN_ID; empty when none. `job_source` names which one.
+    std::string job_id;
+    std::string job_source;
+    std::string node;                     ///< the node's name (its hostname)
+    std::optional<long long> node_rank;   ///< GROUP_RANK / SLURM_NODEID, else the ranks' hello lines
+    std::string node_rank_source;         ///< "GROUP_RANK", "SLURM_NODEID", "hello" or empty
 
     WindowEnergy energy;  ///< gross, over the command's lifetime
     AttributedEnergy attributed;  ///< the job's share of the CPU and DRAM energy (meter/attribution.hpp)

@@ -16,6 +16,8 @@
 #include "core/host.hpp"
 #include "core/text.hpp"
 #include "meter/attribution.hpp"
+#include "runner/job_identity.hpp"
+#include "runner/node_lock.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "meter/run_json.hpp"
 #include "store/run_store.hpp"
@@ -76,8 +78,54 @@ void repair_user_text(const RunSpec& spec, RunResult& header, std::vector<std::s
 
 }  // namespace
 
+/// Runs the command as a client of the run that measures the job on this node: its clients connect to that
+/// run's control socket (their hello names their rank), and the exit status is the command's.
+RunOutcome join_measurement(const RunSpec& spec, const std::string& socket, std::ostream& log) {
+    std::map<std::string, std::string> env = spec.env;
+    env["JOULECAST_SOCKET"] = socket;
+    SignalForwarder forwarder;
+    RunOutcome outcome;
+    outcome.joined = true;
+    auto child = ChildProcess::spawn(spec.command, env);
+    if (!child) {
+        log << "joulecast: " << child.error() << '\n';
+        outcome.exit_code = 127;
+        return outcome;
+    }
+    forwarder.forward_to(child->pid());
+    outcome.exit_code = child->wait();
+    forwarder.forward_to(0);
+    return outcome;
+}
+
 RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     const std::int64_t wall_start = monotonic_ns();
+    // One measurement per node and job: a run that finds the job measured here joins it, before any sensor
+    // is opened.
+    std::vector<std::string> early_warnings;
+    std::optional<NodeMembership> membership;
+    {
+        RunResult job;
+        identify_job(job, spec.job, "", process_env());
+        if (!job.job_id.empty() && spec.one_measurement_per_node) {
+            std::string why;
+            membership = NodeMembership::acquire(job.job_id, why, spec.lock_dir);
+            if (!membership) {
+                early_warnings.push_back("measuring alone, not once per node: " + why);
+            } else if (!membership->leader()) {
+                if (auto socket = membership->leader_socket(std::chrono::seconds(10))) {
+                    if (!spec.quiet)
+                        log << "joulecast: job " << job.job_id
+                            << " is measured on this node by another joulecast run: joined it (its result "
+                               "has this command's phases)\n";
+                    return join_measurement(spec, *socket, log);
+                }
+                early_warnings.push_back("the run measuring job " + job.job_id +
+                                         " on this node published no control socket: measured alone");
+                membership.reset();
+            }
+        }
+    }
     Monitor monitor(spec.monitor);
     if (!spec.monitor.sensors.replay_path.empty() && monitor.sensors().used().empty())
         throw UsageError("--replay: " + monitor.sensors().sensors.front().availability.reason);
@@ -87,9 +135,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     RunResult header;
     header.id = new_run_id();
     // The workload's phases, epochs, meta and metrics arrive here; a channel that cannot open is a warning.
-    std::vector<std::string> warnings;
+    std::vector<std::string> warnings = early_warnings;
     repair_user_text(spec, header, warnings);
     header.host = read_host_info(spec.monitor.sensors.proc_root);
+    identify_job(header, spec.job, header.host.hostname, process_env());
     header.gpus = monitor.sensors().gpus();
     apply_carbon(header, spec.carbon);  // so that a run killed mid-way still has its intensity in the store
 
@@ -108,6 +157,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         if (epoch_ended) live.on_epoch(event.t_ns);
     });
     std::map<std::string, std::string> child_env = spec.env;
+    if (server && membership) membership->publish((*server)->path());
     if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
     else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
 
@@ -183,6 +233,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             status = RunStatus::failed;
         }
     }
+    // The runs that joined this one end their commands inside the window.
+    if (membership) membership->wait_for_joiners(spec.quiet ? nullptr : &log);
     // Lines the workload sent just before it ended are read before the window closes.
     if (server) (*server)->stop();
 
@@ -201,6 +253,12 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     result.command = header.command;
     result.tags = header.tags;
     result.host = header.host;
+    result.job_id = header.job_id;
+    result.job_source = header.job_source;
+    result.node = header.node;
+    result.node_rank = header.node_rank;
+    result.node_rank_source = header.node_rank_source;
+    node_rank_from_ranks(result);
     result.started_at = header.started_at;
     result.exit_code = outcome.exit_code;
     result.status = status;

@@ -26,6 +26,10 @@ struct RunSpec {
     std::map<std::string, std::string> env;    ///< added to the child's environment
     std::string name;
     std::map<std::string, std::string> tags;
+    std::string job;                           ///< --job ID (else SLURM_JOB_ID, else TORCHELASTIC_RUN_ID)
+    /// With a job id: the first run of the job on this node measures, the others join it (runner/node_lock.hpp).
+    bool one_measurement_per_node = true;
+    std::string lock_dir;                      ///< where the job's lock files are (empty: $XDG_RUNTIME_DIR, /tmp)
     MonitorOptions monitor;
     CarbonSetting carbon;
     std::optional<std::string> store_path;     ///< where the run is kept; none: not stored
@@ -46,6 +50,9 @@ struct RunOutcome {
     /// True when the profile's signal ended the command (it then exited 0 or died of SIGINT / SIGTERM): the
     /// run is `profiled` and joulecast reports success.
     bool ended_by_profile = false;
+    /// This run joined the run that measures its job on this node: it measured nothing (`result` is empty);
+    /// its command ran as that run's client and `exit_code` is the command's.
+    bool joined = false;
 };
 
 /// Runs and measures `spec.command`. Notes, fallbacks and store problems go to `log` (unless quiet); the

@@ -79,6 +79,9 @@ nlohmann::ordered_json summary_json(const RunSummary& r) {
         {"co2e_g", optional_json(r.co2e_g)},
         {"finished", r.finished},
         {"hostname", r.hostname},
+        {"job", r.job_id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.job_id)},
+        {"node", r.node},
+        {"node_rank", r.node_rank ? nlohmann::ordered_json(*r.node_rank) : nlohmann::ordered_json(nullptr)},
         {"tags", r.tags}};
 }
 

@@ -31,6 +31,15 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int busy_timeout_ms = 10'000;
+
+/// Binds job_id, node and node_rank of `r` to the parameters first, first + 1 and first + 2.
+void bind_job(sqlite::Statement& q, int first, const RunResult& r) {
+    if (r.job_id.empty()) q.bind_null(first);
+    else q.bind(first, r.job_id);
+    q.bind(first + 1, r.node.empty() ? r.host.hostname : r.node);
+    if (r.node_rank) q.bind(first + 2, static_cast<std::int64_t>(*r.node_rank));
+    else q.bind_null(first + 2);
+}
 constexpr int transaction_attempts = 4;  // each waits up to the busy timeout before giving up
 
 std::string this_hostname() {
@@ -184,13 +193,15 @@ void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel
         {
             auto q = m_db->cached(
                 "INSERT INTO runs (id, name, status, command, started_at, started_unix, "
-                "intensity_g_per_kwh, pue, host, hostname, boot_id, pid, pid_start, origin_ns, updated_at) "
-                "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+                "intensity_g_per_kwh, pue, host, hostname, boot_id, pid, pid_start, origin_ns, updated_at, "
+                "job_id, node, node_rank) "
+                "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
             q->bind(1, header.id).bind(2, header.name).bind(3, command).bind(4, started_at);
             q->bind(5, started_unix);
             if (header.carbon) q->bind(6, header.carbon->intensity_g_per_kwh).bind(7, header.carbon->pue);
             q->bind(8, host).bind(9, this_hostname()).bind(10, this_boot_id()).bind(11, std::int64_t{pid});
             q->bind(12, pid_start).bind(13, origin_ns).bind(14, now);
+            bind_job(*q, 15, header);
             q->run();
         }
         auto c = m_db->cached(
@@ -283,9 +294,9 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 "INSERT INTO runs (id, name, status, command, started_at, started_unix, duration_s, "
                 "exit_code, total_energy_j, gpu_energy_j, cpu_energy_j, dram_energy_j, measured_energy_j, "
                 "modelled_energy_j, energy_method, co2e_g, intensity_g_per_kwh, pue, host, hostname, "
-                "result_json, updated_at) "
+                "result_json, updated_at, job_id, node, node_rank) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                "?19, ?20, ?21, ?22) "
+                "?19, ?20, ?21, ?22, ?23, ?24, ?25) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, "
                 "command = excluded.command, started_at = excluded.started_at, "
                 "started_unix = excluded.started_unix, duration_s = excluded.duration_s, "
@@ -295,7 +306,8 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 "modelled_energy_j = excluded.modelled_energy_j, energy_method = excluded.energy_method, "
                 "co2e_g = excluded.co2e_g, intensity_g_per_kwh = excluded.intensity_g_per_kwh, "
                 "pue = excluded.pue, host = excluded.host, result_json = excluded.result_json, "
-                "updated_at = excluded.updated_at");
+                "updated_at = excluded.updated_at, job_id = excluded.job_id, node = excluded.node, "
+                "node_rank = excluded.node_rank");
             q->bind(1, r.id).bind(2, r.name).bind(3, to_string(r.status)).bind(4, command).bind(5, started_at);
             q->bind(6, started_unix).bind(7, r.duration_s).bind(8, r.exit_code).bind(9, r.energy.total_j);
             q->bind(10, r.energy.domain("gpu"))
@@ -307,6 +319,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
             }
             q->bind(19, host).bind(20, r.host.hostname.empty() ? this_hostname() : r.host.hostname);
             q->bind(21, document).bind(22, now);
+            bind_job(*q, 23, r);
             q->run();
         }
         // The phases, epochs, meta and metrics live in result_json; tags have their table for the filters.
@@ -390,7 +403,7 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
     std::string sql =
         "SELECT id, name, status, command, started_at, started_unix, duration_s, exit_code, total_energy_j, "
         "gpu_energy_j, cpu_energy_j, dram_energy_j, measured_energy_j, modelled_energy_j, co2e_g, hostname, "
-        "result_json IS NOT NULL FROM runs WHERE 1";
+        "result_json IS NOT NULL, job_id, node, node_rank FROM runs WHERE 1";
     auto parameter = [&](Value v) {
         values.push_back(std::move(v));
         return "?" + std::to_string(values.size());
@@ -407,6 +420,7 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
         if (!value.empty()) sql += " AND tags.value = " + parameter(value);
         sql += ")";
     }
+    if (filter.job) sql += " AND job_id = " + parameter(*filter.job);
     if (filter.status) sql += " AND status = " + parameter(std::string(to_string(*filter.status)));
     if (filter.since_unix) sql += " AND started_unix >= " + parameter(*filter.since_unix);
     if (filter.until_unix) sql += " AND started_unix <= " + parameter(*filter.until_unix);
@@ -439,6 +453,9 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
         s.co2e_g = q.optional_real(14);
         s.hostname = q.text(15);
         s.finished = q.integer(16) != 0;
+        s.job_id = q.text(17);
+        s.node = q.text(18);
+        s.node_rank = q.optional_integer(19);
         runs.push_back(std::move(s));
     }
     auto t = m_db->cached("SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
@@ -518,8 +535,8 @@ RunResult RunStore::partial_result(const std::string& id) {
     std::optional<double> intensity, pue;
     {
         auto q = m_db->cached(
-            "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue FROM runs WHERE id = "
-            "?1");
+            "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue, job_id, node, node_rank "
+            "FROM runs WHERE id = ?1");
         q->bind(1, id);
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         r.name = q->text(0);
@@ -533,6 +550,9 @@ RunResult RunStore::partial_result(const std::string& id) {
         if (host.is_object()) r.host = host_from_json(host, r.gpus);
         intensity = q->optional_real(5);
         pue = q->optional_real(6);
+        r.job_id = q->text(7);
+        r.node = q->text(8);
+        r.node_rank = q->optional_integer(9);
     }
     {
         auto q = m_db->cached("SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
@@ -597,6 +617,12 @@ RunResult RunStore::get(const std::string& id_or_prefix) {
     if (!run) throw StoreError("run store " + m_path + ": the stored result of run " + id + " cannot be read: " +
                                run.error());
     return std::move(run).value();
+}
+
+bool RunStore::contains(const std::string& id) {
+    auto q = m_db->cached("SELECT 1 FROM runs WHERE id = ?1");
+    q->bind(1, id);
+    return q->step();
 }
 
 bool RunStore::remove(const std::string& id) {

@@ -71,6 +71,9 @@ struct RunSummary {
     std::optional<double> modelled_energy_j;  ///< part of the total from models
     std::optional<double> co2e_g;
     std::string hostname;
+    std::string job_id;                  ///< empty: not part of a job
+    std::string node;                    ///< the node's name (docs/distributed.md)
+    std::optional<long long> node_rank;
     std::map<std::string, std::string> tags;
     /// The full result is stored. False for a running run and for one whose joulecast stopped before the end
     /// (its energy columns, when set, come from the readings stored so far).
@@ -84,6 +87,7 @@ struct RunFilter {
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;  ///< every k=v must match; an empty v: key present
     std::optional<RunStatus> status;
+    std::optional<std::string> job;    ///< runs of this job id only
     std::optional<double> since_unix;  ///< started at or after, Unix seconds
     std::optional<double> until_unix;  ///< started at or before
     std::optional<std::size_t> limit;
@@ -151,6 +155,8 @@ public:
     nlohmann::ordered_json get_document(const std::string& id_or_prefix);
     /// The stored channels and readings of a run (id or unique prefix).
     StoredTrace trace(const std::string& id_or_prefix);
+    /// Whether a run with exactly this id is stored.
+    bool contains(const std::string& id);
     /// Removes a run (full id) and everything stored with it. False when no such run.
     bool remove(const std::string& id);
 

@@ -144,13 +144,25 @@ DROP TABLE IF EXISTS meta;
 DROP TABLE IF EXISTS metrics;
 )sql";
 
+// Version 4. Distributed jobs (docs/distributed.md): each run records the job it is one node's part of, the
+// node's name and its rank among the job's nodes, as columns so that `jobs list/show` finds a job's runs
+// without reading every document. Runs stored before have no job; their node is the host that wrote them.
+const char* const schema_v4 = R"sql(
+ALTER TABLE runs ADD COLUMN job_id TEXT;             -- NULL: not part of a job
+ALTER TABLE runs ADD COLUMN node TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN node_rank INTEGER;
+UPDATE runs SET node = hostname;
+CREATE INDEX runs_by_job ON runs (job_id) WHERE job_id IS NOT NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& store_migrations() {
     static const std::vector<Migration> migrations = {{1, "initial schema", schema_v1},
                                                       {2, "markers of running runs", schema_v2},
                                                       {3, "drop the unread phases/epochs/meta/metrics tables",
-                                                       schema_v3}};
+                                                       schema_v3},
+                                                      {4, "job id, node and node rank of each run", schema_v4}};
     return migrations;
 }
 

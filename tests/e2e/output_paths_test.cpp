@@ -120,7 +120,7 @@ TEST(OutputPaths, AStdoutThatCannotBeWrittenIsAFailureNotASilentSuccess) {
     ProcessOptions options;
     options.env = test::isolated_env(dir.str());
     ASSERT_EQ(run_process({JOULECAST_BINARY, "run", "--quiet", "--", "true"}, options).exit_code, 0);
-    for (const char* args : {"runs list --json", "runs list", "sensors", "sensors --json", "study --dry-run",
+    for (const char* args : {"runs list --json", "runs list", "sensors", "sensors --json", "jobs list",
                              "analyze --json", "--version"}) {
         auto r = to_full_device(options, args);
         EXPECT_EQ(r.exit_code, 1) << args << ": " << r.err;

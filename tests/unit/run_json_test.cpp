@@ -28,6 +28,11 @@ RunResult full_run() {
     r.origin_monotonic_ns = 123456789012;
     r.host = {"node7", "Some CPU @ 2.0GHz", 16, 64ull << 30};
     r.gpus = {{0, "NVIDIA H100 80GB HBM3", "GPU-aaaa", 700}, {1, "NVIDIA H100 80GB HBM3", "GPU-bbbb", 650}};
+    r.job_id = "slurm-4711";
+    r.job_source = "SLURM_JOB_ID";
+    r.node = "node7";
+    r.node_rank = 3;
+    r.node_rank_source = "SLURM_NODEID";
 
     WindowEnergy& e = r.energy;
     e.start_ns = r.origin_monotonic_ns;
@@ -128,6 +133,11 @@ TEST(RunJson, EveryFieldSurvivesTheRoundTrip) {
     EXPECT_EQ(read->forecast->target, TargetKind::duration);
     EXPECT_EQ(read->forecast->basis, ForecastBasis::windows);
     EXPECT_EQ(read->energy.domain_j, run.energy.domain_j);
+    EXPECT_EQ(read->job_id, "slurm-4711");
+    EXPECT_EQ(read->job_source, "SLURM_JOB_ID");
+    EXPECT_EQ(read->node, "node7");
+    EXPECT_EQ(read->node_rank, 3);
+    EXPECT_EQ(read->node_rank_source, "SLURM_NODEID");
     EXPECT_EQ(read->epochs[0].domain_j, run.epochs[0].domain_j);
     ASSERT_EQ(read->ranks.size(), 2u);
     EXPECT_EQ(read->ranks[0].pid, 4242);
@@ -210,6 +220,20 @@ TEST(RunJson, EveryWrittenValueIsReadBack) {
         ++checked;
     }
     EXPECT_GT(checked, 140u);
+}
+
+TEST(RunJson, ARunOfNoJobHasANullJobIdAndReadsBackEmpty) {
+    RunResult run = full_run();
+    run.job_id.clear();
+    run.node_rank.reset();
+    const Json written = to_json(run);
+    EXPECT_TRUE(written["job"]["id"].is_null());
+    EXPECT_TRUE(written["job"]["node_rank"].is_null());
+    auto read = run_from_json(written);
+    ASSERT_TRUE(read) << read.error();
+    EXPECT_EQ(read->job_id, "");
+    EXPECT_FALSE(read->node_rank);
+    EXPECT_EQ(read->node, "node7");
 }
 
 TEST(RunJson, ReadsSchemaOneDocuments) {

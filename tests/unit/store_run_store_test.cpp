@@ -207,8 +207,10 @@ TEST(StoreRunStore, AVersion2StoreLosesItsUnreadTablesAndKeepsItsRuns) {
                 "('eeee000000000001', 'accuracy', 0, 0.8, 0.7), ('eeee000000000001', 'accuracy', 1, 1.6, 0.9)");
     }
     RunStore store(path);  // migrates
-    EXPECT_EQ(count(path, "PRAGMA user_version"), 3);
-    EXPECT_EQ(RunStore::schema_version(), 3);
+    EXPECT_EQ(count(path, "PRAGMA user_version"), 4);
+    EXPECT_EQ(RunStore::schema_version(), 4);
+    // Version 4: the runs of before belong to no job; their node is the host that wrote them.
+    EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE job_id IS NULL AND node_rank IS NULL"), 2);
     for (const char* table : {"phases", "epochs", "meta", "metrics"})
         EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 0)
             << table;
@@ -229,6 +231,39 @@ TEST(StoreRunStore, AVersion2StoreLosesItsUnreadTablesAndKeepsItsRuns) {
     // A finished run of the migrated store can be finished again (a retried write) without the old tables.
     store.finish_run(result, document);
     EXPECT_EQ(count(path, "SELECT count(*) FROM tags WHERE run_id = 'eeee000000000001'"), 2);
+}
+
+TEST(StoreRunStore, JobNodeAndNodeRankAreStoredListedAndFiltered) {
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    RunStore store(path);
+    RunResult a = finished("aaaa000000000001");
+    a.job_id = "J7";
+    a.job_source = "--job";
+    a.node = "node-a";
+    a.node_rank = 1;
+    // Begun with the job known from the start: a run still going is found by its job too.
+    store.begin_run(a, gpu_channels(), 0, getpid());
+    EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE job_id = 'J7' AND node = 'node-a' AND node_rank = 1"),
+              1);
+    store.finish_run(a, to_json(a));
+    RunResult b = finished("bbbb000000000002");  // no job
+    store.finish_run(b, to_json(b));
+
+    RunFilter job;
+    job.job = "J7";
+    const auto runs = store.list(job);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].id, a.id);
+    EXPECT_EQ(runs[0].job_id, "J7");
+    EXPECT_EQ(runs[0].node, "node-a");
+    EXPECT_EQ(runs[0].node_rank, 1);
+    const auto other = store.summary(b.id);
+    EXPECT_EQ(other.job_id, "");
+    EXPECT_EQ(other.node, "testhost");  // no node given: the host's name
+    EXPECT_FALSE(other.node_rank);
+    EXPECT_EQ(store.get(a.id).node_rank, 1);
+    EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE job_id IS NULL"), 1);
 }
 
 TEST(StoreRunStore, FinishWithoutBeginRecordsTheRun) {

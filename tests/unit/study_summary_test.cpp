@@ -157,7 +157,7 @@ TEST(StudySummary, ConfigurationAtChanceAccuracyIsFlaggedInTableAndJson) {
     EXPECT_EQ(summary.at_chance, 1);
 
     std::ostringstream table;
-    print_summary(table, summary);
+    print_study_summary(table, summary);
     EXPECT_NE(table.str().find("0.101 CHANCE"), std::string::npos) << table.str();
     EXPECT_EQ(table.str().find("0.710 CHANCE"), std::string::npos) << table.str();
     EXPECT_NE(table.str().find("CHANCE: 1 configuration no better than guessing (accuracy at most 0.150"),
