@@ -14,6 +14,11 @@ params (sum of p.numel()), macs (forward multiply-accumulates per sample of the 
 layers), macs_per_param, activations (elements of those layer calls' outputs per sample), mac_layers (the
 number of those calls), batch_size, learning_rate, epochs, dataset, input, classes, device, precision, ...
 
+With --windows N (the GPU calibration schedule, tools/gpu/calibration.toml) the epochs are replaced by a
+phase "warmup" of --warmup-seconds, then N windows of equal steps (about --window-seconds each), each a "train"
+phase holding one epoch. Models named tv_* are torchvision's (ResNet-50, MobileNetV3-Large, ShuffleNetV2,
+EfficientNet-B0, DenseNet-121 in their ImageNet form, and a small ViT for 32x32), untrained.
+
 Data: seeded synthetic 3x32x32 images by default, or Fashion-MNIST / CIFAR-10 when they are on this machine
 (torchvision's folders with download=False, or the IDX .gz files of Debian's dataset-fashion-mnist); nothing
 is downloaded. CUDA is used when available (--device to choose).
