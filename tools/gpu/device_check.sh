@@ -21,7 +21,8 @@ $J run --name load-matmul --json "$OUT/load.json" -- python3 carry/load.py --sec
     > "$OUT/load.out" 2> "$OUT/load.err"
 
 # 3. The calibration study (tools/gpu/calibration.toml): 20 architectures x batch 32/128/512, each run a warm-up
-#    then three measured windows, capped at 8 s per run by `timeout`: at most 60 x 9 s = 9 min, enforced here too.
+#    then three measured windows, each run stopped at 8 s by [study] time_limit: at most 60 x 8.5 s plus
+#    joulecast's own part, under 9 min (the dry run states the bound); the whole study is also cut at 560 s.
 if [ -f carry/tools/gpu/calibration.toml ]; then
     (cd carry && ./joulecast study --dry-run tools/gpu/calibration.toml) > "$OUT/study-plan.txt" 2>&1
     (cd carry && timeout ${STUDY_TIMEOUT:-560} ./joulecast study tools/gpu/calibration.toml --json "$OUT/study.json") \
