@@ -9,7 +9,9 @@ mkdir -p "$OUT"
 J=./carry/joulecast
 export JOULECAST_DB="$OUT/runs.db"
 export PYTHONPATH="$PWD/carry/python"
-{ nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv; ldd --version | head -1; } > "$OUT/machine.txt" 2>&1
+{ nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv; ldd --version | head -1
+  python3 -c "import torch, torchvision; print(\"torch\", torch.__version__, \"torchvision\", torchvision.__version__)"; } \
+    > "$OUT/machine.txt" 2>&1  # without torchvision the 18 tv_* runs fail at once (the other 42 still run)
 $J sensors > "$OUT/sensors.txt" 2>&1
 
 # 1. joulecast's phase energy against the NVML counter read by pynvml around the same load.
