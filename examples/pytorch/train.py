@@ -14,6 +14,11 @@ params (sum of p.numel()), macs (forward multiply-accumulates per sample of the 
 layers), macs_per_param, activations (elements of those layer calls' outputs per sample), mac_layers (the
 number of those calls), batch_size, learning_rate, epochs, dataset, input, classes, device, precision, ...
 
+With --windows N (the GPU calibration schedule, tools/gpu/calibration.toml) the epochs are replaced by a
+phase "warmup" of --warmup-seconds, then N windows of equal steps (about --window-seconds each), each a "train"
+phase holding one epoch. Models named tv_* are torchvision's (ResNet-50, MobileNetV3-Large, ShuffleNetV2,
+EfficientNet-B0, DenseNet-121 in their ImageNet form, and a small ViT for 32x32), untrained.
+
 Data: seeded synthetic 3x32x32 images by default, or Fashion-MNIST / CIFAR-10 when they are on this machine
 (torchvision's folders with download=False, or the IDX .gz files of Debian's dataset-fashion-mnist); nothing
 is downloaded. CUDA is used when available (--device to choose).
@@ -513,6 +518,32 @@ MODELS = {
 }
 
 
+def torchvision_model(name):
+    """A torchvision architecture in its ImageNet form (strides and stem unchanged), untrained, with `classes`
+    outputs. On 3x32x32 inputs the CNNs end on a 1x1 feature map (their adaptive pooling allows it); the ViT
+    is a small one built for 32x32 (patch 4: 64 patches + the class token)."""
+
+    def build(shape, classes):
+        import torchvision.models as tvm  # imported only for these models
+        if name == "tv_vit_small":
+            if shape[1] != shape[2] or shape[1] % 4:
+                raise ValueError("tv_vit_small needs a square input whose side is a multiple of 4")
+            return tvm.VisionTransformer(image_size=shape[1], patch_size=4, num_layers=6, num_heads=6,
+                                         hidden_dim=384, mlp_dim=1536, num_classes=classes)
+        builders = {"tv_resnet50": tvm.resnet50, "tv_mobilenet_v3_large": tvm.mobilenet_v3_large,
+                    "tv_shufflenet_v2": tvm.shufflenet_v2_x1_0, "tv_efficientnet_b0": tvm.efficientnet_b0,
+                    "tv_densenet121": tvm.densenet121}
+        return builders[name](num_classes=classes)
+
+    return build
+
+
+TORCHVISION_MODELS = ["tv_resnet50", "tv_mobilenet_v3_large", "tv_shufflenet_v2", "tv_efficientnet_b0",
+                      "tv_densenet121", "tv_vit_small"]
+for _name in TORCHVISION_MODELS:
+    MODELS[_name] = torchvision_model(_name)
+
+
 def count_macs(model, shape, device):
     """(macs, activations, mac_layers) over one forward pass of one sample: the multiply-accumulates of the
     conv, linear and attention calls, the elements of those calls' outputs per sample, and the number of those
@@ -539,8 +570,21 @@ def count_macs(model, shape, device):
         total[1] += module.heads * t * t + t * d
         total[2] += 2
 
+    def encoder_block_hook(block, inputs, output):
+        # torchvision's encoder block calls nn.MultiheadAttention (with keyword arguments, which a hook on it
+        # does not see), whose projections are not nn.Linear calls: hooked on the block, whose input is
+        # [N, T, d]: the input projection (T x 3d outputs), the two attention products as above, the output
+        # projection.
+        attention = block.self_attention
+        t, d = inputs[0].shape[1], inputs[0].shape[2]
+        total[0] += 3 * t * d * d + 2 * t * t * d + t * d * d
+        total[1] += 3 * t * d + attention.num_heads * t * t + t * d + t * d
+        total[2] += 4
+
     hooks = []
     for m in model.modules():
+        if isinstance(getattr(m, "self_attention", None), nn.MultiheadAttention):
+            hooks.append(m.register_forward_hook(encoder_block_hook))
         if isinstance(m, nn.Conv2d):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
@@ -617,6 +661,57 @@ def synchronize(device):
 # ------------------------------------------------------------------------------------------------------- main
 
 
+def run_windows(args, model, optimizer, forward, train_x, train_y, generator, device):
+    """The calibration schedule: phase "warmup" (args.warmup_seconds of wall time, at least 2 steps, synchronised
+    after every step to time it), then args.windows windows of the same number of full-batch steps, each a
+    "train" phase holding one epoch (n = 1, 2, ...). The step count is args.window_seconds divided by the median
+    step time of the warm-up's second half, so every window has the same samples and roughly that wall time;
+    joulecast keeps each window's energy and duration, and the warm-up's apart from the steady state."""
+    model.train()
+    batch = args.batch_size
+    state = {"order": None, "at": 0}
+
+    def step():
+        if state["order"] is None or state["at"] + batch > len(state["order"]):
+            state["order"], state["at"] = torch.randperm(len(train_y), generator=generator).to(device), 0
+        index = state["order"][state["at"]:state["at"] + batch]
+        state["at"] += batch
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(forward(train_x[index]).float(), train_y[index])
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    synchronize(device)
+    joulecast.begin("warmup")
+    start, times = time.monotonic(), []
+    while len(times) < 2 or time.monotonic() - start < args.warmup_seconds:
+        t0 = time.monotonic()
+        step()
+        synchronize(device)
+        times.append(time.monotonic() - t0)
+    joulecast.end("warmup", samples=len(times) * batch)
+    steady = sorted(times[len(times) // 2:])
+    step_s = steady[len(steady) // 2]
+    steps = max(1, int(round(args.window_seconds / step_s)))
+    joulecast.meta(warmup_seconds=args.warmup_seconds, window_seconds=args.window_seconds, windows=args.windows,
+                   window_steps=steps, warmup_steps=len(times))
+    print("warm-up: %d steps in %.2f s, %.4f s per step: %d steps (%d samples) per window"
+          % (len(times), time.monotonic() - start, step_s, steps, steps * batch), file=sys.stderr)
+    for window in range(1, args.windows + 1):
+        synchronize(device)
+        joulecast.begin("train", window=window)
+        t0, total_loss = time.monotonic(), torch.zeros((), device=device)
+        for _ in range(steps):
+            total_loss += step()
+        synchronize(device)
+        joulecast.epoch(n=window, samples=steps * batch)
+        joulecast.end("train", samples=steps * batch)
+        mean_loss = total_loss.item() / steps
+        joulecast.metric(loss=mean_loss)
+        print("window %d: loss %.4f, %.2f s" % (window, mean_loss, time.monotonic() - t0), file=sys.stderr)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
@@ -632,10 +727,20 @@ def main(argv=None):
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: autocast")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--windows", type=int, default=0,
+                        help="calibration schedule instead of epochs: a 'warmup' phase, then this many "
+                             "measured windows of equal steps (each a 'train' phase and an epoch)")
+    parser.add_argument("--warmup-seconds", type=float, default=1.0,
+                        help="with --windows: the warm-up's wall time (at least 2 steps)")
+    parser.add_argument("--window-seconds", type=float, default=0.5,
+                        help="with --windows: each window's target wall time; its step count comes from the "
+                             "warm-up's step time (at least 1 step)")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.epochs < 0 or not args.lr > 0 or min(args.train_samples,
                                                                          args.test_samples) < 0:
         parser.error("batch size must be >= 1; epochs, samples >= 0; learning rate > 0")
+    if args.windows < 0 or not args.warmup_seconds >= 0 or not args.window_seconds > 0:
+        parser.error("windows must be >= 0, warm-up seconds >= 0, window seconds > 0")
 
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else "cpu" if args.device == "auto" else args.device)
@@ -664,7 +769,8 @@ def main(argv=None):
     macs, activations, mac_layers = count_macs(model, shape, device)
     joulecast.meta(model=args.model, params=params, macs=macs, macs_per_param=round(macs / params, 3),
                    activations=activations, mac_layers=mac_layers,
-                   batch_size=args.batch_size, learning_rate=args.lr, epochs=args.epochs,
+                   batch_size=args.batch_size, learning_rate=args.lr,
+                   epochs=args.windows if args.windows else args.epochs,
                    dataset=args.dataset,
                    input="x".join(str(s) for s in shape), classes=classes, train_samples=len(train_y),
                    test_samples=len(test_y), device=str(device), precision=args.precision,
@@ -682,7 +788,13 @@ def main(argv=None):
             return model(x)
 
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
-    for epoch in range(1, args.epochs + 1):
+    if args.windows:
+        if len(train_y) < args.batch_size:
+            print("--windows needs at least one full batch: --train-samples %d < --batch-size %d"
+                  % (len(train_y), args.batch_size), file=sys.stderr)
+            return 2
+        run_windows(args, model, optimizer, forward, train_x, train_y, generator, device)
+    for epoch in range(1, (0 if args.windows else args.epochs) + 1):
         model.train()
         synchronize(device)
         joulecast.begin("train", epoch=epoch)

@@ -36,7 +36,7 @@ repeat, config), then prints energy per sample and accuracy by configuration. Wi
 default study: small Fashion-MNIST subsets on joulecast-zoo (see --print-default). Grid format: docs/study.md.
 
 options:
-  --dry-run            print the plan (every run's configuration and command) and exit
+  --dry-run            print the plan (every run's configuration and command, the time bound) and exit
   --resume             skip runs this study already completed in the store (same name, config hash, repeat)
   --db PATH            run store (default $JOULECAST_DB, else ~/.local/share/joulecast/runs.db)
   --json FILE          write the summary and every run (schema joulecast.study/1) to FILE

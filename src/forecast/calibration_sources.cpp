@@ -156,6 +156,15 @@ StoreCalibrations calibrations_from_results(const std::vector<RunResult>& result
             r.train_seconds_per_sample = ratio(row.training_time_s, row.training_samples);
             // The epochs' energies: the fit takes the first epoch's excess as warm-up, not per-sample cost.
             for (const auto& epoch : result.epochs) r.epoch_energy_j.push_back(epoch.energy_j);
+            // A separate "warmup" phase (train.py --windows): its excess over the steady cost is the warm-up.
+            for (const auto& phase : result.phases) {
+                if (to_lower(phase.name) != "warmup" || !phase.closed || !phase.samples || *phase.samples <= 0 ||
+                    !(std::isfinite(phase.energy_j) && phase.energy_j >= 0))
+                    continue;
+                const double excess =
+                    phase.energy_j - *r.train_energy_per_sample_j * static_cast<double>(*phase.samples);
+                r.warmup_j = r.warmup_j.value_or(0) + std::max(0.0, excess);
+            }
         }
         r.infer_energy_per_sample_j = ratio(row.inference_energy_j, row.inference_samples);
         if (r.infer_energy_per_sample_j) {

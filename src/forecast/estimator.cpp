@@ -56,12 +56,18 @@ Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask
         for (double e : r.epoch_energy_j) {
             if (!(std::isfinite(e) && e >= 0)) return Error{where + ": epoch energies must be numbers >= 0"};
         }
+        if (r.warmup_j && !(std::isfinite(*r.warmup_j) && *r.warmup_j >= 0))
+            return Error{where + ": warmup_j must be a number >= 0"};
         if (auto energy = task_energy(r, task, what)) {
             Sample s{{r.params, r.macs, r.batch_size, r.activations, r.mac_layers}, 0, r.model, &r};
             // Steady state: the first epoch's excess over the later epochs' mean is warm-up, a cost per run.
             const auto& epochs = r.epoch_energy_j;
             const double sum = std::accumulate(epochs.begin(), epochs.end(), 0.0);
-            if (task == EnergyTask::training && what == PerSample::energy && epochs.size() >= 2 && sum > 0) {
+            if (task == EnergyTask::training && what == PerSample::energy && r.warmup_j) {
+                s.warmup_j = *r.warmup_j;  // measured apart: the train phases are steady state already
+                s.warmup_known = true;
+            } else if (task == EnergyTask::training && what == PerSample::energy && epochs.size() >= 2 &&
+                       sum > 0) {
                 const double later = (sum - epochs.front()) / static_cast<double>(epochs.size() - 1);
                 const double share = std::max(0.0, epochs.front() - later) / sum;
                 const auto total = r.train_energy_j  ? r.train_energy_j

@@ -119,6 +119,11 @@ struct CalibrationRow {
     /// its shape is used). With 2+ epochs the first epoch's excess over the later epochs' mean is warm-up:
     /// fitted as joules per run, not as energy per sample (see fit_energy_model).
     std::vector<double> epoch_energy_j;
+    /// The run's measured warm-up cost, joules, where it marked a separate "warmup" phase before its train
+    /// phases (examples/pytorch/train.py --windows): that phase's energy minus the steady energy per sample
+    /// times its samples, at least 0. When known, it is the row's warm-up per run and epoch_energy_j is not
+    /// searched for one (the train phases then hold no warm-up).
+    std::optional<double> warmup_j;
     std::string measured_at;                         ///< ISO 8601 time of the measurement
     std::string how;  ///< how it was measured, e.g. "joulecast study, nvml counter, 3 epochs"
 };

@@ -208,9 +208,11 @@ nlohmann::ordered_json calibration_to_json(const Calibration& calibration) {
                         {"train_seconds_per_sample", optional_json(r.train_seconds_per_sample)},
                         {"infer_seconds_per_sample", optional_json(r.infer_seconds_per_sample)},
                         {"epoch_energy_j", r.epoch_energy_j},
+                        {"warmup_j", optional_json(r.warmup_j)},
                         {"measured_at", r.measured_at},
                         {"how", r.how}});
         if (r.epoch_energy_j.empty()) rows.back().erase("epoch_energy_j");
+        if (!r.warmup_j) rows.back().erase("warmup_j");
     }
     j["rows"] = std::move(rows);
     return j;
@@ -242,6 +244,7 @@ Result<Calibration> calibration_from_json(const nlohmann::ordered_json& json) {
         r.train_seconds_per_sample = f.optional_number("train_seconds_per_sample");
         r.infer_seconds_per_sample = f.optional_number("infer_seconds_per_sample");
         if (json["rows"][i].contains("epoch_energy_j")) r.epoch_energy_j = f.numbers("epoch_energy_j");
+        r.warmup_j = f.optional_number("warmup_j");
         r.measured_at = f.text("measured_at", false);
         r.how = f.text("how", false);
         if (f.error()) return *f.error();

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "carbon/run_carbon.hpp"
 #include "control/dispatch.hpp"
@@ -13,6 +16,7 @@
 #include "control/server.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
+#include "core/format.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
 #include "meter/attribution.hpp"
@@ -75,6 +79,44 @@ void repair_user_text(const RunSpec& spec, RunResult& header, std::vector<std::s
         warnings.push_back("the stored command line masks " + std::to_string(redacted.masked) +
                            " value(s) of arguments named like a secret (--redact adds names)");
 }
+
+/// A run's time limit: SIGINT to the command `limit` after it started, SIGKILL time_limit_grace later unless
+/// it has ended. stop() (as soon as the command has been waited for) ends the watch.
+class TimeLimit {
+public:
+    TimeLimit(pid_t pid, std::chrono::nanoseconds limit) {
+        if (limit.count() <= 0) return;
+        m_thread = std::thread([this, pid, limit] {
+            std::unique_lock<std::mutex> lock(m_mutex);
+            if (m_cv.wait_for(lock, limit, [this] { return m_done; })) return;
+            m_fired = true;
+            ::kill(pid, SIGINT);
+            if (m_cv.wait_for(lock, time_limit_grace, [this] { return m_done; })) return;
+            ::kill(pid, SIGKILL);
+        });
+    }
+    ~TimeLimit() { stop(); }
+    TimeLimit(const TimeLimit&) = delete;
+    TimeLimit& operator=(const TimeLimit&) = delete;
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_done = true;
+        }
+        m_cv.notify_all();
+        if (m_thread.joinable()) m_thread.join();
+    }
+    /// Whether the limit was reached (read after stop()).
+    bool fired() const { return m_fired; }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_done = false;
+    bool m_fired = false;
+    std::thread m_thread;
+};
 
 }  // namespace
 
@@ -216,10 +258,17 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         for (const auto& probed : monitor.sensors().sensors)
             if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get())) job->set_root_pid(child->pid());
         live.start(child->pid(), start_ns);
+        TimeLimit time_limit(child->pid(), spec.time_limit);
         outcome.exit_code = child->wait();
+        time_limit.stop();
         live.stop();
         forwarder.forward_to(0);
-        if (live.profile_signal_ns()) {
+        if (time_limit.fired()) {
+            status = RunStatus::failed;
+            warnings.push_back("stopped at its time limit of " + format_number(ns_to_s(spec.time_limit.count()), 3) +
+                               " s (SIGINT, then SIGKILL " + std::to_string(time_limit_grace.count()) +
+                               " ms later); exit status " + std::to_string(outcome.exit_code));
+        } else if (live.profile_signal_ns()) {
             // Ended by its profile: exiting 0 after the SIGINT, or dying of it, is what was asked.
             status = RunStatus::profiled;
             const int code = outcome.exit_code;

@@ -3,6 +3,7 @@
 // the child process with signal forwarding, carbon, and the run store written as the run goes. `joulecast run`
 // is this plus option parsing and output; `joulecast study` calls it once per configuration.
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -40,7 +41,13 @@ struct RunSpec {
     std::optional<PushSpec> push;
     /// Where a local agent (`joulecast serve`) reads runs, when one runs there; none: --no-export.
     std::optional<std::string> runs_dir;
+    /// Stop the command this long after its start: SIGINT, then SIGKILL time_limit_grace later; the run is
+    /// failed, with a warning. Zero: no limit.
+    std::chrono::nanoseconds time_limit{0};
 };
+
+/// Between a time limit's SIGINT and its SIGKILL.
+inline constexpr std::chrono::milliseconds time_limit_grace{500};
 
 struct RunOutcome {
     RunResult result;

@@ -226,6 +226,8 @@ private:
                 m_grid.cooldown = duration_value(node, what);
             } else if (name == "idle") {
                 m_grid.idle = duration_value(node, what);
+            } else if (name == "time_limit") {
+                m_grid.time_limit = duration_value(node, what);
             } else if (name == "mode") {
                 std::string mode = text_value(node, what);
                 m_mode_line = static_cast<int>(node.source().begin.line);
@@ -238,7 +240,7 @@ private:
             } else {
                 fail(key.source(),
                      "unknown key '" + name +
-                         "' in [study] (known: name, repeats, order, seed, cooldown, idle, mode)");
+                         "' in [study] (known: name, repeats, order, seed, cooldown, idle, time_limit, mode)");
             }
         }
     }

@@ -2,7 +2,8 @@
 // A study grid: the TOML file that `joulecast study` reads (format in docs/study.md). Parsing checks
 // everything a user can get wrong before any run starts, and every error names the file, line and column.
 //
-//   [study]   name, repeats, order ("random" | "given"), seed, cooldown, idle, mode ("builtin" | "command")
+//   [study]   name, repeats, order ("random" | "given"), seed, cooldown, idle, time_limit,
+//             mode ("builtin" | "command")
 //   [grid]    models, batch_sizes, epochs, learning_rates, threads, power_limits_w, dataset, train_samples,
 //             test_samples, precision, optimizer, min_steps: each a value or a non-empty array of values (an array is an axis)
 //   [command] argv = [...] with {key} placeholders, env = { NAME = "..." }   (mode = "command" only)
@@ -38,6 +39,9 @@ struct StudyGrid {
     std::uint64_t seed = 1;  ///< seeds the random order
     std::chrono::nanoseconds cooldown{0};
     std::chrono::nanoseconds idle{0};  ///< idle baseline measured before each run; zero for none
+    /// Each run's command is stopped this long after its start (SIGINT, then SIGKILL after
+    /// runner::time_limit_grace) and the run fails; zero for none. Bounds the study's time (print_plan).
+    std::chrono::nanoseconds time_limit{0};
     Mode mode = Mode::builtin;
     /// Axes in the canonical key order (configuration_keys below), only those the grid sets.
     std::vector<Axis> axes;

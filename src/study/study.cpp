@@ -146,6 +146,23 @@ void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& 
     }
 }
 
+std::string plan_time_bound(const StudyGrid& grid, std::size_t runs) {
+    if (grid.time_limit.count() <= 0 || runs == 0)
+        return "time: not bounded (no [study] time_limit: each run lasts as long as its command)";
+    const double limit_s = ns_to_s(grid.time_limit.count());
+    const double grace_s = ns_to_s(std::chrono::nanoseconds(runner::time_limit_grace).count());
+    const double idle_s = ns_to_s(grid.idle.count());
+    const double cooldown_s = ns_to_s(grid.cooldown.count());
+    const double n = static_cast<double>(runs);
+    const double bound_s = n * (idle_s + limit_s + grace_s) + (n - 1) * cooldown_s;
+    std::string text = "time: at most " + format_clock(bound_s) + " = " + std::to_string(runs) + " runs x (";
+    if (idle_s > 0) text += format_number(idle_s, 3) + " s idle + ";
+    text += format_number(limit_s, 3) + " s time_limit + " + format_number(grace_s, 3) + " s until SIGKILL)";
+    if (cooldown_s > 0)
+        text += " + " + std::to_string(runs - 1) + " x " + format_number(cooldown_s, 3) + " s cool-down";
+    return text + ", plus joulecast's own start and store write per run (not bounded here)";
+}
+
 void print_plan(std::ostream& out, const StudyGrid& grid, const std::vector<PlannedRun>& runs,
                 const std::string& zoo_path, const std::set<std::pair<std::string, int>>& done) {
     out << "study \"" << grid.name << "\" (" << grid.source << "): " << grid.configuration_count()
@@ -156,7 +173,7 @@ void print_plan(std::ostream& out, const StudyGrid& grid, const std::vector<Plan
         << ", " << (grid.mode == Mode::builtin ? "built-in (joulecast-zoo)" : "command") << " mode";
     if (grid.idle.count() > 0) out << ", idle baseline " << format_clock(ns_to_s(grid.idle.count()));
     if (grid.cooldown.count() > 0) out << ", cool-down " << format_clock(ns_to_s(grid.cooldown.count()));
-    out << '\n';
+    out << '\n' << plan_time_bound(grid, runs.size()) << '\n';
     if (!done.empty()) out << "(--resume: runs marked \"done\" are already in the store and are skipped)\n";
     const std::size_t width = std::to_string(runs.size()).size();
     for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -264,6 +281,7 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
             spec.tags = run_tags(grid, run);
             spec.monitor = options.monitor;
             spec.monitor.idle = grid.idle;
+            spec.time_limit = grid.time_limit;
             spec.carbon = options.carbon;
             spec.store_path = options.store_path;
             spec.quiet = executed > 0;  // sensor notes once, not once per run

@@ -334,6 +334,48 @@ TEST(StudyEndToEnd, BuiltinModeRunsTheZooWithTheConfigurationAsOptions) {
     EXPECT_NE(r.err.find("joulecast-zoo"), std::string::npos) << r.err;
 }
 
+TEST(StudyEndToEnd, TimeLimitStopsEachRunAndTheDryRunStatesTheBound) {
+    TempDir dir;
+    auto options = fake_gpu(dir, "gpus=1;gpu0.power=100");
+    // "stubborn" ignores SIGINT (ignored dispositions survive exec): only the SIGKILL 0.5 s later ends it.
+    auto grid = dir.write("limit.toml",
+                          "[study]\nname = \"limit\"\nmode = \"command\"\norder = \"given\"\ntime_limit = \"400ms\"\n"
+                          "[grid]\nmodels = [\"plain\", \"stubborn\"]\n[command]\n"
+                          "argv = [\"sh\", \"-c\", \"[ {model} = stubborn ] && trap '' INT; exec sleep 20\"]\n");
+    auto plan = run_process({JOULECAST_BINARY, "study", "--dry-run", grid.string()}, options);
+    EXPECT_EQ(plan.exit_code, 0) << plan.err;
+    EXPECT_NE(plan.out.find("time: at most 1.8s = 2 runs x (0.400 s time_limit + 0.500 s until SIGKILL)"),
+              std::string::npos)
+        << plan.out;
+
+    const std::string db = dir.str() + "/runs.db";
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run_process({JOULECAST_BINARY, "study", "--db", db, grid.string()}, options);
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // both runs failed
+    EXPECT_LT(wall_s, 10.0) << r.err;    // not the 2 x 20 s of the command
+    EXPECT_NE(r.err.find("stopped at its time limit of 0.400 s"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("0 of 2 runs completed, 2 failed"), std::string::npos) << r.err;
+
+    RunStore store(db);
+    auto runs = stored_runs(db, "limit");
+    ASSERT_EQ(runs.size(), 2u);
+    for (const auto& run : runs) {
+        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
+        EXPECT_EQ(run.status, RunStatus::failed);
+        const bool stubborn = run.tags.at("model") == "stubborn";
+        // SIGINT ends "plain" at 0.4 s (status 130); "stubborn" dies of the SIGKILL at 0.9 s (status 137).
+        EXPECT_EQ(result["exit_code"], stubborn ? 128 + SIGKILL : 128 + SIGINT) << result.dump();
+        const double duration = result["duration_s"].get<double>();
+        EXPECT_GT(duration, stubborn ? 0.85 : 0.35);
+        EXPECT_LT(duration, stubborn ? 2.0 : 1.5);
+        bool warned = false;
+        for (const auto& w : result["warnings"])
+            warned = warned || w.get<std::string>().find("time limit") != std::string::npos;
+        EXPECT_TRUE(warned) << result["warnings"].dump();
+    }
+}
+
 TEST(StudyEndToEnd, DryRunPrintsThePlanAndBadGridsNameTheLine) {
     TempDir dir;
     auto options = fake_gpu(dir, "gpus=1");

@@ -125,6 +125,34 @@ TEST(CalibrationSources, ParseShippedNamesTheFileOnBadInput) {
     EXPECT_NE(no_rows.error().find("rows"), std::string::npos);
 }
 
+// train.py --windows: a "warmup" phase before the train windows. Its excess over the steady energy per sample
+// (the windows') is the row's warm-up per run; a warm-up cheaper than steady state gives 0, none gives none.
+TEST(CalibrationSources, WarmupPhaseExcessOverSteadyStateIsTheRowsWarmup) {
+    auto with_warmup = [](const std::string& id, double warmup_j, long long warmup_samples) {
+        Json r = run_result(id, "m" + id, 1e6, 1e8, 32, 64, 100, 2.0);  // windows: 0.64 J per sample
+        r["phases"].insert(r["phases"].begin(), Json{{"name", "warmup"},
+                                                     {"start_s", -1.0},
+                                                     {"end_s", 0.0},
+                                                     {"duration_s", 1.0},
+                                                     {"energy_j", warmup_j},
+                                                     {"samples", warmup_samples}});
+        return r;
+    };
+    std::vector<Json> results = {with_warmup("1", 30.0, 20), with_warmup("2", 5.0, 20),
+                                 run_result("3", "m3", 1e6, 1e8, 32, 64, 100, 2.0)};
+    const StoreCalibrations s = calibrations_from_results(runs_of(results), "/tmp/runs.db");
+    ASSERT_EQ(s.devices.size(), 1u);
+    const auto& rows = s.devices[0].calibration.rows;
+    ASSERT_EQ(rows.size(), 3u);
+    // Steady state is the train phase alone: 64 J / 100 samples, the warm-up not in it.
+    EXPECT_DOUBLE_EQ(*rows[0].train_energy_per_sample_j, 0.64);
+    ASSERT_TRUE(rows[0].warmup_j);
+    EXPECT_NEAR(*rows[0].warmup_j, 30.0 - 0.64 * 20, 1e-9);  // 17.2 J
+    ASSERT_TRUE(rows[1].warmup_j);
+    EXPECT_DOUBLE_EQ(*rows[1].warmup_j, 0.0);  // 5 J < 12.8 J of steady cost
+    EXPECT_FALSE(rows[2].warmup_j);
+}
+
 TEST(CalibrationSources, RowsFromStoredRunsGroupedByDevice) {
     std::vector<Json> results = {
         run_result("a1", "m1", 1e6, 1e8, 32, 64, 100, 2.0),

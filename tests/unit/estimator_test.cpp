@@ -138,6 +138,35 @@ TEST(EstimatorValidate, LeaveOneGroupOutErrorIsSmallOnNoiselessData) {
     EXPECT_EQ(j["groups"].size(), 6u);
 }
 
+// A warm-up measured apart (a "warmup" phase, train.py --windows) is the row's warm-up as given: the windows'
+// epochs are not searched for another, and the steady energy per sample is the rows' own.
+TEST(EstimatorSteadyState, MeasuredWarmupIsUsedAsGivenAndEpochsAreNotSearched) {
+    Calibration c = synthetic_calibration(power_law);
+    for (std::size_t i = 0; i < c.rows.size(); ++i) {
+        auto& r = c.rows[i];
+        const double window = *r.train_energy_per_sample_j * 1000;
+        // Window 1 costs 10% more: without a measured warm-up that excess would be taken as one.
+        r.epoch_energy_j = {1.1 * window, window, window};
+        r.warmup_j = 100.0 + 10.0 * static_cast<double>(i % 3);  // 100, 110, 120 J: median 110
+    }
+    auto model = fit_energy_model(c, EnergyTask::training);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(model->warmup_rows, 30u);
+    EXPECT_DOUBLE_EQ(model->warmup_j, 110.0);
+    auto e = estimate_energy(*model, {5.0e6, 1.0e8, 100}, 60000.0);
+    ASSERT_TRUE(e.ok()) << e.error();
+    const double truth = power_law(1.0e8, 5.0e6, 100);
+    EXPECT_NEAR(e->energy_per_sample_j / truth, 1.0, 1e-6);  // not reduced by window 1's excess
+    EXPECT_NEAR(*e->total_energy_j, truth * 60000 + 110.0, 1e-6 * truth * 60000);
+    auto back = calibration_from_json(calibration_to_json(c));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->rows[1].warmup_j, c.rows[1].warmup_j);
+    c.rows[0].warmup_j = -1.0;
+    auto bad = fit_energy_model(c, EnergyTask::training);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().find("warmup_j must be a number >= 0"), std::string::npos) << bad.error();
+}
+
 // Warm-up: every row's first epoch carries a fixed 500 J excess; the steady per-sample law is recovered and
 // the warm-up is reported per run, not folded into the energy per sample.
 TEST(EstimatorSteadyState, FirstEpochExcessIsWarmUpPerRunNotPerSampleCost) {

@@ -56,6 +56,7 @@ order = "given"
 seed = 42
 cooldown = "1.5s"
 idle = 2
+time_limit = "8s"
 mode = "builtin"
 
 [grid]
@@ -78,6 +79,7 @@ models = ["lenet", "resnet18"]
     EXPECT_EQ(grid.seed, 42u);
     EXPECT_EQ(grid.cooldown, std::chrono::milliseconds(1500));
     EXPECT_EQ(grid.idle, std::chrono::seconds(2));
+    EXPECT_EQ(grid.time_limit, std::chrono::seconds(8));
     std::vector<std::string> keys;
     for (const auto& a : grid.axes) keys.push_back(a.key);
     EXPECT_EQ(keys, (std::vector<std::string>{"model", "batch_size", "epochs", "learning_rate", "threads",
@@ -87,7 +89,7 @@ models = ["lenet", "resnet18"]
     EXPECT_EQ(grid.axis("power_limit_w")->values, (std::vector<std::string>{"250", "312.5"}));
     EXPECT_EQ(grid.axis("batch_size")->values, (std::vector<std::string>{"32", "128", "512"}));
     EXPECT_EQ(grid.axis("threads")->values, (std::vector<std::string>{"2"}));
-    EXPECT_EQ(grid.axis("batch_size")->line, 22);
+    EXPECT_EQ(grid.axis("batch_size")->line, 23);
     EXPECT_EQ(grid.axis("optimizer")->values, (std::vector<std::string>{"adam"}));
     EXPECT_EQ(grid.configuration_count(), 2u * 3 * 2 * 3 * 2 * 2);
     EXPECT_EQ(grid.axis("nothing"), nullptr);

@@ -8,6 +8,7 @@
 
 #include "study/grid.hpp"
 #include "study/plan.hpp"
+#include "study/study.hpp"
 
 namespace joulecast::study {
 namespace {
@@ -195,6 +196,24 @@ TEST(StudyPlan, TagsCarryStudyConfigurationRepeatAndHash) {
                                                         {"power_limit_w", "250"},
                                                         {"repeat", "2"},
                                                         {"config", runs[1].config.hash}}));
+}
+
+TEST(StudyPlan, TimeBoundIsRunsTimesLimitAndGracePlusIdleAndCooldowns) {
+    // 6 runs x (2 s idle + 8 s limit + 0.5 s grace) + 5 x 3 s cool-down = 63 + 15 = 78 s.
+    StudyGrid grid = grid_of(std::string(two_by_three) + "");
+    grid.idle = std::chrono::seconds(2);
+    grid.time_limit = std::chrono::seconds(8);
+    grid.cooldown = std::chrono::seconds(3);
+    const std::string bound = plan_time_bound(grid, 6);
+    EXPECT_NE(bound.find("at most 1m18s"), std::string::npos) << bound;
+    EXPECT_NE(bound.find("6 runs x (2.000 s idle + 8.000 s time_limit + 0.500 s until SIGKILL)"), std::string::npos)
+        << bound;
+    EXPECT_NE(bound.find("5 x 3.000 s cool-down"), std::string::npos) << bound;
+    // The calibration study's arithmetic: 60 x (8 + 0.5) s, nothing else.
+    grid.idle = grid.cooldown = std::chrono::nanoseconds(0);
+    EXPECT_NE(plan_time_bound(grid, 60).find("at most 8m30s = 60 runs x (8.000 s time_limit"), std::string::npos);
+    grid.time_limit = std::chrono::nanoseconds(0);
+    EXPECT_NE(plan_time_bound(grid, 60).find("not bounded"), std::string::npos);
 }
 
 }  // namespace
