@@ -1,6 +1,7 @@
 #include "store/run_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <variant>
@@ -100,6 +102,16 @@ RunStore::RunStore(std::string path) : m_path(std::move(path)) {
     // A new store is created 0600 before SQLite opens it; SQLite gives its WAL and -shm files the database
     // file's permissions.
     if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+    // Only a regular file (or a link to one) is a store: SQLite would open /dev/null or a FIFO and leave its
+    // journal beside it (/dev/null-journal).
+    struct stat st {};
+    if (::stat(m_path.c_str(), &st) != 0)
+        throw StoreError("run store " + m_path + ": " + std::strerror(errno) +
+                         " (a link whose target is missing is not a store; give the path of a store file)");
+    if (!S_ISREG(st.st_mode))
+        throw StoreError("run store " + m_path +
+                         " is not a regular file (a device, a FIFO or a socket); give the path of a store file "
+                         "or of a new one");
 
     m_db = std::make_unique<sqlite::Database>(m_path);
     sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);

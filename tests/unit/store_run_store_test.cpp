@@ -2,6 +2,7 @@
 // interrupted runs, removal, and two processes writing at once.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -422,6 +423,31 @@ TEST(StoreRunStore, ARunWhoseJoulecastDiedBecomesInterrupted) {
     RunFilter interrupted;
     interrupted.status = RunStatus::interrupted;
     EXPECT_EQ(store.list(interrupted).size(), 1u);
+}
+
+TEST(StoreRunStore, APathThatIsNoRegularFileIsRefusedBeforeSqliteOpensIt) {
+    TempDir dir;
+    const std::string fifo = dir.str() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string link = dir.str() + "/link.db";
+    std::filesystem::create_symlink(fifo, link);
+    for (const std::string& path : {fifo, link}) {
+        try {
+            RunStore store(path);
+            ADD_FAILURE() << path << " was opened as a store";
+        } catch (const StoreError& error) {
+            EXPECT_NE(std::string(error.what()).find("is not a regular file"), std::string::npos) << error.what();
+        }
+    }
+    // Nothing was left beside the FIFO (SQLite's journal of a device went to /dev/null-journal).
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) EXPECT_FALSE(std::filesystem::exists(fifo + suffix));
+    // A link whose target is missing is refused too; a link to a store file is a store.
+    std::filesystem::create_symlink(dir.str() + "/missing.db", dir.str() + "/dangling.db");
+    EXPECT_THROW(RunStore(dir.str() + "/dangling.db"), StoreError);
+    EXPECT_FALSE(std::filesystem::exists(dir.str() + "/missing.db"));
+    { RunStore real(dir.str() + "/real.db"); }
+    std::filesystem::create_symlink(dir.str() + "/real.db", dir.str() + "/to-real.db");
+    EXPECT_NO_THROW(RunStore(dir.str() + "/to-real.db"));
 }
 
 TEST(StoreRunStore, RemoveTakesEverythingOfTheRunAndNothingElse) {
