@@ -6,9 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <unordered_map>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "model/onnx_shapes.hpp"
 
@@ -366,12 +370,28 @@ private:
 
 }  // namespace
 
+/// Protobuf's default limit on nested messages, which ParseFromString applies.
+constexpr int k_nesting_limit = 100;
+
 Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
                                      const std::string& origin) {
     if (options.batch <= 0) return Error{"the batch size must be positive"};
     ModelProto model;
-    if (!model.ParseFromString(bytes))
+    if (!model.ParseFromString(bytes)) {
+        // Protobuf refuses messages nested deeper than k_nesting_limit (If/Loop/Scan subgraphs inside subgraphs,
+        // three levels each). Such a file is a model, too deep to read here, not garbage: say which.
+        constexpr int k_deeper_check = 1000;
+        google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+        google::protobuf::io::CodedInputStream coded(&raw);
+        coded.SetRecursionLimit(k_deeper_check);
+        ModelProto deep;
+        if (bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
+            deep.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage())
+            return Error{origin + " is an ONNX model nested too deep (limit " + std::to_string(k_nesting_limit) +
+                         " levels of messages, about " + std::to_string(k_nesting_limit / 3) +
+                         " subgraphs of If, Loop or Scan inside each other)"};
         return Error{origin + " is not an ONNX model (it does not parse as an ONNX ModelProto)"};
+    }
     if (!model.has_graph() || model.graph().node_size() == 0)
         return Error{origin + " is not an ONNX model (it has no graph with nodes)"};
     try {

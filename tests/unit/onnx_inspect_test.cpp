@@ -704,6 +704,29 @@ TEST(OnnxInspectErrors, UnsupportedOperatorsAreNamed) {
     EXPECT_NE(error.find("com.microsoft"), std::string::npos) << error;
 }
 
+TEST(OnnxInspectErrors, IfNested200DeepIsTooDeepNotGarbage) {
+    TempDir dir;
+    OnnxGraphBuilder g;
+    g.input("x", {1, 4});
+    g.node("Relu", {"x"}, {"y"}, "relu");
+    g.output("y");
+    joulecast_onnx::GraphProto* graph = g.model().mutable_graph();
+    for (int depth = 0; depth < 200; ++depth) {
+        joulecast_onnx::NodeProto* node = graph->add_node();
+        node->set_op_type("If");
+        joulecast_onnx::AttributeProto* branch = node->add_attribute();
+        branch->set_name("then_branch");
+        graph = branch->mutable_g();
+    }
+    std::string error = inspect_error(dir, g);
+    EXPECT_NE(error.find("nested too deep (limit 100"), std::string::npos) << error;
+    // Bytes that are no model at all still say so.
+    auto garbage = dir.write("garbage.onnx", std::string(64, '\xff'));
+    auto stats = inspect_onnx(garbage.string(), OnnxOptions{});
+    ASSERT_FALSE(stats);
+    EXPECT_NE(stats.error().find("does not parse"), std::string::npos) << stats.error();
+}
+
 TEST(OnnxInspectErrors, MissingInputShapeNamesTheNode) {
     TempDir dir;
     OnnxGraphBuilder g;
