@@ -16,6 +16,7 @@
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/unprivileged.hpp"
 
 namespace joulecast {
 namespace {
@@ -448,6 +449,41 @@ TEST(StoreRunStore, APathThatIsNoRegularFileIsRefusedBeforeSqliteOpensIt) {
     { RunStore real(dir.str() + "/real.db"); }
     std::filesystem::create_symlink(dir.str() + "/real.db", dir.str() + "/to-real.db");
     EXPECT_NO_THROW(RunStore(dir.str() + "/to-real.db"));
+}
+
+TEST(StoreRunStore, AStoreThatCannotBeWrittenCanStillBeReadNotWritten) {
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    {
+        RunStore store(path);
+        RunResult r = finished("eeee000000000001");
+        store.begin_run(header("eeee000000000001"), gpu_channels(), 0, getpid());
+        store.append_readings("eeee000000000001", gpu_readings(0, 1.0), 0);
+        store.finish_run(r, to_json(r));
+    }
+    // Readable by others, writable by none but root (root writes anyway: the check runs as nobody).
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+    for (const char* suffix : {"", "-wal", "-shm"})
+        if (std::filesystem::exists(path + suffix)) std::filesystem::permissions(path + suffix, std::filesystem::perms(0644));
+    const std::string outcome = test::run_unprivileged([&]() -> std::string {
+        try {
+            std::string out;
+            try {
+                RunStore writable(path);
+                out += "opened to write; ";
+            } catch (const StoreError& error) {
+                if (std::string(error.what()).find("read-only") != std::string::npos) out += "write refused; ";
+            }
+            auto store = open_store_to_read(path);
+            out += "listed " + std::to_string(store->list(RunFilter{}).size());
+            out += "; energy " + std::to_string(store->get("eeee000000000001").energy.total_j > 0);
+            return out;
+        } catch (const std::exception& error) {
+            return std::string("error: ") + error.what();
+        }
+    });
+    if (outcome[0] == 'S') GTEST_SKIP() << outcome.substr(1);
+    EXPECT_EQ(outcome.substr(1), "write refused; listed 1; energy 1");
 }
 
 TEST(StoreRunStore, RemoveTakesEverythingOfTheRunAndNothingElse) {
