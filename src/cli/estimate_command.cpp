@@ -98,10 +98,23 @@ struct Options {
     std::string save_calibration;
 };
 
+constexpr double k_most_params = 1e15;  ///< parameters of a model: 100 x the largest there are
+constexpr double k_most_macs = 1e18;    ///< MACs (and activations) per sample
+
 double positive_option(const std::string& name, const std::string& text) {
     const double v = number_option(name, text);
     if (!(v > 0) || !std::isfinite(v))
         throw UsageError(name + ": must be a positive number, not '" + text + "'");
+    return v;
+}
+
+// A model count beyond any model that exists (the largest have ~1e13 parameters) is a typo: refused with the
+// bound, rather than estimated into figures of 60 digits.
+double model_count_option(const std::string& name, const std::string& text, double most) {
+    const double v = positive_option(name, text);
+    if (v > most)
+        throw UsageError(name + ": " + text + " is beyond any model (at most " + format_significant(most, 3) +
+                         "); give the count itself, e.g. 1.2e9 for 1.2 billion");
     return v;
 }
 
@@ -121,11 +134,11 @@ Options parse(const std::vector<std::string>& arguments) {
         } else if (args.value("--save-calibration", text)) {
             o.save_calibration = text;
         } else if (args.value("--params", text)) {
-            o.params = positive_option("--params", text);
+            o.params = model_count_option("--params", text, k_most_params);
         } else if (args.value("--macs", text)) {
-            o.macs = positive_option("--macs", text);
+            o.macs = model_count_option("--macs", text, k_most_macs);
         } else if (args.value("--activations", text)) {
-            o.activations = positive_option("--activations", text);
+            o.activations = model_count_option("--activations", text, k_most_macs);
         } else if (args.value("--mac-layers", text)) {
             o.mac_layers = whole_option("--mac-layers", text);
         } else if (args.value("--batch", text)) {

@@ -380,8 +380,12 @@ int forecast_run(const Options& o) {
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));
-    line("naive", format_energy(naive->total_energy_j) + "  (carbontracker-style: mean of all " +
-                      plural(naive->observations, unit) + " so far x the whole job, warm-up included)" +
+    const std::string naive_how =
+        naive->remaining_observations == 0
+            ? "  (measured up to the target: the profile already passed it)"
+            : "  (carbontracker-style: mean of all " + plural(naive->observations, unit) +
+                  " so far x the whole job, warm-up included)";
+    line("naive", format_energy(naive->total_energy_j) + naive_how +
                       (carbon ? ", " + format_mass(co2e_g(naive->total_energy_j, *carbon)) + " CO2e" : ""));
     for (const auto& note : f.notes) std::cout << "  note: " << note << '\n';
     return 0;

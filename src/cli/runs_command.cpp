@@ -396,6 +396,9 @@ int remove_runs(Args& args, Common common) {
     if (!store)
         throw RunNotFound("no run with id '" + ids.front() + "': there is no store at " + store_path(common) +
                           " yet");
+    if (store->read_only())
+        throw StoreError("run store " + store->path() +
+                         " is read-only; give write access to it and its folder to remove runs");
 
     // Every id must resolve before anything is removed.
     std::vector<RunSummary> runs;

@@ -24,13 +24,14 @@ bool ControlLimits::admit(ControlMessage& message) {
         }
         case ControlMessage::Verb::metric: {
             std::erase_if(message.fields, [this](const auto& field) {
-                if (m_metric_names.count(field.first) > 0) return false;
-                if (m_metric_names.size() < k_max_metric_names) {
-                    m_metric_names.insert(field.first);
-                    return false;
+                bool admitted = m_metric_points < k_max_metric_points;
+                if (admitted && m_metric_names.count(field.first) == 0) {
+                    admitted = m_metric_names.size() < k_max_metric_names;
+                    if (admitted) m_metric_names.insert(field.first);
                 }
-                ++m_dropped_metric_points;
-                return true;
+                if (admitted) ++m_metric_points;
+                else ++m_dropped_metric_points;
+                return !admitted;
             });
             return !message.fields.empty();
         }

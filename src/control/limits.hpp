@@ -6,6 +6,7 @@
 // - At most k_max_open_phases phases open at once: a `begin` beyond it is dropped, and so is the `end` that
 //   closes that dropped phase (so that it cannot close another phase of the same name).
 // - At most k_max_metric_names distinct metric names: a value for a new name beyond it is dropped.
+// - At most k_max_metric_points metric values in all (500k values took 285 MB): later values are dropped.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,7 @@ class ControlLimits {
 public:
     static constexpr std::size_t k_max_open_phases = 1000;
     static constexpr std::size_t k_max_metric_names = 1000;
+    static constexpr std::uint64_t k_max_metric_points = 100000;
 
     /// Decides on one message, in arrival order: false when it is dropped whole; a metric message may lose
     /// some of its fields. Not thread-safe: call it from the control thread only.
@@ -37,6 +39,7 @@ private:
     std::set<std::string> m_metric_names;
     std::uint64_t m_dropped_phases = 0;
     std::uint64_t m_dropped_metric_points = 0;
+    std::uint64_t m_metric_points = 0;  ///< values admitted
 };
 
 }  // namespace joulecast

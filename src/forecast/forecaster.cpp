@@ -319,6 +319,41 @@ Totals totals(std::span<const Observation> observations) {
     return t;
 }
 
+// The measured totals of the job when the profile already ran past the target (a job of 1 epoch profiled over
+// 2): the observations up to the target, the last one pro rata; nothing when the target lies beyond them.
+std::optional<Totals> measured_up_to(std::span<const Observation> observations, const ForecastTarget& target) {
+    Totals t;
+    double reached = 0;
+    for (const auto& o : observations) {
+        double amount = 1;
+        if (target.kind == ForecastTarget::Kind::samples) amount = o.samples.value_or(0);
+        if (target.kind == ForecastTarget::Kind::duration) amount = o.duration_s;
+        const double share = amount > 0 ? std::min(1.0, (target.amount - reached) / amount) : 1.0;
+        if (share <= 0) return t;
+        t.energy_j += share * o.energy_j;
+        t.duration_s += share * o.duration_s;
+        t.samples += share * o.samples.value_or(0);
+        reached += share * amount;
+        if (share < 1) return t;
+    }
+    if (reached >= target.amount * (1 - 1e-12)) return t;
+    return std::nullopt;
+}
+
+std::string passed_note(const ForecastTarget& target, std::size_t observations);
+
+// Sets a forecast's totals to the measured ones when the profile ran past its target.
+bool settle_on_measured(Forecast& f, std::span<const Observation> observations, const ForecastTarget& target) {
+    const auto measured = measured_up_to(observations, target);
+    if (!measured) return false;
+    f.total_energy_j = f.low_energy_j = f.high_energy_j = measured->energy_j;
+    f.total_duration_s = measured->duration_s;
+    f.predicted_energy_j = 0;
+    f.remaining_observations = 0;
+    f.notes.push_back(passed_note(target, observations.size()));
+    return true;
+}
+
 // Remaining observations for the target, at the per-observation rates of the used observations.
 Result<double> remaining_observations(const ForecastTarget& target, const Totals& seen, std::size_t count,
                                       const Totals& used, std::size_t used_count) {
@@ -340,6 +375,13 @@ Result<double> remaining_observations(const ForecastTarget& target, const Totals
         }
     }
     return Error{"unknown forecast target"};
+}
+
+std::string target_words(const ForecastTarget& target);
+
+std::string passed_note(const ForecastTarget& target, std::size_t observations) {
+    return "the target (" + target_words(target) + ") is already reached by the " + std::to_string(observations) +
+           " measured: the total is the measured energy up to the target, not of all of them";
 }
 
 std::string target_words(const ForecastTarget& target) {
@@ -541,8 +583,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
     f.high_energy_j = seen.energy_j + f.predicted_energy_j + half_width;
 
     if (rest == 0) {
-        f.notes.push_back("the target (" + target_words(target) +
-                          ") is already reached: the total is measured");
+        if (!settle_on_measured(f, observations, target))
+            f.notes.push_back("the target (" + target_words(target) + ") is already reached: the total is measured");
         f.converged = true;
     } else {
         f.converged =
@@ -572,6 +614,7 @@ Result<Forecast> naive_forecast(std::span<const Observation> observations, const
     f.total_energy_j = seen.energy_j + f.predicted_energy_j;
     f.low_energy_j = f.high_energy_j = f.total_energy_j;
     f.total_duration_s = seen.duration_s + *remaining * mean_duration;
+    if (*remaining == 0 && settle_on_measured(f, observations, target)) return f;
     f.notes.push_back("mean of all observations (warm-up included) × the rest of the job; no interval");
     return f;
 }

@@ -29,8 +29,22 @@ void Timeline::extend(const std::vector<Reading>& readings) {
         Series& s = m_series[r.channel];
         // Readings of one channel arrive in time order from the sampler; tolerate equal stamps.
         if (!s.t.empty() && r.t_ns < s.t.back()) continue;
+        double value = r.value;
+        if (is_energy_counter(m_channels[r.channel].channel)) {
+            // A counter that goes down was reset (a driver reload, a replayed trace spliced from two runs): count
+            // from its new value on, adding nothing for the interval across the reset, so energy is never negative.
+            if (!s.t.empty()) {
+                if (r.value < s.raw_last) {
+                    ++s.resets;
+                    value = s.v.back();
+                } else {
+                    value = s.v.back() + (r.value - s.raw_last);
+                }
+            }
+            s.raw_last = r.value;
+        }
         s.t.push_back(r.t_ns);
-        s.v.push_back(r.value);
+        s.v.push_back(value);
         if (m_empty || r.t_ns < m_first_ns) m_first_ns = r.t_ns;
         if (m_empty || r.t_ns > m_last_ns) m_last_ns = r.t_ns;
         m_empty = false;
@@ -110,6 +124,10 @@ double Timeline::channel_energy(std::size_t channel, std::int64_t start_ns, std:
         return gauge_integral(s, end_ns) - gauge_integral(s, start_ns);
     }
     return 0;
+}
+
+std::uint64_t Timeline::counter_resets(std::size_t channel) const {
+    return channel < m_series.size() ? m_series[channel].resets : 0;
 }
 
 std::uint64_t Timeline::samples(std::size_t channel, std::int64_t start_ns, std::int64_t end_ns) const {

@@ -75,6 +75,9 @@ public:
     /// Energy of one channel over a window: a counter's delta (interpolated between its readings along the
     /// device's measured power where there is any) or the integral of a power gauge.
     double channel_energy(std::size_t channel, std::int64_t start_ns, std::int64_t end_ns) const;
+    /// Times an energy counter went down between two readings (a reset): each is counted as no energy across
+    /// the reset, and the counter's energy continues from its new value.
+    std::uint64_t counter_resets(std::size_t channel) const;
     /// Readings of a channel inside a window.
     std::uint64_t samples(std::size_t channel, std::int64_t start_ns, std::int64_t end_ns) const;
     /// Whether the channel was read within `tolerance_ns` of `t_ns`.
@@ -89,6 +92,8 @@ private:
         std::vector<std::int64_t> t;
         std::vector<double> v;
         std::vector<double> integral;  ///< for gauges: trapezoid integral from t[0] to t[k] (value × seconds)
+        double raw_last = 0;           ///< for counters: the last reading as read (v holds it without resets)
+        std::uint64_t resets = 0;      ///< for counters: readings lower than the one before
     };
     double gauge_integral(const Series& s, std::int64_t t) const;  ///< integral from t[0] to t, flat outside
     double counter_value(std::size_t channel, std::int64_t t) const;

@@ -38,6 +38,9 @@ RunResult Monitor::stop() {
     if (m_phases.ignored() > 0)
         result.warnings.push_back(std::to_string(m_phases.ignored()) +
                                   " control messages made no sense (an end without its begin, a non-numeric metric)");
+    if (samples_overflow(result))
+        result.warnings.push_back("the sample counts of the epochs (or phases) sum past 2^63 - 1: the run's samples "
+                                  "and energy per sample are unknown");
     m_result = result;
     return result;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "core/clock.hpp"
@@ -198,7 +199,10 @@ EpochResult epoch_result(const Timeline& timeline, std::int64_t origin_ns, long 
 
 std::optional<long long> add_samples(std::optional<long long> total, std::optional<long long> more) {
     if (!more) return total;
-    return total.value_or(0) + *more;
+    // Saturates: the run's sum then passes 2^63 - 1 too, and run_samples reports it unknown with a warning.
+    long long sum = 0;
+    if (__builtin_add_overflow(total.value_or(0), *more, &sum)) return std::numeric_limits<long long>::max();
+    return sum;
 }
 
 }  // namespace

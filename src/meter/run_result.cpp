@@ -12,6 +12,17 @@
 
 namespace joulecast {
 
+void append_counter_reset_warnings(RunResult& result, const Timeline& timeline) {
+    const auto& channels = timeline.channels();
+    for (std::size_t c = 0; c < channels.size(); ++c) {
+        const std::uint64_t resets = timeline.counter_resets(c);
+        if (resets == 0) continue;
+        result.warnings.push_back("energy counter " + channels[c].sensor + "/" + channels[c].channel.name +
+                                  " went down " + std::to_string(resets) + (resets == 1 ? " time" : " times") +
+                                  " (a reset): no energy was counted across a reset, only from the new value on");
+    }
+}
+
 void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
                  std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns) {
     Timeline timeline(sampler.trace());
@@ -22,6 +33,7 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     // NVML updates power about every 100 ms: finer bins would only show noise.
     const std::int64_t bin = std::max<std::int64_t>(sampler.interval().count(), 100'000'000);
     result.peak_power_w = timeline.peak_power_w(start_ns, end_ns, bin);
+    append_counter_reset_warnings(result, timeline);
 
     if (idle_start_ns && *idle_start_ns < start_ns) {
         WindowEnergy idle = timeline.energy(*idle_start_ns, start_ns);
@@ -76,22 +88,33 @@ std::vector<const PhaseResult*> outermost_phases(const RunResult& result, PhaseR
     return outer;
 }
 
-std::optional<long long> epoch_samples(const RunResult& result) {
-    if (result.epochs.empty()) return std::nullopt;
+namespace {
+
+/// A sum of sample counts: none when one count is missing; `overflow` when it passes 2^63 - 1.
+struct SampleSum {
+    std::optional<long long> total;
+    bool overflow = false;
+};
+
+bool add_checked(long long& total, long long more) { return !__builtin_add_overflow(total, more, &total); }
+
+SampleSum epoch_sample_sum(const RunResult& result) {
+    if (result.epochs.empty()) return {};
     long long total = 0;
+    bool overflow = false;
     for (const auto& e : result.epochs) {
-        if (!e.samples) return std::nullopt;
-        total += *e.samples;
+        if (!e.samples) return {};
+        if (!add_checked(total, *e.samples)) overflow = true;
     }
-    return total;
+    return overflow ? SampleSum{std::nullopt, true} : SampleSum{total, false};
 }
 
-std::optional<long long> run_samples(const RunResult& result) {
-    if (auto samples = epoch_samples(result)) return samples;
+SampleSum phase_sample_sum(const RunResult& result) {
     // Outermost phases only: a "train" phase holding "epoch" phases must not count its samples twice.
     const auto& phases = result.phases;
     long long total = 0;
     bool any = false;
+    bool overflow = false;
     for (std::size_t i = 0; i < phases.size(); ++i) {
         bool inside = false;
         for (std::size_t k = 0; k < phases.size() && !inside; ++k) {
@@ -102,11 +125,28 @@ std::optional<long long> run_samples(const RunResult& result) {
             inside = contains && (!same || k < i);
         }
         if (inside) continue;
-        if (!phases[i].samples) return std::nullopt;
-        total += *phases[i].samples;
+        if (!phases[i].samples) return {};
+        if (!add_checked(total, *phases[i].samples)) overflow = true;
         any = true;
     }
-    return any ? std::optional(total) : std::nullopt;
+    if (overflow) return {std::nullopt, true};
+    return any ? SampleSum{total, false} : SampleSum{};
+}
+
+}  // namespace
+
+std::optional<long long> epoch_samples(const RunResult& result) { return epoch_sample_sum(result).total; }
+
+std::optional<long long> run_samples(const RunResult& result) {
+    const SampleSum epochs = epoch_sample_sum(result);
+    if (epochs.total || epochs.overflow) return epochs.total;
+    return phase_sample_sum(result).total;
+}
+
+bool samples_overflow(const RunResult& result) {
+    const SampleSum epochs = epoch_sample_sum(result);
+    if (epochs.total || epochs.overflow) return epochs.overflow;
+    return phase_sample_sum(result).overflow;
 }
 
 std::optional<double> co2e_of(const RunResult& result, double energy_j) {

@@ -183,6 +183,8 @@ struct RunResult {
     std::vector<std::string> warnings;
 };
 
+/// Adds a warning for each energy counter of the timeline that went down (see Timeline::counter_resets).
+void append_counter_reset_warnings(RunResult& result, const Timeline& timeline);
 /// Fills the energy, power, idle and sensor parts of a result from a finished sampler.
 /// `idle_start_ns` < `start_ns` when an idle baseline was measured just before the command.
 void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
@@ -197,12 +199,17 @@ PhaseRole phase_role(std::string_view name);
 /// it), ordered by start.
 std::vector<const PhaseResult*> outermost_phases(const RunResult& result, PhaseRole role);
 
-/// Samples summed over the run's epochs, when it has epochs and every one has a sample count.
+/// Samples summed over the run's epochs, when it has epochs and every one has a sample count; none when the
+/// sum passes 2^63 - 1 (see samples_overflow).
 std::optional<long long> epoch_samples(const RunResult& result);
 
 /// Samples of the whole run where known: the sum over epochs when every epoch has a sample count, otherwise
-/// the sum over the outermost phases (those inside no other) when each of them has one; none otherwise.
+/// the sum over the outermost phases (those inside no other) when each of them has one; none otherwise, and
+/// none when that sum passes 2^63 - 1: a sum that would wrap to a negative count is unknown, never wrong.
 std::optional<long long> run_samples(const RunResult& result);
+
+/// Whether run_samples is unknown because the counts it sums pass 2^63 - 1 (the run then gets a warning).
+bool samples_overflow(const RunResult& result);
 
 /// Grams CO2e of `energy_j` joules at the run's intensity and PUE (none when the run has no carbon setting).
 std::optional<double> co2e_of(const RunResult& result, double energy_j);

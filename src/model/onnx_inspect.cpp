@@ -6,9 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <unordered_map>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "model/onnx_shapes.hpp"
 
@@ -34,7 +38,10 @@ void count_mac_layers(OnnxStats& stats) {
         if (layer.macs <= 0) continue;
         ++stats.mac_layers;
         if (layer.output_elements < 0 && unknown.empty()) unknown = layer.node;
-        stats.activations += std::max<std::int64_t>(layer.output_elements, 0);
+        if (__builtin_add_overflow(stats.activations, std::max<std::int64_t>(layer.output_elements, 0),
+                                   &stats.activations) &&
+            unknown.empty())
+            unknown = layer.node + " (the sum passes 2^63 - 1)";
     }
     // Unknown rather than a partial sum: an undercount would pass as a measurement of memory traffic (the
     // estimator treats 0 as unknown and leaves its memory terms out).
@@ -134,6 +141,7 @@ private:
                 m_batch_symbols.insert(shape.dim(0).dim_param());
         }
         std::vector<std::string> described;
+        std::set<std::int64_t> fixed_leading;  // fixed leading dimensions of the inputs
         for (const auto& input : graph.input()) {
             if (m_initializers.count(input.name())) continue;
             const std::string& name = input.name();
@@ -168,6 +176,10 @@ private:
                 described.push_back(name + "=?");
                 continue;
             }
+            if (!shape.empty() && !type.shape().dim(0).has_dim_value() &&
+                !(type.shape().dim(0).has_dim_param() && m_options.dims.count(type.shape().dim(0).dim_param())))
+                m_batch_applied = true;
+            if (!shape.empty() && type.shape().dim(0).has_dim_value()) fixed_leading.insert(shape[0]);
             if (!shape.empty() && type.shape().dim(0).has_dim_value() && shape[0] > 1)
                 m_stats.notes.push_back("graph input '" + name + "' has a fixed leading dimension of " +
                                         std::to_string(shape[0]) +
@@ -175,6 +187,18 @@ private:
                                         std::to_string(shape[0]) + " samples");
             described.push_back(name + "=" + shape_string(shape));
             m_values[name] = TensorInfo::of_shape(std::move(shape), type.elem_type());
+        }
+        if (!m_batch_applied && m_options.batch != 1 && !fixed_leading.empty()) {
+            // --batch N sized no input: the counts are for the model's own fixed batch, never labelled N.
+            if (fixed_leading.size() != 1)
+                return "--batch " + std::to_string(m_options.batch) +
+                       " does not apply: no graph input has a symbolic leading (batch) dimension, and their fixed "
+                       "leading dimensions differ";
+            m_stats.batch = *fixed_leading.begin();
+            m_stats.notes.push_back("--batch " + std::to_string(m_options.batch) +
+                                    " does not apply: the graph inputs have a fixed leading dimension of " +
+                                    std::to_string(m_stats.batch) + ", so the counts are for a batch of " +
+                                    std::to_string(m_stats.batch) + (m_stats.batch == 1 ? " (per sample)" : ""));
         }
         if (described.size() == 1) {
             m_stats.input_shape = described[0].substr(described[0].find('=') + 1);
@@ -313,9 +337,15 @@ private:
                 // Too many to count: left unknown (a MAC layer's output is never that large, its MACs fit).
             }
         }
-        m_stats.macs += work.macs;
-        if (*kind == WorkKind::norm) m_stats.norm_ops += work.ops;
-        if (*kind == WorkKind::elementwise) m_stats.elementwise_ops += work.ops;
+        // Totals that would wrap to negative numbers are refused: each node's count fits, the sum may not.
+        bool fits = !__builtin_add_overflow(m_stats.macs, work.macs, &m_stats.macs);
+        if (*kind == WorkKind::norm)
+            fits = fits && !__builtin_add_overflow(m_stats.norm_ops, work.ops, &m_stats.norm_ops);
+        if (*kind == WorkKind::elementwise)
+            fits = fits && !__builtin_add_overflow(m_stats.elementwise_ops, work.ops, &m_stats.elementwise_ops);
+        if (!fits)
+            return label + ": the model's total multiply-accumulates or operations pass 2^63 - 1 at a batch of " +
+                   std::to_string(m_options.batch) + ": give a smaller --batch";
         m_stats.layers.push_back(std::move(layer));
 
         for (int i = 0; i < node.output_size(); ++i) {
@@ -334,17 +364,34 @@ private:
     std::unordered_map<std::string, const TensorProto*> m_initializers;
     std::unordered_map<std::string, const NodeProto*> m_producers;
     std::set<std::string> m_batch_symbols;
+    bool m_batch_applied = false;  ///< some graph input's leading dimension was set to options.batch
     std::set<std::string> m_counted;
 };
 
 }  // namespace
 
+/// Protobuf's default limit on nested messages, which ParseFromString applies.
+constexpr int k_nesting_limit = 100;
+
 Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
                                      const std::string& origin) {
     if (options.batch <= 0) return Error{"the batch size must be positive"};
     ModelProto model;
-    if (!model.ParseFromString(bytes))
+    if (!model.ParseFromString(bytes)) {
+        // Protobuf refuses messages nested deeper than k_nesting_limit (If/Loop/Scan subgraphs inside subgraphs,
+        // three levels each). Such a file is a model, too deep to read here, not garbage: say which.
+        constexpr int k_deeper_check = 1000;
+        google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+        google::protobuf::io::CodedInputStream coded(&raw);
+        coded.SetRecursionLimit(k_deeper_check);
+        ModelProto deep;
+        if (bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
+            deep.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage())
+            return Error{origin + " is an ONNX model nested too deep (limit " + std::to_string(k_nesting_limit) +
+                         " levels of messages, about " + std::to_string(k_nesting_limit / 3) +
+                         " subgraphs of If, Loop or Scan inside each other)"};
         return Error{origin + " is not an ONNX model (it does not parse as an ONNX ModelProto)"};
+    }
     if (!model.has_graph() || model.graph().node_size() == 0)
         return Error{origin + " is not an ONNX model (it has no graph with nodes)"};
     try {

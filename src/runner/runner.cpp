@@ -48,7 +48,8 @@ void record_control(RunResult& result, const ControlServer& server, const Contro
             "markers beyond the control channel's limits were dropped: " + std::to_string(limits.dropped_phases()) +
             " phases beyond " + std::to_string(ControlLimits::k_max_open_phases) + " open at once, " +
             std::to_string(limits.dropped_metric_points()) + " metric values of names beyond the first " +
-            std::to_string(ControlLimits::k_max_metric_names));
+            std::to_string(ControlLimits::k_max_metric_names) + " or beyond the first " +
+            std::to_string(ControlLimits::k_max_metric_points) + " values");
     }
     const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
     if (rejected > 0) {

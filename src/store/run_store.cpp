@@ -1,6 +1,7 @@
 #include "store/run_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <variant>
@@ -92,7 +94,7 @@ std::string default_store_path() {
     return (fs::path(home) / ".local" / "share" / "joulecast" / "runs.db").string();
 }
 
-RunStore::RunStore(std::string path) : m_path(std::move(path)) {
+RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path)) {
     if (m_path.empty()) throw StoreError("run store path is empty");
     const fs::path file(m_path);
     std::error_code ec;
@@ -109,6 +111,16 @@ RunStore::RunStore(std::string path) : m_path(std::move(path)) {
     // A new store is created 0600 before SQLite opens it; SQLite gives its WAL and -shm files the database
     // file's permissions.
     if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+    // Only a regular file (or a link to one) is a store: SQLite would open /dev/null or a FIFO and leave its
+    // journal beside it (/dev/null-journal).
+    struct stat st {};
+    if (::stat(m_path.c_str(), &st) != 0)
+        throw StoreError("run store " + m_path + ": " + std::strerror(errno) +
+                         " (a link whose target is missing is not a store; give the path of a store file)");
+    if (!S_ISREG(st.st_mode))
+        throw StoreError("run store " + m_path +
+                         " is not a regular file (a device, a FIFO or a socket); give the path of a store file "
+                         "or of a new one");
 
     m_db = std::make_unique<sqlite::Database>(m_path);
     sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);
@@ -119,7 +131,17 @@ RunStore::RunStore(std::string path) : m_path(std::move(path)) {
     [[maybe_unused]] const int no_checkpoint =
         sqlite3_db_config(m_db->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     // Reading the header first turns a non-database file into a clear error before anything is written.
-    m_db->query_integer("PRAGMA user_version");
+    const std::int64_t version = m_db->query_integer("PRAGMA user_version");
+    if (m_db->read_only() && access == StoreAccess::read) {
+        // A store the user may read but not write (another user's, a read-only mount) can still be listed and
+        // shown: nothing is migrated and no dead run is marked interrupted.
+        if (version != schema_version())
+            throw StoreError("run store " + m_path + " is read-only and has schema version " +
+                             std::to_string(version) + ", not " + std::to_string(schema_version()) +
+                             ": give write access once so that joulecast can migrate it");
+        m_read_only = true;
+        return;
+    }
     if (m_db->read_only())
         throw StoreError(
             "run store " + m_path +
@@ -340,6 +362,7 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
 }
 
 std::size_t RunStore::refresh_interrupted() {
+    if (m_read_only) return 0;
     struct Candidate {
         std::string id, hostname, boot_id;
         std::int64_t pid = 0, pid_start = 0;
@@ -640,7 +663,7 @@ bool RunStore::remove(const std::string& id) {
 std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return nullptr;
-    return std::make_unique<RunStore>(path);
+    return std::make_unique<RunStore>(path, StoreAccess::read);
 }
 
 }  // namespace joulecast

@@ -99,18 +99,25 @@ struct StoredTrace {
     std::vector<Reading> readings;  ///< ordered by time; t_ns relative to the origin
 };
 
+/// Whether a store is opened to write (run, study, runs rm) or only to read (runs list/show, report, analyze).
+enum class StoreAccess { write, read };
+
 class RunStore {
 public:
     /// Opens or creates the store at `path` (creating parent folders), migrates an older schema, and sets WAL
     /// mode, foreign keys and a ~10 s busy timeout. Throws StoreError naming the path: a folder in the way,
     /// not a database or damaged, a database of another program, read-only, or a schema newer than this
     /// binary.
-    explicit RunStore(std::string path);
+    /// With StoreAccess::read a store that this user cannot write is opened read-only (reading only: no
+    /// migration, no run marked interrupted) instead of refused.
+    explicit RunStore(std::string path, StoreAccess access = StoreAccess::write);
     ~RunStore();
     RunStore(const RunStore&) = delete;
     RunStore& operator=(const RunStore&) = delete;
 
     const std::string& path() const { return m_path; }
+    /// Opened with StoreAccess::read on a store this user cannot write: only reading works.
+    bool read_only() const { return m_read_only; }
     /// The schema version this binary writes.
     static int schema_version();
 
@@ -177,6 +184,7 @@ private:
     std::unique_ptr<sqlite::Database> m_db;
     /// run id → channels.id of each channel index; filled on first use, valid until the run is removed.
     std::map<std::string, std::vector<std::int64_t>> m_channel_rows;
+    bool m_read_only = false;  ///< opened with StoreAccess::read on a store this user cannot write
 };
 
 /// The store at `path` for a command that only reads it, or nullptr when there is none yet: reading creates

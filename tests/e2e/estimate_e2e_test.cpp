@@ -281,6 +281,15 @@ TEST(EstimateEndToEnd, BadInputsGiveClearMessagesAndNonZeroExits) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--batch"), std::string::npos) << r.err;
 
+    // Counts beyond any model are refused with the bound, not estimated into 60-digit figures.
+    r = estimate(dir, {"--params", "1e300", "--macs", "1e8", "--batch", "64", "--device", h100});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--params: 1e300 is beyond any model (at most 1e+15"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    r = estimate(dir, {"--params", "1e6", "--macs", "1e19", "--batch", "64", "--device", h100});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--macs: 1e19 is beyond any model"), std::string::npos) << r.err;
+
     r = estimate(dir, {"--params", "1e6", "--batch", "64"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--params and --macs go together"), std::string::npos) << r.err;

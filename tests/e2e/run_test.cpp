@@ -282,6 +282,32 @@ TEST(RunEndToEnd, AReplayedTraceShorterThanTheRunIsSaidToBeHeld) {
     EXPECT_NE(r.err.find("last readings are held"), std::string::npos) << r.err;
 }
 
+TEST(RunEndToEnd, AReplayedCounterThatGoesDownIsOneResetNeverNegativeEnergy) {
+    // 1000 -> 1100 J (+100), a reset to 800 at 1.0 s, 800 -> 850 (+50): 150 J at most, never negative.
+    TempDir dir;
+    auto trace = dir.write("down.csv",
+                           "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value\n"
+                           "0,nvml,gpu0.energy,gpu,gpu0,energy,counter,0,J,1000\n"
+                           "0.5,nvml,gpu0.energy,gpu,gpu0,energy,counter,0,J,1100\n"
+                           "1.0,nvml,gpu0.energy,gpu,gpu0,energy,counter,0,J,800\n"
+                           "1.5,nvml,gpu0.energy,gpu,gpu0,energy,counter,0,J,850\n");
+    auto json = dir.path() / "r.json";
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    auto r = run_process(joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "1.6"}),
+                         options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto result = read_json(json);
+    const double gpu = result["energy_j"]["gpu"];
+    // The command starts up to 0.3 s after the trace's clock on a loaded machine: part of the first 100 J may
+    // fall before it; the 50 J after the reset are inside.
+    EXPECT_GT(gpu, 50.0);
+    EXPECT_LE(gpu, 150.0 + 1e-9);
+    const std::string warnings = result["warnings"].dump();
+    EXPECT_NE(warnings.find("energy counter replay/gpu0.energy went down 1 time"), std::string::npos) << warnings;
+    EXPECT_NE(r.err.find("went down 1 time"), std::string::npos) << r.err;
+}
+
 TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
     TempDir dir;
     // 100 W while idle (1 s, with half a second to spare for a slow start), 300 W after.

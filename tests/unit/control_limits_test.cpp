@@ -51,5 +51,21 @@ TEST(ControlLimits, NewMetricNamesBeyondTheLimitAreDroppedKnownOnesKept) {
     EXPECT_EQ(limits.dropped_metric_points(), 2u);
 }
 
+TEST(ControlLimits, MetricValuesBeyondTheTotalLimitAreDroppedAndCounted) {
+    // 500k values of one name took 285 MB: values beyond the first k_max_metric_points are dropped.
+    ControlLimits limits;
+    for (std::uint64_t i = 0; i < ControlLimits::k_max_metric_points; ++i) {
+        ControlMessage m = parsed("metric loss=1");
+        ASSERT_TRUE(limits.admit(m)) << i;
+    }
+    EXPECT_EQ(limits.dropped_metric_points(), 0u);
+    ControlMessage two = parsed("metric loss=2 acc=3");
+    EXPECT_FALSE(limits.admit(two));
+    EXPECT_TRUE(two.fields.empty());
+    EXPECT_EQ(limits.dropped_metric_points(), 2u);
+    // Other markers are not affected.
+    EXPECT_TRUE(admit(limits, "begin train"));
+}
+
 }  // namespace
 }  // namespace joulecast

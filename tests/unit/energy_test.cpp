@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "meter/energy.hpp"
+#include "meter/run_result.hpp"
 
 namespace joulecast {
 namespace {
@@ -32,6 +33,29 @@ TEST(EnergyAccounting, IntegratesConstantPowerExactly) {
     EXPECT_EQ(e.domain_method.at("gpu"), "integrated");
     // A window that does not fall on readings: linear interpolation at both edges.
     EXPECT_NEAR(timeline.energy(s / 20, 3 * s + s / 20).total_j, 750.0, 1e-9);
+}
+
+TEST(EnergyAccounting, ACounterThatGoesDownIsAResetNeverNegativeEnergy) {
+    // 1000 -> 1100 (+100 J), down to 800 (a reset: nothing counted across it), 800 -> 850 (+50 J).
+    const std::vector<Reading> readings{{0, 0, 1000.0}, {s / 2, 0, 1100.0}, {s, 0, 800.0}, {3 * s / 2, 0, 850.0}};
+    const std::vector<TraceChannel> channels{channel("nvml", "gpu0.energy", "gpu", "gpu0", Quantity::energy)};
+    Timeline timeline(channels, readings);
+    EXPECT_DOUBLE_EQ(timeline.energy(0, 3 * s / 2).total_j, 150.0);
+    EXPECT_DOUBLE_EQ(timeline.channel_energy(0, s / 2, s), 0.0);
+    EXPECT_DOUBLE_EQ(timeline.channel_energy(0, s, 3 * s / 2), 50.0);
+    EXPECT_EQ(timeline.counter_resets(0), 1u);
+
+    // The same readings added in two batches, as a live trace grows.
+    Timeline live(channels, {readings[0], readings[1]});
+    live.extend({readings[2], readings[3]});
+    EXPECT_DOUBLE_EQ(live.energy(0, 3 * s / 2).total_j, 150.0);
+    EXPECT_EQ(live.counter_resets(0), 1u);
+
+    RunResult result;
+    append_counter_reset_warnings(result, timeline);
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_NE(result.warnings[0].find("nvml/gpu0.energy"), std::string::npos);
+    EXPECT_NE(result.warnings[0].find("went down 1 time"), std::string::npos);
 }
 
 TEST(EnergyAccounting, TrapezoidOnARamp) {

@@ -297,13 +297,36 @@ TEST(ForecastTotal, SamplesAndDurationTargets) {
     EXPECT_DOUBLE_EQ(partial->total_energy_j, 55.0);
 }
 
-TEST(ForecastTotal, TargetAlreadyReachedGivesTheMeasuredTotal) {
+TEST(ForecastTotal, TargetAlreadyReachedGivesTheMeasuredTotalUpToTheTarget) {
+    // A job of 4 epochs profiled over 6: its total is the first 4 epochs' energy, not all 6.
     const std::vector<Observation> seen(6, Observation{10.0, 1.0, std::nullopt});
     auto f = forecast_total(seen, ForecastTarget::epochs(4));
     ASSERT_TRUE(f.ok()) << f.error();
-    EXPECT_DOUBLE_EQ(f->total_energy_j, 60.0);
+    EXPECT_DOUBLE_EQ(f->total_energy_j, 40.0);
+    EXPECT_DOUBLE_EQ(f->low_energy_j, 40.0);
+    EXPECT_DOUBLE_EQ(f->high_energy_j, 40.0);
+    EXPECT_DOUBLE_EQ(f->total_duration_s, 4.0);
     EXPECT_DOUBLE_EQ(f->predicted_energy_j, 0.0);
     EXPECT_TRUE(has_note(*f, "already reached"));
+}
+
+TEST(ForecastTotal, NaiveFigureOfAJobShorterThanTheProfileIsItsFirstEpochs) {
+    // `forecast --epochs 1` on a run of 2 epochs (100 J then 300 J): the job is the first epoch, 100 J.
+    const std::vector<Observation> seen{{100.0, 1.0, 10.0}, {300.0, 2.0, 30.0}};
+    auto naive = naive_forecast(seen, ForecastTarget::epochs(1));
+    ASSERT_TRUE(naive.ok()) << naive.error();
+    EXPECT_DOUBLE_EQ(naive->total_energy_j, 100.0);
+    EXPECT_DOUBLE_EQ(naive->total_duration_s, 1.0);
+    EXPECT_TRUE(has_note(*naive, "already reached"));
+    auto f = forecast_total(seen, ForecastTarget::epochs(1));
+    ASSERT_TRUE(f.ok()) << f.error();
+    EXPECT_DOUBLE_EQ(f->total_energy_j, 100.0);
+    // Part of an epoch, pro rata: 1.5 epochs, 25 samples (10 + 15 of 30), 2 s (1 + half of the second's 2 s).
+    EXPECT_DOUBLE_EQ(naive_forecast(seen, ForecastTarget::epochs(1.5))->total_energy_j, 250.0);
+    EXPECT_DOUBLE_EQ(naive_forecast(seen, ForecastTarget::samples(25))->total_energy_j, 250.0);
+    EXPECT_DOUBLE_EQ(naive_forecast(seen, ForecastTarget::duration(2))->total_energy_j, 250.0);
+    // A target that the profile has not reached is still forecast: 2 more epochs at the mean (200 J).
+    EXPECT_DOUBLE_EQ(naive_forecast(seen, ForecastTarget::epochs(4))->total_energy_j, 800.0);
 }
 
 TEST(ForecastTotal, LongTrendsAreHeldFlatBeyondTheHorizonCap) {

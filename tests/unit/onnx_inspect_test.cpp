@@ -195,6 +195,33 @@ TEST(OnnxInspect, SymbolicBatchIsSetToTheGivenBatch) {
     EXPECT_EQ(inspect_ok(dir, unnamed, OnnxOptions{2, {}}).macs, 2 * 110752);
 }
 
+TEST(OnnxInspect, AFixedBatchOfOneIsNeverLabelledAsTheGivenBatch) {
+    // `--batch 4` on a model whose input is fixed at 1: the counts are per sample and say so.
+    TempDir dir;
+    auto g = small_cnn(1);
+    OnnxStats s = inspect_ok(dir, g, OnnxOptions{4, {}});
+    EXPECT_EQ(s.batch, 1);
+    EXPECT_EQ(s.macs, 110752);
+    bool noted = false;
+    for (const auto& note : s.notes) noted = noted || note.find("--batch 4 does not apply") != std::string::npos;
+    EXPECT_TRUE(noted);
+    // A fixed batch of 2 is the batch the counts are for.
+    auto two = small_cnn(2);
+    OnnxStats fixed = inspect_ok(dir, two, OnnxOptions{4, {}});
+    EXPECT_EQ(fixed.batch, 2);
+    EXPECT_EQ(fixed.macs, 2 * 110752);
+}
+
+TEST(OnnxInspect, MacTotalsThatPassTheLargestCountAreRefusedNotNegative) {
+    // Each node's count fits in 64 bits at this batch (conv: 110,592 x b < 2^63), their sum does not.
+    TempDir dir;
+    auto g = small_cnn("N");
+    const std::int64_t b = 83'350'000'000'000;
+    std::string error = inspect_error(dir, g, OnnxOptions{b, {}});
+    EXPECT_NE(error.find("pass 2^63 - 1"), std::string::npos) << error;
+    EXPECT_NE(error.find("smaller --batch"), std::string::npos) << error;
+}
+
 // activations: elements of the first output of every node with MACs; mac_layers: how many such nodes.
 TEST(OnnxInspect, ActivationsAndMacLayersOfASmallCnn) {
     TempDir dir;
@@ -675,6 +702,29 @@ TEST(OnnxInspectErrors, UnsupportedOperatorsAreNamed) {
     std::string error = inspect_error(dir, custom);
     EXPECT_NE(error.find("node #0 (FusedGemm)"), std::string::npos) << error;
     EXPECT_NE(error.find("com.microsoft"), std::string::npos) << error;
+}
+
+TEST(OnnxInspectErrors, IfNested200DeepIsTooDeepNotGarbage) {
+    TempDir dir;
+    OnnxGraphBuilder g;
+    g.input("x", {1, 4});
+    g.node("Relu", {"x"}, {"y"}, "relu");
+    g.output("y");
+    joulecast_onnx::GraphProto* graph = g.model().mutable_graph();
+    for (int depth = 0; depth < 200; ++depth) {
+        joulecast_onnx::NodeProto* node = graph->add_node();
+        node->set_op_type("If");
+        joulecast_onnx::AttributeProto* branch = node->add_attribute();
+        branch->set_name("then_branch");
+        graph = branch->mutable_g();
+    }
+    std::string error = inspect_error(dir, g);
+    EXPECT_NE(error.find("nested too deep (limit 100"), std::string::npos) << error;
+    // Bytes that are no model at all still say so.
+    auto garbage = dir.write("garbage.onnx", std::string(64, '\xff'));
+    auto stats = inspect_onnx(garbage.string(), OnnxOptions{});
+    ASSERT_FALSE(stats);
+    EXPECT_NE(stats.error().find("does not parse"), std::string::npos) << stats.error();
 }
 
 TEST(OnnxInspectErrors, MissingInputShapeNamesTheNode) {

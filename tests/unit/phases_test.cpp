@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "meter/phases.hpp"
+#include "meter/run_result.hpp"
 #include "support/known_trace.hpp"
 
 namespace joulecast {
@@ -62,6 +64,38 @@ TEST(PhaseRecorder, EpochMarkersSplitTheEnclosingPhase) {
         EXPECT_NEAR(result.epochs[k].energy_j, 200.0, 1e-6);  // the first starts with the train phase, at 2 s
         EXPECT_NEAR(*result.epochs[k].energy_per_sample_j, 4.0, 1e-9);
     }
+}
+
+TEST(PhaseRecorder, SampleSumsThatPassTheLargestCountAreUnknownNotNegative) {
+    constexpr long long most = std::numeric_limits<long long>::max();
+    PhaseRecorder recorder;
+    recorder.epoch(2 * s, std::nullopt, most);
+    recorder.epoch(4 * s, std::nullopt, most);
+    RunResult result;
+    recorder.finish(result, hundred_watts(), 0, 10 * s);
+    ASSERT_EQ(result.epochs.size(), 2u);
+    EXPECT_EQ(result.epochs[0].samples, most);  // each count alone is right
+    EXPECT_FALSE(epoch_samples(result).has_value());
+    EXPECT_FALSE(run_samples(result).has_value());
+    EXPECT_TRUE(samples_overflow(result));
+
+    // Two phases likewise; and sums that fit are exact.
+    PhaseRecorder phases;
+    phases.begin(1 * s, "train");
+    phases.end(2 * s, "train", most);
+    phases.begin(3 * s, "train");
+    phases.end(4 * s, "train", 1);
+    RunResult by_phase;
+    phases.finish(by_phase, hundred_watts(), 0, 10 * s);
+    EXPECT_FALSE(run_samples(by_phase).has_value());
+    EXPECT_TRUE(samples_overflow(by_phase));
+    PhaseRecorder fits;
+    fits.epoch(2 * s, std::nullopt, most - 5);
+    fits.epoch(4 * s, std::nullopt, 5);
+    RunResult exact;
+    fits.finish(exact, hundred_watts(), 0, 10 * s);
+    EXPECT_EQ(run_samples(exact), most);
+    EXPECT_FALSE(samples_overflow(exact));
 }
 
 TEST(PhaseRecorder, EpochPhasesAndExplicitNumbers) {

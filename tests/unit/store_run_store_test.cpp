@@ -2,6 +2,7 @@
 // interrupted runs, removal, and two processes writing at once.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/unprivileged.hpp"
 
 namespace joulecast {
 namespace {
@@ -457,6 +459,66 @@ TEST(StoreRunStore, ARunWhoseJoulecastDiedBecomesInterrupted) {
     RunFilter interrupted;
     interrupted.status = RunStatus::interrupted;
     EXPECT_EQ(store.list(interrupted).size(), 1u);
+}
+
+TEST(StoreRunStore, APathThatIsNoRegularFileIsRefusedBeforeSqliteOpensIt) {
+    TempDir dir;
+    const std::string fifo = dir.str() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string link = dir.str() + "/link.db";
+    std::filesystem::create_symlink(fifo, link);
+    for (const std::string& path : {fifo, link}) {
+        try {
+            RunStore store(path);
+            ADD_FAILURE() << path << " was opened as a store";
+        } catch (const StoreError& error) {
+            EXPECT_NE(std::string(error.what()).find("is not a regular file"), std::string::npos) << error.what();
+        }
+    }
+    // Nothing was left beside the FIFO (SQLite's journal of a device went to /dev/null-journal).
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) EXPECT_FALSE(std::filesystem::exists(fifo + suffix));
+    // A link whose target is missing is refused too; a link to a store file is a store.
+    std::filesystem::create_symlink(dir.str() + "/missing.db", dir.str() + "/dangling.db");
+    EXPECT_THROW(RunStore(dir.str() + "/dangling.db"), StoreError);
+    EXPECT_FALSE(std::filesystem::exists(dir.str() + "/missing.db"));
+    { RunStore real(dir.str() + "/real.db"); }
+    std::filesystem::create_symlink(dir.str() + "/real.db", dir.str() + "/to-real.db");
+    EXPECT_NO_THROW(RunStore(dir.str() + "/to-real.db"));
+}
+
+TEST(StoreRunStore, AStoreThatCannotBeWrittenCanStillBeReadNotWritten) {
+    TempDir dir;
+    const std::string path = dir.str() + "/runs.db";
+    {
+        RunStore store(path);
+        RunResult r = finished("eeee000000000001");
+        store.begin_run(header("eeee000000000001"), gpu_channels(), 0, getpid());
+        store.append_readings("eeee000000000001", gpu_readings(0, 1.0), 0);
+        store.finish_run(r, to_json(r));
+    }
+    // Readable by others, writable by none but root (root writes anyway: the check runs as nobody).
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+    for (const char* suffix : {"", "-wal", "-shm"})
+        if (std::filesystem::exists(path + suffix)) std::filesystem::permissions(path + suffix, std::filesystem::perms(0644));
+    const std::string outcome = test::run_unprivileged([&]() -> std::string {
+        try {
+            std::string out;
+            try {
+                RunStore writable(path);
+                out += "opened to write; ";
+            } catch (const StoreError& error) {
+                if (std::string(error.what()).find("read-only") != std::string::npos) out += "write refused; ";
+            }
+            auto store = open_store_to_read(path);
+            out += "listed " + std::to_string(store->list(RunFilter{}).size());
+            out += "; energy " + std::to_string(store->get("eeee000000000001").energy.total_j > 0);
+            return out;
+        } catch (const std::exception& error) {
+            return std::string("error: ") + error.what();
+        }
+    });
+    if (outcome[0] == 'S') GTEST_SKIP() << outcome.substr(1);
+    EXPECT_EQ(outcome.substr(1), "write refused; listed 1; energy 1");
 }
 
 TEST(StoreRunStore, RemoveTakesEverythingOfTheRunAndNothingElse) {

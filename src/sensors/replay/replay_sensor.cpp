@@ -93,6 +93,10 @@ double ReplaySensor::value_at(std::size_t channel, double elapsed_s) const {
     if (upper == series.t_s.end()) return series.values.back();
     std::size_t b = static_cast<std::size_t>(upper - series.t_s.begin());
     std::size_t a = b - 1;
+    // A counter that goes down between two rows was reset: it holds its value up to the next row and drops
+    // there, once, instead of falling over the interval (one reset, not one per reading).
+    if (m_channels.at(channel).behaviour == Behaviour::counter && series.values[b] < series.values[a])
+        return series.values[a];
     double span = series.t_s[b] - series.t_s[a];
     double fraction = span > 0 ? (elapsed_s - series.t_s[a]) / span : 1.0;
     return series.values[a] + fraction * (series.values[b] - series.values[a]);
