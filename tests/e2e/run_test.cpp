@@ -104,17 +104,9 @@ TEST(RunEndToEnd, ForwardsSigtermToTheCommandAndKeepsTheData) {
     auto json = dir.path() / "r.json";
     auto argv = joulecast_run({"--quiet", "--json", json.string()},
                               {"sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"});
-    auto env = isolated_env(dir.str());
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(126);
-    }
+    ProcessOptions options;
+    options.env = isolated_env(dir.str());
+    pid_t pid = test::start_process(argv, options);
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     kill(pid, SIGTERM);
     int status = 0;

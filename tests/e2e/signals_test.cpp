@@ -31,20 +31,9 @@ using test::TempDir;
 pid_t start_joulecast(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
                       int stderr_fd = -1) {
     argv.insert(argv.begin(), JOULECAST_BINARY);
-    pid_t pid = fork();
-    if (pid == 0) {
-        for (const auto& [key, value] : env) {
-            if (value.empty()) unsetenv(key.c_str());
-            else setenv(key.c_str(), value.c_str(), 1);
-        }
-        if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(126);
-    }
-    return pid;
+    test::ProcessOptions options;
+    options.env = env;
+    return test::start_process(argv, options, stderr_fd);
 }
 
 int wait_status(pid_t pid) {

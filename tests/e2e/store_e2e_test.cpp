@@ -36,16 +36,7 @@ TEST(StoreEndToEnd, SigkilledJoulecastLeavesAnInterruptedRunWithItsReadings) {
     TempDir dir;
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300");
     std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--name", "killed", "--", "sleep", "4"};
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        for (const auto& [key, value] : options.env) setenv(key.c_str(), value.c_str(), 1);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(126);
-    }
+    pid_t pid = test::start_process(argv, options);
     std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     kill(pid, SIGKILL);
     int status = 0;
@@ -118,16 +109,7 @@ TEST(StoreEndToEnd, SigkilledJoulecastKeepsWhatWasMarkedUpToTheLastFlush) {
                                "for i in 1 2 3; do $J mark epoch samples=10; sleep 0.2; done; "
                                "$J mark metric loss=0.5 && touch " + done + "; sleep 30";
     std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--", "sh", "-c", script};
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        for (const auto& [key, value] : options.env) setenv(key.c_str(), value.c_str(), 1);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(126);
-    }
+    pid_t pid = test::start_process(argv, options);
     for (int i = 0; i < 300 && access(done.c_str(), F_OK) != 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_EQ(access(done.c_str(), F_OK), 0) << "the workload did not mark in time";

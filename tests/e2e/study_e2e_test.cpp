@@ -4,6 +4,7 @@
 // configuration, SIGINT, the built-in mode's argv, --dry-run and grid errors.
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,18 +270,10 @@ TEST(StudyEndToEnd, SigintStopsAfterTheCurrentRunWithStatus130AndRestoresTheLimi
                                      "--db",           db,      grid.string()};
 
     const std::string err_path = dir.str() + "/err.txt";
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        for (const auto& [key, value] : options.env) setenv(key.c_str(), value.c_str(), 1);
-        FILE* err = freopen(err_path.c_str(), "w", stderr);
-        (void)err;
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(126);
-    }
+    const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(err_fd, 0);
+    pid_t pid = test::start_process(argv, options, err_fd);
+    close(err_fd);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!std::filesystem::exists(dir.path() / "started-a") && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

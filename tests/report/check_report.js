@@ -17,8 +17,10 @@ const { chromium } = require(path.join(path.resolve(webDir), 'node_modules', 'pl
 
 const SECTIONS = ['timeline', 'batch', 'pareto', 'correlations', 'forecast'];
 
+// Console and page errors seen so far; printed even when the page never gets ready.
+const failures = [];
+
 async function main() {
-  const failures = [];
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joulecast-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
@@ -143,5 +145,6 @@ async function main() {
 
 main().catch((error) => {
   console.error('FAIL: ' + (error && error.stack || error));
+  if (failures.length) console.error('  ' + failures.join('\n  '));
   process.exit(1);
 });

@@ -87,6 +87,25 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     return result;
 }
 
+pid_t start_process(const std::vector<std::string>& argv, const ProcessOptions& options, int stderr_fd) {
+    std::vector<std::string> argv_copy = argv;
+    std::vector<char*> args;
+    for (auto& s : argv_copy) args.push_back(s.data());
+    args.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        for (const auto& [key, value] : options.env) {
+            if (value.empty()) unsetenv(key.c_str());
+            else setenv(key.c_str(), value.c_str(), 1);
+        }
+        if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
+        execv(args[0], args.data());
+        _exit(126);
+    }
+    return pid;
+}
+
 std::map<std::string, std::string> isolated_env(const std::string& temp_root) {
     return {
         {"JOULECAST_SYSFS_ROOT", temp_root + "/no-sysfs"},

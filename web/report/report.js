@@ -633,14 +633,6 @@
         si(r.low_j, 'J') + ' – ' + si(r.high_j, 'J'), signedPercent(r.relative_error), si(r.naive_j, 'J'),
         signedPercent(r.naive_relative_error), r.covered ? 'yes' : 'no'];
     }), 'data compact');
-    var chance = s.points.filter(function (p) { return p.at_chance; });
-    if (chance.length) {
-      table(card, ['at chance accuracy (flagged, never recommended)', { label: 'accuracy', numeric: true },
-        { label: 'energy / sample', numeric: true }, { label: 'runs', numeric: true }],
-      chance.map(function (p) {
-        return [p.label, num(p.accuracy, 4), si(p.energy_per_sample_j, 'J'), String(p.n)];
-      }), 'data compact');
-    }
     notes(card, s.notes);
   }
 
