@@ -178,9 +178,16 @@ void BM_OverheadJoulecastRunSleep(benchmark::State& state) {
         return;
     }
     const std::string json_path = folder + "/run.json";
-    std::vector<std::string> argv = {JOULECAST_BINARY, "run",      "--quiet", "--json",
-                                     json_path,        "--db",     folder + "/runs.db",
-                                     "--",             "sleep",    std::to_string(sleep_s)};
+    std::vector<std::string> argv = {JOULECAST_BINARY,
+                                     "run",
+                                     "--quiet",
+                                     "--json",
+                                     json_path,
+                                     "--db",
+                                     folder + "/runs.db",
+                                     "--",
+                                     "sleep",
+                                     std::to_string(sleep_s)};
     double total_cpu_s = 0, self_cpu_s = 0, sampler_cpu_s = 0;
     for (auto _ : state) {
         std::vector<char*> args;

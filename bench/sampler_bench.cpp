@@ -1,6 +1,6 @@
 // What joulecast costs: the sampler thread's CPU share at 10 Hz and 100 Hz with every sensor present (a fake
-// NVML with two GPUs, a fake powercap tree with two packages, the CPU and DRAM models over /proc), the cost of
-// one read per sensor, and the wall time `joulecast run -- true` adds to the command.
+// NVML with two GPUs, a fake powercap tree with two packages, the CPU and DRAM models over /proc), the cost
+// of one read per sensor, and the wall time `joulecast run -- true` adds to the command.
 //
 //   ./build/bench/joulecast_bench --benchmark_counters_tabular=true
 
@@ -60,7 +60,8 @@ void BM_SamplerCoreShare(benchmark::State& state) {
     state.counters["core_pct"] = 100.0 * cpu_s / wall_s;
     state.counters["us_per_tick"] = 1e6 * cpu_s / (wall_s / (interval.count() * 1e-3));
     state.counters["readings_per_s"] = static_cast<double>(readings) / wall_s;
-    state.counters["channels"] = static_cast<double>(Sampler(set.used(), {interval}).trace().channels().size());
+    state.counters["channels"] =
+        static_cast<double>(Sampler(set.used(), {interval}).trace().channels().size());
 }
 BENCHMARK(BM_SamplerCoreShare)->Arg(100)->Arg(10)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
@@ -80,7 +81,12 @@ void BM_SamplerEmptyCoreShare(benchmark::State& state) {
     state.counters["core_pct"] = 100.0 * cpu_s / wall_s;
     state.counters["us_per_tick"] = 1e6 * cpu_s / (wall_s / (interval.count() * 1e-3));
 }
-BENCHMARK(BM_SamplerEmptyCoreShare)->Arg(100)->Arg(10)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_SamplerEmptyCoreShare)
+    ->Arg(100)
+    ->Arg(10)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 /// One read of every channel of one sensor (each available sensor in turn, used or not).
 void BM_SensorRead(benchmark::State& state) {
@@ -97,7 +103,8 @@ void BM_SensorRead(benchmark::State& state) {
     state.SetLabel(std::string(sensor->name()));
     double value = 0;
     for (auto _ : state)
-        for (std::size_t c = 0; c < sensor->channels().size(); ++c) benchmark::DoNotOptimize(sensor->read(c, value));
+        for (std::size_t c = 0; c < sensor->channels().size(); ++c)
+            benchmark::DoNotOptimize(sensor->read(c, value));
     state.counters["channels"] = static_cast<double>(sensor->channels().size());
 }
 BENCHMARK(BM_SensorRead)->DenseRange(0, 3);

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/format.hpp"
 #include "core/args.hpp"
+#include "core/format.hpp"
 #include "core/result.hpp"
 #include "core/text.hpp"
 #include "data/datasets.hpp"

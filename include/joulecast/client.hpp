@@ -18,8 +18,8 @@
 // workload. Lines carry t=<CLOCK_MONOTONIC ns> taken when the call is made. All calls are thread-safe; a
 // forked child opens its own connection on its first call. Keys and phase names may use [A-Za-z0-9_.-]; other
 // characters are replaced with '_'. Values may be any text (quoted on the wire as needed) or numbers.
-// Each connection starts with a `hello` line naming the process's rank (from torchrun, Slurm, Open MPI or MPICH
-// variables) and pid, so that joulecast can describe a distributed job rather than one rank.
+// Each connection starts with a `hello` line naming the process's rank (from torchrun, Slurm, Open MPI or
+// MPICH variables) and pid, so that joulecast can describe a distributed job rather than one rank.
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -325,7 +325,8 @@ private:
         m_state = State::connected;
         // Who we are, once per connection (the rank from the launcher's environment, and the pid).
         std::string hello = detail::hello_line([](const char* name) { return std::getenv(name); },
-                                               static_cast<long long>(m_pid)) + "\n";
+                                               static_cast<long long>(m_pid)) +
+                            "\n";
         std::size_t sent = 0;
         while (sent < hello.size()) {
             ssize_t n = ::send(m_fd, hello.data() + sent, hello.size() - sent, MSG_NOSIGNAL);

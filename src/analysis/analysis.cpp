@@ -10,9 +10,9 @@
 #include <numeric>
 #include <set>
 
-#include "core/format.hpp"
 #include "analysis/common.hpp"
 #include "analysis/internal.hpp"
+#include "core/format.hpp"
 
 namespace joulecast::analysis {
 
@@ -30,8 +30,8 @@ std::string config_key(const RunRow& r) {
     // the optimiser or the sample counts: runs that differ only there are never averaged together.
     const auto config = r.tags.find("config");
     return r.model + "|" + r.device + "|" + key_number(r.batch_size) + "|" + key_number(r.learning_rate) +
-           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w) + "|" +
-           (config == r.tags.end() ? "" : config->second);
+           "|" + key_number(r.epochs) + "|" + key_number(r.threads) + "|" + key_number(r.power_limit_w) +
+           "|" + (config == r.tags.end() ? "" : config->second);
 }
 
 double mean(const std::vector<double>& values) {
@@ -48,7 +48,6 @@ std::optional<double> stddev(const std::vector<double>& values) {
     for (double v : values) ss += (v - m) * (v - m);
     return std::sqrt(ss / static_cast<double>(values.size() - 1));
 }
-
 
 /// The method behind a row's figure on a given basis.
 const EnergyMethod& basis_method(const RunRow& r, const std::string& basis) {
@@ -122,7 +121,8 @@ std::vector<std::vector<const RunRow*>> group_rows(const std::vector<const RunRo
     return groups;
 }
 
-std::vector<ConfigurationStats> build_configurations(const std::vector<RunRow>& rows, const Varying& varying) {
+std::vector<ConfigurationStats> build_configurations(const std::vector<RunRow>& rows,
+                                                     const Varying& varying) {
     std::vector<const RunRow*> all;
     for (const auto& r : rows) all.push_back(&r);
     std::vector<ConfigurationStats> configs;
@@ -169,11 +169,12 @@ std::vector<ConfigurationStats> build_configurations(const std::vector<RunRow>& 
             mean_of(group, [](const RunRow& r) { return r.inference_energy_per_sample_j; });
         configs.push_back(std::move(c));
     }
-    std::stable_sort(configs.begin(), configs.end(), [](const ConfigurationStats& a, const ConfigurationStats& b) {
-        if (a.model != b.model) return a.model < b.model;
-        if (a.batch_size != b.batch_size) return a.batch_size < b.batch_size;
-        return a.key < b.key;
-    });
+    std::stable_sort(configs.begin(), configs.end(),
+                     [](const ConfigurationStats& a, const ConfigurationStats& b) {
+                         if (a.model != b.model) return a.model < b.model;
+                         if (a.batch_size != b.batch_size) return a.batch_size < b.batch_size;
+                         return a.key < b.key;
+                     });
     return configs;
 }
 
@@ -359,7 +360,6 @@ ParetoFront build_pareto(const std::vector<RunRow>& rows, const Options& options
                      });
     return front;
 }
-
 
 SettingGroups group_by_setting(const std::vector<const RunRow*>& rows,
                                const std::function<std::optional<double>(const RunRow&)>& setting) {

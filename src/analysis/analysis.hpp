@@ -78,7 +78,7 @@ struct RunRow {
     /// The accuracy is no better than guessing (at_chance_accuracy with classes and the inference samples as
     /// the test size); false when the classes are unknown.
     bool at_chance = false;
-    std::optional<double> loss;      ///< metrics.loss.last
+    std::optional<double> loss;  ///< metrics.loss.last
     std::optional<double> duration_s;
     EnergyMethod method;           ///< of the whole run's energy (energy_j.measured / total)
     EnergyMethod training_method;  ///< of E_tr, from the train phases' domain split where known

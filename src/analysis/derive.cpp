@@ -157,7 +157,8 @@ RunRow derive_row(const RunResult& result, const StoredTrace* trace) {
         row.notes.push_back("no model in meta or tags: the run's name stands for the model");
     }
     row.device = device_of(result);
-    if (auto dataset = result.meta.find("dataset"); dataset != result.meta.end()) row.dataset = dataset->second;
+    if (auto dataset = result.meta.find("dataset"); dataset != result.meta.end())
+        row.dataset = dataset->second;
 
     row.batch_size = meta_or_tag(result, "batch_size");
     row.learning_rate = meta_or_tag(result, "learning_rate");
@@ -248,7 +249,8 @@ RunRow derive_row(const RunResult& result, const StoredTrace* trace) {
         if (m == result.metrics.end() || m->second.points.empty()) continue;
         row.accuracy = finite_or_null(m->second.last());
         if (row.accuracy) {
-            if (std::string(name) != "accuracy") row.notes.push_back(std::string("accuracy from metric '") + name + "'");
+            if (std::string(name) != "accuracy")
+                row.notes.push_back(std::string("accuracy from metric '") + name + "'");
             break;
         }
     }

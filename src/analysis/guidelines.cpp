@@ -7,15 +7,14 @@
 #include <cstdio>
 #include <set>
 
-#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
 #include "analysis/internal.hpp"
+#include "core/format.hpp"
 
 namespace joulecast::analysis::detail {
 
 namespace {
-
 
 std::string counts_text(std::size_t a, std::size_t b) {
     return a == b ? std::to_string(a) + " runs each"
@@ -87,7 +86,8 @@ void batch_guidelines(Analysis& a) {
                  " less energy per sample than batch " + format_significant(worst->batch_size, 6) + " for " +
                  who + " (" + counts_text(best->n, worst->n) + "; " + o.basis + ", " + g.method.label + ")";
         g.evidence = "batch " + format_significant(best->batch_size, 6) + ": " +
-                     format_per_sample(best->mean_energy_per_sample_j) + " (n=" + std::to_string(best->n) + ")";
+                     format_per_sample(best->mean_energy_per_sample_j) + " (n=" + std::to_string(best->n) +
+                     ")";
         if (best->mean_accuracy) g.evidence += ", accuracy " + format_significant(*best->mean_accuracy);
         g.evidence += "; batch " + format_significant(worst->batch_size, 6) + ": " +
                       format_per_sample(worst->mean_energy_per_sample_j) + " (n=" + std::to_string(worst->n) +

@@ -31,10 +31,14 @@ void add(Accumulator& a, double origin, double start_s, double end_s, double ene
     a.end_abs = std::max(a.end_abs, origin + end_s);
     a.span.energy_j += energy_j;
     for (const auto& [domain, joules] : domain_j) a.span.domain_j[domain] += joules;
-    if (samples) a.samples += *samples;
-    else a.samples_known = false;
-    if (co2e) a.co2e += *co2e;
-    else a.co2e_known = false;
+    if (samples)
+        a.samples += *samples;
+    else
+        a.samples_known = false;
+    if (co2e)
+        a.co2e += *co2e;
+    else
+        a.co2e_known = false;
     ++a.span.nodes;
 }
 
@@ -43,7 +47,8 @@ JobSpan finish(Accumulator& a, double job_origin) {
     span.start_s = a.start_abs - job_origin;
     span.end_s = a.end_abs - job_origin;
     if (a.samples_known) span.samples = a.samples;
-    if (span.samples && *span.samples > 0) span.energy_per_sample_j = span.energy_j / static_cast<double>(*span.samples);
+    if (span.samples && *span.samples > 0)
+        span.energy_per_sample_j = span.energy_j / static_cast<double>(*span.samples);
     if (a.co2e_known) span.co2e_g = a.co2e;
     return span;
 }
@@ -96,8 +101,8 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
         const std::string label =
             name_count[node] > 1 && run.node_rank ? node + "#" + std::to_string(*run.node_rank) : node;
         if (!origins[i])
-            job.warnings.push_back("run " + run.id + " (node " + node + ") has no start time ('" + run.started_at +
-                                   "'): aligned with the job's start");
+            job.warnings.push_back("run " + run.id + " (node " + node + ") has no start time ('" +
+                                   run.started_at + "'): aligned with the job's start");
         const double origin = origins[i].value_or(earliest);
         latest_end = std::max(latest_end, origin + run.duration_s);
         if (++node_names[node + "#" + (run.node_rank ? std::to_string(*run.node_rank) : "?")] == 2)
@@ -127,8 +132,10 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
         } else {
             co2e_known = false;
         }
-        if (n.samples) samples += *n.samples;
-        else samples_known = false;
+        if (n.samples)
+            samples += *n.samples;
+        else
+            samples_known = false;
         job.nodes.push_back(std::move(n));
 
         std::map<std::string, std::size_t> occurrence;
@@ -157,13 +164,17 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
     }
     job.duration_s = latest_end - earliest;
     if (samples_known) job.samples = samples;
-    if (job.samples && *job.samples > 0) job.energy_per_sample_j = job.energy_j / static_cast<double>(*job.samples);
-    if (co2e_known) job.co2e_g = co2e;
-    else job.warnings.push_back("no CO2e for the job: a node's run has no carbon figure");
+    if (job.samples && *job.samples > 0)
+        job.energy_per_sample_j = job.energy_j / static_cast<double>(*job.samples);
+    if (co2e_known)
+        job.co2e_g = co2e;
+    else
+        job.warnings.push_back("no CO2e for the job: a node's run has no carbon figure");
     for (const auto& [key, a] : phases)
         if (a.span.nodes < runs.size())
-            job.warnings.push_back("phase '" + key.first + "' #" + std::to_string(key.second + 1) + " is on " +
-                                   std::to_string(a.span.nodes) + " of " + std::to_string(runs.size()) + " nodes");
+            job.warnings.push_back("phase '" + key.first + "' #" + std::to_string(key.second + 1) +
+                                   " is on " + std::to_string(a.span.nodes) + " of " +
+                                   std::to_string(runs.size()) + " nodes");
     job.phases = finish_all(phases, earliest);
     job.epochs = finish_all(epochs, earliest);
     std::stable_sort(job.nodes.begin(), job.nodes.end(), [](const JobNode& a, const JobNode& b) {
@@ -178,8 +189,10 @@ nlohmann::ordered_json to_json(const JobResult& job) {
     auto optional_samples = [](const std::optional<long long>& v) { return v ? Json(*v) : Json(nullptr); };
     auto span_json = [&](const JobSpan& s) {
         Json j;
-        if (s.n) j["n"] = *s.n;
-        else j["name"] = s.name;
+        if (s.n)
+            j["n"] = *s.n;
+        else
+            j["name"] = s.name;
         j["start_s"] = s.start_s;
         j["end_s"] = s.end_s;
         j["duration_s"] = s.end_s - s.start_s;
@@ -196,8 +209,11 @@ nlohmann::ordered_json to_json(const JobResult& job) {
     j["job"] = job.job_id;
     j["started_at"] = job.started_at;
     j["duration_s"] = job.duration_s;
-    j["energy_j"] = {{"total", job.energy_j}, {"measured", job.measured_j}, {"modelled", job.modelled_j},
-                     {"domains", job.domain_j}, {"devices", job.device_j}};
+    j["energy_j"] = {{"total", job.energy_j},
+                     {"measured", job.measured_j},
+                     {"modelled", job.modelled_j},
+                     {"domains", job.domain_j},
+                     {"devices", job.device_j}};
     j["samples"] = optional_samples(job.samples);
     j["energy_per_sample_j"] = optional_json(job.energy_per_sample_j);
     j["co2e_g"] = optional_json(job.co2e_g);

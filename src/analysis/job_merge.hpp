@@ -1,9 +1,10 @@
 #pragma once
-// One distributed job from its nodes' runs (docs/distributed.md): each node's `joulecast run --job ID` measured
-// that node alone, so the job is their sum.
+// One distributed job from its nodes' runs (docs/distributed.md): each node's `joulecast run --job ID`
+// measured that node alone, so the job is their sum.
 //
 // - Energy: the sum over nodes, by domain and by device (a device is named "NODE/DEVICE": gpu0 exists on
-//   every node; "NODE#RANK/DEVICE" where nodes share a name, as several on one machine). The measured and modelled parts are summed the same way.
+//   every node; "NODE#RANK/DEVICE" where nodes share a name, as several on one machine). The measured and
+//   modelled parts are summed the same way.
 // - Phases: the k-th phase of a name on each node is the same phase of the job. It spans the earliest begin
 //   to the latest end over the nodes, on the wall clock (each run's `started_at` + its phase times; nodes
 //   whose clocks disagree misplace the span by as much, never the energy). Energy = the sum of each node's
@@ -40,7 +41,7 @@ struct JobNode {
 
 /// A phase or an epoch of the job. Times in seconds from the job's start (the earliest node's start).
 struct JobSpan {
-    std::string name;  ///< the phase's name, or "epoch"
+    std::string name;            ///< the phase's name, or "epoch"
     std::optional<long long> n;  ///< the epoch number (epochs only)
     double start_s = 0;
     double end_s = 0;

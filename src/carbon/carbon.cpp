@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "core/format.hpp"
 #include "core/data_tables.hpp"
+#include "core/format.hpp"
 #include "core/result.hpp"
 #include "core/text.hpp"
 

@@ -6,8 +6,8 @@
 
 namespace joulecast {
 
-/// Sets result.carbon and each phase's co2e_g from the run's gross energy (the whole electricity bill, modelled
-/// parts included and labelled as such in energy_j).
+/// Sets result.carbon and each phase's co2e_g from the run's gross energy (the whole electricity bill,
+/// modelled parts included and labelled as such in energy_j).
 void apply_carbon(RunResult& result, const CarbonSetting& setting);
 
 }  // namespace joulecast

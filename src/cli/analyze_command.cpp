@@ -8,11 +8,11 @@
 #include <iostream>
 #include <set>
 
-#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "store/run_store.hpp"
 
@@ -250,8 +250,8 @@ void print_correlations(std::ostream& out, const Analysis& a) {
 void print_pareto(std::ostream& out, const Analysis& a) {
     const ParetoFront& f = a.pareto;
     // f.basis is "none" when no run has both an accuracy and an energy per sample.
-    const std::string basis = f.basis.empty() || f.basis == "none" ? "no energy per sample"
-                                                                    : f.basis + " energy per sample";
+    const std::string basis =
+        f.basis.empty() || f.basis == "none" ? "no energy per sample" : f.basis + " energy per sample";
     section(out, "Accuracy/energy Pareto front (per " + f.grouping + ", " + basis + "; * = on the front)");
     if (f.points.empty()) {
         for (const auto& note : f.notes) out << "  " << note << '\n';

@@ -22,8 +22,8 @@ double inferences_option(const std::string& text);
 bool carbon_option(Args& args, CarbonOptions& carbon);
 /// The value of --cpu-tdp: watts above 0 and at most 2000, else UsageError.
 double cpu_tdp_option(const std::string& text);
-/// If the next argument is a measuring option that `run` and `study` share (--interval 10ms..10s, --cpu-tdp W),
-/// consumes it; a bad value throws UsageError.
+/// If the next argument is a measuring option that `run` and `study` share (--interval 10ms..10s, --cpu-tdp
+/// W), consumes it; a bad value throws UsageError.
 bool measuring_option(Args& args, MonitorOptions& monitor);
 
 }  // namespace joulecast::cli

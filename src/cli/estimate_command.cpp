@@ -16,13 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
 #include "cli/estimate_internal.hpp"
 #include "cli/run_filters.hpp"
 #include "core/child_process.hpp"
+#include "core/format.hpp"
 #include "core/host.hpp"
 #include "core/json_fields.hpp"
 #include "core/output_file.hpp"

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/format.hpp"
 #include "cli/estimate_internal.hpp"
+#include "core/format.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "forecast/estimator.hpp"

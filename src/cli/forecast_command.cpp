@@ -14,19 +14,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
 #include "analysis/common.hpp"
 #include "carbon/carbon.hpp"
 #include "cli/args.hpp"
 #include "cli/run_filters.hpp"
-#include "report/summary.hpp"
 #include "core/clock.hpp"
+#include "core/format.hpp"
 #include "core/json_fields.hpp"
 #include "core/text.hpp"
 #include "forecast/backtest.hpp"
 #include "forecast/forecaster.hpp"
 #include "forecast/windows.hpp"
 #include "meter/energy.hpp"
+#include "report/summary.hpp"
 #include "store/run_store.hpp"
 
 namespace joulecast::cli {
@@ -75,7 +75,6 @@ neither epochs nor readings, readings too short for one window, an empty store, 
 )";
 
 namespace {
-
 
 // The accuracy targets for a profile of 10% of the epochs.
 constexpr double target_median_ape_pct = 3.0;
@@ -227,7 +226,6 @@ std::string plural(std::size_t n, const std::string& word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-
 // ---- forecast RUN -----------------------------------------------------------------------------------------
 
 int forecast_run(const Options& o) {
@@ -375,16 +373,16 @@ int forecast_run(const Options& o) {
         line("CO2e", "-  (the run stored no carbon intensity)");
     }
     line("measured", format_energy(f.measured_energy_j) + " in " + format_duration(f.measured_duration_s) +
-                         " so far (" + plural(f.observations, unit) +
-                         "; energy: " + energy_sources(run) + ")");
+                         " so far (" + plural(f.observations, unit) + "; energy: " + energy_sources(run) +
+                         ")");
     line("method", f.method + "; warm-up excluded: " + plural(f.warmup_excluded, unit) + "; " +
                        plural(f.observations_used, unit) +
                        " used; converged: " + (f.converged ? "yes" : "no"));
-    const std::string naive_how =
-        naive->remaining_observations == 0
-            ? "  (measured up to the target: the profile already passed it)"
-            : "  (carbontracker-style: mean of all " + plural(naive->observations, unit) +
-                  " so far x the whole job, warm-up included)";
+    const std::string naive_how = naive->remaining_observations == 0
+                                      ? "  (measured up to the target: the profile already passed it)"
+                                      : "  (carbontracker-style: mean of all " +
+                                            plural(naive->observations, unit) +
+                                            " so far x the whole job, warm-up included)";
     line("naive", format_energy(naive->total_energy_j) + naive_how +
                       (carbon ? ", " + format_mass(co2e_g(naive->total_energy_j, *carbon)) + " CO2e" : ""));
     for (const auto& note : f.notes) std::cout << "  note: " << note << '\n';

@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
 #include "cli/args.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "model/onnx_inspect.hpp"
 #include "model/zoo.hpp"

@@ -40,7 +40,8 @@ Exit status: 0 done; 1 no such job, or a store that cannot be used; 2 bad option
 
 namespace {
 
-void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
+                const std::vector<bool>& right) {
     std::vector<std::size_t> width(rows.front().size(), 0);
     for (const auto& row : rows)
         for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -56,13 +57,17 @@ void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& 
     }
 }
 
-std::string optional_count(const std::optional<long long>& n) { return n ? std::to_string(*n) : "-"; }
+std::string optional_count(const std::optional<long long>& n) {
+    return n ? std::to_string(*n) : "-";
+}
 
 int list_jobs(Args& args, const std::string& db) {
     bool json = false;
     while (!args.done()) {
-        if (args.flag("--json")) json = true;
-        else throw UsageError("unexpected argument '" + args.peek() + "'");
+        if (args.flag("--json"))
+            json = true;
+        else
+            throw UsageError("unexpected argument '" + args.peek() + "'");
     }
     auto store = open_store_to_read(store_path(db));
     struct Job {
@@ -93,12 +98,17 @@ int list_jobs(Args& args, const std::string& db) {
         }
     std::vector<Job> ordered;
     for (auto& [id, job] : jobs) ordered.push_back(job);
-    std::sort(ordered.begin(), ordered.end(), [](const Job& a, const Job& b) { return a.started_unix > b.started_unix; });
+    std::sort(ordered.begin(), ordered.end(),
+              [](const Job& a, const Job& b) { return a.started_unix > b.started_unix; });
     if (json) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const Job& job : ordered)
-            out.push_back({{"job", job.id}, {"started_at", job.started_at}, {"nodes", job.nodes.size()},
-                           {"runs", job.runs}, {"energy_j", job.energy_j}, {"finished", !job.unfinished}});
+            out.push_back({{"job", job.id},
+                           {"started_at", job.started_at},
+                           {"nodes", job.nodes.size()},
+                           {"runs", job.runs},
+                           {"energy_j", job.energy_j},
+                           {"finished", !job.unfinished}});
         std::cout << out.dump(2) << '\n';
         return 0;
     }
@@ -108,9 +118,10 @@ int list_jobs(Args& args, const std::string& db) {
     }
     std::vector<std::vector<std::string>> rows = {{"JOB", "STARTED", "NODES", "RUNS", "ENERGY"}};
     for (const Job& job : ordered)
-        rows.push_back({job.id, format_local_time(job.started_unix), std::to_string(job.nodes.size()),
-                        std::to_string(job.runs),
-                        format_energy_fixed(job.energy_j) + (job.unfinished ? " (some runs unfinished)" : "")});
+        rows.push_back(
+            {job.id, format_local_time(job.started_unix), std::to_string(job.nodes.size()),
+             std::to_string(job.runs),
+             format_energy_fixed(job.energy_j) + (job.unfinished ? " (some runs unfinished)" : "")});
     print_rows(std::cout, rows, {false, false, true, true, true});
     return 0;
 }
@@ -121,29 +132,36 @@ void print_job(std::ostream& out, const analysis::JobResult& job) {
     auto started = parse_iso8601(job.started_at);
     out << "  started   " << (started ? format_local_time(*started, true) : job.started_at) << '\n';
     out << "  duration  " << format_clock(job.duration_s) << "  (earliest start to latest end)\n\n";
-    std::vector<std::vector<std::string>> rows = {{"NODE", "RANK", "RUN", "STATUS", "DURATION", "ENERGY", "SAMPLES", "CO2E"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"NODE", "RANK", "RUN", "STATUS", "DURATION", "ENERGY", "SAMPLES", "CO2E"}};
     for (const auto& n : job.nodes)
         rows.push_back({n.node, optional_count(n.node_rank), n.run_id.substr(0, 8), to_string(n.status),
-                        format_clock(n.duration_s), format_energy_fixed(n.energy_j), optional_count(n.samples),
-                        n.co2e_g ? format_mass_fixed(*n.co2e_g) : "-"});
+                        format_clock(n.duration_s), format_energy_fixed(n.energy_j),
+                        optional_count(n.samples), n.co2e_g ? format_mass_fixed(*n.co2e_g) : "-"});
     print_rows(out, rows, {false, true, false, false, true, true, true, true});
     out << '\n';
-    for (const auto& [domain, joules] : job.domain_j) out << "  " << domain << std::string(domain.size() < 10 ? 10 - domain.size() : 1, ' ') << format_energy_fixed(joules) << '\n';
+    for (const auto& [domain, joules] : job.domain_j)
+        out << "  " << domain << std::string(domain.size() < 10 ? 10 - domain.size() : 1, ' ')
+            << format_energy_fixed(joules) << '\n';
     out << "  total     " << format_energy_fixed(job.energy_j);
     if (job.modelled_j > 0)
-        out << "  (" << format_energy_fixed(job.measured_j) << " measured, " << format_energy_fixed(job.modelled_j)
-            << " modelled)";
+        out << "  (" << format_energy_fixed(job.measured_j) << " measured, "
+            << format_energy_fixed(job.modelled_j) << " modelled)";
     out << '\n';
     if (job.samples) out << "  samples   " << *job.samples << " (all nodes)\n";
-    if (job.energy_per_sample_j) out << "  per sample " << format_per_sample_fixed(*job.energy_per_sample_j) << '\n';
-    if (job.co2e_g) out << "  carbon    " << format_mass_fixed(*job.co2e_g) << " CO2e (each node at its own intensity)\n";
+    if (job.energy_per_sample_j)
+        out << "  per sample " << format_per_sample_fixed(*job.energy_per_sample_j) << '\n';
+    if (job.co2e_g)
+        out << "  carbon    " << format_mass_fixed(*job.co2e_g) << " CO2e (each node at its own intensity)\n";
     if (!job.device_j.empty()) {
         out << "\n  devices:\n";
-        for (const auto& [device, joules] : job.device_j) out << "    " << device << "  " << format_energy_fixed(joules) << '\n';
+        for (const auto& [device, joules] : job.device_j)
+            out << "    " << device << "  " << format_energy_fixed(joules) << '\n';
     }
     if (!job.phases.empty()) {
         out << "\n  phases (wall clock, from the job's start):\n";
-        std::vector<std::vector<std::string>> p = {{"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE", "NODES"}};
+        std::vector<std::vector<std::string>> p = {
+            {"NAME", "START", "END", "ENERGY", "SAMPLES", "J/SAMPLE", "NODES"}};
         for (const auto& s : job.phases)
             p.push_back({s.name, format_fixed(s.start_s, 2) + " s", format_fixed(s.end_s, 2) + " s",
                          format_energy_fixed(s.energy_j), optional_count(s.samples),
@@ -162,9 +180,12 @@ int show_job(Args& args, const std::string& db) {
     bool json = false;
     std::string id;
     while (!args.done()) {
-        if (args.flag("--json")) json = true;
-        else if (id.empty() && !starts_with(args.peek(), "-")) id = args.next();
-        else throw UsageError("unexpected argument '" + args.peek() + "'");
+        if (args.flag("--json"))
+            json = true;
+        else if (id.empty() && !starts_with(args.peek(), "-"))
+            id = args.next();
+        else
+            throw UsageError("unexpected argument '" + args.peek() + "'");
     }
     if (id.empty()) throw UsageError("jobs show: expected a job id");
     auto store = open_store_to_read(store_path(db));
@@ -179,8 +200,10 @@ int show_job(Args& args, const std::string& db) {
     std::vector<RunResult> runs;
     for (const RunSummary& s : summaries) runs.push_back(store->get(s.id));
     const analysis::JobResult job = analysis::merge_job(id, runs);
-    if (json) std::cout << analysis::to_json(job).dump(2) << '\n';
-    else print_job(std::cout, job);
+    if (json)
+        std::cout << analysis::to_json(job).dump(2) << '\n';
+    else
+        print_job(std::cout, job);
     return 0;
 }
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
 #include "cli/analyze_command.hpp"
+#include "cli/commands.hpp"
 #include "cli/estimate_command.hpp"
 #include "cli/forecast_command.hpp"
 #include "cli/inspect_command.hpp"

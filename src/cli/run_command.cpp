@@ -4,15 +4,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <map>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "cli/args.hpp"
@@ -21,12 +21,12 @@
 #include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "export/run_metrics.hpp"
-#include "runner/runner.hpp"
-#include "store/run_store.hpp"
 #include "meter/run_json.hpp"
-#include "report/trace_csv.hpp"
 #include "report/summary.hpp"
+#include "report/trace_csv.hpp"
+#include "runner/runner.hpp"
 #include "sensors/registry.hpp"
+#include "store/run_store.hpp"
 
 namespace joulecast::cli {
 
@@ -140,9 +140,9 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     while (!args.done()) {
         if (args.flag("--")) break;
         if (args.value("--json", options.json_path) || args.value("--trace", options.trace_path) ||
-            args.value("--replay", options.monitor.sensors.replay_path) || args.value("--name", options.name) ||
-            args.value("--job", options.job) || args.value("--db", options.db_path) ||
-            args.value("--push", options.push_url)) {
+            args.value("--replay", options.monitor.sensors.replay_path) ||
+            args.value("--name", options.name) || args.value("--job", options.job) ||
+            args.value("--db", options.db_path) || args.value("--push", options.push_url)) {
         } else if (args.value("--push-interval", text)) {
             options.push_interval = positive_duration_option("--push-interval", text);
         } else if (measuring_option(args, options.monitor) || carbon_option(args, options.carbon)) {
@@ -153,7 +153,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
             options.redact_patterns.push_back(text);
         } else if (args.value("--tag", text)) {
             auto eq = text.find('=');
-            if (eq == std::string::npos || eq == 0) throw UsageError("--tag: expected KEY=VALUE, got '" + text + "'");
+            if (eq == std::string::npos || eq == 0)
+                throw UsageError("--tag: expected KEY=VALUE, got '" + text + "'");
             options.tags[text.substr(0, eq)] = text.substr(eq + 1);
         } else if (args.value("--expect-epochs", text)) {
             options.forecast.target =
@@ -193,7 +194,8 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     }
     options.command = args.rest();
     if (options.command.empty()) throw UsageError("no command given");
-    if (options.push_interval && options.push_url.empty()) throw UsageError("--push-interval needs --push URL");
+    if (options.push_interval && options.push_url.empty())
+        throw UsageError("--push-interval needs --push URL");
     if (!options.push_url.empty() && options.push_url.rfind("http://", 0) != 0 &&
         options.push_url.rfind("https://", 0) != 0)
         throw UsageError("--push wants an http:// or https:// URL, e.g. http://pushgateway:9091, not '" +
@@ -225,7 +227,8 @@ int run_command(const std::vector<std::string>& raw) {
         // joulecast-agent makes the HTTP request (runner/push.hpp): the one beside this binary.
         std::error_code error;
         const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-        push.agent_path = ((error ? std::filesystem::path(".") : self.parent_path()) / "joulecast-agent").string();
+        push.agent_path =
+            ((error ? std::filesystem::path(".") : self.parent_path()) / "joulecast-agent").string();
         if (access(push.agent_path.c_str(), X_OK) != 0)
             throw UsageError("--push needs joulecast-agent beside joulecast (" + push.agent_path +
                              " is missing; it is built where libcpp-httplib-dev is installed)");
@@ -251,7 +254,8 @@ int run_command(const std::vector<std::string>& raw) {
         }
     }
     bool output_failed = false;
-    auto write_output = [&output_failed](const std::string& path, const std::function<void(std::ostream&)>& write) {
+    auto write_output = [&output_failed](const std::string& path,
+                                         const std::function<void(std::ostream&)>& write) {
         if (path.empty()) return;
         const std::string failure = write_output_file(path, write);
         if (failure.empty()) return;

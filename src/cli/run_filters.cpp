@@ -40,7 +40,8 @@ bool filter_option(Args& args, RunFilter& filter) {
     if (args.value("--status", text)) {
         filter.status = parse_run_status(text);
         if (!filter.status)
-            throw UsageError("--status: '" + text + "' is not one of running, completed, failed, interrupted, profiled");
+            throw UsageError("--status: '" + text +
+                             "' is not one of running, completed, failed, interrupted, profiled");
         return true;
     }
     if (args.value("--tag", text)) {

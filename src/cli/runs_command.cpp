@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
+#include "core/format.hpp"
 #include "core/json_fields.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
@@ -99,7 +99,6 @@ std::unique_ptr<RunStore> open_store(const Common& common, bool create) {
 
 // ---- Formatting -------------------------------------------------------------------------------------------
 
-
 /// How the total was obtained, in a word: measured, modelled, "NN% modelled", or partial (joulecast died).
 std::string method_hint(const RunSummary& r) {
     if (!r.total_energy_j) return "";
@@ -135,20 +134,21 @@ std::string shortened(const std::string& text, std::size_t max) {
 
 void print_list(std::ostream& out, const std::vector<RunSummary>& runs) {
     // The JOB column (job id, node and node rank) only where some run is part of a distributed job.
-    const bool jobs = std::any_of(runs.begin(), runs.end(), [](const RunSummary& r) { return !r.job_id.empty(); });
+    const bool jobs =
+        std::any_of(runs.begin(), runs.end(), [](const RunSummary& r) { return !r.job_id.empty(); });
     std::vector<std::vector<std::string>> rows = {
         {"ID", "STARTED", "NAME", "STATUS", "DURATION", "ENERGY", "METHOD", "CO2E"}};
     if (jobs) rows[0].push_back("JOB (NODE)");
     for (const RunSummary& r : runs) {
-        rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32), to_string(r.status),
-                        r.duration_s ? format_clock(*r.duration_s) : "-",
+        rows.push_back({r.id.substr(0, 8), format_local_time(r.started_unix), shortened(r.name, 32),
+                        to_string(r.status), r.duration_s ? format_clock(*r.duration_s) : "-",
                         r.total_energy_j ? format_energy_fixed(*r.total_energy_j) : "-", method_hint(r),
                         r.co2e_g ? format_mass_fixed(*r.co2e_g) : "-"});
         if (jobs)
-            rows.back().push_back(r.job_id.empty() ? "-"
-                                                   : shortened(r.job_id, 24) + " (" + r.node +
-                                                         (r.node_rank ? " #" + std::to_string(*r.node_rank) : "") +
-                                                         ")");
+            rows.back().push_back(r.job_id.empty()
+                                      ? "-"
+                                      : shortened(r.job_id, 24) + " (" + r.node +
+                                            (r.node_rank ? " #" + std::to_string(*r.node_rank) : "") + ")");
     }
     print_table(out, rows, {false, false, false, false, true, true, false, true, false});
 }
@@ -177,7 +177,8 @@ void print_run(std::ostream& out, const RunResult& r) {
     if (!r.job_id.empty() || r.node_rank) {
         std::string job = r.job_id.empty() ? "-" : r.job_id + " (from " + r.job_source + ")";
         job += ", node " + (r.node.empty() ? r.host.hostname : r.node);
-        if (r.node_rank) job += " rank " + std::to_string(*r.node_rank) + " (from " + r.node_rank_source + ")";
+        if (r.node_rank)
+            job += " rank " + std::to_string(*r.node_rank) + " (from " + r.node_rank_source + ")";
         line("job", job);
     }
     out << '\n';
@@ -187,27 +188,31 @@ void print_run(std::ostream& out, const RunResult& r) {
         auto method = e.domain_method.find(domain);
         if (joules == 0 && method == e.domain_method.end()) return;
         line(domain, format_energy_fixed(joules) + (method == e.domain_method.end() || method->second.empty()
-                                                ? ""
-                                                : "  (" + method->second + ")"));
+                                                        ? ""
+                                                        : "  (" + method->second + ")"));
     };
     for (const char* domain : {"gpu", "cpu", "dram"}) domain_line(domain, e.domain(domain));
     for (const auto& [domain, joules] : e.domain_j)
         if (domain != "gpu" && domain != "cpu" && domain != "dram") domain_line(domain, joules);
     std::string total = format_energy_fixed(e.total_j);
     if (e.modelled_j > 0)
-        total += "  (" + format_energy_fixed(e.measured_j) + " measured, " + format_energy_fixed(e.modelled_j) + " modelled)";
+        total += "  (" + format_energy_fixed(e.measured_j) + " measured, " +
+                 format_energy_fixed(e.modelled_j) + " modelled)";
     line("total", total);
     if (r.net_energy_j)
-        line("net", format_energy_fixed(*r.net_energy_j) + "  (idle " + format_fixed(r.idle ? r.idle->power_w : 0.0, 1) +
-                        " W subtracted)");
+        line("net", format_energy_fixed(*r.net_energy_j) + "  (idle " +
+                        format_fixed(r.idle ? r.idle->power_w : 0.0, 1) + " W subtracted)");
     if (const std::string attributed = report::attributed_text(r); !attributed.empty())
-        line("attributed", r.attributed.measurable
-                               ? format_energy_fixed(r.attributed.cpu_j + r.attributed.dram_j) + "  " + attributed
-                               : attributed);
-    line("power", "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
+        line("attributed",
+             r.attributed.measurable
+                 ? format_energy_fixed(r.attributed.cpu_j + r.attributed.dram_j) + "  " + attributed
+                 : attributed);
+    line("power",
+         "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
     if (r.carbon)
-        line("carbon", format_mass_fixed(r.carbon->co2e_g) + " CO2e  (" + format_fixed(r.carbon->intensity_g_per_kwh, 0) +
-                           " g/kWh, " + r.carbon->intensity_source + ", PUE " + format_fixed(r.carbon->pue, 2) + ")");
+        line("carbon", format_mass_fixed(r.carbon->co2e_g) + " CO2e  (" +
+                           format_fixed(r.carbon->intensity_g_per_kwh, 0) + " g/kWh, " +
+                           r.carbon->intensity_source + ", PUE " + format_fixed(r.carbon->pue, 2) + ")");
     if (!r.phases.empty()) {
         out << "\n  phases:\n";
         std::vector<std::vector<std::string>> rows = {
@@ -350,7 +355,8 @@ int import_runs(Args& args, Common common) {
         if (args.peek() != "-" && starts_with(args.peek(), "-")) unknown_argument(args);
         files.push_back(args.next());
     }
-    if (files.empty()) throw UsageError("runs import: expected one or more result files (joulecast run --json)");
+    if (files.empty())
+        throw UsageError("runs import: expected one or more result files (joulecast run --json)");
     auto store = open_store(common, true);
     std::size_t imported = 0, present = 0, refused = 0;
     for (const std::string& file : files) {
@@ -358,19 +364,20 @@ int import_runs(Args& args, Common common) {
         std::string where = outcome.job_id.empty() ? "" : ", job " + outcome.job_id;
         if (!outcome.node.empty()) where += ", node " + outcome.node;
         switch (outcome.status) {
-        case ImportStatus::imported:
-            ++imported;
-            std::cout << "imported " << outcome.run_id << " from " << file << " (" << where.substr(2) << ")\n";
-            break;
-        case ImportStatus::already_present:
-            ++present;
-            std::cout << "skipped " << file << ": run " << outcome.run_id << " is already in " << store->path()
-                      << '\n';
-            break;
-        case ImportStatus::refused:
-            ++refused;
-            std::cerr << "joulecast: runs import: refused " << file << ": " << outcome.reason << '\n';
-            break;
+            case ImportStatus::imported:
+                ++imported;
+                std::cout << "imported " << outcome.run_id << " from " << file << " (" << where.substr(2)
+                          << ")\n";
+                break;
+            case ImportStatus::already_present:
+                ++present;
+                std::cout << "skipped " << file << ": run " << outcome.run_id << " is already in "
+                          << store->path() << '\n';
+                break;
+            case ImportStatus::refused:
+                ++refused;
+                std::cerr << "joulecast: runs import: refused " << file << ": " << outcome.reason << '\n';
+                break;
         }
     }
     std::cout << imported << " imported, " << present << " already present, " << refused << " refused\n";

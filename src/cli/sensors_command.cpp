@@ -23,10 +23,14 @@ int sensors_command(const std::vector<std::string>& raw) {
     SensorConfig config = SensorConfig::from_environment();
     std::string text;
     while (!args.done()) {
-        if (args.flag("--json")) json = true;
-        else if (args.value("--cpu-tdp", text)) config.cpu_tdp_w = cpu_tdp_option(text);
-        else if (args.value("--replay", config.replay_path)) continue;
-        else throw UsageError("unknown argument '" + args.peek() + "'");
+        if (args.flag("--json"))
+            json = true;
+        else if (args.value("--cpu-tdp", text))
+            config.cpu_tdp_w = cpu_tdp_option(text);
+        else if (args.value("--replay", config.replay_path))
+            continue;
+        else
+            throw UsageError("unknown argument '" + args.peek() + "'");
     }
     SensorSet set = make_sensor_set(config);
 
@@ -61,8 +65,8 @@ int sensors_command(const std::vector<std::string>& raw) {
 
     for (const auto& probed : set.sensors) {
         std::string state = !probed.availability.available ? "unavailable"
-                            : probed.used                   ? "used"
-                                                            : "available, not used";
+                            : probed.used                  ? "used"
+                                                           : "available, not used";
         std::cout << probed.sensor->name() << ": " << state;
         if (!probed.availability.available) std::cout << ": " << probed.availability.reason;
         std::cout << "\n  role: " << probed.role << '\n';

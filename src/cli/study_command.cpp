@@ -13,8 +13,8 @@
 #include <iostream>
 #include <set>
 
-#include "core/format.hpp"
 #include "cli/args.hpp"
+#include "core/format.hpp"
 #include "core/output_file.hpp"
 #include "core/text.hpp"
 #include "model/zoo.hpp"
@@ -125,7 +125,8 @@ int study_command(const std::vector<std::string>& raw) {
     options.allow_power_limit = cli.allow_power_limit;
     options.carbon = resolve_carbon(cli.carbon, std::getenv("JOULECAST_COUNTRY"));
     options.monitor = cli.monitor;
-    options.zoo_path = cli.zoo_path.empty() ? model::find_zoo().value_or(model::zoo_beside_this_program()) : cli.zoo_path;
+    options.zoo_path =
+        cli.zoo_path.empty() ? model::find_zoo().value_or(model::zoo_beside_this_program()) : cli.zoo_path;
 
     if (cli.dry_run) {
         std::set<std::pair<std::string, int>> done;

@@ -9,8 +9,10 @@ bool ControlLimits::admit(ControlMessage& message) {
         case ControlMessage::Verb::begin: {
             const bool admitted = m_open < k_max_open_phases;
             m_open_by_name[message.name].push_back(admitted);
-            if (admitted) ++m_open;
-            else ++m_dropped_phases;
+            if (admitted)
+                ++m_open;
+            else
+                ++m_dropped_phases;
             return admitted;
         }
         case ControlMessage::Verb::end: {
@@ -29,8 +31,10 @@ bool ControlLimits::admit(ControlMessage& message) {
                     admitted = m_metric_names.size() < k_max_metric_names;
                     if (admitted) m_metric_names.insert(field.first);
                 }
-                if (admitted) ++m_metric_points;
-                else ++m_dropped_metric_points;
+                if (admitted)
+                    ++m_metric_points;
+                else
+                    ++m_dropped_metric_points;
                 return !admitted;
             });
             return !message.fields.empty();

@@ -11,8 +11,8 @@
 #include <ostream>
 
 #include "control/protocol.hpp"
-#include "joulecast/client.hpp"
 #include "core/clock.hpp"
+#include "joulecast/client.hpp"
 
 namespace joulecast {
 

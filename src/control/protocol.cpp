@@ -246,8 +246,9 @@ Result<ControlMessage> parse_control_line(std::string_view line, ControlParseErr
             if ((key == "rank" || key == "local_rank" || key == "world_size" || key == "node_rank" ||
                  key == "pid") &&
                 !parse_non_negative(value))
-                return failure(malformed, kind,
-                               "hello " + key + " must be a non-negative integer, not '" + excerpt(value) + "'");
+                return failure(
+                    malformed, kind,
+                    "hello " + key + " must be a non-negative integer, not '" + excerpt(value) + "'");
     }
     if (message.verb == Verb::meta && message.fields.empty()) return failure(malformed, kind, "empty meta");
     if (message.verb == Verb::metric) {

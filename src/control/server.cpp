@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -144,8 +144,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(Callback callback, C
     const int owner_fd = open(owner_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (owner_fd < 0) return Error{"cannot create " + owner_path + ": " + system_reason()};
     const std::string owner_text = "joulecast " + std::to_string(getpid()) + "\n";
-    const bool owner_written = write(owner_fd, owner_text.data(), owner_text.size()) ==
-                               static_cast<ssize_t>(owner_text.size());
+    const bool owner_written =
+        write(owner_fd, owner_text.data(), owner_text.size()) == static_cast<ssize_t>(owner_text.size());
     close(owner_fd);
     if (!owner_written) return Error{"cannot write " + owner_path};
 

@@ -68,7 +68,8 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     args.push_back(nullptr);
 
     int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
 
     const pid_t parent = getpid();
     pid_t pid = fork();
@@ -84,14 +85,16 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        // joulecast ignores SIGPIPE; an ignored signal stays ignored across exec, so the command gets the default.
+        // joulecast ignores SIGPIPE; an ignored signal stays ignored across exec, so the command gets the
+        // default.
         struct sigaction default_action {};
         default_action.sa_handler = SIG_DFL;
         sigemptyset(&default_action.sa_mask);
         sigaction(SIGPIPE, &default_action, nullptr);
         // A joulecast killed with SIGKILL must not leave the command running: it gets SIGKILL too. The death
-        // signal follows the thread that forked, so spawn() belongs on the thread that waits. Should joulecast
-        // have died before prctl(), the parent is already another process: do not start the command at all.
+        // signal follows the thread that forked, so spawn() belongs on the thread that waits. Should
+        // joulecast have died before prctl(), the parent is already another process: do not start the command
+        // at all.
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
             int failure = errno;
             ssize_t written = write(report[1], &failure, sizeof failure);
@@ -166,7 +169,9 @@ void SignalForwarder::forward_to(pid_t pid) {
     g_pending_signal = 0;
 }
 
-int SignalForwarder::last_signal() { return g_last_signal; }
+int SignalForwarder::last_signal() {
+    return g_last_signal;
+}
 
 Result<std::string> capture_output(const std::vector<std::string>& argv) {
     if (argv.empty()) return Error{"no command given"};
@@ -228,7 +233,8 @@ std::vector<pid_t> descendant_pids(pid_t root) {
         std::istringstream rest(stat.substr(close + 1));
         std::string state;
         long ppid = 0;
-        if (rest >> state >> ppid) children.emplace(static_cast<pid_t>(ppid), static_cast<pid_t>(std::stol(name)));
+        if (rest >> state >> ppid)
+            children.emplace(static_cast<pid_t>(ppid), static_cast<pid_t>(std::stol(name)));
     }
     std::vector<pid_t> out;
     std::vector<pid_t> frontier = {root};

@@ -37,18 +37,19 @@ private:
 };
 
 /// Runs argv (no shell, no PATH search: argv[0] is a path) to its end and returns its standard output; its
-/// standard error passes through to ours. Flushes std::cout and std::cerr first. An error for a failed pipe or
-/// fork, or for a command that does not exit with status 0 (one that cannot be executed exits 127).
+/// standard error passes through to ours. Flushes std::cout and std::cerr first. An error for a failed pipe
+/// or fork, or for a command that does not exit with status 0 (one that cannot be executed exits 127).
 Result<std::string> capture_output(const std::vector<std::string>& argv);
 
 /// The processes descended from `root` (children, grandchildren, ...), read from the real /proc at this
 /// moment; empty when there are none or /proc cannot be read.
 std::vector<pid_t> descendant_pids(pid_t root);
 
-/// While alive, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT and SIGXCPU sent to joulecast do not
-/// end it: they are forwarded to the target set by forward_to() (a signal that arrives before there is a target is delivered when it is set). Signals a
-/// terminal sends to the whole foreground group (the child has them already) are not sent twice. Restores the
-/// previous handlers on destruction. One at a time per process.
+/// While alive, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT and SIGXCPU sent to joulecast do
+/// not end it: they are forwarded to the target set by forward_to() (a signal that arrives before there is a
+/// target is delivered when it is set). Signals a terminal sends to the whole foreground group (the child has
+/// them already) are not sent twice. Restores the previous handlers on destruction. One at a time per
+/// process.
 class SignalForwarder {
 public:
     SignalForwarder();

@@ -20,7 +20,11 @@ double process_cpu_seconds();
 /// Wall-clock time now as ISO 8601 UTC with milliseconds, e.g. "2026-11-26T13:51:59.123Z".
 std::string iso8601_utc_now();
 
-inline double ns_to_s(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
-inline std::int64_t s_to_ns(double s) { return static_cast<std::int64_t>(s * 1e9); }
+inline double ns_to_s(std::int64_t ns) {
+    return static_cast<double>(ns) * 1e-9;
+}
+inline std::int64_t s_to_ns(double s) {
+    return static_cast<std::int64_t>(s * 1e9);
+}
 
 }  // namespace joulecast

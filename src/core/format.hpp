@@ -24,7 +24,8 @@ std::string format_energy_fixed(double joules);
 std::string format_per_sample(double joules);
 /// Energy per sample for tables, without the unit's "/sample": "0.412 J", "12.300 mJ".
 std::string format_per_sample_fixed(double joules);
-/// Energy per sample in mJ with 3 decimals, for the study's progress lines: "12.300 mJ/sample"; "-" when none.
+/// Energy per sample in mJ with 3 decimals, for the study's progress lines: "12.300 mJ/sample"; "-" when
+/// none.
 std::string format_millijoules_per_sample(const std::optional<double>& joules);
 /// Power: "250.0 W".
 std::string format_watts(double watts, int decimals = 1);

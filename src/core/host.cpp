@@ -25,7 +25,8 @@ HostInfo read_host_info(const std::string& proc_root) {
         for (const auto& line : split(*meminfo, '\n')) {
             if (!starts_with(line, "MemTotal:")) continue;
             auto fields = split(std::string(trim(std::string_view(line).substr(9))), ' ');
-            if (auto kib = parse_int(fields.front())) host.memory_bytes = static_cast<std::uint64_t>(*kib) * 1024;
+            if (auto kib = parse_int(fields.front()))
+                host.memory_bytes = static_cast<std::uint64_t>(*kib) * 1024;
         }
     }
     return host;

@@ -8,9 +8,9 @@ namespace joulecast {
 
 struct HostInfo {
     std::string hostname;
-    std::string cpu_model;         ///< "model name" from cpuinfo, or "" when unknown
-    unsigned cores = 0;            ///< logical CPUs online
-    std::uint64_t memory_bytes = 0;///< MemTotal
+    std::string cpu_model;           ///< "model name" from cpuinfo, or "" when unknown
+    unsigned cores = 0;              ///< logical CPUs online
+    std::uint64_t memory_bytes = 0;  ///< MemTotal
 };
 
 /// Reads the host description from `proc_root` (normally "/proc").

@@ -17,10 +17,10 @@ namespace joulecast {
 namespace {
 
 struct Target {
-    std::string path;         ///< the file that is written: `path` itself or what its links lead to
+    std::string path;  ///< the file that is written: `path` itself or what its links lead to
     bool exists = false;
     struct stat info {};
-    std::string error;        ///< a reason it cannot be written, or ""
+    std::string error;  ///< a reason it cannot be written, or ""
 };
 
 std::string parent_of(const std::string& path) {

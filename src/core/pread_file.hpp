@@ -9,7 +9,7 @@
 namespace joulecast {
 
 class PreadFile {
-  public:
+public:
     PreadFile() = default;
     ~PreadFile();
     PreadFile(PreadFile&& other) noexcept;
@@ -27,7 +27,7 @@ class PreadFile {
 
     void close();
 
-  private:
+private:
     int m_fd = -1;
     std::string m_path;
 };

@@ -25,11 +25,13 @@ std::string without_dashes(const std::string& text) {
 }  // namespace
 
 const std::vector<std::string>& default_redact_patterns() {
-    static const std::vector<std::string> patterns = {"*token*", "*password*", "*passwd*", "*secret*", "*key*"};
+    static const std::vector<std::string> patterns = {"*token*", "*password*", "*passwd*", "*secret*",
+                                                      "*key*"};
     return patterns;
 }
 
-RedactedCommand redact_command(const std::vector<std::string>& argv, const std::vector<std::string>& patterns) {
+RedactedCommand redact_command(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& patterns) {
     RedactedCommand out;
     out.argv = argv;
     for (std::size_t i = 1; i < out.argv.size(); ++i) {
@@ -38,7 +40,8 @@ RedactedCommand redact_command(const std::vector<std::string>& argv, const std::
         const auto eq = arg.find('=');
         if (eq != std::string::npos && eq > 0) {
             // `--name=value`, or `NAME=value` when it is not an option.
-            if (secret_name(without_dashes(arg.substr(0, eq)), patterns) && arg.substr(eq + 1) != redacted_value) {
+            if (secret_name(without_dashes(arg.substr(0, eq)), patterns) &&
+                arg.substr(eq + 1) != redacted_value) {
                 arg = arg.substr(0, eq + 1) + redacted_value;
                 ++out.masked;
             }

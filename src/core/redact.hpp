@@ -25,6 +25,7 @@ struct RedactedCommand {
 ///   `--password abc`   -> `--password ***` (the next argument, unless it is itself an option)
 ///   `API_KEY=abc`      -> `API_KEY=***` (an environment assignment, e.g. after `env`)
 /// argv[0] (the program) is never masked.
-RedactedCommand redact_command(const std::vector<std::string>& argv, const std::vector<std::string>& patterns);
+RedactedCommand redact_command(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& patterns);
 
 }  // namespace joulecast

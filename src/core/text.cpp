@@ -9,8 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace joulecast {
@@ -38,8 +38,8 @@ std::vector<std::string> split(std::string_view text, char separator) {
 
 namespace {
 
-// Length of the well-formed UTF-8 character at the start of `text`, or 0 when it is ill-formed. `valid` is then
-// the length of its longest valid prefix (at least 1), which one U+FFFD replaces.
+// Length of the well-formed UTF-8 character at the start of `text`, or 0 when it is ill-formed. `valid` is
+// then the length of its longest valid prefix (at least 1), which one U+FFFD replaces.
 std::size_t utf8_char_length(std::string_view text, std::size_t& valid) {
     const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
     const unsigned char lead = byte(0);
@@ -47,7 +47,8 @@ std::size_t utf8_char_length(std::string_view text, std::size_t& valid) {
     if (lead < 0x80) return 1;
     std::size_t length = 0;
     unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2;
     else if (lead >= 0xE0 && lead <= 0xEF) {
         length = 3;
         if (lead == 0xE0) low = 0xA0;   // overlong
@@ -106,7 +107,9 @@ std::string to_lower(std::string_view text) {
     return out;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
 
 std::optional<double> parse_double(std::string_view text) {
     text = trim(text);
@@ -133,12 +136,18 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     auto number = parse_double(text.substr(0, unit_at));
     std::string unit = to_lower(text.substr(unit_at));
     double scale = 0;
-    if (unit.empty() || unit == "s") scale = 1e9;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "us") scale = 1e3;
-    else if (unit == "ns") scale = 1;
-    else if (unit == "m" || unit == "min") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
+    if (unit.empty() || unit == "s")
+        scale = 1e9;
+    else if (unit == "ms")
+        scale = 1e6;
+    else if (unit == "us")
+        scale = 1e3;
+    else if (unit == "ns")
+        scale = 1;
+    else if (unit == "m" || unit == "min")
+        scale = 60e9;
+    else if (unit == "h")
+        scale = 3600e9;
     if (!number || scale == 0 || *number < 0)
         return Error{"'" + std::string(text) + "' is not a duration (examples: 5s, 100ms, 2m)"};
     return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(*number * scale)));

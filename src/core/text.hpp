@@ -19,7 +19,8 @@ bool starts_with(std::string_view text, std::string_view prefix);
 /// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 /// `text` with every ill-formed UTF-8 sequence (a stray byte, a truncated or overlong character, a surrogate)
-/// replaced by U+FFFD, one per maximal ill-formed subpart as Unicode recommends. Valid text is returned as is.
+/// replaced by U+FFFD, one per maximal ill-formed subpart as Unicode recommends. Valid text is returned as
+/// is.
 std::string repair_utf8(std::string_view text);
 
 /// Parses a duration such as "5s", "100ms", "2.5s", "1m", "10us" or a bare number of seconds.
@@ -28,7 +29,6 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 /// Parses a whole string as a finite double / a signed 64-bit integer; nothing else may follow.
 std::optional<double> parse_double(std::string_view text);
 std::optional<long long> parse_int(std::string_view text);
-
 
 /// Reads a whole file; the error names the path and the system's reason.
 Result<std::string> read_text_file(const std::string& path);

@@ -5,9 +5,9 @@
 #include <limits>
 #include <map>
 
-#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "core/data_tables.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "sensors/model/cpu_tdp.hpp"
 #include "store/run_store.hpp"
@@ -49,7 +49,6 @@ std::optional<double> ratio(std::optional<double> a, std::optional<double> b) {
 std::string date_of(const std::string& iso) {
     return iso.size() >= 10 ? iso.substr(0, 10) : iso;
 }
-
 
 // The calibrated devices a name can match: those with a calibration usable on its own.
 struct Candidate {
@@ -121,7 +120,8 @@ std::string run_device(const RunResult& result) {
     return result.host.cpu_model.empty() ? "unknown" : result.host.cpu_model;
 }
 
-StoreCalibrations calibrations_from_results(const std::vector<RunResult>& results, const std::string& store_path) {
+StoreCalibrations calibrations_from_results(const std::vector<RunResult>& results,
+                                            const std::string& store_path) {
     StoreCalibrations out;
     std::map<std::string, std::size_t> index;  // device -> position in out.devices
     std::map<std::string, std::pair<std::string, std::string>> dates;
@@ -158,8 +158,8 @@ StoreCalibrations calibrations_from_results(const std::vector<RunResult>& result
             for (const auto& epoch : result.epochs) r.epoch_energy_j.push_back(epoch.energy_j);
             // A separate "warmup" phase (train.py --windows): its excess over the steady cost is the warm-up.
             for (const auto& phase : result.phases) {
-                if (to_lower(phase.name) != "warmup" || !phase.closed || !phase.samples || *phase.samples <= 0 ||
-                    !(std::isfinite(phase.energy_j) && phase.energy_j >= 0))
+                if (to_lower(phase.name) != "warmup" || !phase.closed || !phase.samples ||
+                    *phase.samples <= 0 || !(std::isfinite(phase.energy_j) && phase.energy_j >= 0))
                     continue;
                 const double excess =
                     phase.energy_j - *r.train_energy_per_sample_j * static_cast<double>(*phase.samples);

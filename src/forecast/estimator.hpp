@@ -124,8 +124,8 @@ struct CalibrationRow {
     /// times its samples, at least 0. When known, it is the row's warm-up per run and epoch_energy_j is not
     /// searched for one (the train phases then hold no warm-up).
     std::optional<double> warmup_j;
-    std::string measured_at;                         ///< ISO 8601 time of the measurement
-    std::string how;  ///< how it was measured, e.g. "joulecast study, nvml counter, 3 epochs"
+    std::string measured_at;  ///< ISO 8601 time of the measurement
+    std::string how;          ///< how it was measured, e.g. "joulecast study, nvml counter, 3 epochs"
 };
 
 /// A calibration data set for one device; shipped as JSON ("schema": "joulecast.calibration/1").

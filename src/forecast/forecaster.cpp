@@ -153,8 +153,8 @@ std::size_t detect_warmup(const std::vector<double>& y, const ForecastOptions& o
     double scale = std::max(raw_scale, warmup_resolution * std::abs(fit.level));
     double bound = one_sided_bound(options.warmup_threshold, df);
     if (df < 2) {
-        // A noise level from 2 points (1 degree of freedom) is no basis: the t bound (≈ 1400 spreads) would be
-        // crossed only when the two happen to agree closely. Instead the noise is taken as at most
+        // A noise level from 2 points (1 degree of freedom) is no basis: the t bound (≈ 1400 spreads) would
+        // be crossed only when the two happen to agree closely. Instead the noise is taken as at most
         // warmup_noisy_limit of the level (normal bound): only a first epoch far above any ordinary noise is
         // warm-up.
         scale = std::max(raw_scale, warmup_noisy_limit * std::abs(fit.level));
@@ -188,9 +188,9 @@ struct WindowWarmup {
 
 // Sub-epoch warm-up: the windows of the first observation's first half, from the start, whose power lies
 // above the median power of its second half by more than the one-sided bound × that half's standard
-// deviation. Their energy above that median is subtracted from the first observation. The reference is the same
-// epoch's later part, not later epochs: epoch-to-epoch noise (often larger than the noise between windows)
-// is then never mistaken for a burst.
+// deviation. Their energy above that median is subtracted from the first observation. The reference is the
+// same epoch's later part, not later epochs: epoch-to-epoch noise (often larger than the noise between
+// windows) is then never mistaken for a burst.
 WindowWarmup remove_window_warmup(std::span<const Observation> windows, std::vector<double>& y,
                                   std::span<const Observation> observations, const ForecastOptions& options) {
     WindowWarmup out;
@@ -291,8 +291,8 @@ double future_offset_sum(double n, double m, double centre, double cap) {
 }
 
 // Lag-1 autocorrelation of the residuals about level + slope × (x − centre); 0 when they have no spread.
-double lag1_autocorrelation(std::span<const double> ys, std::span<const double> xs, double level, double slope,
-                            double centre) {
+double lag1_autocorrelation(std::span<const double> ys, std::span<const double> xs, double level,
+                            double slope, double centre) {
     std::vector<double> r(ys.size());
     for (std::size_t i = 0; i < ys.size(); ++i) r[i] = ys[i] - level - slope * (xs[i] - centre);
     double num = 0, den = 0;
@@ -321,7 +321,8 @@ Totals totals(std::span<const Observation> observations) {
 
 // The measured totals of the job when the profile already ran past the target (a job of 1 epoch profiled over
 // 2): the observations up to the target, the last one pro rata; nothing when the target lies beyond them.
-std::optional<Totals> measured_up_to(std::span<const Observation> observations, const ForecastTarget& target) {
+std::optional<Totals> measured_up_to(std::span<const Observation> observations,
+                                     const ForecastTarget& target) {
     Totals t;
     double reached = 0;
     for (const auto& o : observations) {
@@ -343,7 +344,8 @@ std::optional<Totals> measured_up_to(std::span<const Observation> observations, 
 std::string passed_note(const ForecastTarget& target, std::size_t observations);
 
 // Sets a forecast's totals to the measured ones when the profile ran past its target.
-bool settle_on_measured(Forecast& f, std::span<const Observation> observations, const ForecastTarget& target) {
+bool settle_on_measured(Forecast& f, std::span<const Observation> observations,
+                        const ForecastTarget& target) {
     const auto measured = measured_up_to(observations, target);
     if (!measured) return false;
     f.total_energy_j = f.low_energy_j = f.high_energy_j = measured->energy_j;
@@ -380,7 +382,8 @@ Result<double> remaining_observations(const ForecastTarget& target, const Totals
 std::string target_words(const ForecastTarget& target);
 
 std::string passed_note(const ForecastTarget& target, std::size_t observations) {
-    return "the target (" + target_words(target) + ") is already reached by the " + std::to_string(observations) +
+    return "the target (" + target_words(target) + ") is already reached by the " +
+           std::to_string(observations) +
            " measured: the total is the measured energy up to the target, not of all of them";
 }
 
@@ -420,8 +423,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         f.warmup_energy_j = burst.excess_j;
         if (burst.windows > 0) {
             f.notes.push_back("warm-up burst in the first " + std::to_string(burst.windows) + " of " +
-                              std::to_string(windows.size()) + " sub-epoch windows: " +
-                              format_significant(burst.excess_j, 4) +
+                              std::to_string(windows.size()) +
+                              " sub-epoch windows: " + format_significant(burst.excess_j, 4) +
                               " J above the steady power, counted as measured and not extrapolated");
         }
     }
@@ -443,10 +446,11 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         if (shifts == 0) f.first_used = detect_level_shift(y, f.warmup_excluded, shifts);
     }
     if (n == 2) {
-        f.notes.push_back(windows.empty()
-                              ? "only 2 observations and no sub-epoch windows: warm-up detection needs at least 3"
-                              : "only 2 observations: whole-epoch warm-up detection needs at least 3 (the "
-                                "sub-epoch windows were tested)");
+        f.notes.push_back(
+            windows.empty()
+                ? "only 2 observations and no sub-epoch windows: warm-up detection needs at least 3"
+                : "only 2 observations: whole-epoch warm-up detection needs at least 3 (the "
+                  "sub-epoch windows were tested)");
     }
     if (limited) {
         f.notes.push_back(
@@ -480,7 +484,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
     for (double x : xs) sxx += (x - centre) * (x - centre);
 
     double slope = 0, slope_se = 0, slope_used = 0, sigma = 0, df = 0;
-    // The slope's standard error from the level-only residuals (no trend fitted), replaced by the trend fit's.
+    // The slope's standard error from the level-only residuals (no trend fitted), replaced by the trend
+    // fit's.
     double data_slope_se = 0;
     if (m == 1) {
         f.method = "single-observation";
@@ -549,13 +554,14 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
         if (m >= options.autocorrelation_min_observations) {
             // The sample lag-1 autocorrelation is biased low by about (1 + 4ρ) / m: solved for ρ.
             const double mm = static_cast<double>(m);
-            const double r1 = lag1_autocorrelation(ys, xs, level_at_centre, slope_used == 0 ? 0.0 : slope, centre);
+            const double r1 =
+                lag1_autocorrelation(ys, xs, level_at_centre, slope_used == 0 ? 0.0 : slope, centre);
             r = std::clamp((r1 + 1 / mm) / (1 - 4 / mm), 0.0, 0.9);
         }
         f.autocorrelation = r;
         const double inflation = (1 + r) / (1 - r);
-        const double noise_var = inflation * (rest * rest * sigma * sigma / static_cast<double>(m) +
-                                              rest * sigma * sigma);
+        const double noise_var =
+            inflation * (rest * rest * sigma * sigma / static_cast<double>(m) + rest * sigma * sigma);
         // With a trend: the slope's uncertainty and the part of it that the shrinkage took away, over the
         // capped horizon. Without one: a drift the profile cannot rule out is kept, its variance the data's
         // slope variance bounded by the drift allowance, over the whole remainder (a drift does not stop).
@@ -564,8 +570,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
             trend_var = offsets * offsets * (slope_se * slope_se + std::pow(slope - slope_used, 2));
         } else {
             const double allowance = options.drift_prior * std::abs(level_at_centre);
-            const double uncapped =
-                future_offset_sum(static_cast<double>(n), rest, centre, std::numeric_limits<double>::infinity());
+            const double uncapped = future_offset_sum(static_cast<double>(n), rest, centre,
+                                                      std::numeric_limits<double>::infinity());
             // A profile without any spread (se = 0) rules a drift out; so does a zero allowance.
             double kept = 0;
             if (data_slope_se > 0 && allowance > 0)
@@ -584,7 +590,8 @@ Result<Forecast> forecast_total(std::span<const Observation> observations, const
 
     if (rest == 0) {
         if (!settle_on_measured(f, observations, target))
-            f.notes.push_back("the target (" + target_words(target) + ") is already reached: the total is measured");
+            f.notes.push_back("the target (" + target_words(target) +
+                              ") is already reached: the total is measured");
         f.converged = true;
     } else {
         f.converged =

@@ -70,7 +70,7 @@ struct ForecastTarget {
 };
 
 struct ForecastOptions {
-    double confidence = 0.9;        ///< two-sided confidence of [low, high], in (0, 1)
+    double confidence = 0.9;  ///< two-sided confidence of [low, high], in (0, 1)
     /// One-sided z (converted to a t quantile at the reference's degrees of freedom) above which a leading
     /// observation or sub-epoch window is warm-up.
     double warmup_threshold = 3.5;
@@ -79,7 +79,7 @@ struct ForecastOptions {
     /// Slope z (slope / standard error) at and below which the trend is shrunk to 0; above it the slope is
     /// scaled by 1 − (threshold / z)⁴. Raised by t/z at the fit's degrees of freedom for short series.
     double trend_shrink_z = 3.0;
-    double trend_horizon_factor = 5.0;      ///< extrapolate a trend at most this × used observations ahead
+    double trend_horizon_factor = 5.0;  ///< extrapolate a trend at most this × used observations ahead
     /// Drift allowance: the standard deviation, as a fraction of the level per observation, of a trend the
     /// profile cannot rule out. When no trend is used (too few observations, or shrunk to zero) the slope's
     /// variance kept in the interval is 1 / (1/se² + 1/(drift_prior × level)²): the data's own slope
@@ -100,7 +100,7 @@ struct Forecast : ForecastWorking {
     double low_energy_j = 0;    ///< lower bound of the total at `confidence` (>= measured), joules
     double high_energy_j = 0;   ///< upper bound of the total at `confidence`, joules
     double confidence = 0.9;
-    double total_duration_s = 0;    ///< measured + predicted remaining duration, seconds
+    double total_duration_s = 0;  ///< measured + predicted remaining duration, seconds
     /// "steady-mean" (no trend used), "steady-trend" (a Theil–Sen trend used), "single-observation",
     /// "naive-mean" (naive_forecast).
     std::string method;
@@ -119,7 +119,8 @@ struct Forecast : ForecastWorking {
 /// (the run's power timeline cut into equal windows, see windows.hpp), used for the sub-epoch warm-up test
 /// (step 0). Ignored unless there are at least 8 and the observations have durations.
 Result<Forecast> forecast_total(std::span<const Observation> observations, const ForecastTarget& target,
-                                const ForecastOptions& options = {}, std::span<const Observation> windows = {});
+                                const ForecastOptions& options = {},
+                                std::span<const Observation> windows = {});
 
 /// The carbontracker-style baseline: the mean of ALL observations so far (warm-up included) per observation
 /// × the whole job (per second × duration, per sample × samples for those targets). No interval (low = high

@@ -7,7 +7,6 @@
 
 namespace joulecast {
 
-
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
                                       std::int64_t end_ns) {

@@ -11,8 +11,12 @@ namespace {
 
 constexpr double ns_in_s = 1e-9;
 
-bool is_energy_counter(const Channel& c) { return c.quantity == Quantity::energy; }
-bool is_power_gauge(const Channel& c) { return c.quantity == Quantity::power && c.behaviour == Behaviour::gauge; }
+bool is_energy_counter(const Channel& c) {
+    return c.quantity == Quantity::energy;
+}
+bool is_power_gauge(const Channel& c) {
+    return c.quantity == Quantity::power && c.behaviour == Behaviour::gauge;
+}
 
 }  // namespace
 
@@ -31,8 +35,9 @@ void Timeline::extend(const std::vector<Reading>& readings) {
         if (!s.t.empty() && r.t_ns < s.t.back()) continue;
         double value = r.value;
         if (is_energy_counter(m_channels[r.channel].channel)) {
-            // A counter that goes down was reset (a driver reload, a replayed trace spliced from two runs): count
-            // from its new value on, adding nothing for the interval across the reset, so energy is never negative.
+            // A counter that goes down was reset (a driver reload, a replayed trace spliced from two runs):
+            // count from its new value on, adding nothing for the interval across the reset, so energy is
+            // never negative.
             if (!s.t.empty()) {
                 if (r.value < s.raw_last) {
                     ++s.resets;
@@ -62,8 +67,9 @@ void Timeline::extend(const std::vector<Reading>& readings) {
 }
 
 void Timeline::link_counters_to_power() {
-    // A counter's readings may be sparse (NVML's every ~1 s); between them, energy follows the device's measured
-    // power. Only a measured (not modelled) power gauge of the same sensor, device and domain qualifies.
+    // A counter's readings may be sparse (NVML's every ~1 s); between them, energy follows the device's
+    // measured power. Only a measured (not modelled) power gauge of the same sensor, device and domain
+    // qualifies.
     m_power_of.assign(m_channels.size(), std::nullopt);
     for (std::size_t c = 0; c < m_channels.size(); ++c) {
         if (!is_energy_counter(m_channels[c].channel)) continue;
@@ -101,9 +107,11 @@ double Timeline::counter_value(std::size_t channel, std::int64_t t) const {
     if (n == 0) return 0;
     const Series* power = m_power_of[channel] ? &m_series[*m_power_of[channel]] : nullptr;
     if (t <= s.t.front())
-        return power ? s.v.front() - (gauge_integral(*power, s.t.front()) - gauge_integral(*power, t)) : s.v.front();
+        return power ? s.v.front() - (gauge_integral(*power, s.t.front()) - gauge_integral(*power, t))
+                     : s.v.front();
     if (t >= s.t.back())
-        return power ? s.v.back() + (gauge_integral(*power, t) - gauge_integral(*power, s.t.back())) : s.v.back();
+        return power ? s.v.back() + (gauge_integral(*power, t) - gauge_integral(*power, s.t.back()))
+                     : s.v.back();
     std::size_t b = static_cast<std::size_t>(std::upper_bound(s.t.begin(), s.t.end(), t) - s.t.begin());
     std::size_t a = b - 1;
     double fraction = static_cast<double>(t - s.t[a]) / static_cast<double>(s.t[b] - s.t[a]);
@@ -170,8 +178,13 @@ WindowEnergy Timeline::energy(std::int64_t start_ns, std::int64_t end_ns) const 
         const Group& g = groups[key];
         auto source = [&](std::size_t c, Method method, bool primary) {
             const auto& tc = m_channels[c];
-            SourceEnergy s{tc.sensor, tc.channel.name, tc.channel.domain, tc.channel.device, method,
-                           channel_energy(c, start_ns, end_ns), samples(c, start_ns, end_ns),
+            SourceEnergy s{tc.sensor,
+                           tc.channel.name,
+                           tc.channel.domain,
+                           tc.channel.device,
+                           method,
+                           channel_energy(c, start_ns, end_ns),
+                           samples(c, start_ns, end_ns),
                            primary && tc.channel.accounted};
             return s;
         };
@@ -189,7 +202,8 @@ WindowEnergy Timeline::energy(std::int64_t start_ns, std::int64_t end_ns) const 
         if (primary->accounted) {
             window.domain_j[primary->domain] += primary->energy_j;
             window.total_j += primary->energy_j;
-            (primary->method == Method::modelled ? window.modelled_j : window.measured_j) += primary->energy_j;
+            (primary->method == Method::modelled ? window.modelled_j : window.measured_j) +=
+                primary->energy_j;
             methods[primary->domain].insert(to_string(primary->method));
         }
         if (secondary && primary->method == Method::counter)
@@ -215,7 +229,8 @@ std::vector<std::pair<std::int64_t, double>> Timeline::power(std::int64_t start_
     for (const SourceEnergy& s : whole.sources) {
         if (!s.accounted) continue;
         for (std::size_t c = 0; c < m_channels.size(); ++c)
-            if (m_channels[c].sensor == s.sensor && m_channels[c].channel.name == s.channel) primaries.push_back(c);
+            if (m_channels[c].sensor == s.sensor && m_channels[c].channel.name == s.channel)
+                primaries.push_back(c);
     }
     for (std::int64_t t = start_ns; t < end_ns; t += step_ns) {
         const std::int64_t t_end = std::min(end_ns, t + step_ns);

@@ -1,6 +1,7 @@
 #pragma once
-// Energy accounting over any window of a trace: counter deltas where a counter exists, trapezoidal integration
-// of power otherwise, a model where nothing is measured, and always the method that produced each number.
+// Energy accounting over any window of a trace: counter deltas where a counter exists, trapezoidal
+// integration of power otherwise, a model where nothing is measured, and always the method that produced each
+// number.
 
 #include <cstdint>
 #include <map>
@@ -40,9 +41,9 @@ struct WindowEnergy {
     /// Methods behind each domain's figure, e.g. {"gpu": "counter", "cpu": "modelled"}; "counter+integrated"
     /// when devices of one domain differ.
     std::map<std::string, std::string> domain_method;
-    double total_j = 0;      ///< every accounted domain
-    double measured_j = 0;   ///< the part of total_j from counters and integrated measured power
-    double modelled_j = 0;   ///< the part of total_j from models
+    double total_j = 0;     ///< every accounted domain
+    double measured_j = 0;  ///< the part of total_j from counters and integrated measured power
+    double modelled_j = 0;  ///< the part of total_j from models
     std::vector<Disagreement> disagreements;
 
     double duration_s() const { return static_cast<double>(end_ns - start_ns) * 1e-9; }

@@ -13,7 +13,9 @@ Monitor::Monitor(MonitorOptions options)
       m_sampler(std::make_unique<Sampler>(m_sensors.used(), m_options.sampler)),
       m_phases([this] { m_sampler->request_boundary(); }) {}
 
-Monitor::~Monitor() { m_sampler->stop(); }
+Monitor::~Monitor() {
+    m_sampler->stop();
+}
 
 std::int64_t Monitor::start() {
     if (m_start_ns) return *m_start_ns;
@@ -36,11 +38,13 @@ RunResult Monitor::stop() {
     account_run(result, *m_sampler, m_sensors, *m_start_ns, end, m_idle_start_ns);
     m_phases.finish(result, Timeline(m_sampler->trace()), *m_start_ns, end);
     if (m_phases.ignored() > 0)
-        result.warnings.push_back(std::to_string(m_phases.ignored()) +
-                                  " control messages made no sense (an end without its begin, a non-numeric metric)");
+        result.warnings.push_back(
+            std::to_string(m_phases.ignored()) +
+            " control messages made no sense (an end without its begin, a non-numeric metric)");
     if (samples_overflow(result))
-        result.warnings.push_back("the sample counts of the epochs (or phases) sum past 2^63 - 1: the run's samples "
-                                  "and energy per sample are unknown");
+        result.warnings.push_back(
+            "the sample counts of the epochs (or phases) sum past 2^63 - 1: the run's samples "
+            "and energy per sample are unknown");
     m_result = result;
     return result;
 }
@@ -59,7 +63,9 @@ std::int64_t Monitor::last_reading_ns() const {
     return tail.empty() ? 0 : tail.back().t_ns;
 }
 
-void Monitor::begin_phase(const std::string& name) { m_phases.begin(monotonic_ns(), name); }
+void Monitor::begin_phase(const std::string& name) {
+    m_phases.begin(monotonic_ns(), name);
+}
 
 void Monitor::end_phase(const std::string& name, std::optional<long long> samples) {
     m_phases.end(monotonic_ns(), name, samples);
@@ -69,9 +75,13 @@ void Monitor::epoch(std::optional<long long> samples, std::optional<long long> n
     m_phases.epoch(monotonic_ns(), n, samples);
 }
 
-void Monitor::meta(const std::string& key, const std::string& value) { m_phases.meta(key, value); }
+void Monitor::meta(const std::string& key, const std::string& value) {
+    m_phases.meta(key, value);
+}
 
-void Monitor::metric(const std::string& key, double value) { m_phases.metric(monotonic_ns(), key, value); }
+void Monitor::metric(const std::string& key, double value) {
+    m_phases.metric(monotonic_ns(), key, value);
+}
 
 Monitor::Phase::Phase(Monitor& monitor, std::string name) : m_monitor(&monitor), m_name(std::move(name)) {
     m_monitor->begin_phase(m_name);
@@ -82,7 +92,9 @@ Monitor::Phase::Phase(Phase&& other) noexcept
     other.m_monitor = nullptr;
 }
 
-Monitor::Phase::~Phase() { end(); }
+Monitor::Phase::~Phase() {
+    end();
+}
 
 void Monitor::Phase::end() {
     if (!m_monitor) return;

@@ -47,14 +47,16 @@ public:
     /// Starts sampling, measures idle power if asked, then marks the start of the measured window.
     /// Returns the start time (CLOCK_MONOTONIC ns).
     std::int64_t start();
-    /// Marks the end of the window, stops sampling and accounts everything. Later calls return the same result.
+    /// Marks the end of the window, stops sampling and accounts everything. Later calls return the same
+    /// result.
     RunResult stop();
     /// When start() marked the window's start (CLOCK_MONOTONIC ns).
     std::optional<std::int64_t> start_ns() const { return m_start_ns; }
     bool running() const { return m_start_ns.has_value() && !m_stopped; }
 
     /// Where the workload's marks go (thread-safe): begin, end and epoch ask the sampler for fresh counter
-    /// readings. The helpers below mark with the current time; control/dispatch.hpp feeds control events here.
+    /// readings. The helpers below mark with the current time; control/dispatch.hpp feeds control events
+    /// here.
     PhaseRecorder& phases() { return m_phases; }
     /// The epochs ended so far with their energy from `timeline`, a Timeline of this monitor's trace so far
     /// (a live forecast extends one as readings arrive). Thread-safe between start() and stop(); empty before

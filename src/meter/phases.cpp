@@ -64,8 +64,9 @@ void PhaseRecorder::end(std::int64_t t_ns, const std::string& name, std::optiona
     {
         std::lock_guard lock(m_mutex);
         const long long rank = rank_locked(connection);
-        auto open = std::find_if(m_phases.rbegin(), m_phases.rend(),
-                                 [&](const Phase& p) { return p.rank == rank && p.name == name && !p.end_ns; });
+        auto open = std::find_if(m_phases.rbegin(), m_phases.rend(), [&](const Phase& p) {
+            return p.rank == rank && p.name == name && !p.end_ns;
+        });
         if (open == m_phases.rend()) {
             ++m_ignored;
         } else {
@@ -92,8 +93,10 @@ void PhaseRecorder::meta(const std::string& key, const std::string& value) {
 
 void PhaseRecorder::metric(std::int64_t t_ns, const std::string& key, double value) {
     std::lock_guard lock(m_mutex);
-    if (std::isfinite(value)) m_metrics[key].emplace_back(t_ns, value);
-    else ++m_ignored;
+    if (std::isfinite(value))
+        m_metrics[key].emplace_back(t_ns, value);
+    else
+        ++m_ignored;
 }
 
 void PhaseRecorder::hello(std::uint64_t connection, const RankIdentity& identity) {
@@ -152,7 +155,8 @@ std::vector<PhaseRecorder::Span> PhaseRecorder::epoch_spans(long long rank, std:
     std::vector<EpochMark> marks;
     for (const EpochMark& mark : m_epochs)
         if (mark.rank == rank) marks.push_back(mark);
-    std::stable_sort(marks.begin(), marks.end(), [](const auto& a, const auto& b) { return a.t_ns < b.t_ns; });
+    std::stable_sort(marks.begin(), marks.end(),
+                     [](const auto& a, const auto& b) { return a.t_ns < b.t_ns; });
     std::optional<std::int64_t> previous;
     for (const EpochMark& mark : marks) {
         std::int64_t begin = start_ns;
@@ -160,21 +164,26 @@ std::vector<PhaseRecorder::Span> PhaseRecorder::epoch_spans(long long rank, std:
             begin = *previous;
         } else {
             for (const Phase& phase : m_phases)
-                if (phase.rank == rank && phase.start_ns <= mark.t_ns && phase.end_ns.value_or(end_ns) >= mark.t_ns)
-                    begin = std::max(start_ns, std::min(begin == start_ns ? phase.start_ns : begin, phase.start_ns));
+                if (phase.rank == rank && phase.start_ns <= mark.t_ns &&
+                    phase.end_ns.value_or(end_ns) >= mark.t_ns)
+                    begin = std::max(start_ns,
+                                     std::min(begin == start_ns ? phase.start_ns : begin, phase.start_ns));
         }
         spans.push_back({clamp(begin), clamp(mark.t_ns), mark.n, mark.samples});
         previous = mark.t_ns;
     }
     for (const Phase& phase : m_phases)
         if (phase.rank == rank && phase.name == "epoch" && (include_open || phase.end_ns))
-            spans.push_back({clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)), std::nullopt,
-                             phase.samples});
-    std::stable_sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+            spans.push_back(
+                {clamp(phase.start_ns), clamp(phase.end_ns.value_or(end_ns)), std::nullopt, phase.samples});
+    std::stable_sort(spans.begin(), spans.end(),
+                     [](const auto& a, const auto& b) { return a.start < b.start; });
     long long counter = 0;
     for (Span& span : spans) {
-        if (!span.n) span.n = ++counter;
-        else counter = *span.n;
+        if (!span.n)
+            span.n = ++counter;
+        else
+            counter = *span.n;
     }
     return spans;
 }
@@ -208,11 +217,12 @@ std::optional<long long> add_samples(std::optional<long long> total, std::option
 }  // namespace
 
 std::vector<EpochResult> PhaseRecorder::epochs_locked(const Timeline& timeline, std::int64_t start_ns,
-                                                     std::int64_t end_ns, bool include_open) const {
+                                                      std::int64_t end_ns, bool include_open) const {
     std::vector<EpochResult> epochs;
     if (!ranked_locked()) {
         for (const Span& span : epoch_spans(k_rankless, start_ns, end_ns, include_open))
-            epochs.push_back(epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, true));
+            epochs.push_back(
+                epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, true));
         return epochs;
     }
     // One epoch per number across the ranks: the first rank's start to the last rank's end, samples summed.
@@ -241,8 +251,8 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
     std::lock_guard lock(m_mutex);
     auto clamp = [&](std::int64_t t) { return std::clamp(t, start_ns, end_ns); };
     auto seconds = [&](std::int64_t t) { return ns_to_s(t - start_ns); };
-    // Counters are read at phase boundaries on request; a reading within 25 ms of the boundary counts (the rest
-    // is split along the measured power timeline).
+    // Counters are read at phase boundaries on request; a reading within 25 ms of the boundary counts (the
+    // rest is split along the measured power timeline).
     constexpr std::int64_t tolerance_ns = 25'000'000;
 
     // A window with the node's energy; `per_sample` divides it by `samples` (the job's views only: a rank's
@@ -266,10 +276,11 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         return out;
     };
 
-    // The job's phases. Without ranks each recorded phase is one; with ranks the k-th phase of one nesting path
-    // (the names of the phases of the same rank open around it, then its own) on each rank is one job phase.
+    // The job's phases. Without ranks each recorded phase is one; with ranks the k-th phase of one nesting
+    // path (the names of the phases of the same rank open around it, then its own) on each rank is one job
+    // phase.
     struct JobPhase {
-        Phase phase;  // name, fields, summed samples, earliest start
+        Phase phase;                         // name, fields, summed samples, earliest start
         std::optional<std::int64_t> end_ns;  // the last end of a rank that ended it
     };
     std::vector<JobPhase> job;
@@ -300,8 +311,9 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         }
     }
     if (ranked)  // ranks interleave in the record; without ranks the record's order stays
-        std::stable_sort(job.begin(), job.end(),
-                     [](const JobPhase& a, const JobPhase& b) { return a.phase.start_ns < b.phase.start_ns; });
+        std::stable_sort(job.begin(), job.end(), [](const JobPhase& a, const JobPhase& b) {
+            return a.phase.start_ns < b.phase.start_ns;
+        });
 
     result.phases.clear();
     std::vector<std::pair<std::int64_t, std::int64_t>> training, inference;
@@ -311,7 +323,8 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         if (phase_role(merged.phase.name) == PhaseRole::training) training.emplace_back(s, e);
         if (phase_role(merged.phase.name) == PhaseRole::inference) inference.emplace_back(s, e);
     }
-    result.training_energy_j = training.empty() ? std::nullopt : std::optional(union_energy(timeline, training));
+    result.training_energy_j =
+        training.empty() ? std::nullopt : std::optional(union_energy(timeline, training));
     result.inference_energy_j =
         inference.empty() ? std::nullopt : std::optional(union_energy(timeline, inference));
 
@@ -332,12 +345,14 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
             const std::int64_t s = clamp(phase.start_ns), e = clamp(phase.end_ns.value_or(end_ns));
             view.phases.push_back(make_phase(phase, s, e, phase.end_ns.has_value(), false));
             if (!phase.end_ns)
-                result.warnings.push_back("rank " + std::to_string(rank) + " never ended its phase '" + phase.name +
-                                          "' (closed at the end of the run in its view; the job's phase keeps the "
-                                          "other ranks' data)");
+                result.warnings.push_back(
+                    "rank " + std::to_string(rank) + " never ended its phase '" + phase.name +
+                    "' (closed at the end of the run in its view; the job's phase keeps the "
+                    "other ranks' data)");
         }
         for (const Span& span : epoch_spans(rank, start_ns, end_ns, true))
-            view.epochs.push_back(epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, false));
+            view.epochs.push_back(
+                epoch_result(timeline, start_ns, *span.n, span.start, span.end, span.samples, false));
         result.ranks.push_back(std::move(view));
     }
 

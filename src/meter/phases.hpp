@@ -1,23 +1,23 @@
 #pragma once
-// Turns the workload's marks (begin/end phase, epoch, meta, metric, and who speaks on a connection) into phases,
-// epochs, meta and metric series of a run, with the energy of each window taken from the trace. The marks come
-// as typed calls: control/dispatch.hpp translates the control protocol's messages into them, Monitor's helpers
-// call them directly.
+// Turns the workload's marks (begin/end phase, epoch, meta, metric, and who speaks on a connection) into
+// phases, epochs, meta and metric series of a run, with the energy of each window taken from the trace. The
+// marks come as typed calls: control/dispatch.hpp translates the control protocol's messages into them,
+// Monitor's helpers call them directly.
 //
 // Rules: `end NAME` closes the innermost open phase of that name; phases nest and may overlap; a phase still
-// open when the run ends is closed there and marked closed=false. An `epoch` marker ends an epoch that began at
-// the previous marker (or, for the first, at the start of the outermost phase open at that moment, else at the
-// start of the run); phases named "epoch" are epochs too. E_tr is the energy of the union of phases named
+// open when the run ends is closed there and marked closed=false. An `epoch` marker ends an epoch that began
+// at the previous marker (or, for the first, at the start of the outermost phase open at that moment, else at
+// the start of the run); phases named "epoch" are epochs too. E_tr is the energy of the union of phases named
 // "train" (or "training"), E_in of those named "infer" (or "inference").
 //
-// Ranks: a connection that opened with `hello rank=R ...` (hello()) speaks for rank R (several connections of one rank,
-// e.g. forked data-loader workers, are one rank); one without a rank is rank-less, as with old clients. `end`
-// closes a phase of the same rank only. When any rank spoke, the result describes the job: one phase per name
-// and nesting (the k-th phase of a nesting path on each rank is one job phase), from the first rank's begin to
-// the last rank's end, samples summed over ranks; one epoch per epoch number, spanning the ranks, samples
-// summed; energy per sample = the node's energy in the window / all ranks' samples. Each rank's own view goes
-// to RunResult::ranks. A rank that never ends a phase is reported (a warning, closed=false in its view) and the
-// job's phase keeps the other ranks' ends.
+// Ranks: a connection that opened with `hello rank=R ...` (hello()) speaks for rank R (several connections of
+// one rank, e.g. forked data-loader workers, are one rank); one without a rank is rank-less, as with old
+// clients. `end` closes a phase of the same rank only. When any rank spoke, the result describes the job: one
+// phase per name and nesting (the k-th phase of a nesting path on each rank is one job phase), from the first
+// rank's begin to the last rank's end, samples summed over ranks; one epoch per epoch number, spanning the
+// ranks, samples summed; energy per sample = the node's energy in the window / all ranks' samples. Each
+// rank's own view goes to RunResult::ranks. A rank that never ends a phase is reported (a warning,
+// closed=false in its view) and the job's phase keeps the other ranks' ends.
 
 #include <cstdint>
 #include <functional>
@@ -72,7 +72,8 @@ public:
     void ignore();
 
     /// Fills result.phases, epochs, ranks, E_tr, E_in, meta and metrics for a run over [start_ns, end_ns].
-    void finish(RunResult& result, const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns) const;
+    void finish(RunResult& result, const Timeline& timeline, std::int64_t start_ns,
+                std::int64_t end_ns) const;
 
     /// The epochs ended so far (markers, and closed phases named "epoch"), with times from `start_ns` and the
     /// energy of each from `timeline`, for a live forecast while the run goes on. Marks after `end_ns` are

@@ -13,8 +13,12 @@ using Json = nlohmann::ordered_json;
 
 // ---- Writing ---------------------------------------------------------------------------------------------
 
-Json optional_number(const std::optional<long long>& value) { return value ? Json(*value) : Json(nullptr); }
-Json optional_number(const std::optional<double>& value) { return optional_json(value); }
+Json optional_number(const std::optional<long long>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
+Json optional_number(const std::optional<double>& value) {
+    return optional_json(value);
+}
 
 /// The one shape of an energy figure, for a run, a phase and an epoch: the total, the three main domains
 /// (0 when absent), the measured and modelled parts, then any other domain.
@@ -24,8 +28,8 @@ Json energy_object(double total, const std::map<std::string, double>& domain_j, 
         auto it = domain_j.find(name);
         return it == domain_j.end() ? 0.0 : it->second;
     };
-    Json j = {{"total", total},         {"gpu", domain("gpu")},   {"cpu", domain("cpu")},
-              {"dram", domain("dram")}, {"measured", measured},   {"modelled", modelled}};
+    Json j = {{"total", total},         {"gpu", domain("gpu")}, {"cpu", domain("cpu")},
+              {"dram", domain("dram")}, {"measured", measured}, {"modelled", modelled}};
     for (const auto& [name, joules] : domain_j)
         if (!j.contains(name)) j[name] = joules;
     return j;
@@ -107,7 +111,8 @@ void read_enum(const J& object, const char* key, Enum& out, std::optional<Enum> 
     read(object, key, text);
     if (text.empty()) return;
     auto value = parse(text);
-    if (!value) throw BadField{std::string("'") + key + "' is '" + text + "', which this joulecast does not know"};
+    if (!value)
+        throw BadField{std::string("'") + key + "' is '" + text + "', which this joulecast does not know"};
     out = *value;
 }
 
@@ -127,7 +132,8 @@ void read_energy(const J& parent, const char* key, double& total, std::map<std::
     }
     if (!it->is_object()) throw BadField{std::string("'") + key + "' is " + it->type_name()};
     for (const auto& [name, value] : it->items()) {
-        if (!value.is_number()) throw BadField{std::string("'") + key + "." + name + "' is " + value.type_name()};
+        if (!value.is_number())
+            throw BadField{std::string("'") + key + "." + name + "' is " + value.type_name()};
         const double joules = value.template get<double>();
         if (name == "total") {
             total = joules;
@@ -135,7 +141,8 @@ void read_energy(const J& parent, const char* key, double& total, std::map<std::
             if (measured) *measured = joules;
         } else if (name == "modelled") {
             if (modelled) *modelled = joules;
-        } else if (joules != 0 || !(name == "gpu" || name == "cpu" || name == "dram") || present.count(name)) {
+        } else if (joules != 0 || !(name == "gpu" || name == "cpu" || name == "dram") ||
+                   present.count(name)) {
             domain_j[name] = joules;
         }
     }
@@ -211,10 +218,14 @@ void read_energy_part(const J& j, RunResult& r) {
             read(s, "device", out.device);
             std::string method;
             read(s, "method", method);
-            if (method == "integrated") out.method = Method::integrated;
-            else if (method == "modelled") out.method = Method::modelled;
-            else if (method.empty() || method == "counter") out.method = Method::counter;
-            else throw BadField{"'sources[].method' is '" + method + "'"};
+            if (method == "integrated")
+                out.method = Method::integrated;
+            else if (method == "modelled")
+                out.method = Method::modelled;
+            else if (method.empty() || method == "counter")
+                out.method = Method::counter;
+            else
+                throw BadField{"'sources[].method' is '" + method + "'"};
             read(s, "energy_j", out.energy_j);
             read(s, "samples", out.samples);
             read(s, "accounted", out.accounted);
@@ -315,9 +326,11 @@ RunResult read_run(const J& j) {
             MetricSeries& series = r.metrics[name];
             if (const J* points = array_member(metric, "series"))
                 for (const auto& point : *points) {
-                    if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
+                    if (!point.is_array() || point.size() != 2 || !point[0].is_number() ||
+                        !point[1].is_number())
                         throw BadField{"'metrics." + name + ".series' holds something other than [t, value]"};
-                    series.points.emplace_back(point[0].template get<double>(), point[1].template get<double>());
+                    series.points.emplace_back(point[0].template get<double>(),
+                                               point[1].template get<double>());
                 }
         }
     read(j, "tags", r.tags);
@@ -395,8 +408,12 @@ HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
     return host;
 }
 
-Result<RunResult> run_from_json(const nlohmann::ordered_json& document) { return from_json(document); }
-Result<RunResult> run_from_json(const nlohmann::json& document) { return from_json(document); }
+Result<RunResult> run_from_json(const nlohmann::ordered_json& document) {
+    return from_json(document);
+}
+Result<RunResult> run_from_json(const nlohmann::json& document) {
+    return from_json(document);
+}
 
 nlohmann::ordered_json to_json(const RunResult& r) {
     Json j;
@@ -412,7 +429,8 @@ nlohmann::ordered_json to_json(const RunResult& r) {
 
     Json gpus = Json::array();
     for (const auto& g : r.gpus)
-        gpus.push_back({{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}});
+        gpus.push_back(
+            {{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}});
     j["host"] = {{"hostname", r.host.hostname},
                  {"cpu_model", r.host.cpu_model},
                  {"cores", r.host.cores},
@@ -428,19 +446,20 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     j["energy_j"] = energy_object(e.total_j, e.domain_j, e.measured_j, e.modelled_j);
     j["energy_method"] = e.domain_method;
     const AttributedEnergy& a = r.attributed;
-    j["attributed"] = a.measurable ? Json{{"cpu_j", a.cpu_j},
-                                          {"dram_j", a.dram_j},
-                                          {"gross_cpu_j", a.gross_cpu_j},
-                                          {"gross_dram_j", a.gross_dram_j},
-                                          {"method", a.method}}
-                                   : Json{{"cpu_j", nullptr},
-                                          {"dram_j", nullptr},
-                                          {"method", a.method},
-                                          {"reason", a.reason.empty() ? "unmeasurable: no command was run"
-                                                                      : a.reason}};
+    j["attributed"] =
+        a.measurable ? Json{{"cpu_j", a.cpu_j},
+                            {"dram_j", a.dram_j},
+                            {"gross_cpu_j", a.gross_cpu_j},
+                            {"gross_dram_j", a.gross_dram_j},
+                            {"method", a.method}}
+                     : Json{{"cpu_j", nullptr},
+                            {"dram_j", nullptr},
+                            {"method", a.method},
+                            {"reason", a.reason.empty() ? "unmeasurable: no command was run" : a.reason}};
     if (r.idle) {
         j["idle_power_w"] = r.idle->power_w;
-        j["idle"] = {{"duration_s", r.idle->duration_s}, {"power_w", r.idle->power_w},
+        j["idle"] = {{"duration_s", r.idle->duration_s},
+                     {"power_w", r.idle->power_w},
                      {"domain_power_w", r.idle->domain_power_w}};
     } else {
         j["idle_power_w"] = nullptr;
@@ -461,7 +480,9 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     j["sources"] = sources;
     Json disagreements = Json::array();
     for (const auto& d : e.disagreements)
-        disagreements.push_back({{"device", d.device}, {"counter_j", d.counter_j}, {"integrated_j", d.integrated_j},
+        disagreements.push_back({{"device", d.device},
+                                 {"counter_j", d.counter_j},
+                                 {"integrated_j", d.integrated_j},
                                  {"relative", d.relative()}});
     j["disagreements"] = disagreements;
 
@@ -482,15 +503,15 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     };
     auto epoch_json = [&r](const EpochResult& epoch) {
         const auto per_sample = co2e_per_sample_g(r, epoch.energy_j, epoch.samples);
-        return Json{{"n", epoch.n},
-                    {"start_s", epoch.start_s},
-                    {"end_s", epoch.end_s},
-                    {"energy_j",
-                     energy_object(epoch.energy_j, epoch.domain_j, epoch.measured_j, epoch.modelled_j)},
-                    {"samples", optional_number(epoch.samples)},
-                    {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
-                    {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
-                    {"co2e_per_sample_g", optional_number(per_sample)}};
+        return Json{
+            {"n", epoch.n},
+            {"start_s", epoch.start_s},
+            {"end_s", epoch.end_s},
+            {"energy_j", energy_object(epoch.energy_j, epoch.domain_j, epoch.measured_j, epoch.modelled_j)},
+            {"samples", optional_number(epoch.samples)},
+            {"energy_per_sample_j", optional_number(epoch.energy_per_sample_j)},
+            {"co2e_g", optional_number(co2e_of(r, epoch.energy_j))},
+            {"co2e_per_sample_g", optional_number(per_sample)}};
     };
     Json phases = Json::array();
     for (const auto& p : r.phases) phases.push_back(phase_json(p));
@@ -541,18 +562,27 @@ nlohmann::ordered_json to_json(const RunResult& r) {
 
     Json sensors = Json::array();
     for (const auto& s : r.sensors)
-        sensors.push_back({{"name", s.name}, {"available", s.available}, {"used", s.used}, {"reason", s.reason},
-                           {"role", s.role}, {"notes", s.notes}});
+        sensors.push_back({{"name", s.name},
+                           {"available", s.available},
+                           {"used", s.used},
+                           {"reason", s.reason},
+                           {"role", s.role},
+                           {"notes", s.notes}});
     j["sensors"] = sensors;
     j["fallbacks"] = r.fallbacks;
     Json problems = Json::array();
     for (const auto& p : r.problems)
-        problems.push_back({{"sensor", p.sensor}, {"channel", p.channel}, {"errors", p.errors},
-                            {"unsupported", p.unsupported}, {"lost", p.lost}});
+        problems.push_back({{"sensor", p.sensor},
+                            {"channel", p.channel},
+                            {"errors", p.errors},
+                            {"unsupported", p.unsupported},
+                            {"lost", p.lost}});
     j["problems"] = problems;
     j["warnings"] = r.warnings;
-    j["overhead"] = {{"cpu_s", r.overhead.process_cpu_s}, {"sampler_cpu_s", r.overhead.sampler_cpu_s},
-                     {"readings", r.overhead.readings},    {"wall_s", r.overhead.wall_s},
+    j["overhead"] = {{"cpu_s", r.overhead.process_cpu_s},
+                     {"sampler_cpu_s", r.overhead.sampler_cpu_s},
+                     {"readings", r.overhead.readings},
+                     {"wall_s", r.overhead.wall_s},
                      {"interval_s", r.overhead.interval_s}};
     if (r.partial) j["partial"] = true;
     return j;

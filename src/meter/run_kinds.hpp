@@ -1,6 +1,6 @@
 #pragma once
-// The closed vocabularies of a run: its status, how a phase's boundaries were measured, and what a forecast is
-// for. They are enums in the code and become strings only at the JSON and SQL edges (to_string / parse_*).
+// The closed vocabularies of a run: its status, how a phase's boundaries were measured, and what a forecast
+// is for. They are enums in the code and become strings only at the JSON and SQL edges (to_string / parse_*).
 
 #include <optional>
 #include <string_view>

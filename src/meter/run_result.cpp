@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/units.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
+#include "core/units.hpp"
 
 namespace joulecast {
 
@@ -17,9 +17,10 @@ void append_counter_reset_warnings(RunResult& result, const Timeline& timeline) 
     for (std::size_t c = 0; c < channels.size(); ++c) {
         const std::uint64_t resets = timeline.counter_resets(c);
         if (resets == 0) continue;
-        result.warnings.push_back("energy counter " + channels[c].sensor + "/" + channels[c].channel.name +
-                                  " went down " + std::to_string(resets) + (resets == 1 ? " time" : " times") +
-                                  " (a reset): no energy was counted across a reset, only from the new value on");
+        result.warnings.push_back(
+            "energy counter " + channels[c].sensor + "/" + channels[c].channel.name + " went down " +
+            std::to_string(resets) + (resets == 1 ? " time" : " times") +
+            " (a reset): no energy was counted across a reset, only from the new value on");
     }
 }
 
@@ -40,7 +41,8 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
         IdleBaseline baseline;
         baseline.duration_s = idle.duration_s();
         baseline.power_w = idle.mean_power_w();
-        for (const auto& [domain, joules] : idle.domain_j) baseline.domain_power_w[domain] = joules / idle.duration_s();
+        for (const auto& [domain, joules] : idle.domain_j)
+            baseline.domain_power_w[domain] = joules / idle.duration_s();
         result.net_energy_j = result.energy.total_j - baseline.power_w * result.duration_s;
         result.idle = baseline;
     }
@@ -49,8 +51,12 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     result.fallbacks = sensors.fallbacks;
     result.sensors.clear();
     for (const auto& probed : sensors.sensors) {
-        SensorReport report{std::string(probed.sensor->name()), probed.availability.available, probed.used,
-                            probed.availability.reason, probed.role, {}};
+        SensorReport report{std::string(probed.sensor->name()),
+                            probed.availability.available,
+                            probed.used,
+                            probed.availability.reason,
+                            probed.role,
+                            {}};
         if (probed.availability.available) report.notes = probed.sensor->notes();
         result.sensors.push_back(std::move(report));
     }
@@ -59,8 +65,8 @@ void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sen
     const auto& channels = sampler.trace().channels();
     for (std::size_t i = 0; i < stats.size() && i < channels.size(); ++i) {
         if (stats[i].errors == 0 && !stats[i].lost && !stats[i].unsupported) continue;
-        result.problems.push_back(
-            {channels[i].sensor, channels[i].channel.name, stats[i].errors, stats[i].unsupported, stats[i].lost});
+        result.problems.push_back({channels[i].sensor, channels[i].channel.name, stats[i].errors,
+                                   stats[i].unsupported, stats[i].lost});
     }
     result.overhead.readings = sampler.readings();
     result.overhead.sampler_cpu_s = sampler.thread_cpu_s();
@@ -96,7 +102,9 @@ struct SampleSum {
     bool overflow = false;
 };
 
-bool add_checked(long long& total, long long more) { return !__builtin_add_overflow(total, more, &total); }
+bool add_checked(long long& total, long long more) {
+    return !__builtin_add_overflow(total, more, &total);
+}
 
 SampleSum epoch_sample_sum(const RunResult& result) {
     if (result.epochs.empty()) return {};
@@ -135,7 +143,9 @@ SampleSum phase_sample_sum(const RunResult& result) {
 
 }  // namespace
 
-std::optional<long long> epoch_samples(const RunResult& result) { return epoch_sample_sum(result).total; }
+std::optional<long long> epoch_samples(const RunResult& result) {
+    return epoch_sample_sum(result).total;
+}
 
 std::optional<long long> run_samples(const RunResult& result) {
     const SampleSum epochs = epoch_sample_sum(result);

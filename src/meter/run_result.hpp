@@ -23,7 +23,7 @@ inline constexpr const char* run_schema = "joulecast.run/2";
 
 struct IdleBaseline {
     double duration_s = 0;
-    double power_w = 0;                          ///< accounted power of every domain while idle
+    double power_w = 0;  ///< accounted power of every domain while idle
     std::map<std::string, double> domain_power_w;
 };
 
@@ -57,10 +57,10 @@ struct Overhead {
 
 /// One phase the workload marked (begin/end on the control channel), or one epoch.
 struct PhaseResult {
-    std::string name;           ///< "train", "infer", "eval", "epoch", or any name the workload chose
-    double start_s = 0;         ///< seconds from the start of the command
+    std::string name;    ///< "train", "infer", "eval", "epoch", or any name the workload chose
+    double start_s = 0;  ///< seconds from the start of the command
     double end_s = 0;
-    double energy_j = 0;        ///< accounted energy of every domain in the phase
+    double energy_j = 0;  ///< accounted energy of every domain in the phase
     std::map<std::string, double> domain_j;
     std::optional<long long> samples;
     std::optional<double> energy_per_sample_j;
@@ -89,12 +89,12 @@ struct EpochResult {
 };
 
 /// One rank's own view of a distributed job (from its client's `hello`): its phases and epochs, each with the
-/// node's energy over that rank's window (a rank's share of the node is not known: no per-sample figures here,
-/// those are the job's).
+/// node's energy over that rank's window (a rank's share of the node is not known: no per-sample figures
+/// here, those are the job's).
 struct RankResult {
     long long rank = 0;
     std::optional<long long> local_rank, world_size, node_rank, pid;
-    std::string launcher;  ///< "torchrun", "slurm", "openmpi", "mpich" or empty
+    std::string launcher;             ///< "torchrun", "slurm", "openmpi", "mpich" or empty
     std::vector<PhaseResult> phases;  ///< closed=false: the rank never ended it (it died or forgot)
     std::vector<EpochResult> epochs;
 };
@@ -107,16 +107,17 @@ struct MetricSeries {
 
 struct CarbonResult {
     double intensity_g_per_kwh = 0;
-    std::string intensity_source;  ///< e.g. "country FRA (Our World in Data 2022)", "--intensity", "world average"
+    std::string
+        intensity_source;  ///< e.g. "country FRA (Our World in Data 2022)", "--intensity", "world average"
     double pue = 1.0;
-    double co2e_g = 0;             ///< total energy × PUE × intensity
+    double co2e_g = 0;  ///< total energy × PUE × intensity
 };
 
 /// The whole job's forecast made from this run's profile (`joulecast run --expect-*`). Every figure is a
 /// forecast of the WHOLE job (the measured profile included), not a measurement.
 struct RunForecast : ForecastWorking {
     TargetKind target = TargetKind::epochs;
-    double target_amount = 0;   ///< epochs, samples or seconds of the whole job
+    double target_amount = 0;  ///< epochs, samples or seconds of the whole job
     ForecastBasis basis = ForecastBasis::epochs;
     double window_s = 0;        ///< window length for basis "windows", seconds (0 for epochs)
     double total_energy_j = 0;  ///< forecast total, joules
@@ -134,15 +135,15 @@ struct RunResult {
     std::string id;
     std::string name;
     std::vector<std::string> command;
-    int exit_code = 0;                 ///< meaningless (null in JSON) for a partial run
+    int exit_code = 0;  ///< meaningless (null in JSON) for a partial run
     RunStatus status = RunStatus::completed;
     /// Built from the store's columns and readings for a run whose joulecast never wrote its result (still
     /// running, or killed): figures cover the readings stored so far.
     bool partial = false;
-    std::string started_at;            ///< ISO 8601 UTC
+    std::string started_at;  ///< ISO 8601 UTC
     double duration_s = 0;
-    /// CLOCK_MONOTONIC ns at the command's start: phase, epoch and trace times count from it (for aligning the
-    /// run with other logs stamped on the same clock).
+    /// CLOCK_MONOTONIC ns at the command's start: phase, epoch and trace times count from it (for aligning
+    /// the run with other logs stamped on the same clock).
     std::int64_t origin_monotonic_ns = 0;
     HostInfo host;
     std::vector<GpuInfo> gpus;
@@ -150,11 +151,11 @@ struct RunResult {
     /// SLURM_JOB_ID, else TORCHELASTIC_RUN_ID; empty when none. `job_source` names which one.
     std::string job_id;
     std::string job_source;
-    std::string node;                     ///< the node's name (its hostname)
-    std::optional<long long> node_rank;   ///< GROUP_RANK / SLURM_NODEID, else the ranks' hello lines
-    std::string node_rank_source;         ///< "GROUP_RANK", "SLURM_NODEID", "hello" or empty
+    std::string node;                    ///< the node's name (its hostname)
+    std::optional<long long> node_rank;  ///< GROUP_RANK / SLURM_NODEID, else the ranks' hello lines
+    std::string node_rank_source;        ///< "GROUP_RANK", "SLURM_NODEID", "hello" or empty
 
-    WindowEnergy energy;  ///< gross, over the command's lifetime
+    WindowEnergy energy;          ///< gross, over the command's lifetime
     AttributedEnergy attributed;  ///< the job's share of the CPU and DRAM energy (meter/attribution.hpp)
     std::optional<IdleBaseline> idle;
     std::optional<double> net_energy_j;  ///< gross − idle power × duration, when idle was measured

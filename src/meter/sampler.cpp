@@ -11,7 +11,8 @@ namespace {
 std::vector<TraceChannel> describe(const std::vector<Sensor*>& sensors) {
     std::vector<TraceChannel> channels;
     for (Sensor* sensor : sensors)
-        for (const Channel& channel : sensor->channels()) channels.push_back({std::string(sensor->name()), channel});
+        for (const Channel& channel : sensor->channels())
+            channels.push_back({std::string(sensor->name()), channel});
     return channels;
 }
 
@@ -21,14 +22,17 @@ Sampler::Sampler(std::vector<Sensor*> sensors, SamplerOptions options)
     : m_options(options), m_trace(describe(sensors)) {
     for (Sensor* sensor : sensors) {
         for (std::size_t c = 0; c < sensor->channels().size(); ++c) {
-            auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(sensor->channels()[c].min_period);
+            auto period =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(sensor->channels()[c].min_period);
             m_slots.push_back({sensor, c, std::max<std::int64_t>(period.count(), 0)});
         }
     }
     m_stats.resize(m_slots.size());
 }
 
-Sampler::~Sampler() { stop(); }
+Sampler::~Sampler() {
+    stop();
+}
 
 void Sampler::start() {
     std::unique_lock lock(m_mutex);
@@ -103,7 +107,9 @@ void Sampler::tick(TickKind kind, std::vector<Reading>& batch) {
                 batch.push_back({before + (after - before) / 2, static_cast<std::uint32_t>(i), value});
                 ++stats.readings;
                 break;
-            case ReadStatus::error: ++stats.errors; break;
+            case ReadStatus::error:
+                ++stats.errors;
+                break;
             case ReadStatus::unsupported:
                 stats.unsupported = true;
                 slot.active = false;
@@ -134,9 +140,11 @@ void Sampler::run() {
         std::uint64_t serving;
         {
             std::unique_lock lock(m_mutex);
-            auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(next_tick - monotonic_ns());
-            m_wake.wait_until(lock, deadline,
-                              [&] { return m_stopping || m_requested > m_completed || m_boundary_requested; });
+            auto deadline =
+                std::chrono::steady_clock::now() + std::chrono::nanoseconds(next_tick - monotonic_ns());
+            m_wake.wait_until(lock, deadline, [&] {
+                return m_stopping || m_requested > m_completed || m_boundary_requested;
+            });
             stopping = m_stopping;
             serving = m_requested;
             all = stopping || m_requested > m_completed;

@@ -22,9 +22,9 @@ struct SamplerOptions {
 
 struct ChannelStats {
     std::uint64_t readings = 0;
-    std::uint64_t errors = 0;       ///< transient read failures
-    bool unsupported = false;       ///< the device stopped offering the value; no longer read
-    bool lost = false;              ///< the device is gone; no longer read
+    std::uint64_t errors = 0;  ///< transient read failures
+    bool unsupported = false;  ///< the device stopped offering the value; no longer read
+    bool lost = false;         ///< the device is gone; no longer read
 };
 
 class Sampler {
@@ -40,8 +40,8 @@ public:
     /// Reads every channel once more (a closing boundary) and joins the thread. Idempotent.
     void stop();
     /// Asks for a window boundary without waiting (safe from any thread, e.g. the control server's): the
-    /// sampler reads its per-tick channels at once, and its slow channels (NVML energy) too unless one was read
-    /// within the last 200 ms, which bounds what a workload marking thousands of phases can cost.
+    /// sampler reads its per-tick channels at once, and its slow channels (NVML energy) too unless one was
+    /// read within the last 200 ms, which bounds what a workload marking thousands of phases can cost.
     void request_boundary();
     /// Reads every channel now, from the sampler thread, and returns when done: a window boundary.
     /// Returns the CLOCK_MONOTONIC time of the boundary. Must be called between start() and stop().

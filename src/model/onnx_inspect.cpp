@@ -177,7 +177,8 @@ private:
                 continue;
             }
             if (!shape.empty() && !type.shape().dim(0).has_dim_value() &&
-                !(type.shape().dim(0).has_dim_param() && m_options.dims.count(type.shape().dim(0).dim_param())))
+                !(type.shape().dim(0).has_dim_param() &&
+                  m_options.dims.count(type.shape().dim(0).dim_param())))
                 m_batch_applied = true;
             if (!shape.empty() && type.shape().dim(0).has_dim_value()) fixed_leading.insert(shape[0]);
             if (!shape.empty() && type.shape().dim(0).has_dim_value() && shape[0] > 1)
@@ -192,13 +193,15 @@ private:
             // --batch N sized no input: the counts are for the model's own fixed batch, never labelled N.
             if (fixed_leading.size() != 1)
                 return "--batch " + std::to_string(m_options.batch) +
-                       " does not apply: no graph input has a symbolic leading (batch) dimension, and their fixed "
+                       " does not apply: no graph input has a symbolic leading (batch) dimension, and their "
+                       "fixed "
                        "leading dimensions differ";
             m_stats.batch = *fixed_leading.begin();
             m_stats.notes.push_back("--batch " + std::to_string(m_options.batch) +
                                     " does not apply: the graph inputs have a fixed leading dimension of " +
                                     std::to_string(m_stats.batch) + ", so the counts are for a batch of " +
-                                    std::to_string(m_stats.batch) + (m_stats.batch == 1 ? " (per sample)" : ""));
+                                    std::to_string(m_stats.batch) +
+                                    (m_stats.batch == 1 ? " (per sample)" : ""));
         }
         if (described.size() == 1) {
             m_stats.input_shape = described[0].substr(described[0].find('=') + 1);
@@ -342,9 +345,11 @@ private:
         if (*kind == WorkKind::norm)
             fits = fits && !__builtin_add_overflow(m_stats.norm_ops, work.ops, &m_stats.norm_ops);
         if (*kind == WorkKind::elementwise)
-            fits = fits && !__builtin_add_overflow(m_stats.elementwise_ops, work.ops, &m_stats.elementwise_ops);
+            fits =
+                fits && !__builtin_add_overflow(m_stats.elementwise_ops, work.ops, &m_stats.elementwise_ops);
         if (!fits)
-            return label + ": the model's total multiply-accumulates or operations pass 2^63 - 1 at a batch of " +
+            return label +
+                   ": the model's total multiply-accumulates or operations pass 2^63 - 1 at a batch of " +
                    std::to_string(m_options.batch) + ": give a smaller --batch";
         m_stats.layers.push_back(std::move(layer));
 
@@ -378,8 +383,9 @@ Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions
     if (options.batch <= 0) return Error{"the batch size must be positive"};
     ModelProto model;
     if (!model.ParseFromString(bytes)) {
-        // Protobuf refuses messages nested deeper than k_nesting_limit (If/Loop/Scan subgraphs inside subgraphs,
-        // three levels each). Such a file is a model, too deep to read here, not garbage: say which.
+        // Protobuf refuses messages nested deeper than k_nesting_limit (If/Loop/Scan subgraphs inside
+        // subgraphs, three levels each). Such a file is a model, too deep to read here, not garbage: say
+        // which.
         constexpr int k_deeper_check = 1000;
         google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
         google::protobuf::io::CodedInputStream coded(&raw);
@@ -387,8 +393,9 @@ Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions
         ModelProto deep;
         if (bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
             deep.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage())
-            return Error{origin + " is an ONNX model nested too deep (limit " + std::to_string(k_nesting_limit) +
-                         " levels of messages, about " + std::to_string(k_nesting_limit / 3) +
+            return Error{origin + " is an ONNX model nested too deep (limit " +
+                         std::to_string(k_nesting_limit) + " levels of messages, about " +
+                         std::to_string(k_nesting_limit / 3) +
                          " subgraphs of If, Loop or Scan inside each other)"};
         return Error{origin + " is not an ONNX model (it does not parse as an ONNX ModelProto)"};
     }
@@ -404,8 +411,8 @@ Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions
 Result<OnnxStats> inspect_onnx(const std::string& path, const OnnxOptions& options) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) return Error{"cannot read " + path + ": it is a directory"};
-    // A model is a regular file of at most 2 GiB (protobuf's limit; larger models keep their weights outside):
-    // a device such as /dev/zero, or a FIFO, would otherwise be read without end.
+    // A model is a regular file of at most 2 GiB (protobuf's limit; larger models keep their weights
+    // outside): a device such as /dev/zero, or a FIFO, would otherwise be read without end.
     const auto status = std::filesystem::status(path, ec);
     if (!ec && !std::filesystem::is_regular_file(status))
         return Error{"cannot read " + path + ": it is not a regular file (a model is read from a file)"};

@@ -1,5 +1,6 @@
 // Shape rules (and known values) of the data-movement and shape operators: Reshape, Flatten, Transpose,
-// Concat, Split, Slice, Squeeze/Unsqueeze, Gather, Shape, Constant, Cast, Pad, Expand, Tile, Range, Resize, ...
+// Concat, Split, Slice, Squeeze/Unsqueeze, Gather, Shape, Constant, Cast, Pad, Expand, Tile, Range, Resize,
+// ...
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,5 @@
-// Shape rules, operation counts and (for small known tensors) values of element-wise operators and reductions.
+// Shape rules, operation counts and (for small known tensors) values of element-wise operators and
+// reductions.
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
-#include "core/format.hpp"
 #include "report/summary.hpp"
+#include "core/format.hpp"
 #include "forecast/forecast_text.hpp"
 
 #include <cmath>
@@ -29,7 +29,9 @@ std::string per_sample(const std::optional<double>& joules) {
     return format_number(*joules * 1000.0, 3) + " mJ/sample";
 }
 
-std::string co2e_text(const std::optional<double>& grams) { return grams ? format_mass(*grams) : "-"; }
+std::string co2e_text(const std::optional<double>& grams) {
+    return grams ? format_mass(*grams) : "-";
+}
 
 void print_phases(std::ostream& out, const RunResult& r) {
     if (r.training_energy_j || r.inference_energy_j) {
@@ -47,8 +49,8 @@ void print_phases(std::ostream& out, const RunResult& r) {
         out << "  boundary\n";
         for (const auto& p : r.phases) {
             out << "  " << left(p.name, 12) << padded(format_number(p.start_s, 2), 9) << " s"
-                << padded(format_number(p.end_s, 2), 8) << " s" << padded(format_number(p.energy_j, 1), 12) << " J"
-                << padded(p.samples ? std::to_string(*p.samples) : "-", 10)
+                << padded(format_number(p.end_s, 2), 8) << " s" << padded(format_number(p.energy_j, 1), 12)
+                << " J" << padded(p.samples ? std::to_string(*p.samples) : "-", 10)
                 << padded(per_sample(p.energy_per_sample_j), 21);
             if (carbon)
                 out << padded(format_mass(p.co2e_g), 11)
@@ -65,8 +67,8 @@ void print_phases(std::ostream& out, const RunResult& r) {
             if (n > 12 && i == 5) out << "  ... " << n - 10 << " more ...\n";
             if (n > 12 && i >= 5 && i < n - 5) continue;
             const auto& e = r.epochs[i];
-            out << "  " << padded(std::to_string(e.n), 5) << padded(format_number(e.end_s - e.start_s, 2), 11) << " s"
-                << padded(format_number(e.energy_j, 1), 13) << " J"
+            out << "  " << padded(std::to_string(e.n), 5) << padded(format_number(e.end_s - e.start_s, 2), 11)
+                << " s" << padded(format_number(e.energy_j, 1), 13) << " J"
                 << padded(e.samples ? std::to_string(*e.samples) : "-", 10)
                 << padded(per_sample(e.energy_per_sample_j), 21);
             if (carbon)
@@ -90,11 +92,15 @@ std::string attributed_basis(const RunResult& r) {
 
 void print_forecast(std::ostream& out, const RunForecast& f) {
     std::string of;
-    if (f.target == TargetKind::epochs) of = format_number(f.target_amount, 0) + " epochs";
-    else if (f.target == TargetKind::samples) of = format_number(f.target_amount, 0) + " samples";
-    else of = format_duration(f.target_amount);
+    if (f.target == TargetKind::epochs)
+        of = format_number(f.target_amount, 0) + " epochs";
+    else if (f.target == TargetKind::samples)
+        of = format_number(f.target_amount, 0) + " samples";
+    else
+        of = format_duration(f.target_amount);
     out << "\n  forecast for the whole job (" << of << ", from "
-        << (f.basis == ForecastBasis::windows ? "windows of " + format_duration(f.window_s) : std::string("its epochs"))
+        << (f.basis == ForecastBasis::windows ? "windows of " + format_duration(f.window_s)
+                                              : std::string("its epochs"))
         << "):\n    " << forecast_line(f) << '\n';
 }
 
@@ -103,9 +109,9 @@ void print_forecast(std::ostream& out, const RunForecast& f) {
 std::string attributed_text(const RunResult& r) {
     if (!r.attributed.measurable)
         return r.energy.domain("cpu") + r.energy.domain("dram") > 0 ? r.attributed.reason : std::string();
-    return "CPU " + format_number(r.attributed.cpu_j, 1) + " of " + format_number(r.attributed.gross_cpu_j, 1) +
-           " J, DRAM " + format_number(r.attributed.dram_j, 1) + " of " +
-           format_number(r.attributed.gross_dram_j, 1) + " J (its share of busy CPU time, of " +
+    return "CPU " + format_number(r.attributed.cpu_j, 1) + " of " +
+           format_number(r.attributed.gross_cpu_j, 1) + " J, DRAM " + format_number(r.attributed.dram_j, 1) +
+           " of " + format_number(r.attributed.gross_dram_j, 1) + " J (its share of busy CPU time, of " +
            attributed_basis(r) + ")";
 }
 
@@ -114,8 +120,8 @@ void print_run_summary(std::ostream& out, const RunResult& r) {
     std::string exit_text = "exit " + std::to_string(r.exit_code);
     if (r.exit_code > 128 && r.exit_code < 128 + 65)
         if (const char* name = sigabbrev_np(r.exit_code - 128)) exit_text += " = SIG" + std::string(name);
-    out << "\n Energy of '" << command_line(r.command) << "' (" << to_string(r.status) << ", " << exit_text << ", "
-        << format_number(r.duration_s, 2) << " s):\n\n";
+    out << "\n Energy of '" << command_line(r.command) << "' (" << to_string(r.status) << ", " << exit_text
+        << ", " << format_number(r.duration_s, 2) << " s):\n\n";
     for (const auto& s : r.energy.sources) {
         std::string how = to_string(s.method);
         std::string note = s.accounted ? "" : "(not in total)";
@@ -131,8 +137,8 @@ void print_run_summary(std::ostream& out, const RunResult& r) {
     out << '\n';
     if (r.idle && r.net_energy_j) {
         out << padded(format_number(*r.net_energy_j, 1), 14) << " J  net of idle ("
-            << format_number(r.idle->power_w, 1) << " W idle, measured over " << format_number(r.idle->duration_s, 1)
-            << " s before the command)\n";
+            << format_number(r.idle->power_w, 1) << " W idle, measured over "
+            << format_number(r.idle->duration_s, 1) << " s before the command)\n";
     }
     if (const std::string attributed = attributed_text(r); !attributed.empty()) {
         if (r.attributed.measurable)

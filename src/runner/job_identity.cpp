@@ -27,7 +27,8 @@ EnvLookup process_env() {
     };
 }
 
-void identify_job(RunResult& run, const std::string& job_flag, const std::string& hostname, const EnvLookup& env) {
+void identify_job(RunResult& run, const std::string& job_flag, const std::string& hostname,
+                  const EnvLookup& env) {
     run.job_id.clear();
     run.job_source.clear();
     if (!job_flag.empty()) {

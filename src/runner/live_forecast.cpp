@@ -8,11 +8,11 @@
 #include <csignal>
 #include <cstring>
 
-#include "core/format.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
-#include "forecast/windows.hpp"
+#include "core/format.hpp"
 #include "forecast/forecast_text.hpp"
+#include "forecast/windows.hpp"
 
 namespace joulecast::runner {
 
@@ -135,15 +135,18 @@ void LiveForecast::send(int signal, const std::string& why) {
     // pid may belong to another process by now.
     siginfo_t info{};
     const bool child_alive =
-        waitid(P_PID, static_cast<id_t>(m_child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+        waitid(P_PID, static_cast<id_t>(m_child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == 0;
     // The whole family, as Ctrl-C would reach it: a wrapper (sh, a launcher) often waits while its child
     // trains. Listed before the child is signalled, since its children are orphaned once it exits.
     if (child_alive)
         for (pid_t pid : descendant_pids(m_child)) m_family.insert(pid);
     std::size_t signalled = 0;
     if (child_alive) {
-        if (kill(m_child, signal) == 0) ++signalled;
-        else say(std::string("could not signal the command: ") + std::strerror(errno));
+        if (kill(m_child, signal) == 0)
+            ++signalled;
+        else
+            say(std::string("could not signal the command: ") + std::strerror(errno));
     }
     // Descendants that have exited fail with ESRCH and are skipped.
     for (pid_t pid : m_family)

@@ -106,7 +106,7 @@ Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& re
                                    const CarbonSetting& carbon);
 
 /// A RunForecast from a forecaster answer (carbon at `carbon`).
-RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target,
-                              ForecastBasis basis, double window_s, const CarbonSetting& carbon);
+RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target, ForecastBasis basis,
+                              double window_s, const CarbonSetting& carbon);
 
 }  // namespace joulecast::runner

@@ -19,8 +19,8 @@ namespace {
 std::string safe_name(const std::string& id) {
     std::string out;
     for (char c : id.substr(0, 100)) {
-        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                           c == '_' || c == '.';
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '-' || c == '_' || c == '.';
         out += plain ? c : '_';
     }
     // Ids that differ only in replaced characters must not share a lock.
@@ -81,7 +81,9 @@ std::optional<NodeMembership> NodeMembership::acquire(const std::string& job_id,
 }
 
 NodeMembership::NodeMembership(NodeMembership&& other) noexcept
-    : m_leader(other.m_leader), m_lock_fd(other.m_lock_fd), m_members_fd(other.m_members_fd),
+    : m_leader(other.m_leader),
+      m_lock_fd(other.m_lock_fd),
+      m_members_fd(other.m_members_fd),
       m_socket_file(std::move(other.m_socket_file)) {
     other.m_lock_fd = other.m_members_fd = -1;
     other.m_leader = false;
@@ -100,7 +102,9 @@ NodeMembership& NodeMembership::operator=(NodeMembership&& other) noexcept {
     return *this;
 }
 
-NodeMembership::~NodeMembership() { release(); }
+NodeMembership::~NodeMembership() {
+    release();
+}
 
 void NodeMembership::release() noexcept {
     if (m_leader && !m_socket_file.empty()) ::unlink(m_socket_file.c_str());

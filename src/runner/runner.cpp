@@ -20,10 +20,10 @@
 #include "core/host.hpp"
 #include "core/text.hpp"
 #include "meter/attribution.hpp"
+#include "meter/run_json.hpp"
 #include "runner/job_identity.hpp"
 #include "runner/node_lock.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
-#include "meter/run_json.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 
@@ -38,23 +38,26 @@ void record_control(RunResult& result, const ControlServer& server, const Contro
                       {"oversized", counters.oversized}, {"clients", counters.clients}};
     if (counters.invalid_utf8 > 0) {
         result.control["invalid_utf8"] = counters.invalid_utf8;
-        result.warnings.push_back(std::to_string(counters.invalid_utf8) +
-                                  " control lines were not valid UTF-8: each bad byte sequence became U+FFFD");
+        result.warnings.push_back(
+            std::to_string(counters.invalid_utf8) +
+            " control lines were not valid UTF-8: each bad byte sequence became U+FFFD");
     }
     if (limits.dropped_phases() > 0 || limits.dropped_metric_points() > 0) {
         result.control["dropped_phases"] = limits.dropped_phases();
         result.control["dropped_metric_points"] = limits.dropped_metric_points();
         result.warnings.push_back(
-            "markers beyond the control channel's limits were dropped: " + std::to_string(limits.dropped_phases()) +
-            " phases beyond " + std::to_string(ControlLimits::k_max_open_phases) + " open at once, " +
+            "markers beyond the control channel's limits were dropped: " +
+            std::to_string(limits.dropped_phases()) + " phases beyond " +
+            std::to_string(ControlLimits::k_max_open_phases) + " open at once, " +
             std::to_string(limits.dropped_metric_points()) + " metric values of names beyond the first " +
             std::to_string(ControlLimits::k_max_metric_names) + " or beyond the first " +
             std::to_string(ControlLimits::k_max_metric_points) + " values");
     }
     const std::uint64_t rejected = counters.malformed + counters.unknown_verb + counters.oversized;
     if (rejected > 0) {
-        std::string example =
-            counters.rejected_examples.empty() ? "" : " (first: " + counters.rejected_examples[0].reason + ")";
+        std::string example = counters.rejected_examples.empty()
+                                  ? ""
+                                  : " (first: " + counters.rejected_examples[0].reason + ")";
         result.warnings.push_back(std::to_string(rejected) + " control lines were rejected" + example);
     }
 }
@@ -201,10 +204,13 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     });
     std::map<std::string, std::string> child_env = spec.env;
     if (server && membership) membership->publish((*server)->path());
-    if (server) child_env["JOULECAST_SOCKET"] = (*server)->path();
-    else warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
+    if (server)
+        child_env["JOULECAST_SOCKET"] = (*server)->path();
+    else
+        warnings.push_back("no control channel (phases and epochs will not be measured): " + server.error());
 
-    // A store that cannot be opened is found before anything runs: the user asked for one (--no-store exists).
+    // A store that cannot be opened is found before anything runs: the user asked for one (--no-store
+    // exists).
     std::unique_ptr<RunStore> store;
     if (spec.store_path) {
         try {
@@ -266,7 +272,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         forwarder.forward_to(0);
         if (time_limit.fired()) {
             status = RunStatus::failed;
-            warnings.push_back("stopped at its time limit of " + format_number(ns_to_s(spec.time_limit.count()), 3) +
+            warnings.push_back("stopped at its time limit of " +
+                               format_number(ns_to_s(spec.time_limit.count()), 3) +
                                " s (SIGINT, then SIGKILL " + std::to_string(time_limit_grace.count()) +
                                " ms later); exit status " + std::to_string(outcome.exit_code));
         } else if (live.profile_signal_ns()) {
@@ -291,7 +298,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     RunResult result = monitor.stop();
     // Only a command has a process tree whose share can be measured (the in-process Monitor has none).
     if (child) {
-        const std::int64_t end_ns = start_ns + static_cast<std::int64_t>(std::llround(result.duration_s * 1e9));
+        const std::int64_t end_ns =
+            start_ns + static_cast<std::int64_t>(std::llround(result.duration_s * 1e9));
         const Trace& trace = monitor.trace();
         result.attributed =
             attribute_cpu_energy(Timeline(trace), trace.channels(), trace.readings(), start_ns, end_ns);
@@ -325,8 +333,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         const std::int64_t profile_end_ns = live.profile_signal_ns().value_or(end_ns);
         auto forecast = final_forecast(spec.forecast, result, monitor.trace(), start_ns,
                                        std::min(profile_end_ns, end_ns), spec.carbon);
-        if (forecast) result.forecast = *forecast;
-        else result.warnings.push_back("no forecast: " + forecast.error());
+        if (forecast)
+            result.forecast = *forecast;
+        else
+            result.warnings.push_back("no forecast: " + forecast.error());
     } else if (spec.forecast.active() && status == RunStatus::profiled && !spec.quiet) {
         log << "joulecast: note: no forecast target given (--expect-*): the profile is stored without one\n";
     }
@@ -344,9 +354,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         log << "joulecast: warning: some readings were not stored: " << writer->last_error() << '\n';
     }
     result.overhead.process_cpu_s = process_cpu_seconds();
-    // What joulecast added to the wall time: everything but the command itself and the idle baseline asked for.
-    result.overhead.wall_s =
-        ns_to_s(monotonic_ns() - wall_start) - result.duration_s - (result.idle ? result.idle->duration_s : 0.0);
+    // What joulecast added to the wall time: everything but the command itself and the idle baseline asked
+    // for.
+    result.overhead.wall_s = ns_to_s(monotonic_ns() - wall_start) - result.duration_s -
+                             (result.idle ? result.idle->duration_s : 0.0);
     if (store) {
         try {
             store->finish_run(result, to_json(result));

@@ -1,7 +1,7 @@
 #pragma once
 // Measures one command from start to stored result: the sensors and sampler (Monitor), the control channel,
-// the child process with signal forwarding, carbon, and the run store written as the run goes. `joulecast run`
-// is this plus option parsing and output; `joulecast study` calls it once per configuration.
+// the child process with signal forwarding, carbon, and the run store written as the run goes. `joulecast
+// run` is this plus option parsing and output; `joulecast study` calls it once per configuration.
 
 #include <chrono>
 #include <map>
@@ -14,27 +14,28 @@
 #include "core/redact.hpp"
 #include "meter/monitor.hpp"
 #include "meter/run_result.hpp"
-#include "runner/live_forecast.hpp"
 #include "runner/live_export.hpp"
+#include "runner/live_forecast.hpp"
 
 namespace joulecast::runner {
 
 struct RunSpec {
-    std::vector<std::string> command;          ///< argv; no shell
+    std::vector<std::string> command;  ///< argv; no shell
     /// Names (globs) whose values are masked in the stored command line (core/redact); the command runs with
     /// them intact.
     std::vector<std::string> redact_patterns = default_redact_patterns();
-    std::map<std::string, std::string> env;    ///< added to the child's environment
+    std::map<std::string, std::string> env;  ///< added to the child's environment
     std::string name;
     std::map<std::string, std::string> tags;
-    std::string job;                           ///< --job ID (else SLURM_JOB_ID, else TORCHELASTIC_RUN_ID)
-    /// With a job id: the first run of the job on this node measures, the others join it (runner/node_lock.hpp).
+    std::string job;  ///< --job ID (else SLURM_JOB_ID, else TORCHELASTIC_RUN_ID)
+    /// With a job id: the first run of the job on this node measures, the others join it
+    /// (runner/node_lock.hpp).
     bool one_measurement_per_node = true;
-    std::string lock_dir;                      ///< where the job's lock files are (empty: $XDG_RUNTIME_DIR, /tmp)
+    std::string lock_dir;  ///< where the job's lock files are (empty: $XDG_RUNTIME_DIR, /tmp)
     MonitorOptions monitor;
     CarbonSetting carbon;
-    std::optional<std::string> store_path;     ///< where the run is kept; none: not stored
-    bool quiet = false;                        ///< no notes on the log stream
+    std::optional<std::string> store_path;  ///< where the run is kept; none: not stored
+    bool quiet = false;                     ///< no notes on the log stream
     /// --expect-* / --profile-*: forecast while it runs, end it after a profile (inactive by default).
     ForecastSpec forecast;
     /// --push: the run's metrics go to a Pushgateway while it runs and at its end (runner/live_export.hpp).
@@ -51,9 +52,9 @@ inline constexpr std::chrono::milliseconds time_limit_grace{500};
 
 struct RunOutcome {
     RunResult result;
-    int exit_code = 0;           ///< the command's status (128+N for signal N; 127 when it could not start)
-    std::int64_t start_ns = 0;   ///< the window's start, CLOCK_MONOTONIC (trace times count from it)
-    Trace trace;                 ///< every reading, the idle baseline's included
+    int exit_code = 0;          ///< the command's status (128+N for signal N; 127 when it could not start)
+    std::int64_t start_ns = 0;  ///< the window's start, CLOCK_MONOTONIC (trace times count from it)
+    Trace trace;                ///< every reading, the idle baseline's included
     /// True when the profile's signal ended the command (it then exited 0 or died of SIGINT / SIGTERM): the
     /// run is `profiled` and joulecast reports success.
     bool ended_by_profile = false;

@@ -35,7 +35,8 @@ bool GpuSelection::selects(unsigned index, const std::string& uuid) const {
     return false;
 }
 
-std::vector<std::string> GpuSelection::unmatched(const std::vector<std::pair<unsigned, std::string>>& gpus) const {
+std::vector<std::string> GpuSelection::unmatched(
+    const std::vector<std::pair<unsigned, std::string>>& gpus) const {
     std::vector<std::string> out;
     if (all) return out;
     for (const auto& item : items) {
@@ -79,7 +80,8 @@ Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelecti
     selection.origin = "--gpus " + text;
     for (const auto& item : trimmed_items(text)) {
         if (!is_index(item) && !(is_uuid(item) && item.size() > 4))
-            return Error{"--gpus: '" + item + "' is neither a GPU index nor a GPU-/MIG- UUID (expected all, "
+            return Error{"--gpus: '" + item +
+                         "' is neither a GPU index nor a GPU-/MIG- UUID (expected all, "
                          "visible, or a list such as 0,2)"};
         selection.items.push_back(item);
     }

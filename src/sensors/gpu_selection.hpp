@@ -12,8 +12,9 @@
 namespace joulecast {
 
 struct GpuSelection {
-    bool all = true;                 ///< every GPU the library sees
-    std::vector<std::string> items;  ///< when !all: indices ("0") or UUIDs/prefixes ("GPU-8932f937", "MIG-...")
+    bool all = true;  ///< every GPU the library sees
+    std::vector<std::string>
+        items;  ///< when !all: indices ("0") or UUIDs/prefixes ("GPU-8932f937", "MIG-...")
     std::string origin = "every GPU";  ///< what chose it, for notes: "CUDA_VISIBLE_DEVICES=0,2", "--gpus 1"
 
     /// Whether the GPU at `index` with `uuid` is measured.
@@ -23,8 +24,10 @@ struct GpuSelection {
 };
 
 /// The default selection from the two variables' values (nullptr: unset). CUDA's rule applies: its list
-/// ends at the first entry that is neither an index nor a UUID; an empty CUDA_VISIBLE_DEVICES hides every GPU.
-GpuSelection gpu_selection_from_environment(const char* cuda_visible_devices, const char* nvidia_visible_devices);
+/// ends at the first entry that is neither an index nor a UUID; an empty CUDA_VISIBLE_DEVICES hides every
+/// GPU.
+GpuSelection gpu_selection_from_environment(const char* cuda_visible_devices,
+                                            const char* nvidia_visible_devices);
 
 /// `--gpus all|visible|LIST`: "visible" is `visible` (the environment's); LIST is comma-separated indices or
 /// UUIDs. An empty or malformed list is an error.

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/hwmon/hwmon_sensor.hpp"
+#include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"
 #include "sensors/nvml/nvml_sensor.hpp"
@@ -23,7 +23,8 @@ std::string env_or(const char* name, std::string fallback) {
 
 bool measures_domain(const Sensor& sensor, std::string_view domain) {
     for (const auto& channel : sensor.channels())
-        if (channel.domain == domain && channel.quantity == Quantity::energy && channel.accounted) return true;
+        if (channel.domain == domain && channel.quantity == Quantity::energy && channel.accounted)
+            return true;
     return false;
 }
 
@@ -79,9 +80,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
         // to see that cost ~5 ms of every run's start (on a machine with the library and no GPU driver).
         ProbedSensor skipped;
         skipped.sensor = std::make_unique<RocmSensor>(config.rocm_smi_library);
-        skipped.availability = Availability::no(
-            "no /sys/class/drm (no GPU driver loaded), so ROCm SMI can see no GPU: " +
-            config.rocm_smi_library + " not loaded");
+        skipped.availability =
+            Availability::no("no /sys/class/drm (no GPU driver loaded), so ROCm SMI can see no GPU: " +
+                             config.rocm_smi_library + " not loaded");
         set.sensors.push_back(std::move(skipped));
     } else {
         set.sensors.push_back(probe(std::make_unique<RocmSensor>(config.rocm_smi_library)));

@@ -13,12 +13,12 @@
 namespace joulecast {
 
 struct SensorConfig {
-    std::string sysfs_root = "/sys";                ///< JOULECAST_SYSFS_ROOT
-    std::string proc_root = "/proc";                ///< JOULECAST_PROC_ROOT
-    std::string nvml_library = "libnvidia-ml.so.1"; ///< JOULECAST_NVML_LIBRARY
-    std::string rocm_smi_library = "librocm_smi64.so"; ///< JOULECAST_ROCM_SMI_LIBRARY
-    std::optional<double> cpu_tdp_w;                ///< --cpu-tdp: overrides the TDP table
-    std::string replay_path;                        ///< --replay: when set, the replay sensor is the only sensor
+    std::string sysfs_root = "/sys";                    ///< JOULECAST_SYSFS_ROOT
+    std::string proc_root = "/proc";                    ///< JOULECAST_PROC_ROOT
+    std::string nvml_library = "libnvidia-ml.so.1";     ///< JOULECAST_NVML_LIBRARY
+    std::string rocm_smi_library = "librocm_smi64.so";  ///< JOULECAST_ROCM_SMI_LIBRARY
+    std::optional<double> cpu_tdp_w;                    ///< --cpu-tdp: overrides the TDP table
+    std::string replay_path;  ///< --replay: when set, the replay sensor is the only sensor
     /// The GPUs measured: CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES, or --gpus.
     GpuSelection gpus;
 
@@ -29,8 +29,8 @@ struct SensorConfig {
 struct ProbedSensor {
     std::unique_ptr<Sensor> sensor;
     Availability availability;
-    bool used = false;    ///< available and chosen (a model is not used where a measurement exists)
-    std::string role;     ///< why it is or is not used, e.g. "fallback for CPU: RAPL unavailable (...)"
+    bool used = false;  ///< available and chosen (a model is not used where a measurement exists)
+    std::string role;   ///< why it is or is not used, e.g. "fallback for CPU: RAPL unavailable (...)"
 };
 
 struct SensorSet {

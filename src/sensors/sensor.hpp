@@ -94,7 +94,8 @@ public:
     /// The channels found by a successful probe().
     virtual const std::vector<Channel>& channels() const = 0;
 
-    /// Reads one channel, in SI units (see Quantity). Energy channels return joules accumulated since probe().
+    /// Reads one channel, in SI units (see Quantity). Energy channels return joules accumulated since
+    /// probe().
     virtual ReadStatus read(std::size_t channel, double& value) = 0;
 
     /// Human-readable notes for `joulecast sensors` (e.g. which TDP a model uses). Empty by default.

@@ -12,10 +12,10 @@ enum class ImportStatus { imported, already_present, refused };
 
 struct ImportOutcome {
     ImportStatus status = ImportStatus::refused;
-    std::string run_id;   ///< when the document could be read
+    std::string run_id;  ///< when the document could be read
     std::string job_id;
     std::string node;
-    std::string reason;   ///< why it was refused
+    std::string reason;  ///< why it was refused
 };
 
 /// Imports the result document in the file at `path`: refused (with the reason, nothing written) when the

@@ -1,8 +1,8 @@
 #include "store/run_store.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -17,8 +17,8 @@
 #include <thread>
 #include <variant>
 
-#include "core/format.hpp"
 #include "core/clock.hpp"
+#include "core/format.hpp"
 #include "core/process_liveness.hpp"
 #include "core/text.hpp"
 #include "meter/run_json.hpp"
@@ -36,11 +36,15 @@ constexpr int busy_timeout_ms = 10'000;
 
 /// Binds job_id, node and node_rank of `r` to the parameters first, first + 1 and first + 2.
 void bind_job(sqlite::Statement& q, int first, const RunResult& r) {
-    if (r.job_id.empty()) q.bind_null(first);
-    else q.bind(first, r.job_id);
+    if (r.job_id.empty())
+        q.bind_null(first);
+    else
+        q.bind(first, r.job_id);
     q.bind(first + 1, r.node.empty() ? r.host.hostname : r.node);
-    if (r.node_rank) q.bind(first + 2, static_cast<std::int64_t>(*r.node_rank));
-    else q.bind_null(first + 2);
+    if (r.node_rank)
+        q.bind(first + 2, static_cast<std::int64_t>(*r.node_rank));
+    else
+        q.bind_null(first + 2);
 }
 constexpr int transaction_attempts = 4;  // each waits up to the busy timeout before giving up
 
@@ -73,7 +77,8 @@ void rollback_quietly(sqlite::Database& db) {
 }
 
 // Text is repaired at the edges; a bad byte that slips through becomes U+FFFD, not a lost run.
-template <typename Json> std::string json_text(const Json& j) {
+template <typename Json>
+std::string json_text(const Json& j) {
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -110,7 +115,8 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
                          (file / "runs.db").string());
     // A new store is created 0600 before SQLite opens it; SQLite gives its WAL and -shm files the database
     // file's permissions.
-    if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+    if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
+        ::close(fd);
     // Only a regular file (or a link to one) is a store: SQLite would open /dev/null or a FIFO and leave its
     // journal beside it (/dev/null-journal).
     struct stat st {};
@@ -118,9 +124,10 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
         throw StoreError("run store " + m_path + ": " + std::strerror(errno) +
                          " (a link whose target is missing is not a store; give the path of a store file)");
     if (!S_ISREG(st.st_mode))
-        throw StoreError("run store " + m_path +
-                         " is not a regular file (a device, a FIFO or a socket); give the path of a store file "
-                         "or of a new one");
+        throw StoreError(
+            "run store " + m_path +
+            " is not a regular file (a device, a FIFO or a socket); give the path of a store file "
+            "or of a new one");
 
     m_db = std::make_unique<sqlite::Database>(m_path);
     sqlite3_busy_timeout(m_db->handle(), busy_timeout_ms);
@@ -217,7 +224,8 @@ void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel
                 "INSERT INTO runs (id, name, status, command, started_at, started_unix, "
                 "intensity_g_per_kwh, pue, host, hostname, boot_id, pid, pid_start, origin_ns, updated_at, "
                 "job_id, node, node_rank) "
-                "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+                "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17)");
             q->bind(1, header.id).bind(2, header.name).bind(3, command).bind(4, started_at);
             q->bind(5, started_unix);
             if (header.carbon) q->bind(6, header.carbon->intensity_g_per_kwh).bind(7, header.carbon->pue);
@@ -330,7 +338,11 @@ void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& resu
                 "pue = excluded.pue, host = excluded.host, result_json = excluded.result_json, "
                 "updated_at = excluded.updated_at, job_id = excluded.job_id, node = excluded.node, "
                 "node_rank = excluded.node_rank");
-            q->bind(1, r.id).bind(2, r.name).bind(3, to_string(r.status)).bind(4, command).bind(5, started_at);
+            q->bind(1, r.id)
+                .bind(2, r.name)
+                .bind(3, to_string(r.status))
+                .bind(4, command)
+                .bind(5, started_at);
             q->bind(6, started_unix).bind(7, r.duration_s).bind(8, r.exit_code).bind(9, r.energy.total_j);
             q->bind(10, r.energy.domain("gpu"))
                 .bind(11, r.energy.domain("cpu"))
@@ -369,8 +381,9 @@ std::size_t RunStore::refresh_interrupted() {
     };
     std::vector<Candidate> candidates;
     {
-        auto q = m_db->cached("SELECT id, hostname, boot_id, pid, pid_start FROM runs "
-                              "WHERE status = 'running' AND result_json IS NULL");
+        auto q = m_db->cached(
+            "SELECT id, hostname, boot_id, pid, pid_start FROM runs "
+            "WHERE status = 'running' AND result_json IS NULL");
         while (q->step())
             candidates.push_back({q->text(0), q->text(1), q->text(2), q->optional_integer(3).value_or(0),
                                   q->optional_integer(4).value_or(0)});
@@ -558,7 +571,8 @@ RunResult RunStore::partial_result(const std::string& id) {
     std::optional<double> intensity, pue;
     {
         auto q = m_db->cached(
-            "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue, job_id, node, node_rank "
+            "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue, job_id, node, "
+            "node_rank "
             "FROM runs WHERE id = ?1");
         q->bind(1, id);
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
@@ -604,9 +618,11 @@ RunResult RunStore::partial_result(const std::string& id) {
                                 " readings and " + std::to_string(markers) +
                                 " markers (phases, epochs, meta, metrics) stored up to " +
                                 format_fixed(r.duration_s, 1) + " s";
-    r.warnings.push_back((r.status == RunStatus::running
-                              ? "this run has not finished (its joulecast is still running or on another host): "
-                              : "joulecast stopped before this run finished (killed or crashed): ") + covered);
+    r.warnings.push_back(
+        (r.status == RunStatus::running
+             ? "this run has not finished (its joulecast is still running or on another host): "
+             : "joulecast stopped before this run finished (killed or crashed): ") +
+        covered);
 
     r.partial = true;
     return r;
@@ -637,8 +653,9 @@ RunResult RunStore::get(const std::string& id_or_prefix) {
         return partial_result(id);
     }
     auto run = run_from_json(document);
-    if (!run) throw StoreError("run store " + m_path + ": the stored result of run " + id + " cannot be read: " +
-                               run.error());
+    if (!run)
+        throw StoreError("run store " + m_path + ": the stored result of run " + id +
+                         " cannot be read: " + run.error());
     return std::move(run).value();
 }
 

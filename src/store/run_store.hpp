@@ -5,8 +5,8 @@
 // Layout (schema version in PRAGMA user_version, migrations in store/schema.hpp): runs (one row per run, key
 // columns for listing plus the full result JSON once finished), channels, readings (t_ns relative to the
 // run's origin), tags, markers (of runs still going). A finished run's phases, epochs, meta and metrics are
-// in its result JSON (schema version 3 dropped their own tables, which nothing read). Times in the runs table:
-// ISO 8601 UTC text and Unix seconds.
+// in its result JSON (schema version 3 dropped their own tables, which nothing read). Times in the runs
+// table: ISO 8601 UTC text and Unix seconds.
 //
 // Concurrency: any number of joulecast processes may write one store at once (WAL, a 10 s busy timeout and
 // whole-transaction retries). One RunStore is one connection: use it from one thread at a time (StoreWriter
@@ -71,8 +71,8 @@ struct RunSummary {
     std::optional<double> modelled_energy_j;  ///< part of the total from models
     std::optional<double> co2e_g;
     std::string hostname;
-    std::string job_id;                  ///< empty: not part of a job
-    std::string node;                    ///< the node's name (docs/distributed.md)
+    std::string job_id;  ///< empty: not part of a job
+    std::string node;    ///< the node's name (docs/distributed.md)
     std::optional<long long> node_rank;
     std::map<std::string, std::string> tags;
     /// The full result is stored. False for a running run and for one whose joulecast stopped before the end
@@ -99,7 +99,8 @@ struct StoredTrace {
     std::vector<Reading> readings;  ///< ordered by time; t_ns relative to the origin
 };
 
-/// Whether a store is opened to write (run, study, runs rm) or only to read (runs list/show, report, analyze).
+/// Whether a store is opened to write (run, study, runs rm) or only to read (runs list/show, report,
+/// analyze).
 enum class StoreAccess { write, read };
 
 class RunStore {
@@ -137,7 +138,8 @@ public:
                                 std::int64_t origin_ns);
     /// Appends the workload's markers (times relative to the run's origin) as rows first_index, ... in one
     /// transaction; a run whose joulecast is killed is read back with them (see store/markers.hpp).
-    void append_markers(const std::string& run_id, const std::vector<Marker>& markers, std::size_t first_index);
+    void append_markers(const std::string& run_id, const std::vector<Marker>& markers,
+                        std::size_t first_index);
     /// Records the final result in one transaction: status, energy columns, tags, and `result_json`
     /// (normally to_json(result), kept as is; it holds the phases, epochs, meta and metrics), and deletes the
     /// run's markers. Works without begin_run too (a run

@@ -158,11 +158,11 @@ CREATE INDEX runs_by_job ON runs (job_id) WHERE job_id IS NOT NULL;
 }  // namespace
 
 const std::vector<Migration>& store_migrations() {
-    static const std::vector<Migration> migrations = {{1, "initial schema", schema_v1},
-                                                      {2, "markers of running runs", schema_v2},
-                                                      {3, "drop the unread phases/epochs/meta/metrics tables",
-                                                       schema_v3},
-                                                      {4, "job id, node and node rank of each run", schema_v4}};
+    static const std::vector<Migration> migrations = {
+        {1, "initial schema", schema_v1},
+        {2, "markers of running runs", schema_v2},
+        {3, "drop the unread phases/epochs/meta/metrics tables", schema_v3},
+        {4, "job id, node and node rank of each run", schema_v4}};
     return migrations;
 }
 

@@ -238,9 +238,10 @@ private:
                 else
                     fail(node.source(), what + ": expected \"builtin\" or \"command\", got \"" + mode + "\"");
             } else {
-                fail(key.source(),
-                     "unknown key '" + name +
-                         "' in [study] (known: name, repeats, order, seed, cooldown, idle, time_limit, mode)");
+                fail(
+                    key.source(),
+                    "unknown key '" + name +
+                        "' in [study] (known: name, repeats, order, seed, cooldown, idle, time_limit, mode)");
             }
         }
     }

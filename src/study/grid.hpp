@@ -5,7 +5,8 @@
 //   [study]   name, repeats, order ("random" | "given"), seed, cooldown, idle, time_limit,
 //             mode ("builtin" | "command")
 //   [grid]    models, batch_sizes, epochs, learning_rates, threads, power_limits_w, dataset, train_samples,
-//             test_samples, precision, optimizer, min_steps: each a value or a non-empty array of values (an array is an axis)
+//             test_samples, precision, optimizer, min_steps: each a value or a non-empty array of values (an
+//             array is an axis)
 //   [command] argv = [...] with {key} placeholders, env = { NAME = "..." }   (mode = "command" only)
 
 #include <chrono>
@@ -56,9 +57,8 @@ struct StudyGrid {
 
 /// Configuration keys in their canonical order (tags, hashes and tables follow it).
 inline constexpr std::string_view configuration_keys[] = {
-    "model",         "batch_size", "epochs",        "learning_rate", "threads",
-    "power_limit_w", "dataset",    "train_samples", "test_samples",  "precision", "optimizer",
-    "min_steps"};
+    "model",   "batch_size",    "epochs",       "learning_rate", "threads",   "power_limit_w",
+    "dataset", "train_samples", "test_samples", "precision",     "optimizer", "min_steps"};
 
 /// The placeholders a command template may use besides the grid's own keys.
 inline constexpr std::string_view extra_placeholders[] = {"repeat", "study", "config"};

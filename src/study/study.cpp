@@ -1,8 +1,8 @@
 #include "study/study.hpp"
 
 #include <signal.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +11,9 @@
 #include <map>
 #include <memory>
 
-#include "core/format.hpp"
 #include "core/child_process.hpp"
 #include "core/clock.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "runner/runner.hpp"
 #include "store/run_store.hpp"
@@ -83,7 +83,6 @@ std::string find_program(const std::string& program) {
     }
     return "";
 }
-
 
 }  // namespace
 
@@ -292,7 +291,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
                     log << "joulecast study: " << position << " warning: " << warning << '\n';
                 // Only a signal that asks to stop stops the study; SIGUSR1 and the like were for the command.
                 const int forwarded = SignalForwarder::last_signal();
-                if (std::find(std::begin(stop_signals), std::end(stop_signals), forwarded) != std::end(stop_signals))
+                if (std::find(std::begin(stop_signals), std::end(stop_signals), forwarded) !=
+                    std::end(stop_signals))
                     stop_signal = forwarded;
             } catch (const std::exception& error) {
                 record.error = error.what();

@@ -55,8 +55,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
 void print_plan(std::ostream& out, const StudyGrid& grid, const std::vector<PlannedRun>& runs,
                 const std::string& zoo_path, const std::set<std::pair<std::string, int>>& done);
 
-/// The plan's time bound from [study] time_limit: runs x (idle + limit + runner::time_limit_grace) + (runs - 1)
-/// x cool-down, as one line of text; says "not bounded" without a limit.
+/// The plan's time bound from [study] time_limit: runs x (idle + limit + runner::time_limit_grace) + (runs -
+/// 1) x cool-down, as one line of text; says "not bounded" without a limit.
 std::string plan_time_bound(const StudyGrid& grid, std::size_t runs);
 
 /// `text` quoted for a POSIX shell where needed (display only).

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <map>
 
-#include "core/format.hpp"
 #include "analysis/analysis.hpp"
+#include "core/format.hpp"
 #include "core/json_fields.hpp"
 
 namespace joulecast::study {

@@ -112,8 +112,8 @@ TEST(AnalysisEndToEnd, StudyOfEightRunsGivesKnownOptimaFrontAndGuidelines) {
         const double samples = run["batch_size"] == 32 ? 100 : 1000;
         EXPECT_EQ(run["basis"], "training");
         EXPECT_EQ(run["training_samples"], samples);
-        EXPECT_NEAR(run["energy_per_sample_j"].get<double>(),
-                    result.training_energy_j.value() / samples, 1e-12);
+        EXPECT_NEAR(run["energy_per_sample_j"].get<double>(), result.training_energy_j.value() / samples,
+                    1e-12);
         const double power =
             run["model"] == "m1" ? (samples == 100 ? 200 : 300) : (samples == 100 ? 400 : 500);
         const double train_s = run["training_time_s"];

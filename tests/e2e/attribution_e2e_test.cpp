@@ -58,8 +58,8 @@ TEST(AttributionEndToEnd, AJobBurningCpuGetsAShareOfThePackageNoMoreThanTheGross
     // The stored run shows the same share, with the gross it was taken of.
     auto shown = run_process({JOULECAST_BINARY, "runs", "show", result["id"].get<std::string>()}, options);
     ASSERT_EQ(shown.exit_code, 0) << shown.err;
-    EXPECT_NE(shown.out.find("attributed " + format_energy_fixed(a["cpu_j"].get<double>() +
-                                                              a["dram_j"].get<double>())),
+    EXPECT_NE(shown.out.find("attributed " +
+                             format_energy_fixed(a["cpu_j"].get<double>() + a["dram_j"].get<double>())),
               std::string::npos)
         << shown.out;
     EXPECT_NE(shown.out.find("its share of busy CPU time"), std::string::npos) << shown.out;

@@ -25,9 +25,9 @@ TEST(ControlLimitsEndToEnd, DroppedPhasesAndMetricNamesAreCountedInTheResult) {
         "lines = ['begin p'] * 1005 + ['end p'] * 1005 + ['metric m%d=1' % i for i in range(1005)]\n"
         "s.sendall(('\\n'.join(lines) + '\\n').encode())\n"
         "s.close()\n";
-    auto r = test::run_process(
-        {JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--", "python3", "-c", workload},
-        options);
+    auto r = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(),
+                                "--", "python3", "-c", workload},
+                               options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = test::read_json(json);
     EXPECT_EQ(result["phases"].size(), 1000u);

@@ -58,9 +58,8 @@ protected:
             // The run without epochs samples every 20 ms: its 0.2 s windows are 10 sampling intervals.
             const std::string interval = name == "service" ? " --interval 20ms" : "";
             driver += std::string(JOULECAST_BINARY) + " run --quiet" + interval + " --name " + name +
-                      " --db " + db() +
-                      " --json " + s_dir->str() + "/" + name + ".json -- sh " + s_dir->str() + "/" + name +
-                      ".sh & ";
+                      " --db " + db() + " --json " + s_dir->str() + "/" + name + ".json -- sh " +
+                      s_dir->str() + "/" + name + ".sh & ";
         }
         driver += "wait";
         auto r = run_process({"/bin/sh", "-c", driver}, options());
@@ -153,7 +152,8 @@ TEST_F(ForecastCli, TheMeasuredEpochsHaveTheKnownPower) {
         ASSERT_EQ(result(name)["epochs"].size(), static_cast<std::size_t>(epochs)) << name;
         for (const auto& e : result(name)["epochs"]) {
             const double seconds = e["end_s"].get<double>() - e["start_s"].get<double>();
-            EXPECT_NEAR(e["energy_j"]["total"].get<double>(), power_w * seconds, 0.01 * power_w * seconds) << name;
+            EXPECT_NEAR(e["energy_j"]["total"].get<double>(), power_w * seconds, 0.01 * power_w * seconds)
+                << name;
         }
     }
     // The warm-up run's first epoch is about three times as long as the others.
@@ -280,9 +280,10 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
         // a profile of 3 epochs carries that jitter into the forecast, so "near" is within 10% here.
         EXPECT_LT(std::fabs(run["forecast_error_pct"].get<double>()), 10.0) << name;
         // The baseline: the mean of the first 3 epochs x 8.
-        const double naive = (e[0]["energy_j"]["total"].get<double>() + e[1]["energy_j"]["total"].get<double>() +
-                              e[2]["energy_j"]["total"].get<double>()) /
-                             3 * epochs;
+        const double naive =
+            (e[0]["energy_j"]["total"].get<double>() + e[1]["energy_j"]["total"].get<double>() +
+             e[2]["energy_j"]["total"].get<double>()) /
+            3 * epochs;
         EXPECT_NEAR(run["naive_j"].get<double>(), naive, 1e-6 * naive) << name;
         EXPECT_NEAR(run["naive_error_pct"].get<double>(), (naive - sum) / sum * 100, 1e-6) << name;
         if (name == "warmup") {

@@ -22,7 +22,8 @@ nlohmann::json measure(const TempDir& dir, const std::string& cuda_visible, std:
     auto options = test::fake_gpu_options(dir, three_gpus);
     if (!cuda_visible.empty()) options.env["CUDA_VISIBLE_DEVICES"] = cuda_visible;
     const auto json = dir.path() / "r.json";
-    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string()};
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run",    "--quiet",
+                                     "--no-store",     "--json", json.string()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(), {"--", "sleep", "1"});
     auto r = run_process(argv, options);
@@ -44,7 +45,8 @@ TEST(GpuSelectionEndToEnd, CudaVisibleDevicesChoosesTheMeasuredGpus) {
     TempDir dir;
     auto result = measure(dir, "0,2", {});
     expect_gpu_power(result, 400.0);
-    EXPECT_TRUE(notes_mention(result, "gpu1 Fake GPU 1: not measured, not selected by CUDA_VISIBLE_DEVICES=0,2"))
+    EXPECT_TRUE(
+        notes_mention(result, "gpu1 Fake GPU 1: not measured, not selected by CUDA_VISIBLE_DEVICES=0,2"))
         << result.dump();
 }
 
@@ -63,7 +65,8 @@ TEST(GpuSelectionEndToEnd, AMalformedGpusOptionIsAUsageError) {
     auto options = test::fake_gpu_options(dir, three_gpus);
     auto r = run_process({JOULECAST_BINARY, "run", "--gpus", "gpu0", "--", "true"}, options);
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("--gpus: 'gpu0' is neither a GPU index nor a GPU-/MIG- UUID"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--gpus: 'gpu0' is neither a GPU index nor a GPU-/MIG- UUID"), std::string::npos)
+        << r.err;
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ TEST(HwmonEndToEnd, GpuCountersGiveKnownEnergyAndTheNodeMeterIsNotAdded) {
         const auto start = std::chrono::steady_clock::now();
         while (!stop.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             dir.write(amd, std::to_string(5'000'000 + std::llround(150e6 * elapsed)) + "\n");
             dir.write(intel, std::to_string(7'000'000 + std::llround(40e6 * elapsed)) + "\n");
         }
@@ -78,7 +79,8 @@ TEST(HwmonEndToEnd, GpuCountersGiveKnownEnergyAndTheNodeMeterIsNotAdded) {
         EXPECT_NEAR(s["energy_j"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration) << s.dump();
     }
     EXPECT_TRUE(node_seen) << result["sources"].dump();
-    const double components = result["energy_j"]["gpu"].get<double>() + result["energy_j"]["cpu"].get<double>() +
+    const double components = result["energy_j"]["gpu"].get<double>() +
+                              result["energy_j"]["cpu"].get<double>() +
                               result["energy_j"]["dram"].get<double>();
     EXPECT_NEAR(result["energy_j"]["total"].get<double>(), components, 1e-6 * components);
 }

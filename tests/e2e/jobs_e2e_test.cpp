@@ -47,11 +47,14 @@ std::string quoted(const std::string& text) {
     return out + "'";
 }
 
-double total_j(const Json& result) { return result["energy_j"]["total"].get<double>(); }
+double total_j(const Json& result) {
+    return result["energy_j"]["total"].get<double>();
+}
 
 /// Runs two shell command lines at once; exit 0 only when both exit 0 (their statuses are printed).
 test::ProcessResult run_both(const std::string& a, const std::string& b, test::ProcessOptions options) {
-    const std::string script = "(" + a + ") & pa=$!; (" + b + ") & pb=$!; wait $pa; ea=$?; wait $pb; eb=$?; " +
+    const std::string script = "(" + a + ") & pa=$!; (" + b +
+                               ") & pb=$!; wait $pa; ea=$?; wait $pb; eb=$?; " +
                                "echo \"node0=$ea node1=$eb\"; [ $ea -eq 0 ] && [ $eb -eq 0 ]";
     return test::run_process({"/bin/sh", "-c", script}, options);
 }
@@ -69,14 +72,15 @@ std::string node_command(const TempDir& dir, int i, double watts, const std::str
     const std::string base = dir.str() + "/node" + std::to_string(i);
     // Each "node" its own runtime directory: runs of one job that share one join its measurement.
     std::filesystem::create_directories(base + "-runtime");
-    return "XDG_RUNTIME_DIR=" + quoted(base + "-runtime") + " FAKE_NVML_SCRIPT=" +
-           quoted("gpus=1;gpu0.power=" + std::to_string(watts)) + " timeout 180 " +
+    return "XDG_RUNTIME_DIR=" + quoted(base + "-runtime") +
+           " FAKE_NVML_SCRIPT=" + quoted("gpus=1;gpu0.power=" + std::to_string(watts)) + " timeout 180 " +
            quoted(JOULECAST_BINARY) + " run --quiet --job J --json " + quoted(base + ".json") + " --db " +
            quoted(base + ".db") + " -- " + command;
 }
 
 Json job_show(const TempDir& dir, const std::string& db) {
-    auto shown = test::run_process({JOULECAST_BINARY, "jobs", "--db", db, "show", "J", "--json"}, options(dir));
+    auto shown =
+        test::run_process({JOULECAST_BINARY, "jobs", "--db", db, "show", "J", "--json"}, options(dir));
     EXPECT_EQ(shown.exit_code, 0) << shown.err;
     return Json::parse(shown.out);
 }
@@ -101,12 +105,13 @@ TEST(JobsEndToEnd, ImportRefusesWhatIsNotAResultKeepsOneCopyAndTheJobSumsItsNode
     dir.write("cut.json", text.substr(0, text.size() / 2));
     dir.write("other.json", R"({"name": "not a result"})");
     const std::string db = dir.str() + "/all.db";
-    auto imported = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/node0.json",
-                                       dir.str() + "/cut.json", dir.str() + "/other.json",
-                                       dir.str() + "/node1.json", dir.str() + "/missing.json"},
-                                      options(dir));
+    auto imported = test::run_process(
+        {JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/node0.json", dir.str() + "/cut.json",
+         dir.str() + "/other.json", dir.str() + "/node1.json", dir.str() + "/missing.json"},
+        options(dir));
     EXPECT_EQ(imported.exit_code, 1) << imported.out << imported.err;
-    EXPECT_NE(imported.out.find("2 imported, 0 already present, 3 refused"), std::string::npos) << imported.out;
+    EXPECT_NE(imported.out.find("2 imported, 0 already present, 3 refused"), std::string::npos)
+        << imported.out;
     EXPECT_NE(imported.err.find("cut.json: is cut short"), std::string::npos) << imported.err;
     EXPECT_NE(imported.err.find("other.json: not a joulecast run result"), std::string::npos) << imported.err;
     EXPECT_NE(imported.err.find("missing.json: cannot be read"), std::string::npos) << imported.err;
@@ -163,7 +168,8 @@ dist.destroy_process_group()
 
 TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
     if (std::system("torchrun --help >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
+        GTEST_SKIP()
+            << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
     TempDir dir;
     auto script = dir.write("ddp.py", ddp);
     const int port = free_port();
@@ -185,8 +191,8 @@ TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
     EXPECT_EQ(n1["job"]["node_rank_source"], "hello");
 
     const std::string db = dir.str() + "/all.db";
-    auto imported = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/node0.json",
-                                       dir.str() + "/node1.json"},
+    auto imported = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "import",
+                                       dir.str() + "/node0.json", dir.str() + "/node1.json"},
                                       options(dir));
     ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
     const Json job = job_show(dir, db);
@@ -207,15 +213,16 @@ TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
     const double o1 = *parse_iso8601(n1["started_at"].get<std::string>());
     const double origin = std::min(o0, o1);
     const double begin = std::min(o0 + n0["phases"][0]["start_s"].get<double>(),
-                                  o1 + n1["phases"][0]["start_s"].get<double>()) - origin;
-    const double end = std::max(o0 + n0["phases"][0]["end_s"].get<double>(),
-                                o1 + n1["phases"][0]["end_s"].get<double>()) - origin;
+                                  o1 + n1["phases"][0]["start_s"].get<double>()) -
+                         origin;
+    const double end =
+        std::max(o0 + n0["phases"][0]["end_s"].get<double>(), o1 + n1["phases"][0]["end_s"].get<double>()) -
+        origin;
     EXPECT_NEAR(train["start_s"].get<double>(), begin, 1e-6);
     EXPECT_NEAR(train["end_s"].get<double>(), end, 1e-6);
     ASSERT_EQ(job["epochs"].size(), 3u);
     for (const auto& epoch : job["epochs"]) EXPECT_EQ(epoch["samples"], 300);
 }
-
 
 // Rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
 const char* const marks = R"(
@@ -238,8 +245,8 @@ TEST(JobsEndToEnd, TwoRunsOfOneJobStartedTogetherOnOneNodeAreOneMeasurement) {
     auto task = [&](int rank, int status) {
         // Like `srun --ntasks-per-node=2 joulecast run -- python3 train.py`: one joulecast per task.
         const std::string json = dir.str() + "/task" + std::to_string(rank) + ".json";
-        return "timeout 60 " + quoted(JOULECAST_BINARY) + " run --quiet --job J --db " + quoted(db) + " --json " +
-               quoted(json) + " -- sh -c " +
+        return "timeout 60 " + quoted(JOULECAST_BINARY) + " run --quiet --job J --db " + quoted(db) +
+               " --json " + quoted(json) + " -- sh -c " +
                quoted("RANK=" + std::to_string(rank) + " LOCAL_RANK=" + std::to_string(rank) +
                       " WORLD_SIZE=2 python3 " + script.string() + " && exit " + std::to_string(status));
     };

@@ -86,17 +86,17 @@ TEST(OutputPaths, ADirectoryIsRefusedBeforeAnythingRuns) {
     options.env = test::isolated_env(dir.str());
     fs::create_directory(dir.path() / "out");
     const fs::path marker = dir.path() / "ran";
-    auto r = run_process({JOULECAST_BINARY, "run", "--json", (dir.path() / "out").string(), "--", "touch",
-                          marker.string()},
-                         options);
+    auto r = run_process(
+        {JOULECAST_BINARY, "run", "--json", (dir.path() / "out").string(), "--", "touch", marker.string()},
+        options);
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--json: cannot write " + (dir.path() / "out").string() + ": is a directory"),
               std::string::npos)
         << r.err;
     EXPECT_FALSE(fs::exists(marker));
-    r = run_process({JOULECAST_BINARY, "runs", "export", "--format", "csv", "--output",
-                     (dir.path() / "out").string()},
-                    options);
+    r = run_process(
+        {JOULECAST_BINARY, "runs", "export", "--format", "csv", "--output", (dir.path() / "out").string()},
+        options);
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
     EXPECT_TRUE(fs::is_directory(dir.path() / "out"));
@@ -110,8 +110,8 @@ namespace {
 
 /// Runs `joulecast ARGS > /dev/full` through sh; its exit code and stderr.
 test::ProcessResult to_full_device(const ProcessOptions& options, const std::string& args) {
-    return run_process({"/bin/sh", "-c", std::string("exec '") + JOULECAST_BINARY + "' " + args + " > /dev/full"},
-                       options);
+    return run_process(
+        {"/bin/sh", "-c", std::string("exec '") + JOULECAST_BINARY + "' " + args + " > /dev/full"}, options);
 }
 
 TEST(OutputPaths, AStdoutThatCannotBeWrittenIsAFailureNotASilentSuccess) {
@@ -124,7 +124,8 @@ TEST(OutputPaths, AStdoutThatCannotBeWrittenIsAFailureNotASilentSuccess) {
                              "analyze --json", "--version"}) {
         auto r = to_full_device(options, args);
         EXPECT_EQ(r.exit_code, 1) << args << ": " << r.err;
-        EXPECT_NE(r.err.find("writing the output to stdout failed: No space left on device"), std::string::npos)
+        EXPECT_NE(r.err.find("writing the output to stdout failed: No space left on device"),
+                  std::string::npos)
             << args << ": " << r.err;
     }
 }
@@ -135,9 +136,9 @@ TEST(OutputPaths, RunWithAnOutputThatCannotBeWrittenExitsOneAndKeepsTheOthers) {
     ProcessOptions options;
     options.env = test::isolated_env(dir.str());
     const auto json = dir.path() / "r.json";
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--trace", "/dev/full", "--json", json.string(),
-                          "--", "true"},
-                         options);
+    auto r = run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--trace", "/dev/full", "--json", json.string(), "--", "true"},
+        options);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("writing /dev/full failed"), std::string::npos) << r.err;
     EXPECT_GT(fs::file_size(json), 0u);  // the other output is written

@@ -17,8 +17,8 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
-using test::read_json;
 using test::ProcessOptions;
+using test::read_json;
 using test::run_process;
 using test::TempDir;
 
@@ -59,7 +59,8 @@ until(2.4); joulecast.end("infer", samples=400)
 joulecast.metric(accuracy=0.875)
 )";
 
-/// Energy of the power script 100 W until 1.0 s, 400 W until 2.0 s, 200 W after, between two fake-clock times.
+/// Energy of the power script 100 W until 1.0 s, 400 W until 2.0 s, 200 W after, between two fake-clock
+/// times.
 double script_energy(double from_s, double to_s) {
     auto integral = [](double t) {
         double e = 100.0 * std::min(t, 1.0);
@@ -76,15 +77,16 @@ TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
     auto script = dir.write("workload.py", workload);
     auto json = dir.path() / "r.json";
     const std::int64_t t0 = monotonic_ns() + 2'000'000'000;
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3",
-                          script.string()},
-                         fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1.0,200@2.0", t0));
+    auto r = run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3", script.string()},
+        fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1.0,200@2.0", t0));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     // Where each window lies on the fake GPU's clock: the run's origin is in the result.
     const double origin_s = (result["origin_monotonic_ns"].get<std::int64_t>() - t0) * 1e-9;
     auto known = [&](const nlohmann::json& window) {
-        return script_energy(origin_s + window["start_s"].get<double>(), origin_s + window["end_s"].get<double>());
+        return script_energy(origin_s + window["start_s"].get<double>(),
+                             origin_s + window["end_s"].get<double>());
     };
     for (const char* name : {"setup", "train", "infer"}) {
         const auto& p = phase(result, name);
@@ -130,9 +132,9 @@ TEST(PhasesEndToEnd, ShellScriptMarksPhasesWithJoulecastMark) {
     TempDir dir;
     auto json = dir.path() / "r.json";
     const std::string mark = std::string(JOULECAST_BINARY) + " mark";
-    const std::string script = mark + " begin train lr=0.1 && sleep 0.6 && " + mark + " epoch samples=64 && " +
-                               mark + " end train samples=64 && " + mark + " metric loss=0.5 && " + mark +
-                               " bogus-verb x=1; sleep 0.2";
+    const std::string script = mark + " begin train lr=0.1 && sleep 0.6 && " + mark +
+                               " epoch samples=64 && " + mark + " end train samples=64 && " + mark +
+                               " metric loss=0.5 && " + mark + " bogus-verb x=1; sleep 0.2";
     auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--", "sh", "-c", script},
                          fake_gpu(dir, "gpus=1;gpu0.power=200", monotonic_ns()));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -168,9 +170,9 @@ s.sendall(b"begin work\n"); time.sleep(0.3); s.sendall(b"end work samples=3\n")
 s.close()
 )";
     auto script = dir.write("client.py", client);
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3",
-                          script.string()},
-                         fake_gpu(dir, "gpus=1;gpu0.power=100", monotonic_ns()));
+    auto r = run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3", script.string()},
+        fake_gpu(dir, "gpus=1;gpu0.power=100", monotonic_ns()));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     EXPECT_EQ(result["control"]["accepted"], 2);

@@ -52,15 +52,16 @@ TEST(Privacy, SecretArgumentsAreMaskedInTheStoreAndResultButReachTheCommand) {
     options.env = test::isolated_env(dir.str());
     const auto json = dir.path() / "r.json";
     // The command prints the arguments it got: they must be intact.
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--redact", "*dsn*", "--",
-                          "sh", "-c", "echo \"$@\"", "sh", "--api-token=abc123", "--password", "hunter2",
-                          "--db-dsn=pg://u:p@h", "--epochs", "3"},
+    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--redact", "*dsn*",
+                          "--", "sh", "-c", "echo \"$@\"", "sh", "--api-token=abc123", "--password",
+                          "hunter2", "--db-dsn=pg://u:p@h", "--epochs", "3"},
                          options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "--api-token=abc123 --password hunter2 --db-dsn=pg://u:p@h --epochs 3\n");
 
-    const std::vector<std::string> stored = {"sh",          "-c",  "echo \"$@\"",   "sh",       "--api-token=***",
-                                             "--password",  "***", "--db-dsn=***", "--epochs", "3"};
+    const std::vector<std::string> stored = {
+        "sh",         "-c",  "echo \"$@\"",  "sh",       "--api-token=***",
+        "--password", "***", "--db-dsn=***", "--epochs", "3"};
     auto result = test::read_json(json);
     EXPECT_EQ(result["command"].get<std::vector<std::string>>(), stored);
     bool warned = false;

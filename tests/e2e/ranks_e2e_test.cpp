@@ -1,8 +1,8 @@
 // End to end: two ranks of one job on one node, each marking its train phase and epochs with the Python
-// client, under `joulecast run` with a fake GPU of constant power. The result must describe the job (one train
-// phase, one epoch per number, samples summed, energy per sample over all ranks' samples) and keep each rank's
-// view in ranks[]. Once with two ranks started by a shell (always runs), once with a real torchrun gloo DDP job
-// (needs python3-torch).
+// client, under `joulecast run` with a fake GPU of constant power. The result must describe the job (one
+// train phase, one epoch per number, samples summed, energy per sample over all ranks' samples) and keep each
+// rank's view in ranks[]. Once with two ranks started by a shell (always runs), once with a real torchrun
+// gloo DDP job (needs python3-torch).
 
 #include <gtest/gtest.h>
 
@@ -78,8 +78,8 @@ void expect_one_job(const nlohmann::json& result) {
         EXPECT_EQ(epoch["n"], n);
         EXPECT_EQ(epoch["samples"], 300);
         EXPECT_GT(epoch["end_s"].get<double>() - epoch["start_s"].get<double>(), 0.05) << n;
-        EXPECT_NEAR(epoch["energy_per_sample_j"].get<double>(), epoch["energy_j"]["total"].get<double>() / 300,
-                    1e-9);
+        EXPECT_NEAR(epoch["energy_per_sample_j"].get<double>(),
+                    epoch["energy_j"]["total"].get<double>() / 300, 1e-9);
     }
 
     // Each rank's own view.
@@ -115,9 +115,9 @@ TEST(RanksEndToEnd, TwoRanksStartedByAShellAreOneJob) {
     auto json = dir.path() / "r.json";
     const std::string both = "RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 python3 " + script.string() +
                              " & RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 python3 " + script.string() + " & wait";
-    auto r = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--",
-                                "sh", "-c", both},
-                               options(dir));
+    auto r = test::run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--", "sh", "-c", both},
+        options(dir));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expect_one_job(test::read_json(json));
 }
@@ -126,15 +126,16 @@ TEST(RanksEndToEnd, TorchrunGlooDdpJobIsOneJob) {
     // torchrun starts the ranks with its own interpreter, so its --help working (it imports
     // torch.distributed.run) is the check; the python3 first on PATH may be another one without torch.
     if (std::system("torchrun --help >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
+        GTEST_SKIP()
+            << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
     TempDir dir;
     auto script = dir.write("ddp.py", ddp);
     auto json = dir.path() / "r.json";
     // Debian 12's torchrun fails with its default --redirects 0; --redirects 1 --tee 2 avoids it.
-    auto r = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--",
-                                "torchrun", "--standalone", "--nproc_per_node=2", "--redirects", "1", "--tee",
-                                "2", script.string()},
-                               options(dir));
+    auto r = test::run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--", "torchrun",
+         "--standalone", "--nproc_per_node=2", "--redirects", "1", "--tee", "2", script.string()},
+        options(dir));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expect_one_job(test::read_json(json));
 }

@@ -22,8 +22,8 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
-using test::read_json;
 using test::ProcessOptions;
+using test::read_json;
 using test::run_process;
 using test::TempDir;
 
@@ -69,10 +69,10 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
     auto script = dir.write("six.py", six_epochs);
     auto json = dir.path() / "r.json";
     const std::int64_t t0 = monotonic_ns() + 2'000'000'000;
-    // Sampled every 10 ms: the power step at 0.2 s is then placed within 10 ms (at 100 ms, the energy counter's
-    // split along interpolated power could move up to ~5 J of the step across the epoch boundary).
-    auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--intensity", "400", "--interval",
-                          "10ms", "--expect-epochs", "20", "--", "python3", script.string()},
+    // Sampled every 10 ms: the power step at 0.2 s is then placed within 10 ms (at 100 ms, the energy
+    // counter's split along interpolated power could move up to ~5 J of the step across the epoch boundary).
+    auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--intensity", "400",
+                          "--interval", "10ms", "--expect-epochs", "20", "--", "python3", script.string()},
                          fake_gpu(dir, "gpus=1;gpu0.power=400@0,200@0.2", t0));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
@@ -102,8 +102,8 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
         EXPECT_NEAR(e["co2e_per_sample_g"].get<double>(), grams(joules) / 100.0, 1e-12);
     }
     const auto& train = result["phases"][0];
-    EXPECT_NEAR(train["co2e_per_sample_g"].get<double>(), grams(train["energy_j"]["total"].get<double>()) / 600.0,
-                1e-12);
+    EXPECT_NEAR(train["co2e_per_sample_g"].get<double>(),
+                grams(train["energy_j"]["total"].get<double>()) / 600.0, 1e-12);
     EXPECT_EQ(result["carbon"]["samples"], 600);
     EXPECT_NEAR(result["carbon"]["co2e_per_sample_g"].get<double>(),
                 grams(result["energy_j"]["total"].get<double>()) / 600.0, 1e-12);

@@ -21,8 +21,8 @@ namespace joulecast {
 namespace {
 
 using test::isolated_env;
-using test::read_json;
 using test::ProcessOptions;
+using test::read_json;
 using test::run_process;
 using test::TempDir;
 
@@ -247,8 +247,9 @@ TEST(RunEndToEnd, ReplayedTraceGivesItsKnownEnergy) {
     auto json = dir.path() / "r.json";
     ProcessOptions options;
     options.env = isolated_env(dir.str());
-    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--json", json.string()}, {"sleep", "1"}),
-                         options);
+    auto r = run_process(
+        joulecast_run({"--quiet", "--replay", trace.string(), "--json", json.string()}, {"sleep", "1"}),
+        options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     const double duration = result["duration_s"];
@@ -266,8 +267,8 @@ TEST(RunEndToEnd, AReplayedTraceShorterThanTheRunIsSaidToBeHeld) {
     auto json = dir.path() / "r.json";
     ProcessOptions options;
     options.env = isolated_env(dir.str());
-    auto r = run_process(joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "0.6"}),
-                         options);
+    auto r = run_process(
+        joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "0.6"}), options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string warnings = read_json(json)["warnings"].dump();
     EXPECT_NE(warnings.find("ends after 0.20 s but the run lasted"), std::string::npos) << warnings;
@@ -286,8 +287,8 @@ TEST(RunEndToEnd, AReplayedCounterThatGoesDownIsOneResetNeverNegativeEnergy) {
     auto json = dir.path() / "r.json";
     ProcessOptions options;
     options.env = isolated_env(dir.str());
-    auto r = run_process(joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "1.6"}),
-                         options);
+    auto r = run_process(
+        joulecast_run({"--replay", trace.string(), "--json", json.string()}, {"sleep", "1.6"}), options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     const double gpu = result["energy_j"]["gpu"];
@@ -296,7 +297,8 @@ TEST(RunEndToEnd, AReplayedCounterThatGoesDownIsOneResetNeverNegativeEnergy) {
     EXPECT_GT(gpu, 50.0);
     EXPECT_LE(gpu, 150.0 + 1e-9);
     const std::string warnings = result["warnings"].dump();
-    EXPECT_NE(warnings.find("energy counter replay/gpu0.energy went down 1 time"), std::string::npos) << warnings;
+    EXPECT_NE(warnings.find("energy counter replay/gpu0.energy went down 1 time"), std::string::npos)
+        << warnings;
     EXPECT_NE(r.err.find("went down 1 time"), std::string::npos) << r.err;
 }
 
@@ -307,8 +309,8 @@ TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
     auto json = dir.path() / "r.json";
     ProcessOptions options;
     options.env = isolated_env(dir.str());
-    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--idle", "1s", "--interval", "10ms",
-                                        "--json", json.string()},
+    auto r = run_process(joulecast_run({"--quiet", "--replay", trace.string(), "--idle", "1s", "--interval",
+                                        "10ms", "--json", json.string()},
                                        {"sleep", "1"}),
                          options);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -318,7 +320,8 @@ TEST(RunEndToEnd, IdleBaselineGivesNetEnergy) {
     EXPECT_NEAR(result["idle_power_w"].get<double>(), 100.0, 2.0);
     EXPECT_NEAR(result["idle"]["duration_s"].get<double>(), 1.0, 0.2);
     EXPECT_GT(gross, 100.0 * duration * 1.2);  // most of the command ran at 300 W
-    EXPECT_NEAR(result["net_energy_j"].get<double>(), gross - result["idle_power_w"].get<double>() * duration, 1e-6);
+    EXPECT_NEAR(result["net_energy_j"].get<double>(), gross - result["idle_power_w"].get<double>() * duration,
+                1e-6);
     // Against the trace itself: the command starts when the idle baseline ends (on the trace's clock), or up
     // to 0.3 s later on a loaded machine (fork and exec), so it runs `pre` seconds at 100 W, pre between
     // `pre_late` and `pre_early`, and the rest at 300 W.

@@ -35,7 +35,8 @@ nlohmann::json runs_show(const std::string& id, const ProcessOptions& options) {
 TEST(StoreEndToEnd, SigkilledJoulecastLeavesAnInterruptedRunWithItsReadings) {
     TempDir dir;
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300");
-    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--name", "killed", "--", "sleep", "4"};
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--name",
+                                     "killed",         "--",  "sleep",   "4"};
     pid_t pid = test::start_process(argv, options);
     std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     kill(pid, SIGKILL);
@@ -76,12 +77,14 @@ TEST(StoreEndToEnd, TwoConcurrentRunsIntoOneStoreBothSucceed) {
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=100");
     test::ProcessResult a, b;
     std::thread first([&] {
-        a = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "a", "--interval", "10ms", "--", "sleep", "1.5"},
-                        options);
+        a = run_process(
+            {JOULECAST_BINARY, "run", "--quiet", "--name", "a", "--interval", "10ms", "--", "sleep", "1.5"},
+            options);
     });
     std::thread second([&] {
-        b = run_process({JOULECAST_BINARY, "run", "--quiet", "--name", "b", "--interval", "10ms", "--", "sleep", "1.5"},
-                        options);
+        b = run_process(
+            {JOULECAST_BINARY, "run", "--quiet", "--name", "b", "--interval", "10ms", "--", "sleep", "1.5"},
+            options);
     });
     first.join();
     second.join();
@@ -103,11 +106,13 @@ TEST(StoreEndToEnd, SigkilledJoulecastKeepsWhatWasMarkedUpToTheLastFlush) {
     TempDir dir;
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300");
     const std::string done = dir.str() + "/marked";
-    // Three epochs of 10 samples inside an open phase, meta and a metric; then the command waits to be killed.
+    // Three epochs of 10 samples inside an open phase, meta and a metric; then the command waits to be
+    // killed.
     const std::string script = std::string("J=") + JOULECAST_BINARY +
                                "; $J mark meta model=toy && $J mark begin train && "
                                "for i in 1 2 3; do $J mark epoch samples=10; sleep 0.2; done; "
-                               "$J mark metric loss=0.5 && touch " + done + "; sleep 30";
+                               "$J mark metric loss=0.5 && touch " +
+                               done + "; sleep 30";
     std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--quiet", "--", "sh", "-c", script};
     pid_t pid = test::start_process(argv, options);
     for (int i = 0; i < 300 && access(done.c_str(), F_OK) != 0; ++i)

@@ -3,8 +3,8 @@
 // --resume, templates that never reach a shell, power limits applied and restored (fake NVML only), a failing
 // configuration, SIGINT, the built-in mode's argv, --dry-run and grid errors.
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -331,10 +331,11 @@ TEST(StudyEndToEnd, TimeLimitStopsEachRunAndTheDryRunStatesTheBound) {
     TempDir dir;
     auto options = fake_gpu(dir, "gpus=1;gpu0.power=100");
     // "stubborn" ignores SIGINT (ignored dispositions survive exec): only the SIGKILL 0.5 s later ends it.
-    auto grid = dir.write("limit.toml",
-                          "[study]\nname = \"limit\"\nmode = \"command\"\norder = \"given\"\ntime_limit = \"400ms\"\n"
-                          "[grid]\nmodels = [\"plain\", \"stubborn\"]\n[command]\n"
-                          "argv = [\"sh\", \"-c\", \"[ {model} = stubborn ] && trap '' INT; exec sleep 20\"]\n");
+    auto grid =
+        dir.write("limit.toml",
+                  "[study]\nname = \"limit\"\nmode = \"command\"\norder = \"given\"\ntime_limit = \"400ms\"\n"
+                  "[grid]\nmodels = [\"plain\", \"stubborn\"]\n[command]\n"
+                  "argv = [\"sh\", \"-c\", \"[ {model} = stubborn ] && trap '' INT; exec sleep 20\"]\n");
     auto plan = run_process({JOULECAST_BINARY, "study", "--dry-run", grid.string()}, options);
     EXPECT_EQ(plan.exit_code, 0) << plan.err;
     EXPECT_NE(plan.out.find("time: at most 1.8s = 2 runs x (0.400 s time_limit + 0.500 s until SIGKILL)"),
@@ -375,7 +376,8 @@ TEST(StudyEndToEnd, DryRunPrintsThePlanAndBadGridsNameTheLine) {
     // The plan is printed even though this zoo does not exist; the status says the study would not start.
     auto r = run_process({JOULECAST_BINARY, "study", "--dry-run", "--zoo", "/opt/zoo"}, options);
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_NE(r.out.find("error: built-in mode runs joulecast-zoo, which is not at /opt/zoo"), std::string::npos)
+    EXPECT_NE(r.out.find("error: built-in mode runs joulecast-zoo, which is not at /opt/zoo"),
+              std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find("study \"default\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("12. model="), std::string::npos) << r.out;

@@ -34,9 +34,10 @@ TEST(UntrustedText, InvalidUtf8InArgvIsRepairedAndTheResultIsWritten) {
     const auto json = dir.path() / "a.json";
     const auto trace = dir.path() / "a.csv";
     // The reproduction: printf prints the byte; the command line that holds it is stored.
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--trace", trace.string(),
-                          "--name", "n\xFF", "--tag", "k=v\xFE", "--", "printf", "%s", "\xFF"},
-                         options);
+    auto r =
+        run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--trace", trace.string(),
+                     "--name", "n\xFF", "--tag", "k=v\xFE", "--", "printf", "%s", "\xFF"},
+                    options);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "\xFF");  // the command itself got its bytes unchanged
     ASSERT_GT(std::filesystem::file_size(json), 0u);
@@ -70,9 +71,9 @@ TEST(UntrustedText, InvalidUtf8ControlLinesAreRepairedAndCounted) {
         "s.sendall(b'meta k=\\xff\\nmeta cut=\\xe2\\x82\\nmeta fine=1\\n')\n"
         "s.close()\n"
         "sys.exit(3)\n";
-    auto r = run_process({JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3", "-c",
-                          workload},
-                         options);
+    auto r = run_process(
+        {JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3", "-c", workload},
+        options);
     EXPECT_EQ(r.exit_code, 3) << r.err;
     auto result = read_json(json);
     EXPECT_EQ(result["exit_code"], 3);

@@ -130,7 +130,8 @@ rsmi_status_t rsmi_init(std::uint64_t) {
     g_state.manual_t = manual_t;
     parse_script(std::getenv("FAKE_ROCM_SMI_SCRIPT"));
     if (g_state.init_fails) {
-        std::fprintf(stderr, "Failed to open drm root directory /sys/class/drm.: No such file or directory\n");
+        std::fprintf(stderr,
+                     "Failed to open drm root directory /sys/class/drm.: No such file or directory\n");
         std::fprintf(stderr, "Exception caught: rsmi_init.\n");
         return RSMI_STATUS_INIT_ERROR;
     }

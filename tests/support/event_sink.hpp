@@ -16,7 +16,6 @@ public:
     /// other verbs count their own lines).
     explicit EventSink(bool keep_hello = false) : m_keep_hello(keep_hello) {}
 
-
     /// The callback to give the server; it may be called from the server's thread.
     ControlServer::Callback callback() {
         return [this](const ControlEvent& event) {

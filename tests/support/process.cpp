@@ -28,8 +28,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
     for (const auto& [key, value] : options.env) {
-        if (value.empty()) env.erase(key);
-        else env[key] = value;
+        if (value.empty())
+            env.erase(key);
+        else
+            env[key] = value;
     }
     std::vector<std::string> env_strings;
     for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
@@ -82,8 +84,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         if (fd.fd >= 0) close(fd.fd);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        result.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        result.exit_code = 128 + WTERMSIG(status);
     return result;
 }
 
@@ -96,8 +100,10 @@ pid_t start_process(const std::vector<std::string>& argv, const ProcessOptions& 
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
         for (const auto& [key, value] : options.env) {
-            if (value.empty()) unsetenv(key.c_str());
-            else setenv(key.c_str(), value.c_str(), 1);
+            if (value.empty())
+                unsetenv(key.c_str());
+            else
+                setenv(key.c_str(), value.c_str(), 1);
         }
         if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
         execv(args[0], args.data());

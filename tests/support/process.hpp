@@ -24,9 +24,11 @@ struct ProcessOptions {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
-/// Starts argv[0] in the background with options.env applied as run_process applies it (an empty value removes
-/// the variable) and its stderr on `stderr_fd` (-1: inherited); returns its pid for the test to signal and reap.
-pid_t start_process(const std::vector<std::string>& argv, const ProcessOptions& options = {}, int stderr_fd = -1);
+/// Starts argv[0] in the background with options.env applied as run_process applies it (an empty value
+/// removes the variable) and its stderr on `stderr_fd` (-1: inherited); returns its pid for the test to
+/// signal and reap.
+pid_t start_process(const std::vector<std::string>& argv, const ProcessOptions& options = {},
+                    int stderr_fd = -1);
 
 /// Environment that isolates joulecast from this machine's hardware: an empty sysfs and a missing NVML unless
 /// the test sets them, and a private store.

@@ -19,8 +19,8 @@ public:
                    std::string domain = "gpu", std::string device = "gpu0",
                    std::chrono::milliseconds counter_period = std::chrono::milliseconds(0))
         : m_power(std::move(power_w)), m_energy(std::move(energy_j)) {
-        Channel energy{device + ".energy", domain, device, Quantity::energy, Behaviour::counter, false,
-                       counter_period, true};
+        Channel energy{device + ".energy", domain, device,         Quantity::energy,
+                       Behaviour::counter, false,  counter_period, true};
         Channel power{device + ".power", domain, device, Quantity::power, Behaviour::gauge, false, {}, true};
         m_channels = {energy, power};
     }

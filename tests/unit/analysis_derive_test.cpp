@@ -140,7 +140,8 @@ TEST(AnalysisDerive, NonFiniteNumbersAndNonObjectsDoNotCrash) {
     // Documents that are not runs never reach derive_row: the reader refuses them with a reason.
     EXPECT_FALSE(run_from_json(Json::array({1, 2})));
     EXPECT_FALSE(run_from_json(Json(nullptr)));
-    EXPECT_FALSE(run_from_json(Json::parse("{\"schema\": \"joulecast.run/2\", \"phases\": 3, \"meta\": [1]}")));
+    EXPECT_FALSE(
+        run_from_json(Json::parse("{\"schema\": \"joulecast.run/2\", \"phases\": 3, \"meta\": [1]}")));
 }
 
 TEST(AnalysisDerive, UtilisationComesFromTheTraceWithinTheCommand) {

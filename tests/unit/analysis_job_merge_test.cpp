@@ -8,8 +8,8 @@
 namespace joulecast::analysis {
 namespace {
 
-RunResult node_run(const std::string& id, const std::string& node, long long rank, const std::string& started_at,
-                   double gpu_j, double cpu_j, double intensity) {
+RunResult node_run(const std::string& id, const std::string& node, long long rank,
+                   const std::string& started_at, double gpu_j, double cpu_j, double intensity) {
     RunResult r;
     r.id = id;
     r.job_id = "J1";
@@ -31,8 +31,8 @@ RunResult node_run(const std::string& id, const std::string& node, long long ran
     return r;
 }
 
-PhaseResult phase(const std::string& name, double start, double end, double joules, std::optional<long long> samples,
-                  double co2e) {
+PhaseResult phase(const std::string& name, double start, double end, double joules,
+                  std::optional<long long> samples, double co2e) {
     PhaseResult p;
     p.name = name;
     p.start_s = start;
@@ -81,8 +81,8 @@ TEST(JobMerge, TwoNodesSumEnergyByDomainAndDeviceAndSpanPhasesOnTheWallClock) {
     ASSERT_EQ(job.phases.size(), 2u);
     const JobSpan& train = job.phases[0];
     EXPECT_EQ(train.name, "train");
-    EXPECT_DOUBLE_EQ(train.start_s, 1.0);   // a began at 1.0; b at 0.5 + 0.75 = 1.25
-    EXPECT_DOUBLE_EQ(train.end_s, 7.5);     // b ended at 0.5 + 7.0
+    EXPECT_DOUBLE_EQ(train.start_s, 1.0);  // a began at 1.0; b at 0.5 + 0.75 = 1.25
+    EXPECT_DOUBLE_EQ(train.end_s, 7.5);    // b ended at 0.5 + 7.0
     EXPECT_DOUBLE_EQ(train.energy_j, 3300);
     EXPECT_DOUBLE_EQ(train.domain_j.at("gpu"), 3300);
     EXPECT_EQ(train.samples, 1000);

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "core/format.hpp"
 #include "analysis/analysis.hpp"
 #include "analysis/common.hpp"
+#include "core/format.hpp"
 
 namespace joulecast::analysis {
 namespace {

@@ -15,13 +15,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include "joulecast/client.hpp"
 #include "control/mark.hpp"
 #include "control/server.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
-#include "support/process.hpp"
+#include "joulecast/client.hpp"
 #include "support/event_sink.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace joulecast {

@@ -1,5 +1,5 @@
-// The `hello` line: parsing, what each launcher's environment makes of it in the C++ and Python clients and in
-// `joulecast mark`, and that it arrives first on each connection.
+// The `hello` line: parsing, what each launcher's environment makes of it in the C++ and Python clients and
+// in `joulecast mark`, and that it arrives first on each connection.
 
 #include <gtest/gtest.h>
 
@@ -33,7 +33,8 @@ std::string hello_for(const Env& env, long long pid = 7) {
 }
 
 TEST(ControlHello, ParsesEveryField) {
-    auto parsed = parse_control_line("hello rank=3 local_rank=1 world_size=8 node_rank=1 pid=4242 launcher=slurm");
+    auto parsed =
+        parse_control_line("hello rank=3 local_rank=1 world_size=8 node_rank=1 pid=4242 launcher=slurm");
     ASSERT_TRUE(parsed.ok()) << parsed.error();
     EXPECT_EQ(parsed->verb, ControlMessage::Verb::hello);
     ClientIdentity id = client_identity(*parsed);
@@ -56,7 +57,8 @@ TEST(ControlHello, ARanklessHelloIsValid) {
 }
 
 TEST(ControlHello, RejectsNonIntegerRankFields) {
-    for (const char* line : {"hello rank=-1", "hello rank=x", "hello world_size=2.5", "hello pid=", "hello local_rank=1e3"}) {
+    for (const char* line :
+         {"hello rank=-1", "hello rank=x", "hello world_size=2.5", "hello pid=", "hello local_rank=1e3"}) {
         ControlParseError kind = ControlParseError::empty;
         auto parsed = parse_control_line(line, &kind);
         ASSERT_FALSE(parsed.ok()) << line;
@@ -68,13 +70,16 @@ TEST(ControlHello, RejectsNonIntegerRankFields) {
 TEST(ControlHello, ReadsEachLaunchersVariables) {
     EXPECT_EQ(hello_for({{"RANK", "1"}, {"LOCAL_RANK", "1"}, {"WORLD_SIZE", "4"}, {"GROUP_RANK", "0"}}),
               "hello rank=1 local_rank=1 world_size=4 node_rank=0 launcher=torchrun pid=7");
-    EXPECT_EQ(hello_for({{"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}, {"SLURM_NTASKS", "8"}, {"SLURM_NODEID", "2"}}),
-              "hello rank=5 local_rank=1 world_size=8 node_rank=2 launcher=slurm pid=7");
+    EXPECT_EQ(
+        hello_for(
+            {{"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}, {"SLURM_NTASKS", "8"}, {"SLURM_NODEID", "2"}}),
+        "hello rank=5 local_rank=1 world_size=8 node_rank=2 launcher=slurm pid=7");
     EXPECT_EQ(hello_for({{"OMPI_COMM_WORLD_RANK", "2"},
                          {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
                          {"OMPI_COMM_WORLD_SIZE", "3"}}),
               "hello rank=2 local_rank=0 world_size=3 launcher=openmpi pid=7");
-    EXPECT_EQ(hello_for({{"PMI_RANK", "6"}, {"PMI_SIZE", "7"}}), "hello rank=6 world_size=7 launcher=mpich pid=7");
+    EXPECT_EQ(hello_for({{"PMI_RANK", "6"}, {"PMI_SIZE", "7"}}),
+              "hello rank=6 world_size=7 launcher=mpich pid=7");
     EXPECT_EQ(hello_for({}), "hello pid=7");
 }
 
@@ -164,11 +169,13 @@ TEST(ControlHello, ThePythonClientAgreesWithTheCppClient) {
         expected += hello_for(env) + "\n";
     }
     test::ProcessOptions options;
-    options.env = {{"PYTHONPATH", std::string(PROJECT_SOURCE_DIR) + "/python"}, {"PYTHONDONTWRITEBYTECODE", "1"}};
+    options.env = {{"PYTHONPATH", std::string(PROJECT_SOURCE_DIR) + "/python"},
+                   {"PYTHONDONTWRITEBYTECODE", "1"}};
     options.timeout_s = 20;
     std::string python;
     for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"})
-        if (::access((std::string(dir) + "/python3").c_str(), X_OK) == 0) python = std::string(dir) + "/python3";
+        if (::access((std::string(dir) + "/python3").c_str(), X_OK) == 0)
+            python = std::string(dir) + "/python3";
     if (python.empty()) GTEST_SKIP() << "python3 not found in /usr/bin, /usr/local/bin or /bin";
     auto result = test::run_process({python, "-c", script}, options);
     ASSERT_EQ(result.exit_code, 0) << result.err;

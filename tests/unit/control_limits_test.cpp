@@ -27,9 +27,9 @@ TEST(ControlLimits, BeginsBeyondTheOpenLimitAreDroppedWithTheirEnds) {
     EXPECT_FALSE(admit(limits, "begin p"));  // one too many
     EXPECT_FALSE(admit(limits, "begin q"));
     EXPECT_EQ(limits.dropped_phases(), 2u);
-    EXPECT_FALSE(admit(limits, "end q"));  // closes the dropped q
-    EXPECT_FALSE(admit(limits, "end p"));  // closes the dropped p, not an admitted one
-    EXPECT_TRUE(admit(limits, "end p"));   // the innermost admitted p
+    EXPECT_FALSE(admit(limits, "end q"));   // closes the dropped q
+    EXPECT_FALSE(admit(limits, "end p"));   // closes the dropped p, not an admitted one
+    EXPECT_TRUE(admit(limits, "end p"));    // the innermost admitted p
     EXPECT_TRUE(admit(limits, "begin r"));  // room again
     EXPECT_TRUE(admit(limits, "end r"));
     EXPECT_TRUE(admit(limits, "end nothing-open"));  // left to the recorder, which ignores it

@@ -14,20 +14,56 @@
 namespace joulecast {
 namespace {
 
-const std::vector<std::string> k_tokens = {
-    "begin", "end", "epoch", "meta", "metric", "hello", "t=", "t=123", "t=-1", "t=99999999999999999999",
-    "train", "samples=", "samples=9223372036854775807", "n=1", "k=v", "k=\"a b\"", "\"", "\\", "\\\"", "=",
-    " ", "  ", "\t", "\r", "\n", "\xff", "\xc3", "\xe2\x82", "x.y-z_", "rank=0", "loss=1e308", "nan", "\"\"",
-    "k=\"unterminated", "k=\"\\n\"", std::string(1, '\0')};
+const std::vector<std::string> k_tokens = {"begin",
+                                           "end",
+                                           "epoch",
+                                           "meta",
+                                           "metric",
+                                           "hello",
+                                           "t=",
+                                           "t=123",
+                                           "t=-1",
+                                           "t=99999999999999999999",
+                                           "train",
+                                           "samples=",
+                                           "samples=9223372036854775807",
+                                           "n=1",
+                                           "k=v",
+                                           "k=\"a b\"",
+                                           "\"",
+                                           "\\",
+                                           "\\\"",
+                                           "=",
+                                           " ",
+                                           "  ",
+                                           "\t",
+                                           "\r",
+                                           "\n",
+                                           "\xff",
+                                           "\xc3",
+                                           "\xe2\x82",
+                                           "x.y-z_",
+                                           "rank=0",
+                                           "loss=1e308",
+                                           "nan",
+                                           "\"\"",
+                                           "k=\"unterminated",
+                                           "k=\"\\n\"",
+                                           std::string(1, '\0')};
 
 std::string random_line(std::mt19937_64& rng) {
     std::string line;
     const int pieces = static_cast<int>(rng() % 12);
     for (int i = 0; i < pieces; ++i) {
         switch (rng() % 4) {
-            case 0: line += static_cast<char>(rng() % 256); break;
-            case 1: line += ' '; [[fallthrough]];
-            default: line += k_tokens[rng() % k_tokens.size()];
+            case 0:
+                line += static_cast<char>(rng() % 256);
+                break;
+            case 1:
+                line += ' ';
+                [[fallthrough]];
+            default:
+                line += k_tokens[rng() % k_tokens.size()];
         }
     }
     if (rng() % 50 == 0) line += std::string(k_max_control_line_bytes, 'a');

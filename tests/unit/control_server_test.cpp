@@ -416,8 +416,8 @@ TEST(ControlServer, RemovesOnlyTheDirectoriesOfDeadRunsAtStart) {
     test::TempDir base;
     const auto stale = leave_directory(base, "joulecast-Dead01", dead_pid());
     const auto stale_no_socket = leave_directory(base, "joulecast-Dead02", dead_pid(), false);
-    const auto alive = leave_directory(base, "joulecast-Alive1", getppid());   // a live owner
-    const auto foreign = leave_directory(base, "joulecast-NoOwnr", 0);         // not made by joulecast
+    const auto alive = leave_directory(base, "joulecast-Alive1", getppid());  // a live owner
+    const auto foreign = leave_directory(base, "joulecast-NoOwnr", 0);        // not made by joulecast
     const auto other_name = leave_directory(base, "joulecast-toolong", dead_pid());
     const auto extra = leave_directory(base, "joulecast-Extra1", dead_pid());
     base.write("joulecast-Extra1/user-file", "not ours");  // something we did not make: keep it all

@@ -25,7 +25,9 @@ std::string stat_line(pid_t pid, char state, long long start) {
     return line;
 }
 
-std::string stat_file(pid_t pid) { return std::to_string(pid) + "/stat"; }
+std::string stat_file(pid_t pid) {
+    return std::to_string(pid) + "/stat";
+}
 
 // A pid that existed and is gone: a child that exited and was reaped.
 pid_t reaped_pid() {

@@ -18,7 +18,7 @@ namespace {
 /// The lookup as it was before find() learnt to parse only the rows it needs: both tables parsed and indexed
 /// by normalised name up front. The oracle for the equivalence tests below.
 class IndexedTables {
-  public:
+public:
     IndexedTables(std::string_view tdp_csv, std::string_view cores_csv) {
         index(tdp_csv, "name", "tdp_w", nullptr, m_tdp);
         index(cores_csv, "Name", "TDP", "Cores", m_cores);
@@ -62,7 +62,7 @@ class IndexedTables {
         return best;
     }
 
-  private:
+private:
     using Index = std::unordered_map<std::string, CpuTdpMatch>;
     static void index(std::string_view csv, const char* name_column, const char* watts_column,
                       const char* cores_column, Index& out) {

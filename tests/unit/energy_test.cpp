@@ -37,7 +37,8 @@ TEST(EnergyAccounting, IntegratesConstantPowerExactly) {
 
 TEST(EnergyAccounting, ACounterThatGoesDownIsAResetNeverNegativeEnergy) {
     // 1000 -> 1100 (+100 J), down to 800 (a reset: nothing counted across it), 800 -> 850 (+50 J).
-    const std::vector<Reading> readings{{0, 0, 1000.0}, {s / 2, 0, 1100.0}, {s, 0, 800.0}, {3 * s / 2, 0, 850.0}};
+    const std::vector<Reading> readings{
+        {0, 0, 1000.0}, {s / 2, 0, 1100.0}, {s, 0, 800.0}, {3 * s / 2, 0, 850.0}};
     const std::vector<TraceChannel> channels{channel("nvml", "gpu0.energy", "gpu", "gpu0", Quantity::energy)};
     Timeline timeline(channels, readings);
     EXPECT_DOUBLE_EQ(timeline.energy(0, 3 * s / 2).total_j, 150.0);
@@ -168,12 +169,13 @@ TEST(EnergyAccounting, ModelledEnergyIsKeptApartFromMeasured) {
 }
 
 TEST(EnergyAccounting, ContainedZonesAreNotCountedTwice) {
-    std::vector<Reading> readings = {{0, 0, 0.0}, {s, 0, 50.0}, {0, 1, 0.0}, {s, 1, 30.0},
-                                     {0, 2, 0.0}, {s, 2, 8.0}};
-    Timeline timeline({channel("rapl", "package-0.energy", "cpu", "package-0", Quantity::energy),
-                       channel("rapl", "package-0.core.energy", "core", "package-0", Quantity::energy, false, false),
-                       channel("rapl", "package-0.dram.energy", "dram", "package-0", Quantity::energy)},
-                      readings);
+    std::vector<Reading> readings = {{0, 0, 0.0},  {s, 0, 50.0}, {0, 1, 0.0},
+                                     {s, 1, 30.0}, {0, 2, 0.0},  {s, 2, 8.0}};
+    Timeline timeline(
+        {channel("rapl", "package-0.energy", "cpu", "package-0", Quantity::energy),
+         channel("rapl", "package-0.core.energy", "core", "package-0", Quantity::energy, false, false),
+         channel("rapl", "package-0.dram.energy", "dram", "package-0", Quantity::energy)},
+        readings);
     WindowEnergy e = timeline.energy(0, s);
     EXPECT_DOUBLE_EQ(e.total_j, 58.0);
     EXPECT_DOUBLE_EQ(e.domain("cpu"), 50.0);

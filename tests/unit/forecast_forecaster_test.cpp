@@ -205,7 +205,8 @@ TEST(ForecastTotal, SubEpochWindowsFindAWarmupBurstInATwoEpochProfile) {
     const auto windows = windows_of({30.0, 30.0}, 2, 60.0);
     std::vector<Observation> epochs(2);
     for (std::size_t e = 0; e < 2; ++e) {
-        for (int k = 0; k < 10; ++k) epochs[e].energy_j += windows[e * 10 + static_cast<std::size_t>(k)].energy_j;
+        for (int k = 0; k < 10; ++k)
+            epochs[e].energy_j += windows[e * 10 + static_cast<std::size_t>(k)].energy_j;
         epochs[e].duration_s = 10.0;
     }
     auto f = forecast_total(epochs, ForecastTarget::epochs(50), {}, windows);
@@ -227,8 +228,8 @@ TEST(ForecastTotal, SubEpochWarmupIsOneSidedAndIgnoresEpochToEpochNoise) {
     // A first epoch that is entirely higher (no burst inside it) is epoch-to-epoch noise, not warm-up; a
     // first epoch starting LOW is never warm-up either.
     for (const double first_watts : {45.0, 10.0}) {
-        const auto windows =
-            windows_of({first_watts == 10.0 ? 30.0 : first_watts, 30.0}, first_watts == 10.0 ? 3 : 0, first_watts);
+        const auto windows = windows_of({first_watts == 10.0 ? 30.0 : first_watts, 30.0},
+                                        first_watts == 10.0 ? 3 : 0, first_watts);
         std::vector<Observation> epochs(2);
         for (std::size_t e = 0; e < 2; ++e) {
             for (int k = 0; k < 10; ++k)

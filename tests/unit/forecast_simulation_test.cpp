@@ -126,9 +126,9 @@ Job simulate(Scenario scenario, Draws& rng) {
 }
 
 struct Figures {
-    double coverage = 0;             // fraction of jobs whose true total lies in [low, high]
-    double median_error = 0;         // median |forecast − truth| / truth
-    double naive_median_error = 0;   // the same for the naive mean
+    double coverage = 0;               // fraction of jobs whose true total lies in [low, high]
+    double median_error = 0;           // median |forecast − truth| / truth
+    double naive_median_error = 0;     // the same for the naive mean
     double median_relative_width = 0;  // median (high − low) / truth
 };
 
@@ -141,7 +141,8 @@ Figures measure(Scenario scenario, int profile_epochs) {
         const Job job = simulate(scenario, rng);
         double truth = 0;
         for (const auto& o : job.epochs) truth += o.energy_j;
-        const auto profile = std::span<const Observation>(job.epochs).first(static_cast<std::size_t>(profile_epochs));
+        const auto profile =
+            std::span<const Observation>(job.epochs).first(static_cast<std::size_t>(profile_epochs));
         const auto target = ForecastTarget::epochs(job_epochs);
         const auto windows = std::span<const Observation>(job.windows)
                                  .first(static_cast<std::size_t>(profile_epochs * windows_per_epoch));

@@ -23,8 +23,10 @@ TEST(GpuSelection, UnsetVariablesSelectEveryGpu) {
 
 TEST(GpuSelection, CudaVisibleDevicesTakesIndicesUuidsAndPrefixesAndStopsAtAnInvalidEntry) {
     EXPECT_EQ(selected(gpu_selection_from_environment("0,2", nullptr)), (std::vector<unsigned>{0, 2}));
-    EXPECT_EQ(selected(gpu_selection_from_environment("GPU-bbbb2222-0000", nullptr)), (std::vector<unsigned>{1}));
-    EXPECT_EQ(selected(gpu_selection_from_environment(" GPU-cccc , 0", nullptr)), (std::vector<unsigned>{0, 2}));
+    EXPECT_EQ(selected(gpu_selection_from_environment("GPU-bbbb2222-0000", nullptr)),
+              (std::vector<unsigned>{1}));
+    EXPECT_EQ(selected(gpu_selection_from_environment(" GPU-cccc , 0", nullptr)),
+              (std::vector<unsigned>{0, 2}));
     // CUDA ignores everything from the first entry it cannot parse: here only GPU 1 is visible.
     EXPECT_EQ(selected(gpu_selection_from_environment("1,x,2", nullptr)), (std::vector<unsigned>{1}));
     // Empty: no GPU at all (and it wins over NVIDIA_VISIBLE_DEVICES).
@@ -37,7 +39,8 @@ TEST(GpuSelection, CudaVisibleDevicesTakesIndicesUuidsAndPrefixesAndStopsAtAnInv
 TEST(GpuSelection, NvidiaVisibleDevicesCountsOnlyForUuids) {
     EXPECT_TRUE(gpu_selection_from_environment(nullptr, "all").all);
     EXPECT_TRUE(gpu_selection_from_environment(nullptr, "0,1").all);  // a container's NVML sees only those
-    EXPECT_EQ(selected(gpu_selection_from_environment(nullptr, "GPU-aaaa1111-0000")), (std::vector<unsigned>{0}));
+    EXPECT_EQ(selected(gpu_selection_from_environment(nullptr, "GPU-aaaa1111-0000")),
+              (std::vector<unsigned>{0}));
 }
 
 TEST(GpuSelection, GpusOptionOverridesAndRejectsGarbage) {
@@ -48,7 +51,8 @@ TEST(GpuSelection, GpusOptionOverridesAndRejectsGarbage) {
     ASSERT_TRUE(listed.ok());
     EXPECT_EQ(selected(listed.value()), (std::vector<unsigned>{0, 2}));
     EXPECT_EQ(listed.value().origin, "--gpus 2,GPU-aaaa");
-    for (const char* bad : {"", "gpu0", "0,,1", "GPU-", "-1"}) EXPECT_FALSE(parse_gpus_option(bad, visible).ok()) << bad;
+    for (const char* bad : {"", "gpu0", "0,,1", "GPU-", "-1"})
+        EXPECT_FALSE(parse_gpus_option(bad, visible).ok()) << bad;
 }
 
 TEST(GpuSelection, ItemsThatNameNoGpuAreReportedButMigInstancesAreLeftToTheSensor) {

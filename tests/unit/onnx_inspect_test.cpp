@@ -203,7 +203,8 @@ TEST(OnnxInspect, AFixedBatchOfOneIsNeverLabelledAsTheGivenBatch) {
     EXPECT_EQ(s.batch, 1);
     EXPECT_EQ(s.macs, 110752);
     bool noted = false;
-    for (const auto& note : s.notes) noted = noted || note.find("--batch 4 does not apply") != std::string::npos;
+    for (const auto& note : s.notes)
+        noted = noted || note.find("--batch 4 does not apply") != std::string::npos;
     EXPECT_TRUE(noted);
     // A fixed batch of 2 is the batch the counts are for.
     auto two = small_cnn(2);

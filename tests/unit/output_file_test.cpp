@@ -92,7 +92,8 @@ TEST(OutputFile, AFifoIsWrittenAsAStreamAndStaysAFifo) {
         const int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
         char buffer[256];
         ssize_t n;
-        while ((n = read(fd, buffer, sizeof buffer)) > 0) received.append(buffer, static_cast<std::size_t>(n));
+        while ((n = read(fd, buffer, sizeof buffer)) > 0)
+            received.append(buffer, static_cast<std::size_t>(n));
         close(fd);
     });
     EXPECT_EQ(write_output_file(fifo.string(), text("t_s,value\n0,1\n")), "");

@@ -19,7 +19,7 @@ TEST(PhaseRecorder, NestedAndOverlappingPhasesEachGetTheirWindow) {
     PhaseRecorder recorder;
     recorder.begin(1 * s, "train");
     recorder.begin(2 * s, "eval");
-    recorder.begin(3 * s, "train");  // nested: a second train inside the first
+    recorder.begin(3 * s, "train");     // nested: a second train inside the first
     recorder.end(4 * s, "train", 100);  // closes the inner one
     recorder.end(5 * s, "train", 500);
     recorder.end(6 * s, "eval");  // overlaps the outer train's end

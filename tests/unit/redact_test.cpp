@@ -8,12 +8,12 @@ namespace {
 using Argv = std::vector<std::string>;
 
 TEST(Redact, MasksValuesOfArgumentsNamedLikeSecrets) {
-    const Argv argv = {"python3",      "train.py", "--api-token=abc123", "--password", "hunter2",
-                       "--epochs",     "3",        "WANDB_API_KEY=k-99", "--lr=0.1",   "--secret-file",
-                       "/run/secret",  "--keys",   "--verbose"};
+    const Argv argv = {"python3",     "train.py", "--api-token=abc123", "--password", "hunter2",
+                       "--epochs",    "3",        "WANDB_API_KEY=k-99", "--lr=0.1",   "--secret-file",
+                       "/run/secret", "--keys",   "--verbose"};
     auto out = redact_command(argv, default_redact_patterns());
-    const Argv expected = {"python3",  "train.py", "--api-token=***", "--password", "***",
-                           "--epochs", "3",        "WANDB_API_KEY=***", "--lr=0.1", "--secret-file",
+    const Argv expected = {"python3",  "train.py", "--api-token=***",   "--password", "***",
+                           "--epochs", "3",        "WANDB_API_KEY=***", "--lr=0.1",   "--secret-file",
                            "***",      "--keys",   "--verbose"};
     EXPECT_EQ(out.argv, expected);
     EXPECT_EQ(out.masked, 4);

@@ -49,7 +49,8 @@ Json document(const std::string& id, const std::string& model, double batch, dou
     r["meta"] = {{"model", model},
                  {"batch_size", std::to_string(static_cast<int>(batch))},
                  {"params", model == "cnn" ? "1000000" : "200000"}};
-    r["metrics"] = {{"accuracy", {{"last", accuracy}, {"series", Json::array({Json::array({9.0, accuracy})})}}}};
+    r["metrics"] = {
+        {"accuracy", {{"last", accuracy}, {"series", Json::array({Json::array({9.0, accuracy})})}}}};
     return r;
 }
 
@@ -60,8 +61,8 @@ RunResult run_of(const Json& document) {
     return std::move(run).value();
 }
 
-RunResult result(const std::string& id, const std::string& model, double batch, double train_j, double samples,
-                 double accuracy, int epochs = 4, const std::string& gpu_method = "counter") {
+RunResult result(const std::string& id, const std::string& model, double batch, double train_j,
+                 double samples, double accuracy, int epochs = 4, const std::string& gpu_method = "counter") {
     return run_of(document(id, model, batch, train_j, samples, accuracy, epochs, gpu_method));
 }
 
@@ -149,7 +150,7 @@ TEST(ReportData, CorrelationSectionIsASymmetricMatrixWithUnits) {
 
 TEST(ReportData, ForecastSectionComparesForecastAfterKEpochsWithTheMeasuredSum) {
     std::vector<RunResult> results = {result("a1", "cnn", 32, 100, 1000, 0.86, 5),
-                                 result("a2", "cnn", 128, 160, 4000, 0.87, 2)};
+                                      result("a2", "cnn", 128, 160, 4000, 0.87, 2)};
     auto s = forecast_section(results, 2);
     ASSERT_EQ(s["status"], "ok");
     ASSERT_EQ(s["runs"].size(), 1u);  // the two-epoch run has nothing left to forecast

@@ -98,9 +98,10 @@ TEST(RocmSensor, AFailingInitKeepsTheLibrarysStderrLinesInTheReasonNotOnTheTermi
     EXPECT_FALSE(availability.available);
     EXPECT_EQ(terminal, "");
     EXPECT_NE(availability.reason.find("rsmi_init failed"), std::string::npos) << availability.reason;
-    EXPECT_NE(availability.reason.find("the library said: Failed to open drm root directory /sys/class/drm.: No "
-                                       "such file or directory; Exception caught: rsmi_init."),
-              std::string::npos)
+    EXPECT_NE(
+        availability.reason.find("the library said: Failed to open drm root directory /sys/class/drm.: No "
+                                 "such file or directory; Exception caught: rsmi_init."),
+        std::string::npos)
         << availability.reason;
 }
 

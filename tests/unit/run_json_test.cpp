@@ -53,19 +53,64 @@ RunResult full_run() {
     r.mean_power_w = 744.1;
     r.peak_power_w = 812.3;
 
-    PhaseResult train{"train", 0.5, 10.25, 8000, {{"gpu", 7800}, {"cpu", 200}}, 60000, 8000.0 / 60000,
-                      0.97,    PhaseBoundary::interpolated, {{"lr", "0.1"}}, true, 7800, 200};
-    PhaseResult infer{"infer", 10.25, 12.0, 900, {{"gpu", 850}, {"cpu", 50}}, std::nullopt, std::nullopt,
-                      0.11,    PhaseBoundary::counter, {}, false, 850, 50};
+    PhaseResult train{"train",
+                      0.5,
+                      10.25,
+                      8000,
+                      {{"gpu", 7800}, {"cpu", 200}},
+                      60000,
+                      8000.0 / 60000,
+                      0.97,
+                      PhaseBoundary::interpolated,
+                      {{"lr", "0.1"}},
+                      true,
+                      7800,
+                      200};
+    PhaseResult infer{"infer",
+                      10.25,
+                      12.0,
+                      900,
+                      {{"gpu", 850}, {"cpu", 50}},
+                      std::nullopt,
+                      std::nullopt,
+                      0.11,
+                      PhaseBoundary::counter,
+                      {},
+                      false,
+                      850,
+                      50};
     r.phases = {train, infer};
     EpochResult epoch1{1, 0.5, 5.25, 4200, 30000, 0.14, {{"gpu", 4100}, {"cpu", 100}}, 4100, 100};
-    EpochResult epoch2{2, 5.25, 10.25, 3800, std::nullopt, std::nullopt, {{"gpu", 3700}, {"cpu", 100}}, 3700, 100};
+    EpochResult epoch2{2,    5.25, 10.25, 3800, std::nullopt, std::nullopt, {{"gpu", 3700}, {"cpu", 100}},
+                       3700, 100};
     r.epochs = {epoch1, epoch2};
     // Two ranks of a torchrun job; rank 1 never ended its phase.
-    PhaseResult train0{"train", 0.5, 10.0, 7900, {{"gpu", 7700}, {"cpu", 200}}, 30000, std::nullopt,
-                       0.96,    PhaseBoundary::counter, {{"lr", "0.1"}}, true, 7700, 200};
-    PhaseResult train1{"train", 0.75, 12.5, 8100, {{"gpu", 7900}, {"cpu", 200}}, std::nullopt, std::nullopt,
-                       0.98,    PhaseBoundary::integrated, {}, false, 7900, 200};
+    PhaseResult train0{"train",
+                       0.5,
+                       10.0,
+                       7900,
+                       {{"gpu", 7700}, {"cpu", 200}},
+                       30000,
+                       std::nullopt,
+                       0.96,
+                       PhaseBoundary::counter,
+                       {{"lr", "0.1"}},
+                       true,
+                       7700,
+                       200};
+    PhaseResult train1{"train",
+                       0.75,
+                       12.5,
+                       8100,
+                       {{"gpu", 7900}, {"cpu", 200}},
+                       std::nullopt,
+                       std::nullopt,
+                       0.98,
+                       PhaseBoundary::integrated,
+                       {},
+                       false,
+                       7900,
+                       200};
     EpochResult epoch0r{1, 0.5, 5.0, 4100, 15000, std::nullopt, {{"gpu", 4000}, {"cpu", 100}}, 4000, 100};
     r.ranks = {RankResult{0, 0, 2, 0, 4242, "torchrun", {train0}, {epoch0r}},
                RankResult{1, 1, 2, std::nullopt, 4243, "slurm", {train1}, {}}};
@@ -111,7 +156,8 @@ RunResult full_run() {
     r.forecast = f;
     r.control = {{"lines", 12}, {"accepted", 11}, {"malformed", 1}};
 
-    r.sensors = {{"nvml", true, true, "", "gpu", {"field 186"}}, {"rapl", false, false, "no powercap", "", {}}};
+    r.sensors = {{"nvml", true, true, "", "gpu", {"field 186"}},
+                 {"rapl", false, false, "no powercap", "", {}}};
     r.fallbacks = {"cpu: modelled from TDP"};
     r.problems = {{"nvml", "gpu0.power", 2, false, false}, {"nvml", "gpu0.clock", 0, true, false}};
     r.overhead = {0.012, 0.034, 12.6, 250, 0.1};
@@ -188,14 +234,17 @@ Json changed(const Json& value, const std::string& path) {
 TEST(RunJson, EveryWrittenValueIsReadBack) {
     // A value the writer puts in the document but the reader ignores is a field added to one direction
     // only: changing it would not change the run read back. Derived figures are the exception, listed here.
-    const std::set<std::string> derived = {
-        "/idle_power_w",           // idle.power_w
-        "/sources/0/errors",       // from problems
-        "/sources/1/errors",      "/sources/2/errors", "/sources/3/errors",
-        "/disagreements/0/relative",  // counter_j and integrated_j
-        "/carbon/samples",           // the run's samples
-        "/carbon/co2e_per_sample_g", "/metrics/accuracy/last", "/metrics/loss/last",
-        "/schema"};                  // /1 and /2 both read
+    const std::set<std::string> derived = {"/idle_power_w",      // idle.power_w
+                                           "/sources/0/errors",  // from problems
+                                           "/sources/1/errors",
+                                           "/sources/2/errors",
+                                           "/sources/3/errors",
+                                           "/disagreements/0/relative",  // counter_j and integrated_j
+                                           "/carbon/samples",            // the run's samples
+                                           "/carbon/co2e_per_sample_g",
+                                           "/metrics/accuracy/last",
+                                           "/metrics/loss/last",
+                                           "/schema"};  // /1 and /2 both read
     const Json written = to_json(full_run());
     std::vector<std::string> paths;
     leaves(written, "", paths);
@@ -210,7 +259,8 @@ TEST(RunJson, EveryWrittenValueIsReadBack) {
              path.ends_with("/co2e_g"));
         const Json::json_pointer pointer(path);
         // null and empty containers stand for absent values: nothing to change in place.
-        if (derived.count(path) || per_phase_derived || written[pointer].is_null() || written[pointer].empty())
+        if (derived.count(path) || per_phase_derived || written[pointer].is_null() ||
+            written[pointer].empty())
             continue;
         Json mutated = written;
         mutated[pointer] = changed(written[pointer], path);

@@ -35,7 +35,8 @@ TEST(Sampler, ConstantPowerGivesKnownEnergy) {
 }
 
 TEST(Sampler, EachChannelKeepsItsOwnCadence) {
-    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0", 200ms);
+    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0",
+                          200ms);
     sensor.probe();
     Sampler sampler({&sensor}, {20ms});
     sampler.start();
@@ -50,7 +51,8 @@ TEST(Sampler, EachChannelKeepsItsOwnCadence) {
 }
 
 TEST(Sampler, BoundaryReadsTheSlowCounterNow) {
-    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0", 10s);
+    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0",
+                          10s);
     sensor.probe();
     Sampler sampler({&sensor}, {20ms});
     sampler.start();
@@ -130,8 +132,8 @@ TEST(Sampler, BoundaryReadsFromManyThreadsKeepTheTraceInTimeOrder) {
         for (std::size_t i = 1; i < times.size(); ++i) EXPECT_LT(times[i - 1], times[i]);
         // Each boundary is the time of a reading in the trace.
         for (std::int64_t t : times)
-            EXPECT_TRUE(std::any_of(readings.begin(), readings.end(),
-                                    [&](const Reading& r) { return r.t_ns == t; }));
+            EXPECT_TRUE(
+                std::any_of(readings.begin(), readings.end(), [&](const Reading& r) { return r.t_ns == t; }));
     }
     EXPECT_GE(sampler.thread_cpu_s(), 0.0);
 }

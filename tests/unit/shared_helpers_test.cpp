@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/format.hpp"
 #include "core/args.hpp"
+#include "core/format.hpp"
 #include "core/text.hpp"
 #include "report/summary.hpp"
 #include "sensors/replay/replay_sensor.hpp"

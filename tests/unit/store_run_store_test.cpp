@@ -87,7 +87,17 @@ RunResult finished(const std::string& id) {
     train.energy_per_sample_j = 0.15;
     train.fields = {{"lr", "0.1"}};
     r.phases = {train};
-    r.epochs = {{1, 0.1, 0.8, 70, 500, 0.14}, {2, 0.8, 1.6, 80, 500, 0.16}};
+    auto epoch = [](long long n, double start_s, double end_s, double energy_j) {
+        EpochResult e;
+        e.n = n;
+        e.start_s = start_s;
+        e.end_s = end_s;
+        e.energy_j = energy_j;
+        e.samples = 500;
+        e.energy_per_sample_j = energy_j / 500;
+        return e;
+    };
+    r.epochs = {epoch(1, 0.1, 0.8, 70), epoch(2, 0.8, 1.6, 80)};
     r.training_energy_j = 150;
     r.meta = {{"model", "resnet18"}, {"batch_size", "128"}};
     r.metrics["accuracy"].points = {{0.8, 0.7}, {1.6, 0.9}};
@@ -166,7 +176,8 @@ TEST(StoreRunStore, BeginAppendFinishRoundTrip) {
     EXPECT_EQ(count(path, "SELECT count(*) FROM tags" + where + " AND key = 'team' AND value = 'vision'"), 1);
     EXPECT_EQ(count(path, "SELECT count(*) FROM tags" + where), 2);
     for (const char* table : {"phases", "epochs", "meta", "metrics"})
-        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 0)
+        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
+                  0)
             << table;
 
     // Finishing twice (e.g. a retried write) replaces rather than duplicates.
@@ -187,26 +198,33 @@ TEST(StoreRunStore, AVersion2StoreLosesItsUnreadTablesAndKeepsItsRuns) {
         sqlite::Database db(path);
         migrate(db, {store_migrations()[0], store_migrations()[1]});
         ASSERT_EQ(db.query_integer("PRAGMA user_version"), 2);
-        sqlite::Statement run(db.handle(),
-                              "INSERT INTO runs (id, name, status, command, started_at, started_unix, duration_s, "
-                              "exit_code, total_energy_j, result_json, updated_at) VALUES (?1, ?2, 'completed', "
-                              "'[]', ?3, 1795687200, 2.0, 0, 260, ?4, ?3)",
-                              path);
+        sqlite::Statement run(
+            db.handle(),
+            "INSERT INTO runs (id, name, status, command, started_at, started_unix, duration_s, "
+            "exit_code, total_energy_j, result_json, updated_at) VALUES (?1, ?2, 'completed', "
+            "'[]', ?3, 1795687200, 2.0, 0, 260, ?4, ?3)",
+            path);
         run.bind(1, result.id).bind(2, result.name).bind(3, result.started_at).bind(4, document.dump());
         run.run();
-        db.exec("INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
-                "('eeee000000000002', 'going', 'running', '2026-11-26T11:00:00Z', 1795690800, "
-                "'2026-11-26T11:00:00Z')");
-        db.exec("INSERT INTO markers (run_id, idx, t_ns, line) VALUES ('eeee000000000002', 0, 5, 'begin train')");
-        db.exec("INSERT INTO tags (run_id, key, value) VALUES ('eeee000000000001', 'team', 'vision'), "
-                "('eeee000000000001', 'sweep', 'b128')");
-        db.exec("INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, samples) VALUES "
-                "('eeee000000000001', 0, 'train', 0.1, 1.6, 150, 1000)");
-        db.exec("INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j) VALUES "
-                "('eeee000000000001', 0, 1, 0.1, 0.8, 70), ('eeee000000000001', 1, 2, 0.8, 1.6, 80)");
+        db.exec(
+            "INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
+            "('eeee000000000002', 'going', 'running', '2026-11-26T11:00:00Z', 1795690800, "
+            "'2026-11-26T11:00:00Z')");
+        db.exec(
+            "INSERT INTO markers (run_id, idx, t_ns, line) VALUES ('eeee000000000002', 0, 5, 'begin train')");
+        db.exec(
+            "INSERT INTO tags (run_id, key, value) VALUES ('eeee000000000001', 'team', 'vision'), "
+            "('eeee000000000001', 'sweep', 'b128')");
+        db.exec(
+            "INSERT INTO phases (run_id, idx, name, start_s, end_s, energy_j, samples) VALUES "
+            "('eeee000000000001', 0, 'train', 0.1, 1.6, 150, 1000)");
+        db.exec(
+            "INSERT INTO epochs (run_id, idx, n, start_s, end_s, energy_j) VALUES "
+            "('eeee000000000001', 0, 1, 0.1, 0.8, 70), ('eeee000000000001', 1, 2, 0.8, 1.6, 80)");
         db.exec("INSERT INTO meta (run_id, key, value) VALUES ('eeee000000000001', 'model', 'resnet18')");
-        db.exec("INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES "
-                "('eeee000000000001', 'accuracy', 0, 0.8, 0.7), ('eeee000000000001', 'accuracy', 1, 1.6, 0.9)");
+        db.exec(
+            "INSERT INTO metrics (run_id, name, idx, t_s, value) VALUES "
+            "('eeee000000000001', 'accuracy', 0, 0.8, 0.7), ('eeee000000000001', 'accuracy', 1, 1.6, 0.9)");
     }
     RunStore store(path);  // migrates
     EXPECT_EQ(count(path, "PRAGMA user_version"), 4);
@@ -214,11 +232,13 @@ TEST(StoreRunStore, AVersion2StoreLosesItsUnreadTablesAndKeepsItsRuns) {
     // Version 4: the runs of before belong to no job; their node is the host that wrote them.
     EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE job_id IS NULL AND node_rank IS NULL"), 2);
     for (const char* table : {"phases", "epochs", "meta", "metrics"})
-        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 0)
+        EXPECT_EQ(count(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
+                  0)
             << table;
     EXPECT_EQ(count(path, "SELECT count(*) FROM runs"), 2);
-    EXPECT_EQ(count(path, "SELECT count(*) FROM markers WHERE run_id = 'eeee000000000002' AND line = "
-                          "'begin train' AND t_ns = 5"),
+    EXPECT_EQ(count(path,
+                    "SELECT count(*) FROM markers WHERE run_id = 'eeee000000000002' AND line = "
+                    "'begin train' AND t_ns = 5"),
               1);
     EXPECT_EQ(count(path, "SELECT count(*) FROM tags WHERE run_id = 'eeee000000000001'"), 2);
     // The finished run reads back as the same RunResult, its phases and epochs from the result document.
@@ -246,8 +266,9 @@ TEST(StoreRunStore, JobNodeAndNodeRankAreStoredListedAndFiltered) {
     a.node_rank = 1;
     // Begun with the job known from the start: a run still going is found by its job too.
     store.begin_run(a, gpu_channels(), 0, getpid());
-    EXPECT_EQ(count(path, "SELECT count(*) FROM runs WHERE job_id = 'J7' AND node = 'node-a' AND node_rank = 1"),
-              1);
+    EXPECT_EQ(
+        count(path, "SELECT count(*) FROM runs WHERE job_id = 'J7' AND node = 'node-a' AND node_rank = 1"),
+        1);
     store.finish_run(a, to_json(a));
     RunResult b = finished("bbbb000000000002");  // no job
     store.finish_run(b, to_json(b));
@@ -472,11 +493,13 @@ TEST(StoreRunStore, APathThatIsNoRegularFileIsRefusedBeforeSqliteOpensIt) {
             RunStore store(path);
             ADD_FAILURE() << path << " was opened as a store";
         } catch (const StoreError& error) {
-            EXPECT_NE(std::string(error.what()).find("is not a regular file"), std::string::npos) << error.what();
+            EXPECT_NE(std::string(error.what()).find("is not a regular file"), std::string::npos)
+                << error.what();
         }
     }
     // Nothing was left beside the FIFO (SQLite's journal of a device went to /dev/null-journal).
-    for (const char* suffix : {"-journal", "-wal", "-shm"}) EXPECT_FALSE(std::filesystem::exists(fifo + suffix));
+    for (const char* suffix : {"-journal", "-wal", "-shm"})
+        EXPECT_FALSE(std::filesystem::exists(fifo + suffix));
     // A link whose target is missing is refused too; a link to a store file is a store.
     std::filesystem::create_symlink(dir.str() + "/missing.db", dir.str() + "/dangling.db");
     EXPECT_THROW(RunStore(dir.str() + "/dangling.db"), StoreError);
@@ -499,7 +522,8 @@ TEST(StoreRunStore, AStoreThatCannotBeWrittenCanStillBeReadNotWritten) {
     // Readable by others, writable by none but root (root writes anyway: the check runs as nobody).
     std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
     for (const char* suffix : {"", "-wal", "-shm"})
-        if (std::filesystem::exists(path + suffix)) std::filesystem::permissions(path + suffix, std::filesystem::perms(0644));
+        if (std::filesystem::exists(path + suffix))
+            std::filesystem::permissions(path + suffix, std::filesystem::perms(0644));
     const std::string outcome = test::run_unprivileged([&]() -> std::string {
         try {
             std::string out;
@@ -507,7 +531,8 @@ TEST(StoreRunStore, AStoreThatCannotBeWrittenCanStillBeReadNotWritten) {
                 RunStore writable(path);
                 out += "opened to write; ";
             } catch (const StoreError& error) {
-                if (std::string(error.what()).find("read-only") != std::string::npos) out += "write refused; ";
+                if (std::string(error.what()).find("read-only") != std::string::npos)
+                    out += "write refused; ";
             }
             auto store = open_store_to_read(path);
             out += "listed " + std::to_string(store->list(RunFilter{}).size());

@@ -65,7 +65,8 @@ TEST(StoreSchema, CreatesANewStoreWithParentFoldersInWalMode) {
             1)
             << table;
     for (const char* dropped : {"phases", "epochs", "meta", "metrics"})  // schema version 3 dropped them
-        EXPECT_EQ(raw_integer(path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + dropped + "'"),
+        EXPECT_EQ(raw_integer(
+                      path, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + dropped + "'"),
                   0)
             << dropped;
     sqlite::Database db(path);
@@ -226,9 +227,10 @@ TEST(StoreSchema, AVersion1StoreOpensKeepsItsRunsAndGainsTheMarkersTable) {
     {
         sqlite::Database db(path);
         migrate(db, {store_migrations().front()});
-        db.exec("INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
-                "('20260101T000000-old', 'old run', 'completed', '2026-01-01T00:00:00Z', 1767225600, "
-                "'2026-01-01T00:00:00Z')");
+        db.exec(
+            "INSERT INTO runs (id, name, status, started_at, started_unix, updated_at) VALUES "
+            "('20260101T000000-old', 'old run', 'completed', '2026-01-01T00:00:00Z', 1767225600, "
+            "'2026-01-01T00:00:00Z')");
         EXPECT_EQ(db.query_integer("PRAGMA user_version"), 1);
     }
     RunStore store(path);

@@ -177,7 +177,8 @@ TEST(StoreWriter, StoresMarkersOnItsPeriodAndHoldsOnlyThoseNotYetStored) {
     EXPECT_EQ(markers.waiting(), 0u);
     {
         StoreWriter writer(store, id, trace, origin, 50ms, &markers);
-        trace.append({{origin, 0, 100.0}, {origin + 1'000'000'000LL, 0, 100.0}, {origin + 2'000'000'000LL, 0, 100.0}});
+        trace.append(
+            {{origin, 0, 100.0}, {origin + 1'000'000'000LL, 0, 100.0}, {origin + 2'000'000'000LL, 0, 100.0}});
         markers.add(origin + 500'000'000LL, "begin train");
         markers.add(origin + 1'500'000'000LL, "epoch samples=5");
         markers.add(origin + 1'600'000'000LL, "meta model=toy");

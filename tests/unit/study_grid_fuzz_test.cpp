@@ -15,11 +15,29 @@
 namespace joulecast::study {
 namespace {
 
-const std::vector<std::string> k_tokens = {
-    "[", "]", "[[", "]]", "=", "\"", "'", "\"\"\"", "'''", "{", "}", ",", "#", "\n", " ", "\t", "\\", "\\u0000",
-    "1", "-1", "0", "1e999", "-1e999", "nan", "inf", "9223372036854775808", "1.5", "true", "false",
-    "1979-05-27T07:32:00Z", "[study]", "[grid]", "[command]", "models", "batch_sizes", "epochs", "repeats",
-    "order", "seed", "cooldown", "argv", "{batch_size}", "{", "mode = \"command\"", "\xff", "\xc3"};
+const std::vector<std::string> k_tokens = {"[",           "]",
+                                           "[[",          "]]",
+                                           "=",           "\"",
+                                           "'",           "\"\"\"",
+                                           "'''",         "{",
+                                           "}",           ",",
+                                           "#",           "\n",
+                                           " ",           "\t",
+                                           "\\",          "\\u0000",
+                                           "1",           "-1",
+                                           "0",           "1e999",
+                                           "-1e999",      "nan",
+                                           "inf",         "9223372036854775808",
+                                           "1.5",         "true",
+                                           "false",       "1979-05-27T07:32:00Z",
+                                           "[study]",     "[grid]",
+                                           "[command]",   "models",
+                                           "batch_sizes", "epochs",
+                                           "repeats",     "order",
+                                           "seed",        "cooldown",
+                                           "argv",        "{batch_size}",
+                                           "{",           "mode = \"command\"",
+                                           "\xff",        "\xc3"};
 
 std::string mutate(std::string text, std::mt19937_64& rng) {
     const int edits = 1 + static_cast<int>(rng() % 6);
@@ -29,7 +47,9 @@ std::string mutate(std::string text, std::mt19937_64& rng) {
             case 0:
                 if (!text.empty() && at < text.size()) text.erase(at, 1 + rng() % 8);
                 break;
-            case 1: text.insert(at, k_tokens[rng() % k_tokens.size()]); break;
+            case 1:
+                text.insert(at, k_tokens[rng() % k_tokens.size()]);
+                break;
             default:
                 if (at < text.size()) text[at] = static_cast<char>(rng() % 256);
         }

@@ -248,14 +248,15 @@ std::string sized_grid(int models, int batches, int threads, int repeats) {
             out += (i > 1 ? ", " : "") + (quoted ? "\"m" + std::to_string(i) + "\"" : std::to_string(i));
         return out + "]";
     };
-    return "[study]\nmode = \"command\"\nrepeats = " + std::to_string(repeats) + "\n[grid]\nmodels = " +
-           list(models, true) + "\nbatch_sizes = " + list(batches, false) + "\nthreads = " + list(threads, false) +
-           "\n[command]\nargv = [\"true\"]\n";
+    return "[study]\nmode = \"command\"\nrepeats = " + std::to_string(repeats) +
+           "\n[grid]\nmodels = " + list(models, true) + "\nbatch_sizes = " + list(batches, false) +
+           "\nthreads = " + list(threads, false) + "\n[command]\nargv = [\"true\"]\n";
 }
 
 TEST(StudyGrid, AGridTooLargeToPlanIsRefusedWithoutPlanningIt) {
     EXPECT_EQ(parse(sized_grid(100, 100, 10, 1)).configuration_count(), 100'000u);  // the limit itself
-    expect_error(sized_grid(100, 100, 10, 2), 4, "the grid plans more than 100000 runs (100 x 100 x 10 values, 2");
+    expect_error(sized_grid(100, 100, 10, 2), 4,
+                 "the grid plans more than 100000 runs (100 x 100 x 10 values, 2");
     expect_error(sized_grid(100, 100, 11, 1), 4, "split it into smaller studies");
     // 10^9 configurations: refused at once, where planning them ran out of memory.
     expect_error(sized_grid(1000, 1000, 1000, 1), 4, "more than 100000 runs");

@@ -175,11 +175,11 @@ optimizer = "adam"
 min_steps = 12
 )");
     auto runs = plan_runs(grid);
-    EXPECT_EQ(run_argv(grid, runs[0], "/opt/jc/joulecast-zoo"),
-              (std::vector<std::string>{"/opt/jc/joulecast-zoo", "train", "--model", "resnet18", "--dataset",
-                                        "synthetic", "--train-samples", "256", "--batch-size", "64", "--lr",
-                                        "0.05", "--precision", "bf16", "--optimizer", "adam",
-                                        "--min-steps", "12"}));
+    EXPECT_EQ(
+        run_argv(grid, runs[0], "/opt/jc/joulecast-zoo"),
+        (std::vector<std::string>{"/opt/jc/joulecast-zoo", "train", "--model", "resnet18", "--dataset",
+                                  "synthetic", "--train-samples", "256", "--batch-size", "64", "--lr", "0.05",
+                                  "--precision", "bf16", "--optimizer", "adam", "--min-steps", "12"}));
     EXPECT_TRUE(run_env(grid, runs[0]).empty());
 }
 
@@ -206,12 +206,14 @@ TEST(StudyPlan, TimeBoundIsRunsTimesLimitAndGracePlusIdleAndCooldowns) {
     grid.cooldown = std::chrono::seconds(3);
     const std::string bound = plan_time_bound(grid, 6);
     EXPECT_NE(bound.find("at most 1m18s"), std::string::npos) << bound;
-    EXPECT_NE(bound.find("6 runs x (2.000 s idle + 8.000 s time_limit + 0.500 s until SIGKILL)"), std::string::npos)
+    EXPECT_NE(bound.find("6 runs x (2.000 s idle + 8.000 s time_limit + 0.500 s until SIGKILL)"),
+              std::string::npos)
         << bound;
     EXPECT_NE(bound.find("5 x 3.000 s cool-down"), std::string::npos) << bound;
     // The calibration study's arithmetic: 60 x (8 + 0.5) s, nothing else.
     grid.idle = grid.cooldown = std::chrono::nanoseconds(0);
-    EXPECT_NE(plan_time_bound(grid, 60).find("at most 8m30s = 60 runs x (8.000 s time_limit"), std::string::npos);
+    EXPECT_NE(plan_time_bound(grid, 60).find("at most 8m30s = 60 runs x (8.000 s time_limit"),
+              std::string::npos);
     grid.time_limit = std::chrono::nanoseconds(0);
     EXPECT_NE(plan_time_bound(grid, 60).find("not bounded"), std::string::npos);
 }

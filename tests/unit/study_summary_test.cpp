@@ -27,10 +27,13 @@ RunResult result_of(const std::string& id, double train_j, long long train_sampl
     r.exit_code = status == "completed" ? 0 : 1;
     r.duration_s = 10;
     r.energy.total_j = train_j + infer_j + 5;
-    PhaseResult t1{"train", 0, 1, train_j / 2, {}, train_samples / 2, {}, 0, PhaseBoundary::counter, {}, true};
-    PhaseResult t2{"train", 1, 2,         train_j / 2, {},  train_samples - train_samples / 2,
-                   {},      0, PhaseBoundary::counter, {},          true};
-    PhaseResult inner{"train", 1.2, 1.5, 1, {}, 999, {}, 0, PhaseBoundary::counter, {}, true};  // nested: not counted
+    PhaseResult t1{"train", 0,   1, train_j / 2, {}, train_samples / 2, {}, 0, PhaseBoundary::counter,
+                   {},      true};
+    PhaseResult t2{
+        "train", 1,   2, train_j / 2, {}, train_samples - train_samples / 2, {}, 0, PhaseBoundary::counter,
+        {},      true};
+    PhaseResult inner{"train", 1.2, 1.5, 1, {}, 999, {}, 0, PhaseBoundary::counter,
+                      {},      true};  // nested: not counted
     PhaseResult in{"infer", 2, 3, infer_j, {}, infer_samples, {}, 0, PhaseBoundary::counter, {}, true};
     r.phases = {t1, t2, inner, in};
     r.training_energy_j = train_j;

@@ -13,9 +13,9 @@ namespace {
 const std::string fffd = "\xEF\xBF\xBD";
 
 TEST(Utf8, ValidTextIsKeptByteForByte) {
-    for (std::string text : {std::string(""), std::string("ascii k=v"), std::string("caf\xC3\xA9"),
-                             std::string("\xE2\x82\xAC 5"), std::string("\xF0\x9F\x94\x8B"),
-                             std::string("\xF4\x8F\xBF\xBF")}) {
+    for (std::string text :
+         {std::string(""), std::string("ascii k=v"), std::string("caf\xC3\xA9"),
+          std::string("\xE2\x82\xAC 5"), std::string("\xF0\x9F\x94\x8B"), std::string("\xF4\x8F\xBF\xBF")}) {
         EXPECT_TRUE(is_valid_utf8(text)) << text;
         EXPECT_EQ(repair_utf8(text), text);
     }
@@ -24,10 +24,14 @@ TEST(Utf8, ValidTextIsKeptByteForByte) {
 TEST(Utf8, StrayAndTruncatedBytesBecomeOneReplacementEach) {
     EXPECT_FALSE(is_valid_utf8("\xFF"));
     EXPECT_EQ(repair_utf8("\xFF"), fffd);
-    EXPECT_EQ(repair_utf8("a\xFF" "b"), "a" + fffd + "b");
+    EXPECT_EQ(repair_utf8("a\xFF"
+                          "b"),
+              "a" + fffd + "b");
     // A euro sign cut after two of its three bytes (a truncated write): one replacement for the pair.
     EXPECT_EQ(repair_utf8("x=\xE2\x82"), "x=" + fffd);
-    EXPECT_EQ(repair_utf8("\xE2\x82" "A"), fffd + "A");
+    EXPECT_EQ(repair_utf8("\xE2\x82"
+                          "A"),
+              fffd + "A");
     // A lone continuation byte, and two of them.
     EXPECT_EQ(repair_utf8("\x80\x80"), fffd + fffd);
 }

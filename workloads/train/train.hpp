@@ -49,7 +49,7 @@ struct TrainOptions {
     std::int64_t batch_size = 128;  ///< samples per step, also the inference batch
     std::int64_t epochs = 1;        ///< 0: inference only
     double learning_rate = 0.01;
-    double momentum = 0.9;          ///< SGD only
+    double momentum = 0.9;  ///< SGD only
     Optimizer optimizer = Optimizer::sgd;
     int threads = 0;  ///< intra-op threads (torch::set_num_threads); 0 keeps libtorch's default
     Precision precision = Precision::fp32;
@@ -97,8 +97,8 @@ struct JobReport {
 };
 
 /// One epoch over `data` in mini-batches (shuffled with `shuffle_generator` when options.shuffle), one
-/// optimiser step each. A final batch of a single sample is skipped (BatchNorm cannot train on one sample); `samples`
-/// counts what was trained on. The model must already be in options.precision.
+/// optimiser step each. A final batch of a single sample is skipped (BatchNorm cannot train on one sample);
+/// `samples` counts what was trained on. The model must already be in options.precision.
 EpochReport train_epoch(zoo::ZooModel& model, torch::optim::Optimizer& optimizer, const data::Dataset& data,
                         const TrainOptions& options, std::int64_t n, at::Generator& shuffle_generator);
 

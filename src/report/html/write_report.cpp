@@ -27,8 +27,9 @@ void write_report(const std::string& path, const ReportRequest& request, const s
 
     // Through the shared output rule: a regular file is replaced whole (a reader never sees half a page), a
     // symlink's target is written, a FIFO or device gets a stream, a directory is refused.
-    const std::string failure = write_output_file(
-        html, [&](std::ostream& file) { file.write(page.data(), static_cast<std::streamsize>(page.size())); });
+    const std::string failure = write_output_file(html, [&](std::ostream& file) {
+        file.write(page.data(), static_cast<std::streamsize>(page.size()));
+    });
     if (!failure.empty()) throw std::runtime_error("cannot write " + html + ": " + failure);
     std::error_code ec;
     const std::filesystem::path target(html);

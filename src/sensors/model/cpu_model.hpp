@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "sensors/model/cpu_tdp.hpp"
 #include "core/pread_file.hpp"
+#include "sensors/model/cpu_tdp.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -79,7 +79,7 @@ CpuTdpChoice choose_cpu_tdp(std::optional<double> override_w, const std::optiona
                             unsigned logical_cpus, unsigned packages, double default_watts_per_cpu);
 
 class CpuModelSensor : public Sensor {
-  public:
+public:
     /// proc_root: normally "/proc" (JOULECAST_PROC_ROOT). tdp_override_w: --cpu-tdp, whole machine, in watts.
     CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w);
 
@@ -98,7 +98,7 @@ class CpuModelSensor : public Sensor {
     /// The machine's TDP in watts chosen by probe().
     double tdp_w() const { return m_tdp_w; }
 
-  private:
+private:
     std::optional<CpuTimes> snapshot() const;
     /// snapshot(), or the one taken for the other channel this tick (see read()).
     std::optional<CpuTimes> snapshot_for(std::size_t channel);

@@ -49,7 +49,7 @@ std::string join(const std::vector<std::string>& words, std::size_t from, std::s
 /// A CSV text cut into the records parse_csv() would read, without parsing it: only the quoted fields are
 /// located (a newline inside one does not end its record), jumping from quote to quote.
 class CsvRecords {
-  public:
+public:
     explicit CsvRecords(std::string_view text) : m_text(text) {
         // parse_csv's rules: a quote opens a quoted field only at the start of a field (after ',', a line
         // end or the start of the text; '\r' is skipped); inside, "" is a quote and a lone quote closes it.
@@ -118,7 +118,7 @@ class CsvRecords {
 
     std::string_view text() const { return m_text; }
 
-  private:
+private:
     bool quoted(std::size_t at) const {
         auto after = std::upper_bound(m_quoted.begin(), m_quoted.end(), at,
                                       [](std::size_t value, const auto& span) { return value < span.first; });

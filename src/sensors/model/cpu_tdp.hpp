@@ -34,7 +34,7 @@ struct CpuTdpMatch {
 };
 
 class CpuTdpTables {
-  public:
+public:
     /// Two tables in the formats of data/cpu_tdp.csv (name,tdp_w) and data/cpu_tdp_cores.csv
     /// (Name,Cores,TDP), copied as text; rows are parsed when a lookup needs them. Rows with a missing or
     /// non-positive number are ignored. The first row of a normalised name wins.
@@ -55,13 +55,13 @@ class CpuTdpTables {
     /// Number of rows that median is taken over (parses the whole table too).
     std::size_t cores_rows() const;
 
-  private:
+private:
     CpuTdpTables() = default;
     std::string_view tdp_csv() const;
     std::string_view cores_csv() const;
 
-    bool m_builtin = false;       ///< the tables compiled into the binary (static, not copied)
-    std::string m_tdp_csv;        ///< otherwise the texts given to the constructor
+    bool m_builtin = false;  ///< the tables compiled into the binary (static, not copied)
+    std::string m_tdp_csv;   ///< otherwise the texts given to the constructor
     std::string m_cores_csv;
 };
 

@@ -26,7 +26,7 @@ std::optional<std::uint64_t> parse_meminfo_total_bytes(std::string_view meminfo_
 double modelled_dram_power_w(std::uint64_t memory_bytes);
 
 class DramModelSensor : public Sensor {
-  public:
+public:
     /// proc_root: normally "/proc" (JOULECAST_PROC_ROOT).
     explicit DramModelSensor(std::string proc_root);
 
@@ -40,7 +40,7 @@ class DramModelSensor : public Sensor {
 
     double power_w() const { return m_power_w; }
 
-  private:
+private:
     std::string m_proc_root;
     double m_power_w = 0;
     std::vector<Channel> m_channels;

@@ -1,5 +1,5 @@
-#include "core/format.hpp"
 #include "sensors/nvml/nvml_api.hpp"
+#include "core/format.hpp"
 
 #include <dlfcn.h>
 

@@ -196,10 +196,12 @@ Availability NvmlSensor::probe() {
         m_notes.push_back(m_selection.origin + " names '" + item + "', which NVML does not see");
     for (const auto& item : m_selection.items)
         if (starts_with(item, "MIG-"))
-            m_notes.push_back(item + " is a MIG instance: NVML gives energy per GPU, not per instance; select its "
-                                     "GPU (its index or GPU- UUID) to measure the whole GPU");
+            m_notes.push_back(item +
+                              " is a MIG instance: NVML gives energy per GPU, not per instance; select its "
+                              "GPU (its index or GPU- UUID) to measure the whole GPU");
     if (m_table.empty() && unselected > 0) {
-        std::string why = "none of NVML's " + std::to_string(count) + " GPU(s) is selected by " + m_selection.origin;
+        std::string why =
+            "none of NVML's " + std::to_string(count) + " GPU(s) is selected by " + m_selection.origin;
         clear();
         return Availability::no(why);
     }
@@ -214,8 +216,9 @@ Availability NvmlSensor::probe() {
 
 ReadStatus NvmlSensor::read(std::size_t channel, double& value) {
     if (!m_nvml) return ReadStatus::error;
-    return m_table.read(channel, value,
-                        [this](Gpu& gpu, Source source, double& out) { return read_source(gpu, source, out); });
+    return m_table.read(channel, value, [this](Gpu& gpu, Source source, double& out) {
+        return read_source(gpu, source, out);
+    });
 }
 
 ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {

@@ -247,7 +247,8 @@ Availability RaplSensor::probe() {
     for (const auto& channel : m_channels) has_package = has_package || channel.domain == "cpu";
     for (auto& channel : m_channels)
         if (channel.domain == "psys") channel.accounted = !has_package;
-    // Zones outside the totals are for information: once a second is enough (still far inside any wrap period).
+    // Zones outside the totals are for information: once a second is enough (still far inside any wrap
+    // period).
     for (auto& channel : m_channels)
         if (!channel.accounted) channel.min_period = std::chrono::milliseconds(1000);
 

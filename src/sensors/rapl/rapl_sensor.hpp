@@ -23,7 +23,7 @@
 namespace joulecast {
 
 class RaplSensor : public Sensor {
-  public:
+public:
     /// sysfs_root: normally "/sys" (JOULECAST_SYSFS_ROOT); tests point it at a fake tree.
     explicit RaplSensor(std::string sysfs_root);
 
@@ -37,7 +37,7 @@ class RaplSensor : public Sensor {
     /// Which zones were found, which channels they became, and which are excluded from totals and why.
     std::vector<std::string> notes() const override { return m_notes; }
 
-  private:
+private:
     struct Zone {
         PreadFile energy;  ///< <zone>/energy_uj, kept open
         WrapCounter counter{0};

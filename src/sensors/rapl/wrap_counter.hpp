@@ -11,7 +11,7 @@
 namespace joulecast {
 
 class WrapCounter {
-  public:
+public:
     /// max_range_uj: the zone's max_energy_range_uj; 0 when unknown or unreadable, in which case a decrease
     /// cannot be undone and is reported as an error instead.
     explicit WrapCounter(std::uint64_t max_range_uj) : m_max_range_uj(max_range_uj) {}
@@ -31,7 +31,7 @@ class WrapCounter {
     std::uint64_t errors() const { return m_errors; }  ///< readings rejected by update()
     std::uint64_t max_range_uj() const { return m_max_range_uj; }
 
-  private:
+private:
     std::uint64_t m_max_range_uj;
     std::uint64_t m_previous_uj = 0;
     std::uint64_t m_total_uj = 0;

@@ -12,8 +12,8 @@ namespace joulecast {
 namespace {
 
 std::optional<Quantity> parse_quantity(std::string_view text) {
-    for (auto q : {Quantity::energy, Quantity::power, Quantity::utilisation, Quantity::memory, Quantity::clock,
-                   Quantity::temperature, Quantity::power_limit})
+    for (auto q : {Quantity::energy, Quantity::power, Quantity::utilisation, Quantity::memory,
+                   Quantity::clock, Quantity::temperature, Quantity::power_limit})
         if (text == to_string(q)) return q;
     return std::nullopt;
 }
@@ -30,10 +30,11 @@ Availability ReplaySensor::probe() {
     for (const char* column : needed)
         if (table.column(column) < 0)
             return Availability::no(m_path + " is not a joulecast trace: column '" + column + "' is missing");
-    const int c_t = table.column("t_s"), c_channel = table.column("channel"), c_domain = table.column("domain"),
-              c_device = table.column("device"), c_quantity = table.column("quantity"),
-              c_behaviour = table.column("behaviour"), c_modelled = table.column("modelled"),
-              c_value = table.column("value"), c_sensor = table.column("sensor");
+    const int c_t = table.column("t_s"), c_channel = table.column("channel"),
+              c_domain = table.column("domain"), c_device = table.column("device"),
+              c_quantity = table.column("quantity"), c_behaviour = table.column("behaviour"),
+              c_modelled = table.column("modelled"), c_value = table.column("value"),
+              c_sensor = table.column("sensor");
 
     std::map<std::string, std::size_t> index;
     double first_t = 0;
@@ -74,7 +75,8 @@ Availability ReplaySensor::probe() {
         std::stable_sort(order.begin(), order.end(),
                          [&](std::size_t a, std::size_t b) { return series.t_s[a] < series.t_s[b]; });
         Series sorted;
-        const double origin = m_channels[c].behaviour == Behaviour::counter ? series.values[order.front()] : 0.0;
+        const double origin =
+            m_channels[c].behaviour == Behaviour::counter ? series.values[order.front()] : 0.0;
         for (auto i : order) {
             sorted.t_s.push_back(series.t_s[i] - first_t);
             sorted.values.push_back(series.values[i] - origin);
@@ -109,8 +111,8 @@ ReadStatus ReplaySensor::read(std::size_t channel, double& value) {
 }
 
 std::vector<std::string> ReplaySensor::notes() const {
-    return {"replaying " + std::to_string(m_channels.size()) + " channels over " + std::to_string(m_duration_s) +
-            " s from " + m_path};
+    return {"replaying " + std::to_string(m_channels.size()) + " channels over " +
+            std::to_string(m_duration_s) + " s from " + m_path};
 }
 
 std::vector<std::string> ReplaySensor::run_warnings(double ran_s) const {

@@ -1,7 +1,7 @@
 #pragma once
-// Plays back a recorded trace (the CSV that `joulecast run --trace` writes) as a live sensor: for tests, demos
-// and forecasting work on recorded runs. Time starts at probe(); values between two recorded readings are
-// interpolated linearly; after the last reading the last value holds.
+// Plays back a recorded trace (the CSV that `joulecast run --trace` writes) as a live sensor: for tests,
+// demos and forecasting work on recorded runs. Time starts at probe(); values between two recorded readings
+// are interpolated linearly; after the last reading the last value holds.
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,8 @@
 namespace joulecast {
 
 /// Columns of the trace CSV, in order. Shared by the writer (report/trace_csv) and the replay sensor.
-inline constexpr const char* trace_csv_header = "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value";
+inline constexpr const char* trace_csv_header =
+    "t_s,sensor,channel,domain,device,quantity,behaviour,modelled,unit,value";
 
 class ReplaySensor : public Sensor {
 public:

@@ -153,8 +153,9 @@ Availability RocmSensor::probe() {
 
 ReadStatus RocmSensor::read(std::size_t channel, double& value) {
     if (!m_rsmi) return ReadStatus::error;
-    return m_table.read(channel, value,
-                        [this](Gpu& gpu, Source source, double& out) { return read_source(gpu, source, out); });
+    return m_table.read(channel, value, [this](Gpu& gpu, Source source, double& out) {
+        return read_source(gpu, source, out);
+    });
 }
 
 ReadStatus RocmSensor::read_source(Gpu& gpu, Source source, double& value) {

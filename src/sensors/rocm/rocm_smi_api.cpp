@@ -22,8 +22,10 @@ struct NotFound<rsmi_status_t (*)(Args...)> {
 std::string one_line(const std::string& text) {
     std::string out;
     for (char c : text) {
-        if (c == '\n') out += "; ";
-        else if (c != '\r') out += c;
+        if (c == '\n')
+            out += "; ";
+        else if (c != '\r')
+            out += c;
     }
     return out;
 }
