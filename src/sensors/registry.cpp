@@ -105,7 +105,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     const ProbedSensor& hwmon = set.sensors.back();
     const bool hwmon_cpu = hwmon.used && measures_domain(*hwmon.sensor, "cpu");
 
-    auto cpu = probe(std::make_unique<CpuModelSensor>(config.proc_root, config.cpu_tdp_w));
+    // One read of /proc/stat per tick serves the CPU model and the job-cpu sensor.
+    auto proc_stat = std::make_shared<ProcStatCpu>(config.proc_root);
+    auto cpu = probe(std::make_unique<CpuModelSensor>(config.proc_root, config.cpu_tdp_w, proc_stat));
     if (rapl_cpu) {
         cpu.used = false;
         cpu.role = "not used: RAPL measures the CPU";
@@ -128,7 +130,7 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     }
     set.sensors.push_back(std::move(dram));
 
-    set.sensors.push_back(probe(std::make_unique<JobCpuSensor>(config.proc_root)));
+    set.sensors.push_back(probe(std::make_unique<JobCpuSensor>(config.proc_root, proc_stat)));
     set.sensors.back().role = "the job's share of busy CPU time, for its attributed CPU and DRAM energy";
     return set;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 
 #include "support/temp_dir.hpp"
@@ -246,6 +248,45 @@ TEST(CpuModel, ReadsTheRealProcWhenPresent) {
     ASSERT_EQ(sensor.read(1, value), ReadStatus::ok);
     EXPECT_GE(value, 0.0);
     EXPECT_LE(value, 100.0);
+}
+
+TEST(ProcStat, ReadersOfOneTickShareOneReadAndAReaderReadingAgainSeesTheFileAfresh) {
+    TempDir proc;
+    proc.write("stat", stat_text("100 0 0 900 0 0 0 0 0 0", 2));
+    ProcStatCpu stat(proc.str(), std::chrono::hours(1));  // a tick that lasts: every share is deterministic
+    const std::size_t a = stat.add_reader(), b = stat.add_reader(), c = stat.add_reader();
+    ASSERT_EQ(stat.open(), 0);
+    EXPECT_EQ(stat.read(a)->busy(), 100u);
+    proc.write("stat", stat_text("200 0 0 1800 0 0 0 0 0 0", 2));
+    EXPECT_EQ(stat.read(b)->busy(), 100u);  // a's snapshot, not read again
+    EXPECT_EQ(stat.read(c)->busy(), 100u);
+    EXPECT_EQ(stat.read(a)->busy(), 200u);  // a used it already: a fresh read
+    EXPECT_EQ(stat.read(b)->busy(), 200u);
+    EXPECT_EQ(stat.read(b)->total, 2000u);  // b again: afresh, same file
+
+    ProcStatCpu none(proc.str() + "/missing");
+    EXPECT_NE(none.open(), 0);
+    EXPECT_FALSE(none.read(none.add_reader()));
+}
+
+TEST(CpuModel, BothChannelsShareTheReaderGivenAndReadEvery200Ms) {
+    TempDir proc;
+    proc.write("stat", stat_text("0 0 0 1000 0 0 0 0 0 0", 2));
+    proc.write("cpuinfo", cpuinfo_text("", 2));
+    auto shared = std::make_shared<ProcStatCpu>(proc.str(), std::chrono::hours(1));
+    const std::size_t other = shared->add_reader();  // as the job-cpu sensor
+    CpuModelSensor sensor(proc.str(), 100.0, shared);
+    ASSERT_TRUE(sensor.probe().available);
+    EXPECT_EQ(sensor.channels()[0].min_period, std::chrono::milliseconds(200));
+    EXPECT_EQ(sensor.channels()[1].min_period, std::chrono::milliseconds(200));
+    proc.write("stat", stat_text("500 0 0 1500 0 0 0 0 0 0", 2));  // 1000 ticks, 500 busy
+    double value = -1;
+    ASSERT_EQ(sensor.read(0, value), ReadStatus::ok);
+    EXPECT_DOUBLE_EQ(value, 20.0 + 80.0 * 0.5);
+    proc.write("stat", stat_text("1500 0 0 1500 0 0 0 0 0 0", 2));
+    ASSERT_EQ(sensor.read(1, value), ReadStatus::ok);
+    EXPECT_DOUBLE_EQ(value, 50.0);                 // channel 0's snapshot of this tick
+    EXPECT_EQ(shared->read(other)->busy(), 500u);  // and the other sensor's
 }
 
 }  // namespace

@@ -127,24 +127,6 @@ std::uint64_t listed_descendant_ticks(const std::string& proc_root, std::vector<
     return total;
 }
 
-/// Busy ticks from /proc/stat text (its first line is enough).
-std::optional<std::uint64_t> parse_busy_ticks(std::string_view text) {
-    std::string_view line = text.substr(0, text.find('\n'));
-    if (!starts_with(line, "cpu ")) return std::nullopt;
-    line = line.substr(4);
-    std::uint64_t values[8];
-    std::size_t count = 0;
-    for (std::string_view word = next_word(line); !word.empty(); word = next_word(line)) {
-        auto value = parse_int(word);
-        if (!value || *value < 0) return std::nullopt;
-        if (count < 8) values[count] = static_cast<std::uint64_t>(*value);
-        ++count;
-    }
-    if (count < 8) return std::nullopt;
-    // user nice system idle iowait irq softirq steal: everything but idle and iowait (guest is inside user).
-    return values[0] + values[1] + values[2] + values[5] + values[6] + values[7];
-}
-
 }  // namespace
 
 std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root) {
@@ -185,27 +167,29 @@ std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, in
 std::optional<std::uint64_t> busy_cpu_ticks(const std::string& proc_root) {
     std::string text;
     if (!read_small_file(proc_root + "/stat", text)) return std::nullopt;
-    return parse_busy_ticks(text);
+    auto times = parse_proc_stat_cpu(text);
+    if (!times) return std::nullopt;
+    return times->busy();
 }
 
 std::optional<std::uint64_t> JobCpuSensor::read_busy_ticks() {
-    // The aggregate line comes first and is well under 512 bytes (as for the CPU model).
-    char buffer[512];
-    const long n = m_stat.read_from_start(buffer, sizeof buffer);
-    if (n <= 0) return std::nullopt;
-    return parse_busy_ticks(std::string_view(buffer, static_cast<std::size_t>(n)));
+    auto times = m_proc_stat->read(m_reader);
+    if (!times) return std::nullopt;
+    return times->busy();
 }
 
-JobCpuSensor::JobCpuSensor(std::string proc_root) : m_proc_root(std::move(proc_root)) {}
+JobCpuSensor::JobCpuSensor(std::string proc_root, std::shared_ptr<ProcStatCpu> proc_stat)
+    : m_proc_root(std::move(proc_root)), m_proc_stat(shared_or_own(std::move(proc_stat), m_proc_root)) {
+    m_reader = m_proc_stat->add_reader();
+}
 
 Availability JobCpuSensor::probe() {
     m_channels.clear();
     m_started = false;
-    m_stat.close();
     m_root_stat.close();
     m_root_children.close();
     m_open_root = 0;
-    auto busy = m_stat.open(m_proc_root + "/stat") == 0 ? read_busy_ticks() : std::nullopt;
+    auto busy = m_proc_stat->open() == 0 ? read_busy_ticks() : std::nullopt;
     if (!busy)
         return Availability::no("cannot measure the job's CPU share: " + m_proc_root +
                                 "/stat is missing or not in the expected format");
@@ -219,6 +203,7 @@ Availability JobCpuSensor::probe() {
     channel.behaviour = Behaviour::gauge;
     channel.accounted = false;
     // A scan of every /proc/PID/stat: five times a second bounds its cost and the last unattributed interval.
+    // The CPU model reads at the same rate, so that both use one read of /proc/stat (ProcStatCpu).
     channel.min_period = std::chrono::milliseconds(200);
     m_channels.push_back(channel);
     return Availability::yes();

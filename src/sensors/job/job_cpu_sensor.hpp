@@ -13,11 +13,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/pread_file.hpp"
+#include "sensors/proc_stat.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -32,7 +34,8 @@ class JobCpuSensor : public Sensor {
 public:
     static constexpr const char* share_channel = "job.cpu_share";
 
-    explicit JobCpuSensor(std::string proc_root);
+    /// proc_stat: the <proc_root>/stat reader shared with the CPU model (a private one when null).
+    explicit JobCpuSensor(std::string proc_root, std::shared_ptr<ProcStatCpu> proc_stat = nullptr);
 
     std::string_view name() const override { return "job-cpu"; }
     /// Unavailable when <proc_root>/stat cannot be read.
@@ -45,13 +48,14 @@ public:
     void set_root_pid(int pid) { m_root.store(pid); }
 
 private:
-    /// Busy ticks from the first line of <proc_root>/stat: one pread(2) of the descriptor kept open.
+    /// Busy ticks from the first line of <proc_root>/stat, through the shared reader.
     std::optional<std::uint64_t> read_busy_ticks();
     /// process_tree_ticks(proc_root, root), reading the root's own files through descriptors kept open.
     std::optional<std::uint64_t> read_job_ticks(int root);
 
     std::string m_proc_root;
-    PreadFile m_stat;
+    std::shared_ptr<ProcStatCpu> m_proc_stat;
+    std::size_t m_reader = 0;   ///< this sensor's reader id in m_proc_stat
     PreadFile m_root_stat;      ///< <proc_root>/ROOT/stat
     PreadFile m_root_children;  ///< <proc_root>/ROOT/task/ROOT/children
     int m_open_root = 0;        ///< the root those two were opened for

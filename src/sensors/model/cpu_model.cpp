@@ -7,7 +7,6 @@
 #include <cstring>
 #include <set>
 
-#include "core/clock.hpp"
 #include "core/format.hpp"
 #include "core/text.hpp"
 
@@ -24,35 +23,6 @@ std::string watts_text(double watts) {
 }
 
 }  // namespace
-
-std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text) {
-    // Called at every tick: words are taken as views, nothing is allocated.
-    while (!stat_text.empty()) {
-        const std::size_t newline = stat_text.find('\n');
-        std::string_view line = stat_text.substr(0, newline);
-        stat_text = newline == std::string_view::npos ? std::string_view{} : stat_text.substr(newline + 1);
-        if (!starts_with(line, "cpu ")) continue;
-        line = line.substr(4);
-        std::uint64_t fields[8] = {};
-        std::size_t count = 0;
-        while (!line.empty()) {
-            const std::size_t space = line.find(' ');
-            const std::string_view word = line.substr(0, space);
-            line = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
-            if (word.empty()) continue;
-            auto value = parse_int(word);
-            if (!value || *value < 0) return std::nullopt;
-            if (count < 8) fields[count] = static_cast<std::uint64_t>(*value);
-            ++count;
-        }
-        if (count < 4) return std::nullopt;
-        CpuTimes times;
-        for (std::size_t i = 0; i < std::min<std::size_t>(count, 8); ++i) times.total += fields[i];
-        times.idle = fields[3] + (count > 4 ? fields[4] : 0);
-        return times;
-    }
-    return std::nullopt;
-}
 
 unsigned count_stat_cpus(std::string_view stat_text) {
     unsigned count = 0;
@@ -126,19 +96,12 @@ CpuTdpChoice choose_cpu_tdp(std::optional<double> override_w, const std::optiona
                      std::to_string(logical_cpus) + " logical CPUs = " + watts_text(tdp) + " W"};
 }
 
-CpuModelSensor::CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w)
-    : m_proc_root(std::move(proc_root)), m_override_w(tdp_override_w) {}
-
-std::optional<CpuTimes> CpuModelSensor::snapshot() const {
-    // The aggregate line comes first and is well under 512 bytes; the rest of /proc/stat is not needed.
-    char buffer[512];
-    long n = m_stat.read_from_start(buffer, sizeof buffer);
-    if (n <= 0) return std::nullopt;
-    std::string_view text(buffer, static_cast<std::size_t>(n));
-    auto newline = text.find('\n');
-    if (newline == std::string_view::npos && static_cast<std::size_t>(n) == sizeof buffer)
-        return std::nullopt;
-    return parse_proc_stat_cpu(text.substr(0, newline));
+CpuModelSensor::CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w,
+                               std::shared_ptr<ProcStatCpu> proc_stat)
+    : m_proc_root(std::move(proc_root)),
+      m_override_w(tdp_override_w),
+      m_proc_stat(shared_or_own(std::move(proc_stat), m_proc_root)) {
+    for (auto& reader : m_readers) reader = m_proc_stat->add_reader();
 }
 
 Availability CpuModelSensor::probe() {
@@ -146,7 +109,6 @@ Availability CpuModelSensor::probe() {
     m_previous.clear();
     m_last_utilisation.clear();
     m_notes.clear();
-    m_stat.close();
 
     if (m_override_w && !(std::isfinite(*m_override_w) && *m_override_w > 0))
         return Availability::no("--cpu-tdp must be a positive number of watts, not " +
@@ -155,10 +117,10 @@ Availability CpuModelSensor::probe() {
     const std::string stat_path = m_proc_root + "/stat";
     auto stat_text = read_text_file(stat_path);
     if (!stat_text) return Availability::no("cannot model CPU power: " + stat_text.error());
-    if (int error = m_stat.open(stat_path); error != 0)
+    if (int error = m_proc_stat->open(); error != 0)
         return Availability::no("cannot model CPU power: cannot open " + stat_path + ": " +
                                 std::strerror(error));
-    auto first = snapshot();
+    auto first = m_proc_stat->read(m_readers[0]);
     if (!first) return Availability::no("cannot model CPU power: no aggregate \"cpu\" line in " + stat_path);
 
     const std::string cpuinfo_path = m_proc_root + "/cpuinfo";
@@ -181,8 +143,11 @@ Availability CpuModelSensor::probe() {
     power.quantity = Quantity::power;
     power.behaviour = Behaviour::gauge;
     power.modelled = true;
-    // Jiffies tick at 100 Hz: reading faster gives few ticks per interval and a jumpy utilisation.
-    power.min_period = std::chrono::milliseconds(100);
+    // Jiffies tick at 100 Hz: a 200 ms interval holds 20 per CPU, so utilisation moves in steps of 5% or less
+    // on a single CPU. Every 200 ms, as the job-cpu sensor, so that both use one read of /proc/stat (the
+    // costly part of a tick, see ProcStatCpu). The model is linear in utilisation, so its energy over a
+    // window does not depend on the interval: idle x time + (TDP - idle) x busy jiffies / jiffies per second.
+    power.min_period = std::chrono::milliseconds(200);
     Channel utilisation = power;
     utilisation.name = "cpu.utilisation";
     utilisation.quantity = Quantity::utilisation;
@@ -191,8 +156,6 @@ Availability CpuModelSensor::probe() {
     // Until a tick passes, report the average utilisation since boot rather than nothing.
     const double since_boot = utilisation_between(CpuTimes{}, *first).value_or(0.0);
     m_previous.assign(m_channels.size(), *first);
-    m_shared.reset();
-    m_used_shared.assign(m_channels.size(), true);
     m_last_utilisation.assign(m_channels.size(), since_boot);
 
     const double idle_w = cpu_idle_share * m_tdp_w;
@@ -215,25 +178,9 @@ Availability CpuModelSensor::probe() {
     return Availability::yes();
 }
 
-std::optional<CpuTimes> CpuModelSensor::snapshot_for(std::size_t channel) {
-    // Both channels are read in the same tick, microseconds apart: one read of /proc/stat serves them both
-    // (the kernel formats every CPU's and every interrupt's counts on each read, the costly part of a tick).
-    // A channel takes a new snapshot when it has used the current one already, or when that one is older than
-    // a millisecond, a tenth of a jiffy; so a channel read alone, or again, always sees the file afresh.
-    constexpr std::int64_t shared_for_ns = 1'000'000;
-    const std::int64_t now_ns = monotonic_ns();
-    if (!m_shared || m_used_shared[channel] || now_ns - m_shared_ns > shared_for_ns) {
-        m_shared = snapshot();
-        m_shared_ns = now_ns;
-        std::fill(m_used_shared.begin(), m_used_shared.end(), false);
-    }
-    m_used_shared[channel] = true;
-    return m_shared;
-}
-
 ReadStatus CpuModelSensor::read(std::size_t channel, double& value) {
     if (channel >= m_channels.size()) return ReadStatus::error;
-    auto now = snapshot_for(channel);
+    auto now = m_proc_stat->read(m_readers[channel]);
     if (!now) return ReadStatus::error;
     CpuTimes& previous = m_previous[channel];
     if (now->total < previous.total) {

@@ -15,13 +15,14 @@
 //  3. cpu_default_watts_per_cpu (the median TDP per core in cpu_tdp_cores.csv) × logical CPUs.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/pread_file.hpp"
 #include "sensors/model/cpu_tdp.hpp"
+#include "sensors/proc_stat.hpp"
 #include "sensors/sensor.hpp"
 
 namespace joulecast {
@@ -37,18 +38,6 @@ inline constexpr double cpu_idle_share = 0.20;
 /// computes it; a unit test recomputes it from the table, so a table update that moves it is noticed. Kept
 /// as a constant so that probing never parses the whole table.
 inline constexpr double cpu_default_watts_per_cpu = 40.0 / 3.0;
-
-/// Jiffies (USER_HZ ticks) from the aggregate "cpu" line of /proc/stat.
-struct CpuTimes {
-    /// user + nice + system + idle + iowait + irq + softirq + steal. guest and guest_nice are left out: the
-    /// kernel already counts them in user and nice.
-    std::uint64_t total = 0;
-    std::uint64_t idle = 0;  ///< idle + iowait: time no task ran
-    std::uint64_t busy() const { return total - idle; }
-};
-
-/// Parses the first "cpu " line of /proc/stat text; nullopt when absent or malformed (fewer than 4 fields).
-std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text);
 
 /// Number of "cpuN" lines in /proc/stat text: the logical CPUs online.
 unsigned count_stat_cpus(std::string_view stat_text);
@@ -81,16 +70,19 @@ CpuTdpChoice choose_cpu_tdp(std::optional<double> override_w, const std::optiona
 class CpuModelSensor : public Sensor {
 public:
     /// proc_root: normally "/proc" (JOULECAST_PROC_ROOT). tdp_override_w: --cpu-tdp, whole machine, in watts.
-    CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w);
+    /// proc_stat: the <proc_root>/stat reader shared with the job-cpu sensor (a private one when null).
+    CpuModelSensor(std::string proc_root, std::optional<double> tdp_override_w,
+                   std::shared_ptr<ProcStatCpu> proc_stat = nullptr);
 
     std::string_view name() const override { return "cpu-model"; }
     /// Unavailable when <proc_root>/stat cannot be read or the override is not a positive number.
     Availability probe() override;
     /// Channel 0 "cpu.power" (W, modelled); channel 1 "cpu.utilisation" (%, measured).
     const std::vector<Channel>& channels() const override { return m_channels; }
-    /// One pread(2) of <proc_root>/stat, shared by the two channels when read within 1 ms of each other (one
-    /// tick); each channel keeps its own previous snapshot, so the order and number of channels read per tick
-    /// does not matter. The first read compares with probe()'s snapshot.
+    /// One pread(2) of <proc_root>/stat, shared by the two channels (and the job-cpu sensor) when read within
+    /// 1 ms of each other (one tick; see ProcStatCpu); each channel keeps its own previous snapshot, so the
+    /// order and number of channels read per tick does not matter. The first read compares with probe()'s
+    /// snapshot. Both channels are read every 200 ms (see probe()).
     /// When no tick has passed since that channel's last read, the last value is returned again.
     ReadStatus read(std::size_t channel, double& value) override;
     std::vector<std::string> notes() const override { return m_notes; }
@@ -99,20 +91,14 @@ public:
     double tdp_w() const { return m_tdp_w; }
 
 private:
-    std::optional<CpuTimes> snapshot() const;
-    /// snapshot(), or the one taken for the other channel this tick (see read()).
-    std::optional<CpuTimes> snapshot_for(std::size_t channel);
-
     std::string m_proc_root;
     std::optional<double> m_override_w;
-    PreadFile m_stat;
+    std::shared_ptr<ProcStatCpu> m_proc_stat;
+    std::size_t m_readers[2] = {};  ///< per channel, its reader id in m_proc_stat
     double m_tdp_w = 0;
     std::vector<Channel> m_channels;
     std::vector<CpuTimes> m_previous;        ///< per channel
     std::vector<double> m_last_utilisation;  ///< per channel, 0..1
-    std::optional<CpuTimes> m_shared;        ///< the last snapshot taken
-    std::int64_t m_shared_ns = 0;            ///< when (CLOCK_MONOTONIC)
-    std::vector<bool> m_used_shared;         ///< per channel: has read() used m_shared already
     std::vector<std::string> m_notes;
 };
 
