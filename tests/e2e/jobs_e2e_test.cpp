@@ -141,6 +141,46 @@ TEST(JobsEndToEnd, ImportRefusesWhatIsNotAResultKeepsOneCopyAndTheJobSumsItsNode
     EXPECT_NE(none.err.find("no runs of job 'K'"), std::string::npos) << none.err;
 }
 
+TEST(JobsEndToEnd, ImportOfATruncatedResultIsRefusedWithTheReasonAndImportsNothing) {
+    TempDir dir;
+    auto ran = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--job", "J", "--no-store", "--json",
+                                  dir.str() + "/whole.json", "--", "sleep", "0.2"},
+                                 options(dir));
+    ASSERT_EQ(ran.exit_code, 0) << ran.err;
+    std::string text;
+    {
+        std::ifstream in(dir.path() / "whole.json");
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    ASSERT_GT(text.size(), 200u);
+    const std::string db = dir.str() + "/all.db";
+    // Cut at several places: inside the header, mid-way (inside strings, numbers, arrays), and just before
+    // the closing brace (the final newline alone is not a cut: the document is still whole without it).
+    const std::size_t last = text.find_last_of('}');
+    for (std::size_t size : {std::size_t{1}, std::size_t{40}, text.size() / 3, text.size() / 2,
+                             2 * text.size() / 3, last - 1, last}) {
+        SCOPED_TRACE("cut at " + std::to_string(size) + " of " + std::to_string(text.size()) + " bytes");
+        const auto cut = dir.write("cut.json", text.substr(0, size));
+        auto imported =
+            test::run_process({JOULECAST_BINARY, "runs", "--db", db, "import", cut.string()}, options(dir));
+        EXPECT_EQ(imported.exit_code, 1) << imported.out << imported.err;
+        EXPECT_NE(imported.out.find("0 imported, 0 already present, 1 refused"), std::string::npos)
+            << imported.out;
+        EXPECT_NE(imported.err.find("refused " + cut.string() + ": is cut short (truncated JSON, " +
+                                    std::to_string(size) + " bytes)"),
+                  std::string::npos)
+            << imported.err;
+    }
+    auto listed = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "list", "--json"}, options(dir));
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_EQ(Json::parse(listed.out).size(), 0u) << "nothing imported: " << listed.out;
+    // The whole document goes in: the refusals were the cuts, not the store.
+    auto whole = test::run_process(
+        {JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/whole.json"}, options(dir));
+    EXPECT_EQ(whole.exit_code, 0) << whole.err;
+    EXPECT_NE(whole.out.find("1 imported, 0 already present, 0 refused"), std::string::npos) << whole.out;
+}
+
 // One rank per node; rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
 const char* const ddp = R"(
 import os, time, joulecast, torch, torch.distributed as dist
