@@ -3,8 +3,8 @@
 //   measures, the other joins, in every round.
 // - A joined run whose measuring run is killed: it says so and exits with its own command's status.
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,10 +129,10 @@ TEST(NodeJoin, AJoinedRunWhoseMeasuringRunIsKilledSaysSoAndExitsWithItsCommandsS
     // The measuring run: its command outlives the test by little (sleep 4 is orphaned when it is killed).
     const int err_fd = ::open(leader_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ASSERT_GE(err_fd, 0);
-    const pid_t leader = test::start_process(
-        {JOULECAST_BINARY, "run", "--job", "D", "--db", dir.str() + "/node.db", "--json", dir.str() + "/d.json",
-         "--", "sleep", "4"},
-        o, err_fd);
+    const pid_t leader =
+        test::start_process({JOULECAST_BINARY, "run", "--job", "D", "--db", dir.str() + "/node.db", "--json",
+                             dir.str() + "/d.json", "--", "sleep", "4"},
+                            o, err_fd);
     ::close(err_fd);
     ASSERT_GT(leader, 0);
     // Wait for it to publish its control socket: then a second run of job D joins it.
@@ -164,7 +164,8 @@ TEST(NodeJoin, AJoinedRunWhoseMeasuringRunIsKilledSaysSoAndExitsWithItsCommandsS
     EXPECT_NE(joined.err.find("joined it"), std::string::npos) << joined.err;
     // Said when it happened and again at the end, with the measuring run's pid.
     const std::string pid = "(pid " + std::to_string(leader) + ")";
-    EXPECT_NE(joined.err.find(pid + " ended before this command: it was killed or crashed"), std::string::npos)
+    EXPECT_NE(joined.err.find(pid + " ended before this command: it was killed or crashed"),
+              std::string::npos)
         << joined.err;
     EXPECT_NE(joined.err.find("job D: the joulecast run measuring job D on this node " + pid +
                               " died before this command ended"),
