@@ -15,6 +15,7 @@ packages=(
     libtorch-dev zlib1g-dev dataset-fashion-mnist # model zoo (joulecast-zoo): libtorch, gzip, Fashion-MNIST
     libcpp-httplib-dev                        # joulecast-agent's HTTP server (`joulecast serve`)
     prometheus prometheus-pushgateway         # the agent's tests against a real Prometheus (and Pushgateway)
+    slurm-wlm munge                           # tests/slurm/slurm_test.sh: a one-node Slurm cluster
 )
 
 # The HTML report: its chart library comes from npm (web/, pinned in web/package-lock.json) and is compiled

@@ -562,35 +562,11 @@ Analysis analyze(std::vector<RunRow> rows, const Options& options) {
 }
 
 Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& options) {
-    std::vector<RunSummary> summaries = store.list(filter);
-    std::vector<RunRow> rows;
-    std::vector<std::string> warnings;
-    std::map<std::string, std::size_t> skipped;
-    for (const auto& s : summaries) {
-        if (!filter.status && !is_usable(s.status)) {
-            ++skipped[to_string(s.status)];
-            continue;
-        }
-        try {
-            auto result = store.get(s.id);
-            std::optional<StoredTrace> trace;
-            try {
-                trace = store.trace(s.id);
-            } catch (const StoreError& error) {
-                warnings.push_back("run " + s.id + ": readings unavailable (" + error.what() +
-                                   "): no utilisation");
-            }
-            rows.push_back(derive_row(result, trace ? &*trace : nullptr));
-        } catch (const StoreError& error) {
-            warnings.push_back("run " + s.id + " skipped: " + error.what());
-        }
-    }
-    Analysis a = analyze(std::move(rows), options);
-    for (const auto& [status, count] : skipped)
-        warnings.push_back(runs_text(count) + " with status " + status +
-                           " left out (only completed and profiled runs are analysed; choose with --status)");
-    if (summaries.empty()) warnings.push_back("no run in " + store.path() + " matches the filters");
-    a.warnings.insert(a.warnings.begin(), warnings.begin(), warnings.end());
+    AnalysisUnits units = load_units(store, filter, options.by_job);
+    Analysis a = analyze(std::move(units.rows), options);
+    a.jobs = units.jobs;
+    a.job_runs = units.job_runs;
+    a.warnings.insert(a.warnings.begin(), units.warnings.begin(), units.warnings.end());
     return a;
 }
 

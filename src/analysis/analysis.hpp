@@ -86,6 +86,9 @@ struct RunRow {
     std::map<std::string, std::string> tags;
     /// What was missing or assumed while deriving the row, e.g. "no accuracy metric".
     std::vector<std::string> notes;
+    /// A distributed job merged over its nodes by `--by-job` (id is then the job id), with `nodes` runs.
+    bool merged_job = false;
+    std::size_t nodes = 1;
 };
 
 /// Derives a row from a run (as RunStore::get returns it) and optionally its stored trace. Missing,
@@ -267,6 +270,8 @@ struct Options {
     /// A correlation guideline needs |ρ| ≥ max(min_abs_rho, 1.96 / sqrt(n − 1)) (≈ 5% significance).
     double min_abs_rho = 0.5;
     double min_batch_ratio = 1.1;  ///< a batch-size guideline needs worst/best ≥ this
+    /// Each distributed job is one row (load_units): its runs on every node merged (job_as_run).
+    bool by_job = false;
 };
 
 struct Analysis {
@@ -283,7 +288,26 @@ struct Analysis {
     EnergyMethod method;  ///< over all runs
     /// Anything the user must know: runs skipped, empty store, a single run, ...
     std::vector<std::string> warnings;
+    std::size_t jobs = 0;      ///< with options.by_job: rows that are merged jobs
+    std::size_t job_runs = 0;  ///< and the runs merged into them
 };
+
+/// What an analysis or the report covers, loaded from the store: one row per matching run, or with `by_job`
+/// one row per job (docs/distributed.md).
+///   by_job: a job is taken whole: when any of its runs matches the filters, all runs of that job id in the
+///   store (every node's) are merged into one row (merge_job, job_as_run; `nodes` says how many); runs
+///   without a job id stay rows of their own. A job with a run that is not usable (not completed or
+///   profiled, or not of the --status asked for) is left out with a warning: a part of a job is not the job.
+///   Utilisation is the mean of the nodes' weighted by their duration.
+struct AnalysisUnits {
+    std::vector<RunRow> rows;
+    std::vector<RunResult> results;  ///< parallel to rows (a merged job's is job_as_run's)
+    std::vector<std::string> warnings;
+    std::size_t runs_matched = 0;  ///< runs matching the filter, any status
+    std::size_t jobs = 0;          ///< rows that are merged jobs
+    std::size_t job_runs = 0;      ///< runs merged into those rows
+};
+AnalysisUnits load_units(RunStore& store, const RunFilter& filter, bool by_job);
 
 /// Analyses rows already derived. Never throws for bad or missing data: it gives partial results, warnings
 /// and withheld guidelines instead.
@@ -298,7 +322,9 @@ Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& 
 /// The whole analysis as JSON. Field names are the struct member names above; missing values are null.
 ///   schema: "joulecast.analysis/1"
 ///   options {inferences, per_configuration, min_runs_per_group, min_runs_for_driver, min_abs_rho,
-///            min_batch_ratio}
+///            min_batch_ratio, by_job}
+///   by_job {jobs, job_runs}                              only with options.by_job: rows that are merged
+///                                                        jobs (merged_job true) and the runs behind them
 ///   method {label, measured_share}                       every `method` below has this shape
 ///   warnings [text]
 ///   runs [to_json(RunRow)]

@@ -176,6 +176,8 @@ Json to_json(const RunRow& r) {
             {"training_method", to_json(r.training_method)},
             {"inference_method", to_json(r.inference_method)},
             {"tags", r.tags},
+            {"merged_job", r.merged_job},
+            {"nodes", r.nodes},
             {"notes", r.notes}};
 }
 
@@ -187,7 +189,9 @@ Json to_json(const Analysis& a) {
                     {"min_runs_per_group", a.options.min_runs_per_group},
                     {"min_runs_for_driver", a.options.min_runs_for_driver},
                     {"min_abs_rho", finite(a.options.min_abs_rho)},
-                    {"min_batch_ratio", finite(a.options.min_batch_ratio)}};
+                    {"min_batch_ratio", finite(a.options.min_batch_ratio)},
+                    {"by_job", a.options.by_job}};
+    if (a.options.by_job) j["by_job"] = {{"jobs", a.jobs}, {"job_runs", a.job_runs}};
     j["method"] = to_json(a.method);
     j["warnings"] = a.warnings;
     Json runs = Json::array();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -26,10 +27,12 @@ struct Accumulator {
 
 void add(Accumulator& a, double origin, double start_s, double end_s, double energy_j,
          const std::map<std::string, double>& domain_j, const std::optional<long long>& samples,
-         std::optional<double> co2e) {
+         std::optional<double> co2e, double measured_j, double modelled_j) {
     a.start_abs = std::min(a.start_abs, origin + start_s);
     a.end_abs = std::max(a.end_abs, origin + end_s);
     a.span.energy_j += energy_j;
+    a.span.measured_j += measured_j;
+    a.span.modelled_j += modelled_j;
     for (const auto& [domain, joules] : domain_j) a.span.domain_j[domain] += joules;
     if (samples)
         a.samples += *samples;
@@ -150,7 +153,7 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
                 a.first_seen = seen++;
             }
             add(a, origin, p->start_s, p->end_s, p->energy_j, p->domain_j, p->samples,
-                run.carbon ? std::optional<double>(p->co2e_g) : std::nullopt);
+                run.carbon ? std::optional<double>(p->co2e_g) : std::nullopt, p->measured_j, p->modelled_j);
         }
         for (const EpochResult& e : run.epochs) {
             Accumulator& a = epochs[e.n];
@@ -159,7 +162,8 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
                 a.span.n = e.n;
                 a.first_seen = seen++;
             }
-            add(a, origin, e.start_s, e.end_s, e.energy_j, e.domain_j, e.samples, co2e_of(run, e.energy_j));
+            add(a, origin, e.start_s, e.end_s, e.energy_j, e.domain_j, e.samples, co2e_of(run, e.energy_j),
+                e.measured_j, e.modelled_j);
         }
     }
     job.duration_s = latest_end - earliest;
@@ -182,6 +186,90 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
         return a.node < b.node;
     });
     return job;
+}
+
+RunResult job_as_run(const JobResult& job, const std::vector<RunResult>& runs) {
+    RunResult r;
+    r.id = job.job_id;
+    r.job_id = job.job_id;
+    r.job_source = "merged";
+    r.started_at = job.started_at;
+    r.duration_s = job.duration_s;
+    r.energy.total_j = job.energy_j;
+    r.energy.measured_j = job.measured_j;
+    r.energy.modelled_j = job.modelled_j;
+    r.energy.domain_j = job.domain_j;
+    r.mean_power_w = job.duration_s > 0 ? job.energy_j / job.duration_s : 0.0;
+    r.peak_power_w = std::numeric_limits<double>::quiet_NaN();
+    for (const JobSpan& s : job.phases) {
+        PhaseResult p;
+        p.name = s.name;
+        p.start_s = s.start_s;
+        p.end_s = s.end_s;
+        p.energy_j = s.energy_j;
+        p.domain_j = s.domain_j;
+        p.samples = s.samples;
+        p.energy_per_sample_j = s.energy_per_sample_j;
+        p.co2e_g = s.co2e_g.value_or(0);
+        p.measured_j = s.measured_j;
+        p.modelled_j = s.modelled_j;
+        r.phases.push_back(std::move(p));
+    }
+    for (const JobSpan& s : job.epochs) {
+        EpochResult e;
+        e.n = s.n.value_or(0);
+        e.start_s = s.start_s;
+        e.end_s = s.end_s;
+        e.energy_j = s.energy_j;
+        e.domain_j = s.domain_j;
+        e.samples = s.samples;
+        e.energy_per_sample_j = s.energy_per_sample_j;
+        e.measured_j = s.measured_j;
+        e.modelled_j = s.modelled_j;
+        r.epochs.push_back(std::move(e));
+    }
+    if (job.co2e_g) {
+        // Nodes may be in different regions: one effective intensity (PUE folded in) gives the summed CO2e.
+        CarbonResult carbon;
+        carbon.co2e_g = *job.co2e_g;
+        carbon.intensity_g_per_kwh = job.energy_j > 0 ? *job.co2e_g / (job.energy_j / 3.6e6) : 0.0;
+        carbon.intensity_source = "each node at its own intensity and PUE (job merged over its nodes)";
+        r.carbon = carbon;
+    }
+    // The runs in node-rank order (job.nodes is sorted so), for meta and metrics.
+    std::vector<const RunResult*> ordered;
+    for (const JobNode& n : job.nodes)
+        for (const RunResult& run : runs)
+            if (run.id == n.run_id) ordered.push_back(&run);
+    bool first = true;
+    for (const RunResult* run : ordered) {
+        auto add_energy = [](std::optional<double>& sum, const std::optional<double>& part) {
+            if (part) sum = sum.value_or(0) + *part;
+        };
+        add_energy(r.training_energy_j, run->training_energy_j);
+        add_energy(r.inference_energy_j, run->inference_energy_j);
+        r.gpus.insert(r.gpus.end(), run->gpus.begin(), run->gpus.end());
+        r.partial = r.partial || run->partial;
+        if (r.status == RunStatus::completed) r.status = run->status;
+        for (const auto& [key, value] : run->meta) r.meta.emplace(key, value);
+        for (const auto& [name, series] : run->metrics)
+            if (!series.points.empty()) r.metrics.emplace(name, series);
+        if (first) {
+            r.name = run->name;
+            r.host = run->host;
+            r.command = run->command;
+            r.tags = run->tags;
+            first = false;
+        } else {
+            for (auto it = r.tags.begin(); it != r.tags.end();) {
+                auto other = run->tags.find(it->first);
+                it = other == run->tags.end() || other->second != it->second ? r.tags.erase(it)
+                                                                             : std::next(it);
+            }
+        }
+    }
+    r.warnings = job.warnings;
+    return r;
 }
 
 nlohmann::ordered_json to_json(const JobResult& job) {

@@ -51,6 +51,8 @@ struct JobSpan {
     std::optional<double> energy_per_sample_j;
     std::optional<double> co2e_g;
     std::size_t nodes = 0;  ///< nodes that had this phase
+    double measured_j = 0;  ///< the part of energy_j from counters and integrated measured power
+    double modelled_j = 0;  ///< the part of energy_j from models
 };
 
 struct JobResult {
@@ -74,6 +76,15 @@ struct JobResult {
 /// Merges the runs of one job (one per node). Runs without a parsable `started_at` are aligned at the
 /// earliest start, with a warning. Throws std::invalid_argument for no runs.
 JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& runs);
+
+/// The job as one run, for `analyze --by-job` and `report --by-job` (docs/distributed.md): id and job id are
+/// the job's; energy, phases and epochs are merge_job's (sums over nodes, samples over all ranks, spans on
+/// the wall clock); E_tr and E_in are the nodes' sums; started_at and duration_s span the job; mean power
+/// is the job's energy over that span; peak power is unknown (NaN: the nodes' peaks need not coincide);
+/// gpus are every node's; meta and metrics come from the lowest node rank that has them (rank 0 usually
+/// reports them); tags are those all nodes share; status completed only when every node's is (else the
+/// first other); carbon summed when every node has it. `runs` must be the runs `job` was merged from.
+RunResult job_as_run(const JobResult& job, const std::vector<RunResult>& runs);
 
 /// Schema "joulecast.job/1" (docs/result-schema.md).
 nlohmann::ordered_json to_json(const JobResult& job);

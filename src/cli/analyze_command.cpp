@@ -18,7 +18,8 @@
 
 namespace joulecast::cli {
 
-const char* const analyze_usage = R"(usage: joulecast analyze [FILTERS] [--inferences N] [--per-run] [--json]
+const char* const analyze_usage =
+    R"(usage: joulecast analyze [FILTERS] [--by-job] [--inferences N] [--per-run] [--json]
 
 Analyses the stored runs: energy per sample per run and configuration (repeats averaged), what energy per
 sample and training energy depend on most (Spearman rank correlation), the correlation matrix, the
@@ -31,6 +32,7 @@ obtained: measured (counters, integrated measured power), modelled, or mixed.
 
 filters (as in 'joulecast runs list'):
   --study NAME     runs of one study (tag study=NAME)
+  --job ID         runs of one distributed job (each node's run; --by-job makes them one row)
   --name PATTERN   a glob (*, ?, [...]; case-sensitive) or else a case-insensitive substring of the name
   --tag K=V        runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
   --status S       running | completed | failed | interrupted | profiled (default: completed and profiled)
@@ -39,6 +41,10 @@ filters (as in 'joulecast runs list'):
   --limit N        at most the N newest runs
 
 options:
+  --by-job         each distributed job is one row: its runs on every node (all of them, when any matches
+                   the filters) merged as `jobs show` merges them -- energy summed over the nodes, samples
+                   over all ranks, E/sample = the job's energy / all its samples; runs without a job id stay
+                   rows of their own; a job with a node's run not completed is left out, with a warning
   --inferences N   deployment volume for the inference share: lifetime energy = E_tr + N x inference energy
                    per sample (default 1000000; 1e6, 250k, 2M, 1G also work)
   --per-run        Pareto front and inference share per run instead of per configuration
@@ -139,7 +145,9 @@ std::string abbreviation(const std::string& variable) {
 
 void print_runs(std::ostream& out, const Analysis& a, bool several_devices) {
     const std::size_t shown = std::min<std::size_t>(a.runs.size(), 30);
-    section(out, "Runs (" + std::to_string(a.runs.size()) + ")");
+    section(out, a.options.by_job ? "Jobs and runs (" + std::to_string(a.runs.size()) +
+                                        "; a job's id is its job id, its nodes' runs merged)"
+                                  : "Runs (" + std::to_string(a.runs.size()) + ")");
     std::vector<std::string> header = {"id", "model"};
     if (several_devices) header.push_back("device");
     for (const char* h :
@@ -148,7 +156,10 @@ void print_runs(std::ostream& out, const Analysis& a, bool several_devices) {
     Table table(header, several_devices ? "lllrrlrrrrrl" : "llrrlrrrrrl");
     for (std::size_t i = 0; i < shown; ++i) {
         const RunRow& r = a.runs[i];
-        std::vector<std::string> row = {short_id(r.id), r.model};
+        std::vector<std::string> row = {
+            r.merged_job ? r.id + " (" + std::to_string(r.nodes) + (r.nodes == 1 ? " node)" : " nodes)")
+                         : short_id(r.id),
+            r.model};
         if (several_devices) row.push_back(r.device);
         row.push_back(num(r.batch_size, 6));
         row.push_back(joules(r.energy_per_sample_j));
@@ -326,11 +337,16 @@ void print_guidelines(std::ostream& out, const Analysis& a) {
 void print_analysis(std::ostream& out, const Analysis& a, const std::string& store_path) {
     std::set<std::string> devices;
     for (const auto& r : a.runs) devices.insert(r.device);
-    out << "joulecast analyze: " << a.runs.size() << (a.runs.size() == 1 ? " run" : " runs") << " in "
-        << a.configurations.size() << (a.configurations.size() == 1 ? " configuration" : " configurations")
-        << " from " << store_path;
+    const char* unit = a.options.by_job ? (a.runs.size() == 1 ? " job or run" : " jobs and runs")
+                                        : (a.runs.size() == 1 ? " run" : " runs");
+    out << "joulecast analyze: " << a.runs.size() << unit << " in " << a.configurations.size()
+        << (a.configurations.size() == 1 ? " configuration" : " configurations") << " from " << store_path;
     if (devices.size() == 1) out << " on " << *devices.begin();
     out << "; energy " << method_text(a.method) << '\n';
+    if (a.options.by_job)
+        out << "  by job: " << a.jobs << (a.jobs == 1 ? " job" : " jobs") << " merged from " << a.job_runs
+            << (a.job_runs == 1 ? " run" : " runs")
+            << " (energy summed over nodes, samples over all ranks); runs without a job id stay alone\n";
     for (const auto& w : a.warnings) out << "  warning: " << w << '\n';
     if (a.runs.empty()) return;
     print_runs(out, a, devices.size() > 1);
@@ -355,6 +371,8 @@ int analyze_command(const std::vector<std::string>& arguments) {
         if (args.value("--db", db) || filter_option(args, filter)) continue;
         if (args.flag("--json")) {
             json = true;
+        } else if (args.flag("--by-job")) {
+            options.by_job = true;
         } else if (args.flag("--per-run")) {
             options.per_configuration = false;
         } else if (args.value("--inferences", text)) {

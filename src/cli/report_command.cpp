@@ -16,7 +16,7 @@
 namespace joulecast::cli {
 
 const char* const report_usage =
-    R"(usage: joulecast report [--db PATH] [--html FILE] [FILTERS] [--run ID] [--inferences N]
+    R"(usage: joulecast report [--db PATH] [--html FILE] [FILTERS] [--by-job] [--run ID] [--inferences N]
 
 Writes one self-contained HTML page about the runs in the store: it embeds its chart library and data, so
 it opens in any browser without network. Charts: power over time of one run per domain with its phases;
@@ -29,11 +29,14 @@ options:
   --html FILE          where to write the page (default joulecast-report.html)
   --run ID             the run whose power over time is drawn (id or unique prefix; default: the latest
                        matching run with phases)
+  --by-job             each distributed job is one unit of the analysis charts: its runs on every node
+                       merged (as in `joulecast analyze --by-job`); the timeline stays one node's run
   --inferences N       deployment volume for the inference share (default 1000000; 250k, 2M also work)
   --forecast-epochs K  the backtest forecasts each run from its first K epochs (default 2)
 
 filters (which runs the analysis charts cover; default: every completed or profiled run):
   --study NAME         runs of the study NAME (tag study=NAME)
+  --job ID             runs of one distributed job (each node's run; --by-job makes them one unit)
   --name PATTERN       a glob (*, ?, [...]) or else a case-insensitive substring of the run's name
   --tag K=V            runs tagged K=V; repeatable, all must match (--tag K: runs with tag K)
   --status S           runs with status S (running | completed | failed | interrupted | profiled)
@@ -63,6 +66,11 @@ int report_command(const std::vector<std::string>& raw) {
     while (!args.done()) {
         if (args.value("--db", db)) continue;
         if (args.value("--html", html) || args.value("--run", request.run_id)) continue;
+        if (args.flag("--by-job")) {
+            request.by_job = true;
+            filter_text += std::string(filter_text.empty() ? "" : " ") + "--by-job";
+            continue;
+        }
         if (args.value("--inferences", text)) {
             request.options.inferences = inferences_option(text);
             continue;

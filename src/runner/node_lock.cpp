@@ -120,7 +120,7 @@ void NodeMembership::publish(const std::string& socket_path) {
     const std::string temporary = m_socket_file + ".tmp";
     {
         std::ofstream out(temporary, std::ios::trunc);
-        out << socket_path << '\n';
+        out << socket_path << '\n' << ::getpid() << '\n';
     }
     ::rename(temporary.c_str(), m_socket_file.c_str());  // whole or absent for a reader
 }
@@ -134,6 +134,24 @@ std::optional<std::string> NodeMembership::leader_socket(std::chrono::millisecon
         if (std::chrono::steady_clock::now() >= until) return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+std::optional<long> NodeMembership::leader_pid() const {
+    std::ifstream in(m_socket_file);
+    std::string path;
+    long pid = 0;
+    if (in && std::getline(in, path) && in >> pid && pid > 0) return pid;
+    return std::nullopt;
+}
+
+bool NodeMembership::leader_alive() const {
+    if (m_leader || m_lock_fd < 0) return m_leader;
+    // A shared lock is granted only when no run holds the exclusive one; it is let go at once.
+    if (lock(m_lock_fd, LOCK_SH | LOCK_NB) == 0) {
+        lock(m_lock_fd, LOCK_UN);
+        return false;
+    }
+    return true;
 }
 
 bool NodeMembership::wait_for_joiners(std::ostream* log) {

@@ -5,7 +5,7 @@
 //   joulecast-job-<uid>-<id>.lock     held exclusively by the measuring run for its whole life;
 //   joulecast-job-<uid>-<id>.members  held shared by each joined run while its command runs; the measuring
 //                                     run takes it exclusively before it stops, so it waits for them;
-//   joulecast-job-<uid>-<id>.socket   the measuring run's control socket path.
+//   joulecast-job-<uid>-<id>.socket   the measuring run's control socket path and its pid, one a line.
 // A run that fails to take the lock takes `members` shared, then tries the lock again: when it now succeeds
 // the measuring run has ended (it releases the lock only after `members`), and this one measures instead.
 
@@ -34,6 +34,12 @@ public:
     /// Joiner: the measuring run's control socket (waits up to `timeout` for it to be published); none when
     /// it was not.
     std::optional<std::string> leader_socket(std::chrono::milliseconds timeout) const;
+    /// Joiner: the pid of the measuring run, as it published it with its socket; none when unknown.
+    std::optional<long> leader_pid() const;
+    /// Joiner: whether the measuring run still holds the job's lock. False once it has let it go: it ended
+    /// without waiting for this run (it waits for joined runs when it stops normally), so it was killed or
+    /// crashed. Never blocks.
+    bool leader_alive() const;
     /// Leader: waits until every joined run's command has ended. True when some had not yet (it waited).
     bool wait_for_joiners(std::ostream* log);
 

@@ -125,10 +125,16 @@ private:
 }  // namespace
 
 /// Runs the command as a client of the run that measures the job on this node: its clients connect to that
-/// run's control socket (their hello names their rank), and the exit status is the command's.
-RunOutcome join_measurement(const RunSpec& spec, const std::string& socket, std::ostream& log) {
+/// run's control socket (their hello names their rank), and the exit status is the command's. While the
+/// command runs, a thread watches the measuring run's lock: when that run dies first (killed, crashed), this
+/// says so at once and again when the command ends, and the command runs on.
+RunOutcome join_measurement(const RunSpec& spec, const std::string& job_id, const NodeMembership& membership,
+                            const std::string& socket, std::ostream& log) {
     std::map<std::string, std::string> env = spec.env;
     env["JOULECAST_SOCKET"] = socket;
+    const std::optional<long> leader_pid = membership.leader_pid();
+    const std::string measurer = "the joulecast run measuring job " + job_id + " on this node" +
+                                 (leader_pid ? " (pid " + std::to_string(*leader_pid) + ")" : std::string());
     SignalForwarder forwarder;
     RunOutcome outcome;
     outcome.joined = true;
@@ -139,8 +145,33 @@ RunOutcome join_measurement(const RunSpec& spec, const std::string& socket, std:
         return outcome;
     }
     forwarder.forward_to(child->pid());
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    bool leader_lost = false;
+    std::thread watcher([&] {
+        std::unique_lock<std::mutex> lock(mutex);
+        while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
+            if (membership.leader_alive()) continue;
+            leader_lost = true;
+            log << "joulecast: " << measurer
+                << " ended before this command: it was killed or crashed, so this command's phases from now "
+                   "on are not measured; the command runs on\n";
+            return;
+        }
+    });
     outcome.exit_code = child->wait();
     forwarder.forward_to(0);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        done = true;
+    }
+    cv.notify_all();
+    watcher.join();
+    if (leader_lost)
+        log << "joulecast: job " << job_id << ": " << measurer
+            << " died before this command ended: its result, if any, is incomplete; exit status "
+            << outcome.exit_code << " is the command's\n";
     return outcome;
 }
 
@@ -164,7 +195,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
                         log << "joulecast: job " << job.job_id
                             << " is measured on this node by another joulecast run: joined it (its result "
                                "has this command's phases)\n";
-                    return join_measurement(spec, *socket, log);
+                    return join_measurement(spec, job.job_id, *membership, *socket, log);
                 }
                 early_warnings.push_back("the run measuring job " + job.job_id +
                                          " on this node published no control socket: measured alone");

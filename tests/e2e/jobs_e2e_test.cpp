@@ -141,6 +141,146 @@ TEST(JobsEndToEnd, ImportRefusesWhatIsNotAResultKeepsOneCopyAndTheJobSumsItsNode
     EXPECT_NE(none.err.find("no runs of job 'K'"), std::string::npos) << none.err;
 }
 
+TEST(JobsEndToEnd, ImportOfATruncatedResultIsRefusedWithTheReasonAndImportsNothing) {
+    TempDir dir;
+    auto ran = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--job", "J", "--no-store", "--json",
+                                  dir.str() + "/whole.json", "--", "sleep", "0.2"},
+                                 options(dir));
+    ASSERT_EQ(ran.exit_code, 0) << ran.err;
+    std::string text;
+    {
+        std::ifstream in(dir.path() / "whole.json");
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    ASSERT_GT(text.size(), 200u);
+    const std::string db = dir.str() + "/all.db";
+    // Cut at several places: inside the header, mid-way (inside strings, numbers, arrays), and just before
+    // the closing brace (the final newline alone is not a cut: the document is still whole without it).
+    const std::size_t last = text.find_last_of('}');
+    for (std::size_t size : {std::size_t{1}, std::size_t{40}, text.size() / 3, text.size() / 2,
+                             2 * text.size() / 3, last - 1, last}) {
+        SCOPED_TRACE("cut at " + std::to_string(size) + " of " + std::to_string(text.size()) + " bytes");
+        const auto cut = dir.write("cut.json", text.substr(0, size));
+        auto imported =
+            test::run_process({JOULECAST_BINARY, "runs", "--db", db, "import", cut.string()}, options(dir));
+        EXPECT_EQ(imported.exit_code, 1) << imported.out << imported.err;
+        EXPECT_NE(imported.out.find("0 imported, 0 already present, 1 refused"), std::string::npos)
+            << imported.out;
+        EXPECT_NE(imported.err.find("refused " + cut.string() + ": is cut short (truncated JSON, " +
+                                    std::to_string(size) + " bytes)"),
+                  std::string::npos)
+            << imported.err;
+    }
+    auto listed = test::run_process({JOULECAST_BINARY, "runs", "--db", db, "list", "--json"}, options(dir));
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_EQ(Json::parse(listed.out).size(), 0u) << "nothing imported: " << listed.out;
+    // The whole document goes in: the refusals were the cuts, not the store.
+    auto whole = test::run_process(
+        {JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/whole.json"}, options(dir));
+    EXPECT_EQ(whole.exit_code, 0) << whole.err;
+    EXPECT_NE(whole.out.find("1 imported, 0 already present, 0 refused"), std::string::npos) << whole.out;
+}
+
+TEST(JobsEndToEnd, AnalyzeAndReportByJobMakeTheNodesOfAJobOneRow) {
+    TempDir dir;
+    const std::string jc = quoted(JOULECAST_BINARY);
+    // Node i (200 W, 300 W) trains model mlp at batch 32 on (i + 1) * 300 samples and reports an accuracy.
+    auto node_work = [&](int i) {
+        return "sh -c " + quoted(jc + " mark meta model=mlp batch_size=32; " + jc +
+                                 " mark begin train; sleep 0.4; " + jc + " mark end train samples=" +
+                                 std::to_string((i + 1) * 300) + "; " + jc + " mark metric accuracy=0.9");
+    };
+    auto both = run_both(node_command(dir, 0, 200, node_work(0)), node_command(dir, 1, 300, node_work(1)),
+                         options(dir));
+    ASSERT_EQ(both.exit_code, 0) << both.out << both.err;
+    const Json n0 = test::read_json(dir.path() / "node0.json");
+    const Json n1 = test::read_json(dir.path() / "node1.json");
+    const std::string db = dir.str() + "/all.db";
+    // A run of no job in the same store (batch 64), and job K whose second node's command failed.
+    auto lone = test::run_process({JOULECAST_BINARY, "run", "--quiet", "--db", db, "--", "sh", "-c",
+                                   jc + " mark meta model=mlp batch_size=64; " + jc + " mark begin train; " +
+                                       "sleep 0.2; " + jc + " mark end train samples=100"},
+                                  options(dir));
+    ASSERT_EQ(lone.exit_code, 0) << lone.err;
+    for (const char* command : {"true", "false"})
+        test::run_process({JOULECAST_BINARY, "run", "--quiet", "--job", "K", "--no-store", "--json",
+                           dir.str() + "/k-" + command + ".json", "--", command},
+                          options(dir));
+    auto imported = test::run_process(
+        {JOULECAST_BINARY, "runs", "--db", db, "import", dir.str() + "/node0.json", dir.str() + "/node1.json",
+         dir.str() + "/k-true.json", dir.str() + "/k-false.json"},
+        options(dir));
+    ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+    auto analyze = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {JOULECAST_BINARY, "analyze", "--db", db};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        auto ran = test::run_process(argv, options(dir));
+        EXPECT_EQ(ran.exit_code, 0) << ran.err;
+        return ran;
+    };
+
+    // Per run: the two nodes are two rows, each with its own node's samples (the lone run and K's completed
+    // one too).
+    EXPECT_EQ(Json::parse(analyze({"--json"}).out)["runs"].size(), 4u);
+
+    const Json a = Json::parse(analyze({"--by-job", "--json"}).out);
+    EXPECT_EQ(a["options"]["by_job"], true);
+    EXPECT_EQ(a["by_job"]["jobs"], 1);
+    EXPECT_EQ(a["by_job"]["job_runs"], 2);
+    ASSERT_EQ(a["runs"].size(), 2u) << a["runs"].dump();
+    const Json* job = nullptr;
+    for (const auto& row : a["runs"])
+        if (row["id"] == "J") job = &row;
+    ASSERT_NE(job, nullptr) << a["runs"].dump();
+    EXPECT_EQ((*job)["merged_job"], true);
+    EXPECT_EQ((*job)["nodes"], 2);
+    EXPECT_EQ((*job)["model"], "mlp");
+    EXPECT_EQ((*job)["batch_size"], 32);
+    EXPECT_EQ((*job)["accuracy"], 0.9);
+    // Energy summed over the nodes, samples over all of them, E/sample the two divided.
+    const double total = total_j(n0) + total_j(n1);
+    EXPECT_NEAR((*job)["total_energy_j"].get<double>(), total, 1e-9 * total);
+    const double train_j = n0["phases"][0]["energy_j"]["total"].get<double>() +
+                           n1["phases"][0]["energy_j"]["total"].get<double>();
+    EXPECT_NEAR((*job)["training_energy_j"].get<double>(), train_j, 1e-6 * train_j);
+    EXPECT_EQ((*job)["training_samples"], 900);
+    EXPECT_EQ((*job)["basis"], "training");
+    EXPECT_NEAR((*job)["energy_per_sample_j"].get<double>(), train_j / 900, 1e-6 * train_j / 900);
+    // Against the fake GPUs' known power: 200 W and 300 W over each node's train phase (1%).
+    auto phase_s = [](const Json& n) {
+        return n["phases"][0]["end_s"].get<double>() - n["phases"][0]["start_s"].get<double>();
+    };
+    const double expected = 200 * phase_s(n0) + 300 * phase_s(n1);
+    EXPECT_NEAR((*job)["training_energy_j"].get<double>(), expected, 0.01 * expected);
+    EXPECT_EQ((*job)["method"]["label"], "measured");
+    // Job K is left out whole: one of its nodes failed.
+    bool k_left_out = false;
+    for (const auto& w : a["warnings"])
+        if (w.get<std::string>().find("job K (2 runs) left out: its run ") != std::string::npos &&
+            w.get<std::string>().find(" is failed (a job is analysed whole)") != std::string::npos)
+            k_left_out = true;
+    EXPECT_TRUE(k_left_out) << a["warnings"].dump();
+
+    // --job J --by-job: the job alone, still one row of both nodes.
+    const Json only = Json::parse(analyze({"--job", "J", "--by-job", "--json"}).out);
+    ASSERT_EQ(only["runs"].size(), 1u);
+    EXPECT_EQ(only["runs"][0]["nodes"], 2);
+    EXPECT_EQ(only["runs"][0]["training_samples"], 900);
+
+    const auto text = analyze({"--by-job"});
+    EXPECT_NE(text.out.find("J (2 nodes)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("by job: 1 job merged from 2 runs"), std::string::npos) << text.out;
+
+    auto report = test::run_process(
+        {JOULECAST_BINARY, "report", "--db", db, "--by-job", "--html", dir.str() + "/report.html"},
+        options(dir));
+    EXPECT_EQ(report.exit_code, 0) << report.err;
+    EXPECT_NE(
+        report.out.find("(2 runs analysed of 5 matching; by job: 1 job merged from 2 runs, each one unit)"),
+        std::string::npos)
+        << report.out;
+}
+
 // One rank per node; rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
 const char* const ddp = R"(
 import os, time, joulecast, torch, torch.distributed as dist

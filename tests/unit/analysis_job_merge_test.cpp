@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "analysis/job_merge.hpp"
 
 namespace joulecast::analysis {
@@ -146,6 +148,59 @@ TEST(JobMerge, APhaseOnOneNodeOnlyIsKeptAndSaid) {
     EXPECT_EQ(job.phases[0].nodes, 1u);
     EXPECT_EQ(job.warnings.size(), 2u);  // the start time of b, and the phase on 1 of 2 nodes
     EXPECT_THROW(merge_job("J1", {}), std::invalid_argument);
+}
+
+TEST(JobMerge, JobAsRunIsTheMergedJobWithTheFirstNodesMetaAndTheTagsAllNodesShare) {
+    RunResult a = node_run("a1", "node-a", 0, "2026-12-03T12:00:00.000Z", 1000, 200, 100);
+    RunResult b = node_run("b1", "node-b", 1, "2026-12-03T12:00:00.500Z", 3000, 400, 500);
+    PhaseResult ta = phase("train", 1.0, 6.0, 800, 600, 0.02);
+    ta.measured_j = 700;
+    ta.modelled_j = 100;
+    PhaseResult tb = phase("train", 0.75, 7.0, 2500, 400, 0.3);
+    tb.measured_j = 2500;
+    a.phases = {ta};
+    b.phases = {tb};
+    a.training_energy_j = 800;
+    b.training_energy_j = 2500;
+    a.meta = {{"model", "resnet"}, {"batch_size", "64"}};
+    b.meta = {{"model", "other"}, {"dataset", "cifar"}};
+    a.tags = {{"study", "s"}, {"node", "a"}};
+    b.tags = {{"study", "s"}, {"node", "b"}};
+    a.name = b.name = "train-resnet";
+    b.status = RunStatus::failed;
+    a.gpus.resize(1);
+    b.gpus.resize(2);
+
+    const std::vector<RunResult> runs = {b, a};
+    const RunResult r = job_as_run(merge_job("J1", runs), runs);
+    EXPECT_EQ(r.id, "J1");
+    EXPECT_EQ(r.job_id, "J1");
+    EXPECT_EQ(r.name, "train-resnet");
+    EXPECT_EQ(r.started_at, "2026-12-03T12:00:00.000Z");
+    EXPECT_DOUBLE_EQ(r.duration_s, 10.5);  // a from 0 to 10 s, b from 0.5 to 10.5 s
+    EXPECT_DOUBLE_EQ(r.energy.total_j, 4600);
+    EXPECT_DOUBLE_EQ(r.energy.measured_j, 4000);
+    EXPECT_DOUBLE_EQ(r.energy.modelled_j, 600);
+    EXPECT_DOUBLE_EQ(r.mean_power_w, 4600 / 10.5);
+    EXPECT_TRUE(std::isnan(r.peak_power_w));
+    EXPECT_DOUBLE_EQ(*r.training_energy_j, 3300);
+    ASSERT_EQ(r.phases.size(), 1u);
+    EXPECT_EQ(*r.phases[0].samples, 1000);
+    EXPECT_DOUBLE_EQ(r.phases[0].energy_j, 3300);
+    EXPECT_DOUBLE_EQ(r.phases[0].measured_j, 3200);
+    EXPECT_DOUBLE_EQ(r.phases[0].modelled_j, 100);
+    EXPECT_DOUBLE_EQ(*r.phases[0].energy_per_sample_j, 3.3);
+    // Meta from node rank 0 first, then what rank 1 adds; tags only those both nodes have alike.
+    EXPECT_EQ(r.meta.at("model"), "resnet");
+    EXPECT_EQ(r.meta.at("batch_size"), "64");
+    EXPECT_EQ(r.meta.at("dataset"), "cifar");
+    EXPECT_EQ(r.tags, (std::map<std::string, std::string>{{"study", "s"}}));
+    EXPECT_EQ(r.gpus.size(), 3u);
+    EXPECT_EQ(r.status, RunStatus::failed);  // not completed when a node's run is not
+    ASSERT_TRUE(r.carbon);
+    const double co2e = 1200 / 3.6e6 * 100 + 3400 / 3.6e6 * 500;
+    EXPECT_NEAR(r.carbon->co2e_g, co2e, 1e-12);
+    EXPECT_NEAR(r.carbon->intensity_g_per_kwh, co2e / (4600 / 3.6e6), 1e-9);
 }
 
 }  // namespace

@@ -13,14 +13,6 @@
 
 namespace joulecast::report {
 
-namespace {
-
-std::string runs_text(std::size_t n) {
-    return std::to_string(n) + (n == 1 ? " run" : " runs");
-}
-
-}  // namespace
-
 ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
     ReportInputs inputs;
     inputs.filter_text = request.filter_text;
@@ -34,37 +26,17 @@ ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
     }
     inputs.store_path = store->path();
 
-    // As analyze_store, but keeping each run's result document for the charts' provenance and the backtest.
-    std::vector<RunSummary> summaries = store->list(request.filter);
-    inputs.runs_matched = summaries.size();
-    std::vector<analysis::RunRow> rows;
-    std::vector<std::string> warnings;
-    std::map<std::string, std::size_t> skipped;
-    for (const auto& s : summaries) {
-        if (!request.filter.status && !is_usable(s.status)) {
-            ++skipped[to_string(s.status)];
-            continue;
-        }
-        try {
-            RunResult result = store->get(s.id);
-            std::optional<StoredTrace> trace;
-            try {
-                trace = store->trace(s.id);
-            } catch (const StoreError& error) {
-                warnings.push_back("run " + s.id + ": readings unavailable (" + error.what() + ")");
-            }
-            rows.push_back(analysis::derive_row(result, trace ? &*trace : nullptr));
-            inputs.results.push_back(std::move(result));
-        } catch (const StoreError& error) {
-            warnings.push_back("run " + s.id + " skipped: " + error.what());
-        }
-    }
-    inputs.analysis = analysis::analyze(std::move(rows), options);
-    for (const auto& [status, count] : skipped)
-        warnings.push_back(runs_text(count) + " with status " + status +
-                           " left out (only completed and profiled runs are analysed)");
-    if (summaries.empty()) warnings.push_back("no run in " + store->path() + " matches the filters");
-    inputs.analysis.warnings.insert(inputs.analysis.warnings.begin(), warnings.begin(), warnings.end());
+    // As analyze_store, but keeping each unit's result document for the charts' provenance and the backtest.
+    analysis::AnalysisUnits units = analysis::load_units(*store, request.filter, request.by_job);
+    options.by_job = request.by_job;
+    inputs.runs_matched = units.runs_matched;
+    inputs.results = std::move(units.results);
+    inputs.analysis = analysis::analyze(std::move(units.rows), options);
+    inputs.analysis.jobs = units.jobs;
+    inputs.analysis.job_runs = units.job_runs;
+    inputs.analysis.warnings.insert(inputs.analysis.warnings.begin(), units.warnings.begin(),
+                                    units.warnings.end());
+    const std::vector<RunSummary> summaries = store->list(request.filter);
 
     // The timeline's run.
     if (!request.run_id.empty()) {

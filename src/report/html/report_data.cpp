@@ -524,6 +524,8 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
     data["filter"] = inputs.filter_text;
     data["runs_matched"] = inputs.runs_matched;
     data["runs_analysed"] = a.runs.size();
+    // --by-job: each distributed job is one of the analysed units (analysis::load_units).
+    data["by_job"] = {{"on", a.options.by_job}, {"jobs", a.jobs}, {"job_runs", a.job_runs}};
     data["inferences"] = a.options.inferences;
 
     ojson runs = ojson::array();

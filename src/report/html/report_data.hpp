@@ -34,6 +34,7 @@ struct ReportRequest {
     RunFilter filter;
     std::string filter_text;  ///< the filters as the user gave them, for the page's header ("" = all runs)
     std::string run_id;       ///< the run of the power timeline (id or prefix); empty: the latest with phases
+    bool by_job = false;      ///< each distributed job one unit, merged over its nodes (analysis::load_units)
     ReportOptions options;
 };
 

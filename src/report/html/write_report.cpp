@@ -39,6 +39,11 @@ void write_report(const std::string& path, const ReportRequest& request, const s
         << (runs == 1 ? " run" : " runs") << " analysed";
     if (data["runs_matched"].get<std::size_t>() != runs)
         out << " of " << data["runs_matched"].get<std::size_t>() << " matching";
+    if (data["by_job"]["on"].get<bool>()) {
+        const std::size_t jobs = data["by_job"]["jobs"].get<std::size_t>();
+        out << "; by job: " << jobs << (jobs == 1 ? " job" : " jobs") << " merged from "
+            << data["by_job"]["job_runs"].get<std::size_t>() << " runs, each one unit";
+    }
     out << ")\n";
     for (const auto& [key, section] : data["sections"].items())
         if (section["status"] != "ok")
