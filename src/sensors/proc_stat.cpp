@@ -55,7 +55,8 @@ std::optional<CpuTimes> ProcStatCpu::read_file() const {
     if (n <= 0) return std::nullopt;
     std::string_view text(buffer, static_cast<std::size_t>(n));
     const auto newline = text.find('\n');
-    if (newline == std::string_view::npos && static_cast<std::size_t>(n) == sizeof buffer) return std::nullopt;
+    if (newline == std::string_view::npos && static_cast<std::size_t>(n) == sizeof buffer)
+        return std::nullopt;
     return parse_proc_stat_cpu(text.substr(0, newline));
 }
 

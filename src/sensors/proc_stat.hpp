@@ -38,7 +38,8 @@ std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text);
 class ProcStatCpu {
 public:
     /// share_for: how long a snapshot serves other readers (1 ms in use; tests set it longer).
-    explicit ProcStatCpu(std::string proc_root, std::chrono::nanoseconds share_for = std::chrono::milliseconds(1));
+    explicit ProcStatCpu(std::string proc_root,
+                         std::chrono::nanoseconds share_for = std::chrono::milliseconds(1));
 
     /// Opens <proc_root>/stat unless already open; 0 or the errno value.
     int open();
