@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # joulecast-agent scraped by a real Prometheus (Debian's 2.42): the fake NVML draws a known 200 W, Prometheus
 # scrapes the agent every second, and rate(joulecast_energy_joules_total{domain="gpu"}[5s]) through its HTTP
-# API must be 200 W within 5%. Both daemons run on free 127.0.0.1 ports and are stopped by PID on exit.
+# API must be 200 W within 5%. Then a run's phases through Prometheus, the Grafana dashboard
+# (deploy/grafana-dashboard.json, by check_grafana_dashboard.py) and promtool check metrics. Both daemons run on
+# free 127.0.0.1 ports and are stopped by PID on exit.
 # usage: prometheus_agent_test.sh JOULECAST_AGENT LIBNVIDIA_ML_FAKE
 set -euo pipefail
 agent=$1
@@ -14,9 +16,10 @@ fi
 tmp=$(mktemp -d)
 agent_pid=
 prometheus_pid=
+dash_pid=
 cleanup() {
-    for pid in $agent_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
-    for pid in $agent_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $agent_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $agent_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -93,7 +96,7 @@ joulecast="$(dirname "$agent")/joulecast"
 JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
     JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
     "$joulecast" run --no-store --quiet --json "$tmp/run.json" --name prom-run -- \
-    bash -c "'$joulecast' mark begin train; sleep 1; '$joulecast' mark end train; '$joulecast' mark begin eval;
+    bash -c "'$joulecast' mark begin train; sleep 1; '$joulecast' mark end train samples=50; '$joulecast' mark begin eval;
              sleep 0.5; '$joulecast' mark end eval" 2>"$tmp/run.log" ||
     { echo "FAIL: joulecast run"; cat "$tmp/run.log"; exit 1; }
 sleep 2.5  # two scrapes after the run's last state file
@@ -115,6 +118,36 @@ assert set(served) == {"", "train", "eval"}, served
 for name, joules in phases.items():
     assert abs(served[name] - joules) <= 0.01 * joules, (name, served[name], joules)
 assert abs(served[""] - run["energy_j"]["total"]) <= 0.01 * run["energy_j"]["total"]
+PY
+# The Grafana dashboard (deploy/grafana-dashboard.json) against this agent and this Prometheus: a run still
+# going, whose train phase ended with 100 samples, gives the energy per sample panel something to show; its
+# marks come from rank 0 (RANK=0), so that the per-rank series (label rank) are served as well.
+source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
+    JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
+    "$joulecast" run --no-store --quiet --json "$tmp/dash.json" --name dash-run -- \
+    bash -c "export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1; '$joulecast' mark begin train; sleep 1;
+             '$joulecast' mark end train samples=100; sleep 5" \
+    2>"$tmp/dash.log" &
+dash_pid=$!
+for _ in $(seq 40); do
+    seen=$(query "$api" 'joulecast_run_samples_total{name="dash-run"}' |
+        python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))')
+    [ "$seen" -ge 1 ] && break
+    sleep 0.25
+done
+python3 "$source_dir/tests/e2e/check_grafana_dashboard.py" "$source_dir/deploy/grafana-dashboard.json" "$api" \
+    "http://127.0.0.1:$agent_port" "$tmp/run.json" dash-run 200 "$tmp/per_sample" ||
+    { echo "FAIL: the Grafana dashboard"; exit 1; }
+wait "$dash_pid" || { echo "FAIL: the dashboard's run"; cat "$tmp/dash.log"; exit 1; }
+python3 - "$tmp/dash.json" "$(cat "$tmp/per_sample")" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+train = [p for p in run["phases"] if p["name"] == "train"]
+want = train[0]["energy_j"]["total"] / 100
+shown = float(sys.argv[2])
+print(f"energy per sample: dashboard {shown:.4f} J/sample, run JSON {want:.4f} J/sample (train energy / 100)")
+assert abs(shown - want) <= 0.01 * want, (shown, want)
 PY
 if command -v promtool >/dev/null; then
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
