@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,8 @@ namespace {
 using namespace joulecast;
 
 volatile std::sig_atomic_t g_stop_requested = 0;  // set by the SIGTERM/SIGINT handler
+constexpr std::size_t worker_threads = 16;        // HTTP requests served at once
+constexpr int listen_backlog = 128;               // connections waiting to be accepted
 
 const char* const usage = R"(usage: joulecast-agent serve [options]
        joulecast serve [options]
@@ -378,14 +381,35 @@ int serve(const Options& options) {
     server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
         response.set_content("joulecast agent is healthy.\n", "text/plain; charset=utf-8");
     });
+    // A client that stalls (half a request, a body shorter than announced) is dropped after 5 s without a
+    // byte, and holds one worker thread until then: 16 workers (not the library's default of one per core, at
+    // least 8), so that a few stalled clients at once do not delay Prometheus's scrapes.
+    server->new_task_queue = [] { return new httplib::ThreadPool(worker_threads); };
     server->set_read_timeout(std::chrono::seconds(5));
     server->set_write_timeout(std::chrono::seconds(5));
+    // The listening socket, seen by the socket options hook before its bind. The library's default options
+    // set SO_REUSEPORT, with which a second agent on the same port would start and take half of the scrapes
+    // (its counters alternating with this one's); SO_REUSEADDR alone lets a restarted agent bind while old
+    // connections linger, and a second one fails. The library listens with a backlog of 5, so that many
+    // scrapers connecting at once would see connections dropped and retried a second later; Linux raises the
+    // backlog of a listening socket when listen() is called again.
+    int listen_fd = -1;
+    server->set_socket_options([&listen_fd](socket_t sock) {
+        const int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        listen_fd = sock;
+    });
 
     if (!server->bind_to_port(options.host, options.port)) {
         std::cerr << "joulecast-agent: cannot listen on " << options.host << ':' << options.port
-                  << " (address in use, or not an address of this machine)\n";
+                  << " (address in use, perhaps by another agent, or not an address of this machine)\n";
         return 1;
     }
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (listen_fd >= 0 && getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 &&
+        accepting)
+        listen(listen_fd, listen_backlog);
     if (!is_loopback(options.host))
         std::cerr
             << "joulecast-agent: listening beyond loopback on " << options.host
