@@ -250,6 +250,16 @@ try:
     print(f"read errors: {before_failure:.0f} before the failures, {errors:.0f} at the end")
     assert errors >= before_failure + 10, (before_failure, errors)
 
+    # The self metrics move with the work: readings, CPU time, and the time of the previous scrape.
+    def self_metric(series, name):
+        return [v for (n, _), v in series.items() if n == name][0]
+    readings = [self_metric(s, "joulecast_agent_readings_total") for _, s in (scrapes[0], scrapes[-1])]
+    cpu = [self_metric(s, "joulecast_agent_cpu_seconds_total") for _, s in (scrapes[0], scrapes[-1])]
+    scrape_s = self_metric(last, "joulecast_agent_scrape_duration_seconds")
+    print(f"self metrics: {readings[1] - readings[0]:.0f} readings, {cpu[1] - cpu[0]:.3f} CPU s, "
+          f"last scrape built in {scrape_s * 1e3:.2f} ms")
+    assert readings[1] - readings[0] >= 100 and cpu[1] > cpu[0] and 0 < scrape_s < 1, (readings, cpu, scrape_s)
+
     gpu0 = device(last, "gpu0") - device(first, "gpu0")
     gpu1 = device(last, "gpu1") - device(first, "gpu1")
     print(f"gpu0 {gpu0:.1f} J, gpu1 {gpu1:.1f} J over the same readings (counters; 200 W and 100 W): "
