@@ -1,6 +1,6 @@
-// What the node agent (`joulecast serve`, the joulecast-agent executable) costs: its CPU per sampling tick and
-// per scrape of /metrics. The real executable runs in its own process with a fake powercap tree (two packages)
-// and, where the tests' fake NVML is built, eight fake GPUs; its CPU time is read from the kernel
+// What the node agent (`joulecast serve`, the joulecast-agent executable) costs: its CPU per sampling tick
+// and per scrape of /metrics. The real executable runs in its own process with a fake powercap tree (two
+// packages) and, where the tests' fake NVML is built, eight fake GPUs; its CPU time is read from the kernel
 // (clock_getcpuclockid: every thread of the agent, user + system), not from the agent's own figures.
 //
 //   ./build/bench/joulecast_bench --benchmark_filter=Agent --benchmark_counters_tabular=true
@@ -8,7 +8,8 @@
 // - BM_AgentSamplingTick: the agent left alone for JOULECAST_BENCH_SECONDS (default 10) at --interval-ms 1000
 //   and again at 100: its CPU per second at each, and per tick the difference divided by the extra ticks (the
 //   fixed costs, such as the 100 ms collector loop, cancel out).
-// - BM_AgentScrape: back-to-back GETs of /metrics (one connection each, as Prometheus makes them), with 0 or 10
+// - BM_AgentScrape: back-to-back GETs of /metrics (one connection each, as Prometheus makes them), with 0 or
+// 10
 //   runs of this node in the runs folder: the agent's CPU per scrape, its idle CPU over the same time taken
 //   off; the benchmark's own time is the scrape's latency as seen by the client.
 
@@ -96,7 +97,9 @@ void write_runs(const std::filesystem::path& dir, int runs) {
         const std::string base = "run_id=\"" + id + "\",name=\"job-" + std::to_string(r % 3) + "\"";
         std::string text = "# HELP joulecast_run_info A run.\n# TYPE joulecast_run_info gauge\n";
         text += "joulecast_run_info{" + base + ",host=\"node\",status=\"running\"} 1\n";
-        text += "# HELP joulecast_run_energy_joules_total Energy.\n# TYPE joulecast_run_energy_joules_total counter\n";
+        text +=
+            "# HELP joulecast_run_energy_joules_total Energy.\n# TYPE joulecast_run_energy_joules_total "
+            "counter\n";
         for (const char* d : domains) {
             text += "joulecast_run_energy_joules_total{" + base + ",domain=\"" + d + "\"} 123456.5\n";
             for (const char* p : phases) {
@@ -196,7 +199,8 @@ void BM_AgentSamplingTick(benchmark::State& state) {
         if (!agent.ready()) return state.SkipWithError("the agent did not start");
         idle(agent, seconds, fast_cpu, fast_readings);
     }
-    state.SetLabel(*FAKE_NVML_LIBRARY ? "fake RAPL (2 packages) + fake NVML (8 GPUs)" : "fake RAPL (2 packages)");
+    state.SetLabel(*FAKE_NVML_LIBRARY ? "fake RAPL (2 packages) + fake NVML (8 GPUs)"
+                                      : "fake RAPL (2 packages)");
     state.counters["core_pct_1000ms"] = 100 * slow_cpu;
     state.counters["core_pct_100ms"] = 100 * fast_cpu;
     state.counters["us_per_tick"] = 1e6 * (fast_cpu - slow_cpu) / 9;  // 10 - 1 ticks per second more

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -140,6 +141,27 @@ bool is_loopback(const std::string& host) {
     return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+/// The UUIDs of the GPUs the sensors report, by device name: a GPU sensor names the devices of its GPU with
+/// the GPU's index at the end ("gpu0" for NVML's index 0, "amdgpu1" for ROCm SMI's index 1).
+std::map<std::string, std::string> gpu_uuids(const SensorSet& sensors) {
+    std::map<std::string, std::string> uuids;
+    for (const auto& probed : sensors.sensors) {
+        if (!probed.availability.available) continue;
+        for (const auto& gpu : probed.sensor->gpus()) {
+            if (gpu.uuid.empty()) continue;
+            const std::string index = std::to_string(gpu.index);
+            for (const auto& channel : probed.sensor->channels()) {
+                const std::string& device = channel.device;
+                const auto digits = device.find_last_not_of("0123456789") + 1;
+                if (digits > 0 && digits < device.size() &&
+                    device.compare(digits, std::string::npos, index) == 0)
+                    uuids[device] = gpu.uuid;
+            }
+        }
+    }
+    return uuids;
+}
+
 /// Owns the sensors and the sampler and turns new readings into the exported series. The sampler is replaced
 /// every `rotate_after` readings, because its trace keeps every reading: a new one starts as soon as the old
 /// has stopped, and the integration bridges the gap of a few milliseconds.
@@ -149,6 +171,7 @@ public:
         : m_sensors(std::move(sensors)), m_interval(interval) {
         m_sampler = make_sampler();
         m_export = std::make_unique<exporter::EnergyExport>(m_sampler->trace().channels());
+        m_export->set_uuids(gpu_uuids(m_sensors));
         for (const auto& probed : m_sensors.sensors)
             m_states.push_back({std::string(probed.sensor->name()), probed.availability.available,
                                 probed.availability.reason});
@@ -312,12 +335,6 @@ int serve(const Options& options) {
                       << " unavailable: " << probed.availability.reason << '\n';
     Collector collector(std::move(sensors), options.interval);
     Runs runs(options.runs_dir, options.run_grace);
-    std::string why;
-    if (runs.announce(why))
-        std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
-    else
-        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why
-                  << '\n';
     // SIGTERM and SIGINT set a flag that a watcher thread turns into a clean stop. The handler is installed
     // after the sensors are probed, because a vendor library may install its own (ROCm SMI does).
     struct sigaction action = {};
@@ -405,6 +422,14 @@ int serve(const Options& options) {
                   << " (address in use, perhaps by another agent, or not an address of this machine)\n";
         return 1;
     }
+    // Announced only once the port is ours: an agent that cannot listen (a second one) must not replace, nor
+    // on its way out remove, the running agent's agent.pid.
+    std::string why;
+    if (runs.announce(why))
+        std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
+    else
+        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why
+                  << '\n';
     int accepting = 0;
     socklen_t length = sizeof accepting;
     if (listen_fd >= 0 && getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 &&

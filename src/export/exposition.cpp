@@ -93,17 +93,23 @@ std::string render_text(const Snapshot& snapshot) {
         out, "joulecast_energy_joules_total", "counter",
         "Energy used since the agent started, in joules: a hardware counter (method=\"counter\"), measured "
         "power integrated over time (\"integrated\") or a model (\"modelled\").");
-    for (const auto& e : energy)
-        sample(out, "joulecast_energy_joules_total",
-               {{"domain", e.domain}, {"device", e.device}, {"method", to_string(e.method)}}, e.joules);
+    for (const auto& e : energy) {
+        Labels labels = {{"domain", e.domain}, {"device", e.device}};
+        if (!e.uuid.empty()) labels.emplace_back("uuid", e.uuid);
+        labels.emplace_back("method", to_string(e.method));
+        sample(out, "joulecast_energy_joules_total", labels, e.joules);
+    }
 
     auto power = snapshot.power;
     std::sort(power.begin(), power.end(), [](const ExportedPower& a, const ExportedPower& b) {
         return std::tie(a.domain, a.device) < std::tie(b.domain, b.device);
     });
     family(out, "joulecast_power_watts", "gauge", "Power at the last reading, in watts.");
-    for (const auto& p : power)
-        sample(out, "joulecast_power_watts", {{"domain", p.domain}, {"device", p.device}}, p.watts);
+    for (const auto& p : power) {
+        Labels labels = {{"domain", p.domain}, {"device", p.device}};
+        if (!p.uuid.empty()) labels.emplace_back("uuid", p.uuid);
+        sample(out, "joulecast_power_watts", labels, p.watts);
+    }
 
     auto sensors = snapshot.sensors;
     std::sort(sensors.begin(), sensors.end(),
@@ -185,8 +191,13 @@ std::vector<ExportedEnergy> EnergyExport::energy() const {
     }
     std::vector<ExportedEnergy> out;
     for (const auto& [key, j] : joules)
-        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j});
+        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j, uuid_of(std::get<1>(key))});
     return out;
+}
+
+std::string EnergyExport::uuid_of(const std::string& device) const {
+    const auto found = m_uuids.find(device);
+    return found == m_uuids.end() ? std::string() : found->second;
 }
 
 std::vector<ExportedPower> EnergyExport::power() const {
@@ -198,7 +209,7 @@ std::vector<ExportedPower> EnergyExport::power() const {
             watts[{std::get<0>(state.key), std::get<1>(state.key)}] += state.last_w;
     }
     std::vector<ExportedPower> out;
-    for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w});
+    for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w, uuid_of(key.second)});
     return out;
 }
 

@@ -6,6 +6,7 @@
 // Threading: EnergyExport is not thread-safe; the agent guards it with its own mutex.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -56,12 +57,14 @@ struct ExportedEnergy {
     std::string device;  ///< "gpu0", "package-0", ...
     Method method = Method::counter;
     double joules = 0;  ///< since the agent started, never decreasing
+    std::string uuid;   ///< the GPU's UUID where the sensor knows it (label uuid), else empty (no label)
 };
 
 struct ExportedPower {
     std::string domain;
     std::string device;
     double watts = 0;  ///< the last reading
+    std::string uuid;  ///< as in ExportedEnergy
 };
 
 struct SensorState {
@@ -113,6 +116,9 @@ public:
     /// Adds readings in time order per channel (as Trace::readings returns them).
     void ingest(const std::vector<Reading>& readings);
 
+    /// The UUIDs of devices, by device name ("gpu0" -> "GPU-..."), given to their series as label uuid.
+    void set_uuids(std::map<std::string, std::string> device_uuids) { m_uuids = std::move(device_uuids); }
+
     std::vector<ExportedEnergy> energy() const;
     std::vector<ExportedPower> power() const;
 
@@ -130,6 +136,8 @@ private:
 
     std::vector<TraceChannel> m_channels;
     std::vector<ChannelState> m_state;
+    std::map<std::string, std::string> m_uuids;
+    std::string uuid_of(const std::string& device) const;
 };
 
 }  // namespace joulecast::exporter

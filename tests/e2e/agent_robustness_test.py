@@ -139,10 +139,14 @@ try:
 
     # A second agent on the same port must fail rather than share it (SO_REUSEPORT would let it take half of
     # the scrapes, and Prometheus would see the two agents' counters alternate).
+    # It shares the runs folder, where it must leave the first agent's agent.pid as it was.
+    pid_file = os.path.join(tmp, "runs", "agent.pid")
+    announced = open(pid_file).read()
     second = subprocess.run([agent, "serve", "--listen", f"127.0.0.1:{port}", "--runs-dir",
-                             os.path.join(tmp, "runs2")], env=env, capture_output=True, text=True, timeout=10)
+                             os.path.join(tmp, "runs")], env=env, capture_output=True, text=True, timeout=10)
     assert second.returncode == 1 and "cannot listen on" in second.stderr, (second.returncode, second.stderr)
-    print("a second agent on the same port: exit 1, 'cannot listen on ...'")
+    assert os.path.exists(pid_file) and open(pid_file).read() == announced, "the second agent touched agent.pid"
+    print("a second agent on the same port: exit 1, 'cannot listen on ...', the first one's agent.pid kept")
 
     # The scraper: every 50 ms until told to stop; every scrape checked against the one before.
     scrapes = []  # (t, series)
@@ -173,6 +177,10 @@ try:
     names = set(energy(first))
     print(f"{first_t:.2f} s: {len(names)} energy series: {sorted(names)}")
     assert len(names) == 4, names  # gpu0, gpu1, gpu2 and the RAPL package
+    # Each GPU's series carry its UUID (the fake's GPU-fake-<i>); the RAPL package has none.
+    for i in range(3):
+        assert f'{{domain="gpu",device="gpu{i}",uuid="GPU-fake-{i}",method="counter"}}' in names, names
+    assert '{domain="cpu",device="package-0",method="counter"}' in names, names
 
     # 100 concurrent scrapes, all started at once.
     before = energy(parse(get(port)))
