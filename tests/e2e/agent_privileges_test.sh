@@ -5,7 +5,9 @@
 # 2. run as user nobody (when this test runs as root), over a fake RAPL tree whose energy_uj is root-only: it
 #    serves, reports rapl down with a reason that says it needs root or read access to that file, and the CPU
 #    is modelled (method="modelled"); the same tree made readable: rapl is up and the CPU's energy is the
-#    counter (method="counter"). The agent is stopped by PID.
+#    counter (method="counter");
+# 3. it listens on loopback unless --listen says otherwise, and then says so on stderr.
+# The agent is stopped by PID.
 # usage: agent_privileges_test.sh JOULECAST_AGENT
 set -euo pipefail
 agent=$1
@@ -15,6 +17,46 @@ bad=$(grep -E -x 'system|popen|execl|execle|execlp|execv|execve|execvp|execvpe|f
     <<<"$imports" || true)
 [ -z "$bad" ] || { echo "FAIL: joulecast-agent imports $(echo $bad)"; exit 1; }
 echo "imports: $(wc -l <<<"$imports") functions, none that starts a program or changes its user"
+
+# Loopback unless told otherwise: without --listen it listens on 127.0.0.1:9464 only (when that port is free
+# here); with --listen 0.0.0.0:PORT it says on stderr that it listens beyond loopback, and without TLS.
+listening() { ss -ltnH 2>/dev/null | awk '{print $4}'; }
+start_agent() {  # LOG ARGS...: starts the agent with no sensors, waits until it says it serves
+    local log=$1
+    shift
+    JOULECAST_SYSFS_ROOT=/nonexistent JOULECAST_PROC_ROOT=/nonexistent JOULECAST_NVML_LIBRARY=/nonexistent \
+        "$agent" serve --runs-dir "$scratch/runs" "$@" 2>"$log" &
+    agent_pid=$!
+    for _ in $(seq 100); do grep -q "serving" "$log" 2>/dev/null && return 0; sleep 0.1; done
+    echo "FAIL: the agent did not start: $(cat "$log")"
+    exit 1
+}
+stop_agent() {
+    kill -TERM "$agent_pid"
+    wait "$agent_pid" || { echo "FAIL: the agent did not exit 0 on SIGTERM"; exit 1; }
+    agent_pid=
+}
+scratch=$(mktemp -d)
+agent_pid=
+trap '[ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null; rm -rf "$scratch"' EXIT
+if command -v ss >/dev/null && ! listening | grep -q ':9464$'; then
+    start_agent "$scratch/default.log"
+    bound=$(listening | grep ':9464$')
+    stop_agent
+    [ "$bound" = 127.0.0.1:9464 ] || { echo "FAIL: without --listen the agent listens on '$bound'"; exit 1; }
+    ! grep -q "beyond loopback" "$scratch/default.log" || { echo "FAIL: a loopback agent warned"; exit 1; }
+    echo "without --listen: listens on 127.0.0.1:9464 only"
+else
+    echo "SKIP part: port 9464 is in use here (or no ss): the default address is not checked"
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_agent "$scratch/wide.log" --listen "0.0.0.0:$port"
+stop_agent
+grep -q "listening beyond loopback on 0.0.0.0; anyone who can reach this port can read the metrics; without TLS" \
+    "$scratch/wide.log" || { echo "FAIL: --listen 0.0.0.0 did not warn: $(cat "$scratch/wide.log")"; exit 1; }
+echo "--listen 0.0.0.0:$port: says it listens beyond loopback, readable by anyone, without TLS"
+rm -rf "$scratch"
+trap - EXIT
 
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
     echo "SKIP: the unprivileged run needs root (to make a root-only file and drop to nobody) and setpriv"
