@@ -200,7 +200,8 @@ public:
         exporter::Snapshot snapshot;
         snapshot.energy = m_export->energy();
         snapshot.power = m_export->power();
-        snapshot.sensors = m_states;
+        snapshot.sensors =
+            exporter::sensor_states_now(m_states, m_sampler->trace().channels(), m_sampler->stats());
         snapshot.self.readings = m_past_readings + m_sampler->readings();
         snapshot.self.read_errors = m_past_errors;
         for (const auto& stats : m_sampler->stats()) snapshot.self.read_errors += stats.errors;

@@ -28,6 +28,33 @@ double MonotoneCounter::update(double raw) {
     return m_total;
 }
 
+std::vector<SensorState> sensor_states_now(std::vector<SensorState> probed,
+                                           const std::vector<TraceChannel>& channels,
+                                           const std::vector<ChannelStats>& stats) {
+    struct Count {
+        std::size_t channels = 0, lost = 0, unsupported = 0;
+    };
+    std::map<std::string, Count> counts;
+    for (std::size_t i = 0; i < channels.size() && i < stats.size(); ++i) {
+        Count& count = counts[channels[i].sensor];
+        ++count.channels;
+        if (stats[i].lost)
+            ++count.lost;
+        else if (stats[i].unsupported)
+            ++count.unsupported;
+    }
+    for (auto& state : probed) {
+        const auto found = counts.find(state.sensor);
+        if (!state.up || found == counts.end()) continue;
+        const Count& count = found->second;
+        if (count.lost + count.unsupported < count.channels) continue;
+        state.up = false;
+        state.reason = "every channel stopped while the agent ran: " + std::to_string(count.lost) +
+                       " on devices lost, " + std::to_string(count.unsupported) + " no longer supported";
+    }
+    return probed;
+}
+
 std::string escape_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "meter/sampler.hpp"
 #include "meter/trace.hpp"
 #include "sensors/sensor.hpp"
 
@@ -87,6 +88,13 @@ struct Snapshot {
     std::vector<SensorState> sensors;
     SelfMetrics self;
 };
+
+/// The sensors' states as probed, with a sensor that was up but whose every channel has stopped since (its
+/// devices lost, or no longer offering the values: ChannelStats lost / unsupported) marked down with the
+/// reason. `channels` and `stats` are the sampler's, index for index.
+std::vector<SensorState> sensor_states_now(std::vector<SensorState> probed,
+                                           const std::vector<TraceChannel>& channels,
+                                           const std::vector<ChannelStats>& stats);
 
 /// A label value escaped as the text format asks: backslash, double quote and newline.
 std::string escape_label_value(std::string_view value);

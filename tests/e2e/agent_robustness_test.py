@@ -7,7 +7,8 @@
 - clients that send half a request and stall (headers cut short, or a body shorter than its Content-Length):
   the agent must keep answering others quickly and drop the stalled ones after its timeouts (5 s to read,
   then 5 s for a next request on the connection);
-- a second agent on the same port, which must fail instead of sharing it.
+- a second agent on the same port, which must fail instead of sharing it;
+- an agent whose only GPU is lost, which must then report its nvml sensor down with the reason.
 
 Throughout, a scraper reads /metrics every 50 ms: every joulecast_energy_joules_total series must be present
 and never smaller than in the scrape before; every concurrent scrape must lie between the scrapes taken just
@@ -281,6 +282,25 @@ try:
     print(f"RAPL package-0: {rapl:.1f} J from {first_t:.2f} s to {last_t:.2f} s (50 W, a wrap every 3 s, 1.5 s of "
           f"garbage): want {want:.1f} J")
     assert abs(rapl - want) <= 0.05 * want, (rapl, want)
+
+    # The nvml sensor stays up while one GPU of three is left; an agent whose only GPU is lost reports it down.
+    assert [v for (n, l), v in last.items() if n == "joulecast_sensor_up" and 'sensor="nvml"' in l] == [1], last
+    port2 = free_port()
+    env2 = dict(env, FAKE_NVML_SCRIPT="gpus=1;gpu0.power=100;gpu0.lost_after=1", FAKE_NVML_T0_NS=str(time.monotonic_ns()))
+    lone = subprocess.Popen([agent, "serve", "--listen", f"127.0.0.1:{port2}", "--interval-ms", "100",
+                             "--runs-dir", os.path.join(tmp, "runs-lone")], env=env2, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2.5)
+        page = parse(get(port2))
+    finally:
+        lone.terminate()
+        lone.wait()
+    up = [v for (n, l), v in page.items() if n == "joulecast_sensor_up" and 'sensor="nvml"' in l]
+    down = [l for (n, l), v in page.items() if n == "joulecast_sensor_down_info" and 'sensor="nvml"' in l]
+    print(f"the only GPU lost: sensor_up {up}, {down}")
+    assert up == [0] and down, page
+    assert re.search(r"every channel stopped while the agent ran: [1-9]\d* on devices lost, 0 no longer", down[0])
+    assert device(page, "gpu0") >= 0  # its series stays, at what its counter had measured
 
     get(port, "/-/healthy")
     assert proc.poll() is None, "the agent died"

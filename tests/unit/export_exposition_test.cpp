@@ -149,6 +149,31 @@ TEST(ExportExposition, GpuSeriesCarryTheirUuidWhereKnown) {
         << text;
 }
 
+TEST(ExportExposition, SensorWhoseEveryChannelStoppedIsDown) {
+    const std::vector<TraceChannel> channels = {
+        {"nvml", make_channel("gpu0.energy", "gpu", "gpu0", Quantity::energy, false)},
+        {"nvml", make_channel("gpu0.power", "gpu", "gpu0", Quantity::power, false)},
+        {"rapl", make_channel("package-0", "cpu", "package-0", Quantity::energy, false)},
+        {"rapl", make_channel("dram-0", "dram", "dram-0", Quantity::energy, false)},
+    };
+    const std::vector<SensorState> probed = {
+        {"nvml", true, ""}, {"rapl", true, ""}, {"hwmon", false, "none"}};
+    std::vector<ChannelStats> stats(4);
+    stats[0].lost = stats[1].lost = true;  // the only GPU fell off the bus
+    stats[3].unsupported = true;           // one RAPL zone of two stopped: the sensor is still up
+    const auto states = sensor_states_now(probed, channels, stats);
+    ASSERT_EQ(states.size(), 3u);
+    EXPECT_FALSE(states[0].up);
+    EXPECT_EQ(states[0].reason,
+              "every channel stopped while the agent ran: 2 on devices lost, 0 no longer supported");
+    EXPECT_TRUE(states[1].up);
+    EXPECT_EQ(states[1].reason, "");
+    EXPECT_FALSE(states[2].up);
+    EXPECT_EQ(states[2].reason, "none");  // down at probe time: its reason kept
+    stats[2].unsupported = true;
+    EXPECT_FALSE(sensor_states_now(probed, channels, stats)[1].up);
+}
+
 TEST(ExportExposition, OpenMetricsNamesCounterFamiliesWithoutTotalAndEndsWithEof) {
     const std::string text =
         "# HELP joulecast_energy_joules_total Energy.\n"
