@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -41,6 +43,8 @@ namespace {
 using namespace joulecast;
 
 volatile std::sig_atomic_t g_stop_requested = 0;  // set by the SIGTERM/SIGINT handler
+constexpr std::size_t worker_threads = 16;        // HTTP requests served at once
+constexpr int listen_backlog = 128;               // connections waiting to be accepted
 
 const char* const usage = R"(usage: joulecast-agent serve [options]
        joulecast serve [options]
@@ -137,6 +141,27 @@ bool is_loopback(const std::string& host) {
     return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+/// The UUIDs of the GPUs the sensors report, by device name: a GPU sensor names the devices of its GPU with
+/// the GPU's index at the end ("gpu0" for NVML's index 0, "amdgpu1" for ROCm SMI's index 1).
+std::map<std::string, std::string> gpu_uuids(const SensorSet& sensors) {
+    std::map<std::string, std::string> uuids;
+    for (const auto& probed : sensors.sensors) {
+        if (!probed.availability.available) continue;
+        for (const auto& gpu : probed.sensor->gpus()) {
+            if (gpu.uuid.empty()) continue;
+            const std::string index = std::to_string(gpu.index);
+            for (const auto& channel : probed.sensor->channels()) {
+                const std::string& device = channel.device;
+                const auto digits = device.find_last_not_of("0123456789") + 1;
+                if (digits > 0 && digits < device.size() &&
+                    device.compare(digits, std::string::npos, index) == 0)
+                    uuids[device] = gpu.uuid;
+            }
+        }
+    }
+    return uuids;
+}
+
 /// Owns the sensors and the sampler and turns new readings into the exported series. The sampler is replaced
 /// every `rotate_after` readings, because its trace keeps every reading: a new one starts as soon as the old
 /// has stopped, and the integration bridges the gap of a few milliseconds.
@@ -146,6 +171,7 @@ public:
         : m_sensors(std::move(sensors)), m_interval(interval) {
         m_sampler = make_sampler();
         m_export = std::make_unique<exporter::EnergyExport>(m_sampler->trace().channels());
+        m_export->set_uuids(gpu_uuids(m_sensors));
         for (const auto& probed : m_sensors.sensors)
             m_states.push_back({std::string(probed.sensor->name()), probed.availability.available,
                                 probed.availability.reason});
@@ -174,7 +200,8 @@ public:
         exporter::Snapshot snapshot;
         snapshot.energy = m_export->energy();
         snapshot.power = m_export->power();
-        snapshot.sensors = m_states;
+        snapshot.sensors =
+            exporter::sensor_states_now(m_states, m_sampler->trace().channels(), m_sampler->stats());
         snapshot.self.readings = m_past_readings + m_sampler->readings();
         snapshot.self.read_errors = m_past_errors;
         for (const auto& stats : m_sampler->stats()) snapshot.self.read_errors += stats.errors;
@@ -309,12 +336,6 @@ int serve(const Options& options) {
                       << " unavailable: " << probed.availability.reason << '\n';
     Collector collector(std::move(sensors), options.interval);
     Runs runs(options.runs_dir, options.run_grace);
-    std::string why;
-    if (runs.announce(why))
-        std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
-    else
-        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why
-                  << '\n';
     // SIGTERM and SIGINT set a flag that a watcher thread turns into a clean stop. The handler is installed
     // after the sensors are probed, because a vendor library may install its own (ROCm SMI does).
     struct sigaction action = {};
@@ -378,14 +399,43 @@ int serve(const Options& options) {
     server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
         response.set_content("joulecast agent is healthy.\n", "text/plain; charset=utf-8");
     });
+    // A client that stalls (half a request, a body shorter than announced) is dropped after 5 s without a
+    // byte, and holds one worker thread until then: 16 workers (not the library's default of one per core, at
+    // least 8), so that a few stalled clients at once do not delay Prometheus's scrapes.
+    server->new_task_queue = [] { return new httplib::ThreadPool(worker_threads); };
     server->set_read_timeout(std::chrono::seconds(5));
     server->set_write_timeout(std::chrono::seconds(5));
+    // The listening socket, seen by the socket options hook before its bind. The library's default options
+    // set SO_REUSEPORT, with which a second agent on the same port would start and take half of the scrapes
+    // (its counters alternating with this one's); SO_REUSEADDR alone lets a restarted agent bind while old
+    // connections linger, and a second one fails. The library listens with a backlog of 5, so that many
+    // scrapers connecting at once would see connections dropped and retried a second later; Linux raises the
+    // backlog of a listening socket when listen() is called again.
+    int listen_fd = -1;
+    server->set_socket_options([&listen_fd](socket_t sock) {
+        const int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        listen_fd = sock;
+    });
 
     if (!server->bind_to_port(options.host, options.port)) {
         std::cerr << "joulecast-agent: cannot listen on " << options.host << ':' << options.port
-                  << " (address in use, or not an address of this machine)\n";
+                  << " (address in use, perhaps by another agent, or not an address of this machine)\n";
         return 1;
     }
+    // Announced only once the port is ours: an agent that cannot listen (a second one) must not replace, nor
+    // on its way out remove, the running agent's agent.pid.
+    std::string why;
+    if (runs.announce(why))
+        std::cerr << "joulecast-agent: runs on this node register in " << options.runs_dir << '\n';
+    else
+        std::cerr << "joulecast-agent: runs on this node will not show: " << options.runs_dir << ": " << why
+                  << '\n';
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (listen_fd >= 0 && getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 &&
+        accepting)
+        listen(listen_fd, listen_backlog);
     if (!is_loopback(options.host))
         std::cerr
             << "joulecast-agent: listening beyond loopback on " << options.host

@@ -28,6 +28,33 @@ double MonotoneCounter::update(double raw) {
     return m_total;
 }
 
+std::vector<SensorState> sensor_states_now(std::vector<SensorState> probed,
+                                           const std::vector<TraceChannel>& channels,
+                                           const std::vector<ChannelStats>& stats) {
+    struct Count {
+        std::size_t channels = 0, lost = 0, unsupported = 0;
+    };
+    std::map<std::string, Count> counts;
+    for (std::size_t i = 0; i < channels.size() && i < stats.size(); ++i) {
+        Count& count = counts[channels[i].sensor];
+        ++count.channels;
+        if (stats[i].lost)
+            ++count.lost;
+        else if (stats[i].unsupported)
+            ++count.unsupported;
+    }
+    for (auto& state : probed) {
+        const auto found = counts.find(state.sensor);
+        if (!state.up || found == counts.end()) continue;
+        const Count& count = found->second;
+        if (count.lost + count.unsupported < count.channels) continue;
+        state.up = false;
+        state.reason = "every channel stopped while the agent ran: " + std::to_string(count.lost) +
+                       " on devices lost, " + std::to_string(count.unsupported) + " no longer supported";
+    }
+    return probed;
+}
+
 std::string escape_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());
@@ -93,17 +120,23 @@ std::string render_text(const Snapshot& snapshot) {
         out, "joulecast_energy_joules_total", "counter",
         "Energy used since the agent started, in joules: a hardware counter (method=\"counter\"), measured "
         "power integrated over time (\"integrated\") or a model (\"modelled\").");
-    for (const auto& e : energy)
-        sample(out, "joulecast_energy_joules_total",
-               {{"domain", e.domain}, {"device", e.device}, {"method", to_string(e.method)}}, e.joules);
+    for (const auto& e : energy) {
+        Labels labels = {{"domain", e.domain}, {"device", e.device}};
+        if (!e.uuid.empty()) labels.emplace_back("uuid", e.uuid);
+        labels.emplace_back("method", to_string(e.method));
+        sample(out, "joulecast_energy_joules_total", labels, e.joules);
+    }
 
     auto power = snapshot.power;
     std::sort(power.begin(), power.end(), [](const ExportedPower& a, const ExportedPower& b) {
         return std::tie(a.domain, a.device) < std::tie(b.domain, b.device);
     });
     family(out, "joulecast_power_watts", "gauge", "Power at the last reading, in watts.");
-    for (const auto& p : power)
-        sample(out, "joulecast_power_watts", {{"domain", p.domain}, {"device", p.device}}, p.watts);
+    for (const auto& p : power) {
+        Labels labels = {{"domain", p.domain}, {"device", p.device}};
+        if (!p.uuid.empty()) labels.emplace_back("uuid", p.uuid);
+        sample(out, "joulecast_power_watts", labels, p.watts);
+    }
 
     auto sensors = snapshot.sensors;
     std::sort(sensors.begin(), sensors.end(),
@@ -185,8 +218,13 @@ std::vector<ExportedEnergy> EnergyExport::energy() const {
     }
     std::vector<ExportedEnergy> out;
     for (const auto& [key, j] : joules)
-        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j});
+        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), j, uuid_of(std::get<1>(key))});
     return out;
+}
+
+std::string EnergyExport::uuid_of(const std::string& device) const {
+    const auto found = m_uuids.find(device);
+    return found == m_uuids.end() ? std::string() : found->second;
 }
 
 std::vector<ExportedPower> EnergyExport::power() const {
@@ -198,7 +236,7 @@ std::vector<ExportedPower> EnergyExport::power() const {
             watts[{std::get<0>(state.key), std::get<1>(state.key)}] += state.last_w;
     }
     std::vector<ExportedPower> out;
-    for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w});
+    for (const auto& [key, w] : watts) out.push_back({key.first, key.second, w, uuid_of(key.second)});
     return out;
 }
 

@@ -6,11 +6,13 @@
 // Threading: EnergyExport is not thread-safe; the agent guards it with its own mutex.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "meter/sampler.hpp"
 #include "meter/trace.hpp"
 #include "sensors/sensor.hpp"
 
@@ -56,12 +58,14 @@ struct ExportedEnergy {
     std::string device;  ///< "gpu0", "package-0", ...
     Method method = Method::counter;
     double joules = 0;  ///< since the agent started, never decreasing
+    std::string uuid;   ///< the GPU's UUID where the sensor knows it (label uuid), else empty (no label)
 };
 
 struct ExportedPower {
     std::string domain;
     std::string device;
     double watts = 0;  ///< the last reading
+    std::string uuid;  ///< as in ExportedEnergy
 };
 
 struct SensorState {
@@ -84,6 +88,13 @@ struct Snapshot {
     std::vector<SensorState> sensors;
     SelfMetrics self;
 };
+
+/// The sensors' states as probed, with a sensor that was up but whose every channel has stopped since (its
+/// devices lost, or no longer offering the values: ChannelStats lost / unsupported) marked down with the
+/// reason. `channels` and `stats` are the sampler's, index for index.
+std::vector<SensorState> sensor_states_now(std::vector<SensorState> probed,
+                                           const std::vector<TraceChannel>& channels,
+                                           const std::vector<ChannelStats>& stats);
 
 /// A label value escaped as the text format asks: backslash, double quote and newline.
 std::string escape_label_value(std::string_view value);
@@ -113,6 +124,9 @@ public:
     /// Adds readings in time order per channel (as Trace::readings returns them).
     void ingest(const std::vector<Reading>& readings);
 
+    /// The UUIDs of devices, by device name ("gpu0" -> "GPU-..."), given to their series as label uuid.
+    void set_uuids(std::map<std::string, std::string> device_uuids) { m_uuids = std::move(device_uuids); }
+
     std::vector<ExportedEnergy> energy() const;
     std::vector<ExportedPower> power() const;
 
@@ -130,6 +144,8 @@ private:
 
     std::vector<TraceChannel> m_channels;
     std::vector<ChannelState> m_state;
+    std::map<std::string, std::string> m_uuids;
+    std::string uuid_of(const std::string& device) const;
 };
 
 }  // namespace joulecast::exporter

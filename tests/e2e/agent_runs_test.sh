@@ -25,7 +25,7 @@ mkdir -p "$tmp/proc" "$tmp/sys"
 export JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=150"
 export JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$agent" serve --listen "127.0.0.1:$port" --interval-ms 200 --run-grace 3s 2>"$tmp/agent.log" &
+"$agent" serve --listen "127.0.0.1:$port" --interval-ms 200 --run-grace 6s 2>"$tmp/agent.log" &
 agent_pid=$!
 url="http://127.0.0.1:$port/metrics"
 ready=
@@ -56,20 +56,30 @@ PY
              sleep 1; '$joulecast' mark epoch samples=100; sleep 1; '$joulecast' mark epoch samples=100;
              '$joulecast' mark end train samples=200" 2>"$tmp/run.log" &
 run_pid=$!
-sleep 2.5
+# Mid-run: a running snapshot with over 1 s of energy (polled, as the run's start may be slow on a busy
+# machine; the run lasts over 3 s).
 PYTHONPATH="$tmp" python3 - "$url" <<'PY'
-import sys
+import sys, time
 from scrape import scrape
-s = scrape(sys.argv[1])
-info = s["joulecast_run_info"]
+deadline = time.monotonic() + 10
+while True:
+    s = scrape(sys.argv[1])
+    info = s.get("joulecast_run_info", [])
+    run = [v for labels, v in s.get("joulecast_run_energy_joules_total", []) if "phase" not in labels]
+    if (info and sum(run) > 150) or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
 assert len(info) == 1 and info[0][0]["status"] == "running" and info[0][0]["name"] == "agent-run", info
-run = [v for labels, v in s["joulecast_run_energy_joules_total"] if "phase" not in labels]
 print(f"mid-run: {sum(run):.1f} J so far")
 assert sum(run) > 150, run
 PY
 wait "$run_pid" && status=0 || status=$?
 run_pid=
 [ "$status" -eq 0 ] || { echo "FAIL: joulecast run exited with $status"; cat "$tmp/run.log"; exit 1; }
+# The run's last word: its state file's time, from which the 6 s grace counts. (A grace of 6 s leaves the
+# checks below time on a busy machine; with 3 s they sometimes found the run expired.)
+last_word=$(python3 -c 'import glob, os, sys; print(max(os.stat(f).st_mtime for f in glob.glob(sys.argv[1] + "/*.prom")))' \
+    "$tmp/runs")
 
 printf 'not a metric line\njoulecast_run_info{run_id="x"\nnode_cpu_seconds_total 5\n' >"$tmp/runs/stray.prom"
 "$joulecast" run --no-store --quiet --no-export -- sleep 1.2 2>>"$tmp/run.log"
@@ -124,14 +134,21 @@ plain = urllib.request.urlopen(sys.argv[1], timeout=5)
 assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4") and "# EOF" not in plain.read().decode()
 print("OpenMetrics: served when asked for, # EOF terminated")
 PY
-sleep 3.5
-PYTHONPATH="$tmp" python3 - "$url" <<'PY'
-import sys
+PYTHONPATH="$tmp" python3 - "$url" "$last_word" <<'PY'
+import sys, time
 from scrape import scrape
-s = scrape(sys.argv[1])
+last_word = float(sys.argv[2])
+while True:  # until the run is gone, at most 10 s after its last word
+    s = scrape(sys.argv[1])
+    gone_after = time.time() - last_word
+    # the stray file, written just after the run ended, expires with it
+    if ("joulecast_run_info" not in s and s["joulecast_agent_runs"][0][1] == 0) or gone_after > 10:
+        break
+    time.sleep(0.1)
 assert "joulecast_run_info" not in s, s.get("joulecast_run_info")
 assert s["joulecast_agent_runs"][0][1] == 0
-print("after --run-grace: the ended run is gone")
+print(f"the ended run is gone {gone_after:.1f} s after its last word (--run-grace 6s)")
+assert gone_after >= 5.9, "the run expired before its grace"
 PY
 kill -TERM "$agent_pid"
 wait "$agent_pid" && status=0 || status=$?

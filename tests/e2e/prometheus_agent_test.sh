@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # joulecast-agent scraped by a real Prometheus (Debian's 2.42): the fake NVML draws a known 200 W, Prometheus
 # scrapes the agent every second, and rate(joulecast_energy_joules_total{domain="gpu"}[5s]) through its HTTP
-# API must be 200 W within 5%. Both daemons run on free 127.0.0.1 ports and are stopped by PID on exit.
+# API must be 200 W within 5%. Then a run's phases through Prometheus, the Grafana dashboard
+# (deploy/grafana-dashboard.json, by check_grafana_dashboard.py), a second agent (fake RAPL at 600 W with
+# counter wraps) added up with the first over 30 s within 2%, and promtool check metrics. Both daemons run on
+# free 127.0.0.1 ports and are stopped by PID on exit.
 # usage: prometheus_agent_test.sh JOULECAST_AGENT LIBNVIDIA_ML_FAKE
 set -euo pipefail
 agent=$1
@@ -13,10 +16,13 @@ fi
 
 tmp=$(mktemp -d)
 agent_pid=
+agent2_pid=
+writer_pid=
 prometheus_pid=
+dash_pid=
 cleanup() {
-    for pid in $agent_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
-    for pid in $agent_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $agent_pid $agent2_pid $writer_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $agent_pid $agent2_pid $writer_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -48,6 +54,29 @@ JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
 agent_pid=$!
 wait_for "http://127.0.0.1:$agent_port/-/healthy" || { cat "$tmp/agent.log"; exit 1; }
 
+# The second node: a fake RAPL package at 600 W whose energy_uj wraps every 5000 J (every 8.3 s: a wrap is
+# undone only when read more often than that, which a starved writer on a busy machine may not be for 1.7 s),
+# rewritten in place every 10 ms by a writer process; no GPU.
+zone="$tmp/sys2/class/powercap/intel-rapl:0"
+mkdir -p "$zone" "$tmp/proc2"
+echo package-0 >"$zone/name"
+echo 5000000000 >"$zone/max_energy_range_uj"
+printf '%012d\n' 0 >"$zone/energy_uj"
+python3 - "$zone/energy_uj" <<'PY' &
+import os, sys, time
+fd, start = os.open(sys.argv[1], os.O_WRONLY), time.monotonic()
+while True:
+    os.pwrite(fd, b"%012d\n" % (int(600e6 * (time.monotonic() - start)) % 5_000_000_000), 0)
+    time.sleep(0.01)
+PY
+writer_pid=$!
+agent2_port=$(free_port)
+JOULECAST_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 JOULECAST_PROC_ROOT="$tmp/proc2" \
+    JOULECAST_SYSFS_ROOT="$tmp/sys2" \
+    "$agent" serve --listen "127.0.0.1:$agent2_port" --interval-ms 200 --runs-dir "$tmp/runs2" 2>"$tmp/agent2.log" &
+agent2_pid=$!
+wait_for "http://127.0.0.1:$agent2_port/-/healthy" || { cat "$tmp/agent2.log"; exit 1; }
+
 prometheus_port=$(free_port)
 cat >"$tmp/prometheus.yml" <<YAML
 global:
@@ -56,13 +85,14 @@ global:
 scrape_configs:
   - job_name: joulecast
     static_configs:
-      - targets: ["127.0.0.1:$agent_port"]
+      - targets: ["127.0.0.1:$agent_port", "127.0.0.1:$agent2_port"]
 YAML
 prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
     --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn 2>"$tmp/prometheus.log" &
 prometheus_pid=$!
 api="http://127.0.0.1:$prometheus_port"
 wait_for "$api/-/ready" || { cat "$tmp/prometheus.log"; exit 1; }
+ready_s=$SECONDS
 # Prometheus's first scrape comes up to one interval after it is ready: wait until the 5 s window of the rate
 # holds six scrapes (at most 20 s).
 for _ in $(seq 40); do
@@ -86,14 +116,14 @@ watts = float(result[0]["value"][1])
 print(f"rate of gpu0's energy counter: {watts:.2f} W (fake NVML draws 200 W)")
 assert abs(watts - 200) <= 0.05 * 200, f"{watts} W is not 200 W within 5%"
 PY
-up=$(query "$api" 'joulecast_sensor_up{sensor="nvml"}')
+up=$(query "$api" "joulecast_sensor_up{sensor=\"nvml\", instance=\"127.0.0.1:$agent_port\"}")
 python3 -c 'import json, sys; r = json.loads(sys.argv[1])["data"]["result"]; assert r and r[0]["value"][1] == "1", r' "$up"
 # A run with phases on the agent's node shows up through Prometheus with its phase labels.
 joulecast="$(dirname "$agent")/joulecast"
 JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
     JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
     "$joulecast" run --no-store --quiet --json "$tmp/run.json" --name prom-run -- \
-    bash -c "'$joulecast' mark begin train; sleep 1; '$joulecast' mark end train; '$joulecast' mark begin eval;
+    bash -c "'$joulecast' mark begin train; sleep 1; '$joulecast' mark end train samples=50; '$joulecast' mark begin eval;
              sleep 0.5; '$joulecast' mark end eval" 2>"$tmp/run.log" ||
     { echo "FAIL: joulecast run"; cat "$tmp/run.log"; exit 1; }
 sleep 2.5  # two scrapes after the run's last state file
@@ -115,6 +145,53 @@ assert set(served) == {"", "train", "eval"}, served
 for name, joules in phases.items():
     assert abs(served[name] - joules) <= 0.01 * joules, (name, served[name], joules)
 assert abs(served[""] - run["energy_j"]["total"]) <= 0.01 * run["energy_j"]["total"]
+PY
+# The Grafana dashboard (deploy/grafana-dashboard.json) against this agent and this Prometheus: a run still
+# going, whose train phase ended with 100 samples, gives the energy per sample panel something to show; its
+# marks come from rank 0 (RANK=0), so that the per-rank series (label rank) are served as well.
+source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
+    JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
+    "$joulecast" run --no-store --quiet --json "$tmp/dash.json" --name dash-run -- \
+    bash -c "export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1; '$joulecast' mark begin train; sleep 1;
+             '$joulecast' mark end train samples=100; sleep 5" \
+    2>"$tmp/dash.log" &
+dash_pid=$!
+for _ in $(seq 40); do
+    seen=$(query "$api" 'joulecast_run_samples_total{name="dash-run"}' |
+        python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))')
+    [ "$seen" -ge 1 ] && break
+    sleep 0.25
+done
+python3 "$source_dir/tests/e2e/check_grafana_dashboard.py" "$source_dir/deploy/grafana-dashboard.json" "$api" \
+    "http://127.0.0.1:$agent_port" "$tmp/run.json" dash-run 200 "$tmp/per_sample" ||
+    { echo "FAIL: the Grafana dashboard"; exit 1; }
+wait "$dash_pid" || { echo "FAIL: the dashboard's run"; cat "$tmp/dash.log"; exit 1; }
+python3 - "$tmp/dash.json" "$(cat "$tmp/per_sample")" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+train = [p for p in run["phases"] if p["name"] == "train"]
+want = train[0]["energy_j"]["total"] / 100
+shown = float(sys.argv[2])
+print(f"energy per sample: dashboard {shown:.4f} J/sample, run JSON {want:.4f} J/sample (train energy / 100)")
+assert abs(shown - want) <= 0.01 * want, (shown, want)
+PY
+# The fleet: Prometheus adds the two nodes up. Once it has scraped both for over 30 s, the increase of every
+# energy series over the last 30 s, summed, is 200 W + 600 W over 30 s, within 2%, the RAPL counter's wraps
+# undone.
+while [ $((SECONDS - ready_s)) -lt 34 ]; do sleep 0.5; done
+fleet=$(query "$api" 'sum(increase(joulecast_energy_joules_total[30s]))')
+nodes=$(query "$api" 'sum by (instance, device) (increase(joulecast_energy_joules_total[30s]))')
+python3 - "$fleet" "$nodes" <<'PY'
+import json, sys
+total = float(json.loads(sys.argv[1])["data"]["result"][0]["value"][1])
+nodes = {(r["metric"]["instance"], r["metric"]["device"]): round(float(r["value"][1]), 1)
+         for r in json.loads(sys.argv[2])["data"]["result"]}
+want = (200 + 600) * 30
+print(f"sum(increase(joulecast_energy_joules_total[30s])) over two nodes: {total:.1f} J, want {want} J "
+      f"(200 W NVML + 600 W RAPL, wrapping every 5000 J); per node and device: {nodes}")
+assert len(nodes) == 2, nodes
+assert abs(total - want) <= 0.02 * want, (total, want)
 PY
 if command -v promtool >/dev/null; then
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \

@@ -22,6 +22,7 @@
 //     lost_after=S        every call on this GPU returns NVML_ERROR_GPU_IS_LOST from S seconds on
 //     fail_after=S        every call on this GPU (but nvmlDeviceGetHandleByIndex_v2) returns fail_code from
 //                         S seconds on; fail_code=CODE (default unknown). For read-time failures.
+//     fail_until=S        ... and answers again from S seconds on (default: never), for a transient failure
 //     power_limit=W       current power limit at init (default: default_limit)
 //     default_limit=W     (default 700);  min_limit=W (default 200);  max_limit=W (default 700)
 //   Failures: <what>=CODE makes a call on that GPU fail with CODE instead of answering, where <what> is
@@ -115,6 +116,7 @@ struct Gpu {
     unsigned long long energy_offset_mj = 0;
     double lost_after_s = infinity;
     double fail_after_s = infinity;
+    double fail_until_s = infinity;
     nvmlReturn_t fail_code = NVML_ERROR_UNKNOWN;
     double default_limit_w = 700;
     double min_limit_w = 200;
@@ -266,9 +268,10 @@ std::string apply_gpu_property(Gpu& gpu, const std::string& property, const std:
     for (const auto& [name, target] : series)
         if (property == name) return parse_series(value, *target) ? "" : "bad series";
     const std::pair<const char*, double*> numbers[] = {
-        {"lost_after", &gpu.lost_after_s},     {"fail_after", &gpu.fail_after_s},
-        {"power_limit", &gpu.initial_limit_w}, {"default_limit", &gpu.default_limit_w},
-        {"min_limit", &gpu.min_limit_w},       {"max_limit", &gpu.max_limit_w},
+        {"lost_after", &gpu.lost_after_s},       {"fail_after", &gpu.fail_after_s},
+        {"fail_until", &gpu.fail_until_s},       {"power_limit", &gpu.initial_limit_w},
+        {"default_limit", &gpu.default_limit_w}, {"min_limit", &gpu.min_limit_w},
+        {"max_limit", &gpu.max_limit_w},
     };
     for (const auto& [name, target] : numbers)
         if (property == name) return parse_number(value, *target) ? "" : "bad number";
@@ -383,7 +386,7 @@ nvmlReturn_t enter(nvmlDevice_t device, Gpu*& gpu) {
     gpu = &g_state.gpus[device->index];
     const double t = now_s();
     if (t >= gpu->lost_after_s) return NVML_ERROR_GPU_IS_LOST;
-    if (t >= gpu->fail_after_s) return gpu->fail_code;
+    if (t >= gpu->fail_after_s && t < gpu->fail_until_s) return gpu->fail_code;
     return NVML_SUCCESS;
 }
 

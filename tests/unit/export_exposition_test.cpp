@@ -7,8 +7,9 @@ namespace {
 
 TEST(ExportExposition, RendersKnownReadingsExactly) {
     Snapshot snapshot;
-    snapshot.energy = {{"gpu", "gpu0", Method::counter, 1234.5}, {"cpu", "package-0", Method::modelled, 10}};
-    snapshot.power = {{"gpu", "gpu0", 200.25}};
+    snapshot.energy = {{"gpu", "gpu0", Method::counter, 1234.5, ""},
+                       {"cpu", "package-0", Method::modelled, 10, ""}};
+    snapshot.power = {{"gpu", "gpu0", 200.25, ""}};
     snapshot.sensors = {{"rapl", false, "needs root: \"energy_uj\"\nsee docs"}, {"nvml", true, ""}};
     snapshot.self = {42, 1, 0.0025, 1.5};
     const std::string expected =
@@ -118,6 +119,60 @@ TEST(ExportExposition, CountersFirstIntegrationOtherwiseModelledLabelled) {
 
 namespace joulecast::exporter {
 namespace {
+
+TEST(ExportExposition, GpuSeriesCarryTheirUuidWhereKnown) {
+    EnergyExport exporter({
+        {"nvml", make_channel("gpu0.energy", "gpu", "gpu0", Quantity::energy, false)},
+        {"nvml", make_channel("gpu0.power", "gpu", "gpu0", Quantity::power, false)},
+        {"rapl", make_channel("package-0", "cpu", "package-0", Quantity::energy, false)},
+    });
+    exporter.set_uuids({{"gpu0", "GPU-8a1b"}});
+    constexpr std::int64_t s = 1'000'000'000;
+    exporter.ingest({{0, 0, 100}, {0, 1, 200}, {0, 2, 5}});
+    exporter.ingest({{s, 0, 300}, {s, 1, 200}, {s, 2, 65}});
+    Snapshot snapshot;
+    snapshot.energy = exporter.energy();
+    snapshot.power = exporter.power();
+    const std::string text = render_text(snapshot);
+    EXPECT_NE(text.find("joulecast_energy_joules_total{domain=\"gpu\",device=\"gpu0\",uuid=\"GPU-8a1b\","
+                        "method=\"counter\"} 200\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("joulecast_power_watts{domain=\"gpu\",device=\"gpu0\",uuid=\"GPU-8a1b\"} 200\n"),
+              std::string::npos)
+        << text;
+    // A device without a known UUID has no uuid label (not an empty one).
+    EXPECT_NE(
+        text.find(
+            "joulecast_energy_joules_total{domain=\"cpu\",device=\"package-0\",method=\"counter\"} 60\n"),
+        std::string::npos)
+        << text;
+}
+
+TEST(ExportExposition, SensorWhoseEveryChannelStoppedIsDown) {
+    const std::vector<TraceChannel> channels = {
+        {"nvml", make_channel("gpu0.energy", "gpu", "gpu0", Quantity::energy, false)},
+        {"nvml", make_channel("gpu0.power", "gpu", "gpu0", Quantity::power, false)},
+        {"rapl", make_channel("package-0", "cpu", "package-0", Quantity::energy, false)},
+        {"rapl", make_channel("dram-0", "dram", "dram-0", Quantity::energy, false)},
+    };
+    const std::vector<SensorState> probed = {
+        {"nvml", true, ""}, {"rapl", true, ""}, {"hwmon", false, "none"}};
+    std::vector<ChannelStats> stats(4);
+    stats[0].lost = stats[1].lost = true;  // the only GPU fell off the bus
+    stats[3].unsupported = true;           // one RAPL zone of two stopped: the sensor is still up
+    const auto states = sensor_states_now(probed, channels, stats);
+    ASSERT_EQ(states.size(), 3u);
+    EXPECT_FALSE(states[0].up);
+    EXPECT_EQ(states[0].reason,
+              "every channel stopped while the agent ran: 2 on devices lost, 0 no longer supported");
+    EXPECT_TRUE(states[1].up);
+    EXPECT_EQ(states[1].reason, "");
+    EXPECT_FALSE(states[2].up);
+    EXPECT_EQ(states[2].reason, "none");  // down at probe time: its reason kept
+    stats[2].unsupported = true;
+    EXPECT_FALSE(sensor_states_now(probed, channels, stats)[1].up);
+}
 
 TEST(ExportExposition, OpenMetricsNamesCounterFamiliesWithoutTotalAndEndsWithEof) {
     const std::string text =
