@@ -216,7 +216,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         try {
             store = std::make_unique<RunStore>(*spec.store_path);
         } catch (const std::exception& error) {
-            throw UsageError(std::string("cannot use the run store: ") + error.what() +
+            // A runtime error, not a wrong option: one message and exit 1, without the usage text.
+            throw StoreError(std::string("cannot use the run store: ") + error.what() +
                              " (give another --db, or --no-store)");
         }
     }

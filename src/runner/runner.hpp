@@ -69,7 +69,8 @@ struct RunOutcome {
 };
 
 /// Runs and measures `spec.command`. Notes, fallbacks and store problems go to `log` (unless quiet); the
-/// summary is the caller's to print. Throws UsageError only for problems found before the command starts.
+/// summary is the caller's to print. Throws, only for problems found before the command starts, UsageError
+/// (bad options) or StoreError (a store that cannot be used).
 RunOutcome measure_command(const RunSpec& spec, std::ostream& log);
 
 }  // namespace joulecast::runner

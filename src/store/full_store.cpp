@@ -75,7 +75,8 @@ bool RunStore::remove(const std::string& id) {
         removed = m_db->changes() > 0;
         // A store with incremental auto_vacuum gives the freed pages back to the disk (at the checkpoint in
         // WAL mode, at once in place); in an older store they stay free for its next runs.
-        if (removed && m_db->query_integer("PRAGMA auto_vacuum") == 2) m_db->exec("PRAGMA incremental_vacuum");
+        if (removed && m_db->query_integer("PRAGMA auto_vacuum") == 2)
+            m_db->exec("PRAGMA incremental_vacuum");
     });
     m_channel_rows.erase(id);
     return removed;

@@ -124,14 +124,14 @@ void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& 
                           const StudyOptions& options, bool dry_run) {
     const Axis* limits = grid.axis("power_limit_w");
     if (limits && !options.allow_power_limit && !dry_run)
-        throw UsageError(
+        throw InputError(
             grid.source + ":" + std::to_string(limits->line) +
             ": the grid sets power_limits_w, which changes the power limit of every GPU of this "
             "machine for the whole study (other jobs on them included; root is needed). Add "
             "--allow-power-limit to apply them: each GPU's previous limit is restored at the end.");
     if (grid.mode == Mode::builtin) {
         if (!executable(options.zoo_path))
-            throw UsageError(
+            throw InputError(
                 "built-in mode runs joulecast-zoo, which is not at " + options.zoo_path +
                 ": build joulecast where libtorch is installed (libtorch-dev), give --zoo PATH, or "
                 "use mode = \"command\" in [study]");
@@ -139,7 +139,7 @@ void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& 
         const std::string program =
             runs.empty() ? "" : run_argv(grid, runs.front(), options.zoo_path).front();
         if (find_program(program).empty())
-            throw UsageError(
+            throw InputError(
                 grid.source + ": [command] argv: cannot find the program '" + program + "'" +
                 (program.find('/') == std::string::npos ? " in PATH" : " (or it is not executable)"));
     }

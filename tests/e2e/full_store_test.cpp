@@ -24,8 +24,8 @@ using test::TempDir;
 /// Runs joulecast with ARGS under a file size limit of `limit_bytes` (rounded down to 512-byte blocks).
 test::ProcessResult limited(const ProcessOptions& options, std::uintmax_t limit_bytes,
                             const std::vector<std::string>& args) {
-    std::string command = "trap '' XFSZ; ulimit -f " + std::to_string(limit_bytes / 512) + "; exec '" +
-                          JOULECAST_BINARY + "'";
+    std::string command =
+        "trap '' XFSZ; ulimit -f " + std::to_string(limit_bytes / 512) + "; exec '" + JOULECAST_BINARY + "'";
     for (const auto& arg : args) command += " '" + arg + "'";
     return run_process({"/bin/sh", "-c", command}, options);
 }
@@ -93,9 +93,10 @@ TEST(FullStore, RunsRmFreesAStoreThatCannotGrowAndListingStillWorks) {
     TempDir dir;
     auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=100");
     for (const char* name : {"a", "b", "c"})
-        ASSERT_EQ(run_process({JOULECAST_BINARY, "run", "--quiet", "--name", name, "--", "sleep", "0.3"}, options)
-                      .exit_code,
-                  0);
+        ASSERT_EQ(
+            run_process({JOULECAST_BINARY, "run", "--quiet", "--name", name, "--", "sleep", "0.3"}, options)
+                .exit_code,
+            0);
     const fs::path wal = dir.path() / "runs.db-wal";
     ASSERT_TRUE(fs::exists(wal));
     // Not one more page fits at the end of the WAL.
