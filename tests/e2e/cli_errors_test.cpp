@@ -73,10 +73,10 @@ TEST(CliErrors, AGridTooLargeToPlanIsOneMessageAndExit2) {
     ProcessOptions options;
     options.env = test::isolated_env(dir.str());
     // 1000 x 1000 x 1000 configurations: refused before planning any (planning them exhausted memory).
-    auto grid = dir.write("huge.toml", "[study]\nmode = \"command\"\n[grid]\nmodels = [\"m\"]\nbatch_sizes = " +
-                                           numbers(1000) + "\nthreads = " + numbers(1000) +
-                                           "\nepochs = " + numbers(1000) +
-                                           "\n[command]\nargv = [\"true\"]\n");
+    auto grid = dir.write(
+        "huge.toml", "[study]\nmode = \"command\"\n[grid]\nmodels = [\"m\"]\nbatch_sizes = " + numbers(1000) +
+                         "\nthreads = " + numbers(1000) + "\nepochs = " + numbers(1000) +
+                         "\n[command]\nargv = [\"true\"]\n");
     for (const char* mode : {"--dry-run", ""}) {
         std::vector<std::string> argv = {JOULECAST_BINARY, "study", grid.string()};
         if (*mode) argv.insert(argv.begin() + 2, mode);

@@ -11,6 +11,7 @@
 //   gpu<i>.start_ticks=N   counter value at t=0 (default 1000000)
 //   gpu<i>.width=32        the counter is a 32-bit accumulator that wraps (default 64)
 //   gpu<i>.lost_after=S    every call on this GPU returns RSMI_STATUS_NOT_FOUND from S seconds on
+//   gpu<i>.no_power=1      both power calls return RSMI_STATUS_NOT_SUPPORTED
 //   gpu<i>.busy=P          busy percent (default 50);  gpu<i>.memory=BYTES VRAM used (default 2^30)
 // Time t in seconds: what the test last passed to fake_rocm_smi_set_time(), or, if it never did, the
 // CLOCK_MONOTONIC time since rsmi_init. The counter is start + floor(P × t / resolution) ticks (mod 2^32 for
@@ -39,6 +40,7 @@ struct Gpu {
     std::uint64_t start_ticks = 1000000;
     bool wraps32 = false;
     double lost_after_s = 1e300;
+    bool no_power = false;
     std::uint32_t busy = 50;
     std::uint64_t memory = 1ULL << 30;
 };
@@ -93,6 +95,8 @@ void parse_script(const char* script) {
                 gpu.wraps32 = std::strtoul(value, nullptr, 10) == 32;
             else if (prop == "lost_after")
                 gpu.lost_after_s = std::strtod(value, nullptr);
+            else if (prop == "no_power")
+                gpu.no_power = std::strtod(value, nullptr) != 0;
             else if (prop == "busy")
                 gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
             else if (prop == "memory")
@@ -189,6 +193,7 @@ rsmi_status_t rsmi_dev_power_ave_get(std::uint32_t index, std::uint32_t, std::ui
     rsmi_status_t status;
     const Gpu* gpu = device(index, status);
     if (!gpu) return status;
+    if (gpu->no_power) return RSMI_STATUS_NOT_SUPPORTED;
     *microwatts = static_cast<std::uint64_t>(std::llround(gpu->power_w * 1e6));
     return RSMI_STATUS_SUCCESS;
 }
