@@ -18,8 +18,8 @@ using test::TempDir;
 
 TEST(UnmeasuredGpu, NeitherEnergyNorPowerIsAReasonInSensorsAndTheResultNotZeroJoules) {
     TempDir dir;
-    auto options = test::fake_gpu_options(
-        dir, "gpus=2;gpu0.energy=unsupported;gpu0.power=unsupported;gpu1.power=200");
+    auto options =
+        test::fake_gpu_options(dir, "gpus=2;gpu0.energy=unsupported;gpu0.power=unsupported;gpu1.power=200");
     auto sensors = run_process({JOULECAST_BINARY, "sensors"}, options);
     EXPECT_EQ(sensors.exit_code, 0) << sensors.err;
     EXPECT_NE(sensors.out.find("gpu0 Fake GPU 0: energy counter no, no power reading (Not Supported); this "
@@ -40,8 +40,7 @@ TEST(UnmeasuredGpu, NeitherEnergyNorPowerIsAReasonInSensorsAndTheResultNotZeroJo
         warned = warned || w.get<std::string>().find("gpu0 Fake GPU 0: neither") != std::string::npos;
     EXPECT_TRUE(warned) << result["warnings"].dump();
     // Only gpu1 is a source of GPU energy: 200 W for about 1 s.
-    for (const auto& source : result["sources"])
-        EXPECT_NE(source["device"], "gpu0") << source.dump();
+    for (const auto& source : result["sources"]) EXPECT_NE(source["device"], "gpu0") << source.dump();
     EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 200.0 * result["duration_s"].get<double>(), 10.0);
 }
 
