@@ -209,7 +209,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
     if (const Axis* limits = grid.axis("power_limit_w")) {
         std::vector<double> watts;
         for (const auto& value : limits->values) watts.push_back(parse_double(value).value_or(0));
-        guard = std::make_unique<PowerLimitGuard>(options.monitor.sensors.nvml_library, watts);
+        guard = std::make_unique<PowerLimitGuard>(options.monitor.sensors.nvml_library, watts,
+                                                  options.monitor.sensors.rocm_smi_library);
         for (std::size_t gpu = 0; gpu < guard->original().size(); ++gpu)
             log << "joulecast study: gpu" << gpu
                 << " power limit before the study: " << format_number(guard->original()[gpu].current_w, 0)
