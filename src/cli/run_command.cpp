@@ -204,6 +204,31 @@ RunOptions parse_run_options(const std::vector<std::string>& raw) {
     return options;
 }
 
+/// Says, once and even with --quiet, that the store did not take the run (a full disk) and where its result
+/// is: the --json file, else a file written for it in the temporary folder, else only the summary.
+void report_unstored_run(const runner::RunOutcome& outcome, const std::string& json_path,
+                         const std::function<void(std::ostream&)>& write_json) {
+    std::string where = json_path;
+    if (where.empty()) {
+        const char* tmp = std::getenv("TMPDIR");
+        const std::string rescue =
+            std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/joulecast-run-" + outcome.result.id + ".json";
+        if (write_output_file(rescue, write_json).empty()) where = rescue;
+    }
+    std::cerr << "joulecast: error: run " << outcome.result.id << " is not "
+              << (outcome.stored_row_only ? "wholly " : "") << "in the store: " << outcome.store_failure
+              << '\n';
+    if (outcome.stored_row_only)
+        std::cerr
+            << "joulecast: the store keeps its status, duration and energy totals, not its full result\n";
+    if (where.empty())
+        std::cerr << "joulecast: its result could not be written to a file either (give --json FILE on "
+                     "another disk next time)\n";
+    else
+        std::cerr << "joulecast: its result is in " << where << ": `joulecast runs import " << where
+                  << "` stores it once there is space\n";
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& raw) {
@@ -262,14 +287,21 @@ int run_command(const std::vector<std::string>& raw) {
         std::cerr << "joulecast: writing " << path << " failed: " << failure << '\n';
         output_failed = true;
     };
-    write_output(options.json_path, [&](std::ostream& out) {
+    auto write_json = [&](std::ostream& out) {
         out << to_json(outcome.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
             << '\n';
-    });
+    };
+    write_output(options.json_path, write_json);
+    const bool json_written = !options.json_path.empty() && !output_failed;
     write_output(options.trace_path,
                  [&](std::ostream& out) { write_trace_csv(out, outcome.trace, outcome.start_ns); });
+    if (!outcome.store_failure.empty()) {
+        report_unstored_run(outcome, json_written ? options.json_path : "", write_json);
+        output_failed = true;
+    }
     // A command ended by its profile's signal did what was asked of it. The exit status is the command's,
-    // except that a command that succeeded with an output that could not be written is a failure (1).
+    // except that a command that succeeded with an output (or the store) that could not be written is a
+    // failure (1).
     const int status = outcome.ended_by_profile ? 0 : outcome.exit_code;
     return status == 0 && output_failed ? 1 : status;
 }

@@ -159,7 +159,7 @@ int study_command(const std::vector<std::string>& raw) {
     try {
         RunStore store(options.store_path);
     } catch (const std::exception& error) {
-        throw UsageError(std::string("--db: cannot use the run store: ") + error.what());
+        throw StoreError(std::string("--db: cannot use the run store: ") + error.what());
     }
 
     study::StudyOutcome outcome = study::run_study(grid, options, std::cerr);

@@ -50,4 +50,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Bad input that is not a wrong option or argument: the content of a file the user gave (a study grid too
+/// large to plan, a TOML error), a grid that needs a flag. Exit status 2 with its one message, without the
+/// command's usage text, which would bury it.
+class InputError : public UsageError {
+public:
+    using UsageError::UsageError;
+};
+
 }  // namespace joulecast

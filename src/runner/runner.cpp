@@ -247,7 +247,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         try {
             store = std::make_unique<RunStore>(*spec.store_path);
         } catch (const std::exception& error) {
-            throw UsageError(std::string("cannot use the run store: ") + error.what() +
+            // A runtime error, not a wrong option: one message and exit 1, without the usage text.
+            throw StoreError(std::string("cannot use the run store: ") + error.what() +
                              " (give another --db, or --no-store)");
         }
     }
@@ -260,6 +261,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     header.started_at = iso8601_utc_now();
 
     std::unique_ptr<StoreWriter> writer;
+    std::string store_failure;
     if (store) {
         try {
             store->begin_run(header, monitor.trace().channels(), start_ns, getpid());
@@ -267,9 +269,11 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             writer = std::make_unique<StoreWriter>(*store, header.id, monitor.trace(), start_ns,
                                                    std::chrono::seconds(1), &markers);
         } catch (const std::exception& error) {
-            // Said even with --quiet: a run the user expects in the store is missing from it.
+            // Said even with --quiet: a run the user expects in the store is missing from it. The run is
+            // measured all the same; the caller says where its result went.
             warnings.push_back(std::string("run not stored: ") + error.what());
             log << "joulecast: warning: run not stored: " << error.what() << '\n';
+            store_failure = error.what();
             store.reset();
         }
     }
@@ -381,8 +385,13 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         }
     }
     if (writer && !writer->finish()) {
-        result.warnings.push_back("some readings were not stored: " + writer->last_error());
-        log << "joulecast: warning: some readings were not stored: " << writer->last_error() << '\n';
+        const std::string took =
+            "the store took " +
+            (writer->written() == 0 ? "none" : "only the first " + std::to_string(writer->written())) +
+            " of the run's " + std::to_string(monitor.trace().size()) + " readings";
+        result.warnings.push_back(took + ": " + writer->last_error());
+        log << "joulecast: warning: " << took << ": " << writer->last_error() << '\n';
+        store_failure = writer->last_error();
     }
     result.overhead.process_cpu_s = process_cpu_seconds();
     // What joulecast added to the wall time: everything but the command itself and the idle baseline asked
@@ -392,11 +401,25 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     if (store) {
         try {
             store->finish_run(result, to_json(result));
+        } catch (const StoreFullError& error) {
+            // The run's row at least, so that it does not read as interrupted with the duration of its last
+            // stored reading; the whole result goes to a file (the caller's).
+            result.warnings.push_back(std::string("result not stored: ") + error.what());
+            store_failure = error.what();
+            try {
+                store->finish_run_when_full(result);
+                outcome.stored_row_only = true;
+            } catch (const std::exception& again) {
+                log << "joulecast: warning: not even the run's status could be stored: " << again.what()
+                    << '\n';
+            }
         } catch (const std::exception& error) {
             result.warnings.push_back(std::string("result not stored: ") + error.what());
             log << "joulecast: warning: result not stored: " << error.what() << '\n';
+            store_failure = error.what();
         }
     }
+    outcome.store_failure = store_failure;
     outcome.result = std::move(result);
     outcome.start_ns = start_ns;
     outcome.trace = monitor.trace();

@@ -61,10 +61,16 @@ struct RunOutcome {
     /// This run joined the run that measures its job on this node: it measured nothing (`result` is empty);
     /// its command ran as that run's client and `exit_code` is the command's.
     bool joined = false;
+    /// Why the run, or part of it, is not in the store although one was asked for (a full disk: the run was
+    /// measured to its end all the same); empty when it was stored whole or no store was asked for.
+    std::string store_failure;
+    /// The store kept only the run's row (status, duration, totals), not its result document.
+    bool stored_row_only = false;
 };
 
 /// Runs and measures `spec.command`. Notes, fallbacks and store problems go to `log` (unless quiet); the
-/// summary is the caller's to print. Throws UsageError only for problems found before the command starts.
+/// summary is the caller's to print. Throws, only for problems found before the command starts, UsageError
+/// (bad options) or StoreError (a store that cannot be used).
 RunOutcome measure_command(const RunSpec& spec, std::ostream& log);
 
 }  // namespace joulecast::runner

@@ -52,7 +52,9 @@ ImportOutcome import_result_file(RunStore& store, const std::string& path) {
         outcome.reason = "run " + run->id + " is still running (a partial document): import its final result";
         return outcome;
     }
-    if (store.contains(run->id)) {
+    // A run present without its result (the store was full when it ended) is completed by the file its
+    // joulecast wrote instead.
+    if (store.contains(run->id) && store.summary(run->id).finished) {
         outcome.status = ImportStatus::already_present;
         return outcome;
     }

@@ -115,8 +115,8 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
                          (file / "runs.db").string());
     // A new store is created 0600 before SQLite opens it; SQLite gives its WAL and -shm files the database
     // file's permissions.
-    if (const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
-        ::close(fd);
+    const int created = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (created >= 0) ::close(created);
     // Only a regular file (or a link to one) is a store: SQLite would open /dev/null or a FIFO and leave its
     // journal beside it (/dev/null-journal).
     struct stat st {};
@@ -154,6 +154,8 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
             "run store " + m_path +
             " is read-only; give write access to it and its folder, or choose another store with "
             "--db or JOULECAST_DB");
+    // Set before the first page is written: removing runs then gives their pages back to the disk.
+    if (created >= 0) m_db->exec("PRAGMA auto_vacuum = INCREMENTAL");
     m_db->exec("PRAGMA foreign_keys = ON");
     // In WAL mode NORMAL survives a crash of joulecast (SIGKILL included), though not of the machine.
     m_db->exec("PRAGMA synchronous = NORMAL");
@@ -203,6 +205,10 @@ void RunStore::write_transaction(Body&& body) {
             throw;
         }
     }
+}
+
+void RunStore::transaction(const std::function<void()>& body) {
+    write_transaction(body);
 }
 
 void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel>& channels,
@@ -402,20 +408,26 @@ std::size_t RunStore::refresh_interrupted() {
         Timeline timeline(stored.channels, stored.readings);
         const std::int64_t end = stored.readings.empty() ? 0 : std::max<std::int64_t>(0, timeline.last_ns());
         const WindowEnergy energy = timeline.energy(0, end);
-        write_transaction([&] {
-            auto q = m_db->cached(
-                "UPDATE runs SET status = 'interrupted', duration_s = ?2, total_energy_j = ?3, "
-                "gpu_energy_j = ?4, cpu_energy_j = ?5, dram_energy_j = ?6, measured_energy_j = ?7, "
-                "modelled_energy_j = ?8, "
-                "energy_method = ?9, co2e_g = ?3 / 3.6e6 * coalesce(pue, 1.0) * intensity_g_per_kwh, "
-                "updated_at = ?10 WHERE id = ?1 AND status = 'running' AND result_json IS NULL");
-            q->bind(1, c.id).bind(2, ns_to_s(end)).bind(3, energy.total_j);
-            q->bind(4, optional_domain(energy, "gpu")).bind(5, optional_domain(energy, "cpu"));
-            q->bind(6, optional_domain(energy, "dram")).bind(7, energy.measured_j).bind(8, energy.modelled_j);
-            q->bind(9, json_text(nlohmann::json(energy.domain_method))).bind(10, iso8601_utc_now());
-            q->run();
-            marked += static_cast<std::size_t>(m_db->changes());
-        });
+        try {
+            write_transaction([&] {
+                auto q = m_db->cached(
+                    "UPDATE runs SET status = 'interrupted', duration_s = ?2, total_energy_j = ?3, "
+                    "gpu_energy_j = ?4, cpu_energy_j = ?5, dram_energy_j = ?6, measured_energy_j = ?7, "
+                    "modelled_energy_j = ?8, "
+                    "energy_method = ?9, co2e_g = ?3 / 3.6e6 * coalesce(pue, 1.0) * intensity_g_per_kwh, "
+                    "updated_at = ?10 WHERE id = ?1 AND status = 'running' AND result_json IS NULL");
+                q->bind(1, c.id).bind(2, ns_to_s(end)).bind(3, energy.total_j);
+                q->bind(4, optional_domain(energy, "gpu")).bind(5, optional_domain(energy, "cpu"));
+                q->bind(6, optional_domain(energy, "dram"))
+                    .bind(7, energy.measured_j)
+                    .bind(8, energy.modelled_j);
+                q->bind(9, json_text(nlohmann::json(energy.domain_method))).bind(10, iso8601_utc_now());
+                q->run();
+                marked += static_cast<std::size_t>(m_db->changes());
+            });
+        } catch (const StoreFullError&) {
+            break;  // a full store can still be listed, shown and cleared (runs rm)
+        }
     }
     return marked;
 }
@@ -568,12 +580,11 @@ StoredTrace RunStore::trace(const std::string& id_or_prefix) {
 RunResult RunStore::partial_result(const std::string& id) {
     RunResult r;
     r.id = id;
-    std::optional<double> intensity, pue;
+    std::optional<double> intensity, pue, ended_s;
     {
         auto q = m_db->cached(
             "SELECT name, status, command, started_at, host, intensity_g_per_kwh, pue, job_id, node, "
-            "node_rank "
-            "FROM runs WHERE id = ?1");
+            "node_rank, duration_s FROM runs WHERE id = ?1");
         q->bind(1, id);
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         r.name = q->text(0);
@@ -590,6 +601,7 @@ RunResult RunStore::partial_result(const std::string& id) {
         r.job_id = q->text(7);
         r.node = q->text(8);
         r.node_rank = q->optional_integer(9);
+        ended_s = q->optional_real(10);
     }
     {
         auto q = m_db->cached("SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key");
@@ -618,10 +630,15 @@ RunResult RunStore::partial_result(const std::string& id) {
                                 " readings and " + std::to_string(markers) +
                                 " markers (phases, epochs, meta, metrics) stored up to " +
                                 format_fixed(r.duration_s, 1) + " s";
+    const bool ended = r.status != RunStatus::running && r.status != RunStatus::interrupted;
     r.warnings.push_back(
         (r.status == RunStatus::running
              ? "this run has not finished (its joulecast is still running or on another host): "
-             : "joulecast stopped before this run finished (killed or crashed): ") +
+         : ended ? "the store was full when this run ended, so only its status, duration (" +
+                       format_fixed(ended_s.value_or(r.duration_s), 1) +
+                       " s) and totals in `runs list` were stored, not its result; its joulecast wrote the "
+                       "result to a file that `joulecast runs import` adds. Here "
+                 : "joulecast stopped before this run finished (killed or crashed): ") +
         covered);
 
     r.partial = true;
@@ -663,18 +680,6 @@ bool RunStore::contains(const std::string& id) {
     auto q = m_db->cached("SELECT 1 FROM runs WHERE id = ?1");
     q->bind(1, id);
     return q->step();
-}
-
-bool RunStore::remove(const std::string& id) {
-    bool removed = false;
-    write_transaction([&] {
-        auto q = m_db->cached("DELETE FROM runs WHERE id = ?1");
-        q->bind(1, id);
-        q->run();
-        removed = m_db->changes() > 0;
-    });
-    m_channel_rows.erase(id);
-    return removed;
 }
 
 std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {

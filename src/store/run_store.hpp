@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +45,13 @@ class Database;
 class StoreError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// The store cannot grow: its disk is full, a quota or a file size limit (RLIMIT_FSIZE) is reached. Reading
+/// still works; RunStore::remove and RunStore::finish_run_when_full work around it where they can.
+class StoreFullError : public StoreError {
+public:
+    using StoreError::StoreError;
 };
 
 /// No run matches an id or id prefix.
@@ -145,6 +153,12 @@ public:
     /// run's markers. Works without begin_run too (a run
     /// recorded only at its end).
     void finish_run(const RunResult& result, const nlohmann::ordered_json& result_json);
+    /// For a run whose finish_run failed with StoreFullError: records what fits in the run's row, its status,
+    /// duration, exit code and energy totals (no result document: `runs show` rebuilds the rest from the
+    /// readings and markers stored), so that it does not read as interrupted with the duration of its last
+    /// stored reading. Written as remove() writes on a full store. Throws StoreFullError when even that
+    /// cannot be written.
+    void finish_run_when_full(const RunResult& result);
 
     // ---- Queries ---------------------------------------------------------------------------------------
 
@@ -166,7 +180,11 @@ public:
     StoredTrace trace(const std::string& id_or_prefix);
     /// Whether a run with exactly this id is stored.
     bool contains(const std::string& id);
-    /// Removes a run (full id) and everything stored with it. False when no such run.
+    /// Removes a run (full id) and everything stored with it. False when no such run. On a full store it
+    /// first moves the WAL into the database (freeing the WAL's space), then deletes in place with the
+    /// rollback journal in memory (only while no other process has the store open: a crash in that moment
+    /// could damage the store). A store made by this joulecast (auto_vacuum = incremental) gives the freed
+    /// pages back to the disk; an older one keeps them for its next runs.
     bool remove(const std::string& id);
 
     /// Marks "interrupted" every run still "running" whose writer process is gone: same host and boot with a
@@ -177,6 +195,9 @@ public:
 private:
     template <typename Body>
     void write_transaction(Body&& body);
+    void transaction(const std::function<void()>& body);
+    /// write_transaction(body); on StoreFullError, again after a WAL checkpoint, then in place (see remove).
+    void write_despite_full(const std::function<void()>& body);
     std::vector<RunSummary> query(const RunFilter& filter, const std::string* id);
     std::int64_t channel_row(const std::string& run_id, std::uint32_t channel);
     StoredTrace load_trace(const std::string& id);

@@ -1,13 +1,58 @@
 #include "store/sqlite.hpp"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace joulecast::sqlite {
 
-void throw_error(int code, const std::string& path, const std::string& what, const char* message) {
+namespace {
+
+/// Whether a failed write to the store at `path` was for want of space: SQLite reports a write that a file
+/// size limit refused (EFBIG) as a plain I/O error and has lost errno by then, so the limit and the free
+/// space are checked here.
+bool out_of_space(const std::string& path) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        // Within a few pages of the limit: the database or its WAL could not grow.
+        for (const char* suffix : {"", "-wal"}) {
+            struct stat st {};
+            const std::string file = path + suffix;
+            if (::stat(file.c_str(), &st) == 0 &&
+                static_cast<rlim_t>(st.st_size) + 64 * 1024 >= limit.rlim_cur)
+                return true;
+        }
+    }
+    const auto slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct statvfs fs {};
+    return ::statvfs(folder.c_str(), &fs) == 0 &&
+           static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize < 1024ULL * 1024;
+}
+
+}  // namespace
+
+void throw_error(int code, const std::string& path, const std::string& what, const char* message,
+                 int system_errno) {
     std::string text = "run store " + path + ": " + what + ": " + (message ? message : sqlite3_errstr(code));
     const int primary = code & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw BusyError(text);
+    // A full disk, a quota or a file size limit: SQLite says SQLITE_FULL when a write was cut short, and an
+    // I/O error when it failed outright; the system's errno tells which.
+    const bool no_space = system_errno == ENOSPC || system_errno == EFBIG || system_errno == EDQUOT;
+    if (primary == SQLITE_FULL || (primary == SQLITE_IOERR && no_space) ||
+        (code == SQLITE_IOERR_WRITE && out_of_space(path)))
+        throw StoreFullError("run store " + path + " cannot grow: " +
+                             (no_space
+                                  ? std::string(std::strerror(system_errno))
+                                  : std::string("no space (a full disk, a quota or a file size limit)")) +
+                             " (" + what +
+                             "); free space on its disk, remove runs with `joulecast runs rm`, "
+                             "or choose another store with --db or JOULECAST_DB");
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
         throw StoreError("run store " + path + " is damaged or not a joulecast run store (" + what + ": " +
                          (message ? message : sqlite3_errstr(code)) + ")");
@@ -61,8 +106,9 @@ bool Statement::step() {
     std::string message = sqlite3_errmsg(m_db);
     const char* sql = sqlite3_sql(m_statement);
     std::string what = "running '" + std::string(sql ? sql : "?").substr(0, 60) + "'";
+    const int system_errno = sqlite3_system_errno(m_db);
     sqlite3_reset(m_statement);
-    throw_error(rc, m_path, what, message.c_str());
+    throw_error(rc, m_path, what, message.c_str(), system_errno);
 }
 
 void Statement::run() {
@@ -125,7 +171,8 @@ void Database::exec(const std::string& sql) {
     if (rc != SQLITE_OK) {
         std::string text = message ? message : sqlite3_errstr(rc);
         sqlite3_free(message);
-        throw_error(rc, m_path, "running '" + sql.substr(0, 60) + "'", text.c_str());
+        throw_error(rc, m_path, "running '" + sql.substr(0, 60) + "'", text.c_str(),
+                    sqlite3_system_errno(m_db));
     }
 }
 
@@ -150,7 +197,7 @@ std::int64_t Database::changes() {
 }
 
 void Database::fail(int code, const std::string& what) {
-    throw_error(code, m_path, what, sqlite3_errmsg(m_db));
+    throw_error(code, m_path, what, sqlite3_errmsg(m_db), sqlite3_system_errno(m_db));
 }
 
 }  // namespace joulecast::sqlite

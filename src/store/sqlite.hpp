@@ -107,8 +107,9 @@ private:
     std::unordered_map<const char*, std::unique_ptr<Statement>> m_cache;
 };
 
-/// Throws the exception for `code` (BusyError for SQLITE_BUSY/LOCKED, StoreError otherwise).
-[[noreturn]] void throw_error(int code, const std::string& path, const std::string& what,
-                              const char* message);
+/// Throws the exception for `code` (BusyError for SQLITE_BUSY/LOCKED; StoreFullError for SQLITE_FULL, and
+/// for an I/O error whose `system_errno` is ENOSPC, EFBIG or EDQUOT; StoreError otherwise).
+[[noreturn]] void throw_error(int code, const std::string& path, const std::string& what, const char* message,
+                              int system_errno = 0);
 
 }  // namespace joulecast::sqlite

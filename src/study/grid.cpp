@@ -123,8 +123,8 @@ public:
     }
 
 private:
-    // A grid too large to plan is refused here (exit 2) rather than exhausting memory in the planner: the
-    // product of the axes' sizes times the repeats, counted without overflow.
+    // A grid too large to plan is refused here (exit 2, one message) rather than exhausting memory in the
+    // planner: the product of the axes' sizes times the repeats, counted without overflow.
     void check_size(const toml::source_region& where) const {
         std::size_t runs = static_cast<std::size_t>(std::max(m_grid.repeats, 1));
         std::string sizes;
@@ -139,7 +139,7 @@ private:
                             " repeats); split it into smaller studies");
     }
     [[noreturn]] void fail_at(int line, int column, const std::string& message) const {
-        throw UsageError(m_source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+        throw InputError(m_source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
                          message);
     }
     [[noreturn]] void fail(const toml::source_region& where, const std::string& message) const {
@@ -394,7 +394,7 @@ StudyGrid parse_grid(std::string_view text, const std::string& source, const std
 
 StudyGrid load_grid(const std::string& path) {
     auto text = read_text_file(path);
-    if (!text) throw UsageError(text.error());
+    if (!text) throw InputError(text.error());
     return parse_grid(*text, path, std::filesystem::path(path).stem().string());
 }
 

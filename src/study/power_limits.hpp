@@ -2,7 +2,9 @@
 // GPU power limits for a study's power_limits_w axis (`--allow-power-limit` only). The guard remembers every
 // GPU's limit from before the study and puts it back when destroyed: at the end, on an error that unwinds,
 // and after SIGINT (the study catches the signal, stops after the current run and unwinds normally).
-// Changing a limit needs root on real hardware; tests use the fake NVML (tests/fakes/fake_nvml.cpp).
+// NVIDIA GPUs go through NVML; where NVML is missing or sees no GPU, AMD GPUs go through ROCm SMI's power cap
+// (rsmi_dev_power_cap_get/_set), with the same checks and restore. Changing a limit needs root on real
+// hardware; tests use the fakes (tests/fakes/fake_nvml.cpp, tests/fakes/fake_rocm_smi.cpp).
 
 #include <memory>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "core/result.hpp"
 #include "sensors/nvml/nvml_api.hpp"
+#include "sensors/rocm/rocm_smi_api.hpp"
 
 namespace joulecast::study {
 
@@ -19,7 +22,10 @@ public:
     /// checks every watts value of `planned_w` against every GPU's settable range, and writes each GPU's
     /// current limit back once, so that a missing permission shows now rather than after the first run.
     /// Throws UsageError (NVML missing, no GPU, a value out of range, no permission), naming the GPU.
-    PowerLimitGuard(const std::string& library_path, const std::vector<double>& planned_w);
+    /// Where NVML cannot be opened or sees no GPU, the same through ROCm SMI at `rocm_library_path` (when
+    /// given). The error then names both libraries' reasons.
+    PowerLimitGuard(const std::string& library_path, const std::vector<double>& planned_w,
+                    const std::string& rocm_library_path = "");
     /// Restores the limits (see restore()); problems are lost here, so call restore() first to see them.
     ~PowerLimitGuard();
     PowerLimitGuard(const PowerLimitGuard&) = delete;
@@ -34,11 +40,17 @@ public:
     /// Later calls do nothing until apply() changes a limit again.
     std::vector<std::string> restore();
 
-    /// Every GPU's limits as they were when the guard was made, by NVML index.
+    /// Every GPU's limits as they were when the guard was made, by NVML (or ROCm SMI) index.
     const std::vector<nvml::PowerLimits>& original() const { return m_original; }
+    /// "NVML" or "ROCm SMI": the library that sets the limits.
+    const char* library() const { return m_nvml ? "NVML" : "ROCm SMI"; }
 
 private:
+    Result<nvml::PowerLimits> get(unsigned gpu) const;
+    Result<nvml::PowerLimits> set(unsigned gpu, double watts);
+
     std::unique_ptr<nvml::NvmlLibrary> m_nvml;
+    std::unique_ptr<rocm::RsmiLibrary> m_rocm;  ///< used only where NVML is not
     std::vector<nvml::PowerLimits> m_original;
     std::vector<bool> m_changed;
 };

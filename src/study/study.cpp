@@ -124,14 +124,14 @@ void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& 
                           const StudyOptions& options, bool dry_run) {
     const Axis* limits = grid.axis("power_limit_w");
     if (limits && !options.allow_power_limit && !dry_run)
-        throw UsageError(
+        throw InputError(
             grid.source + ":" + std::to_string(limits->line) +
             ": the grid sets power_limits_w, which changes the power limit of every GPU of this "
             "machine for the whole study (other jobs on them included; root is needed). Add "
             "--allow-power-limit to apply them: each GPU's previous limit is restored at the end.");
     if (grid.mode == Mode::builtin) {
         if (!executable(options.zoo_path))
-            throw UsageError(
+            throw InputError(
                 "built-in mode runs joulecast-zoo, which is not at " + options.zoo_path +
                 ": build joulecast where libtorch is installed (libtorch-dev), give --zoo PATH, or "
                 "use mode = \"command\" in [study]");
@@ -139,7 +139,7 @@ void check_before_running(const StudyGrid& grid, const std::vector<PlannedRun>& 
         const std::string program =
             runs.empty() ? "" : run_argv(grid, runs.front(), options.zoo_path).front();
         if (find_program(program).empty())
-            throw UsageError(
+            throw InputError(
                 grid.source + ": [command] argv: cannot find the program '" + program + "'" +
                 (program.find('/') == std::string::npos ? " in PATH" : " (or it is not executable)"));
     }
@@ -209,7 +209,8 @@ StudyOutcome run_study(const StudyGrid& grid, const StudyOptions& options, std::
     if (const Axis* limits = grid.axis("power_limit_w")) {
         std::vector<double> watts;
         for (const auto& value : limits->values) watts.push_back(parse_double(value).value_or(0));
-        guard = std::make_unique<PowerLimitGuard>(options.monitor.sensors.nvml_library, watts);
+        guard = std::make_unique<PowerLimitGuard>(options.monitor.sensors.nvml_library, watts,
+                                                  options.monitor.sensors.rocm_smi_library);
         for (std::size_t gpu = 0; gpu < guard->original().size(); ++gpu)
             log << "joulecast study: gpu" << gpu
                 << " power limit before the study: " << format_number(guard->original()[gpu].current_w, 0)

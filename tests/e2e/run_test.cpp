@@ -89,7 +89,6 @@ TEST(RunEndToEnd, BadOptionsExit2WithUsage) {
              {JOULECAST_BINARY, "run", "--json"},
              {JOULECAST_BINARY, "run", "--json", "", "--", "true"},
              {JOULECAST_BINARY, "run", "--cpu-tdp", "0", "--", "true"},
-             {JOULECAST_BINARY, "run", "--db", dir.str() + "/not-a-store.db", "--", "true"},
              {JOULECAST_BINARY, "help", "frobnicate"},
              {JOULECAST_BINARY, "frobnicate"},
          }) {
@@ -97,6 +96,12 @@ TEST(RunEndToEnd, BadOptionsExit2WithUsage) {
         EXPECT_EQ(r.exit_code, 2) << args[2];
         EXPECT_NE(r.err.find("usage"), std::string::npos) << r.err;
     }
+    // A store that cannot be used is a runtime error, not a wrong option: one message, exit 1, no usage.
+    auto r =
+        run_process({JOULECAST_BINARY, "run", "--db", dir.str() + "/not-a-store.db", "--", "true"}, options);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("is damaged or not a joulecast run store"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("usage"), std::string::npos) << r.err;
 }
 
 TEST(RunEndToEnd, ForwardsSigtermToTheCommandAndKeepsTheData) {

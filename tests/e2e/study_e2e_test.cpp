@@ -240,6 +240,44 @@ TEST(StudyEndToEnd, PowerLimitsCapTheFakeGpuAndAreRestoredAfterAFailingRun) {
     EXPECT_EQ(completed, 2);
 }
 
+TEST(StudyEndToEnd, RocmPowerCapsCapTheFakeAmdGpuAndAreRestoredAfterAFailingRun) {
+    TempDir dir;
+    auto workload = write_workload(dir);
+    auto grid = dir.write("g.toml", command_grid(workload, "rocm",
+                                                 "models = [\"fast\", \"bad\"]\nbatch_sizes = [2]\n"
+                                                 "power_limits_w = [250, 300]"));
+    ProcessOptions options;
+    options.env = test::isolated_env(dir.str());  // no NVML: the limits go through ROCm SMI
+    options.env["JOULECAST_ROCM_SMI_LIBRARY"] = FAKE_ROCM_SMI_LIBRARY;
+    options.env["FAKE_ROCM_SMI_SCRIPT"] = "gpus=1;gpu0.power=400;gpu0.power_cap=650";
+    options.env["FAKE_ROCM_SMI_STATE"] = dir.str() + "/rocm-state";
+    const std::string db = dir.str() + "/runs.db";
+    auto r =
+        run_process({JOULECAST_BINARY, "study", "--allow-power-limit", "--db", db, grid.string()}, options);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // the "bad" runs failed; the study went on
+    EXPECT_NE(r.err.find("power limit before the study: 650 W"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("gpu0: power limit restored to 650 W"), std::string::npos) << r.err;
+    EXPECT_EQ(read_text(dir.path() / "rocm-state"), "gpu0.power_cap_uw=650000000\n");
+
+    auto runs = stored_runs(db, "rocm");
+    ASSERT_EQ(runs.size(), 4u);
+    RunStore store(db);
+    int completed = 0;
+    for (const auto& run : runs) {
+        if (run.tags.at("model") == "bad") {
+            EXPECT_EQ(run.status, RunStatus::failed);
+            continue;
+        }
+        ++completed;
+        // The fake draws 400 W but is capped for the whole run: its energy counter follows the cap.
+        const double limit = std::stod(run.tags.at("power_limit_w"));
+        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
+        const double mean_w = result["energy_j"]["gpu"].get<double>() / result["duration_s"].get<double>();
+        EXPECT_NEAR(mean_w, limit, 0.03 * limit) << run.tags.at("power_limit_w");
+    }
+    EXPECT_EQ(completed, 2);
+}
+
 TEST(StudyEndToEnd, PowerLimitsWithoutPermissionFlagAreRefusedBeforeAnythingRuns) {
     TempDir dir;
     auto workload = write_workload(dir);

@@ -11,6 +11,11 @@
 //   gpu<i>.start_ticks=N   counter value at t=0 (default 1000000)
 //   gpu<i>.width=32        the counter is a 32-bit accumulator that wraps (default 64)
 //   gpu<i>.lost_after=S    every call on this GPU returns RSMI_STATUS_NOT_FOUND from S seconds on
+//   gpu<i>.no_power=1      both power calls return RSMI_STATUS_NOT_SUPPORTED
+//   gpu<i>.power_cap=W     power cap at init (default 1000); the cap's range is 100..1000 W. Power and the
+//                          energy counter follow min(power, cap). rsmi_dev_power_cap_set changes it; with
+//                          FAKE_ROCM_SMI_STATE=FILE each change writes "gpu<i>.power_cap_uw=<n>" lines for
+//                          all GPUs to FILE, and init reads them back, so a cap outlives its session.
 //   gpu<i>.busy=P          busy percent (default 50);  gpu<i>.memory=BYTES VRAM used (default 2^30)
 // Time t in seconds: what the test last passed to fake_rocm_smi_set_time(), or, if it never did, the
 // CLOCK_MONOTONIC time since rsmi_init. The counter is start + floor(P × t / resolution) ticks (mod 2^32 for
@@ -39,6 +44,12 @@ struct Gpu {
     std::uint64_t start_ticks = 1000000;
     bool wraps32 = false;
     double lost_after_s = 1e300;
+    bool no_power = false;
+    double cap_w = 1000;
+    double energy_base_j = 0;  ///< energy up to base_t_s (the last cap change)
+    double base_t_s = 0;
+    double drawn_w() const { return std::min(power_w, cap_w); }
+    double energy_j(double t) const { return energy_base_j + drawn_w() * (t - base_t_s); }
     std::uint32_t busy = 50;
     std::uint64_t memory = 1ULL << 30;
 };
@@ -93,6 +104,10 @@ void parse_script(const char* script) {
                 gpu.wraps32 = std::strtoul(value, nullptr, 10) == 32;
             else if (prop == "lost_after")
                 gpu.lost_after_s = std::strtod(value, nullptr);
+            else if (prop == "no_power")
+                gpu.no_power = std::strtod(value, nullptr) != 0;
+            else if (prop == "power_cap")
+                gpu.cap_w = std::strtod(value, nullptr);
             else if (prop == "busy")
                 gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
             else if (prop == "memory")
@@ -116,9 +131,62 @@ const Gpu* device(std::uint32_t index, rsmi_status_t& status) {
     return &gpu;
 }
 
+void load_caps() {
+    const char* path = std::getenv("FAKE_ROCM_SMI_STATE");
+    if (!path || !*path) return;
+    std::FILE* file = std::fopen(path, "r");
+    if (!file) return;
+    unsigned index = 0;
+    unsigned long long uw = 0;
+    while (std::fscanf(file, " gpu%u.power_cap_uw=%llu", &index, &uw) == 2)
+        if (index < max_gpus) g_state.gpu[index].cap_w = static_cast<double>(uw) * 1e-6;
+    std::fclose(file);
+}
+
+void save_caps() {
+    const char* path = std::getenv("FAKE_ROCM_SMI_STATE");
+    if (!path || !*path) return;
+    std::FILE* file = std::fopen(path, "w");
+    if (!file) return;
+    for (unsigned i = 0; i < g_state.gpus; ++i)
+        std::fprintf(file, "gpu%u.power_cap_uw=%llu\n", i,
+                     static_cast<unsigned long long>(std::llround(g_state.gpu[i].cap_w * 1e6)));
+    std::fclose(file);
+}
+
 }  // namespace
 
 extern "C" {
+
+rsmi_status_t rsmi_dev_power_cap_get(std::uint32_t index, std::uint32_t, std::uint64_t* microwatts) {
+    rsmi_status_t status;
+    const Gpu* gpu = device(index, status);
+    if (!gpu) return status;
+    *microwatts = static_cast<std::uint64_t>(std::llround(gpu->cap_w * 1e6));
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_power_cap_range_get(std::uint32_t index, std::uint32_t, std::uint64_t* max_uw,
+                                           std::uint64_t* min_uw) {
+    rsmi_status_t status;
+    if (!device(index, status)) return status;
+    *max_uw = 1000000000ULL;
+    *min_uw = 100000000ULL;
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_dev_power_cap_set(std::uint32_t index, std::uint32_t, std::uint64_t microwatts) {
+    rsmi_status_t status;
+    if (!device(index, status)) return status;
+    if (microwatts < 100000000ULL || microwatts > 1000000000ULL) return RSMI_STATUS_INVALID_ARGS;
+    Gpu& gpu = g_state.gpu[index];
+    const double t = now_s();
+    gpu.energy_base_j = gpu.energy_j(t);
+    gpu.base_t_s = t;
+    gpu.cap_w = static_cast<double>(microwatts) * 1e-6;
+    save_caps();
+    return RSMI_STATUS_SUCCESS;
+}
 
 void fake_rocm_smi_set_time(double t_s) {
     g_state.manual_t = t_s;
@@ -129,6 +197,7 @@ rsmi_status_t rsmi_init(std::uint64_t) {
     g_state = State{};
     g_state.manual_t = manual_t;
     parse_script(std::getenv("FAKE_ROCM_SMI_SCRIPT"));
+    load_caps();
     if (g_state.init_fails) {
         std::fprintf(stderr,
                      "Failed to open drm root directory /sys/class/drm.: No such file or directory\n");
@@ -176,7 +245,7 @@ rsmi_status_t rsmi_dev_energy_count_get(std::uint32_t index, std::uint64_t* tick
     if (!gpu) return status;
     const double t = now_s();
     std::uint64_t value = gpu->start_ticks + static_cast<std::uint64_t>(
-                                                 std::floor(gpu->power_w * t * 1e6 / g_state.resolution_uj));
+                                                 std::floor(gpu->energy_j(t) * 1e6 / g_state.resolution_uj));
     if (gpu->wraps32) value &= 0xFFFFFFFFULL;
     *ticks = value;
     *resolution = static_cast<float>(g_state.resolution_uj);
@@ -189,7 +258,8 @@ rsmi_status_t rsmi_dev_power_ave_get(std::uint32_t index, std::uint32_t, std::ui
     rsmi_status_t status;
     const Gpu* gpu = device(index, status);
     if (!gpu) return status;
-    *microwatts = static_cast<std::uint64_t>(std::llround(gpu->power_w * 1e6));
+    if (gpu->no_power) return RSMI_STATUS_NOT_SUPPORTED;
+    *microwatts = static_cast<std::uint64_t>(std::llround(gpu->drawn_w() * 1e6));
     return RSMI_STATUS_SUCCESS;
 }
 

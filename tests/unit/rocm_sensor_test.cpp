@@ -210,5 +210,24 @@ TEST(RocmSensor, ALibraryWithoutTheEnergyCallIntegratesPowerAndSaysSo) {
         warnings, "amdgpu0 (Fake AMD Instinct 0): no ROCm SMI energy counter; its energy is INTEGRATED"));
 }
 
+TEST(RocmSensor, AGpuWithNeitherEnergyNorPowerIsNotMeasuredAndSaysWhyNotZeroJoules) {
+    FakeRocm fake(FAKE_ROCM_SMI_NOENERGY_LIBRARY, "gpus=2;gpu0.no_power=1;gpu1.power=300");
+    ASSERT_TRUE(fake.ok());
+    RocmSensor sensor(FAKE_ROCM_SMI_NOENERGY_LIBRARY);
+    ASSERT_TRUE(sensor.probe().available);
+    EXPECT_TRUE(mentions(sensor.notes(), "amdgpu0 Fake AMD Instinct 0: energy counter no"));
+    EXPECT_TRUE(mentions(sensor.notes(), "no power reading; this GPU's energy is not measured"));
+    const double seconds = 5.0;
+    Measured m = measure(sensor, fake, seconds);
+    // No figure at all for gpu0 (not a 0 J one); gpu1 is integrated as before.
+    EXPECT_EQ(primary(m.energy, "amdgpu0"), nullptr);
+    ASSERT_NE(primary(m.energy, "amdgpu1"), nullptr);
+    EXPECT_NEAR(m.energy.total_j, 300.0 * seconds, 1e-6 * 300.0 * seconds);
+    auto warnings = sensor.run_warnings(seconds);
+    EXPECT_TRUE(
+        mentions(warnings, "neither an energy counter nor a power reading: its energy is NOT MEASURED"))
+        << (warnings.empty() ? "" : warnings.front());
+}
+
 }  // namespace
 }  // namespace joulecast

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/result.hpp"
 #include "sensors/nvml/nvml_api.hpp"
+#include "sensors/rocm/rocm_smi_api.hpp"
 #include "study/power_limits.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,6 +31,8 @@ protected:
         unsetenv("FAKE_NVML_SCRIPT");
         unsetenv("FAKE_NVML_T0_NS");
         unsetenv("FAKE_NVML_STATE");
+        unsetenv("FAKE_ROCM_SMI_SCRIPT");
+        unsetenv("FAKE_ROCM_SMI_STATE");
     }
 
     /// Every GPU's current limit as another NVML session sees it (while the guard's session is open, the
@@ -109,6 +114,54 @@ TEST_F(StudyPowerLimit, MissingPermissionOrNvmlIsAUsageErrorUpFront) {
     EXPECT_THROW(PowerLimitGuard("/nonexistent/libnvidia-ml.so.1", {300}), UsageError);
     setenv("FAKE_NVML_SCRIPT", "gpus=0", 1);
     EXPECT_THROW(PowerLimitGuard(FAKE_NVML_LIBRARY, {300}), UsageError);
+}
+
+/// Every AMD GPU's power as a new ROCm SMI session reads it (the fake's power is min(draw, cap)).
+std::vector<double> rocm_power_now() {
+    auto rsmi = rocm::RsmiLibrary::open(FAKE_ROCM_SMI_LIBRARY);
+    if (!rsmi) throw std::runtime_error(rsmi.error());
+    std::uint32_t count = 0;
+    (*rsmi)->api().num_monitor_devices(&count);
+    std::vector<double> out;
+    for (std::uint32_t gpu = 0; gpu < count; ++gpu) {
+        std::uint64_t uw = 0;
+        (*rsmi)->api().dev_power_ave_get_uw(gpu, 0, &uw);
+        out.push_back(static_cast<double>(uw) * 1e-6);
+    }
+    return out;
+}
+
+TEST_F(StudyPowerLimit, RocmSmiCapsAmdGpusWhereNvmlIsMissingAndRestoresThemAfterAFailingRun) {
+    setenv("FAKE_ROCM_SMI_SCRIPT",
+           "gpus=2;gpu0.power=400;gpu0.power_cap=350;gpu1.power=200;gpu1.power_cap=300", 1);
+    const std::string state = m_dir.str() + "/rocm-state";
+    setenv("FAKE_ROCM_SMI_STATE", state.c_str(), 1);
+    const std::string no_nvml = m_dir.str() + "/no-libnvidia-ml.so";
+    EXPECT_EQ(rocm_power_now(), (std::vector<double>{350, 200}));
+    EXPECT_THROW(PowerLimitGuard(no_nvml, {50}, FAKE_ROCM_SMI_LIBRARY), InputError);  // below the range
+    try {
+        PowerLimitGuard guard(no_nvml, {250, 300}, FAKE_ROCM_SMI_LIBRARY);
+        EXPECT_STREQ(guard.library(), "ROCm SMI");
+        ASSERT_EQ(guard.original().size(), 2u);
+        EXPECT_DOUBLE_EQ(guard.original()[0].current_w, 350);
+        EXPECT_DOUBLE_EQ(guard.original()[1].current_w, 300);
+        EXPECT_DOUBLE_EQ(guard.original()[0].min_w, 100);
+        EXPECT_DOUBLE_EQ(guard.original()[0].max_w, 1000);
+        auto applied = guard.apply(250);
+        ASSERT_TRUE(applied.ok()) << applied.error();
+        EXPECT_DOUBLE_EQ((*applied)[0].current_w, 250);
+        // During the run the cap holds gpu0 at 250 W; gpu1 draws 200 W, under it.
+        EXPECT_EQ(rocm_power_now(), (std::vector<double>{250, 200}));
+        throw std::runtime_error("the run failed");
+    } catch (const std::runtime_error& error) {
+        EXPECT_STREQ(error.what(), "the run failed");
+    }
+    // Unwinding restored each GPU's own cap.
+    std::ifstream in(state);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str(), "gpu0.power_cap_uw=350000000\ngpu1.power_cap_uw=300000000\n");
+    EXPECT_EQ(rocm_power_now(), (std::vector<double>{350, 200}));
 }
 
 }  // namespace

@@ -67,6 +67,7 @@ NvmlSensor::~NvmlSensor() = default;
 void NvmlSensor::clear() {
     m_table.clear();
     m_notes.clear();
+    m_unmeasured.clear();
     m_nvml.reset();
 }
 
@@ -186,7 +187,12 @@ Availability NvmlSensor::probe() {
         std::string note = label + ": energy counter ";
         note += has_energy ? "yes" : has_power ? "no (energy is integrated from power)" : "no";
         note += ", " + power_note;
-        if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
+        if (!has_energy && !has_power) {
+            note += "; this GPU's energy is not measured";
+            m_unmeasured.push_back(label + ": neither an energy counter (" +
+                                   m_nvml->error_string(energy_status) + ") nor a power reading (" +
+                                   power_note + ")");
+        }
         m_notes.push_back(std::move(note));
 
         m_table.add(std::move(gpu), std::move(found));
@@ -294,6 +300,16 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
 
 std::vector<GpuInfo> NvmlSensor::gpus() const {
     return m_table.infos();
+}
+
+std::vector<std::string> NvmlSensor::run_warnings(double ran_s) const {
+    (void)ran_s;
+    std::vector<std::string> out;
+    for (const auto& gpu : m_unmeasured)
+        out.push_back(gpu +
+                      ": its energy is NOT MEASURED and left out of the GPU figure (which is not a 0 J "
+                      "reading of it)");
+    return out;
 }
 
 }  // namespace joulecast

@@ -31,7 +31,14 @@ namespace joulecast::rocm {
       "rsmi_dev_current_socket_power_get")                                                                 \
     X(dev_busy_percent_get, rsmi_status_t (*)(std::uint32_t, std::uint32_t*), "rsmi_dev_busy_percent_get") \
     X(dev_memory_usage_get, rsmi_status_t (*)(std::uint32_t, rsmi_memory_type_t, std::uint64_t*),          \
-      "rsmi_dev_memory_usage_get")
+      "rsmi_dev_memory_usage_get")                                                                         \
+    X(dev_power_cap_get_uw, rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t*),               \
+      "rsmi_dev_power_cap_get")                                                                            \
+    X(dev_power_cap_range_get_uw,                                                                          \
+      rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t*, std::uint64_t*),                     \
+      "rsmi_dev_power_cap_range_get")                                                                      \
+    X(dev_power_cap_set_uw, rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t),                \
+      "rsmi_dev_power_cap_set")
 
 struct RsmiFunctions {
 #define JOULECAST_RSMI_MEMBER(member, type, symbol) std::type_identity_t<type> member = nullptr;
