@@ -187,6 +187,12 @@ Availability NvmlSensor::probe() {
         note += has_energy ? "yes" : has_power ? "no (energy is integrated from power)" : "no";
         note += ", " + power_note;
         if (!has_energy && !has_power) note += "; this GPU's energy is not measured";
+        unsigned int mig_mode = 0, mig_pending = 0;
+        if (api.device_get_mig_mode(gpu.device, &mig_mode, &mig_pending) == NVML_SUCCESS &&
+            mig_mode == NVML_DEVICE_MIG_ENABLE) {
+            gpu.info.mig = true;
+            note += "; MIG mode: energy and power are the whole board's, every instance together";
+        }
         m_notes.push_back(std::move(note));
 
         m_table.add(std::move(gpu), std::move(found));
