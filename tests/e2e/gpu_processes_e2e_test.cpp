@@ -90,10 +90,9 @@ TEST(GpuProcessesEndToEnd, GpusUsedKeepsTheGpusWhereTheJobHoldsAContextAndFlagsS
         << result["warnings"].dump();
 
     // Without --gpus used every visible GPU counts, and each still says whether the job used it.
-    auto all = run_job(dir,
-                       "gpus=3;gpu0.power=300;gpu1.power=200;gpu2.power=100;gpu0.procs=@JOB;gpu1.procs=" +
-                           outsider,
-                       {});
+    auto all = run_job(
+        dir, "gpus=3;gpu0.power=300;gpu1.power=200;gpu2.power=100;gpu0.procs=@JOB;gpu1.procs=" + outsider,
+        {});
     const double all_s = all["duration_s"];
     EXPECT_NEAR(all["energy_j"]["gpu"].get<double>(), 600.0 * all_s, 0.02 * 600.0 * all_s);
     EXPECT_EQ(gpu(all, 0)["used"], true);
@@ -116,8 +115,8 @@ TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {
     // gpu0: the job at 60 % SM, the outsider at 20 %: the job's share is 75 %. gpu1: the outsider alone.
     // gpu2: both, but NVML gives no per-process utilisation there.
     auto result = run_job(dir,
-                          "gpus=3;gpu0.power=200;gpu1.power=100;gpu2.power=50;gpu0.procs=@JOB:60," + outsider +
-                              ":20;gpu1.procs=" + outsider + ":50;gpu2.procs=@JOB," + outsider +
+                          "gpus=3;gpu0.power=200;gpu1.power=100;gpu2.power=50;gpu0.procs=@JOB:60," +
+                              outsider + ":20;gpu1.procs=" + outsider + ":50;gpu2.procs=@JOB," + outsider +
                               ";gpu2.process_util=unsupported",
                           {}, "2.5");
     const auto& a = result["attributed"];
@@ -138,8 +137,9 @@ TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {
     EXPECT_NEAR(a["gross_gpu_j"].get<double>(), result["energy_j"]["gpu"].get<double>(), 1e-6);
 
     // With per-process samples everywhere, the total is the sum of the GPUs' shares.
-    auto split = run_job(dir, "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:30," + outsider +
-                                  ":70;gpu1.procs=@JOB:40", {}, "2.5");
+    auto split = run_job(
+        dir, "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:30," + outsider + ":70;gpu1.procs=@JOB:40",
+        {}, "2.5");
     const auto& s = split["attributed"];
     ASSERT_TRUE(s["gpu_j"].is_number()) << s.dump();
     const double s0 = attributed_gpu(split, "gpu0")["gross_j"], s1 = attributed_gpu(split, "gpu1")["gross_j"];
@@ -152,10 +152,10 @@ TEST(GpuProcessesEndToEnd, MigBoardEnergyIsLabelledAndSplitByInstanceUtilisation
     Outsider other;
     const std::string outsider = std::to_string(other.pid());
     // Three instances at 60, 30 and 10 %: the job runs in instance 1, the outsider in 2.
-    auto result = run_job(dir,
-                          "gpus=1;gpu0.power=300;gpu0.mig=3;gpu0.mig_util=60,30,10;gpu0.procs=@JOB:0:1," +
-                              outsider + ":0:2",
-                          {}, "2.5");
+    auto result = run_job(
+        dir,
+        "gpus=1;gpu0.power=300;gpu0.mig=3;gpu0.mig_util=60,30,10;gpu0.procs=@JOB:0:1," + outsider + ":0:2",
+        {}, "2.5");
     const auto& g = gpu(result, 0);
     EXPECT_EQ(g["mig"], true);
     EXPECT_NE(g["energy_scope"].get<std::string>().find("whole board"), std::string::npos);
@@ -167,7 +167,8 @@ TEST(GpuProcessesEndToEnd, MigBoardEnergyIsLabelledAndSplitByInstanceUtilisation
     EXPECT_NE(a["method"].get<std::string>().find("MIG"), std::string::npos);
 
     // Real drivers give no utilisation per MIG instance: then the board cannot be split, and it says so.
-    auto unsplit = run_job(dir, "gpus=1;gpu0.power=300;gpu0.mig=2;gpu0.procs=@JOB:0:1," + outsider + ":0:2", {});
+    auto unsplit =
+        run_job(dir, "gpus=1;gpu0.power=300;gpu0.mig=2;gpu0.procs=@JOB:0:1," + outsider + ":0:2", {});
     const auto& u = attributed_gpu(unsplit, "gpu0");
     EXPECT_TRUE(u["attributed_j"].is_null()) << u.dump();
     EXPECT_NE(u["reason"].get<std::string>().find("cannot be split"), std::string::npos) << u.dump();

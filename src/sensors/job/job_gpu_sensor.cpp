@@ -28,7 +28,8 @@ ReadStatus classify(nvmlReturn_t status) {
 }
 
 /// NVML's compute processes on `device`, the buffer grown while NVML says it is too small.
-nvmlReturn_t running_processes(const NvmlFunctions& api, nvmlDevice_t device, std::vector<nvmlProcessInfo_t>& out) {
+nvmlReturn_t running_processes(const NvmlFunctions& api, nvmlDevice_t device,
+                               std::vector<nvmlProcessInfo_t>& out) {
     unsigned int count = static_cast<unsigned int>(std::max<std::size_t>(out.capacity(), 16));
     for (int attempt = 0; attempt < 4; ++attempt) {
         out.resize(count);
@@ -105,8 +106,8 @@ Availability JobGpuSensor::probe() {
                         mode == NVML_DEVICE_MIG_ENABLE;
         const nvmlReturn_t status = running_processes(api, *handle, processes);
         if (status != NVML_SUCCESS) {
-            gpu.usage.unsplittable = "NVML lists no processes on " + gpu.usage.device + ": " +
-                                     m_nvml->error_string(status);
+            gpu.usage.unsplittable =
+                "NVML lists no processes on " + gpu.usage.device + ": " + m_nvml->error_string(status);
             m_notes.push_back(gpu.usage.unsplittable);
             continue;
         }
@@ -205,7 +206,8 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     // Drained at every reading, even while the job is absent, so that each sample counts in one interval.
     std::vector<nvmlProcessUtilizationSample_t> samples;
     status = process_samples(api, device, gpu.last_seen_us, samples);
-    if (status != NVML_SUCCESS && status != NVML_ERROR_NOT_SUPPORTED && status != NVML_ERROR_FUNCTION_NOT_FOUND)
+    if (status != NVML_SUCCESS && status != NVML_ERROR_NOT_SUPPORTED &&
+        status != NVML_ERROR_FUNCTION_NOT_FOUND)
         return classify(status);
     for (const auto& sample : samples) gpu.last_seen_us = std::max(gpu.last_seen_us, sample.timeStamp);
     if (job.empty()) return measured("per-process SM utilisation", 0.0);

@@ -11,7 +11,8 @@
 //     - per-process samples (nvmlDeviceGetProcessUtilization): Σ smUtil of the job's pids ÷ Σ smUtil of every
 //       pid, over the samples newer than the previous reading; when every sample is 0 % (an idle interval),
 //       the job's share of the processes holding a context;
-//     - MIG mode: the utilisation of the job's GPU instances ÷ that of every instance (nvmlDeviceGetUtilization
+//     - MIG mode: the utilisation of the job's GPU instances ÷ that of every instance
+//     (nvmlDeviceGetUtilization
 //       Rates on each MIG device handle); real drivers do not answer that call on MIG devices, and then the
 //       board's energy cannot be split (the channel reports unsupported);
 //     - no per-process samples (NOT_SUPPORTED) and only the job's processes on the GPU: 100; with other
@@ -38,14 +39,14 @@ class NvmlLibrary;
 struct JobGpuUsage {
     unsigned index = 0;
     std::string uuid;
-    std::string device;           ///< "gpu<i>"
-    bool used = false;            ///< a process of the job held a compute context at some reading
-    std::set<int> job_pids;       ///< the job's processes seen on it
-    std::set<int> other_pids;     ///< processes outside the job seen on it: the GPU is shared
-    bool mig = false;             ///< MIG mode on: NVML's energy is the whole board's
+    std::string device;                ///< "gpu<i>"
+    bool used = false;                 ///< a process of the job held a compute context at some reading
+    std::set<int> job_pids;            ///< the job's processes seen on it
+    std::set<int> other_pids;          ///< processes outside the job seen on it: the GPU is shared
+    bool mig = false;                  ///< MIG mode on: NVML's energy is the whole board's
     std::set<unsigned> job_instances;  ///< MIG GPU instance ids the job's processes ran in
-    std::string share_method;     ///< how the share was measured, when it was
-    std::string unsplittable;     ///< why no share could be measured (empty when it could, or not yet read)
+    std::string share_method;          ///< how the share was measured, when it was
+    std::string unsplittable;  ///< why no share could be measured (empty when it could, or not yet read)
 };
 
 class JobGpuSensor : public Sensor {
