@@ -8,6 +8,7 @@
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "carbon/run_carbon.hpp"
@@ -158,15 +159,21 @@ std::vector<std::string> leave_out_unused_gpus(Monitor& monitor, const std::vect
     return unused;
 }
 
-/// The job's processes, the others' and the MIG instances on each GPU of the result.
+/// The job's processes, the others' and the MIG instances on each GPU of the result. A rank's pid (its
+/// client's hello) is the job's even outside the command's tree: a joined run's rank.
 void record_gpu_usage(RunResult& result, const std::vector<JobGpuUsage>& usage,
                       const std::vector<std::string>& unused) {
+    std::set<int> rank_pids;
+    for (const RankResult& rank : result.ranks)
+        if (rank.pid) rank_pids.insert(static_cast<int>(*rank.pid));
     for (GpuInfo& gpu : result.gpus)
         for (const auto& u : usage) {
             if (u.index != gpu.index) continue;
-            gpu.used = u.used;
-            gpu.job_pids.assign(u.job_pids.begin(), u.job_pids.end());
-            gpu.other_pids.assign(u.other_pids.begin(), u.other_pids.end());
+            std::set<int> job = u.job_pids, others;
+            for (int pid : u.other_pids) (rank_pids.count(pid) ? job : others).insert(pid);
+            gpu.used = !job.empty();
+            gpu.job_pids.assign(job.begin(), job.end());
+            gpu.other_pids.assign(others.begin(), others.end());
             gpu.job_instances.assign(u.job_instances.begin(), u.job_instances.end());
         }
     if (!unused.empty())
@@ -202,7 +209,8 @@ std::optional<unsigned> visible_gpu(const GpuSelection& visible, long long local
 void assign_rank_gpus(RunResult& result, const std::vector<JobGpuUsage>& usage, const GpuSelection& visible) {
     for (RankResult& rank : result.ranks) {
         for (const auto& u : usage)
-            if (rank.pid && u.job_pids.count(static_cast<int>(*rank.pid))) {
+            if (rank.pid && (u.job_pids.count(static_cast<int>(*rank.pid)) ||
+                             u.other_pids.count(static_cast<int>(*rank.pid)))) {
                 rank.gpu_index = u.index;
                 rank.gpu_source = "nvml processes";
                 break;
