@@ -128,6 +128,7 @@ TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {
     EXPECT_NE(g0["method"].get<std::string>().find("SM utilisation"), std::string::npos);
     const auto& g1 = attributed_gpu(result, "gpu1");
     EXPECT_EQ(g1["attributed_j"], 0.0) << g1.dump();  // the job has no process there
+    EXPECT_NE(g1["method"].get<std::string>().find("no process of the job"), std::string::npos) << g1.dump();
     const auto& g2 = attributed_gpu(result, "gpu2");
     EXPECT_TRUE(g2["attributed_j"].is_null()) << g2.dump();
     EXPECT_NE(g2["reason"].get<std::string>().find("no per-process utilisation"), std::string::npos);

@@ -169,7 +169,11 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     };
     auto measured = [&](const char* method, double share) {
         std::lock_guard<std::mutex> lock(m_mutex);
-        gpu.usage.share_method = method;
+        // How the job's share was measured, once it had one; until then, that it had none.
+        if (!job.empty())
+            gpu.usage.share_method = method;
+        else if (gpu.usage.share_method.empty())
+            gpu.usage.share_method = "no process of the job held a context on it";
         value = std::clamp(share, 0.0, 100.0);
         return ReadStatus::ok;
     };
