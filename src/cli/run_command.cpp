@@ -41,8 +41,9 @@ options:
   --interval D       sampling interval, 10ms to 10s (default 100ms)
   --idle D           measure idle power for D (e.g. 5s) before starting CMD; report net energy
   --cpu-tdp W        CPU thermal design power for the CPU model (where RAPL is missing)
-  --gpus SEL         the GPUs measured: all, visible (default: CUDA_VISIBLE_DEVICES, else every GPU) or a
-                     list of indices or GPU- UUIDs such as 0,2
+  --gpus SEL         the GPUs measured: all, visible (default: CUDA_VISIBLE_DEVICES, else every GPU), used
+                     (the visible ones where a process of the job held a compute context) or a list of
+                     indices or GPU- UUIDs such as 0,2
   --replay FILE.csv  read a recorded trace instead of this machine's sensors
   --name NAME        a name for the run
   --tag K=V          a tag for the run (repeatable)

@@ -207,6 +207,9 @@ void print_run(std::ostream& out, const RunResult& r) {
              r.attributed.measurable
                  ? format_energy_fixed(r.attributed.cpu_j + r.attributed.dram_j) + "  " + attributed
                  : attributed);
+    if (const std::string gpu = report::attributed_gpu_text(r); !gpu.empty())
+        line("attributed gpu",
+             r.attributed.gpu_measurable ? format_energy_fixed(r.attributed.gpu_j) + "  " + gpu : gpu);
     line("power",
          "mean " + format_fixed(r.mean_power_w, 1) + " W, peak " + format_fixed(r.peak_power_w, 1) + " W");
     if (r.carbon)

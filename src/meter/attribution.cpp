@@ -59,4 +59,82 @@ AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vecto
     return out;
 }
 
+namespace {
+
+/// Σ share × energy of `energy_channels` over the intervals between readings of channel `share`.
+std::optional<double> split_by_share(const Timeline& timeline, const std::vector<Reading>& readings,
+                                     std::uint32_t share, const std::vector<std::size_t>& energy_channels,
+                                     std::int64_t start_ns, std::int64_t end_ns) {
+    std::optional<std::int64_t> previous;
+    std::optional<double> joules;
+    for (const Reading& r : readings) {
+        if (r.channel != share) continue;
+        if (previous) {
+            const std::int64_t a = std::max(*previous, start_ns);
+            const std::int64_t b = std::min(r.t_ns, end_ns);
+            if (b > a) {
+                const double fraction = std::clamp(r.value / 100.0, 0.0, 1.0);
+                double part = 0;
+                for (std::size_t c : energy_channels) part += fraction * timeline.channel_energy(c, a, b);
+                joules = joules.value_or(0) + part;
+            }
+        }
+        previous = r.t_ns;
+    }
+    return joules;
+}
+
+}  // namespace
+
+void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
+                          const std::vector<TraceChannel>& channels, const std::vector<Reading>& readings,
+                          std::int64_t start_ns, std::int64_t end_ns,
+                          const std::vector<GpuShareSource>& sources) {
+    out.gpus.clear();
+    out.gpu_j = 0;
+    out.gross_gpu_j = 0;
+    out.gpu_reason.clear();
+    const WindowEnergy gross = timeline.energy(start_ns, end_ns);
+    std::map<std::string, std::vector<std::size_t>> energy_channels;  // device -> its accounted channels
+    std::map<std::string, double> gross_j;
+    for (const SourceEnergy& s : gross.sources) {
+        if (!s.accounted || s.domain != "gpu") continue;
+        gross_j[s.device] += s.energy_j;
+        for (std::size_t c = 0; c < channels.size(); ++c)
+            if (channels[c].sensor == s.sensor && channels[c].channel.name == s.channel)
+                energy_channels[s.device].push_back(c);
+    }
+    std::string reasons;
+    for (const auto& [device, joules] : gross_j) {
+        AttributedGpu gpu;
+        gpu.device = device;
+        gpu.gross_j = joules;
+        out.gross_gpu_j += joules;
+        const GpuShareSource* source = nullptr;
+        for (const auto& s : sources)
+            if (s.device == device) source = &s;
+        std::optional<std::uint32_t> share;
+        for (std::uint32_t c = 0; c < channels.size(); ++c)
+            if (channels[c].sensor == "job-gpu" && channels[c].channel.device == device &&
+                channels[c].channel.name == device + ".job_share")
+                share = c;
+        if (source && !source->unsplittable.empty()) {
+            gpu.reason = "unmeasurable: " + source->unsplittable;
+        } else if (!share) {
+            gpu.reason = "unmeasurable: NVML lists no processes on " + device;
+        } else if (auto joules_of_job = split_by_share(timeline, readings, *share, energy_channels[device],
+                                                       start_ns, end_ns)) {
+            gpu.attributed_j = *joules_of_job;
+            gpu.method = source && !source->method.empty() ? source->method : "per-process SM utilisation";
+            out.gpu_j += *joules_of_job;
+        } else {
+            gpu.reason = "unmeasurable: fewer than two readings of the job's share of " + device;
+        }
+        if (!gpu.reason.empty()) reasons += (reasons.empty() ? "" : "; ") + device + " " + gpu.reason;
+        out.gpus.push_back(std::move(gpu));
+    }
+    out.gpu_measurable = !out.gpus.empty() && reasons.empty();
+    out.gpu_reason = reasons;
+}
+
 }  // namespace joulecast

@@ -6,6 +6,7 @@
 // over all busy CPU time since its previous reading. attribute_cpu_energy() multiplies each interval's share
 // by the CPU and DRAM energy of that interval.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,22 @@
 #include "meter/trace.hpp"
 
 namespace joulecast {
+
+/// The job's share of one GPU's energy.
+struct AttributedGpu {
+    std::string device;                  ///< "gpu<i>"
+    double gross_j = 0;                  ///< the GPU's accounted energy in the window
+    std::optional<double> attributed_j;  ///< none when no share could be measured
+    std::string method;                  ///< how the share was measured, when it was
+    std::string reason;                  ///< why not, when not
+};
+
+/// What the job-gpu sensor knows of one GPU's share (sensors/job/job_gpu_sensor.hpp, JobGpuUsage).
+struct GpuShareSource {
+    std::string device;        ///< "gpu<i>"
+    std::string method;        ///< how its share was measured
+    std::string unsplittable;  ///< why its share cannot be measured; empty when it can
+};
 
 /// Energy attributed to the job beside the gross figures.
 struct AttributedEnergy {
@@ -23,6 +40,13 @@ struct AttributedEnergy {
     double dram_j = 0;   ///< attributed DRAM energy
     double gross_cpu_j = 0;
     double gross_dram_j = 0;
+
+    /// GPUs: each GPU's accounted energy × the job's share of its SM utilisation, per sampling interval.
+    std::vector<AttributedGpu> gpus{};  ///< every GPU with accounted energy
+    bool gpu_measurable = false;        ///< every GPU in `gpus` has a share
+    double gpu_j = 0;                   ///< attributed GPU energy (of the GPUs with a share)
+    double gross_gpu_j = 0;
+    std::string gpu_reason{};  ///< why not every GPU could be split, when not
 };
 
 /// Splits the accounted CPU and DRAM energy of [start_ns, end_ns] by the job.cpu_share readings among
@@ -31,5 +55,13 @@ struct AttributedEnergy {
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
                                       std::int64_t end_ns);
+
+/// Fills out.gpus, gpu_j, gross_gpu_j, gpu_measurable and gpu_reason: each accounted GPU's energy of
+/// [start_ns, end_ns] split by its "gpu<i>.job_share" readings (sensor "job-gpu"). A GPU whose share could
+/// not be measured (`sources` says why, or it has fewer than two share readings) gets none.
+void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
+                          const std::vector<TraceChannel>& channels, const std::vector<Reading>& readings,
+                          std::int64_t start_ns, std::int64_t end_ns,
+                          const std::vector<GpuShareSource>& sources);
 
 }  // namespace joulecast

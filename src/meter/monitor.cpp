@@ -34,6 +34,7 @@ RunResult Monitor::stop() {
     const std::int64_t end = m_sampler->read_all_now();
     m_sampler->stop();
     m_stopped = true;
+    if (!m_left_out_gpus.empty()) m_sampler->leave_out_of_totals("gpu", m_left_out_gpus);
     RunResult result;
     account_run(result, *m_sampler, m_sensors, *m_start_ns, end, m_idle_start_ns);
     m_phases.finish(result, Timeline(m_sampler->trace()), *m_start_ns, end);

@@ -50,6 +50,9 @@ public:
     /// Marks the end of the window, stops sampling and accounts everything. Later calls return the same
     /// result.
     RunResult stop();
+    /// GPUs ("gpu<i>") whose energy stop() leaves out of every total, for `--gpus used`: the job held no
+    /// compute context on them. Call before stop().
+    void leave_out_gpus(std::vector<std::string> devices) { m_left_out_gpus = std::move(devices); }
     /// When start() marked the window's start (CLOCK_MONOTONIC ns).
     std::optional<std::int64_t> start_ns() const { return m_start_ns; }
     bool running() const { return m_start_ns.has_value() && !m_stopped; }
@@ -98,6 +101,7 @@ private:
     std::optional<std::int64_t> m_start_ns;
     bool m_stopped = false;
     std::optional<RunResult> m_result;
+    std::vector<std::string> m_left_out_gpus;
 };
 
 }  // namespace joulecast

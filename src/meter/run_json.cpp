@@ -276,6 +276,20 @@ RunResult read_run(const J& j) {
         read(*attributed, "dram_j", a.dram_j);
         read(*attributed, "gross_cpu_j", a.gross_cpu_j);
         read(*attributed, "gross_dram_j", a.gross_dram_j);
+        a.gpu_measurable = attributed->contains("gpu_j") && (*attributed)["gpu_j"].is_number();
+        read(*attributed, "gpu_j", a.gpu_j);
+        read(*attributed, "gross_gpu_j", a.gross_gpu_j);
+        read(*attributed, "gpu_reason", a.gpu_reason);
+        if (const J* gpus = array_member(*attributed, "gpus"))
+            for (const auto& g : *gpus) {
+                AttributedGpu gpu;
+                read(g, "device", gpu.device);
+                read(g, "gross_j", gpu.gross_j);
+                read(g, "attributed_j", gpu.attributed_j);
+                read(g, "method", gpu.method);
+                read(g, "reason", gpu.reason);
+                a.gpus.push_back(std::move(gpu));
+            }
     }
     if (const J* idle = object_member(j, "idle")) {
         IdleBaseline baseline;
@@ -303,6 +317,10 @@ RunResult read_run(const J& j) {
             read(k, "node_rank", rank.node_rank);
             read(k, "pid", rank.pid);
             read(k, "launcher", rank.launcher);
+            if (auto it = k.find("gpu"); it != k.end() && it->is_number_unsigned())
+                rank.gpu_index = it->template get<unsigned>();
+            read(k, "gpu_source", rank.gpu_source);
+            read(k, "gpu_energy_j", rank.gpu_energy_j);
             if (const J* phases = array_member(k, "phases"))
                 for (const auto& p : *phases) rank.phases.push_back(read_phase(p));
             if (const J* epochs = array_member(k, "epochs"))
@@ -392,6 +410,28 @@ void write_forecast_working(nlohmann::ordered_json& j, const ForecastWorking& wo
     ForecastWorking::for_each_field(working, [&](const char* key, const auto& field) { j[key] = field; });
 }
 
+namespace {
+
+/// One GPU of the result: what the sensor saw, its accounted energy, and what the job did on it.
+Json gpu_json(const GpuInfo& g, const WindowEnergy& energy) {
+    Json j{{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}};
+    const std::string device = "gpu" + std::to_string(g.index);
+    std::optional<double> joules;
+    for (const SourceEnergy& s : energy.sources)
+        if (s.domain == "gpu" && s.device == device && s.accounted) joules = joules.value_or(0) + s.energy_j;
+    j["energy_j"] = optional_number(joules);
+    j["energy_scope"] = g.mig ? "whole board (MIG mode: every instance together)" : "whole GPU";
+    j["mig"] = g.mig;
+    j["used"] = g.used ? Json(*g.used) : Json(nullptr);
+    j["shared"] = !g.other_pids.empty();
+    j["job_pids"] = g.job_pids;
+    j["other_pids"] = g.other_pids;
+    if (g.mig) j["job_instances"] = g.job_instances;
+    return j;
+}
+
+}  // namespace
+
 HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
     HostInfo host;
     host.hostname = string_or(j, "hostname");
@@ -402,9 +442,21 @@ HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
                             : static_cast<std::uint64_t>(number_or(j, "memory_bytes"));
     if (j.contains("gpus") && j["gpus"].is_array())
         for (const auto& g : j["gpus"])
-            if (g.is_object())
-                gpus.push_back({static_cast<unsigned>(number_or(g, "index")), string_or(g, "name"),
-                                string_or(g, "uuid"), number_or(g, "power_limit_w")});
+            if (g.is_object()) {
+                GpuInfo gpu{static_cast<unsigned>(number_or(g, "index")), string_or(g, "name"),
+                            string_or(g, "uuid"), number_or(g, "power_limit_w")};
+                if (auto it = g.find("mig"); it != g.end() && it->is_boolean()) gpu.mig = it->get<bool>();
+                if (auto it = g.find("used"); it != g.end() && it->is_boolean()) gpu.used = it->get<bool>();
+                for (const char* key : {"job_pids", "other_pids"})
+                    if (auto it = g.find(key); it != g.end() && it->is_array())
+                        for (const auto& pid : *it)
+                            if (pid.is_number_integer())
+                                (key[0] == 'j' ? gpu.job_pids : gpu.other_pids).push_back(pid.get<int>());
+                if (auto it = g.find("job_instances"); it != g.end() && it->is_array())
+                    for (const auto& id : *it)
+                        if (id.is_number_unsigned()) gpu.job_instances.push_back(id.get<unsigned>());
+                gpus.push_back(std::move(gpu));
+            }
     return host;
 }
 
@@ -428,9 +480,7 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     j["origin_monotonic_ns"] = r.origin_monotonic_ns;
 
     Json gpus = Json::array();
-    for (const auto& g : r.gpus)
-        gpus.push_back(
-            {{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}});
+    for (const auto& g : r.gpus) gpus.push_back(gpu_json(g, r.energy));
     j["host"] = {{"hostname", r.host.hostname},
                  {"cpu_model", r.host.cpu_model},
                  {"cores", r.host.cores},
@@ -456,6 +506,24 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                             {"dram_j", nullptr},
                             {"method", a.method},
                             {"reason", a.reason.empty() ? "unmeasurable: no command was run" : a.reason}};
+    if (!a.gpus.empty()) {
+        Json& attributed = j["attributed"];
+        attributed["gpu_j"] = a.gpu_measurable ? Json(a.gpu_j) : Json(nullptr);
+        attributed["gross_gpu_j"] = a.gross_gpu_j;
+        if (!a.gpu_measurable) attributed["gpu_reason"] = a.gpu_reason;
+        Json shares = Json::array();
+        for (const AttributedGpu& g : a.gpus) {
+            Json one{{"device", g.device},
+                     {"gross_j", g.gross_j},
+                     {"attributed_j", g.attributed_j ? Json(*g.attributed_j) : Json(nullptr)}};
+            if (g.attributed_j)
+                one["method"] = g.method;
+            else
+                one["reason"] = g.reason;
+            shares.push_back(std::move(one));
+        }
+        attributed["gpus"] = shares;
+    }
     if (r.idle) {
         j["idle_power_w"] = r.idle->power_w;
         j["idle"] = {{"duration_s", r.idle->duration_s},
@@ -530,6 +598,9 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                          {"node_rank", optional_number(rank.node_rank)},
                          {"pid", optional_number(rank.pid)},
                          {"launcher", rank.launcher},
+                         {"gpu", rank.gpu_index ? Json(*rank.gpu_index) : Json(nullptr)},
+                         {"gpu_source", rank.gpu_source},
+                         {"gpu_energy_j", optional_number(rank.gpu_energy_j)},
                          {"phases", rank_phases},
                          {"epochs", rank_epochs}});
     }

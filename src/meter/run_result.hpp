@@ -94,8 +94,13 @@ struct EpochResult {
 struct RankResult {
     long long rank = 0;
     std::optional<long long> local_rank, world_size, node_rank, pid;
-    std::string launcher;             ///< "torchrun", "slurm", "openmpi", "mpich" or empty
-    std::vector<PhaseResult> phases;  ///< closed=false: the rank never ended it (it died or forgot)
+    std::string launcher;  ///< "torchrun", "slurm", "openmpi", "mpich" or empty
+    /// The rank's GPU when known: from NVML's process list (the rank's pid holds a context on it), else from
+    /// its local rank and the visible-device mapping (CUDA_VISIBLE_DEVICES, else every GPU in order).
+    std::optional<unsigned> gpu_index{};
+    std::string gpu_source{};              ///< "nvml processes" or "LOCAL_RANK"
+    std::optional<double> gpu_energy_j{};  ///< its GPU's accounted energy over the run; none when unmeasured
+    std::vector<PhaseResult> phases;       ///< closed=false: the rank never ended it (it died or forgot)
     std::vector<EpochResult> epochs;
 };
 

@@ -48,6 +48,10 @@ public:
     std::int64_t read_all_now();
 
     const Trace& trace() const { return m_trace; }
+    /// Trace::leave_out_of_totals on the trace; only after stop().
+    void leave_out_of_totals(const std::string& domain, const std::vector<std::string>& devices) {
+        m_trace.leave_out_of_totals(domain, devices);
+    }
     std::vector<ChannelStats> stats() const;
     std::uint64_t readings() const { return m_readings.load(); }
     /// CPU seconds used by the sampler thread, as of the last boundary read (final after stop()).

@@ -19,6 +19,13 @@ void Trace::append(const std::vector<Reading>& batch) {
     m_readings.insert(m_readings.end(), batch.begin(), batch.end());
 }
 
+void Trace::leave_out_of_totals(const std::string& domain, const std::vector<std::string>& devices) {
+    for (auto& tc : m_channels)
+        if (tc.channel.domain == domain && tc.channel.quantity == Quantity::energy)
+            for (const auto& device : devices)
+                if (tc.channel.device == device) tc.channel.accounted = false;
+}
+
 std::vector<Reading> Trace::readings(std::size_t first) const {
     std::lock_guard lock(m_mutex);
     if (first >= m_readings.size()) return {};

@@ -35,6 +35,9 @@ public:
     const std::vector<TraceChannel>& channels() const { return m_channels; }
 
     void append(const std::vector<Reading>& batch);
+    /// Leaves the energy channels of `domain` whose device is in `devices` out of every total (`--gpus
+    /// used`). Only while nothing reads or samples the trace: after the sampler has stopped.
+    void leave_out_of_totals(const std::string& domain, const std::vector<std::string>& devices);
     /// Copies of the readings from `first` on (all of them by default).
     std::vector<Reading> readings(std::size_t first = 0) const;
     std::size_t size() const;

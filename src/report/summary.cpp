@@ -115,6 +115,20 @@ std::string attributed_text(const RunResult& r) {
            attributed_basis(r) + ")";
 }
 
+std::string attributed_gpu_text(const RunResult& r) {
+    const AttributedEnergy& a = r.attributed;
+    if (a.gpus.empty()) return "";
+    std::string text;
+    for (const AttributedGpu& g : a.gpus) {
+        text += text.empty() ? "" : "; ";
+        text += g.device + " " +
+                (g.attributed_j ? format_number(*g.attributed_j, 1) + " of " + format_number(g.gross_j, 1) +
+                                      " J (" + g.method + ")"
+                                : g.reason + " (gross " + format_number(g.gross_j, 1) + " J)");
+    }
+    return "GPU " + text;
+}
+
 void print_run_summary(std::ostream& out, const RunResult& r) {
     // 128+N: the command died of signal N; its name says more than the number (139: SIGSEGV).
     std::string exit_text = "exit " + std::to_string(r.exit_code);
@@ -146,6 +160,13 @@ void print_run_summary(std::ostream& out, const RunResult& r) {
         else
             out << "              ";
         out << "  attributed to the job: " << attributed << '\n';
+    }
+    if (const std::string gpu = attributed_gpu_text(r); !gpu.empty()) {
+        if (r.attributed.gpu_measurable)
+            out << padded(format_number(r.attributed.gpu_j, 1), 14) << " J";
+        else
+            out << "              ";
+        out << "  attributed to the job: " << gpu << '\n';
     }
     out << padded(format_number(r.mean_power_w, 1), 14) << " W  mean power\n";
     out << padded(format_number(r.peak_power_w, 1), 14) << " W  peak power\n";

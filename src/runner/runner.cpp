@@ -8,6 +8,7 @@
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "carbon/run_carbon.hpp"
@@ -24,6 +25,7 @@
 #include "runner/job_identity.hpp"
 #include "runner/node_lock.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
+#include "sensors/job/job_gpu_sensor.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 
@@ -121,6 +123,110 @@ private:
     bool m_fired = false;
     std::thread m_thread;
 };
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+/// What the job-gpu sensor found (empty when it is not in use).
+std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
+    for (const auto& probed : monitor.sensors().sensors)
+        if (auto* gpus = dynamic_cast<const JobGpuSensor*>(probed.sensor.get()); gpus && probed.used)
+            return gpus->usage();
+    return {};
+}
+
+/// `--gpus used`: every measured GPU the job held no compute context on leaves the totals. Without a
+/// process list, nothing is left out and the result says why.
+std::vector<std::string> leave_out_unused_gpus(Monitor& monitor, const std::vector<JobGpuUsage>& usage,
+                                               std::vector<std::string>& warnings) {
+    std::vector<std::string> unused;
+    std::map<std::string, const JobGpuUsage*> by_device;
+    for (const auto& u : usage) by_device[u.device] = &u;
+    for (const GpuInfo& gpu : monitor.sensors().gpus()) {
+        const std::string device = "gpu" + std::to_string(gpu.index);
+        auto found = by_device.find(device);
+        if (found == by_device.end()) {
+            warnings.push_back("--gpus used: NVML lists no processes on " + device +
+                               ", so whether the job used it is unknown: its energy stays in the totals");
+            continue;
+        }
+        if (!found->second->used) unused.push_back(device);
+    }
+    monitor.leave_out_gpus(unused);
+    return unused;
+}
+
+/// The job's processes, the others' and the MIG instances on each GPU of the result. A rank's pid (its
+/// client's hello) is the job's even outside the command's tree: a joined run's rank.
+void record_gpu_usage(RunResult& result, const std::vector<JobGpuUsage>& usage,
+                      const std::vector<std::string>& unused) {
+    std::set<int> rank_pids;
+    for (const RankResult& rank : result.ranks)
+        if (rank.pid) rank_pids.insert(static_cast<int>(*rank.pid));
+    for (GpuInfo& gpu : result.gpus)
+        for (const auto& u : usage) {
+            if (u.index != gpu.index) continue;
+            std::set<int> job = u.job_pids, others;
+            for (int pid : u.other_pids) (rank_pids.count(pid) ? job : others).insert(pid);
+            gpu.used = !job.empty();
+            gpu.job_pids.assign(job.begin(), job.end());
+            gpu.other_pids.assign(others.begin(), others.end());
+            gpu.job_instances.assign(u.job_instances.begin(), u.job_instances.end());
+        }
+    if (!unused.empty())
+        result.warnings.push_back(
+            "--gpus used: left out of the totals, as no process of the job held a "
+            "compute context on them: " +
+            joined(unused));
+}
+
+/// The GPU index that local rank `local` sees as its device 0.. under `visible` (CUDA's mapping), among
+/// `gpus`; none when the mapping names no such GPU.
+std::optional<unsigned> visible_gpu(const GpuSelection& visible, long long local,
+                                    const std::vector<GpuInfo>& gpus) {
+    if (local < 0) return std::nullopt;
+    if (visible.all) {
+        std::vector<unsigned> indices;
+        for (const auto& g : gpus) indices.push_back(g.index);
+        std::sort(indices.begin(), indices.end());
+        for (unsigned index : indices)
+            if (index == static_cast<unsigned long long>(local)) return index;
+        return std::nullopt;
+    }
+    if (static_cast<unsigned long long>(local) >= visible.items.size()) return std::nullopt;
+    const std::string& item = visible.items[static_cast<std::size_t>(local)];
+    for (const auto& g : gpus)
+        if (visible.selects(g.index, g.uuid) &&
+            (item == std::to_string(g.index) || starts_with(g.uuid, item)))
+            return g.index;
+    return std::nullopt;
+}
+
+/// Each rank's GPU and that GPU's energy over the run (RankResult::gpu_index).
+void assign_rank_gpus(RunResult& result, const std::vector<JobGpuUsage>& usage, const GpuSelection& visible) {
+    for (RankResult& rank : result.ranks) {
+        for (const auto& u : usage)
+            if (rank.pid && (u.job_pids.count(static_cast<int>(*rank.pid)) ||
+                             u.other_pids.count(static_cast<int>(*rank.pid)))) {
+                rank.gpu_index = u.index;
+                rank.gpu_source = "nvml processes";
+                break;
+            }
+        if (!rank.gpu_index && rank.local_rank)
+            if (auto index = visible_gpu(visible, *rank.local_rank, result.gpus)) {
+                rank.gpu_index = index;
+                rank.gpu_source = "LOCAL_RANK";
+            }
+        if (!rank.gpu_index) continue;
+        const std::string device = "gpu" + std::to_string(*rank.gpu_index);
+        for (const SourceEnergy& s : result.energy.sources)
+            if (s.domain == "gpu" && s.device == device && s.accounted)
+                rank.gpu_energy_j = rank.gpu_energy_j.value_or(0) + s.energy_j;
+    }
+}
 
 }  // namespace
 
@@ -298,7 +404,10 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     } else {
         forwarder.forward_to(child->pid());
         for (const auto& probed : monitor.sensors().sensors)
-            if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get())) job->set_root_pid(child->pid());
+            if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
+                job->set_root_pid(child->pid());
+            else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
+                gpus->set_root_pid(child->pid());
         live.start(child->pid(), start_ns);
         TimeLimit time_limit(child->pid(), spec.time_limit);
         outcome.exit_code = child->wait();
@@ -330,14 +439,24 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     // Lines the workload sent just before it ended are read before the window closes.
     if (server) (*server)->stop();
 
+    const std::vector<JobGpuUsage> gpu_usage = child ? job_gpu_usage(monitor) : std::vector<JobGpuUsage>{};
+    std::vector<std::string> unused_gpus;
+    if (spec.monitor.sensors.gpus.used_only)
+        unused_gpus = leave_out_unused_gpus(monitor, gpu_usage, warnings);
     RunResult result = monitor.stop();
+    record_gpu_usage(result, gpu_usage, unused_gpus);
     // Only a command has a process tree whose share can be measured (the in-process Monitor has none).
     if (child) {
         const std::int64_t end_ns =
             start_ns + static_cast<std::int64_t>(std::llround(result.duration_s * 1e9));
         const Trace& trace = monitor.trace();
-        result.attributed =
-            attribute_cpu_energy(Timeline(trace), trace.channels(), trace.readings(), start_ns, end_ns);
+        const Timeline timeline(trace);
+        const std::vector<Reading> readings = trace.readings();
+        result.attributed = attribute_cpu_energy(timeline, trace.channels(), readings, start_ns, end_ns);
+        std::vector<GpuShareSource> shares;
+        for (const auto& u : gpu_usage) shares.push_back({u.device, u.share_method, u.unsplittable});
+        attribute_gpu_energy(result.attributed, timeline, trace.channels(), readings, start_ns, end_ns,
+                             shares);
     } else {
         result.attributed.reason = "unmeasurable: the command did not start";
     }
@@ -352,6 +471,17 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     result.node_rank = header.node_rank;
     result.node_rank_source = header.node_rank_source;
     node_rank_from_ranks(result);
+    {
+        // The ranks see the devices their environment makes visible (the command's, not --gpus).
+        auto variable = [&spec](const char* name) -> const char* {
+            auto it = spec.env.find(name);
+            if (it != spec.env.end()) return it->second.c_str();
+            return std::getenv(name);
+        };
+        assign_rank_gpus(result, gpu_usage,
+                         gpu_selection_from_environment(variable("CUDA_VISIBLE_DEVICES"),
+                                                        variable("NVIDIA_VISIBLE_DEVICES")));
+    }
     result.started_at = header.started_at;
     result.exit_code = outcome.exit_code;
     result.status = status;

@@ -75,6 +75,12 @@ GpuSelection gpu_selection_from_environment(const char* cuda, const char* nvidia
 Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelection& visible) {
     if (text == "all") return GpuSelection{};
     if (text == "visible") return visible;
+    if (text == "used") {
+        GpuSelection used = visible;
+        used.used_only = true;
+        used.origin = "--gpus used, among " + visible.origin;
+        return used;
+    }
     GpuSelection selection;
     selection.all = false;
     selection.origin = "--gpus " + text;
@@ -82,10 +88,10 @@ Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelecti
         if (!is_index(item) && !(is_uuid(item) && item.size() > 4))
             return Error{"--gpus: '" + item +
                          "' is neither a GPU index nor a GPU-/MIG- UUID (expected all, "
-                         "visible, or a list such as 0,2)"};
+                         "visible, used, or a list such as 0,2)"};
         selection.items.push_back(item);
     }
-    if (selection.items.empty()) return Error{"--gpus: expected all, visible, or a list such as 0,2"};
+    if (selection.items.empty()) return Error{"--gpus: expected all, visible, used, or a list such as 0,2"};
     return selection;
 }
 

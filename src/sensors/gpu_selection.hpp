@@ -16,6 +16,9 @@ struct GpuSelection {
     std::vector<std::string>
         items;  ///< when !all: indices ("0") or UUIDs/prefixes ("GPU-8932f937", "MIG-...")
     std::string origin = "every GPU";  ///< what chose it, for notes: "CUDA_VISIBLE_DEVICES=0,2", "--gpus 1"
+    /// `--gpus used`: the GPUs above are measured, and a run's totals keep only those where a process of
+    /// the job held a compute context (NVML's running-process list, read while it runs).
+    bool used_only = false;
 
     /// Whether the GPU at `index` with `uuid` is measured.
     bool selects(unsigned index, const std::string& uuid) const;
@@ -29,7 +32,8 @@ struct GpuSelection {
 GpuSelection gpu_selection_from_environment(const char* cuda_visible_devices,
                                             const char* nvidia_visible_devices);
 
-/// `--gpus all|visible|LIST`: "visible" is `visible` (the environment's); LIST is comma-separated indices or
+/// `--gpus all|visible|used|LIST`: "visible" is `visible` (the environment's); "used" is `visible` with
+/// used_only set; LIST is comma-separated indices or
 /// UUIDs. An empty or malformed list is an error.
 Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelection& visible);
 

@@ -5,6 +5,7 @@
 
 #include "sensors/hwmon/hwmon_sensor.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
+#include "sensors/job/job_gpu_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
 #include "sensors/model/dram_model.hpp"
 #include "sensors/nvml/nvml_sensor.hpp"
@@ -74,6 +75,7 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library, config.gpus)));
     set.sensors.back().role = "GPU energy and power";
+    const bool nvml_gpus = set.sensors.back().used;
     const bool default_rocm = config.rocm_smi_library == SensorConfig{}.rocm_smi_library;
     if (default_rocm && !std::filesystem::exists("/sys/class/drm")) {
         // ROCm SMI reads the real /sys/class/drm and its rsmi_init fails without it; loading the library only
@@ -132,6 +134,11 @@ SensorSet make_sensor_set(const SensorConfig& config) {
 
     set.sensors.push_back(probe(std::make_unique<JobCpuSensor>(config.proc_root, proc_stat)));
     set.sensors.back().role = "the job's share of busy CPU time, for its attributed CPU and DRAM energy";
+    if (nvml_gpus) {
+        set.sensors.push_back(
+            probe(std::make_unique<JobGpuSensor>(config.nvml_library, config.gpus, config.proc_root)));
+        set.sensors.back().role = "the job's processes on the GPUs and its share of their SM utilisation";
+    }
     return set;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,13 @@ struct GpuInfo {
     std::string name;
     std::string uuid;
     double power_limit_w = 0;  ///< enforced power limit; 0 when unknown
+    bool mig = false;          ///< MIG mode on: the GPU's energy and power are the whole board's
+    /// For a measured command (the job-gpu sensor): whether a process of the job held a compute context on
+    /// it while it ran; none where NVML lists no processes.
+    std::optional<bool> used{};
+    std::vector<int> job_pids{};            ///< the job's processes seen on it
+    std::vector<int> other_pids{};          ///< processes outside the job seen on it: the GPU is shared
+    std::vector<unsigned> job_instances{};  ///< MIG GPU instance ids of the job's processes
 };
 
 class Sensor {

@@ -1,8 +1,8 @@
 // End to end: two ranks of one job on one node, each marking its train phase and epochs with the Python
-// client, under `joulecast run` with a fake GPU of constant power. The result must describe the job (one
-// train phase, one epoch per number, samples summed, energy per sample over all ranks' samples) and keep each
-// rank's view in ranks[]. Once with two ranks started by a shell (always runs), once with a real torchrun
-// gloo DDP job (needs python3-torch).
+// client, under `joulecast run` with two fake GPUs of constant power (120 W and 80 W). The result must
+// describe the job (one train phase, one epoch per number, samples summed, energy per sample over all ranks'
+// samples) and keep each rank's view in ranks[]. Once with two ranks started by a shell (always runs), once
+// with a real torchrun gloo DDP job (needs python3-torch).
 
 #include <gtest/gtest.h>
 
@@ -24,6 +24,8 @@ using test::TempDir;
 const char* const marks = R"(
 import os, time, joulecast
 rank = int(os.environ["RANK"])
+if os.environ.get("PID_DIR"):  # for the fake NVML's process lists
+    open(os.path.join(os.environ["PID_DIR"], "rank%d.pid" % rank), "w").write(str(os.getpid()))
 def train_step():
     time.sleep(0.15 + 0.05 * rank)
 with joulecast.phase("train") as p:
@@ -58,6 +60,23 @@ with joulecast.phase("train") as p:
 dist.destroy_process_group()
 )";
 
+/// Per-rank GPU energy: rank r's GPU is `gpus[r]`, found by `source`; its energy is that GPU's power × the
+/// run's duration (1%).
+void expect_rank_gpus(const nlohmann::json& result, const std::vector<unsigned>& gpus,
+                      const std::string& source) {
+    const double watts[] = {120.0, 80.0};
+    const double duration = result["duration_s"];
+    ASSERT_EQ(result["ranks"].size(), gpus.size());
+    for (std::size_t r = 0; r < gpus.size(); ++r) {
+        const auto& rank = result["ranks"][r];
+        ASSERT_TRUE(rank["gpu"].is_number()) << rank.dump();
+        EXPECT_EQ(rank["gpu"], gpus[r]);
+        EXPECT_EQ(rank["gpu_source"], source);
+        const double expected = watts[gpus[r]] * duration;
+        EXPECT_NEAR(rank["gpu_energy_j"].get<double>(), expected, 0.01 * expected) << rank.dump();
+    }
+}
+
 void expect_one_job(const nlohmann::json& result) {
     // One train phase for the job, 900 samples (300 + 600), energy per sample over all of them.
     ASSERT_EQ(result["phases"].size(), 1u) << result["phases"].dump();
@@ -67,9 +86,10 @@ void expect_one_job(const nlohmann::json& result) {
     EXPECT_TRUE(train["closed"].get<bool>());
     const double train_j = train["energy_j"]["total"];
     EXPECT_NEAR(train["energy_per_sample_j"].get<double>(), train_j / 900.0, 1e-9 * train_j);
-    // The fake GPU draws 200 W: the window's energy is 200 W x its length (1%).
+    // The fake GPUs draw 200 W together: the window's GPU energy is 200 W x its length (1%); the CPU and
+    // DRAM models add theirs where the test lets joulecast read /proc.
     const double length = train["end_s"].get<double>() - train["start_s"].get<double>();
-    EXPECT_NEAR(train_j, 200.0 * length, 0.01 * 200.0 * length);
+    EXPECT_NEAR(train["energy_j"]["gpu"].get<double>(), 200.0 * length, 0.01 * 200.0 * length);
 
     // One epoch per number, none duplicated or of zero length, samples summed (100 + 200).
     ASSERT_EQ(result["epochs"].size(), 3u) << result["epochs"].dump();
@@ -101,7 +121,9 @@ void expect_one_job(const nlohmann::json& result) {
 }
 
 test::ProcessOptions options(const TempDir& dir) {
-    test::ProcessOptions o = test::fake_gpu_options(dir, "gpus=1;gpu0.power=200");
+    test::ProcessOptions o =
+        test::fake_gpu_options(dir, "gpus=2;gpu0.power=120;gpu1.power=80;gpu0.procs=@" + dir.str() +
+                                        "/rank1.pid;gpu1.procs=@" + dir.str() + "/rank0.pid");
     o.env["PYTHONPATH"] = std::string(PROJECT_SOURCE_DIR) + "/python";
     o.env["PYTHONDONTWRITEBYTECODE"] = "1";
     o.timeout_s = 60;
@@ -115,11 +137,18 @@ TEST(RanksEndToEnd, TwoRanksStartedByAShellAreOneJob) {
     auto json = dir.path() / "r.json";
     const std::string both = "RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 python3 " + script.string() +
                              " & RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 python3 " + script.string() + " & wait";
+    auto o = options(dir);
+    // The ranks write their pids where the fake NVML's process lists read them: rank 0 holds a context on
+    // gpu1 and rank 1 on gpu0, against their LOCAL_RANK, so NVML's list is what decides.
+    o.env["PID_DIR"] = dir.str();
+    o.env["JOULECAST_PROC_ROOT"] = "/proc";
     auto r = test::run_process(
         {JOULECAST_BINARY, "run", "--quiet", "--no-store", "--json", json.string(), "--", "sh", "-c", both},
-        options(dir));
+        o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    expect_one_job(test::read_json(json));
+    const auto result = test::read_json(json);
+    expect_one_job(result);
+    expect_rank_gpus(result, {1, 0}, "nvml processes");
 }
 
 TEST(RanksEndToEnd, TorchrunGlooDdpJobIsOneJob) {
@@ -137,7 +166,10 @@ TEST(RanksEndToEnd, TorchrunGlooDdpJobIsOneJob) {
          "--standalone", "--nproc_per_node=2", "--redirects", "1", "--tee", "2", script.string()},
         options(dir));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    expect_one_job(test::read_json(json));
+    // No process of the job holds a GPU context (gloo on the CPU): each rank's GPU is its LOCAL_RANK's.
+    const auto result = test::read_json(json);
+    expect_one_job(result);
+    expect_rank_gpus(result, {0, 1}, "LOCAL_RANK");
 }
 
 }  // namespace

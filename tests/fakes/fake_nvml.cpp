@@ -25,6 +25,15 @@
 //     fail_until=S        ... and answers again from S seconds on (default: never), for a transient failure
 //     power_limit=W       current power limit at init (default: default_limit)
 //     default_limit=W     (default 700);  min_limit=W (default 200);  max_limit=W (default 700)
+//     procs=ENTRY{,ENTRY}  processes holding a compute context (nvmlDeviceGetComputeRunningProcesses_v3),
+//                         ENTRY := PIDS [':' SM [':' GI]]; PIDS := a pid, or '@' a file whose whitespace-
+//                         separated pids are read at every call (for pids known only once a job runs); SM:
+//                         the process's SM utilisation in % (nvmlDeviceGetProcessUtilization, default 0);
+//                         GI: its MIG GPU instance id (default: none).
+//     mig=N               MIG mode on, with N GPU instances (ids 1..N; 0: off). On a MIG board, per-process
+//                         utilisation is NOT_SUPPORTED, as on real hardware.
+//     mig_util=U{,U}      each instance's utilisation in % (nvmlDeviceGetUtilizationRates on the MIG device
+//                         handle); without it that call is NOT_SUPPORTED (real NVML's answer).
 //   Failures: <what>=CODE makes a call on that GPU fail with CODE instead of answering, where <what> is
 //     energy       nvmlDeviceGetTotalEnergyConsumption
 //     power        both power sources (nvmlDeviceGetPowerUsage and the instantaneous field)
@@ -33,7 +42,8 @@
 //     fields       the whole nvmlDeviceGetFieldValues call
 //     utilisation, memory_used, sm_clock, temperature, name, uuid, handle (nvmlDeviceGetHandleByIndex_v2),
 //     power_limit  (nvmlDeviceGetEnforcedPowerLimit and nvmlDeviceGetPowerManagementLimit),
-//     set_limit    (nvmlDeviceSetPowerManagementLimit)
+//     set_limit    (nvmlDeviceSetPowerManagementLimit), processes (nvmlDeviceGetComputeRunningProcesses_v3),
+//     process_util (nvmlDeviceGetProcessUtilization), mig_mode (nvmlDeviceGetMigMode)
 //   CODE    := unsupported | no_permission | invalid_argument | driver_not_loaded | unknown | lost
 //              | uninitialized | timeout | function_not_found   (init= and count= also take a number)
 //   SERIES  := number | number '@' start_s { ',' number '@' start_s }
@@ -80,6 +90,7 @@ using namespace joulecast::nvml;
 // The fake completes NVML's opaque handle type: one per possible GPU.
 struct joulecast::nvml::nvmlDevice_st {
     unsigned index;
+    unsigned instance;  // MIG device handles: the GPU instance id (1..); 0 for a whole GPU
 };
 
 namespace {
@@ -104,7 +115,19 @@ struct Series {
     }
 };
 
+constexpr unsigned max_mig = 7;
+
+struct Process {
+    unsigned pid = 0;      // 0 with a pid file
+    std::string pid_file;  // '@' form: the pids in this file
+    unsigned sm_util = 0;  // %
+    unsigned instance = 0xFFFFFFFFu;
+};
+
 struct Gpu {
+    std::vector<Process> processes;
+    unsigned mig = 0;
+    std::vector<unsigned> mig_util;
     std::string name;
     std::string uuid;
     Series power{{{0, 70}}};
@@ -158,6 +181,7 @@ struct State {
     std::string script_error;  // returned by nvmlErrorString(NVML_ERROR_UNKNOWN) after a bad script
     std::vector<Gpu> gpus;
     nvmlDevice_st handles[max_gpus];
+    nvmlDevice_st mig_handles[max_gpus][max_mig];
 };
 
 State g_state;
@@ -244,14 +268,55 @@ bool parse_series(const std::string& text, Series& out) {
 // Applies one per-GPU property; returns an error text, empty on success.
 std::string apply_gpu_property(Gpu& gpu, const std::string& property, const std::string& value) {
     static const char* const failable[] = {
-        "energy",   "power",       "power_usage", "instant", "fields", "utilisation", "memory_used",
-        "sm_clock", "temperature", "name",        "uuid",    "handle", "power_limit", "set_limit"};
+        "energy",      "power",     "power_usage", "instant",      "fields",  "utilisation",
+        "memory_used", "sm_clock",  "temperature", "name",         "uuid",    "handle",
+        "power_limit", "set_limit", "processes",   "process_util", "mig_mode"};
     for (const char* what : failable) {
         nvmlReturn_t code = NVML_SUCCESS;
         if (property == what && parse_code(value, false, code)) {
             gpu.failures[property] = code;
             return "";
         }
+    }
+    if (property == "procs") {
+        gpu.processes.clear();
+        for (const auto& entry : split(value, ',')) {
+            const auto fields = split(trim(entry), ':');
+            if (fields.empty() || fields.size() > 3 || trim(fields[0]).empty()) return "bad procs entry";
+            Process process;
+            double number = 0;
+            if (trim(fields[0])[0] == '@')
+                process.pid_file = trim(fields[0]).substr(1);
+            else if (parse_number(fields[0], number) && number > 0)
+                process.pid = static_cast<unsigned>(number);
+            else
+                return "bad pid";
+            if (fields.size() > 1) {
+                if (!parse_number(fields[1], number) || number < 0 || number > 100) return "bad SM %";
+                process.sm_util = static_cast<unsigned>(number);
+            }
+            if (fields.size() > 2) {
+                if (!parse_number(fields[2], number) || number < 1 || number > max_mig) return "bad instance";
+                process.instance = static_cast<unsigned>(number);
+            }
+            gpu.processes.push_back(process);
+        }
+        return "";
+    }
+    if (property == "mig") {
+        double number = 0;
+        if (!parse_number(value, number) || number < 0 || number > max_mig) return "bad mig";
+        gpu.mig = static_cast<unsigned>(number);
+        return "";
+    }
+    if (property == "mig_util") {
+        gpu.mig_util.clear();
+        for (const auto& part : split(value, ',')) {
+            double number = 0;
+            if (!parse_number(part, number) || number < 0 || number > 100) return "bad mig_util";
+            gpu.mig_util.push_back(static_cast<unsigned>(number));
+        }
+        return "";
     }
     if (property == "name") {
         gpu.name = value;
@@ -325,6 +390,8 @@ std::string load_script(const std::string& script) {
         g_state.gpus[i].uuid = "GPU-fake-" + std::to_string(i);
         g_state.gpus[i].energy_offset_mj = 123456789000ULL + i * 1000000000ULL;
         g_state.handles[i].index = i;
+        g_state.handles[i].instance = 0;
+        for (unsigned k = 0; k < max_mig; ++k) g_state.mig_handles[i][k] = {i, k + 1};
     }
     for (const auto& [key, value] : items) {
         if (key.rfind("gpu", 0) != 0 || key == "gpus") continue;
@@ -388,6 +455,28 @@ nvmlReturn_t enter(nvmlDevice_t device, Gpu*& gpu) {
     if (t >= gpu->lost_after_s) return NVML_ERROR_GPU_IS_LOST;
     if (t >= gpu->fail_after_s && t < gpu->fail_until_s) return gpu->fail_code;
     return NVML_SUCCESS;
+}
+
+// A MIG device handle's GPU and instance; nullptr when `device` is not one.
+const nvmlDevice_st* mig_handle(nvmlDevice_t device) {
+    const auto address = reinterpret_cast<std::uintptr_t>(device);
+    const auto first = reinterpret_cast<std::uintptr_t>(&g_state.mig_handles[0][0]);
+    const auto end = first + sizeof g_state.mig_handles;
+    if (address < first || address >= end || (address - first) % sizeof(nvmlDevice_st) != 0) return nullptr;
+    if (device->index >= g_state.gpus.size() || device->instance > g_state.gpus[device->index].mig)
+        return nullptr;
+    return device;
+}
+
+// The pids of one scripted process entry: its pid, or those in its pid file now.
+std::vector<unsigned> pids_of(const Process& process) {
+    if (process.pid_file.empty()) return {process.pid};
+    std::vector<unsigned> pids;
+    std::ifstream in(process.pid_file);
+    long long pid = 0;
+    while (in >> pid)
+        if (pid > 0) pids.push_back(static_cast<unsigned>(pid));
+    return pids;
 }
 
 unsigned int to_mw(double watts) {
@@ -570,6 +659,18 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldV
 }
 
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* rates) {
+    {
+        std::lock_guard lock(g_state.mutex);
+        if (const nvmlDevice_st* mig = mig_handle(device)) {
+            ++g_state.calls;
+            const Gpu& gpu = g_state.gpus[mig->index];
+            if (gpu.mig_util.size() < mig->instance) return NVML_ERROR_NOT_SUPPORTED;
+            if (!rates) return NVML_ERROR_INVALID_ARGUMENT;
+            rates->gpu = gpu.mig_util[mig->instance - 1];
+            rates->memory = rates->gpu / 2;
+            return NVML_SUCCESS;
+        }
+    }
     return query(device, "utilisation", rates, [](Gpu& gpu, nvmlUtilization_t& out) {
         out.gpu = static_cast<unsigned int>(gpu.utilisation.at(now_s()));
         out.memory = out.gpu / 2;
@@ -646,6 +747,82 @@ nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t device, unsigned int
     if (gpu->limit.steps.back().start_s >= t) gpu->limit.steps.pop_back();
     gpu->limit.steps.push_back({t, watts});
     save_state_file(t);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int* count,
+                                                     nvmlProcessInfo_t* infos) {
+    return query(device, "processes", count, [infos](Gpu& gpu, unsigned int& out) {
+        std::vector<nvmlProcessInfo_t> list;
+        for (const Process& process : gpu.processes)
+            for (unsigned pid : pids_of(process))
+                list.push_back({pid, 1ULL << 30, gpu.mig ? process.instance : NVML_NO_INSTANCE_ID,
+                                gpu.mig ? 0u : NVML_NO_INSTANCE_ID});
+        const unsigned capacity = out;
+        out = static_cast<unsigned>(list.size());
+        if (capacity < list.size()) return NVML_ERROR_INSUFFICIENT_SIZE;
+        if (!list.empty() && !infos) return NVML_ERROR_INVALID_ARGUMENT;
+        std::copy(list.begin(), list.end(), infos);
+        return NVML_SUCCESS;
+    });
+}
+
+// One sample per scripted process, stamped now; NOT_FOUND when none is newer than last_seen (as NVML).
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlProcessUtilizationSample_t* samples,
+                                             unsigned int* count, unsigned long long last_seen_us) {
+    return query(device, "process_util", count, [samples, last_seen_us](Gpu& gpu, unsigned int& out) {
+        if (gpu.mig) return NVML_ERROR_NOT_SUPPORTED;
+        timespec wall{};
+        clock_gettime(CLOCK_REALTIME, &wall);
+        const unsigned long long now_us =
+            static_cast<unsigned long long>(wall.tv_sec) * 1000000ULL + wall.tv_nsec / 1000;
+        std::vector<nvmlProcessUtilizationSample_t> list;
+        if (now_us > last_seen_us)
+            for (const Process& process : gpu.processes)
+                for (unsigned pid : pids_of(process)) list.push_back({pid, now_us, process.sm_util, 0, 0, 0});
+        if (list.empty()) return NVML_ERROR_NOT_FOUND;
+        const unsigned capacity = out;
+        out = static_cast<unsigned>(list.size());
+        if (!samples || capacity < list.size()) return NVML_ERROR_INSUFFICIENT_SIZE;
+        std::copy(list.begin(), list.end(), samples);
+        return NVML_SUCCESS;
+    });
+}
+
+nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int* current, unsigned int* pending) {
+    return query(device, "mig_mode", current, [pending](Gpu& gpu, unsigned int& out) {
+        out = gpu.mig ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+        if (pending) *pending = out;
+        return NVML_SUCCESS;
+    });
+}
+
+nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int* count) {
+    return query(device, "mig_mode", count, [](Gpu& gpu, unsigned int& out) {
+        out = gpu.mig;
+        return NVML_SUCCESS;
+    });
+}
+
+nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvmlDevice_t* mig) {
+    std::lock_guard lock(g_state.mutex);
+    Gpu* gpu = nullptr;
+    nvmlReturn_t status = enter(device, gpu);
+    if (status != NVML_SUCCESS) return status;
+    if (!gpu->mig) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!mig) return NVML_ERROR_INVALID_ARGUMENT;
+    if (index >= gpu->mig) return NVML_ERROR_NOT_FOUND;
+    *mig = &g_state.mig_handles[device->index][index];
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int* id) {
+    std::lock_guard lock(g_state.mutex);
+    ++g_state.calls;
+    const nvmlDevice_st* mig = mig_handle(device);
+    if (!mig) return NVML_ERROR_NOT_SUPPORTED;  // a whole GPU has no instance id
+    if (!id) return NVML_ERROR_INVALID_ARGUMENT;
+    *id = mig->instance;
     return NVML_SUCCESS;
 }
 

@@ -112,8 +112,19 @@ RunResult full_run() {
                        7900,
                        200};
     EpochResult epoch0r{1, 0.5, 5.0, 4100, 15000, std::nullopt, {{"gpu", 4000}, {"cpu", 100}}, 4000, 100};
-    r.ranks = {RankResult{0, 0, 2, 0, 4242, "torchrun", {train0}, {epoch0r}},
-               RankResult{1, 1, 2, std::nullopt, 4243, "slurm", {train1}, {}}};
+    r.ranks = {
+        RankResult{0, 0, 2, 0, 4242, "torchrun", 1u, "nvml processes", 1234.5, {train0}, {epoch0r}},
+        RankResult{1, 1, 2, std::nullopt, 4243, "slurm", std::nullopt, "", std::nullopt, {train1}, {}}};
+    r.gpus[0].used = true;
+    r.gpus[0].job_pids = {4242};
+    r.gpus[0].other_pids = {99};
+    r.gpus[1].mig = true;
+    r.gpus[1].used = false;
+    r.gpus[1].job_instances = {2};
+    r.attributed.gpus = {AttributedGpu{"gpu0", 4000, 3000, "per-process SM utilisation", ""},
+                         AttributedGpu{"gpu1", 2000, std::nullopt, "", "unmeasurable: why"}};
+    r.attributed.gross_gpu_j = 6000;
+    r.attributed.gpu_reason = "gpu1 unmeasurable: why";
     r.training_energy_j = 8000;
     r.inference_energy_j = 900;
     r.meta = {{"model", "resnet18"}, {"params", "11173962"}};
@@ -192,6 +203,24 @@ TEST(RunJson, EveryFieldSurvivesTheRoundTrip) {
     EXPECT_EQ(read->ranks[1].local_rank, 1);
     EXPECT_FALSE(read->ranks[1].node_rank);
     EXPECT_EQ(read->ranks[1].launcher, "slurm");
+    EXPECT_EQ(read->ranks[0].gpu_index, 1u);
+    EXPECT_EQ(read->ranks[0].gpu_source, "nvml processes");
+    EXPECT_EQ(read->ranks[0].gpu_energy_j, 1234.5);
+    EXPECT_FALSE(read->ranks[1].gpu_index);
+    EXPECT_EQ(read->gpus[0].used, true);
+    EXPECT_EQ(read->gpus[0].job_pids, std::vector<int>{4242});
+    EXPECT_EQ(read->gpus[0].other_pids, std::vector<int>{99});
+    EXPECT_TRUE(read->gpus[1].mig);
+    EXPECT_EQ(read->gpus[1].used, false);
+    EXPECT_EQ(read->gpus[1].job_instances, std::vector<unsigned>{2});
+    ASSERT_EQ(read->attributed.gpus.size(), 2u);
+    EXPECT_EQ(read->attributed.gpus[0].attributed_j, 3000);
+    EXPECT_EQ(read->attributed.gpus[0].method, "per-process SM utilisation");
+    EXPECT_FALSE(read->attributed.gpus[1].attributed_j);
+    EXPECT_EQ(read->attributed.gpus[1].reason, "unmeasurable: why");
+    EXPECT_FALSE(read->attributed.gpu_measurable);
+    EXPECT_EQ(read->attributed.gross_gpu_j, 6000);
+    EXPECT_EQ(read->attributed.gpu_reason, "gpu1 unmeasurable: why");
     EXPECT_EQ(read->ranks[1].phases.at(0).closed, false);
     EXPECT_EQ(read->ranks[1].phases.at(0).boundary, PhaseBoundary::integrated);
     EXPECT_EQ(read->energy.sources.size(), 4u);
@@ -256,7 +285,10 @@ TEST(RunJson, EveryWrittenValueIsReadBack) {
             ((path.starts_with("/phases/") || in_rank) && path.ends_with("/duration_s")) ||
             path.ends_with("/mean_power_w") || path.ends_with("/co2e_per_sample_g") ||
             ((path.starts_with("/epochs/") || (in_rank && path.find("/epochs/") != std::string::npos)) &&
-             path.ends_with("/co2e_g"));
+             path.ends_with("/co2e_g")) ||
+            // a GPU's energy comes from the sources, its scope from mig, shared from other_pids
+            (path.starts_with("/host/gpus/") &&
+             (path.ends_with("/energy_j") || path.ends_with("/energy_scope") || path.ends_with("/shared")));
         const Json::json_pointer pointer(path);
         // null and empty containers stand for absent values: nothing to change in place.
         if (derived.count(path) || per_phase_derived || written[pointer].is_null() ||

@@ -129,6 +129,19 @@ std::uint64_t listed_descendant_ticks(const std::string& proc_root, std::vector<
 
 }  // namespace
 
+bool in_process_tree(const std::string& proc_root, int root, int pid) {
+    if (root <= 0 || pid <= 0) return false;
+    std::string buffer;
+    // A chain longer than pid_max is a loop in a fake tree.
+    for (int hops = 0; hops < 4096 && pid > 1; ++hops) {
+        if (pid == root) return true;
+        auto stat = read_proc_stat(proc_root + "/" + std::to_string(pid) + "/stat", buffer);
+        if (!stat || stat->ppid == pid) return false;
+        pid = stat->ppid;
+    }
+    return pid == root;
+}
+
 std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root) {
     std::string buffer;
     buffer.reserve(512);

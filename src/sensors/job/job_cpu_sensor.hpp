@@ -27,6 +27,9 @@ namespace joulecast {
 /// utime + stime + cutime + cstime (clock ticks) of `root` and its live descendants under proc_root; nullopt
 /// when root's stat cannot be read (not started, or gone).
 std::optional<std::uint64_t> process_tree_ticks(const std::string& proc_root, int root);
+/// Whether `pid` is `root` or one of its descendants: follows the ppid fields of <proc_root>/PID/stat up to
+/// root (or to pid 1 or a process that cannot be read: false). Cheap for the few pids a GPU lists.
+bool in_process_tree(const std::string& proc_root, int root, int pid);
 /// Busy ticks of all CPUs from <proc_root>/stat: user + nice + system + irq + softirq + steal.
 std::optional<std::uint64_t> busy_cpu_ticks(const std::string& proc_root);
 

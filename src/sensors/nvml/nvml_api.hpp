@@ -49,7 +49,21 @@ namespace joulecast::nvml {
       nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, unsigned int*),                                        \
       "nvmlDeviceGetPowerManagementLimitConstraints", nullptr)                                             \
     X(device_set_power_management_limit_mw, nvmlReturn_t (*)(nvmlDevice_t, unsigned int),                  \
-      "nvmlDeviceSetPowerManagementLimit", nullptr)
+      "nvmlDeviceSetPowerManagementLimit", nullptr)                                                        \
+    X(device_get_compute_running_processes,                                                                \
+      nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, nvmlProcessInfo_t*),                                   \
+      "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2")                \
+    X(device_get_process_utilization,                                                                      \
+      nvmlReturn_t (*)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned int*, unsigned long long),  \
+      "nvmlDeviceGetProcessUtilization", nullptr)                                                          \
+    X(device_get_mig_mode, nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, unsigned int*),                   \
+      "nvmlDeviceGetMigMode", nullptr)                                                                     \
+    X(device_get_max_mig_device_count, nvmlReturn_t (*)(nvmlDevice_t, unsigned int*),                      \
+      "nvmlDeviceGetMaxMigDeviceCount", nullptr)                                                           \
+    X(device_get_mig_device_handle_by_index, nvmlReturn_t (*)(nvmlDevice_t, unsigned int, nvmlDevice_t*),  \
+      "nvmlDeviceGetMigDeviceHandleByIndex", nullptr)                                                      \
+    X(device_get_gpu_instance_id, nvmlReturn_t (*)(nvmlDevice_t, unsigned int*),                           \
+      "nvmlDeviceGetGpuInstanceId", nullptr)
 
 /// The function table. Every pointer is callable once NvmlLibrary::load has returned: a symbol the library
 /// lacks points at a stub returning NVML_ERROR_FUNCTION_NOT_FOUND (error_string's stub returns nullptr).

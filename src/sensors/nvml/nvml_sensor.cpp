@@ -193,6 +193,12 @@ Availability NvmlSensor::probe() {
                                    m_nvml->error_string(energy_status) + ") nor a power reading (" +
                                    power_note + ")");
         }
+        unsigned int mig_mode = 0, mig_pending = 0;
+        if (api.device_get_mig_mode(gpu.device, &mig_mode, &mig_pending) == NVML_SUCCESS &&
+            mig_mode == NVML_DEVICE_MIG_ENABLE) {
+            gpu.info.mig = true;
+            note += "; MIG mode: energy and power are the whole board's, every instance together";
+        }
         m_notes.push_back(std::move(note));
 
         m_table.add(std::move(gpu), std::move(found));

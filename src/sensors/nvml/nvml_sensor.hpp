@@ -12,6 +12,7 @@
 //   gpu<i>.sm_clock     MHz, gauge.
 //   gpu<i>.temperature  degrees C, gauge (GPU die).
 //   gpu<i>.power_limit  W, gauge: the enforced power limit (read only).
+// A GPU in MIG mode (nvmlDeviceGetMigMode) keeps these whole-board channels: GpuInfo::mig and notes() say so.
 // read(): NVML_ERROR_GPU_IS_LOST -> ReadStatus::lost, and every later read of that GPU returns lost without
 // calling NVML; NVML_ERROR_NOT_SUPPORTED -> unsupported; other failures -> error.
 

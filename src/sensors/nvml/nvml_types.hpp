@@ -95,6 +95,35 @@ struct nvmlFieldValue_t {
 };
 static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t must match NVML's C layout");
 
+/// nvmlProcessInfo_t (= nvmlProcessInfo_v2_t): one process holding a context on a GPU, as
+/// nvmlDeviceGetComputeRunningProcesses_v3 lists them. gpuInstanceId / computeInstanceId name its MIG
+/// instance; both are 0xFFFFFFFF when MIG is off.
+struct nvmlProcessInfo_t {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;  ///< bytes; NVML_VALUE_NOT_AVAILABLE where not allowed to see it
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+};
+static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t must match NVML's C layout");
+
+/// nvmlProcessUtilizationSample_t: one process's utilisation over one of NVML's sample periods.
+struct nvmlProcessUtilizationSample_t {
+    unsigned int pid;
+    unsigned long long timeStamp;  ///< CPU time of the sample, microseconds since 1970
+    unsigned int smUtil;           ///< percent of the period the process's kernels used the SMs
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+};
+static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32,
+              "nvmlProcessUtilizationSample_t must match NVML's C layout");
+
+/// nvmlDeviceGetMigMode's modes.
+inline constexpr unsigned int NVML_DEVICE_MIG_DISABLE = 0;
+inline constexpr unsigned int NVML_DEVICE_MIG_ENABLE = 1;
+/// gpuInstanceId / computeInstanceId of a process when MIG is off.
+inline constexpr unsigned int NVML_NO_INSTANCE_ID = 0xFFFFFFFFu;
+
 /// Instantaneous board power in mW (not the 1 s average of nvmlDeviceGetPowerUsage).
 inline constexpr unsigned int NVML_FI_DEV_POWER_INSTANT = 186;
 

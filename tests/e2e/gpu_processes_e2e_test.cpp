@@ -1,0 +1,179 @@
+// End to end: the job's own GPUs, from NVML's running-process list. A fake NVML lists, on its GPUs, the
+// measured command's pid (written by the command into a file the fake reads at each call) and the pid of an
+// outside process this test starts, each at a known SM utilisation.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <string>
+
+#include "support/fake_gpu.hpp"
+#include "support/json_file.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace joulecast {
+namespace {
+
+using test::run_process;
+using test::TempDir;
+
+/// An outside process (not in the job's tree) for as long as the test holds it.
+class Outsider {
+public:
+    Outsider() : m_pid(test::start_process({"/bin/sleep", "60"})) {}
+    ~Outsider() {
+        ::kill(m_pid, SIGKILL);
+        ::waitpid(m_pid, nullptr, 0);
+    }
+    pid_t pid() const { return m_pid; }
+
+private:
+    pid_t m_pid;
+};
+
+/// `joulecast run FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` with the fake NVML's `script`, in which
+/// "@JOB" stands for the job's pid file; the real /proc, so that the job's tree can be followed.
+nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::string> flags,
+                       const char* seconds = "1.5") {
+    const std::string pid_file = dir.str() + "/job.pid";
+    std::filesystem::remove(pid_file);  // a previous job's pid is no process of this one
+    for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
+        script.replace(at, 4, "@" + pid_file);
+    auto options = test::fake_gpu_options(dir, script);
+    options.env["JOULECAST_PROC_ROOT"] = "/proc";
+    const auto json = dir.path() / "r.json";
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--no-store", "--json", json.string()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(),
+                {"--", "sh", "-c", "echo $$ > " + pid_file + "; sleep " + std::string(seconds) + "; exit 0"});
+    auto r = run_process(argv, options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return test::read_json(json);
+}
+
+const nlohmann::json& gpu(const nlohmann::json& result, int index) {
+    for (const auto& g : result["host"]["gpus"])
+        if (g["index"] == index) return g;
+    ADD_FAILURE() << "no gpu" << index << " in " << result["host"].dump();
+    static const nlohmann::json none;
+    return none;
+}
+
+TEST(GpuProcessesEndToEnd, GpusUsedKeepsTheGpusWhereTheJobHoldsAContextAndFlagsSharedOnes) {
+    TempDir dir;
+    Outsider other;
+    const std::string outsider = std::to_string(other.pid());
+    // gpu0: the job and the outsider; gpu1: the outsider alone; gpu2: nobody.
+    auto result = run_job(dir,
+                          "gpus=3;gpu0.power=300;gpu1.power=200;gpu2.power=100;gpu0.procs=@JOB," + outsider +
+                              ";gpu1.procs=" + outsider,
+                          {"--gpus", "used"});
+    const double duration = result["duration_s"];
+    // Only gpu0's 300 W stays in the totals.
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration)
+        << result["sources"].dump();
+    const auto& g0 = gpu(result, 0);
+    EXPECT_EQ(g0["used"], true);
+    EXPECT_EQ(g0["shared"], true);
+    EXPECT_EQ(g0["other_pids"], nlohmann::json::array({other.pid()}));
+    ASSERT_EQ(g0["job_pids"].size(), 1u);
+    EXPECT_NEAR(g0["energy_j"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
+    EXPECT_EQ(gpu(result, 1)["used"], false);
+    EXPECT_EQ(gpu(result, 1)["shared"], true);
+    EXPECT_TRUE(gpu(result, 1)["energy_j"].is_null()) << gpu(result, 1).dump();
+    EXPECT_EQ(gpu(result, 2)["used"], false);
+    EXPECT_EQ(gpu(result, 2)["shared"], false);
+    EXPECT_NE(result["warnings"].dump().find("left out of the totals"), std::string::npos)
+        << result["warnings"].dump();
+
+    // Without --gpus used every visible GPU counts, and each still says whether the job used it.
+    auto all = run_job(
+        dir, "gpus=3;gpu0.power=300;gpu1.power=200;gpu2.power=100;gpu0.procs=@JOB;gpu1.procs=" + outsider,
+        {});
+    const double all_s = all["duration_s"];
+    EXPECT_NEAR(all["energy_j"]["gpu"].get<double>(), 600.0 * all_s, 0.02 * 600.0 * all_s);
+    EXPECT_EQ(gpu(all, 0)["used"], true);
+    EXPECT_EQ(gpu(all, 0)["shared"], false);
+    EXPECT_EQ(gpu(all, 1)["used"], false);
+}
+
+const nlohmann::json& attributed_gpu(const nlohmann::json& result, const std::string& device) {
+    for (const auto& g : result["attributed"]["gpus"])
+        if (g["device"] == device) return g;
+    ADD_FAILURE() << "no " << device << " in " << result["attributed"].dump();
+    static const nlohmann::json none;
+    return none;
+}
+
+TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {
+    TempDir dir;
+    Outsider other;
+    const std::string outsider = std::to_string(other.pid());
+    // gpu0: the job at 60 % SM, the outsider at 20 %: the job's share is 75 %. gpu1: the outsider alone.
+    // gpu2: both, but NVML gives no per-process utilisation there.
+    auto result = run_job(dir,
+                          "gpus=3;gpu0.power=200;gpu1.power=100;gpu2.power=50;gpu0.procs=@JOB:60," +
+                              outsider + ":20;gpu1.procs=" + outsider + ":50;gpu2.procs=@JOB," + outsider +
+                              ";gpu2.process_util=unsupported",
+                          {}, "2.5");
+    const auto& a = result["attributed"];
+    const auto& g0 = attributed_gpu(result, "gpu0");
+    ASSERT_TRUE(g0["attributed_j"].is_number()) << a.dump();
+    const double gross0 = g0["gross_j"];
+    EXPECT_NEAR(gross0, 200.0 * result["duration_s"].get<double>(), 0.02 * gross0);
+    EXPECT_NEAR(g0["attributed_j"].get<double>(), 0.75 * gross0, 0.05 * 0.75 * gross0) << g0.dump();
+    EXPECT_NE(g0["method"].get<std::string>().find("SM utilisation"), std::string::npos);
+    const auto& g1 = attributed_gpu(result, "gpu1");
+    EXPECT_EQ(g1["attributed_j"], 0.0) << g1.dump();  // the job has no process there
+    EXPECT_NE(g1["method"].get<std::string>().find("no process of the job"), std::string::npos) << g1.dump();
+    const auto& g2 = attributed_gpu(result, "gpu2");
+    EXPECT_TRUE(g2["attributed_j"].is_null()) << g2.dump();
+    EXPECT_NE(g2["reason"].get<std::string>().find("no per-process utilisation"), std::string::npos);
+    // Not every GPU could be split: no total, and the reason names the GPU.
+    EXPECT_TRUE(a["gpu_j"].is_null()) << a.dump();
+    EXPECT_NE(a["gpu_reason"].get<std::string>().find("gpu2"), std::string::npos);
+    EXPECT_NEAR(a["gross_gpu_j"].get<double>(), result["energy_j"]["gpu"].get<double>(), 1e-6);
+
+    // With per-process samples everywhere, the total is the sum of the GPUs' shares.
+    auto split = run_job(
+        dir, "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:30," + outsider + ":70;gpu1.procs=@JOB:40",
+        {}, "2.5");
+    const auto& s = split["attributed"];
+    ASSERT_TRUE(s["gpu_j"].is_number()) << s.dump();
+    const double s0 = attributed_gpu(split, "gpu0")["gross_j"], s1 = attributed_gpu(split, "gpu1")["gross_j"];
+    const double expected = 0.3 * s0 + 1.0 * s1;
+    EXPECT_NEAR(s["gpu_j"].get<double>(), expected, 0.05 * expected) << s.dump();
+}
+
+TEST(GpuProcessesEndToEnd, MigBoardEnergyIsLabelledAndSplitByInstanceUtilisation) {
+    TempDir dir;
+    Outsider other;
+    const std::string outsider = std::to_string(other.pid());
+    // Three instances at 60, 30 and 10 %: the job runs in instance 1, the outsider in 2.
+    auto result = run_job(
+        dir,
+        "gpus=1;gpu0.power=300;gpu0.mig=3;gpu0.mig_util=60,30,10;gpu0.procs=@JOB:0:1," + outsider + ":0:2",
+        {}, "2.5");
+    const auto& g = gpu(result, 0);
+    EXPECT_EQ(g["mig"], true);
+    EXPECT_NE(g["energy_scope"].get<std::string>().find("whole board"), std::string::npos);
+    EXPECT_EQ(g["job_instances"], nlohmann::json::array({1}));
+    const auto& a = attributed_gpu(result, "gpu0");
+    ASSERT_TRUE(a["attributed_j"].is_number()) << a.dump();
+    const double gross = a["gross_j"];
+    EXPECT_NEAR(a["attributed_j"].get<double>(), 0.6 * gross, 0.05 * 0.6 * gross) << a.dump();
+    EXPECT_NE(a["method"].get<std::string>().find("MIG"), std::string::npos);
+
+    // Real drivers give no utilisation per MIG instance: then the board cannot be split, and it says so.
+    auto unsplit =
+        run_job(dir, "gpus=1;gpu0.power=300;gpu0.mig=2;gpu0.procs=@JOB:0:1," + outsider + ":0:2", {});
+    const auto& u = attributed_gpu(unsplit, "gpu0");
+    EXPECT_TRUE(u["attributed_j"].is_null()) << u.dump();
+    EXPECT_NE(u["reason"].get<std::string>().find("cannot be split"), std::string::npos) << u.dump();
+}
+
+}  // namespace
+}  // namespace joulecast
