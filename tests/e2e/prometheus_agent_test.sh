@@ -176,22 +176,33 @@ shown = float(sys.argv[2])
 print(f"energy per sample: dashboard {shown:.4f} J/sample, run JSON {want:.4f} J/sample (train energy / 100)")
 assert abs(shown - want) <= 0.01 * want, (shown, want)
 PY
-# The fleet: Prometheus adds the two nodes up. Once it has scraped both for over 30 s, the increase of every
-# energy series over the last 30 s, summed, is 200 W + 600 W over 30 s, within 2%, the RAPL counter's wraps
-# undone.
+# The fleet: Prometheus adds the two nodes up. Once it has scraped both for over 30 s:
+# - each node's counter, from its raw samples in the last 30 s (first and last, at Prometheus's own scrape
+#   timestamps, the RAPL counter's wraps undone by the agent), rises at its known power within 2%, and so does
+#   their sum, 200 W + 600 W;
+# - sum(increase(joulecast_energy_joules_total[30s])) is that within 8%: increase() extrapolates from the
+#   samples to the window's edges, and on a loaded machine a late or missed scrape moves that by a few per cent
+#   (Prometheus's arithmetic, not the agent's).
 while [ $((SECONDS - ready_s)) -lt 34 ]; do sleep 0.5; done
 fleet=$(query "$api" 'sum(increase(joulecast_energy_joules_total[30s]))')
-nodes=$(query "$api" 'sum by (instance, device) (increase(joulecast_energy_joules_total[30s]))')
-python3 - "$fleet" "$nodes" <<'PY'
+raw=$(query "$api" 'joulecast_energy_joules_total[30s]')
+python3 - "$fleet" "$raw" <<'PY'
 import json, sys
 total = float(json.loads(sys.argv[1])["data"]["result"][0]["value"][1])
-nodes = {(r["metric"]["instance"], r["metric"]["device"]): round(float(r["value"][1]), 1)
-         for r in json.loads(sys.argv[2])["data"]["result"]}
-want = (200 + 600) * 30
-print(f"sum(increase(joulecast_energy_joules_total[30s])) over two nodes: {total:.1f} J, want {want} J "
-      f"(200 W NVML + 600 W RAPL, wrapping every 5000 J); per node and device: {nodes}")
-assert len(nodes) == 2, nodes
-assert abs(total - want) <= 0.02 * want, (total, want)
+power = {}
+for r in json.loads(sys.argv[2])["data"]["result"]:
+    (t0, v0), (t1, v1) = r["values"][0], r["values"][-1]
+    assert t1 - t0 >= 20, ("too few samples", r["metric"], len(r["values"]))
+    power[(r["metric"]["instance"], r["metric"]["device"])] = (float(v1) - float(v0)) / (t1 - t0)
+want = {"gpu0": 200.0, "package-0": 600.0}
+print("per node and device, from raw samples:", {k: round(v, 1) for k, v in power.items()},
+      f"W; sum(increase(joulecast_energy_joules_total[30s])) over two nodes: {total:.1f} J "
+      f"(200 W NVML + 600 W RAPL wrapping every 5000 J: {800 * 30} J)")
+assert len(power) == 2, power
+for (instance, device), watts in power.items():
+    assert abs(watts - want[device]) <= 0.02 * want[device], (instance, device, watts)
+assert abs(sum(power.values()) - 800) <= 0.02 * 800, power
+assert abs(total - 800 * 30) <= 0.08 * 800 * 30, (total, 800 * 30)
 PY
 if command -v promtool >/dev/null; then
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
