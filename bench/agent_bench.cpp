@@ -31,21 +31,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench_env.hpp"
 #include "fake_powercap.hpp"
 
 #ifdef JOULECAST_AGENT_BINARY
 
 namespace {
 
+using joulecast::bench::env_seconds;
 using joulecast::bench::FakePowercap;
-
-double env_seconds(const char* name, double fallback) {
-    const char* text = std::getenv(name);
-    if (!text || !*text) return fallback;
-    char* end = nullptr;
-    const double value = std::strtod(text, &end);
-    return end && *end == '\0' && value > 0 ? value : fallback;
-}
 
 double now_s() {
     timespec ts{};

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench_env.hpp"
 #include "core/clock.hpp"
 #include "fake_powercap.hpp"
 #include "meter/sampler.hpp"
@@ -33,14 +34,7 @@
 namespace {
 
 using namespace joulecast;
-
-double env_seconds(const char* name, double fallback) {
-    const char* text = std::getenv(name);
-    if (!text || !*text) return fallback;
-    char* end = nullptr;
-    const double value = std::strtod(text, &end);
-    return end && *end == '\0' && value > 0 ? value : fallback;
-}
+using joulecast::bench::env_seconds;
 
 /// A bare 10 Hz (or any period) timer loop on its own thread: the cost of waking up, and nothing else.
 class FloorLoop {

@@ -63,13 +63,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
     exit 77
 fi
 
-tmp=$(mktemp -d)
-agent_pid=
-cleanup() {
-    [ -z "$agent_pid" ] || { kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; }
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/agent_test_tmp.sh"
 chmod 755 "$tmp"
 zone="$tmp/sys/class/powercap/intel-rapl:0"
 mkdir -p "$zone" "$tmp/runs"

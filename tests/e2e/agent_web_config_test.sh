@@ -10,13 +10,7 @@ fake_nvml=$2
 for tool in openssl htpasswd; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
-tmp=$(mktemp -d)
-agent_pid=
-cleanup() {
-    [ -z "$agent_pid" ] || { kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; }
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/agent_test_tmp.sh"
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
     -keyout "$tmp/agent.key" -out "$tmp/agent.crt" 2>/dev/null

@@ -9,13 +9,7 @@ set -euo pipefail
 agent=$1
 deploy="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy"
 unit="$deploy/joulecast-agent.service"
-tmp=$(mktemp -d)
-agent_pid=
-cleanup() {
-    [ -z "$agent_pid" ] || { kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; }
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/agent_test_tmp.sh"
 checked=0
 
 if command -v systemd-analyze >/dev/null; then

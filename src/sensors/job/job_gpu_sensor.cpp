@@ -13,20 +13,6 @@ using namespace nvml;
 
 namespace {
 
-ReadStatus classify(nvmlReturn_t status) {
-    switch (status) {
-        case NVML_SUCCESS:
-            return ReadStatus::ok;
-        case NVML_ERROR_GPU_IS_LOST:
-            return ReadStatus::lost;
-        case NVML_ERROR_NOT_SUPPORTED:
-        case NVML_ERROR_FUNCTION_NOT_FOUND:
-            return ReadStatus::unsupported;
-        default:
-            return ReadStatus::error;
-    }
-}
-
 /// NVML's compute processes on `device`, the buffer grown while NVML says it is too small.
 nvmlReturn_t running_processes(const NvmlFunctions& api, nvmlDevice_t device,
                                std::vector<nvmlProcessInfo_t>& out) {
@@ -141,7 +127,7 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     auto* device = static_cast<nvmlDevice_t>(gpu.device);
     std::vector<nvmlProcessInfo_t> processes;
     nvmlReturn_t status = running_processes(api, device, processes);
-    if (status != NVML_SUCCESS) return classify(status);
+    if (status != NVML_SUCCESS) return read_status_of(status);
     const int root = m_root.load();
 
     std::set<int> job, others;
@@ -183,7 +169,7 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
         if (job.empty()) return measured("MIG GPU instance utilisation", 0.0);
         unsigned int instances = 0;
         status = api.device_get_max_mig_device_count(device, &instances);
-        if (status != NVML_SUCCESS) return classify(status);
+        if (status != NVML_SUCCESS) return read_status_of(status);
         double job_util = 0, all_util = 0;
         std::set<unsigned> busy;  // instances holding a process
         for (const auto& p : processes) busy.insert(p.gpuInstanceId);
@@ -212,7 +198,7 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     status = process_samples(api, device, gpu.last_seen_us, samples);
     if (status != NVML_SUCCESS && status != NVML_ERROR_NOT_SUPPORTED &&
         status != NVML_ERROR_FUNCTION_NOT_FOUND)
-        return classify(status);
+        return read_status_of(status);
     for (const auto& sample : samples) gpu.last_seen_us = std::max(gpu.last_seen_us, sample.timeStamp);
     if (job.empty()) return measured("per-process SM utilisation", 0.0);
     if (status != NVML_SUCCESS) {

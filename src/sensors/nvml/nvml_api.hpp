@@ -11,6 +11,7 @@
 
 #include "core/result.hpp"
 #include "sensors/nvml/nvml_types.hpp"
+#include "sensors/sensor.hpp"
 
 namespace joulecast::nvml {
 
@@ -135,5 +136,21 @@ Result<PowerLimits> get_power_limits(const NvmlLibrary& nvml, unsigned gpu_index
 /// root for NVML_ERROR_NO_PERMISSION). The limit stays until changed again or the driver reloads: the caller
 /// restores the previous current_w when done.
 Result<PowerLimits> set_power_limit(const NvmlLibrary& nvml, unsigned gpu_index, double watts);
+
+/// What an NVML status means to a sensor read: ok, lost (the GPU fell off the bus), unsupported (the device
+/// or the library lacks the value: the channel is dropped), or a transient error.
+inline ReadStatus read_status_of(nvmlReturn_t status) {
+    switch (status) {
+        case NVML_SUCCESS:
+            return ReadStatus::ok;
+        case NVML_ERROR_GPU_IS_LOST:
+            return ReadStatus::lost;
+        case NVML_ERROR_NOT_SUPPORTED:
+        case NVML_ERROR_FUNCTION_NOT_FOUND:
+            return ReadStatus::unsupported;
+        default:
+            return ReadStatus::error;
+    }
+}
 
 }  // namespace joulecast::nvml

@@ -11,20 +11,6 @@ using namespace nvml;
 
 namespace {
 
-ReadStatus classify(nvmlReturn_t status) {
-    switch (status) {
-        case NVML_SUCCESS:
-            return ReadStatus::ok;
-        case NVML_ERROR_GPU_IS_LOST:
-            return ReadStatus::lost;
-        case NVML_ERROR_NOT_SUPPORTED:
-        case NVML_ERROR_FUNCTION_NOT_FOUND:
-            return ReadStatus::unsupported;
-        default:
-            return ReadStatus::error;
-    }
-}
-
 // A field value in whatever type NVML chose, as a double.
 bool field_as_double(const nvmlFieldValue_t& field, double& out) {
     switch (field.valueType) {
@@ -239,7 +225,7 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
         case Source::energy_counter: {
             unsigned long long now_mj = 0;
             const nvmlReturn_t status = api.device_get_total_energy_consumption_mj(gpu.device, &now_mj);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             // The counter only restarts with the driver; a smaller value is not a reading to trust.
             if (now_mj < gpu.energy_last_mj) return ReadStatus::error;
             gpu.energy_last_mj = now_mj;
@@ -251,7 +237,7 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
             field.fieldId = NVML_FI_DEV_POWER_INSTANT;
             nvmlReturn_t status = api.device_get_field_values(gpu.device, 1, &field);
             if (status == NVML_SUCCESS) status = field.nvmlReturn;
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             double milliwatts = 0;
             if (!field_as_double(field, milliwatts)) return ReadStatus::error;
             value = milliwatts * 1e-3;
@@ -260,28 +246,28 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
         case Source::power_average: {
             unsigned int milliwatts = 0;
             const nvmlReturn_t status = api.device_get_power_usage_mw(gpu.device, &milliwatts);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = static_cast<double>(milliwatts) * 1e-3;
             return ReadStatus::ok;
         }
         case Source::utilisation: {
             nvmlUtilization_t rates{};
             const nvmlReturn_t status = api.device_get_utilization_rates(gpu.device, &rates);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = rates.gpu;
             return ReadStatus::ok;
         }
         case Source::memory_used: {
             nvmlMemory_t memory{};
             const nvmlReturn_t status = api.device_get_memory_info(gpu.device, &memory);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = static_cast<double>(memory.used);
             return ReadStatus::ok;
         }
         case Source::sm_clock: {
             unsigned int mhz = 0;
             const nvmlReturn_t status = api.device_get_clock_info_mhz(gpu.device, NVML_CLOCK_SM, &mhz);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = mhz;
             return ReadStatus::ok;
         }
@@ -289,14 +275,14 @@ ReadStatus NvmlSensor::read_source(Gpu& gpu, Source source, double& value) {
             unsigned int celsius = 0;
             const nvmlReturn_t status =
                 api.device_get_temperature_c(gpu.device, NVML_TEMPERATURE_GPU, &celsius);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = celsius;
             return ReadStatus::ok;
         }
         case Source::enforced_power_limit: {
             unsigned int milliwatts = 0;
             const nvmlReturn_t status = api.device_get_enforced_power_limit_mw(gpu.device, &milliwatts);
-            if (status != NVML_SUCCESS) return classify(status);
+            if (status != NVML_SUCCESS) return read_status_of(status);
             value = static_cast<double>(milliwatts) * 1e-3;
             return ReadStatus::ok;
         }
