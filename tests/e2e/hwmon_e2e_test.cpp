@@ -3,11 +3,14 @@
 // reading 300 W for the whole node. The GPUs' energies come out within 2% of power x duration from their
 // counters, and the node meter is reported but never added to the total.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -35,19 +38,31 @@ TEST(HwmonEndToEnd, GpuCountersGiveKnownEnergyAndTheNodeMeterIsNotAdded) {
     dir.write(hwmon + "hwmon2/name", "power_meter\n");
     dir.write(hwmon + "hwmon2/power1_average", "300000000\n");  // µW
     const std::string amd = hwmon + "hwmon0/energy1_input", intel = hwmon + "hwmon1/energy1_input";
-    dir.write(amd, "5000000\n");
-    dir.write(intel, "7000000\n");
     // Counters follow the real clock (µJ = 5e6 + W x elapsed), so a late wake-up of this thread delays a
-    // value but never loses energy.
+    // value but never loses energy. Each value is written in place at a fixed width (pwrite at offset 0, as
+    // the kernel's files change), so that a read never sees an emptied file.
+    auto write_counter = [](int fd, double microjoules) {
+        char text[32];
+        const int n =
+            std::snprintf(text, sizeof text, "%015lld\n", static_cast<long long>(std::llround(microjoules)));
+        return pwrite(fd, text, static_cast<std::size_t>(n), 0) == n;
+    };
+    dir.write(amd, "");
+    dir.write(intel, "");
+    const int amd_fd = open((dir.path() / amd).c_str(), O_WRONLY | O_CLOEXEC);
+    const int intel_fd = open((dir.path() / intel).c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(amd_fd, 0);
+    ASSERT_GE(intel_fd, 0);
+    ASSERT_TRUE(write_counter(amd_fd, 5e6) && write_counter(intel_fd, 7e6));
     std::atomic<bool> stop{false};
     std::thread advance([&] {
         const auto start = std::chrono::steady_clock::now();
         while (!stop.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
             const double elapsed =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            dir.write(amd, std::to_string(5'000'000 + std::llround(150e6 * elapsed)) + "\n");
-            dir.write(intel, std::to_string(7'000'000 + std::llround(40e6 * elapsed)) + "\n");
+            write_counter(amd_fd, 5e6 + 150e6 * elapsed);
+            write_counter(intel_fd, 7e6 + 40e6 * elapsed);
         }
     });
     test::ProcessOptions options;
@@ -57,6 +72,8 @@ TEST(HwmonEndToEnd, GpuCountersGiveKnownEnergyAndTheNodeMeterIsNotAdded) {
     auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--", "sleep", "2"}, options);
     stop = true;
     advance.join();
+    close(amd_fd);
+    close(intel_fd);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto result = test::read_json(json);
     const double duration = result["duration_s"];
