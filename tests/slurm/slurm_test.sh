@@ -29,8 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 if [ "$(id -u)" -ne 0 ]; then
-    echo "FAIL: this test runs slurmctld and slurmd as root (SlurmUser=root); run ctest as root"
-    exit 1
+    echo "SKIP: this test runs slurmctld and slurmd as root (SlurmUser=root); run ctest as root to include it"
+    exit 77
 fi
 
 tmp=$(mktemp -d)
