@@ -12,9 +12,12 @@ packages=(
     protobuf-compiler libprotobuf-dev libonnx-dev # ONNX reader: protoc, static libprotobuf-lite.a, onnx.proto
     libtomlplusplus-dev                       # study grids (TOML, used header-only)
     python3 python3-torch                     # the Python client and its tests; torchrun for the DDP test
+    python3-torchvision                       # examples/pytorch/train.py's torchvision models (PytorchExample test)
     libtorch-dev zlib1g-dev dataset-fashion-mnist # model zoo (joulecast-zoo): libtorch, gzip, Fashion-MNIST
     libcpp-httplib-dev                        # joulecast-agent's HTTP server (`joulecast serve`)
     prometheus prometheus-pushgateway         # the agent's tests against a real Prometheus (and Pushgateway)
+    apache2-utils openssl                     # AgentWebConfig: bcrypt users (htpasswd), a TLS certificate
+    systemd                                   # Deploy: systemd-analyze verify of deploy/joulecast-agent.service
     slurm-wlm munge                           # tests/slurm/slurm_test.sh: a one-node Slurm cluster
 )
 

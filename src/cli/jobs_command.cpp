@@ -13,6 +13,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
+#include "cli/text_table.hpp"
 #include "core/format.hpp"
 #include "core/text.hpp"
 #include "store/iso_time.hpp"
@@ -39,23 +40,6 @@ Exit status: 0 done; 1 no such job, or a store that cannot be used; 2 bad option
 )";
 
 namespace {
-
-void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
-                const std::vector<bool>& right) {
-    std::vector<std::size_t> width(rows.front().size(), 0);
-    for (const auto& row : rows)
-        for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-    for (const auto& row : rows) {
-        std::string line;
-        for (std::size_t c = 0; c < row.size(); ++c) {
-            const std::string pad(width[c] - row[c].size(), ' ');
-            if (c > 0) line += "  ";
-            line += right[c] ? pad + row[c] : row[c] + pad;
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        out << line << '\n';
-    }
-}
 
 std::string optional_count(const std::optional<long long>& n) {
     return n ? std::to_string(*n) : "-";
@@ -122,7 +106,7 @@ int list_jobs(Args& args, const std::string& db) {
             {job.id, format_local_time(job.started_unix), std::to_string(job.nodes.size()),
              std::to_string(job.runs),
              format_energy_fixed(job.energy_j) + (job.unfinished ? " (some runs unfinished)" : "")});
-    print_rows(std::cout, rows, {false, false, true, true, true});
+    print_table(std::cout, rows, {false, false, true, true, true});
     return 0;
 }
 
@@ -138,7 +122,7 @@ void print_job(std::ostream& out, const analysis::JobResult& job) {
         rows.push_back({n.node, optional_count(n.node_rank), n.run_id.substr(0, 8), to_string(n.status),
                         format_clock(n.duration_s), format_energy_fixed(n.energy_j),
                         optional_count(n.samples), n.co2e_g ? format_mass_fixed(*n.co2e_g) : "-"});
-    print_rows(out, rows, {false, true, false, false, true, true, true, true});
+    print_table(out, rows, {false, true, false, false, true, true, true, true});
     out << '\n';
     for (const auto& [domain, joules] : job.domain_j)
         out << "  " << domain << std::string(domain.size() < 10 ? 10 - domain.size() : 1, ' ')
@@ -168,7 +152,7 @@ void print_job(std::ostream& out, const analysis::JobResult& job) {
                          s.energy_per_sample_j ? format_per_sample_fixed(*s.energy_per_sample_j) : "-",
                          std::to_string(s.nodes)});
         std::ostringstream table;
-        print_rows(table, p, {false, true, true, true, true, true, true});
+        print_table(table, p, {false, true, true, true, true, true, true});
         for (const auto& row : split(table.str(), '\n'))
             if (!row.empty()) out << "    " << row << '\n';
     }

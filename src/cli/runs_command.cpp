@@ -17,6 +17,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_filters.hpp"
+#include "cli/text_table.hpp"
 #include "core/format.hpp"
 #include "core/json_fields.hpp"
 #include "core/output_file.hpp"
@@ -109,23 +110,6 @@ std::string method_hint(const RunSummary& r) {
     if (modelled <= total * 1e-6) return "measured";
     if (modelled >= total * (1 - 1e-6)) return "modelled";
     return format_fixed(100 * modelled / total, 0) + "% modelled";
-}
-
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
-                 const std::vector<bool>& right_aligned) {
-    std::vector<std::size_t> width(rows.front().size(), 0);
-    for (const auto& row : rows)
-        for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-    for (const auto& row : rows) {
-        std::string line;
-        for (std::size_t c = 0; c < row.size(); ++c) {
-            const std::string pad(width[c] - row[c].size(), ' ');
-            if (c > 0) line += "  ";
-            line += right_aligned[c] ? pad + row[c] : (c + 1 < row.size() ? row[c] + pad : row[c]);
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        out << line << '\n';
-    }
 }
 
 std::string shortened(const std::string& text, std::size_t max) {

@@ -120,11 +120,16 @@ std::string attributed_gpu_text(const RunResult& r) {
     if (a.gpus.empty()) return "";
     std::string text;
     for (const AttributedGpu& g : a.gpus) {
+        // Where the gross figure comes from: the device's accounted source (counter or integrated power).
+        std::string gross_method = "not measured";
+        for (const auto& source : r.energy.sources)
+            if (source.accounted && source.device == g.device) gross_method = to_string(source.method);
         text += text.empty() ? "" : "; ";
         text += g.device + " " +
-                (g.attributed_j ? format_number(*g.attributed_j, 1) + " of " + format_number(g.gross_j, 1) +
-                                      " J (" + g.method + ")"
-                                : g.reason + " (gross " + format_number(g.gross_j, 1) + " J)");
+                (g.attributed_j
+                     ? format_number(*g.attributed_j, 1) + " of " + format_number(g.gross_j, 1) +
+                           " J (gross by " + gross_method + ", share by " + g.method + ")"
+                     : g.reason + " (gross " + format_number(g.gross_j, 1) + " J by " + gross_method + ")");
     }
     return "GPU " + text;
 }

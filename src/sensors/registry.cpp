@@ -73,7 +73,9 @@ SensorSet make_sensor_set(const SensorConfig& config) {
         return set;
     }
 
-    set.sensors.push_back(probe(std::make_unique<NvmlSensor>(config.nvml_library, config.gpus)));
+    auto nvml_sensor = std::make_unique<NvmlSensor>(config.nvml_library, config.gpus);
+    NvmlSensor& nvml = *nvml_sensor;
+    set.sensors.push_back(probe(std::move(nvml_sensor)));
     set.sensors.back().role = "GPU energy and power";
     const bool nvml_gpus = set.sensors.back().used;
     const bool default_rocm = config.rocm_smi_library == SensorConfig{}.rocm_smi_library;
@@ -136,7 +138,8 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     set.sensors.back().role = "the job's share of busy CPU time, for its attributed CPU and DRAM energy";
     if (nvml_gpus) {
         set.sensors.push_back(
-            probe(std::make_unique<JobGpuSensor>(config.nvml_library, config.gpus, config.proc_root)));
+            probe(std::make_unique<JobGpuSensor>(config.nvml_library, config.gpus, config.proc_root,
+                                                 nvml.library())));  // one NVML session for both
         set.sensors.back().role = "the job's processes on the GPUs and its share of their SM utilisation";
     }
     return set;

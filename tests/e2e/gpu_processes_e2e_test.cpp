@@ -37,7 +37,7 @@ private:
 /// `joulecast run FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` with the fake NVML's `script`, in which
 /// "@JOB" stands for the job's pid file; the real /proc, so that the job's tree can be followed.
 nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::string> flags,
-                       const char* seconds = "1.5") {
+                       const char* seconds = "1.5", std::string* summary = nullptr) {
     const std::string pid_file = dir.str() + "/job.pid";
     std::filesystem::remove(pid_file);  // a previous job's pid is no process of this one
     for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
@@ -51,6 +51,7 @@ nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::
                 {"--", "sh", "-c", "echo $$ > " + pid_file + "; sleep " + std::string(seconds) + "; exit 0"});
     auto r = run_process(argv, options);
     EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (summary) *summary = r.err;
     return test::read_json(json);
 }
 
@@ -138,9 +139,13 @@ TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {
     EXPECT_NEAR(a["gross_gpu_j"].get<double>(), result["energy_j"]["gpu"].get<double>(), 1e-6);
 
     // With per-process samples everywhere, the total is the sum of the GPUs' shares.
+    std::string summary;
     auto split = run_job(
         dir, "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:30," + outsider + ":70;gpu1.procs=@JOB:40",
-        {}, "2.5");
+        {}, "2.5", &summary);
+    // The summary says where each figure comes from: the gross by the GPU's counter, the share by SM samples.
+    EXPECT_NE(summary.find("attributed to the job: GPU gpu0 "), std::string::npos) << summary;
+    EXPECT_NE(summary.find("(gross by counter, share by "), std::string::npos) << summary;
     const auto& s = split["attributed"];
     ASSERT_TRUE(s["gpu_j"].is_number()) << s.dump();
     const double s0 = attributed_gpu(split, "gpu0")["gross_j"], s1 = attributed_gpu(split, "gpu1")["gross_j"];

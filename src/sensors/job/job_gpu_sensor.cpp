@@ -51,10 +51,12 @@ nvmlReturn_t process_samples(const NvmlFunctions& api, nvmlDevice_t device, unsi
 
 }  // namespace
 
-JobGpuSensor::JobGpuSensor(std::string library_path, GpuSelection selection, std::string proc_root)
+JobGpuSensor::JobGpuSensor(std::string library_path, GpuSelection selection, std::string proc_root,
+                           std::shared_ptr<NvmlLibrary> library)
     : m_library_path(std::move(library_path)),
       m_selection(std::move(selection)),
-      m_proc_root(std::move(proc_root)) {}
+      m_proc_root(std::move(proc_root)),
+      m_given(std::move(library)) {}
 
 JobGpuSensor::~JobGpuSensor() = default;
 
@@ -62,10 +64,12 @@ Availability JobGpuSensor::probe() {
     m_gpus.clear();
     m_channels.clear();
     m_notes.clear();
-    m_nvml.reset();
-    auto opened = NvmlLibrary::open(m_library_path);
-    if (!opened) return Availability::no(opened.error());
-    m_nvml = std::move(opened).value();
+    m_nvml = m_given;
+    if (!m_nvml) {
+        auto opened = NvmlLibrary::open(m_library_path);
+        if (!opened) return Availability::no(opened.error());
+        m_nvml = std::move(opened).value();
+    }
     const NvmlFunctions& api = m_nvml->api();
     unsigned int count = 0;
     const nvmlReturn_t count_status = api.device_get_count(&count);

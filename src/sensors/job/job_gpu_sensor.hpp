@@ -54,7 +54,10 @@ public:
     static constexpr const char* share_suffix = "job_share";
 
     /// `library_path` and `selection` as for NvmlSensor; `proc_root` is where the job's tree is read.
-    JobGpuSensor(std::string library_path, GpuSelection selection, std::string proc_root);
+    /// library: the NVML session the nvml sensor opened (one nvmlInit per process); when null, probe() opens
+    /// library_path itself.
+    JobGpuSensor(std::string library_path, GpuSelection selection, std::string proc_root,
+                 std::shared_ptr<nvml::NvmlLibrary> library = nullptr);
     ~JobGpuSensor() override;
 
     std::string_view name() const override { return "job-gpu"; }
@@ -80,7 +83,8 @@ private:
     std::string m_library_path;
     GpuSelection m_selection;
     std::string m_proc_root;
-    std::unique_ptr<nvml::NvmlLibrary> m_nvml;
+    std::shared_ptr<nvml::NvmlLibrary> m_given;  ///< the session given to the constructor, if any
+    std::shared_ptr<nvml::NvmlLibrary> m_nvml;
     std::vector<Gpu> m_gpus;  ///< parallel to m_channels
     std::vector<Channel> m_channels;
     std::vector<std::string> m_notes;

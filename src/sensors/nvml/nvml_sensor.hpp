@@ -45,6 +45,8 @@ public:
     /// field", plus lines for GPUs that could not be opened.
     std::vector<std::string> notes() const override { return m_notes; }
     std::vector<GpuInfo> gpus() const override;
+    /// The NVML session probe() opened (null when NVML is unavailable), for other readers of the same GPUs.
+    std::shared_ptr<nvml::NvmlLibrary> library() const { return m_nvml; }
     /// One warning per GPU that gives neither an energy counter nor power: its energy is not measured (the
     /// result's GPU figure leaves it out; it is no 0 J reading).
     std::vector<std::string> run_warnings(double ran_s) const override;
@@ -73,7 +75,7 @@ private:
 
     std::string m_library_path;
     GpuSelection m_selection;
-    std::unique_ptr<nvml::NvmlLibrary> m_nvml;
+    std::shared_ptr<nvml::NvmlLibrary> m_nvml;
     GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
     std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
