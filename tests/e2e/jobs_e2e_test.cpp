@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/iso_time.hpp"
+#include "support/ddp_script.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
@@ -281,37 +282,12 @@ TEST(JobsEndToEnd, AnalyzeAndReportByJobMakeTheNodesOfAJobOneRow) {
         << report.out;
 }
 
-// One rank per node; rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
-const char* const ddp = R"(
-import os, time, joulecast, torch, torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel as DDP
-dist.init_process_group("gloo")
-rank = dist.get_rank()
-torch.manual_seed(0)
-model = DDP(torch.nn.Linear(8, 1))
-opt = torch.optim.SGD(model.parameters(), lr=0.01)
-def train_step():
-    # DDP needs the same number of steps on every rank (each backward all-reduces); the batches differ.
-    for _ in range(40):
-        x = torch.randn((rank + 1) * 20, 8)
-        loss = model(x).pow(2).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
-    time.sleep(0.1)
-with joulecast.phase("train") as p:
-    for n in range(3):
-        train_step()
-        dist.barrier()
-        joulecast.epoch(samples=(rank + 1) * 100, n=n)
-    p.samples = 3 * (rank + 1) * 100
-dist.destroy_process_group()
-)";
-
 TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
     if (std::system("torchrun --help >/dev/null 2>&1") != 0)
         GTEST_SKIP()
             << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
     TempDir dir;
-    auto script = dir.write("ddp.py", ddp);
+    auto script = dir.write("ddp.py", test::ddp_training_script);
     const int port = free_port();
     ASSERT_GT(port, 0);
     auto torchrun = [&](int node_rank) {

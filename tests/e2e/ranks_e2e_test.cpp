@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "support/ddp_script.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
@@ -33,31 +34,6 @@ with joulecast.phase("train") as p:
         train_step()
         joulecast.epoch(samples=(rank + 1) * 100, n=n)
     p.samples = 3 * (rank + 1) * 100
-)";
-
-// The same marks around a real DDP model trained with gloo on the CPU.
-const char* const ddp = R"(
-import os, time, joulecast, torch, torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel as DDP
-dist.init_process_group("gloo")
-rank = dist.get_rank()
-torch.manual_seed(0)
-model = DDP(torch.nn.Linear(8, 1))
-opt = torch.optim.SGD(model.parameters(), lr=0.01)
-def train_step():
-    # DDP needs the same number of steps on every rank (each backward all-reduces); the batches differ.
-    for _ in range(40):
-        x = torch.randn((rank + 1) * 20, 8)
-        loss = model(x).pow(2).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
-    time.sleep(0.1)  # an epoch long enough to tell from a 0-s duplicate on a fast machine
-with joulecast.phase("train") as p:
-    for n in range(3):
-        train_step()
-        dist.barrier()
-        joulecast.epoch(samples=(rank + 1) * 100, n=n)
-    p.samples = 3 * (rank + 1) * 100
-dist.destroy_process_group()
 )";
 
 /// Per-rank GPU energy: rank r's GPU is `gpus[r]`, found by `source`; its energy is that GPU's power × the
@@ -158,7 +134,7 @@ TEST(RanksEndToEnd, TorchrunGlooDdpJobIsOneJob) {
         GTEST_SKIP()
             << "torchrun is not on PATH or cannot import torch (scripts/setup.sh installs python3-torch)";
     TempDir dir;
-    auto script = dir.write("ddp.py", ddp);
+    auto script = dir.write("ddp.py", test::ddp_training_script);
     auto json = dir.path() / "r.json";
     // Debian 12's torchrun fails with its default --redirects 0; --redirects 1 --tee 2 avoids it.
     auto r = test::run_process(
