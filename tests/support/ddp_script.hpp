@@ -1,7 +1,7 @@
 #pragma once
-// A real DDP training job for the torchrun tests (Debian's python3-torch, gloo on the CPU): every rank marks one
-// train phase of three epochs through the Python client, rank r with (r + 1) * 100 samples per epoch, so that
-// a merged job's samples are known (3 epochs x 300 samples over two ranks).
+// A real DDP training job for the torchrun tests (Debian's python3-torch, gloo on the CPU): every rank marks
+// one train phase of three epochs through the Python client, rank r with (r + 1) * 100 samples per epoch, so
+// that a merged job's samples are known (3 epochs x 300 samples over two ranks).
 
 namespace joulecast::test {
 
