@@ -47,6 +47,55 @@ void phase_energy(std::string& out, const Labels& base, const std::vector<PhaseR
     }
 }
 
+/// The job's own share beside the gross energy: an energy series per domain (and per GPU) whose share was
+/// measured, and an info series per domain and GPU saying how it was measured or why it could not be.
+void attributed_energy(std::string& out, const Labels& base, const AttributedEnergy& a) {
+    struct Part {
+        std::string domain, device;
+        std::optional<double> joules;
+        std::string method, reason;
+    };
+    std::vector<Part> parts;
+    if (a.gross_cpu_j > 0 || a.gross_dram_j > 0 || !a.reason.empty()) {
+        auto cpu_part = [&](const char* domain, double joules) {
+            parts.push_back({domain, "", a.measurable ? std::optional<double>(joules) : std::nullopt,
+                             a.measurable ? a.method : "", a.measurable ? "" : a.reason});
+        };
+        cpu_part("cpu", a.cpu_j);
+        if (a.gross_dram_j > 0) cpu_part("dram", a.dram_j);
+    }
+    for (const AttributedGpu& gpu : a.gpus)
+        parts.push_back({"gpu", gpu.device, gpu.attributed_j, gpu.method, gpu.reason});
+    if (parts.empty()) return;
+    auto labels_of = [&](const Part& part) {
+        Labels labels = base;
+        labels.emplace_back("domain", part.domain);
+        if (!part.device.empty()) labels.emplace_back("device", part.device);
+        return labels;
+    };
+    family(
+        out, "joulecast_run_attributed_energy_joules_total", "counter",
+        "The job's own share of the energy in joules (attributed), beside the whole devices' "
+        "joulecast_run_energy_joules_total: CPU package and DRAM energy split by the job's process-tree CPU "
+        "time over busy CPU time, each GPU's (device) by the job's share of its SM utilisation, per sampling "
+        "interval. Only where the share was measured: joulecast_run_attribution_info says how, or why not.");
+    for (const Part& part : parts)
+        if (part.joules)
+            sample(out, "joulecast_run_attributed_energy_joules_total", labels_of(part), *part.joules);
+    family(out, "joulecast_run_attribution_info", "gauge",
+           "How the job's share of a domain (or GPU) was measured (method), or why it could not be (reason); "
+           "always 1.");
+    for (const Part& part : parts) {
+        Labels labels = labels_of(part);
+        labels.emplace_back("measured", part.joules ? "true" : "false");
+        if (part.joules)
+            labels.emplace_back("method", part.method);
+        else
+            labels.emplace_back("reason", part.reason);
+        sample(out, "joulecast_run_attribution_info", labels, 1);
+    }
+}
+
 }  // namespace
 
 std::string render_run_metrics(const RunResult& result) {
@@ -74,6 +123,8 @@ std::string render_run_metrics(const RunResult& result) {
         labels.emplace_back("rank", std::to_string(rank.rank));
         phase_energy(out, labels, rank.phases);
     }
+
+    attributed_energy(out, base, result.attributed);
 
     family(out, "joulecast_run_duration_seconds", "gauge", "Time the run has measured so far, in seconds.");
     sample(out, "joulecast_run_duration_seconds", base, result.duration_s);

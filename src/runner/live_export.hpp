@@ -8,6 +8,7 @@
 // - the local agent (`joulecast serve`), when one runs: a state file RUNS_DIR/<run_id>.prom, rewritten
 //   atomically every second and once at the end, that the agent merges into its /metrics. The agent announces
 //   itself with RUNS_DIR/agent.pid; `--no-export` opts out.
+// Each snapshot carries the job's own (attributed) energy so far beside the gross (runner/job_share.hpp).
 // A push or a state file that fails is a warning in the result, never a lost run.
 
 #include <chrono>
@@ -53,6 +54,8 @@ private:
     void push(const RunResult& result);
     void write_state(const RunResult& result);
     void fail(const std::string& failure);
+    /// Keeps the readings of the job's shares among `fresh`, for the snapshot's attributed energy.
+    void keep_shares(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh);
 
     std::optional<PushSpec> m_push;
     std::string m_state_file;
@@ -63,7 +66,9 @@ private:
     std::condition_variable m_wake;
     bool m_stopping = false;
     std::thread m_thread;
-    std::string m_dir;  ///< private temporary folder for the body handed to joulecast-agent
+    std::string m_dir;                  ///< private temporary folder for the body handed to joulecast-agent
+    std::vector<bool> m_share_channel;  ///< per trace channel: a share attribute_to_job reads
+    std::vector<Reading> m_share_readings;  ///< the share channels' readings so far (a few per second)
     std::vector<std::pair<std::string, int>> m_failures;  ///< distinct failure, times (guarded)
 };
 

@@ -20,9 +20,9 @@
 #include "core/format.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
-#include "meter/attribution.hpp"
 #include "meter/run_json.hpp"
 #include "runner/job_identity.hpp"
+#include "runner/job_share.hpp"
 #include "runner/node_lock.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/job/job_gpu_sensor.hpp"
@@ -128,14 +128,6 @@ std::string joined(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
     return out;
-}
-
-/// What the job-gpu sensor found (empty when it is not in use).
-std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
-    for (const auto& probed : monitor.sensors().sensors)
-        if (auto* gpus = dynamic_cast<const JobGpuSensor*>(probed.sensor.get()); gpus && probed.used)
-            return gpus->usage();
-    return {};
 }
 
 /// `--gpus used`: every measured GPU the job held no compute context on leaves the totals. Without a
@@ -451,12 +443,8 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
             start_ns + static_cast<std::int64_t>(std::llround(result.duration_s * 1e9));
         const Trace& trace = monitor.trace();
         const Timeline timeline(trace);
-        const std::vector<Reading> readings = trace.readings();
-        result.attributed = attribute_cpu_energy(timeline, trace.channels(), readings, start_ns, end_ns);
-        std::vector<GpuShareSource> shares;
-        for (const auto& u : gpu_usage) shares.push_back({u.device, u.share_method, u.unsplittable});
-        attribute_gpu_energy(result.attributed, timeline, trace.channels(), readings, start_ns, end_ns,
-                             shares);
+        result.attributed =
+            attribute_to_job(timeline, trace.channels(), trace.readings(), start_ns, end_ns, gpu_usage);
     } else {
         result.attributed.reason = "unmeasurable: the command did not start";
     }

@@ -4,8 +4,9 @@
 # a known 150 W; the command marks a "warmup" and a "train" phase and two epochs with `joulecast mark`. Asserts:
 # a running snapshot mid-run; at the end the served energy of the run and of each phase equals the run's JSON
 # within 1%, epochs are a counter and a gauge; promtool accepts /metrics; `--no-export` leaves no trace; a
-# stray file in the folder is dropped, not served; the ended run is gone after --run-grace. The agent runs on
-# a free 127.0.0.1 port and is stopped by PID.
+# stray file in the folder is dropped, not served; the ended run is gone after --run-grace; the job's own
+# (attributed) energy is served mid-run and at the end, equal to the JSON's. The agent runs on a free 127.0.0.1
+# port and is stopped by PID.
 # usage: agent_runs_test.sh JOULECAST JOULECAST_AGENT LIBNVIDIA_ML_FAKE
 set -euo pipefail
 joulecast=$1
@@ -14,9 +15,10 @@ fake_nvml=$3
 tmp=$(mktemp -d)
 agent_pid=
 run_pid=
+outsider=
 cleanup() {
-    for pid in $run_pid $agent_pid; do kill "$pid" 2>/dev/null || true; done
-    for pid in $run_pid $agent_pid; do wait "$pid" 2>/dev/null || true; done
+    for pid in $run_pid $agent_pid $outsider; do kill "$pid" 2>/dev/null || true; done
+    for pid in $run_pid $agent_pid $outsider; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -150,6 +152,60 @@ assert s["joulecast_agent_runs"][0][1] == 0
 print(f"the ended run is gone {gone_after:.1f} s after its last word (--run-grace 6s)")
 assert gone_after >= 5.9, "the run expired before its grace"
 PY
+# The job's own share, live and at the end: the real /proc (job-cpu follows the command's tree) and a fake GPU
+# that lists the job at 60% SM and an outside process at 20%, so 75% of the GPU's energy is the job's.
+sleep 60 &
+outsider=$!
+run_pid=
+JOULECAST_PROC_ROOT=/proc FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200;gpu0.procs=@$tmp/job.pid:60,$outsider:20" \
+    "$joulecast" run --no-store --quiet --json "$tmp/shared.json" --name shared-gpu -- \
+    sh -c "echo \$\$ > '$tmp/job.pid'; sleep 3" 2>"$tmp/shared.log" &
+run_pid=$!
+PYTHONPATH="$tmp" python3 - "$url" <<'PY'
+import sys, time
+from scrape import scrape
+deadline = time.monotonic() + 10
+while True:  # mid-run: the snapshot carries the job's share once it has two share readings
+    s = scrape(sys.argv[1])
+    runs = {labels["run_id"] for labels, _ in s.get("joulecast_run_info", []) if labels.get("name") == "shared-gpu"}
+    mine = [(labels, v) for labels, v in s.get("joulecast_run_attributed_energy_joules_total", [])
+            if labels["run_id"] in runs and labels["domain"] == "gpu"]
+    gross = sum(v for labels, v in s.get("joulecast_run_energy_joules_total", [])
+                if labels["run_id"] in runs and labels["domain"] == "gpu" and "phase" not in labels)
+    if (mine and mine[0][1] > 100) or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+assert mine and mine[0][0]["device"] == "gpu0", mine
+share = mine[0][1] / gross
+print(f"mid-run: attributed {mine[0][1]:.1f} of {gross:.1f} J on gpu0 ({100 * share:.1f}%, expected 75%)")
+assert abs(share - 0.75) <= 0.05, share
+PY
+wait "$run_pid" && status=0 || status=$?
+run_pid=
+kill "$outsider"; wait "$outsider" 2>/dev/null || true
+outsider=
+[ "$status" -eq 0 ] || { echo "FAIL: the shared-GPU run exited with $status"; cat "$tmp/shared.log"; exit 1; }
+PYTHONPATH="$tmp" python3 - "$url" "$tmp/shared.json" <<'PY'
+import json, sys
+from scrape import scrape
+s = scrape(sys.argv[1])
+run = json.load(open(sys.argv[2]))
+a = run["attributed"]
+served = {(labels["domain"], labels.get("device")): v
+          for labels, v in s["joulecast_run_attributed_energy_joules_total"] if labels["run_id"] == run["id"]}
+info = {(labels["domain"], labels.get("device")): labels
+        for labels, _ in s["joulecast_run_attribution_info"] if labels["run_id"] == run["id"]}
+def close(x, y):
+    return abs(x - y) <= 0.01 * max(abs(y), 1e-9)
+gpu = a["gpus"][0]
+print(f"end: gpu0 attributed JSON {gpu['attributed_j']:.2f} J, served {served[('gpu', 'gpu0')]:.2f} J; "
+      f"cpu JSON {a['cpu_j']:.3f} J, served {served[('cpu', None)]:.3f} J")
+assert close(served[("gpu", "gpu0")], gpu["attributed_j"]) and close(served[("cpu", None)], a["cpu_j"]), served
+assert abs(gpu["attributed_j"] / gpu["gross_j"] - 0.75) <= 0.05, gpu
+assert info[("gpu", "gpu0")]["measured"] == "true" and info[("gpu", "gpu0")]["method"] == gpu["method"], info
+assert info[("cpu", None)]["method"] == a["method"], info
+PY
+
 kill -TERM "$agent_pid"
 wait "$agent_pid" && status=0 || status=$?
 agent_pid=

@@ -105,12 +105,32 @@ async function main() {
       injected: document.querySelectorAll('#section-runs td b, #section-runs td *').length,
       sources: Array.from(document.querySelectorAll('[data-section] .source')).map((p) => p.textContent),
       runsRows: document.querySelectorAll('#section-runs tbody tr').length,
+      // The job's own share beside the gross, in the timeline's card: [device, gross, attributed, share, how].
+      runsAttributed: (() => {
+        const headers = Array.from(document.querySelectorAll('#section-runs thead th')).map((th) => th.textContent);
+        const column = headers.indexOf('attributed');
+        return Array.from(document.querySelectorAll('#section-runs tbody tr'))
+          .map((tr) => (tr.children[column] || {}).textContent);
+      })(),
+      attributed: Array.from(document.querySelectorAll('[data-section="timeline"] table[data-attributed] tbody tr'))
+        .map((tr) => Array.from(tr.children).map((td) => td.textContent)),
     }));
     if (mode === 'full') {
       if (!checks.markupAsText) failures.push('the run name with markup is not shown as text');
       if (checks.injected !== 0) failures.push('markup from the data became elements');
       if (checks.runsRows !== 6) failures.push('expected 6 runs in the table, got ' + checks.runsRows);
       if (checks.sources.length !== SECTIONS.length) failures.push('every chart must say where its numbers come from');
+      // The fake GPU lists the job at 60% of SM time beside another process at 20%: 75% is the job's.
+      const gpu = checks.attributed.find((row) => row[0] === 'gpu0');
+      const share = gpu ? parseFloat(gpu[3]) : NaN;
+      if (!(share >= 70 && share <= 80)) failures.push('gpu0 attributed share ' + JSON.stringify(gpu) + ', expected 75%');
+      if (gpu && !/SM utilisation/.test(gpu[4])) failures.push('gpu0 attributed share does not say how: ' + gpu[4]);
+      if (!checks.attributed.some((row) => row[0] === 'cpu')) failures.push('no attributed CPU row: ' + JSON.stringify(checks.attributed));
+      console.log('attributed: ' + JSON.stringify(checks.attributed));
+      // Every run's share was measured (the job's CPU time and its GPU share): each has an attributed total.
+      if (checks.runsAttributed.length !== 6 || checks.runsAttributed.some((text) => !/J$/.test(text || ''))) {
+        failures.push('runs without an attributed total: ' + JSON.stringify(checks.runsAttributed));
+      }
       for (const text of checks.sources) {
         if (!/counter|integrated|modelled|measured/.test(text)) failures.push('source without a method: ' + text);
       }

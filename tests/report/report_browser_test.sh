@@ -40,6 +40,7 @@ cat >"$out/workload.sh" <<'SH'
 set -e
 mark="$JOULECAST_BIN mark"
 model=$1 batch=$2 samples=$3 accuracy=$4 params=$5 macs=$6
+echo $$ >"$JOB_PID_FILE"  # the fake GPU lists this pid as the job's process
 $mark meta model="$model" batch_size="$batch" params="$params" macs="$macs" dataset=synthetic
 sleep 0.2
 $mark begin train lr=0.01
@@ -56,7 +57,7 @@ $mark end infer samples=$((2 * samples))
 $mark metric accuracy="$accuracy" loss=0.4
 SH
 chmod +x "$out/workload.sh"
-export JOULECAST_BIN="$joulecast"
+export JOULECAST_BIN="$joulecast" JOB_PID_FILE="$out/job.pid"
 
 # model batch samples/epoch accuracy params macs  train-power(W)
 runs="cnn 32 256 0.861 1200000 45000000 150
@@ -69,7 +70,9 @@ i=0
 while read -r model batch samples accuracy params macs power; do
     i=$((i + 1))
     # Power follows the workload roughly: idle, training, lighter inference, idle again.
+    # The job holds 60% of the GPU's SM time and pid 1 (not the job's) 20%: the job's share is 75%.
     script="gpus=1;gpu0.power=75@0,${power}@0.25,$((power * 6 / 10))@0.95,75@1.2;gpu0.utilisation=0@0,90@0.25,50@0.95"
+    script="$script;gpu0.procs=@$out/job.pid:60,1:20"
     name="$model-b$batch"
     # One name with markup in it: the page must show it as text.
     if [ "$i" -eq 5 ]; then name='mlp-b128 <b>&"bold"</b>'; fi

@@ -69,6 +69,58 @@ TEST(ExportRunMetrics, NamelessRunHasNoNameLabel) {
     EXPECT_EQ(text.find("joulecast_run_last_epoch_energy_joules{"), std::string::npos) << text;
 }
 
+TEST(ExportRunMetrics, AttributedEnergyIsServedWhereTheShareWasMeasuredAndSaysHowOrWhyNot) {
+    RunResult r;
+    r.id = "ab";
+    r.status = RunStatus::completed;
+    r.energy.domain_j = {{"gpu", 500}, {"cpu", 100}, {"dram", 20}};
+    AttributedEnergy& a = r.attributed;
+    a.measurable = true;
+    a.method = "CPU time share";
+    a.cpu_j = 40;
+    a.dram_j = 8;
+    a.gross_cpu_j = 100;
+    a.gross_dram_j = 20;
+    AttributedGpu g0, g1;
+    g0.device = "gpu0";
+    g0.gross_j = 300;
+    g0.attributed_j = 225;
+    g0.method = "per-process SM utilisation";
+    g1.device = "gpu1";
+    g1.gross_j = 200;
+    g1.reason = "unmeasurable: MIG";
+    a.gpus = {g0, g1};
+    const std::string text = render_run_metrics(r);
+    for (const std::string& line : {
+             std::string("# TYPE joulecast_run_attributed_energy_joules_total counter\n"),
+             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"cpu\"} 40\n"),
+             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"dram\"} 8\n"),
+             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"gpu\","
+                         "device=\"gpu0\"} 225\n"),
+             std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"cpu\",measured=\"true\","
+                         "method=\"CPU time share\"} 1\n"),
+             std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"gpu\",device=\"gpu1\","
+                         "measured=\"false\",reason=\"unmeasurable: MIG\"} 1\n"),
+         })
+        EXPECT_NE(text.find(line), std::string::npos) << line << "\nnot in\n" << text;
+    EXPECT_EQ(text.find("device=\"gpu1\"} "), std::string::npos) << "gpu1's share was not measured:\n"
+                                                                 << text;
+
+    // No share measured: no energy series, the reason instead; nothing at all for a run with no energy.
+    a = AttributedEnergy{};
+    a.reason = "unmeasurable: the command did not start";
+    const std::string unmeasured = render_run_metrics(r);
+    EXPECT_EQ(unmeasured.find("joulecast_run_attributed_energy_joules_total{"), std::string::npos)
+        << unmeasured;
+    EXPECT_NE(
+        unmeasured.find("joulecast_run_attribution_info{run_id=\"ab\",domain=\"cpu\",measured=\"false\","
+                        "reason=\"unmeasurable: the command did not start\"} 1\n"),
+        std::string::npos)
+        << unmeasured;
+    a = AttributedEnergy{};
+    EXPECT_EQ(render_run_metrics(r).find("attribut"), std::string::npos);
+}
+
 TEST(ExportRunMetrics, PushgatewayPathEncodesValuesThatAreNotPlain) {
     EXPECT_EQ(base64url(""), "");
     EXPECT_EQ(base64url("f"), "Zg==");

@@ -245,6 +245,35 @@ TEST(ReportData, TimelineSectionCarriesPhasesEpochsAndHowPowerWasObtained) {
     EXPECT_NE(source.find("gpu: measured power (nvml:gpu0.power)"), std::string::npos) << source;
     EXPECT_NE(source.find("energy counter read at both ends (train)"), std::string::npos) << source;
 
+    EXPECT_TRUE(s["attributed"].empty()) << "no share measured, no CPU energy: no rows";
+
+    // The job's own share beside the gross: a row per domain and GPU, with how or why not.
+    AttributedEnergy& a = run.result.attributed;
+    a.measurable = true;
+    a.method = "CPU time share";
+    a.gross_cpu_j = 200;
+    a.cpu_j = 50;
+    AttributedGpu g0, g1;
+    g0.device = "gpu0";
+    g0.gross_j = 400;
+    g0.attributed_j = 300;
+    g0.method = "per-process SM utilisation";
+    g1.device = "gpu1";
+    g1.gross_j = 100;
+    g1.reason = "unmeasurable: MIG";
+    a.gpus = {g0, g1};
+    auto shared = timeline_section(run, "", 1200);
+    ASSERT_EQ(shared["attributed"].size(), 3u) << shared["attributed"].dump();
+    EXPECT_EQ(shared["attributed"][0]["part"], "cpu");
+    EXPECT_EQ(shared["attributed"][0]["share"], 0.25);
+    EXPECT_EQ(shared["attributed"][0]["how"], "CPU time share");
+    EXPECT_EQ(shared["attributed"][1]["part"], "gpu0");
+    EXPECT_EQ(shared["attributed"][1]["attributed_j"], 300.0);
+    EXPECT_EQ(shared["attributed"][1]["share"], 0.75);
+    EXPECT_EQ(shared["attributed"][1]["gross_method"], "counter");
+    EXPECT_TRUE(shared["attributed"][2]["attributed_j"].is_null());
+    EXPECT_EQ(shared["attributed"][2]["how"], "unmeasurable: MIG");
+
     auto none = timeline_section(std::nullopt, "no runs", 1200);
     EXPECT_EQ(none["status"], "no data");
     EXPECT_EQ(none["reason"], "no runs");

@@ -308,6 +308,17 @@
           p.boundary || '–'];
       }), 'data compact');
     }
+    if (s.attributed && s.attributed.length) {
+      // Gross is the whole device; attributed is the job's own share of it, where it could be measured.
+      card.appendChild(el('h3', null, 'The job\u2019s own share (attributed energy)'));
+      var shareTable = table(card, ['device', { label: 'gross', numeric: true },
+        { label: 'attributed', numeric: true }, { label: 'share', numeric: true }, 'how measured, or why not'],
+      s.attributed.map(function (a) {
+        return [a.part, si(a.gross_j, 'J') + (a.gross_method ? ' (' + a.gross_method + ')' : ''), isNum(a.attributed_j) ? si(a.attributed_j, 'J') : 'not measured',
+          isNum(a.share) ? percent(a.share) : '–', a.how || '–'];
+      }), 'data compact');
+      shareTable.setAttribute('data-attributed', String(s.attributed.length));
+    }
     notes(card, s.notes);
   }
 
@@ -685,14 +696,14 @@
       noData(card, 'no completed or profiled run matches');
     } else {
       table(card, ['id', 'name', 'model', { label: 'batch', numeric: true }, 'status', { label: 'duration', numeric: true },
-        { label: 'energy', numeric: true }, { label: 'energy / sample', numeric: true }, { label: 'accuracy', numeric: true },
-        'how measured'],
+        { label: 'energy', numeric: true }, { label: 'attributed', numeric: true },
+        { label: 'energy / sample', numeric: true }, { label: 'accuracy', numeric: true }, 'how measured'],
       data.runs.map(function (r) {
         var how = Object.keys(r.energy_method || {}).map(function (d) {
           return d + ': ' + r.energy_method[d];
         }).join(', ');
         return [shortId(r.id), r.name, r.model, isNum(r.batch_size) ? num(r.batch_size, 6) : '–', r.status,
-          seconds(r.duration_s), si(r.total_energy_j, 'J'),
+          seconds(r.duration_s), si(r.total_energy_j, 'J'), si(r.attributed_energy_j, 'J'),
           isNum(r.energy_per_sample_j) ? si(r.energy_per_sample_j, 'J') + ' (' + r.basis + ')' : '–',
           isNum(r.accuracy) ? num(r.accuracy, 4) : '–', how || r.method];
       }), 'data compact');

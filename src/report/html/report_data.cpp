@@ -162,6 +162,42 @@ ojson energy_provenance(const std::vector<const RunResult*>& results) {
     return out;
 }
 
+/// The job's own share of each device beside its whole energy: one row per domain or GPU with gross energy,
+/// the attributed part (null where the share could not be measured) and how it was measured or why not.
+/// The gross figure says how it was measured (its domain's energy method: counter, integrated, modelled).
+ojson attributed_rows(const RunResult& result) {
+    const AttributedEnergy& a = result.attributed;
+    ojson rows = ojson::array();
+    auto row = [&](const std::string& part, double gross_j, std::optional<double> attributed_j,
+                   const std::string& method, const std::string& reason) {
+        const std::string domain = part.rfind("gpu", 0) == 0 ? "gpu" : part;
+        const auto gross_method = result.energy.domain_method.find(domain);
+        rows.push_back(
+            {{"part", part},
+             {"gross_j", rounded(gross_j)},
+             {"gross_method",
+              gross_method == result.energy.domain_method.end() ? std::string() : gross_method->second},
+             {"attributed_j", attributed_j ? ojson(rounded(*attributed_j)) : ojson(nullptr)},
+             {"share",
+              attributed_j && gross_j > 0 ? ojson(rounded(*attributed_j / gross_j)) : ojson(nullptr)},
+             {"how", attributed_j ? method : reason}});
+    };
+    auto measured = [&](double j) { return a.measurable ? std::optional<double>(j) : std::nullopt; };
+    if (a.gross_cpu_j > 0 || !a.reason.empty())
+        row("cpu", a.gross_cpu_j, measured(a.cpu_j), a.method, a.reason);
+    if (a.gross_dram_j > 0) row("dram", a.gross_dram_j, measured(a.dram_j), a.method, a.reason);
+    for (const AttributedGpu& g : a.gpus) row(g.device, g.gross_j, g.attributed_j, g.method, g.reason);
+    return rows;
+}
+
+/// The job's own energy over every domain, when each domain's share was measured; none otherwise.
+std::optional<double> attributed_total(const AttributedEnergy& a) {
+    const bool cpu = a.gross_cpu_j + a.gross_dram_j <= 0 || a.measurable;
+    const bool gpu = a.gpus.empty() || a.gpu_measurable;
+    if (!cpu || !gpu || (!a.measurable && a.gpus.empty())) return std::nullopt;
+    return (a.measurable ? a.cpu_j + a.dram_j : 0.0) + (a.gpus.empty() ? 0.0 : a.gpu_j);
+}
+
 // ---- Sections ---------------------------------------------------------------------------------------------
 
 ojson timeline_section(const std::optional<TimelineRun>& run, const std::string& reason,
@@ -239,6 +275,8 @@ ojson timeline_section(const std::optional<TimelineRun>& run, const std::string&
                           {"energy_j", optional_json(e.energy_j)},
                           {"samples", optional_json(as_double(e.samples))}});
     s["epochs"] = std::move(epochs);
+    // Gross (whole devices) stays the headline; the job's own share is shown beside it.
+    s["attributed"] = attributed_rows(result);
     s["source"] = source + ".";
     return s;
 }
@@ -533,7 +571,11 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
     for (const auto& r : inputs.results) by_id[r.id] = &r;
     for (const auto& r : a.runs) {
         ojson methods = ojson::object();
-        if (auto it = by_id.find(r.id); it != by_id.end()) methods = it->second->energy.domain_method;
+        std::optional<double> attributed_j;
+        if (auto it = by_id.find(r.id); it != by_id.end()) {
+            methods = it->second->energy.domain_method;
+            attributed_j = attributed_total(it->second->attributed);
+        }
         runs.push_back({{"id", r.id},
                         {"name", r.name},
                         {"status", to_string(r.status)},
@@ -542,6 +584,7 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
                         {"batch_size", optional_json(r.batch_size)},
                         {"duration_s", optional_json(r.duration_s)},
                         {"total_energy_j", optional_json(r.total_energy_j)},
+                        {"attributed_energy_j", optional_json(attributed_j)},
                         {"energy_per_sample_j", optional_json(r.energy_per_sample_j)},
                         {"basis", r.basis},
                         {"accuracy", optional_json(r.accuracy)},

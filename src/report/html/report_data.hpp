@@ -4,10 +4,12 @@
 // "reason" (why there is no data; empty when ok), "source" (where its numbers come from: counter, integrated
 // or modelled energy, per domain) and "notes"; the page's script (web/report/report.js) draws it.
 //
-// Sections: timeline (power per domain over one run, phases and epochs), batch (energy per sample against
-// batch size, one series per model), pareto (accuracy against energy per sample, with the Pareto front),
-// correlations (Pearson and Spearman matrices), forecast (forecast after k epochs against the measured
-// total, per run), plus guidelines, withheld guidelines, inference shares, runs and warnings.
+// Sections: timeline (power per domain over one run, phases and epochs, the job's own share of each device
+// beside its gross energy), batch (energy per sample against batch size, one series per model), pareto
+// (accuracy against energy per sample, with the Pareto front), correlations (Pearson and Spearman matrices),
+// forecast (forecast after k epochs against the measured total, per run), plus guidelines, withheld
+// guidelines, inference shares, runs (each with its attributed total where every share was measured) and
+// warnings.
 
 #include <cstddef>
 #include <optional>
