@@ -126,7 +126,7 @@ void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
     const auto interval = std::chrono::milliseconds(100);
     const double seconds = env_seconds("JOULECAST_BENCH_SECONDS", 10);
     double sampler_cpu_s = 0, floor_cpu_s = 0, wall_s = 0;
-    std::uint64_t floor_ticks = 0, readings = 0;
+    std::uint64_t floor_ticks = 0, readings = 0, wakeups = 0;
     for (auto _ : state) {
         FloorLoop floor(interval);
         Sampler sampler(set.used(), {interval});
@@ -138,6 +138,7 @@ void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
         floor.stop();
         sampler_cpu_s += sampler.thread_cpu_s();
         readings += sampler.readings();
+        wakeups += sampler.wakeups();
         floor_cpu_s += floor.cpu_s();
         floor_ticks += floor.ticks();
     }
@@ -150,6 +151,9 @@ void BM_OverheadSamplerAboveFloor(benchmark::State& state) {
     state.counters["ratio"] = floor_us > 0 ? sampler_us / floor_us : 0;
     state.counters["core_pct"] = 100.0 * sampler_cpu_s / wall_s;
     state.counters["readings_tick"] = static_cast<double>(readings) / ticks;
+    // The sampler wakes only for ticks with a channel due: per interval it may wake less than once.
+    state.counters["wakeups_tick"] = static_cast<double>(wakeups) / ticks;
+    state.counters["us_per_wakeup"] = wakeups > 0 ? 1e6 * sampler_cpu_s / static_cast<double>(wakeups) : 0;
 }
 BENCHMARK(BM_OverheadSamplerAboveFloor)
     ->ArgName("fake_full")

@@ -1,6 +1,7 @@
 #include "meter/sampler.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/clock.hpp"
 
@@ -129,6 +130,9 @@ void Sampler::tick(TickKind kind, std::vector<Reading>& batch) {
         }
     }
     m_readings += batch.size();
+    m_next_due_ns = std::numeric_limits<std::int64_t>::max();
+    for (const Slot& slot : m_slots)
+        if (slot.active) m_next_due_ns = std::min(m_next_due_ns, slot.next_due_ns);
 }
 
 void Sampler::run() {
@@ -152,6 +156,7 @@ void Sampler::run() {
             m_boundary_requested = false;
         }
         const bool on_schedule = monotonic_ns() >= next_tick;
+        ++m_wakeups;
         tick(all ? TickKind::all : boundary ? TickKind::boundary : TickKind::due, batch);
         m_trace.append(batch);
         const std::int64_t now = monotonic_ns();
@@ -167,8 +172,15 @@ void Sampler::run() {
         if (all) m_thread_cpu_s = thread_cpu_seconds();
         if (stopping) break;
         if (!on_schedule) continue;  // an early boundary read does not move the tick rhythm
-        next_tick += m_options.interval.count();
-        if (next_tick <= now) next_tick = now + m_options.interval.count();  // fell behind: skip, don't burst
+        const std::int64_t interval = m_options.interval.count();
+        next_tick += interval;
+        if (next_tick <= now) next_tick = now + interval;  // fell behind: skip, don't burst
+        // Ticks at which no channel would be due read nothing: sleep through them, staying on the tick grid
+        // (a channel is due at a tick from half an interval before its due time, as tick() decides). With
+        // no active channel left, tick on as before.
+        const std::int64_t first_useful = m_next_due_ns - interval / 2;
+        if (m_next_due_ns != std::numeric_limits<std::int64_t>::max() && next_tick < first_useful)
+            next_tick += (first_useful - next_tick + interval - 1) / interval * interval;
     }
 }
 

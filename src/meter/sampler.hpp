@@ -1,6 +1,8 @@
 #pragma once
 // The one sampler thread: reads every channel at its own cadence on CLOCK_MONOTONIC and appends to a Trace.
-// Read failures are counted per channel and reported once at the end, never fatal.
+// Read failures are counted per channel and reported once at the end, never fatal. The thread wakes only for
+// ticks at which some channel is due (or for a boundary): where every channel asks for 200 ms, a 100 ms
+// interval wakes it five times a second, not ten.
 
 #include <atomic>
 #include <chrono>
@@ -54,6 +56,8 @@ public:
     }
     std::vector<ChannelStats> stats() const;
     std::uint64_t readings() const { return m_readings.load(); }
+    /// Times the thread woke to read (ticks with a channel due, boundaries, read-all requests).
+    std::uint64_t wakeups() const { return m_wakeups.load(); }
     /// CPU seconds used by the sampler thread, as of the last boundary read (final after stop()).
     double thread_cpu_s() const { return m_thread_cpu_s.load(); }
     std::chrono::nanoseconds interval() const { return m_options.interval; }
@@ -73,9 +77,11 @@ private:
 
     SamplerOptions m_options;
     std::vector<Slot> m_slots;
+    std::int64_t m_next_due_ns = 0;  ///< the earliest next_due_ns of an active slot (sampler thread only)
     Trace m_trace;
     std::vector<ChannelStats> m_stats;  // guarded by m_mutex
     std::atomic<std::uint64_t> m_readings{0};
+    std::atomic<std::uint64_t> m_wakeups{0};
     std::atomic<double> m_thread_cpu_s{0};
 
     mutable std::mutex m_mutex;

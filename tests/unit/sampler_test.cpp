@@ -50,6 +50,27 @@ TEST(Sampler, EachChannelKeepsItsOwnCadence) {
     EXPECT_GE(stats[1].readings, 35u);
 }
 
+TEST(Sampler, WakesOnlyForTicksWithAChannelDue) {
+    // One channel every 200 ms at a 20 ms interval: the thread sleeps through the nine ticks between.
+    ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0",
+                          200ms);
+    sensor.drop_power_channel();
+    sensor.probe();
+    Sampler sampler({&sensor}, {20ms});
+    sampler.start();
+    std::this_thread::sleep_for(1s);
+    sampler.stop();
+    const auto readings = sampler.trace().readings();
+    ASSERT_GE(readings.size(), 5u);
+    EXPECT_LE(readings.size(), 8u);
+    // Start, about five due ticks, stop: not the 50 ticks of the interval.
+    EXPECT_GE(sampler.wakeups(), readings.size());
+    EXPECT_LE(sampler.wakeups(), readings.size() + 2) << "woke for ticks with nothing due";
+    // The channel keeps its 200 ms rhythm (a due tick may come half an interval early, never more).
+    for (std::size_t i = 1; i + 1 < readings.size(); ++i)
+        EXPECT_GE(readings[i].t_ns - readings[i - 1].t_ns, 189'000'000) << "reading " << i;
+}
+
 TEST(Sampler, BoundaryReadsTheSlowCounterNow) {
     ScriptedSensor sensor([](double) { return 100.0; }, [](double t) { return 100.0 * t; }, "gpu", "gpu0",
                           10s);
