@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails (exit 1, naming the files) when a C++ file under version control is not formatted by .clang-format.
+# Fails (exit 1, naming the files) when a C++ file of the tree (tracked, or new and not ignored) is not formatted
+# by .clang-format.
 # Run by ctest (Format.SourcesAreClangFormatted), so CI fails on unformatted code.
 #   scripts/check_format.sh          check
 #   scripts/check_format.sh --fix    format the files in place
@@ -14,7 +15,9 @@ if [ -z "$formatter" ]; then
     echo "check_format: clang-format is not installed (scripts/setup.sh installs Debian's clang-format)" >&2
     exit 1
 fi
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.h' | grep -v '^web/')
+# Tracked files and new ones not yet added (not ignored), so that --fix formats a file before its first commit.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.h' | grep -v '^web/' |
+    sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 if [ "${1:-}" = "--fix" ]; then
     "$formatter" -i "${files[@]}"
     exit 0
