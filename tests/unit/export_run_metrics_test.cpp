@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/attributed_example.hpp"
+
 namespace joulecast::exporter {
 namespace {
 
@@ -74,22 +76,8 @@ TEST(ExportRunMetrics, AttributedEnergyIsServedWhereTheShareWasMeasuredAndSaysHo
     r.id = "ab";
     r.status = RunStatus::completed;
     r.energy.domain_j = {{"gpu", 500}, {"cpu", 100}, {"dram", 20}};
+    r.attributed = test::attributed_example();
     AttributedEnergy& a = r.attributed;
-    a.measurable = true;
-    a.method = "CPU time share";
-    a.cpu_j = 40;
-    a.dram_j = 8;
-    a.gross_cpu_j = 100;
-    a.gross_dram_j = 20;
-    AttributedGpu g0, g1;
-    g0.device = "gpu0";
-    g0.gross_j = 300;
-    g0.attributed_j = 225;
-    g0.method = "per-process SM utilisation";
-    g1.device = "gpu1";
-    g1.gross_j = 200;
-    g1.reason = "unmeasurable: MIG";
-    a.gpus = {g0, g1};
     const std::string text = render_run_metrics(r);
     for (const std::string& line : {
              std::string("# TYPE joulecast_run_attributed_energy_joules_total counter\n"),

@@ -7,6 +7,7 @@
 
 #include "meter/run_json.hpp"
 #include "report/html/report_data.hpp"
+#include "support/attributed_example.hpp"
 
 namespace joulecast::report {
 namespace {
@@ -248,31 +249,21 @@ TEST(ReportData, TimelineSectionCarriesPhasesEpochsAndHowPowerWasObtained) {
     EXPECT_TRUE(s["attributed"].empty()) << "no share measured, no CPU energy: no rows";
 
     // The job's own share beside the gross: a row per domain and GPU, with how or why not.
-    AttributedEnergy& a = run.result.attributed;
-    a.measurable = true;
-    a.method = "CPU time share";
-    a.gross_cpu_j = 200;
-    a.cpu_j = 50;
-    AttributedGpu g0, g1;
-    g0.device = "gpu0";
-    g0.gross_j = 400;
-    g0.attributed_j = 300;
-    g0.method = "per-process SM utilisation";
-    g1.device = "gpu1";
-    g1.gross_j = 100;
-    g1.reason = "unmeasurable: MIG";
-    a.gpus = {g0, g1};
+    run.result.attributed = test::attributed_example();
     auto shared = timeline_section(run, "", 1200);
-    ASSERT_EQ(shared["attributed"].size(), 3u) << shared["attributed"].dump();
-    EXPECT_EQ(shared["attributed"][0]["part"], "cpu");
-    EXPECT_EQ(shared["attributed"][0]["share"], 0.25);
-    EXPECT_EQ(shared["attributed"][0]["how"], "CPU time share");
-    EXPECT_EQ(shared["attributed"][1]["part"], "gpu0");
-    EXPECT_EQ(shared["attributed"][1]["attributed_j"], 300.0);
-    EXPECT_EQ(shared["attributed"][1]["share"], 0.75);
-    EXPECT_EQ(shared["attributed"][1]["gross_method"], "counter");
-    EXPECT_TRUE(shared["attributed"][2]["attributed_j"].is_null());
-    EXPECT_EQ(shared["attributed"][2]["how"], "unmeasurable: MIG");
+    const auto& rows = shared["attributed"];
+    ASSERT_EQ(rows.size(), 4u) << rows.dump();
+    EXPECT_EQ(rows[0]["part"], "cpu");
+    EXPECT_EQ(rows[0]["share"], 0.4);
+    EXPECT_EQ(rows[0]["how"], "CPU time share");
+    EXPECT_EQ(rows[1]["part"], "dram");
+    EXPECT_EQ(rows[1]["attributed_j"], 8.0);
+    EXPECT_EQ(rows[2]["part"], "gpu0");
+    EXPECT_EQ(rows[2]["attributed_j"], 225.0);
+    EXPECT_EQ(rows[2]["share"], 0.75);
+    EXPECT_EQ(rows[2]["gross_method"], "counter");
+    EXPECT_TRUE(rows[3]["attributed_j"].is_null());
+    EXPECT_EQ(rows[3]["how"], "unmeasurable: MIG");
 
     auto none = timeline_section(std::nullopt, "no runs", 1200);
     EXPECT_EQ(none["status"], "no data");
