@@ -6,7 +6,7 @@
 - Each expression, with the variables set as Grafana would, parses and runs in Prometheus: /api/v1/query
   answers status "success".
 - The key panels give the known figures: the fake GPU's power, the phases' energy of a finished run (its
-  JSON), energy per sample only for running runs.
+  JSON), energy per sample only for running runs, the job's own share of a shared GPU (75%).
 
 usage: check_grafana_dashboard.py DASHBOARD PROMETHEUS_URL AGENT_URL FINISHED_RUN_JSON RUNNING_RUN_NAME WATTS OUT
 Writes the energy per sample the panel shows for RUNNING_RUN_NAME's train phase to OUT.
@@ -165,6 +165,13 @@ def main():
     print(f"energy per sample of {running_name}'s train phase: {train[0]:.4f} J/sample")
     with open(out, "w") as f:
         f.write(repr(train[0]))
+
+    # The job's own share: the running run shares its GPU (the job at 60% SM beside an outsider at 20%).
+    shares = {labels.get("domain"): v for labels, v in series("The job's own share of the energy, by domain")
+              if labels.get("name") == running_name}
+    print(f"the job's own share of {running_name}: {shares}")
+    assert "gpu" in shares and abs(shares["gpu"] - 0.75) <= 0.05, shares
+    assert all(0 <= v <= 1.0001 for v in shares.values()), shares
 
     down = series("Sensors down")
     assert down and all(labels.get("reason") for labels, _ in down), down

@@ -20,9 +20,10 @@ agent2_pid=
 writer_pid=
 prometheus_pid=
 dash_pid=
+outsider=
 cleanup() {
-    for pid in $dash_pid $agent_pid $agent2_pid $writer_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
-    for pid in $dash_pid $agent_pid $agent2_pid $writer_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $outsider $agent_pid $agent2_pid $writer_pid $prometheus_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $dash_pid $outsider $agent_pid $agent2_pid $writer_pid $prometheus_pid; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -148,13 +149,17 @@ assert abs(served[""] - run["energy_j"]["total"]) <= 0.01 * run["energy_j"]["tot
 PY
 # The Grafana dashboard (deploy/grafana-dashboard.json) against this agent and this Prometheus: a run still
 # going, whose train phase ended with 100 samples, gives the energy per sample panel something to show; its
-# marks come from rank 0 (RANK=0), so that the per-rank series (label rank) are served as well.
+# marks come from rank 0 (RANK=0), so that the per-rank series (label rank) are served as well. It shares its
+# GPU with an outside process (the job at 60% SM, the outsider at 20%: the job's share is 75%) and is followed
+# through the real /proc, for the panel of the job's own share.
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200" \
-    JOULECAST_PROC_ROOT="$tmp/proc" JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
+sleep 60 &
+outsider=$!
+JOULECAST_NVML_LIBRARY="$fake_nvml" FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200;gpu0.procs=@$tmp/dash.pid:60,$outsider:20" \
+    JOULECAST_PROC_ROOT=/proc JOULECAST_SYSFS_ROOT="$tmp/sys" JOULECAST_RUNS_DIR="$tmp/runs" \
     "$joulecast" run --no-store --quiet --json "$tmp/dash.json" --name dash-run -- \
-    bash -c "export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1; '$joulecast' mark begin train; sleep 1;
-             '$joulecast' mark end train samples=100; sleep 5" \
+    bash -c "echo \$\$ > '$tmp/dash.pid'; export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1; '$joulecast' mark begin train;
+             sleep 1; '$joulecast' mark end train samples=100; sleep 5" \
     2>"$tmp/dash.log" &
 dash_pid=$!
 for _ in $(seq 40); do
