@@ -249,4 +249,14 @@ double Timeline::peak_power_w(std::int64_t start_ns, std::int64_t end_ns, std::i
     return peak;
 }
 
+std::vector<std::pair<std::string, std::string>> left_out_devices(const WindowEnergy& energy) {
+    std::set<std::pair<std::string, std::string>> counted, uncounted;
+    for (const SourceEnergy& s : energy.sources)
+        (s.accounted ? counted : uncounted).emplace(s.sensor, s.device);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& device : uncounted)
+        if (!counted.count(device)) out.push_back(device);
+    return out;
+}
+
 }  // namespace joulecast

@@ -54,6 +54,11 @@ struct WindowEnergy {
     }
 };
 
+/// The (sensor, device) pairs none of whose sources counts toward `energy`'s totals: devices left out after
+/// they were measured (`--gpus used`, Trace::leave_out_of_totals) and zones contained in others (RAPL core,
+/// psys), whose channels are unaccounted from the start.
+std::vector<std::pair<std::string, std::string>> left_out_devices(const WindowEnergy& energy);
+
 /// Per-channel series built once from a trace, answering energy questions for any window in O(log n).
 class Timeline {
 public:

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -45,7 +46,10 @@ nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::
     auto options = test::fake_gpu_options(dir, script);
     options.env["JOULECAST_PROC_ROOT"] = "/proc";
     const auto json = dir.path() / "r.json";
-    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--no-store", "--json", json.string()};
+    // Stored only when the flags name a store (--db PATH).
+    const bool stored = std::find(flags.begin(), flags.end(), "--db") != flags.end();
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--json", json.string()};
+    if (!stored) argv.push_back("--no-store");
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(),
                 {"--", "sh", "-c", "echo $$ > " + pid_file + "; sleep " + std::string(seconds) + "; exit 0"});
@@ -99,6 +103,33 @@ TEST(GpuProcessesEndToEnd, GpusUsedKeepsTheGpusWhereTheJobHoldsAContextAndFlagsS
     EXPECT_EQ(gpu(all, 0)["used"], true);
     EXPECT_EQ(gpu(all, 0)["shared"], false);
     EXPECT_EQ(gpu(all, 1)["used"], false);
+}
+
+TEST(GpuProcessesEndToEnd, GpusUsedLeavesTheUnusedGpusOutOfTheStoredTraceToo) {
+    TempDir dir;
+    const std::string db = dir.str() + "/runs.db";
+    auto result =
+        run_job(dir, "gpus=2;gpu0.power=300;gpu1.power=200;gpu0.procs=@JOB", {"--gpus", "used", "--db", db});
+    // What is read back from the store counts what the result counted: gpu1's channels are unaccounted.
+    const std::string exported = dir.str() + "/export.json";
+    auto r = run_process({JOULECAST_BINARY, "runs", "export", "--db", db, "--format", "json", "--readings",
+                          "--output", exported},
+                         test::fake_gpu_options(dir, ""));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto runs = test::read_json(exported);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0]["energy_j"]["gpu"], result["energy_j"]["gpu"]);
+    int gpu0 = 0, gpu1 = 0;
+    for (const auto& c : runs[0]["trace"]["channels"]) {
+        if (c["domain"] != "gpu") continue;  // the job-gpu share channels are in no total
+        if (c["device"] == "gpu0" && c["accounted"] == true) ++gpu0;
+        if (c["device"] == "gpu1") {
+            EXPECT_EQ(c["accounted"], false) << c.dump();
+            ++gpu1;
+        }
+    }
+    EXPECT_GT(gpu0, 0) << "gpu0 stays in the totals";
+    EXPECT_GT(gpu1, 0) << "gpu1's channels were recorded";
 }
 
 const nlohmann::json& attributed_gpu(const nlohmann::json& result, const std::string& device) {
