@@ -78,7 +78,7 @@ std::vector<ChannelStats> Sampler::stats() const {
     return m_stats;
 }
 
-void Sampler::tick(TickKind kind, std::vector<Reading>& batch) {
+void Sampler::tick(TickKind kind, std::int64_t tick_ns, std::vector<Reading>& batch) {
     constexpr std::int64_t slow_boundary_gap_ns = 200'000'000;
     const bool all = kind == TickKind::all;
     batch.clear();
@@ -87,8 +87,10 @@ void Sampler::tick(TickKind kind, std::vector<Reading>& batch) {
     std::lock_guard lock(m_mutex);
     for (std::size_t i = 0; i < m_slots.size(); ++i) {
         Slot& slot = m_slots[i];
-        // Half a tick of slack, so that a tick that wakes a little early does not skip a due channel.
-        const bool due = now >= slot.next_due_ns - interval / 2;
+        // Due at the first tick of the grid from half an interval before its due time: decided on the tick's
+        // scheduled time, not on when the thread woke, so that the ticks run() sleeps through are exactly
+        // those at which nothing would be read.
+        const bool due = tick_ns >= slot.next_due_ns - interval / 2;
         const bool boundary = kind == TickKind::boundary &&
                               (slot.period_ns <= interval || now - slot.last_read_ns >= slow_boundary_gap_ns);
         if (!slot.active || !(all || due || boundary)) continue;
@@ -155,9 +157,13 @@ void Sampler::run() {
             boundary = m_boundary_requested;
             m_boundary_requested = false;
         }
-        const bool on_schedule = monotonic_ns() >= next_tick;
+        const std::int64_t woke = monotonic_ns();
+        const bool on_schedule = woke >= next_tick;
         ++m_wakeups;
-        tick(all ? TickKind::all : boundary ? TickKind::boundary : TickKind::due, batch);
+        tick(all        ? TickKind::all
+             : boundary ? TickKind::boundary
+                        : TickKind::due,
+             on_schedule ? next_tick : woke, batch);
         m_trace.append(batch);
         const std::int64_t now = monotonic_ns();
         {

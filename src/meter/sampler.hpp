@@ -73,7 +73,8 @@ private:
     };
     void run();
     enum class TickKind { due, boundary, all };
-    void tick(TickKind kind, std::vector<Reading>& batch);
+    /// Reads what is due at `tick_ns` (the scheduled tick; the wake-up time for an early boundary read).
+    void tick(TickKind kind, std::int64_t tick_ns, std::vector<Reading>& batch);
 
     SamplerOptions m_options;
     std::vector<Slot> m_slots;

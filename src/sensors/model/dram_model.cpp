@@ -42,7 +42,8 @@ Availability DramModelSensor::probe() {
     power.behaviour = Behaviour::gauge;
     power.modelled = true;
     // A constant: its energy over any window is the same whether it is read every tick or every second
-    // (the sampler reads every channel at the start, at the end and at boundaries a second apart).
+    // (the sampler reads every channel at the start and the end, and a slow one at a boundary when its last
+    // reading is 200 ms old).
     power.min_period = std::chrono::milliseconds(1000);
     m_channels = {power};
 
