@@ -16,7 +16,10 @@ if [ -z "$formatter" ]; then
     exit 1
 fi
 # Tracked files and new ones not yet added (not ignored), so that --fix formats a file before its first commit.
-mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.h' | grep -v '^web/' |
+# (New files only in the source folders: a build folder that .gitignore does not name holds generated C++.)
+mapfile -t files < <({ git ls-files --cached '*.cpp' '*.hpp' '*.h'
+    git ls-files --others --exclude-standard -- src tests bench workloads include examples tools; } |
+    grep -E '\.(cpp|hpp|h)$' | grep -v '^web/' |
     sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 if [ "${1:-}" = "--fix" ]; then
     "$formatter" -i "${files[@]}"

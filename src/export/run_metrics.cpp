@@ -47,27 +47,13 @@ void phase_energy(std::string& out, const Labels& base, const std::vector<PhaseR
     }
 }
 
-/// The job's own share beside the gross energy: an energy series per domain (and per GPU) whose share was
-/// measured, and an info series per domain and GPU saying how it was measured or why it could not be.
+/// The job's own share beside the gross energy: per domain (and per GPU) whose share was measured, the
+/// attributed energy and the gross energy it was taken of; and an info series per domain and GPU saying how
+/// it was measured or why it could not be.
 void attributed_energy(std::string& out, const Labels& base, const AttributedEnergy& a) {
-    struct Part {
-        std::string domain, device;
-        std::optional<double> joules;
-        std::string method, reason;
-    };
-    std::vector<Part> parts;
-    if (a.gross_cpu_j > 0 || a.gross_dram_j > 0 || !a.reason.empty()) {
-        auto cpu_part = [&](const char* domain, double joules) {
-            parts.push_back({domain, "", a.measurable ? std::optional<double>(joules) : std::nullopt,
-                             a.measurable ? a.method : "", a.measurable ? "" : a.reason});
-        };
-        cpu_part("cpu", a.cpu_j);
-        if (a.gross_dram_j > 0) cpu_part("dram", a.dram_j);
-    }
-    for (const AttributedGpu& gpu : a.gpus)
-        parts.push_back({"gpu", gpu.device, gpu.attributed_j, gpu.method, gpu.reason});
+    const std::vector<AttributedPart> parts = attributed_parts(a);
     if (parts.empty()) return;
-    auto labels_of = [&](const Part& part) {
+    auto labels_of = [&](const AttributedPart& part) {
         Labels labels = base;
         labels.emplace_back("domain", part.domain);
         if (!part.device.empty()) labels.emplace_back("device", part.device);
@@ -75,20 +61,27 @@ void attributed_energy(std::string& out, const Labels& base, const AttributedEne
     };
     family(
         out, "joulecast_run_attributed_energy_joules_total", "counter",
-        "The job's own share of the energy in joules (attributed), beside the whole devices' "
-        "joulecast_run_energy_joules_total: CPU package and DRAM energy split by the job's process-tree CPU "
-        "time over busy CPU time, each GPU's (device) by the job's share of its SM utilisation, per sampling "
-        "interval. Only where the share was measured: joulecast_run_attribution_info says how, or why not.");
-    for (const Part& part : parts)
-        if (part.joules)
-            sample(out, "joulecast_run_attributed_energy_joules_total", labels_of(part), *part.joules);
+        "The job's own share of the energy in joules (attributed): CPU package and DRAM energy split by the "
+        "job's process-tree CPU time over busy CPU time, each GPU's (device) by the job's share of its SM "
+        "utilisation, per sampling interval. Only where the share was measured: "
+        "joulecast_run_attribution_info says how, or why not.");
+    for (const AttributedPart& part : parts)
+        if (part.attributed_j)
+            sample(out, "joulecast_run_attributed_energy_joules_total", labels_of(part), *part.attributed_j);
+    family(
+        out, "joulecast_run_attributed_gross_energy_joules_total", "counter",
+        "The whole device's energy in joules that each joulecast_run_attributed_energy_joules_total series "
+        "is a share of (same labels, same window): divide the two for the job's share.");
+    for (const AttributedPart& part : parts)
+        if (part.attributed_j)
+            sample(out, "joulecast_run_attributed_gross_energy_joules_total", labels_of(part), part.gross_j);
     family(out, "joulecast_run_attribution_info", "gauge",
            "How the job's share of a domain (or GPU) was measured (method), or why it could not be (reason); "
            "always 1.");
-    for (const Part& part : parts) {
+    for (const AttributedPart& part : parts) {
         Labels labels = labels_of(part);
-        labels.emplace_back("measured", part.joules ? "true" : "false");
-        if (part.joules)
+        labels.emplace_back("measured", part.attributed_j ? "true" : "false");
+        if (part.attributed_j)
             labels.emplace_back("method", part.method);
         else
             labels.emplace_back("reason", part.reason);

@@ -137,4 +137,58 @@ void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
     out.gpu_reason = reasons;
 }
 
+void add_window(AttributedEnergy& total, const AttributedEnergy& window) {
+    if (window.measurable) {
+        total.cpu_j += window.cpu_j;
+        total.dram_j += window.dram_j;
+        total.method = window.method;
+    }
+    total.gross_cpu_j += window.gross_cpu_j;
+    total.gross_dram_j += window.gross_dram_j;
+    total.measurable = total.measurable || window.measurable;
+    total.reason = total.measurable ? std::string() : window.reason;
+
+    for (const AttributedGpu& g : window.gpus) {
+        auto same = std::find_if(total.gpus.begin(), total.gpus.end(),
+                                 [&](const AttributedGpu& t) { return t.device == g.device; });
+        if (same == total.gpus.end()) {
+            total.gpus.push_back(g);
+            continue;
+        }
+        same->gross_j += g.gross_j;
+        if (g.attributed_j) {
+            same->attributed_j = same->attributed_j.value_or(0) + *g.attributed_j;
+            same->method = g.method;
+            same->reason.clear();
+        } else if (!same->attributed_j) {
+            same->reason = g.reason;
+        }
+    }
+    total.gpu_j = 0;
+    total.gross_gpu_j = 0;
+    total.gpu_reason.clear();
+    for (const AttributedGpu& g : total.gpus) {
+        total.gross_gpu_j += g.gross_j;
+        if (g.attributed_j)
+            total.gpu_j += *g.attributed_j;
+        else
+            total.gpu_reason += (total.gpu_reason.empty() ? "" : "; ") + g.device + " " + g.reason;
+    }
+    total.gpu_measurable = !total.gpus.empty() && total.gpu_reason.empty();
+}
+
+std::vector<AttributedPart> attributed_parts(const AttributedEnergy& a) {
+    std::vector<AttributedPart> parts;
+    auto cpu_part = [&](const char* domain, double gross_j, double attributed_j) {
+        parts.push_back({domain, "", gross_j,
+                         a.measurable ? std::optional<double>(attributed_j) : std::nullopt,
+                         a.measurable ? a.method : "", a.measurable ? "" : a.reason});
+    };
+    if (a.gross_cpu_j > 0 || (!a.measurable && !a.reason.empty())) cpu_part("cpu", a.gross_cpu_j, a.cpu_j);
+    if (a.gross_dram_j > 0) cpu_part("dram", a.gross_dram_j, a.dram_j);
+    for (const AttributedGpu& g : a.gpus)
+        parts.push_back({"gpu", g.device, g.gross_j, g.attributed_j, g.method, g.reason});
+    return parts;
+}
+
 }  // namespace joulecast

@@ -49,6 +49,25 @@ struct AttributedEnergy {
     std::string gpu_reason{};  ///< why not every GPU could be split, when not
 };
 
+/// Adds the share of a later, adjoining window to `total` (the share of the windows before it): energies add
+/// up, per GPU by device; a figure measured in either window stays measured (with the window's method), a
+/// reason is kept while nothing was measured.
+void add_window(AttributedEnergy& total, const AttributedEnergy& window);
+
+/// One row of the job's share beside its gross: "cpu", "dram" or a GPU ("gpu", device "gpu<i>").
+struct AttributedPart {
+    std::string domain;
+    std::string device;                  ///< empty for cpu and dram
+    double gross_j = 0;                  ///< the whole device's accounted energy over the same window
+    std::optional<double> attributed_j;  ///< none when the share could not be measured
+    std::string method;                  ///< how, when measured
+    std::string reason;                  ///< why not, when not
+};
+
+/// The rows every view shows (summary, report, exporter): cpu when it has energy or a reason why its share
+/// is unmeasurable, dram when it has energy, then every GPU with accounted energy.
+std::vector<AttributedPart> attributed_parts(const AttributedEnergy& a);
+
 /// Splits the accounted CPU and DRAM energy of [start_ns, end_ns] by the job.cpu_share readings among
 /// `readings` (those of `channels`; the same trace as `timeline`). Not measurable, with the reason, when
 /// there is no share reading or no CPU/DRAM energy.

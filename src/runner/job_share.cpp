@@ -1,5 +1,7 @@
 #include "runner/job_share.hpp"
 
+#include <algorithm>
+
 #include "sensors/job/job_cpu_sensor.hpp"
 
 namespace joulecast::runner {
@@ -27,6 +29,54 @@ bool is_share_channel(const TraceChannel& c) {
     return name == JobCpuSensor::share_channel ||
            (c.sensor == "job-gpu" && name.size() > suffix.size() &&
             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
+void LiveAttribution::add(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh) {
+    if (m_is_share.size() != channels.size()) {
+        m_is_share.clear();
+        for (const auto& c : channels) m_is_share.push_back(is_share_channel(c));
+        m_last_ns.resize(channels.size(), 0);
+    }
+    for (const Reading& r : fresh) {
+        if (r.channel >= m_is_share.size() || !m_is_share[r.channel]) continue;
+        m_readings.push_back(r);
+        m_last_ns[r.channel] = std::max(m_last_ns[r.channel], r.t_ns);
+    }
+}
+
+std::optional<std::int64_t> LiveAttribution::covered_until(std::int64_t newest_ns) const {
+    constexpr std::int64_t still_read_ns = 2'000'000'000;
+    std::optional<std::int64_t> covered;
+    for (std::int64_t last : m_last_ns)
+        if (last > 0 && last >= newest_ns - still_read_ns) covered = std::min(covered.value_or(last), last);
+    return covered;
+}
+
+AttributedEnergy LiveAttribution::at(const Timeline& timeline, const std::vector<TraceChannel>& channels,
+                                     std::int64_t start_ns, std::int64_t end_ns,
+                                     const std::vector<JobGpuUsage>& usage) {
+    if (!m_settled_ns) m_settled_ns = start_ns;
+    const std::int64_t settle_to = end_ns - m_settle_ns;
+    if (settle_to > *m_settled_ns) {
+        add_window(m_settled,
+                   attribute_to_job(timeline, channels, m_readings, *m_settled_ns, settle_to, usage));
+        m_settled_ns = settle_to;
+        // Drop the settled readings but the newest of each channel, which opens the interval cut there.
+        std::vector<Reading> kept;
+        std::vector<std::optional<Reading>> opening(m_is_share.size());
+        for (const Reading& r : m_readings)
+            if (r.t_ns < settle_to)
+                opening[r.channel] = r;
+            else
+                kept.push_back(r);
+        m_readings.clear();
+        for (const auto& r : opening)
+            if (r) m_readings.push_back(*r);
+        m_readings.insert(m_readings.end(), kept.begin(), kept.end());
+    }
+    AttributedEnergy out = m_settled;
+    add_window(out, attribute_to_job(timeline, channels, m_readings, *m_settled_ns, end_ns, usage));
+    return out;
 }
 
 }  // namespace joulecast::runner

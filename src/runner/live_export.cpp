@@ -14,7 +14,6 @@
 #include "core/clock.hpp"
 #include "core/process_liveness.hpp"
 #include "export/run_metrics.hpp"
-#include "runner/job_share.hpp"
 
 namespace joulecast::runner {
 
@@ -76,16 +75,19 @@ void LiveExport::run() {
         if (!timeline) timeline.emplace(trace.channels(), std::vector<Reading>{});
         auto fresh = trace.readings(seen);
         seen += fresh.size();
-        keep_shares(trace.channels(), fresh);
+        m_attribution.add(trace.channels(), fresh);
         timeline->extend(fresh);
-        const std::int64_t end_ns = std::max(m_start_ns, m_monitor.last_reading_ns());
+        std::int64_t end_ns = std::max(m_start_ns, m_monitor.last_reading_ns());
+        // Ends where every share has its readings, so that attributed and gross cover the same time.
+        if (auto covered = m_attribution.covered_until(end_ns))
+            end_ns = std::max(m_start_ns, std::min(end_ns, *covered));
         RunResult snapshot = m_header;
         snapshot.status = RunStatus::running;
         snapshot.duration_s = ns_to_s(end_ns - m_start_ns);
         snapshot.energy = timeline->energy(m_start_ns, end_ns);
         m_monitor.phases().finish(snapshot, *timeline, m_start_ns, end_ns);
-        snapshot.attributed = attribute_to_job(*timeline, trace.channels(), m_share_readings, m_start_ns,
-                                               end_ns, job_gpu_usage(m_monitor));
+        snapshot.attributed =
+            m_attribution.at(*timeline, trace.channels(), m_start_ns, end_ns, job_gpu_usage(m_monitor));
         if (!m_state_file.empty()) write_state(snapshot);
         if (m_push && monotonic_ns() >= next_push_ns) {
             push(snapshot);
@@ -93,15 +95,6 @@ void LiveExport::run() {
         }
         lock.lock();
     }
-}
-
-void LiveExport::keep_shares(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh) {
-    if (m_share_channel.size() != channels.size()) {
-        m_share_channel.clear();
-        for (const auto& c : channels) m_share_channel.push_back(is_share_channel(c));
-    }
-    for (const Reading& r : fresh)
-        if (r.channel < m_share_channel.size() && m_share_channel[r.channel]) m_share_readings.push_back(r);
 }
 
 void LiveExport::fail(const std::string& failure) {

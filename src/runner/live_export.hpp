@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "meter/monitor.hpp"
+#include "runner/job_share.hpp"
 
 namespace joulecast::runner {
 
@@ -54,8 +55,6 @@ private:
     void push(const RunResult& result);
     void write_state(const RunResult& result);
     void fail(const std::string& failure);
-    /// Keeps the readings of the job's shares among `fresh`, for the snapshot's attributed energy.
-    void keep_shares(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh);
 
     std::optional<PushSpec> m_push;
     std::string m_state_file;
@@ -66,9 +65,8 @@ private:
     std::condition_variable m_wake;
     bool m_stopping = false;
     std::thread m_thread;
-    std::string m_dir;                  ///< private temporary folder for the body handed to joulecast-agent
-    std::vector<bool> m_share_channel;  ///< per trace channel: a share attribute_to_job reads
-    std::vector<Reading> m_share_readings;  ///< the share channels' readings so far (a few per second)
+    std::string m_dir;              ///< private temporary folder for the body handed to joulecast-agent
+    LiveAttribution m_attribution;  ///< the job's share, snapshot after snapshot (snapshot thread only)
     std::vector<std::pair<std::string, int>> m_failures;  ///< distinct failure, times (guarded)
 };
 

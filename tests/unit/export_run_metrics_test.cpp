@@ -85,6 +85,10 @@ TEST(ExportRunMetrics, AttributedEnergyIsServedWhereTheShareWasMeasuredAndSaysHo
              std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"dram\"} 8\n"),
              std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"gpu\","
                          "device=\"gpu0\"} 225\n"),
+             std::string("joulecast_run_attributed_gross_energy_joules_total{run_id=\"ab\",domain=\"gpu\","
+                         "device=\"gpu0\"} 300\n"),
+             std::string(
+                 "joulecast_run_attributed_gross_energy_joules_total{run_id=\"ab\",domain=\"cpu\"} 100\n"),
              std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"cpu\",measured=\"true\","
                          "method=\"CPU time share\"} 1\n"),
              std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"gpu\",device=\"gpu1\","

@@ -311,7 +311,7 @@
     if (s.attributed && s.attributed.length) {
       // Gross is the whole device; attributed is the job's own share of it, where it could be measured.
       card.appendChild(el('h3', null, 'The job\u2019s own share (attributed energy)'));
-      var shareTable = table(card, ['device', { label: 'gross', numeric: true },
+      var shareTable = table(card, ['domain or GPU', { label: 'gross', numeric: true },
         { label: 'attributed', numeric: true }, { label: 'share', numeric: true }, 'how measured, or why not'],
       s.attributed.map(function (a) {
         return [a.part, si(a.gross_j, 'J') + (a.gross_method ? ' (' + a.gross_method + ')' : ''), isNum(a.attributed_j) ? si(a.attributed_j, 'J') : 'not measured',
@@ -705,7 +705,8 @@
         return [shortId(r.id), r.name, r.model, isNum(r.batch_size) ? num(r.batch_size, 6) : '–', r.status,
           seconds(r.duration_s), si(r.total_energy_j, 'J'), si(r.attributed_energy_j, 'J'),
           isNum(r.energy_per_sample_j) ? si(r.energy_per_sample_j, 'J') + ' (' + r.basis + ')' : '–',
-          isNum(r.accuracy) ? num(r.accuracy, 4) : '–', how || r.method];
+          isNum(r.accuracy) ? num(r.accuracy, 4) : '–',
+          (how || r.method) + (r.attributed_method ? '; attributed by ' + r.attributed_method : '')];
       }), 'data compact');
     }
     if (data.warnings.length) {

@@ -162,40 +162,41 @@ ojson energy_provenance(const std::vector<const RunResult*>& results) {
     return out;
 }
 
-/// The job's own share of each device beside its whole energy: one row per domain or GPU with gross energy,
-/// the attributed part (null where the share could not be measured) and how it was measured or why not.
-/// The gross figure says how it was measured (its domain's energy method: counter, integrated, modelled).
+/// The job's own share of each device beside its whole energy (meter/attribution.hpp's rows): gross energy
+/// with its domain's energy method (counter, integrated, modelled), the attributed part (null where the
+/// share could not be measured), and how it was measured or why not.
 ojson attributed_rows(const RunResult& result) {
-    const AttributedEnergy& a = result.attributed;
     ojson rows = ojson::array();
-    auto row = [&](const std::string& part, double gross_j, std::optional<double> attributed_j,
-                   const std::string& method, const std::string& reason) {
-        const std::string domain = part.rfind("gpu", 0) == 0 ? "gpu" : part;
-        const auto gross_method = result.energy.domain_method.find(domain);
+    for (const AttributedPart& part : attributed_parts(result.attributed)) {
+        const auto gross_method = result.energy.domain_method.find(part.domain);
         rows.push_back(
-            {{"part", part},
-             {"gross_j", rounded(gross_j)},
+            {{"part", part.device.empty() ? part.domain : part.device},
+             {"gross_j", rounded(part.gross_j)},
              {"gross_method",
               gross_method == result.energy.domain_method.end() ? std::string() : gross_method->second},
-             {"attributed_j", attributed_j ? ojson(rounded(*attributed_j)) : ojson(nullptr)},
-             {"share",
-              attributed_j && gross_j > 0 ? ojson(rounded(*attributed_j / gross_j)) : ojson(nullptr)},
-             {"how", attributed_j ? method : reason}});
-    };
-    auto measured = [&](double j) { return a.measurable ? std::optional<double>(j) : std::nullopt; };
-    if (a.gross_cpu_j > 0 || !a.reason.empty())
-        row("cpu", a.gross_cpu_j, measured(a.cpu_j), a.method, a.reason);
-    if (a.gross_dram_j > 0) row("dram", a.gross_dram_j, measured(a.dram_j), a.method, a.reason);
-    for (const AttributedGpu& g : a.gpus) row(g.device, g.gross_j, g.attributed_j, g.method, g.reason);
+             {"attributed_j", part.attributed_j ? ojson(rounded(*part.attributed_j)) : ojson(nullptr)},
+             {"share", part.attributed_j && part.gross_j > 0
+                           ? ojson(rounded(*part.attributed_j / part.gross_j))
+                           : ojson(nullptr)},
+             {"how", part.attributed_j ? part.method : part.reason}});
+    }
     return rows;
 }
 
-/// The job's own energy over every domain, when each domain's share was measured; none otherwise.
-std::optional<double> attributed_total(const AttributedEnergy& a) {
-    const bool cpu = a.gross_cpu_j + a.gross_dram_j <= 0 || a.measurable;
-    const bool gpu = a.gpus.empty() || a.gpu_measurable;
-    if (!cpu || !gpu || (!a.measurable && a.gpus.empty())) return std::nullopt;
-    return (a.measurable ? a.cpu_j + a.dram_j : 0.0) + (a.gpus.empty() ? 0.0 : a.gpu_j);
+/// The job's own energy over every domain, when each domain's share was measured (none otherwise), and how
+/// the shares were measured.
+std::pair<std::optional<double>, std::string> attributed_total(const AttributedEnergy& a) {
+    const std::vector<AttributedPart> parts = attributed_parts(a);
+    double sum = 0;
+    std::set<std::string> methods;
+    for (const AttributedPart& part : parts) {
+        if (!part.attributed_j) return {std::nullopt, ""};
+        sum += *part.attributed_j;
+        methods.insert(part.method);
+    }
+    std::string how;
+    for (const auto& m : methods) how += (how.empty() ? "" : "; ") + m;
+    return {parts.empty() ? std::nullopt : std::optional<double>(sum), how};
 }
 
 // ---- Sections ---------------------------------------------------------------------------------------------
@@ -571,10 +572,10 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
     for (const auto& r : inputs.results) by_id[r.id] = &r;
     for (const auto& r : a.runs) {
         ojson methods = ojson::object();
-        std::optional<double> attributed_j;
+        std::pair<std::optional<double>, std::string> attributed;
         if (auto it = by_id.find(r.id); it != by_id.end()) {
             methods = it->second->energy.domain_method;
-            attributed_j = attributed_total(it->second->attributed);
+            attributed = attributed_total(it->second->attributed);
         }
         runs.push_back({{"id", r.id},
                         {"name", r.name},
@@ -584,7 +585,8 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
                         {"batch_size", optional_json(r.batch_size)},
                         {"duration_s", optional_json(r.duration_s)},
                         {"total_energy_j", optional_json(r.total_energy_j)},
-                        {"attributed_energy_j", optional_json(attributed_j)},
+                        {"attributed_energy_j", optional_json(attributed.first)},
+                        {"attributed_method", attributed.second},
                         {"energy_per_sample_j", optional_json(r.energy_per_sample_j)},
                         {"basis", r.basis},
                         {"accuracy", optional_json(r.accuracy)},

@@ -69,7 +69,8 @@ public:
 
     /// The job's root process (the command); safe to call from any thread while sampling.
     void set_root_pid(int pid) { m_root.store(pid); }
-    /// Per selected GPU, what the readings found; call once sampling has stopped (or from the sampler).
+    /// Per selected GPU, what the readings found so far; safe from any thread (the live export's snapshots
+    /// read it while sampling goes on).
     std::vector<JobGpuUsage> usage() const;
 
 private:
