@@ -5,7 +5,9 @@
 
 #include "sensors/job/job_cpu_sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::JobCpuSensor;
 
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
@@ -137,4 +139,4 @@ void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
     out.gpu_reason = reasons;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -5,7 +5,12 @@
 #include <set>
 #include <tuple>
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Method;
+using sensors::Quantity;
 
 namespace {
 
@@ -249,4 +254,4 @@ double Timeline::peak_power_w(std::int64_t start_ns, std::int64_t end_ns, std::i
     return peak;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 
 namespace joulecast::exporter {
+
+using meter::EpochResult;
+using meter::PhaseResult;
+using meter::RankResult;
+using meter::RunResult;
+using meter::RunStatus;
+
 namespace {
 
 PhaseResult phase(const std::string& name, double start_s, double end_s, double gpu_j,

@@ -9,6 +9,13 @@
 #include "report/html/report_data.hpp"
 
 namespace joulecast::report {
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::run_from_json;
+using meter::RunResult;
+
 namespace {
 
 using Json = nlohmann::json;

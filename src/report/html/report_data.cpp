@@ -18,6 +18,15 @@
 
 namespace joulecast::report {
 
+using core::optional_json;
+
+using meter::PhaseResult;
+using meter::RunResult;
+
+using forecast::backtest;
+using forecast::CompletedRun;
+using forecast::ProfileLength;
+
 namespace {
 
 using ojson = nlohmann::ordered_json;
