@@ -18,6 +18,16 @@
 namespace {
 
 using namespace joulecast;
+using joulecast::sensors::Behaviour;
+using joulecast::sensors::Channel;
+using joulecast::sensors::Quantity;
+
+using joulecast::meter::Reading;
+using joulecast::meter::Timeline;
+using joulecast::meter::TraceChannel;
+
+using joulecast::forecast::GrowingWindows;
+using joulecast::forecast::observations_from_windows;
 
 constexpr std::int64_t tick_ns = 100'000'000;     // 10 Hz
 constexpr std::int64_t ticks_per_forecast = 100;  // a forecast every 10 s

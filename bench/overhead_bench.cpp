@@ -34,6 +34,18 @@
 namespace {
 
 using namespace joulecast;
+using joulecast::core::monotonic_ns;
+using joulecast::core::ns_to_s;
+using joulecast::core::thread_cpu_seconds;
+
+using joulecast::sensors::JobCpuSensor;
+using joulecast::sensors::make_sensor_set;
+using joulecast::sensors::Sensor;
+using joulecast::sensors::SensorConfig;
+using joulecast::sensors::SensorSet;
+
+using joulecast::meter::Sampler;
+
 using joulecast::bench::env_seconds;
 
 /// A bare 10 Hz (or any period) timer loop on its own thread: the cost of waking up, and nothing else.

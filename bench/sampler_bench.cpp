@@ -22,6 +22,15 @@
 namespace {
 
 using namespace joulecast;
+using joulecast::core::monotonic_ns;
+using joulecast::core::ns_to_s;
+
+using joulecast::sensors::make_sensor_set;
+using joulecast::sensors::Sensor;
+using joulecast::sensors::SensorConfig;
+using joulecast::sensors::SensorSet;
+
+using joulecast::meter::Sampler;
 
 using FakeSysfs = bench::FakePowercap;
 

@@ -7,7 +7,7 @@
 #       checks that the assets exist (a clear configure error otherwise), adds one custom command per asset
 #       and sets OUT_VAR to the generated C++ sources.
 #   cmake -DINPUT=FILE -DOUTPUT=FILE.cpp -DSYMBOL=NAME -P cmake/embed_asset.cmake
-#       turns FILE into a C++ source defining `extern const std::string_view joulecast::assets::NAME`.
+#       turns FILE into a C++ source defining `extern const std::string_view joulecast::report::assets::NAME`.
 
 if(CMAKE_SCRIPT_MODE_FILE)
     file(READ ${INPUT} content)
@@ -39,7 +39,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
         set(body "\"\"")
     endif()
     file(WRITE ${OUTPUT}.tmp
-"// Generated from ${INPUT}; do not edit.\n#include <string_view>\nnamespace joulecast::assets {\nextern const std::string_view ${SYMBOL};\nconst std::string_view ${SYMBOL} =\n${body};\n}  // namespace joulecast::assets\n")
+"// Generated from ${INPUT}; do not edit.\n#include <string_view>\nnamespace joulecast::report::assets {\nextern const std::string_view ${SYMBOL};\nconst std::string_view ${SYMBOL} =\n${body};\n}  // namespace joulecast::report::assets\n")
     file(RENAME ${OUTPUT}.tmp ${OUTPUT})
     return()
 endif()
@@ -79,12 +79,12 @@ function(joulecast_report_assets out_var)
     file(CONFIGURE OUTPUT ${version_out} CONTENT
 "// Generated at configure time from web/node_modules/echarts/package.json; do not edit.
 #include <string_view>
-namespace joulecast::assets {
+namespace joulecast::report::assets {
 extern const std::string_view chart_library_name;
 extern const std::string_view chart_library_version;
 const std::string_view chart_library_name = \"Apache ECharts\";
 const std::string_view chart_library_version = \"${version}\";
-}  // namespace joulecast::assets
+}  // namespace joulecast::report::assets
 ")
     list(APPEND sources ${version_out})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS

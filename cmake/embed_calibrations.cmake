@@ -1,5 +1,5 @@
 # Turns every data/calibration/*.json whose "schema" is "joulecast.calibration/1" into one C++ source defining
-# `std::vector<joulecast::data::EmbeddedFile> joulecast::data::calibration_files()` (declared in
+# `std::vector<joulecast::forecast::data::EmbeddedFile> joulecast::forecast::data::calibration_files()` (declared in
 # src/forecast/calibration_sources.hpp), so that `joulecast estimate` works from a copied binary.
 # Other JSON files in that folder (e.g. a study's summary kept as evidence) are left out.
 #
@@ -31,5 +31,5 @@ foreach(input IN LISTS inputs)
     string(APPEND entries "        {\"${name}\",\n${body}},\n")
 endforeach()
 file(WRITE ${OUTPUT}.tmp
-"// Generated from ${DIR}/*.json by cmake/embed_calibrations.cmake; do not edit.\n#include \"forecast/calibration_sources.hpp\"\nnamespace joulecast::data {\nstd::vector<EmbeddedFile> calibration_files() {\n    return {\n${entries}    };\n}\n}  // namespace joulecast::data\n")
+"// Generated from ${DIR}/*.json by cmake/embed_calibrations.cmake; do not edit.\n#include \"forecast/calibration_sources.hpp\"\nnamespace joulecast::forecast::data {\nstd::vector<EmbeddedFile> calibration_files() {\n    return {\n${entries}    };\n}\n}  // namespace joulecast::forecast::data\n")
 file(RENAME ${OUTPUT}.tmp ${OUTPUT})

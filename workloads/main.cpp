@@ -28,11 +28,11 @@
 
 namespace {
 
-using joulecast::Args;
-using joulecast::format_fixed;
-using joulecast::number_option;
-using joulecast::UsageError;
-using joulecast::whole_number_option;
+using joulecast::core::Args;
+using joulecast::core::format_fixed;
+using joulecast::core::number_option;
+using joulecast::core::UsageError;
+using joulecast::core::whole_number_option;
 using nlohmann::json;
 namespace data = joulecast::data;
 namespace train = joulecast::train;
@@ -93,12 +93,12 @@ for an input shape (default 3x32x32) and class count (default 10); --layers adds
 
 // 1814073344 -> "1,814,073,344".
 std::string grouped_count(std::int64_t n) {
-    return joulecast::format_number(static_cast<double>(n), 0);
+    return joulecast::core::format_number(static_cast<double>(n), 0);
 }
 
 // The canonical name of a zoo model, or a UsageError that lists them all.
 std::string find_model(const std::string& name) {
-    std::string lower = joulecast::to_lower(name);
+    std::string lower = joulecast::core::to_lower(name);
     std::string names;
     for (const auto& entry : zoo::models()) {
         if (entry.name == lower) return entry.name;
@@ -138,7 +138,7 @@ TrainArgs parse_train(const std::vector<std::string>& raw) {
     while (!args.done()) {
         if (args.value("--model", parsed.model)) {
         } else if (args.value("--dataset", text)) {
-            std::string lower = joulecast::to_lower(text);
+            std::string lower = joulecast::core::to_lower(text);
             if (lower == "fashion-mnist" || lower == "fashion_mnist" || lower == "fashionmnist")
                 parsed.dataset = "fashion-mnist";
             else if (lower == "cifar10" || lower == "cifar-10")

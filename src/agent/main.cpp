@@ -41,6 +41,17 @@
 namespace {
 
 using namespace joulecast;
+using joulecast::core::monotonic_ns;
+using joulecast::core::positive_duration_option;
+using joulecast::core::process_cpu_seconds;
+using joulecast::core::process_stat;
+
+using joulecast::sensors::make_sensor_set;
+using joulecast::sensors::SensorConfig;
+using joulecast::sensors::SensorSet;
+
+using joulecast::meter::Sampler;
+using joulecast::meter::SamplerOptions;
 
 volatile std::sig_atomic_t g_stop_requested = 0;  // set by the SIGTERM/SIGINT handler
 constexpr std::size_t worker_threads = 16;        // HTTP requests served at once

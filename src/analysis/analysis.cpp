@@ -16,6 +16,11 @@
 
 namespace joulecast::analysis {
 
+using core::format_significant;
+
+using store::RunFilter;
+using store::RunStore;
+
 namespace detail {
 
 std::string key_number(std::optional<double> value) {

@@ -39,7 +39,7 @@ struct EnergyMethod {
 struct RunRow {
     std::string id;
     std::string name;
-    RunStatus status = RunStatus::completed;
+    meter::RunStatus status = meter::RunStatus::completed;
     std::string started_at;    ///< ISO 8601 UTC
     std::string model;         ///< meta.model, else tag model, else the run's name
     std::string model_source;  ///< "meta" | "tag" | "name"
@@ -94,7 +94,7 @@ struct RunRow {
 /// Derives a row from a run (as RunStore::get returns it) and optionally its stored trace. Missing,
 /// non-numeric or non-finite figures become nullopt and a note. Numbers given as text in meta/tags
 /// ("11173962") are parsed.
-RunRow derive_row(const RunResult& result, const StoredTrace* trace = nullptr);
+RunRow derive_row(const meter::RunResult& result, const store::StoredTrace* trace = nullptr);
 
 /// The numeric variables of a row that correlations use, in a fixed order: {name, unit}. Names are the
 /// RunRow field names (e.g. "energy_per_sample_j", "batch_size", "macs_per_param").
@@ -301,13 +301,13 @@ struct Analysis {
 ///   Utilisation is the mean of the nodes' weighted by their duration.
 struct AnalysisUnits {
     std::vector<RunRow> rows;
-    std::vector<RunResult> results;  ///< parallel to rows (a merged job's is job_as_run's)
+    std::vector<meter::RunResult> results;  ///< parallel to rows (a merged job's is job_as_run's)
     std::vector<std::string> warnings;
     std::size_t runs_matched = 0;  ///< runs matching the filter, any status
     std::size_t jobs = 0;          ///< rows that are merged jobs
     std::size_t job_runs = 0;      ///< runs merged into those rows
 };
-AnalysisUnits load_units(RunStore& store, const RunFilter& filter, bool by_job);
+AnalysisUnits load_units(store::RunStore& store, const store::RunFilter& filter, bool by_job);
 
 /// Analyses rows already derived. Never throws for bad or missing data: it gives partial results, warnings
 /// and withheld guidelines instead.
@@ -317,7 +317,7 @@ Analysis analyze(std::vector<RunRow> rows, const Options& options = {});
 /// Without a status in the filter, only completed and profiled runs are used (others are counted in a
 /// warning). A run whose document cannot be read is skipped with a warning. Throws StoreError only for a
 /// store that cannot be used at all.
-Analysis analyze_store(RunStore& store, const RunFilter& filter, const Options& options = {});
+Analysis analyze_store(store::RunStore& store, const store::RunFilter& filter, const Options& options = {});
 
 /// The whole analysis as JSON. Field names are the struct member names above; missing values are null.
 ///   schema: "joulecast.analysis/1"

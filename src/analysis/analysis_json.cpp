@@ -8,6 +8,8 @@
 
 namespace joulecast::analysis {
 
+using core::optional_json;
+
 namespace {
 
 using Json = nlohmann::ordered_json;

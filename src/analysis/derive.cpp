@@ -12,6 +12,22 @@
 
 namespace joulecast::analysis {
 
+using core::format_significant;
+using core::parse_double;
+using core::trim;
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::epoch_samples;
+using meter::outermost_phases;
+using meter::PhaseResult;
+using meter::PhaseRole;
+using meter::RunResult;
+using meter::WindowEnergy;
+
+using store::StoredTrace;
+
 namespace {
 
 /// A number given in meta or a tag ("11173962"): parsed, finite, else none.

@@ -14,6 +14,10 @@
 
 namespace joulecast::analysis::detail {
 
+using core::format_energy;
+using core::format_per_sample;
+using core::format_significant;
+
 namespace {
 
 std::string counts_text(std::size_t a, std::size_t b) {

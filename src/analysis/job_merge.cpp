@@ -11,6 +11,19 @@
 
 namespace joulecast::analysis {
 
+using core::optional_json;
+
+using meter::CarbonResult;
+using meter::co2e_of;
+using meter::EpochResult;
+using meter::PhaseResult;
+using meter::run_samples;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::SourceEnergy;
+
+using store::parse_iso8601;
+
 namespace {
 
 /// A phase or epoch being merged: sums, and whether every node gave what is summed.

@@ -36,7 +36,7 @@ struct JobNode {
     std::optional<long long> samples;
     std::optional<double> co2e_g;
     std::string intensity_source;
-    RunStatus status = RunStatus::completed;
+    meter::RunStatus status = meter::RunStatus::completed;
 };
 
 /// A phase or an epoch of the job. Times in seconds from the job's start (the earliest node's start).
@@ -75,7 +75,7 @@ struct JobResult {
 
 /// Merges the runs of one job (one per node). Runs without a parsable `started_at` are aligned at the
 /// earliest start, with a warning. Throws std::invalid_argument for no runs.
-JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& runs);
+JobResult merge_job(const std::string& job_id, const std::vector<meter::RunResult>& runs);
 
 /// The job as one run, for `analyze --by-job` and `report --by-job` (docs/distributed.md): id and job id are
 /// the job's; energy, phases and epochs are merge_job's (sums over nodes, samples over all ranks, spans on
@@ -84,7 +84,7 @@ JobResult merge_job(const std::string& job_id, const std::vector<RunResult>& run
 /// gpus are every node's; meta and metrics come from the lowest node rank that has them (rank 0 usually
 /// reports them); tags are those all nodes share; status completed only when every node's is (else the
 /// first other); carbon summed when every node has it. `runs` must be the runs `job` was merged from.
-RunResult job_as_run(const JobResult& job, const std::vector<RunResult>& runs);
+meter::RunResult job_as_run(const JobResult& job, const std::vector<meter::RunResult>& runs);
 
 /// Schema "joulecast.job/1" (docs/result-schema.md).
 nlohmann::ordered_json to_json(const JobResult& job);

@@ -11,6 +11,8 @@
 
 namespace joulecast::analysis {
 
+using core::format_significant;
+
 std::optional<double> pearson(const std::vector<double>& x, const std::vector<double>& y) {
     const std::size_t n = x.size();
     if (n < 3 || y.size() != n) return std::nullopt;

@@ -11,6 +11,16 @@
 
 namespace joulecast::analysis {
 
+using meter::is_usable;
+using meter::RunResult;
+using meter::RunStatus;
+
+using store::RunFilter;
+using store::RunStore;
+using store::RunSummary;
+using store::StoredTrace;
+using store::StoreError;
+
 namespace {
 
 std::string runs_text(std::size_t n) {

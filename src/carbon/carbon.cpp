@@ -10,7 +10,18 @@
 #include "core/result.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::carbon {
+
+using core::co2e_grams;
+using core::CsvTable;
+using core::format_significant;
+using core::parse_csv;
+using core::parse_double;
+using core::parse_int;
+using core::to_lower;
+using core::trim;
+using core::UsageError;
+
 namespace {
 
 constexpr std::size_t max_suggestions = 5;
@@ -132,7 +143,7 @@ CarbonSetting region_setting(std::string_view typed) {
 }  // namespace
 
 std::vector<CountryIntensity> country_intensities() {
-    const CsvTable table = parse_csv(data::carbon_intensity_by_country);
+    const CsvTable table = parse_csv(core::data::carbon_intensity_by_country);
     const int iso3 = table.column("iso3"), country = table.column("country");
     const int intensity = table.column("gco2e_per_kwh"), year = table.column("year");
     std::vector<CountryIntensity> rows;
@@ -148,7 +159,7 @@ std::vector<CountryIntensity> country_intensities() {
 }
 
 std::vector<RegionIntensity> region_intensities() {
-    const CsvTable table = parse_csv(data::cloud_region_intensity);
+    const CsvTable table = parse_csv(core::data::cloud_region_intensity);
     const int provider = table.column("provider"), region = table.column("region");
     const int iso3 = table.column("iso3"), intensity = table.column("gco2e_per_kwh");
     std::vector<RegionIntensity> rows;
@@ -220,4 +231,4 @@ double co2e_g(double energy_j, const CarbonSetting& setting) {
     return co2e_g(energy_j, setting.intensity_g_per_kwh, setting.pue);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::carbon

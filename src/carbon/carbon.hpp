@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::carbon {
 
 /// World average grid carbon intensity in 2022, in gCO2e per kWh: "a record low of 436 gCO2/kWh" in Ember's
 /// Global Electricity Review 2023 (12 April 2023). Used when no country, region or intensity is given; the
@@ -78,4 +78,4 @@ double co2e_g(double energy_j, const CarbonSetting& setting);
 /// The same from the figures alone: energy_j / 3.6e6 × PUE × intensity, grams.
 double co2e_g(double energy_j, double intensity_g_per_kwh, double pue);
 
-}  // namespace joulecast
+}  // namespace joulecast::carbon

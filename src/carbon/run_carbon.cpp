@@ -1,6 +1,9 @@
 #include "carbon/run_carbon.hpp"
 
-namespace joulecast {
+namespace joulecast::carbon {
+
+using meter::CarbonResult;
+using meter::RunResult;
 
 void apply_carbon(RunResult& result, const CarbonSetting& setting) {
     CarbonResult carbon;
@@ -12,4 +15,4 @@ void apply_carbon(RunResult& result, const CarbonSetting& setting) {
     for (auto& phase : result.phases) phase.co2e_g = co2e_g(phase.energy_j, setting);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::carbon

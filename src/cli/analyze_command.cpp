@@ -18,6 +18,15 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::format_energy;
+using core::format_significant;
+using core::starts_with;
+using core::UsageError;
+
+using store::open_store_to_read;
+using store::RunFilter;
+
 const char* const analyze_usage =
     R"(usage: joulecast analyze [FILTERS] [--by-job] [--inferences N] [--per-run] [--json]
 

@@ -8,6 +8,19 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::duration_option;
+using core::number_option;
+using core::parse_double;
+using core::trim;
+using core::UsageError;
+
+using sensors::parse_gpus_option;
+
+using meter::MonitorOptions;
+
+using carbon::CarbonOptions;
+
 double inferences_option(const std::string& text) {
     std::string number(trim(text));
     double scale = 1;

@@ -19,11 +19,11 @@ namespace joulecast::cli {
 double inferences_option(const std::string& text);
 
 /// If the next argument is one of the carbon options (--country, --region, --intensity, --pue), consumes it.
-bool carbon_option(Args& args, CarbonOptions& carbon);
+bool carbon_option(core::Args& args, carbon::CarbonOptions& carbon);
 /// The value of --cpu-tdp: watts above 0 and at most 2000, else UsageError.
 double cpu_tdp_option(const std::string& text);
 /// If the next argument is a measuring option that `run` and `study` share (--interval 10ms..10s, --cpu-tdp
 /// W), consumes it; a bad value throws UsageError.
-bool measuring_option(Args& args, MonitorOptions& monitor);
+bool measuring_option(core::Args& args, meter::MonitorOptions& monitor);
 
 }  // namespace joulecast::cli

@@ -37,6 +37,53 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::capture_output;
+using core::Error;
+using core::format_duration;
+using core::format_energy;
+using core::format_significant;
+using core::HostInfo;
+using core::number_option;
+using core::optional_json;
+using core::read_host_info;
+using core::Result;
+using core::starts_with;
+using core::to_lower;
+using core::trim;
+using core::UsageError;
+using core::whole_number_option;
+
+using sensors::make_sensor_set;
+using sensors::SensorConfig;
+using sensors::SensorSet;
+
+using carbon::CarbonOptions;
+using carbon::CarbonSetting;
+using carbon::co2e_g;
+using carbon::resolve_carbon;
+
+using forecast::Calibration;
+using forecast::CalibrationOrigin;
+using forecast::calibrations_from_store;
+using forecast::CalibrationSource;
+using forecast::choose_calibration;
+using forecast::ChosenCalibration;
+using forecast::describe;
+using forecast::EnergyEstimate;
+using forecast::EnergyModel;
+using forecast::EnergyTask;
+using forecast::estimate_energy;
+using forecast::EstimatorOptions;
+using forecast::fit_energy_model;
+using forecast::ModelCharacteristics;
+using forecast::origin_name;
+using forecast::PerSample;
+using forecast::shipped_calibrations;
+using forecast::StoreCalibrations;
+
+using store::open_store_to_read;
+
 const char* const estimate_usage =
     R"(usage: joulecast estimate MODEL.onnx|NAME|--params P --macs M [...] --batch B [options]
        joulecast estimate --validate [--device NAME|this] [--db PATH] [--json]

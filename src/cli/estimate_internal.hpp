@@ -13,15 +13,15 @@
 namespace joulecast::cli::estimate_detail {
 
 /// The chosen calibration's provenance as JSON, and as the text report's "calibration:" lines.
-nlohmann::ordered_json source_json(const ChosenCalibration& c);
-void print_source(std::ostream& out, const ChosenCalibration& c);
+nlohmann::ordered_json source_json(const forecast::ChosenCalibration& c);
+void print_source(std::ostream& out, const forecast::ChosenCalibration& c);
 
 /// `--validate`: leave-one-architecture-out validation of the chosen calibration, as text or JSON.
-int run_validate(bool json, const ChosenCalibration& chosen, const std::string& device_how,
+int run_validate(bool json, const forecast::ChosenCalibration& chosen, const std::string& device_how,
                  const std::vector<std::string>& warnings);
 
 /// `--save-calibration FILE`: writes the store's calibration of `device` in the shipped form.
-int save_calibration(const std::string& file, const std::string& device, const StoreCalibrations& stored,
-                     const std::vector<std::string>& warnings);
+int save_calibration(const std::string& file, const std::string& device,
+                     const forecast::StoreCalibrations& stored, const std::vector<std::string>& warnings);
 
 }  // namespace joulecast::cli::estimate_detail

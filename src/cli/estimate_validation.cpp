@@ -12,6 +12,22 @@
 
 namespace joulecast::cli::estimate_detail {
 
+using core::format_duration;
+using core::format_energy;
+using core::format_significant;
+using core::to_lower;
+using core::write_output_file;
+
+using forecast::calibration_to_json;
+using forecast::CalibrationSource;
+using forecast::ChosenCalibration;
+using forecast::EnergyTask;
+using forecast::EstimatorOptions;
+using forecast::PerSample;
+using forecast::StoreCalibrations;
+using forecast::validate_leave_one_group_out;
+using forecast::validation_to_json;
+
 using Json = nlohmann::ordered_json;
 
 int run_validate(bool json, const ChosenCalibration& chosen, const std::string& device_how,

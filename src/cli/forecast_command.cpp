@@ -31,6 +31,56 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::format_duration;
+using core::format_energy;
+using core::format_fixed;
+using core::format_mass;
+using core::format_significant;
+using core::parse_double;
+using core::parse_int;
+using core::positive_duration_option;
+using core::s_to_ns;
+using core::starts_with;
+using core::trim;
+using core::UsageError;
+using core::whole_number_option;
+
+using sensors::Quantity;
+
+using meter::EpochResult;
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::Timeline;
+
+using carbon::CarbonSetting;
+using carbon::co2e_g;
+
+using forecast::backtest;
+using forecast::backtest_to_json;
+using forecast::BacktestSummary;
+using forecast::CompletedRun;
+using forecast::first_epoch_windows;
+using forecast::Forecast;
+using forecast::forecast_to_json;
+using forecast::forecast_total;
+using forecast::ForecastOptions;
+using forecast::ForecastTarget;
+using forecast::naive_forecast;
+using forecast::Observation;
+using forecast::observations_from_epochs;
+using forecast::observations_from_windows;
+using forecast::ProfileLength;
+using forecast::RunBacktest;
+
+using store::open_store_to_read;
+using store::RunFilter;
+using store::RunStore;
+using store::RunSummary;
+using store::StoredTrace;
+using store::StoreError;
+
 const char* const forecast_usage =
     R"(usage: joulecast forecast RUN (--epochs N | --samples N | --duration D) [--window D] [--confidence X]
                           [--json] [--db PATH]

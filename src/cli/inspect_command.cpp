@@ -27,6 +27,13 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::format_fixed;
+using core::format_number;
+using core::Result;
+using core::UsageError;
+using core::whole_number_option;
+
 const char* const inspect_usage =
     R"(usage: joulecast inspect MODEL.onnx [--json] [--layers] [--batch N] [--dim NAME=N]
        joulecast inspect NAME [options]      a built-in model (handed to joulecast-zoo)

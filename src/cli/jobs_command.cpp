@@ -21,6 +21,24 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::format_clock;
+using core::format_energy_fixed;
+using core::format_fixed;
+using core::format_mass_fixed;
+using core::format_per_sample_fixed;
+using core::split;
+using core::starts_with;
+using core::UsageError;
+
+using meter::RunResult;
+
+using store::format_local_time;
+using store::open_store_to_read;
+using store::parse_iso8601;
+using store::RunFilter;
+using store::RunSummary;
+
 const char* const jobs_usage = R"(usage: joulecast jobs [--db PATH] SUBCOMMAND [options]
 
 Distributed jobs: the runs of one job (`joulecast run --job ID`, or $SLURM_JOB_ID, $TORCHELASTIC_RUN_ID), one

@@ -153,11 +153,11 @@ int dispatch(const std::vector<std::string>& args) {
     }
     try {
         return command->function(rest);
-    } catch (const joulecast::InputError& error) {
+    } catch (const joulecast::core::InputError& error) {
         // What the user gave is wrong, not how the command was called: the message alone.
         std::cerr << "joulecast " << command->name << ": " << error.what() << '\n';
         return 2;
-    } catch (const joulecast::UsageError& error) {
+    } catch (const joulecast::core::UsageError& error) {
         std::cerr << "joulecast " << command->name << ": " << error.what() << "\n\n" << *command->usage;
         return 2;
     } catch (const std::exception& error) {

@@ -9,6 +9,9 @@
 
 namespace joulecast::cli {
 
+using control::k_mark_usage;
+using control::run_mark;
+
 const char* const mark_usage = k_mark_usage;
 
 int mark_command(const std::vector<std::string>& args) {

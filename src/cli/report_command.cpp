@@ -15,6 +15,12 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::check_output_path;
+using core::starts_with;
+using core::UsageError;
+using core::whole_number_option;
+
 const char* const report_usage =
     R"(usage: joulecast report [--db PATH] [--html FILE] [FILTERS] [--by-job] [--run ID] [--inferences N]
 

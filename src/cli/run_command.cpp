@@ -30,6 +30,27 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::check_output_path;
+using core::duration_option;
+using core::positive_duration_option;
+using core::starts_with;
+using core::UsageError;
+using core::whole_number_option;
+using core::write_output_file;
+
+using meter::MonitorOptions;
+using meter::to_json;
+
+using carbon::CarbonOptions;
+using carbon::resolve_carbon;
+
+using forecast::ForecastTarget;
+
+using store::default_store_path;
+
+using report::write_trace_csv;
+
 const char* const run_usage = R"(usage: joulecast run [options] -- CMD [ARGS...]
 
 Runs CMD (no shell), measures the energy it takes, prints a summary on stderr and exits with CMD's status

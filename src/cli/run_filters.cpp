@@ -9,6 +9,21 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::parse_double;
+using core::parse_duration;
+using core::to_lower;
+using core::trim;
+using core::UsageError;
+using core::whole_number_option;
+
+using meter::parse_run_status;
+
+using store::default_store_path;
+using store::parse_iso8601;
+using store::RunFilter;
+using store::unix_now;
+
 double time_bound(const std::string& option, const std::string& text) {
     if (auto t = parse_iso8601(text, true)) return *t;
     const std::string lower = to_lower(trim(text));

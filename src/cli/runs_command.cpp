@@ -31,6 +31,41 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::check_output_path;
+using core::format_clock;
+using core::format_energy_fixed;
+using core::format_fixed;
+using core::format_mass_fixed;
+using core::format_per_sample_fixed;
+using core::split;
+using core::starts_with;
+using core::to_lower;
+using core::trim;
+using core::UsageError;
+using core::write_output_file;
+
+using meter::RunResult;
+using meter::RunStatus;
+using meter::WindowEnergy;
+
+using store::export_json;
+using store::format_local_time;
+using store::import_result_file;
+using store::ImportOutcome;
+using store::ImportStatus;
+using store::open_store_to_read;
+using store::parse_iso8601;
+using store::readings_csv_header;
+using store::RunFilter;
+using store::RunNotFound;
+using store::RunStore;
+using store::RunSummary;
+using store::StoreError;
+using store::summary_json;
+using store::write_readings_csv;
+using store::write_runs_csv;
+
 const char* const runs_usage = R"(usage: joulecast runs [--db PATH] SUBCOMMAND [options]
 
 The store of measured runs (SQLite). Run ids may be shortened to any unique prefix, as in git.

@@ -11,6 +11,14 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::UsageError;
+
+using sensors::make_sensor_set;
+using sensors::SensorConfig;
+using sensors::SensorSet;
+using sensors::unit_of;
+
 const char* const sensors_usage = R"(usage: joulecast sensors [--json] [--cpu-tdp W] [--replay FILE.csv]
 
 Lists every sensor joulecast knows, whether it is available here (and if not, why), whether it is used,

@@ -28,6 +28,22 @@
 
 namespace joulecast::cli {
 
+using core::Args;
+using core::check_output_path;
+using core::format_number;
+using core::starts_with;
+using core::UsageError;
+using core::write_output_file;
+
+using meter::MonitorOptions;
+
+using carbon::CarbonOptions;
+using carbon::resolve_carbon;
+
+using store::default_store_path;
+using store::RunStore;
+using store::StoreError;
+
 const char* const study_usage = R"(usage: joulecast study [options] [GRID.toml]
 
 Runs every configuration of a grid (the cartesian product of its axes, times its repeats), each measured like

@@ -6,7 +6,12 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::parse_double;
+
+using meter::PhaseRecorder;
+using meter::RankIdentity;
 
 namespace {
 
@@ -62,4 +67,4 @@ void dispatch_control(PhaseRecorder& recorder, std::int64_t t_ns, const ControlM
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::control

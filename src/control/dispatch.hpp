@@ -16,11 +16,11 @@
 #include "control/protocol.hpp"
 #include "meter/phases.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 
 /// Records `message`, received at CLOCK_MONOTONIC `t_ns` on `connection` (ControlEvent::connection; 0 for
 /// none, e.g. replayed markers), in `recorder`.
-void dispatch_control(PhaseRecorder& recorder, std::int64_t t_ns, const ControlMessage& message,
+void dispatch_control(meter::PhaseRecorder& recorder, std::int64_t t_ns, const ControlMessage& message,
                       std::uint64_t connection = 0);
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace joulecast {
+namespace joulecast::control {
 
 bool ControlLimits::admit(ControlMessage& message) {
     switch (message.verb) {
@@ -47,4 +47,4 @@ bool ControlLimits::admit(ControlMessage& message) {
     return true;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -17,7 +17,7 @@
 
 #include "control/protocol.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 
 class ControlLimits {
 public:
@@ -42,4 +42,4 @@ private:
     std::uint64_t m_metric_points = 0;  ///< values admitted
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::control

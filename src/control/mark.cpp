@@ -14,7 +14,11 @@
 #include "core/clock.hpp"
 #include "joulecast/client.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::Error;
+using core::monotonic_ns;
+using core::Result;
 
 namespace {
 
@@ -122,4 +126,4 @@ int run_mark(const std::vector<std::string>& args, const std::string& socket_pat
     return 0;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::control

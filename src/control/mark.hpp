@@ -11,11 +11,11 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 
 /// Connects to the control socket at `socket_path`, sends `line` plus a newline and closes the connection.
 /// Gives up after about 2 s if joulecast does not read. Returns the bytes sent, or an error naming the path.
-Result<std::size_t> send_control_line(const std::string& socket_path, std::string_view line);
+core::Result<std::size_t> send_control_line(const std::string& socket_path, std::string_view line);
 
 /// Runs `joulecast mark VERB [PHASE] [KEY=VALUE ...]`; `args` are the words after "mark". Each KEY=VALUE is
 /// one word (the value may hold spaces: `meta "model=ResNet 18"`). The line is stamped with
@@ -38,4 +38,4 @@ inline constexpr const char* k_mark_usage =
     "  joulecast mark meta model=resnet18 params=11173962 \"dataset=fashion mnist\"\n"
     "  joulecast mark metric accuracy=0.912 loss=0.31\n";
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -5,7 +5,13 @@
 #include "core/text.hpp"
 #include "joulecast/client.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::Error;
+using core::parse_double;
+using core::parse_int;
+using core::Result;
+using core::trim;
 
 namespace {
 
@@ -284,4 +290,4 @@ std::string format_control_line(const ControlMessage& message) {
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::control

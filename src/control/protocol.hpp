@@ -27,7 +27,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 
 /// Longest accepted line in bytes, not counting the terminating newline.
 inline constexpr std::size_t k_max_control_line_bytes = 4096;
@@ -76,7 +76,7 @@ bool is_valid_control_name(std::string_view text);
 /// Parses one line: one trailing "\n" and then one "\r" are dropped; any other newline makes it malformed.
 /// On failure the error is a short reason ("unknown verb 'foo'", "missing phase name", ...) and `kind`, when
 /// given, says which kind of failure. An empty or blank line fails with kind `empty`.
-Result<ControlMessage> parse_control_line(std::string_view line, ControlParseError* kind = nullptr);
+core::Result<ControlMessage> parse_control_line(std::string_view line, ControlParseError* kind = nullptr);
 
 /// Writes a message as one line without the trailing newline: `t=<ns> verb [name] k=v ...`. Values are
 /// quoted when they are empty or contain whitespace, quotes, backslashes or control bytes; a newline inside a
@@ -87,4 +87,4 @@ std::string format_control_line(const ControlMessage& message);
 /// Appends `value` to `out` bare or quoted, following the rule of format_control_line.
 void append_control_value(std::string& out, std::string_view value);
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -17,7 +17,13 @@
 #include "core/clock.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::Error;
+using core::is_valid_utf8;
+using core::monotonic_ns;
+using core::repair_utf8;
+using core::Result;
 
 namespace {
 
@@ -411,4 +417,4 @@ void ControlServer::reject(std::string reason, std::string_view line) {
     m_examples.push_back({std::move(reason), printable_excerpt(line)});
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -20,7 +20,7 @@
 #include "control/protocol.hpp"
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 
 struct ControlEvent {
     /// When it happened, CLOCK_MONOTONIC ns: the client's t= stamp when given and plausible (not before the
@@ -83,7 +83,8 @@ public:
 
     /// Makes the private directory (mode 0700) and the socket, and starts the server thread.
     /// Fails with a message naming the path and the system's reason.
-    static Result<std::unique_ptr<ControlServer>> start(Callback callback, ControlServerOptions options = {});
+    static core::Result<std::unique_ptr<ControlServer>> start(Callback callback,
+                                                              ControlServerOptions options = {});
 
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
@@ -138,4 +139,4 @@ private:
     std::vector<ControlRejectedLine> m_examples;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -6,7 +6,7 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::vector<std::string> Args::rest() {
     std::vector<std::string> out(m_args.begin() + static_cast<std::ptrdiff_t>(m_pos), m_args.end());
@@ -89,4 +89,4 @@ std::int64_t whole_number_option(const std::string& name, const std::string& tex
     return *value;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -11,7 +11,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 class Args {
 public:
@@ -48,4 +48,4 @@ double number_option(const std::string& name, const std::string& text);
 std::int64_t whole_number_option(const std::string& name, const std::string& text, std::int64_t min = 1,
                                  std::int64_t max = std::numeric_limits<std::int64_t>::max());
 
-}  // namespace joulecast
+}  // namespace joulecast::core

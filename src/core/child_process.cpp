@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace joulecast {
+namespace joulecast::core {
 
 namespace {
 
@@ -250,4 +250,4 @@ std::vector<pid_t> descendant_pids(pid_t root) {
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

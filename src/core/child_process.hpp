@@ -10,7 +10,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 class ChildProcess {
 public:
@@ -62,4 +62,4 @@ public:
     static int last_signal();
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::core

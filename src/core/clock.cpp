@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::int64_t monotonic_ns() {
     timespec ts{};
@@ -38,4 +38,4 @@ std::string iso8601_utc_now() {
     return buffer;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// CLOCK_MONOTONIC in nanoseconds.
 std::int64_t monotonic_ns();
@@ -27,4 +27,4 @@ inline std::int64_t s_to_ns(double s) {
     return static_cast<std::int64_t>(s * 1e9);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-namespace joulecast::data {
+namespace joulecast::core::data {
 
 extern const std::string_view cpu_tdp;        ///< name,tdp_w
 extern const std::string_view cpu_tdp_cores;  ///< Name,Cores,TDP
@@ -11,4 +11,4 @@ extern const std::string_view gpu_specs;      ///< name,tdp_w,fp32_tflops,fp16_t
 extern const std::string_view carbon_intensity_by_country;  ///< iso3,country,gco2e_per_kwh,year
 extern const std::string_view cloud_region_intensity;       ///< provider,region,iso3,gco2e_per_kwh
 
-}  // namespace joulecast::data
+}  // namespace joulecast::core::data

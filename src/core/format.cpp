@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::string format_significant(double value, int digits) {
     if (!std::isfinite(value)) return "n/a";
@@ -134,4 +134,4 @@ std::string format_watts(double watts, int decimals) {
     return format_fixed(watts, decimals) + " W";
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// "1,234.5" style: digit grouping and a fixed number of decimals; "n/a" when not finite.
 std::string format_number(double value, int decimals);
@@ -40,4 +40,4 @@ std::string format_duration(double seconds);
 /// A duration as a clock reads it, for progress and tables: "12.3s", "1m05s", "2h03m".
 std::string format_clock(double seconds);
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -4,7 +4,7 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 HostInfo read_host_info(const std::string& proc_root) {
     HostInfo host;
@@ -32,4 +32,4 @@ HostInfo read_host_info(const std::string& proc_root) {
     return host;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

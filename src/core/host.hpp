@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 struct HostInfo {
     std::string hostname;
@@ -16,4 +16,4 @@ struct HostInfo {
 /// Reads the host description from `proc_root` (normally "/proc").
 HostInfo read_host_info(const std::string& proc_root);
 
-}  // namespace joulecast
+}  // namespace joulecast::core

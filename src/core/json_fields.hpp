@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace joulecast {
+namespace joulecast::core {
 
 template <class Json>
 double number_or(const Json& object, const char* key, double fallback = 0) {
@@ -27,4 +27,4 @@ inline nlohmann::ordered_json optional_json(const std::optional<double>& value) 
     return value && std::isfinite(*value) ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

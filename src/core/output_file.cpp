@@ -12,7 +12,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 namespace {
 
@@ -136,4 +136,4 @@ std::string write_output_file(const std::string& path, const std::function<void(
     return "";
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

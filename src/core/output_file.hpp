@@ -12,7 +12,7 @@
 #include <ostream>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// Checks, before any work is done, that `path` can be written as above: refuses a directory, and for a
 /// regular or missing file checks that its folder accepts a new file. Throws UsageError("OPTION: cannot write
@@ -24,4 +24,4 @@ void check_output_path(const std::string& option, const std::string& path);
 /// is caught and returned as the reason, and the target is then left as it was (for regular files).
 std::string write_output_file(const std::string& path, const std::function<void(std::ostream&)>& write);
 
-}  // namespace joulecast
+}  // namespace joulecast::core

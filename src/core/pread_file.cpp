@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <utility>
 
-namespace joulecast {
+namespace joulecast::core {
 
 PreadFile::~PreadFile() {
     close();
@@ -50,4 +50,4 @@ void PreadFile::close() {
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 class PreadFile {
 public:
@@ -32,4 +32,4 @@ private:
     std::string m_path;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::core

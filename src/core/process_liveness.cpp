@@ -8,7 +8,7 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::optional<ProcessStat> process_stat(pid_t pid, const std::string& proc_root) {
     auto text = read_text_file(proc_root + "/" + std::to_string(pid) + "/stat");
@@ -41,4 +41,4 @@ std::string this_boot_id(const std::string& proc_root) {
     return text ? std::string(trim(*text)) : std::string();
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// State letter (R, S, Z, ...) and start time (clock ticks after boot) of a process, from PROC/PID/stat.
 struct ProcessStat {
@@ -27,4 +27,4 @@ bool process_alive(pid_t pid, std::int64_t start_ticks, const std::string& proc_
 /// This boot's id (PROC/sys/kernel/random/boot_id, trimmed); empty when it cannot be read.
 std::string this_boot_id(const std::string& proc_root = "/proc");
 
-}  // namespace joulecast
+}  // namespace joulecast::core

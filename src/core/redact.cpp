@@ -4,7 +4,7 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 namespace {
 
@@ -55,4 +55,4 @@ RedactedCommand redact_command(const std::vector<std::string>& argv,
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// The names masked by default: glob patterns, matched case-insensitively against an option's name without
 /// its leading dashes, or a `NAME=value` assignment's name.
@@ -28,4 +28,4 @@ struct RedactedCommand {
 RedactedCommand redact_command(const std::vector<std::string>& argv,
                                const std::vector<std::string>& patterns);
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <utility>
 #include <variant>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// An error message meant for a user: says what went wrong and, where possible, what to do about it.
 struct Error {
@@ -58,4 +58,4 @@ public:
     using UsageError::UsageError;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
-namespace joulecast {
+namespace joulecast::core {
 
 StderrCapture::StderrCapture() {
     std::fflush(stderr);
@@ -45,4 +45,4 @@ std::string StderrCapture::release() {
     return text;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

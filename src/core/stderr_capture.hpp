@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 
 /// While alive, file descriptor 2 writes into a temporary file. `release()` restores the real stderr and
 /// returns what was written (also done, discarding nothing, by the destructor: the text is then written to
@@ -27,4 +27,4 @@ private:
     int m_file = -1;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::core

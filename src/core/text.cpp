@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::string_view trim(std::string_view text) {
     auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
@@ -244,4 +244,4 @@ std::string create_private_directories(const std::string& path) {
     return "";
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -9,7 +9,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 
 std::string_view trim(std::string_view text);
 std::vector<std::string> split(std::string_view text, char separator);
@@ -50,4 +50,4 @@ CsvTable parse_csv(std::string_view text);
 /// Quotes a field for CSV output when it needs it.
 std::string csv_field(std::string_view value);
 
-}  // namespace joulecast
+}  // namespace joulecast::core

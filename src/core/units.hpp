@@ -1,7 +1,7 @@
 #pragma once
 // Unit conversions every module shares.
 
-namespace joulecast {
+namespace joulecast::core {
 
 inline constexpr double joules_per_kwh = 3.6e6;
 
@@ -10,4 +10,4 @@ inline double co2e_grams(double energy_j, double intensity_g_per_kwh, double pue
     return energy_j / joules_per_kwh * pue * intensity_g_per_kwh;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::core

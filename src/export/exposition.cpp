@@ -8,6 +8,14 @@
 
 namespace joulecast::exporter {
 
+using sensors::Channel;
+using sensors::Method;
+using sensors::Quantity;
+
+using meter::ChannelStats;
+using meter::Reading;
+using meter::TraceChannel;
+
 double MonotoneCounter::update(double raw) {
     if (!m_started) {
         m_started = true;

@@ -56,7 +56,7 @@ private:
 struct ExportedEnergy {
     std::string domain;  ///< "gpu", "cpu", "dram", ...
     std::string device;  ///< "gpu0", "package-0", ...
-    Method method = Method::counter;
+    sensors::Method method = sensors::Method::counter;
     double joules = 0;  ///< since the agent started, never decreasing
     std::string uuid;   ///< the GPU's UUID where the sensor knows it (label uuid), else empty (no label)
 };
@@ -93,8 +93,8 @@ struct Snapshot {
 /// devices lost, or no longer offering the values: ChannelStats lost / unsupported) marked down with the
 /// reason. `channels` and `stats` are the sampler's, index for index.
 std::vector<SensorState> sensor_states_now(std::vector<SensorState> probed,
-                                           const std::vector<TraceChannel>& channels,
-                                           const std::vector<ChannelStats>& stats);
+                                           const std::vector<meter::TraceChannel>& channels,
+                                           const std::vector<meter::ChannelStats>& stats);
 
 /// A label value escaped as the text format asks: backslash, double quote and newline.
 std::string escape_label_value(std::string_view value);
@@ -119,10 +119,10 @@ std::string render_text(const Snapshot& snapshot);
 /// count toward the energy series, so that summing them over a node does not count a contained zone twice.
 class EnergyExport {
 public:
-    explicit EnergyExport(std::vector<TraceChannel> channels);
+    explicit EnergyExport(std::vector<meter::TraceChannel> channels);
 
     /// Adds readings in time order per channel (as Trace::readings returns them).
-    void ingest(const std::vector<Reading>& readings);
+    void ingest(const std::vector<meter::Reading>& readings);
 
     /// The UUIDs of devices, by device name ("gpu0" -> "GPU-..."), given to their series as label uuid.
     void set_uuids(std::map<std::string, std::string> device_uuids) { m_uuids = std::move(device_uuids); }
@@ -131,7 +131,7 @@ public:
     std::vector<ExportedPower> power() const;
 
 private:
-    using Key = std::tuple<std::string, std::string, Method>;  // domain, device, method
+    using Key = std::tuple<std::string, std::string, sensors::Method>;  // domain, device, method
     struct ChannelState {
         enum class Role { ignore, counter, integrate, gauge_only } role = Role::ignore;
         Key key;
@@ -142,7 +142,7 @@ private:
         bool has_last = false;
     };
 
-    std::vector<TraceChannel> m_channels;
+    std::vector<meter::TraceChannel> m_channels;
     std::vector<ChannelState> m_state;
     std::map<std::string, std::string> m_uuids;
     std::string uuid_of(const std::string& device) const;

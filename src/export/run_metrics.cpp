@@ -10,6 +10,11 @@
 
 namespace joulecast::exporter {
 
+using meter::AttributedEnergy;
+using meter::AttributedPart;
+using meter::PhaseResult;
+using meter::RunResult;
+
 namespace {
 
 /// The phases of one name, with those inside an earlier phase of the same name left out (so that a nested

@@ -17,7 +17,7 @@ namespace joulecast::exporter {
 
 /// The run's families, without a trailing "# EOF". `result` may be a snapshot of a run still going
 /// (status running): phases still open count up to the snapshot's end.
-std::string render_run_metrics(const RunResult& result);
+std::string render_run_metrics(const meter::RunResult& result);
 
 /// Merges the run texts of several runs (render_run_metrics, read back from the runs' state files) into one
 /// exposition with each family's HELP and TYPE once, families in the order first seen. Only families named

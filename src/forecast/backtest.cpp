@@ -7,7 +7,11 @@
 
 #include "forecast/stats.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::Error;
+using core::Result;
+
 namespace {
 
 bool all_finite_non_negative(const std::vector<double>& values) {
@@ -150,4 +154,4 @@ nlohmann::ordered_json backtest_to_json(const BacktestSummary& s) {
     return j;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

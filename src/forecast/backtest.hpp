@@ -13,7 +13,7 @@
 #include "core/result.hpp"
 #include "forecast/forecaster.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
 
 /// One completed run: its epochs in order and the measured total they are compared with.
 struct CompletedRun {
@@ -73,10 +73,10 @@ struct BacktestSummary {
 /// profile covers all their epochs, their energies or durations are not finite and >= 0, their durations do
 /// not match their epochs, or their measured total is not positive. Errors for: no runs, a profile of 0
 /// epochs or a fraction outside (0, 1], no run left to backtest, or options the forecaster rejects.
-Result<BacktestSummary> backtest(std::span<const CompletedRun> runs, const ProfileLength& profile,
-                                 const ForecastOptions& options = {});
+core::Result<BacktestSummary> backtest(std::span<const CompletedRun> runs, const ProfileLength& profile,
+                                       const ForecastOptions& options = {});
 
 /// The summary as JSON (for `joulecast forecast --backtest --json`).
 nlohmann::ordered_json backtest_to_json(const BacktestSummary& summary);
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

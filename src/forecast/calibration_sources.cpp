@@ -12,7 +12,25 @@
 #include "sensors/model/cpu_tdp.hpp"
 #include "store/run_store.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::CsvTable;
+using core::Error;
+using core::format_watts;
+using core::parse_csv;
+using core::parse_double;
+using core::Result;
+using core::to_lower;
+using core::trim;
+
+using sensors::CpuTdpTables;
+
+using meter::RunResult;
+using meter::RunStatus;
+
+using store::RunFilter;
+using store::RunStore;
+
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -217,7 +235,7 @@ StoreCalibrations calibrations_from_store(RunStore& store) {
 }
 
 std::optional<DeviceTdp> device_tdp(std::string_view device) {
-    const CsvTable gpus = parse_csv(data::gpu_specs);
+    const CsvTable gpus = parse_csv(core::data::gpu_specs);
     const int name = gpus.column("name"), tdp = gpus.column("tdp_w");
     if (name >= 0 && tdp >= 0) {
         for (const auto& row : gpus.rows) {
@@ -340,4 +358,4 @@ Result<ChosenCalibration> choose_calibration(const std::string& requested, const
     return chosen;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

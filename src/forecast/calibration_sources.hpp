@@ -23,9 +23,11 @@
 #include "forecast/estimator.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
-
+namespace joulecast::store {
 class RunStore;
+}  // namespace joulecast::store
+
+namespace joulecast::forecast {
 
 namespace data {
 
@@ -65,14 +67,14 @@ struct CalibrationSource {
 };
 
 /// Parses one shipped calibration file. The error names the file and the first bad field.
-Result<CalibrationSource> parse_shipped_calibration(std::string_view file, std::string_view text);
+core::Result<CalibrationSource> parse_shipped_calibration(std::string_view file, std::string_view text);
 
 /// Every embedded calibration, parsed. An error for a file that does not parse (a build-time data bug).
-Result<std::vector<CalibrationSource>> shipped_calibrations();
+core::Result<std::vector<CalibrationSource>> shipped_calibrations();
 
 /// The device a run result's energy belongs to: the GPU name (as NVML reports it; "2x NAME" for several
 /// alike) when the run has GPU energy (energy_j.gpu > 0), else host.cpu_model; "unknown" when neither.
-std::string run_device(const RunResult& result);
+std::string run_device(const meter::RunResult& result);
 
 /// Calibrations built from stored runs, one per device.
 struct StoreCalibrations {
@@ -87,10 +89,10 @@ struct StoreCalibrations {
 /// (phases train/training with samples) or inference (infer/inference with samples) energy. Per row: energy
 /// per sample = E_tr / training samples (E_in / inference samples), every accounted domain, and seconds per
 /// sample = summed phase duration / samples. `store_path` only names the source.
-StoreCalibrations calibrations_from_results(const std::vector<RunResult>& results,
+StoreCalibrations calibrations_from_results(const std::vector<meter::RunResult>& results,
                                             const std::string& store_path);
 /// The same over every completed run in `store` (reads each run's result document).
-StoreCalibrations calibrations_from_store(RunStore& store);
+StoreCalibrations calibrations_from_store(store::RunStore& store);
 
 /// Stored runs give a device's calibration when they cover at least this many architectures.
 inline constexpr std::size_t min_store_architectures = 3;
@@ -119,7 +121,7 @@ struct ChosenCalibration {
 /// the calibrations usable on their own). A device name matches case-insensitively, or as a part of exactly
 /// one calibrated device's name ("h100"). Errors, naming the calibrated devices and what to do, when the
 /// device has no calibration and no fallback applies (e.g. its TDP is unknown).
-Result<ChosenCalibration> choose_calibration(const std::string& device, const StoreCalibrations& store,
-                                             const std::vector<CalibrationSource>& shipped);
+core::Result<ChosenCalibration> choose_calibration(const std::string& device, const StoreCalibrations& store,
+                                                   const std::vector<CalibrationSource>& shipped);
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

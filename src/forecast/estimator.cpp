@@ -15,7 +15,12 @@
 #include "forecast/estimator_internal.hpp"
 #include "forecast/stats.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::Error;
+using core::format_significant;
+using core::Result;
+
 namespace estimator_detail {
 
 std::optional<double> task_energy(const CalibrationRow& r, EnergyTask task, PerSample what) {
@@ -665,4 +670,4 @@ Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelChar
     return e;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -46,7 +46,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
 
 enum class EnergyTask { training, inference };
 std::string_view task_name(EnergyTask task);  ///< "training" | "inference"
@@ -204,8 +204,8 @@ std::string describe(const EnergyModel& model);
 /// sample with options.per_sample = time). Errors for:
 /// an empty calibration, a row with a non-positive or non-finite params / MACs / batch size / energy, fewer
 /// than 3 rows for the task, bad options, or no candidate that could be fitted.
-Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask task,
-                                     const EstimatorOptions& options = {});
+core::Result<EnergyModel> fit_energy_model(const Calibration& calibration, EnergyTask task,
+                                           const EstimatorOptions& options = {});
 
 struct EnergyEstimate {
     double energy_per_sample_j = 0;  ///< exp of the predicted log: a median, not a mean
@@ -223,8 +223,10 @@ struct EnergyEstimate {
 /// Predicts J per sample (and the total for `samples` samples) with an interval at `confidence`. Errors for a
 /// non-positive or non-finite characteristic or sample count, a confidence outside (0, 1), or a model with
 /// memory terms asked about a model whose activations or MAC layers are unknown.
-Result<EnergyEstimate> estimate_energy(const EnergyModel& model, const ModelCharacteristics& model_stats,
-                                       std::optional<double> samples = std::nullopt, double confidence = 0.9);
+core::Result<EnergyEstimate> estimate_energy(const EnergyModel& model,
+                                             const ModelCharacteristics& model_stats,
+                                             std::optional<double> samples = std::nullopt,
+                                             double confidence = 0.9);
 
 /// One held-out calibration row in leave-one-group-out validation.
 struct HeldOutPrediction {
@@ -264,15 +266,15 @@ struct LogoValidation {
 /// model fitted (with its own selection) on the others. Errors for fewer than 2 architectures with the task's
 /// energy, invalid rows, or every fold failing. With options.per_sample = time it validates seconds per
 /// sample (no totals).
-Result<LogoValidation> validate_leave_one_group_out(const Calibration& calibration, EnergyTask task,
-                                                    const EstimatorOptions& options = {});
+core::Result<LogoValidation> validate_leave_one_group_out(const Calibration& calibration, EnergyTask task,
+                                                          const EstimatorOptions& options = {});
 
 /// JSON forms. calibration_from_json / energy_model_from_json accept what the *_to_json functions write and
 /// return an Error naming the first bad field.
 nlohmann::ordered_json calibration_to_json(const Calibration& calibration);
-Result<Calibration> calibration_from_json(const nlohmann::ordered_json& json);
+core::Result<Calibration> calibration_from_json(const nlohmann::ordered_json& json);
 nlohmann::ordered_json energy_model_to_json(const EnergyModel& model);
-Result<EnergyModel> energy_model_from_json(const nlohmann::ordered_json& json);
+core::Result<EnergyModel> energy_model_from_json(const nlohmann::ordered_json& json);
 nlohmann::ordered_json validation_to_json(const LogoValidation& validation);
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -12,7 +12,7 @@
 
 #include "forecast/estimator.hpp"
 
-namespace joulecast::estimator_detail {
+namespace joulecast::forecast::estimator_detail {
 
 constexpr double validation_confidence = 0.9;
 // Architectures whose characteristics agree within this relative tolerance are twins (one validation group).
@@ -35,7 +35,7 @@ struct Sample {
 };
 
 // Validates every row and returns those that carry the task's energy per sample.
-Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask task, PerSample what);
+core::Result<std::vector<Sample>> task_rows(const Calibration& calibration, EnergyTask task, PerSample what);
 
 // The distinct model names, in first-seen order.
 std::vector<std::string> distinct_groups(const std::vector<Sample>& samples);
@@ -63,6 +63,6 @@ std::optional<std::vector<double>> cross_validate(const std::vector<Sample>& sam
                                                   const CandidateSpec& spec, const EstimatorOptions& options);
 
 // The options' error, if any.
-std::optional<Error> validate(const EstimatorOptions& options);
+std::optional<core::Error> validate(const EstimatorOptions& options);
 
-}  // namespace joulecast::estimator_detail
+}  // namespace joulecast::forecast::estimator_detail

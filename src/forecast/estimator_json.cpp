@@ -16,7 +16,12 @@
 // The estimator's names (tasks, features, families) and its JSON: calibrations, fitted models and
 // validation reports.
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::Error;
+using core::optional_json;
+using core::Result;
+
 namespace {
 
 constexpr std::string_view calibration_schema = "joulecast.calibration/1";
@@ -430,4 +435,4 @@ nlohmann::ordered_json validation_to_json(const LogoValidation& v) {
     return j;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -8,7 +8,11 @@
 // Cross-validation: the out-of-fold residuals that choose a candidate model, and leave-one-group-out
 // validation of the whole fitting procedure.
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::Error;
+using core::Result;
+
 namespace estimator_detail {
 
 std::optional<std::vector<double>> cross_validate(const std::vector<Sample>& samples,
@@ -115,4 +119,4 @@ Result<LogoValidation> validate_leave_one_group_out(const Calibration& calibrati
     return v;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

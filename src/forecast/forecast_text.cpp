@@ -2,7 +2,14 @@
 
 #include "core/format.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::format_duration;
+using core::format_energy;
+using core::format_mass;
+using core::format_number;
+
+using meter::RunForecast;
 
 std::string forecast_line(const RunForecast& f) {
     std::string line = format_energy(f.total_energy_j) + " (" + format_energy(f.low_energy_j) + "\u2013" +
@@ -13,4 +20,4 @@ std::string forecast_line(const RunForecast& f) {
     return line;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -5,10 +5,10 @@
 
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
 
 /// The one-line forecast (without a prefix or progress), e.g. "12.4 kJ (11.9–13.1 kJ, 90%), 4.1 min, 1.5 g
 /// CO2e, steady-mean, converged".
-std::string forecast_line(const RunForecast& forecast);
+std::string forecast_line(const meter::RunForecast& forecast);
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

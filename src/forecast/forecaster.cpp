@@ -13,7 +13,15 @@
 #include "forecast/stats.hpp"
 #include "meter/run_json.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using core::Error;
+using core::format_significant;
+using core::Result;
+
+using meter::EpochResult;
+using meter::write_forecast_working;
+
 namespace {
 
 // Variance inflation of the Theil–Sen slope over least squares for normal noise (its asymptotic efficiency
@@ -658,4 +666,4 @@ nlohmann::ordered_json forecast_to_json(const Forecast& f) {
     return j;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

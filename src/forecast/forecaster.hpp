@@ -49,7 +49,7 @@
 #include "meter/forecast_working.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
 
 /// One epoch (or one fixed time window) of a job, in order.
 struct Observation {
@@ -60,7 +60,7 @@ struct Observation {
 
 /// How much of the job the forecast is for. The amount counts the WHOLE job, observed part included.
 struct ForecastTarget {
-    using Kind = TargetKind;
+    using Kind = meter::TargetKind;
     Kind kind = Kind::epochs;
     double amount = 0;  ///< epochs / windows, samples, or seconds (> 0, finite)
 
@@ -95,7 +95,7 @@ struct ForecastOptions {
 };
 
 /// A forecast, with the forecaster's working (measured part, warm-up, fit; meter/forecast_working.hpp).
-struct Forecast : ForecastWorking {
+struct Forecast : meter::ForecastWorking {
     double total_energy_j = 0;  ///< measured + predicted remainder, joules
     double low_energy_j = 0;    ///< lower bound of the total at `confidence` (>= measured), joules
     double high_energy_j = 0;   ///< upper bound of the total at `confidence`, joules
@@ -118,19 +118,20 @@ struct Forecast : ForecastWorking {
 /// `windows` (optional): consecutive fixed time windows covering the observations from the first one's start
 /// (the run's power timeline cut into equal windows, see windows.hpp), used for the sub-epoch warm-up test
 /// (step 0). Ignored unless there are at least 8 and the observations have durations.
-Result<Forecast> forecast_total(std::span<const Observation> observations, const ForecastTarget& target,
-                                const ForecastOptions& options = {},
-                                std::span<const Observation> windows = {});
+core::Result<Forecast> forecast_total(std::span<const Observation> observations, const ForecastTarget& target,
+                                      const ForecastOptions& options = {},
+                                      std::span<const Observation> windows = {});
 
 /// The carbontracker-style baseline: the mean of ALL observations so far (warm-up included) per observation
 /// × the whole job (per second × duration, per sample × samples for those targets). No interval (low = high
 /// = total). Same errors as forecast_total.
-Result<Forecast> naive_forecast(std::span<const Observation> observations, const ForecastTarget& target);
+core::Result<Forecast> naive_forecast(std::span<const Observation> observations,
+                                      const ForecastTarget& target);
 
 /// Observations from a run's epochs (energy, end − start, samples), in order.
-std::vector<Observation> observations_from_epochs(const std::vector<EpochResult>& epochs);
+std::vector<Observation> observations_from_epochs(const std::vector<meter::EpochResult>& epochs);
 
 /// The forecast as JSON for the run result's "forecast" object and for `joulecast forecast --json`.
 nlohmann::ordered_json forecast_to_json(const Forecast& forecast);
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

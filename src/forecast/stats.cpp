@@ -5,7 +5,7 @@
 #include <limits>
 #include <numeric>
 
-namespace joulecast::stats {
+namespace joulecast::forecast::stats {
 namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
@@ -151,4 +151,4 @@ double student_t_quantile(double p, double df) {
     return t;
 }
 
-}  // namespace joulecast::stats
+}  // namespace joulecast::forecast::stats

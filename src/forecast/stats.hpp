@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-namespace joulecast::stats {
+namespace joulecast::forecast::stats {
 
 /// Median of the values (mean of the two middle ones for an even count); NaN when empty.
 double median(std::span<const double> values);
@@ -41,4 +41,4 @@ double normal_quantile(double p);
 /// df = 1e6.
 double student_t_quantile(double p, double df);
 
-}  // namespace joulecast::stats
+}  // namespace joulecast::forecast::stats

@@ -1,6 +1,8 @@
 #include "forecast/windows.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using meter::Timeline;
 
 std::vector<Observation> observations_from_windows(const Timeline& timeline, std::int64_t start_ns,
                                                    std::int64_t end_ns, std::chrono::nanoseconds window) {
@@ -39,4 +41,4 @@ const std::vector<Observation>& GrowingWindows::update(const Timeline& timeline,
     return m_observations;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -5,7 +5,9 @@
 
 #include "sensors/job/job_cpu_sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::JobCpuSensor;
 
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
@@ -191,4 +193,4 @@ std::vector<AttributedPart> attributed_parts(const AttributedEnergy& a) {
     return parts;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

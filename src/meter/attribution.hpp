@@ -13,7 +13,7 @@
 #include "meter/energy.hpp"
 #include "meter/trace.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 /// The job's share of one GPU's energy.
 struct AttributedGpu {
@@ -83,4 +83,4 @@ void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
                           std::int64_t start_ns, std::int64_t end_ns,
                           const std::vector<GpuShareSource>& sources);
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

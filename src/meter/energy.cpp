@@ -5,7 +5,12 @@
 #include <set>
 #include <tuple>
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Method;
+using sensors::Quantity;
 
 namespace {
 
@@ -259,4 +264,4 @@ std::vector<std::pair<std::string, std::string>> left_out_devices(const WindowEn
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -11,7 +11,7 @@
 
 #include "meter/trace.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 /// Energy of one device by one method over a window.
 struct SourceEnergy {
@@ -19,7 +19,7 @@ struct SourceEnergy {
     std::string channel;  ///< the channel the figure comes from, e.g. "gpu0.energy"
     std::string domain;   ///< "gpu", "cpu", "dram", ...
     std::string device;   ///< "gpu0", "package-0", ...
-    Method method = Method::counter;
+    sensors::Method method = sensors::Method::counter;
     double energy_j = 0;
     std::uint64_t samples = 0;  ///< readings of that channel inside the window
     bool accounted = true;      ///< part of the totals (false for contained zones and for secondary methods)
@@ -113,4 +113,4 @@ private:
     bool m_empty = true;  ///< no reading yet: m_first_ns and m_last_ns mean nothing
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

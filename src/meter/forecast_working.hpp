@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::meter {
 
 struct ForecastWorking {
     double measured_energy_j = 0;     ///< sum over the observations seen (warm-up included), joules
@@ -50,4 +50,4 @@ struct ForecastWorking {
     }
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

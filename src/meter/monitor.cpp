@@ -5,7 +5,11 @@
 
 #include "core/clock.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::monotonic_ns;
+
+using sensors::make_sensor_set;
 
 Monitor::Monitor(MonitorOptions options)
     : m_options(std::move(options)),
@@ -103,4 +107,4 @@ void Monitor::Phase::end() {
     m_monitor = nullptr;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

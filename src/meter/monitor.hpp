@@ -4,14 +4,14 @@
 // RunResult. `joulecast run` is built on it, and
 // C++ programs (the built-in workloads) use it to measure themselves.
 //
-//   joulecast::Monitor monitor({});
+//   joulecast::meter::Monitor monitor({});
 //   monitor.start();
 //   {
 //       auto phase = monitor.phase("train");
 //       train_one_epoch();
 //       phase.set_samples(60000);
 //   }
-//   joulecast::RunResult result = monitor.stop();
+//   joulecast::meter::RunResult result = monitor.stop();
 
 #include <chrono>
 #include <memory>
@@ -23,10 +23,10 @@
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 struct MonitorOptions {
-    SensorConfig sensors = SensorConfig::from_environment();
+    sensors::SensorConfig sensors = sensors::SensorConfig::from_environment();
     SamplerOptions sampler;
     /// Idle power measured before start() returns; zero for none.
     std::chrono::nanoseconds idle{0};
@@ -40,7 +40,7 @@ public:
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;
 
-    const SensorSet& sensors() const { return m_sensors; }
+    const sensors::SensorSet& sensors() const { return m_sensors; }
     const Trace& trace() const { return m_sampler->trace(); }
     const Sampler& sampler() const { return *m_sampler; }
 
@@ -94,7 +94,7 @@ public:
 
 private:
     MonitorOptions m_options;
-    SensorSet m_sensors;
+    sensors::SensorSet m_sensors;
     std::unique_ptr<Sampler> m_sampler;
     PhaseRecorder m_phases;
     std::optional<std::int64_t> m_idle_start_ns;
@@ -104,4 +104,4 @@ private:
     std::vector<std::string> m_left_out_gpus;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -7,7 +7,12 @@
 
 #include "core/clock.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::ns_to_s;
+
+using sensors::Channel;
+using sensors::Quantity;
 
 namespace {
 
@@ -362,4 +367,4 @@ void PhaseRecorder::finish(RunResult& result, const Timeline& timeline, std::int
         for (const auto& [t, value] : points) result.metrics[name].points.emplace_back(seconds(t), value);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

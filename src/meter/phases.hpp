@@ -30,7 +30,7 @@
 #include "meter/energy.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 /// Who speaks on a control connection: the rank the launcher gave the process, and where it runs.
 struct RankIdentity {
@@ -132,4 +132,4 @@ private:
 PhaseBoundary boundary_method(const Timeline& timeline, std::int64_t start_ns, std::int64_t end_ns,
                               std::int64_t tolerance_ns);
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

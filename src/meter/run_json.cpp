@@ -5,7 +5,17 @@
 
 #include "core/json_fields.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::Error;
+using core::HostInfo;
+using core::number_or;
+using core::optional_json;
+using core::Result;
+using core::string_or;
+
+using sensors::GpuInfo;
+using sensors::Method;
 
 namespace {
 
@@ -659,4 +669,4 @@ nlohmann::ordered_json to_json(const RunResult& r) {
     return j;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

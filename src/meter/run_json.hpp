@@ -11,20 +11,20 @@
 #include "core/result.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 nlohmann::ordered_json to_json(const RunResult& result);
 
 /// The run a result document describes. Errors for a document that is not an object, has no `schema` or one
 /// this binary does not read, or whose fields have the wrong JSON type.
-Result<RunResult> run_from_json(const nlohmann::ordered_json& document);
-Result<RunResult> run_from_json(const nlohmann::json& document);
+core::Result<RunResult> run_from_json(const nlohmann::ordered_json& document);
+core::Result<RunResult> run_from_json(const nlohmann::json& document);
 
 /// Appends the forecaster's working (every field of ForecastWorking, in its order) to the object `j`: the one
 /// writer for a run's `forecast` and for `joulecast forecast --json`. run_from_json reads it back.
 void write_forecast_working(nlohmann::ordered_json& j, const ForecastWorking& working);
 
 /// The host and GPU part of a result document (`host`), as run_from_json reads it.
-HostInfo host_from_json(const nlohmann::json& host, std::vector<GpuInfo>& gpus);
+core::HostInfo host_from_json(const nlohmann::json& host, std::vector<sensors::GpuInfo>& gpus);
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -3,7 +3,7 @@
 #include <array>
 #include <utility>
 
-namespace joulecast {
+namespace joulecast::meter {
 
 namespace {
 
@@ -66,4 +66,4 @@ std::optional<ForecastBasis> parse_forecast_basis(std::string_view text) {
     return value_of(basis_names, text);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-namespace joulecast {
+namespace joulecast::meter {
 
 enum class RunStatus {
     running,      ///< in the store only: its joulecast is still measuring
@@ -43,4 +43,4 @@ inline bool is_usable(RunStatus status) {
     return status == RunStatus::completed || status == RunStatus::profiled;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -10,7 +10,14 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::co2e_grams;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::to_lower;
+
+using sensors::SensorSet;
 
 void append_counter_reset_warnings(RunResult& result, const Timeline& timeline) {
     const auto& channels = timeline.channels();
@@ -183,4 +190,4 @@ std::string new_run_id() {
     return text;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -17,7 +17,7 @@
 #include "meter/sampler.hpp"
 #include "sensors/registry.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 inline constexpr const char* run_schema = "joulecast.run/2";
 
@@ -150,8 +150,8 @@ struct RunResult {
     /// CLOCK_MONOTONIC ns at the command's start: phase, epoch and trace times count from it (for aligning
     /// the run with other logs stamped on the same clock).
     std::int64_t origin_monotonic_ns = 0;
-    HostInfo host;
-    std::vector<GpuInfo> gpus;
+    core::HostInfo host;
+    std::vector<sensors::GpuInfo> gpus;
     /// The distributed job this run is one node's part of (docs/distributed.md): `--job ID`, else
     /// SLURM_JOB_ID, else TORCHELASTIC_RUN_ID; empty when none. `job_source` names which one.
     std::string job_id;
@@ -193,8 +193,8 @@ struct RunResult {
 void append_counter_reset_warnings(RunResult& result, const Timeline& timeline);
 /// Fills the energy, power, idle and sensor parts of a result from a finished sampler.
 /// `idle_start_ns` < `start_ns` when an idle baseline was measured just before the command.
-void account_run(RunResult& result, const Sampler& sampler, const SensorSet& sensors, std::int64_t start_ns,
-                 std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns);
+void account_run(RunResult& result, const Sampler& sampler, const sensors::SensorSet& sensors,
+                 std::int64_t start_ns, std::int64_t end_ns, std::optional<std::int64_t> idle_start_ns);
 
 /// What a phase counts as, by its name (any case): "train"/"training" and "infer"/"inference". The one rule
 /// for E_tr, E_in and the samples behind them.
@@ -228,4 +228,4 @@ std::optional<double> co2e_per_sample_g(const RunResult& result, double energy_j
 /// A fresh run id: 16 hex digits, random.
 std::string new_run_id();
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -5,7 +5,14 @@
 
 #include "core/clock.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::monotonic_ns;
+using core::thread_cpu_seconds;
+
+using sensors::Channel;
+using sensors::ReadStatus;
+using sensors::Sensor;
 
 namespace {
 
@@ -190,4 +197,4 @@ void Sampler::run() {
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

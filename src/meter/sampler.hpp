@@ -15,7 +15,7 @@
 #include "meter/trace.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 struct SamplerOptions {
     /// Time between ticks; every channel whose min_period allows is read at each tick. 10 ms to 10 s.
@@ -32,7 +32,7 @@ struct ChannelStats {
 class Sampler {
 public:
     /// The sensors must have been probed successfully and must outlive the sampler.
-    Sampler(std::vector<Sensor*> sensors, SamplerOptions options);
+    Sampler(std::vector<sensors::Sensor*> sensors, SamplerOptions options);
     ~Sampler();
     Sampler(const Sampler&) = delete;
     Sampler& operator=(const Sampler&) = delete;
@@ -64,7 +64,7 @@ public:
 
 private:
     struct Slot {
-        Sensor* sensor;
+        sensors::Sensor* sensor;
         std::size_t channel;  ///< index within the sensor
         std::int64_t period_ns;
         std::int64_t next_due_ns = 0;
@@ -98,4 +98,4 @@ private:
     bool m_stopped = false;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

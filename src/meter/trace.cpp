@@ -1,6 +1,8 @@
 #include "meter/trace.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Quantity;
 
 Trace::Trace(const Trace& other) : m_channels(other.m_channels), m_readings(other.readings()) {}
 
@@ -37,4 +39,4 @@ std::size_t Trace::size() const {
     return m_readings.size();
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -8,12 +8,12 @@
 
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
 
 /// A channel of one sensor, as the trace knows it.
 struct TraceChannel {
     std::string sensor;  ///< the sensor's name(), e.g. "nvml"
-    Channel channel;
+    sensors::Channel channel;
 };
 
 struct Reading {
@@ -48,4 +48,4 @@ private:
     std::vector<Reading> m_readings;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::meter

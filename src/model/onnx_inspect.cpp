@@ -18,6 +18,9 @@
 
 namespace joulecast::model {
 
+using core::Error;
+using core::Result;
+
 using namespace onnx_detail;
 using joulecast_onnx::GraphProto;
 using joulecast_onnx::ModelProto;

@@ -85,11 +85,11 @@ void count_mac_layers(OnnxStats& stats);
 /// that could do multiply-accumulate work joulecast does not count, such as LSTM or Einsum, or an unknown
 /// one), or a shape that cannot be inferred (e.g. a graph input without a shape, or a symbolic dimension
 /// other than the batch that `options.dims` does not size).
-Result<OnnxStats> inspect_onnx(const std::string& path, const OnnxOptions& options);
-Result<OnnxStats> inspect_onnx(const std::string& path, std::int64_t batch = 1);
+core::Result<OnnxStats> inspect_onnx(const std::string& path, const OnnxOptions& options);
+core::Result<OnnxStats> inspect_onnx(const std::string& path, std::int64_t batch = 1);
 
 /// The same for a model already in memory (the serialized ModelProto); `origin` names it in messages.
-Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
-                                     const std::string& origin = "model");
+core::Result<OnnxStats> inspect_onnx_bytes(const std::string& bytes, const OnnxOptions& options,
+                                           const std::string& origin = "model");
 
 }  // namespace joulecast::model

@@ -12,6 +12,9 @@
 
 namespace joulecast::model {
 
+using core::split;
+using core::to_lower;
+
 namespace {
 
 bool executable_file(const std::filesystem::path& path) {

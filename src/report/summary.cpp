@@ -8,6 +8,22 @@
 
 namespace joulecast::report {
 
+using core::format_duration;
+using core::format_mass;
+using core::format_number;
+
+using meter::AttributedEnergy;
+using meter::AttributedGpu;
+using meter::co2e_of;
+using meter::co2e_per_sample_g;
+using meter::ForecastBasis;
+using meter::run_samples;
+using meter::RunForecast;
+using meter::RunResult;
+using meter::TargetKind;
+
+using forecast::forecast_line;
+
 namespace {
 
 std::string padded(const std::string& text, std::size_t width) {

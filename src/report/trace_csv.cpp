@@ -5,7 +5,15 @@
 #include "core/text.hpp"
 #include "sensors/replay/replay_sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::report {
+
+using core::csv_field;
+
+using sensors::trace_csv_header;
+using sensors::unit_of;
+
+using meter::Reading;
+using meter::Trace;
 
 void write_trace_csv(std::ostream& out, const Trace& trace, std::int64_t origin_ns) {
     out << trace_csv_header << '\n';
@@ -24,4 +32,4 @@ void write_trace_csv(std::ostream& out, const Trace& trace, std::int64_t origin_
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::report

@@ -5,6 +5,9 @@
 
 namespace joulecast::runner {
 
+using meter::RankResult;
+using meter::RunResult;
+
 namespace {
 
 std::optional<long long> whole_number(const std::string& text) {

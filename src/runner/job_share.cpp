@@ -6,6 +6,18 @@
 
 namespace joulecast::runner {
 
+using meter::attribute_cpu_energy;
+using meter::attribute_gpu_energy;
+using meter::AttributedEnergy;
+using meter::GpuShareSource;
+using meter::Monitor;
+using meter::Reading;
+using meter::Timeline;
+using meter::TraceChannel;
+using sensors::JobCpuSensor;
+using sensors::JobGpuSensor;
+using sensors::JobGpuUsage;
+
 std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
     for (const auto& probed : monitor.sensors().sensors)
         if (auto* gpus = dynamic_cast<const JobGpuSensor*>(probed.sensor.get()); gpus && probed.used)

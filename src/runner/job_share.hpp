@@ -15,17 +15,18 @@ namespace joulecast::runner {
 
 /// What the monitor's job-gpu sensor found on each GPU so far (empty when that sensor is not in use).
 /// Thread-safe: the sensor guards its records.
-std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor);
+std::vector<sensors::JobGpuUsage> job_gpu_usage(const meter::Monitor& monitor);
 
 /// The job's share of [start_ns, end_ns]: CPU and DRAM energy by its CPU time, each GPU's by its share of
 /// SM utilisation, as `usage` says each GPU's share was (or could not be) measured. `readings` need hold
 /// only the share channels' readings (job.cpu_share, gpu<i>.job_share); `timeline` gives the energy.
-AttributedEnergy attribute_to_job(const Timeline& timeline, const std::vector<TraceChannel>& channels,
-                                  const std::vector<Reading>& readings, std::int64_t start_ns,
-                                  std::int64_t end_ns, const std::vector<JobGpuUsage>& usage);
+meter::AttributedEnergy attribute_to_job(const meter::Timeline& timeline,
+                                         const std::vector<meter::TraceChannel>& channels,
+                                         const std::vector<meter::Reading>& readings, std::int64_t start_ns,
+                                         std::int64_t end_ns, const std::vector<sensors::JobGpuUsage>& usage);
 
 /// Whether channel `c` carries a share that attribute_to_job reads.
-bool is_share_channel(const TraceChannel& c);
+bool is_share_channel(const meter::TraceChannel& c);
 
 /// The job's share of a run still going, snapshot after snapshot (runner/live_export.cpp). It keeps only the
 /// share channels' readings, adds up the intervals that ended more than `settle` before a snapshot once
@@ -37,24 +38,25 @@ public:
     explicit LiveAttribution(std::int64_t settle_ns = 10'000'000'000) : m_settle_ns(settle_ns) {}
 
     /// Keeps the share channels' readings among `fresh` (of the trace whose channels are `channels`).
-    void add(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh);
+    void add(const std::vector<meter::TraceChannel>& channels, const std::vector<meter::Reading>& fresh);
     /// The newest time at which every share channel still being read (a reading within 2 s of `newest_ns`)
     /// has a reading: a snapshot that ends there holds each share's intervals whole, so its attributed and
     /// gross figures cover the same time. None when no share channel has a reading.
     std::optional<std::int64_t> covered_until(std::int64_t newest_ns) const;
     /// The job's share of [start_ns, end_ns]; end_ns must not decrease from one call to the next.
-    AttributedEnergy at(const Timeline& timeline, const std::vector<TraceChannel>& channels,
-                        std::int64_t start_ns, std::int64_t end_ns, const std::vector<JobGpuUsage>& usage);
+    meter::AttributedEnergy at(const meter::Timeline& timeline,
+                               const std::vector<meter::TraceChannel>& channels, std::int64_t start_ns,
+                               std::int64_t end_ns, const std::vector<sensors::JobGpuUsage>& usage);
     /// Share readings held (for tests: bounded by the settle time, not by the run's length).
     std::size_t readings_held() const { return m_readings.size(); }
 
 private:
     std::int64_t m_settle_ns;
-    std::vector<bool> m_is_share;         ///< per trace channel
-    std::vector<std::int64_t> m_last_ns;  ///< per trace channel: its newest share reading (0: none)
-    std::vector<Reading> m_readings;      ///< since m_settled_ns, and the last one before it per channel
+    std::vector<bool> m_is_share;            ///< per trace channel
+    std::vector<std::int64_t> m_last_ns;     ///< per trace channel: its newest share reading (0: none)
+    std::vector<meter::Reading> m_readings;  ///< since m_settled_ns, and the last one before it per channel
     std::optional<std::int64_t> m_settled_ns;
-    AttributedEnergy m_settled;  ///< the share of [start, m_settled_ns]
+    meter::AttributedEnergy m_settled;  ///< the share of [start, m_settled_ns]
 };
 
 }  // namespace joulecast::runner

@@ -17,6 +17,18 @@
 
 namespace joulecast::runner {
 
+using core::capture_output;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::process_alive;
+
+using meter::Monitor;
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::Timeline;
+using meter::Trace;
+
 bool agent_running(const std::string& runs_dir) {
     std::ifstream in(runs_dir + "/agent.pid");
     long long pid = 0, start_ticks = 0;

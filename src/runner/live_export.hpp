@@ -37,7 +37,8 @@ bool agent_running(const std::string& runs_dir);
 class LiveExport {
 public:
     /// `state_file`: where the agent reads the run (empty: no agent).
-    LiveExport(std::optional<PushSpec> push, std::string state_file, Monitor& monitor, RunResult header);
+    LiveExport(std::optional<PushSpec> push, std::string state_file, meter::Monitor& monitor,
+               meter::RunResult header);
     ~LiveExport();
     LiveExport(const LiveExport&) = delete;
     LiveExport& operator=(const LiveExport&) = delete;
@@ -48,18 +49,18 @@ public:
     void stop();
     /// Writes and pushes the finished run. Returns a warning per distinct failure (with how often it
     /// happened), for the result.
-    std::vector<std::string> finish(const RunResult& result);
+    std::vector<std::string> finish(const meter::RunResult& result);
 
 private:
     void run();
-    void push(const RunResult& result);
-    void write_state(const RunResult& result);
+    void push(const meter::RunResult& result);
+    void write_state(const meter::RunResult& result);
     void fail(const std::string& failure);
 
     std::optional<PushSpec> m_push;
     std::string m_state_file;
-    Monitor& m_monitor;
-    RunResult m_header;  ///< id, name, host: what a snapshot carries besides its energy
+    meter::Monitor& m_monitor;
+    meter::RunResult m_header;  ///< id, name, host: what a snapshot carries besides its energy
     std::int64_t m_start_ns = 0;
     std::mutex m_mutex;
     std::condition_variable m_wake;

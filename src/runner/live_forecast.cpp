@@ -16,6 +16,36 @@
 
 namespace joulecast::runner {
 
+using core::descendant_pids;
+using core::Error;
+using core::format_duration;
+using core::format_number;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::Result;
+using core::s_to_ns;
+
+using meter::EpochResult;
+using meter::ForecastBasis;
+using meter::ForecastWorking;
+using meter::Monitor;
+using meter::Reading;
+using meter::RunForecast;
+using meter::RunResult;
+using meter::Timeline;
+using meter::Trace;
+
+using carbon::CarbonSetting;
+using carbon::co2e_g;
+
+using forecast::first_epoch_windows;
+using forecast::Forecast;
+using forecast::forecast_line;
+using forecast::forecast_total;
+using forecast::ForecastTarget;
+using forecast::observations_from_epochs;
+using forecast::observations_from_windows;
+
 namespace {
 
 // Epochs that end faster than this are forecast together: each forecast re-derives every epoch's energy,

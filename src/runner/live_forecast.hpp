@@ -27,13 +27,13 @@ namespace joulecast::runner {
 
 struct ForecastSpec {
     /// The whole job to forecast; none: a profile without a forecast (the run is still stored as profiled).
-    std::optional<ForecastTarget> target;
+    std::optional<forecast::ForecastTarget> target;
     std::optional<long long> profile_epochs;  ///< end the command once this many epochs ended
     std::optional<std::chrono::nanoseconds> profile_duration;   ///< end the command this long after its start
     std::chrono::nanoseconds grace = std::chrono::seconds(10);  ///< SIGTERM this long after the SIGINT
     /// Window length for jobs that mark no epochs (duration targets only).
     std::chrono::nanoseconds window = std::chrono::seconds(1);
-    ForecastOptions options;
+    forecast::ForecastOptions options;
 
     bool active() const { return target || profile_epochs || profile_duration; }
 };
@@ -42,7 +42,8 @@ struct ForecastSpec {
 class LiveForecast {
 public:
     /// `log` receives the forecast lines and the profile's notes; null for none (--quiet).
-    LiveForecast(ForecastSpec spec, const Monitor& monitor, CarbonSetting carbon, std::ostream* log);
+    LiveForecast(ForecastSpec spec, const meter::Monitor& monitor, carbon::CarbonSetting carbon,
+                 std::ostream* log);
     ~LiveForecast();
     LiveForecast(const LiveForecast&) = delete;
     LiveForecast& operator=(const LiveForecast&) = delete;
@@ -62,15 +63,16 @@ private:
     void run();
     void epoch_forecast(std::int64_t epoch_t_ns);
     void window_forecast(std::int64_t now_ns);
-    void report(const Result<Forecast>& forecast, const std::string& progress, ForecastBasis basis);
+    void report(const core::Result<forecast::Forecast>& forecast, const std::string& progress,
+                meter::ForecastBasis basis);
     bool wait_for_readings(std::int64_t t_ns);
-    const Timeline& timeline_so_far();
+    const meter::Timeline& timeline_so_far();
     void send(int signal, const std::string& why);
     void say(const std::string& line);
 
     ForecastSpec m_spec;
-    const Monitor& m_monitor;
-    CarbonSetting m_carbon;
+    const meter::Monitor& m_monitor;
+    carbon::CarbonSetting m_carbon;
     std::ostream* m_log;
     pid_t m_child = -1;
     std::set<pid_t> m_family;  ///< descendants of the child seen when it was signalled
@@ -90,9 +92,10 @@ private:
     std::string m_last_error;
     // Only touched by the thread: the trace so far, extended by the readings that came since the last
     // forecast, so that a long job's forecasts cost in proportion to the new readings, not the whole trace.
-    std::optional<Timeline> m_timeline;
+    std::optional<meter::Timeline> m_timeline;
     std::size_t m_readings_seen = 0;
-    std::optional<GrowingWindows> m_windows;  ///< the windows so far (a duration target without epochs)
+    std::optional<forecast::GrowingWindows>
+        m_windows;  ///< the windows so far (a duration target without epochs)
     std::thread m_thread;
 };
 
@@ -101,12 +104,14 @@ private:
 /// spec.window over [start_ns, profile_end_ns] of `trace` (integrated only then). Errors: no target, no
 /// epochs for an epochs or samples target, a profile shorter than one window, and the forecaster's own
 /// errors.
-Result<RunForecast> final_forecast(const ForecastSpec& spec, const RunResult& result, const Trace& trace,
-                                   std::int64_t start_ns, std::int64_t profile_end_ns,
-                                   const CarbonSetting& carbon);
+core::Result<meter::RunForecast> final_forecast(const ForecastSpec& spec, const meter::RunResult& result,
+                                                const meter::Trace& trace, std::int64_t start_ns,
+                                                std::int64_t profile_end_ns,
+                                                const carbon::CarbonSetting& carbon);
 
 /// A RunForecast from a forecaster answer (carbon at `carbon`).
-RunForecast make_run_forecast(const Forecast& forecast, const ForecastTarget& target, ForecastBasis basis,
-                              double window_s, const CarbonSetting& carbon);
+meter::RunForecast make_run_forecast(const forecast::Forecast& forecast,
+                                     const forecast::ForecastTarget& target, meter::ForecastBasis basis,
+                                     double window_s, const carbon::CarbonSetting& carbon);
 
 }  // namespace joulecast::runner

@@ -31,6 +31,59 @@
 
 namespace joulecast::runner {
 
+using core::ChildProcess;
+using core::format_number;
+using core::is_valid_utf8;
+using core::iso8601_utc_now;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::process_cpu_seconds;
+using core::read_host_info;
+using core::redact_command;
+using core::RedactedCommand;
+using core::repair_utf8;
+using core::s_to_ns;
+using core::SignalForwarder;
+using core::starts_with;
+using core::UsageError;
+
+using sensors::gpu_selection_from_environment;
+using sensors::GpuInfo;
+using sensors::GpuSelection;
+using sensors::JobCpuSensor;
+using sensors::JobGpuSensor;
+using sensors::JobGpuUsage;
+
+using meter::attribute_cpu_energy;
+using meter::attribute_gpu_energy;
+using meter::GpuShareSource;
+using meter::Monitor;
+using meter::new_run_id;
+using meter::RankResult;
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::SourceEnergy;
+using meter::Timeline;
+using meter::to_json;
+using meter::Trace;
+
+using control::ControlCounters;
+using control::ControlEvent;
+using control::ControlLimits;
+using control::ControlMessage;
+using control::ControlServer;
+using control::dispatch_control;
+using control::format_control_line;
+
+using carbon::apply_carbon;
+
+using store::MarkerLog;
+using store::RunStore;
+using store::StoreError;
+using store::StoreFullError;
+using store::StoreWriter;
+
 namespace {
 
 void record_control(RunResult& result, const ControlServer& server, const ControlLimits& limits) {

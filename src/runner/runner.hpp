@@ -23,7 +23,7 @@ struct RunSpec {
     std::vector<std::string> command;  ///< argv; no shell
     /// Names (globs) whose values are masked in the stored command line (core/redact); the command runs with
     /// them intact.
-    std::vector<std::string> redact_patterns = default_redact_patterns();
+    std::vector<std::string> redact_patterns = core::default_redact_patterns();
     std::map<std::string, std::string> env;  ///< added to the child's environment
     std::string name;
     std::map<std::string, std::string> tags;
@@ -32,8 +32,8 @@ struct RunSpec {
     /// (runner/node_lock.hpp).
     bool one_measurement_per_node = true;
     std::string lock_dir;  ///< where the job's lock files are (empty: $XDG_RUNTIME_DIR, /tmp)
-    MonitorOptions monitor;
-    CarbonSetting carbon;
+    meter::MonitorOptions monitor;
+    carbon::CarbonSetting carbon;
     std::optional<std::string> store_path;  ///< where the run is kept; none: not stored
     bool quiet = false;                     ///< no notes on the log stream
     /// --expect-* / --profile-*: forecast while it runs, end it after a profile (inactive by default).
@@ -51,10 +51,10 @@ struct RunSpec {
 inline constexpr std::chrono::milliseconds time_limit_grace{500};
 
 struct RunOutcome {
-    RunResult result;
+    meter::RunResult result;
     int exit_code = 0;          ///< the command's status (128+N for signal N; 127 when it could not start)
     std::int64_t start_ns = 0;  ///< the window's start, CLOCK_MONOTONIC (trace times count from it)
-    Trace trace;                ///< every reading, the idle baseline's included
+    meter::Trace trace;         ///< every reading, the idle baseline's included
     /// True when the profile's signal ended the command (it then exited 0 or died of SIGINT / SIGTERM): the
     /// run is `profiled` and joulecast reports success.
     bool ended_by_profile = false;

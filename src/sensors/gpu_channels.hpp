@@ -11,7 +11,7 @@
 
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// `Gpu` has `GpuInfo info` and `bool lost`; `Source` is the vendor's enum of readings.
 template <typename Gpu, typename Source>
@@ -87,4 +87,4 @@ private:
     std::vector<Binding> m_bindings;  ///< parallel to m_channels
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

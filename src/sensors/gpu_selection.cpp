@@ -2,7 +2,13 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::Error;
+using core::Result;
+using core::split;
+using core::starts_with;
+using core::trim;
 
 namespace {
 
@@ -95,4 +101,4 @@ Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelecti
     return selection;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

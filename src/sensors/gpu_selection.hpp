@@ -9,7 +9,7 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 struct GpuSelection {
     bool all = true;  ///< every GPU the library sees
@@ -35,6 +35,6 @@ GpuSelection gpu_selection_from_environment(const char* cuda_visible_devices,
 /// `--gpus all|visible|used|LIST`: "visible" is `visible` (the environment's); "used" is `visible` with
 /// used_only set; LIST is comma-separated indices or
 /// UUIDs. An empty or malformed list is an error.
-Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelection& visible);
+core::Result<GpuSelection> parse_gpus_option(const std::string& text, const GpuSelection& visible);
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

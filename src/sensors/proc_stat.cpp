@@ -5,7 +5,11 @@
 #include "core/clock.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::monotonic_ns;
+using core::parse_int;
+using core::starts_with;
 
 std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view stat_text) {
     // Called at every tick: words are taken as views, nothing is allocated.
@@ -72,4 +76,4 @@ std::optional<CpuTimes> ProcStatCpu::read(std::size_t reader) {
     return m_shared;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -15,7 +15,7 @@
 
 #include "core/pread_file.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// Jiffies (USER_HZ ticks) from the aggregate "cpu" line of /proc/stat.
 struct CpuTimes {
@@ -55,7 +55,7 @@ private:
 
     std::string m_path;
     std::int64_t m_share_for_ns;
-    PreadFile m_file;
+    core::PreadFile m_file;
     std::optional<CpuTimes> m_shared;  ///< the last snapshot taken
     std::int64_t m_shared_ns = 0;      ///< when (CLOCK_MONOTONIC)
     std::vector<bool> m_used;          ///< per reader: has it used m_shared already
@@ -67,4 +67,4 @@ inline std::shared_ptr<ProcStatCpu> shared_or_own(std::shared_ptr<ProcStatCpu> s
     return shared ? std::move(shared) : std::make_shared<ProcStatCpu>(proc_root);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -13,7 +13,7 @@
 #include "sensors/replay/replay_sensor.hpp"
 #include "sensors/rocm/rocm_sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 namespace {
 
@@ -145,4 +145,4 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     return set;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

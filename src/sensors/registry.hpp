@@ -10,7 +10,7 @@
 #include "sensors/gpu_selection.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 struct SensorConfig {
     std::string sysfs_root = "/sys";                    ///< JOULECAST_SYSFS_ROOT
@@ -45,4 +45,4 @@ struct SensorSet {
 /// Probes every sensor in the list and decides which are used.
 SensorSet make_sensor_set(const SensorConfig& config);
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -1,6 +1,6 @@
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 const char* unit_of(Quantity quantity) {
     switch (quantity) {
@@ -58,4 +58,4 @@ const char* to_string(Method method) {
     return "?";
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// What a channel measures. The unit follows from it (see unit_of).
 enum class Quantity {
@@ -120,4 +120,4 @@ public:
     }
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -6,7 +6,16 @@
 #include "core/text.hpp"
 #include "meter/run_json.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using core::csv_field;
+using core::optional_json;
+
+using sensors::unit_of;
+
+using meter::Reading;
+using meter::to_json;
+using meter::TraceChannel;
 
 namespace {
 
@@ -116,4 +125,4 @@ nlohmann::ordered_json export_json(RunStore& store, const std::vector<RunSummary
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -9,7 +9,7 @@
 
 #include "store/run_store.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 /// Header of write_runs_csv. Energies in joules, co2e in grams, times as ISO 8601 UTC and seconds; empty
 /// fields where a value is unknown (e.g. a run still going); `finished` is 0 when figures come from the
@@ -33,4 +33,4 @@ nlohmann::ordered_json summary_json(const RunSummary& run);
 /// accounted}], "readings": [[t_s, channel index, value], ...]}.
 nlohmann::ordered_json export_json(RunStore& store, const std::vector<RunSummary>& runs, bool readings);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -7,7 +7,11 @@
 #include "store/run_store.hpp"
 #include "store/sqlite.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using core::iso8601_utc_now;
+
+using meter::RunResult;
 
 namespace {
 
@@ -103,4 +107,4 @@ void RunStore::finish_run_when_full(const RunResult& r) {
     });
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -5,7 +5,10 @@
 
 #include "meter/run_json.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using meter::run_from_json;
+using meter::RunStatus;
 
 ImportOutcome import_result_file(RunStore& store, const std::string& path) {
     ImportOutcome outcome;
@@ -63,4 +66,4 @@ ImportOutcome import_result_file(RunStore& store, const std::string& path) {
     return outcome;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -6,7 +6,7 @@
 
 #include "store/run_store.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 enum class ImportStatus { imported, already_present, refused };
 
@@ -24,4 +24,4 @@ struct ImportOutcome {
 /// importing twice keeps one); otherwise stored as it is, as a finished run.
 ImportOutcome import_result_file(RunStore& store, const std::string& path);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

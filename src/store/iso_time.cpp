@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace {
 
@@ -117,4 +117,4 @@ std::string format_local_time(double unix_s, bool seconds) {
     return text;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

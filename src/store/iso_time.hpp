@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace joulecast {
+namespace joulecast::store {
 
 /// Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM:SS[.fff]" ('T' or a space between date and
 /// time), with an optional zone "Z", "+HH:MM", "-HH:MM" or "+HHMM". Returns Unix seconds. A time without zone
@@ -19,4 +19,4 @@ double unix_now();
 /// "YYYY-MM-DD HH:MM" (or with ":SS") in the local time zone.
 std::string format_local_time(double unix_s, bool seconds = false);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -5,7 +5,14 @@
 #include "meter/phases.hpp"
 #include "store/sqlite.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using meter::PhaseRecorder;
+using meter::RunResult;
+using meter::Timeline;
+
+using control::dispatch_control;
+using control::parse_control_line;
 
 void insert_markers(sqlite::Database& db, const std::string& run_id, const std::vector<Marker>& markers,
                     std::size_t first_index) {
@@ -40,4 +47,4 @@ std::size_t replay_markers(RunResult& result, const std::vector<Marker>& markers
     return replayed;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -10,7 +10,7 @@
 #include "meter/energy.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace sqlite {
 class Database;
@@ -32,7 +32,7 @@ std::vector<Marker> load_markers(sqlite::Database& db, const std::string& run_id
 /// Replays stored markers over the stored readings (`timeline`, relative times) into result.phases, epochs,
 /// meta and metrics, as the run itself would have reported them at `end_ns`; phases still open there are
 /// closed=false. Returns how many markers were replayed.
-std::size_t replay_markers(RunResult& result, const std::vector<Marker>& markers, const Timeline& timeline,
-                           std::int64_t end_ns);
+std::size_t replay_markers(meter::RunResult& result, const std::vector<Marker>& markers,
+                           const meter::Timeline& timeline, std::int64_t end_ns);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

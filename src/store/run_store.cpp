@@ -26,7 +26,7 @@
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace fs = std::filesystem;
 
@@ -35,7 +35,7 @@ namespace {
 constexpr int busy_timeout_ms = 10'000;
 
 /// Binds job_id, node and node_rank of `r` to the parameters first, first + 1 and first + 2.
-void bind_job(sqlite::Statement& q, int first, const RunResult& r) {
+void bind_job(sqlite::Statement& q, int first, const meter::RunResult& r) {
     if (r.job_id.empty())
         q.bind_null(first);
     else
@@ -54,14 +54,16 @@ std::string this_hostname() {
     return name;
 }
 
-std::optional<Quantity> quantity_from(const std::string& text) {
-    for (Quantity q : {Quantity::energy, Quantity::power, Quantity::utilisation, Quantity::memory,
-                       Quantity::clock, Quantity::temperature, Quantity::power_limit})
+std::optional<sensors::Quantity> quantity_from(const std::string& text) {
+    for (sensors::Quantity q :
+         {sensors::Quantity::energy, sensors::Quantity::power, sensors::Quantity::utilisation,
+          sensors::Quantity::memory, sensors::Quantity::clock, sensors::Quantity::temperature,
+          sensors::Quantity::power_limit})
         if (text == to_string(q)) return q;
     return std::nullopt;
 }
 
-std::optional<double> optional_domain(const WindowEnergy& energy, const char* domain) {
+std::optional<double> optional_domain(const meter::WindowEnergy& energy, const char* domain) {
     auto it = energy.domain_j.find(domain);
     if (it == energy.domain_j.end()) return std::nullopt;
     return it->second;
@@ -105,7 +107,7 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
     std::error_code ec;
     if (file.has_parent_path() && !fs::is_directory(file.parent_path(), ec)) {
         // Stored command lines and tags are the user's own: every folder made here is private (0700).
-        const std::string failure = create_private_directories(file.parent_path());
+        const std::string failure = core::create_private_directories(file.parent_path());
         if (!failure.empty())
             throw StoreError("cannot create the folder " + file.parent_path().string() + " for run store " +
                              m_path + ": " + failure);
@@ -164,7 +166,7 @@ RunStore::RunStore(std::string path, StoreAccess access) : m_path(std::move(path
             std::string mode;
             {
                 sqlite::Statement query(m_db->handle(), "PRAGMA journal_mode", m_path);
-                if (query.step()) mode = to_lower(query.text(0));
+                if (query.step()) mode = core::to_lower(query.text(0));
             }
             if (mode != "wal") {
                 sqlite::Statement wal(m_db->handle(), "PRAGMA journal_mode = WAL", m_path);
@@ -211,16 +213,16 @@ void RunStore::transaction(const std::function<void()>& body) {
     write_transaction(body);
 }
 
-void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel>& channels,
+void RunStore::begin_run(const meter::RunResult& header, const std::vector<meter::TraceChannel>& channels,
                          std::int64_t origin_ns, pid_t pid) {
     if (header.id.empty()) throw StoreError("run store " + m_path + ": a run needs an id");
-    const std::string started_at = header.started_at.empty() ? iso8601_utc_now() : header.started_at;
+    const std::string started_at = header.started_at.empty() ? core::iso8601_utc_now() : header.started_at;
     const double started_unix = parse_iso8601(started_at).value_or(unix_now());
-    const std::string host = json_text(to_json(header)["host"]);
+    const std::string host = json_text(meter::to_json(header)["host"]);
     const std::string command = json_text(nlohmann::json(header.command));
-    const std::string now = iso8601_utc_now();
+    const std::string now = core::iso8601_utc_now();
     std::optional<std::int64_t> pid_start;
-    if (auto stat = process_stat(pid)) pid_start = stat->start_ticks;
+    if (auto stat = core::process_stat(pid)) pid_start = stat->start_ticks;
 
     std::vector<std::int64_t> rows;
     write_transaction([&] {
@@ -235,7 +237,10 @@ void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel
             q->bind(1, header.id).bind(2, header.name).bind(3, command).bind(4, started_at);
             q->bind(5, started_unix);
             if (header.carbon) q->bind(6, header.carbon->intensity_g_per_kwh).bind(7, header.carbon->pue);
-            q->bind(8, host).bind(9, this_hostname()).bind(10, this_boot_id()).bind(11, std::int64_t{pid});
+            q->bind(8, host)
+                .bind(9, this_hostname())
+                .bind(10, core::this_boot_id())
+                .bind(11, std::int64_t{pid});
             q->bind(12, pid_start).bind(13, origin_ns).bind(14, now);
             bind_job(*q, 15, header);
             q->run();
@@ -244,7 +249,7 @@ void RunStore::begin_run(const RunResult& header, const std::vector<TraceChannel
             "INSERT INTO channels (run_id, idx, sensor, name, domain, device, quantity, behaviour, modelled, "
             "accounted, min_period_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         for (std::size_t i = 0; i < channels.size(); ++i) {
-            const Channel& ch = channels[i].channel;
+            const sensors::Channel& ch = channels[i].channel;
             c->bind(1, header.id).bind(2, static_cast<std::int64_t>(i)).bind(3, channels[i].sensor);
             c->bind(4, ch.name).bind(5, ch.domain).bind(6, ch.device).bind(7, to_string(ch.quantity));
             c->bind(8, to_string(ch.behaviour)).bind(9, ch.modelled ? 1 : 0).bind(10, ch.accounted ? 1 : 0);
@@ -286,7 +291,7 @@ std::int64_t RunStore::channel_row(const std::string& run_id, std::uint32_t chan
     return channel < it->second.size() ? it->second[channel] : -1;
 }
 
-std::size_t RunStore::append_readings(const std::string& run_id, const std::vector<Reading>& readings,
+std::size_t RunStore::append_readings(const std::string& run_id, const std::vector<meter::Reading>& readings,
                                       std::int64_t origin_ns) {
     std::size_t written = 0;
     if (readings.empty()) {
@@ -297,7 +302,7 @@ std::size_t RunStore::append_readings(const std::string& run_id, const std::vect
         written = 0;
         auto q =
             m_db->cached("INSERT OR REPLACE INTO readings (channel_id, t_ns, value) VALUES (?1, ?2, ?3)");
-        for (const Reading& r : readings) {
+        for (const meter::Reading& r : readings) {
             const std::int64_t row = channel_row(run_id, r.channel);
             // SQLite stores NaN as NULL: a reading without a value is no reading.
             if (row < 0 || !std::isfinite(r.value)) continue;
@@ -315,15 +320,15 @@ void RunStore::append_markers(const std::string& run_id, const std::vector<Marke
     if (!markers.empty()) write_transaction([&] { insert_markers(*m_db, run_id, markers, first); });
 }
 
-void RunStore::finish_run(const RunResult& r, const nlohmann::ordered_json& result_json) {
+void RunStore::finish_run(const meter::RunResult& r, const nlohmann::ordered_json& result_json) {
     if (r.id.empty()) throw StoreError("run store " + m_path + ": a run needs an id");
-    const std::string started_at = r.started_at.empty() ? iso8601_utc_now() : r.started_at;
+    const std::string started_at = r.started_at.empty() ? core::iso8601_utc_now() : r.started_at;
     const double started_unix = parse_iso8601(started_at).value_or(unix_now());
-    const std::string host = json_text(to_json(r)["host"]);
+    const std::string host = json_text(meter::to_json(r)["host"]);
     const std::string command = json_text(nlohmann::json(r.command));
     const std::string methods = json_text(nlohmann::json(r.energy.domain_method));
     const std::string document = json_text(result_json);
-    const std::string now = iso8601_utc_now();
+    const std::string now = core::iso8601_utc_now();
     write_transaction([&] {
         {
             auto q = m_db->cached(
@@ -405,18 +410,18 @@ std::size_t RunStore::refresh_interrupted() {
     }
     if (candidates.empty()) return 0;
     const std::string hostname = this_hostname();
-    const std::string boot_id = this_boot_id();
+    const std::string boot_id = core::this_boot_id();
     std::size_t marked = 0;
     for (const Candidate& c : candidates) {
         if (c.hostname != hostname) continue;  // another machine: cannot tell from here
         const bool rebooted = !c.boot_id.empty() && !boot_id.empty() && c.boot_id != boot_id;
-        if (!rebooted && process_alive(static_cast<pid_t>(c.pid), c.pid_start)) continue;
+        if (!rebooted && core::process_alive(static_cast<pid_t>(c.pid), c.pid_start)) continue;
 
         // What the readings say so far, so that the list shows the energy of the run up to where it stopped.
         StoredTrace stored = load_trace(c.id);
-        Timeline timeline(stored.channels, stored.readings);
+        meter::Timeline timeline(stored.channels, stored.readings);
         const std::int64_t end = stored.readings.empty() ? 0 : std::max<std::int64_t>(0, timeline.last_ns());
-        const WindowEnergy energy = timeline.energy(0, end);
+        const meter::WindowEnergy energy = timeline.energy(0, end);
         try {
             write_transaction([&] {
                 auto q = m_db->cached(
@@ -425,12 +430,12 @@ std::size_t RunStore::refresh_interrupted() {
                     "modelled_energy_j = ?8, "
                     "energy_method = ?9, co2e_g = ?3 / 3.6e6 * coalesce(pue, 1.0) * intensity_g_per_kwh, "
                     "updated_at = ?10 WHERE id = ?1 AND status = 'running' AND result_json IS NULL");
-                q->bind(1, c.id).bind(2, ns_to_s(end)).bind(3, energy.total_j);
+                q->bind(1, c.id).bind(2, core::ns_to_s(end)).bind(3, energy.total_j);
                 q->bind(4, optional_domain(energy, "gpu")).bind(5, optional_domain(energy, "cpu"));
                 q->bind(6, optional_domain(energy, "dram"))
                     .bind(7, energy.measured_j)
                     .bind(8, energy.modelled_j);
-                q->bind(9, json_text(nlohmann::json(energy.domain_method))).bind(10, iso8601_utc_now());
+                q->bind(9, json_text(nlohmann::json(energy.domain_method))).bind(10, core::iso8601_utc_now());
                 q->run();
                 marked += static_cast<std::size_t>(m_db->changes());
             });
@@ -492,7 +497,7 @@ std::vector<RunSummary> RunStore::query(const RunFilter& filter, const std::stri
         RunSummary s;
         s.id = q.text(0);
         s.name = q.text(1);
-        s.status = parse_run_status(q.text(2)).value_or(RunStatus::failed);
+        s.status = meter::parse_run_status(q.text(2)).value_or(meter::RunStatus::failed);
         auto command = nlohmann::json::parse(q.text(3), nullptr, false);
         if (command.is_array())
             for (const auto& word : command)
@@ -557,7 +562,7 @@ StoredTrace RunStore::load_trace(const std::string& id) {
         while (q->step()) {
             auto idx = static_cast<std::size_t>(q->integer(0));
             if (idx >= stored.channels.size()) stored.channels.resize(idx + 1);
-            TraceChannel& tc = stored.channels[idx];
+            meter::TraceChannel& tc = stored.channels[idx];
             tc.sensor = q->text(1);
             tc.channel.name = q->text(2);
             tc.channel.domain = q->text(3);
@@ -565,9 +570,9 @@ StoredTrace RunStore::load_trace(const std::string& id) {
             // A quantity this binary does not know (a newer writer) reads as a utilisation gauge: it then
             // takes no part in energy accounting instead of being mistaken for power.
             auto quantity = quantity_from(q->text(5));
-            tc.channel.quantity = quantity.value_or(Quantity::utilisation);
+            tc.channel.quantity = quantity.value_or(sensors::Quantity::utilisation);
             tc.channel.behaviour =
-                q->text(6) == "counter" && quantity ? Behaviour::counter : Behaviour::gauge;
+                q->text(6) == "counter" && quantity ? sensors::Behaviour::counter : sensors::Behaviour::gauge;
             tc.channel.modelled = q->integer(7) != 0;
             tc.channel.accounted = q->integer(8) != 0;
             tc.channel.min_period = std::chrono::milliseconds(q->integer(9));
@@ -586,8 +591,8 @@ StoredTrace RunStore::trace(const std::string& id_or_prefix) {
     return load_trace(resolve_id(id_or_prefix));
 }
 
-RunResult RunStore::partial_result(const std::string& id) {
-    RunResult r;
+meter::RunResult RunStore::partial_result(const std::string& id) {
+    meter::RunResult r;
     r.id = id;
     std::optional<double> intensity, pue, ended_s;
     {
@@ -597,14 +602,14 @@ RunResult RunStore::partial_result(const std::string& id) {
         q->bind(1, id);
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         r.name = q->text(0);
-        r.status = parse_run_status(q->text(1)).value_or(RunStatus::interrupted);
+        r.status = meter::parse_run_status(q->text(1)).value_or(meter::RunStatus::interrupted);
         auto command = nlohmann::json::parse(q->text(2), nullptr, false);
         if (command.is_array())
             for (const auto& word : command)
                 if (word.is_string()) r.command.push_back(word.get<std::string>());
         r.started_at = q->text(3);
         auto host = nlohmann::json::parse(q->text(4), nullptr, false);
-        if (host.is_object()) r.host = host_from_json(host, r.gpus);
+        if (host.is_object()) r.host = meter::host_from_json(host, r.gpus);
         intensity = q->optional_real(5);
         pue = q->optional_real(6);
         r.job_id = q->text(7);
@@ -619,14 +624,14 @@ RunResult RunStore::partial_result(const std::string& id) {
     }
 
     StoredTrace stored = load_trace(id);
-    Timeline timeline(stored.channels, stored.readings);
+    meter::Timeline timeline(stored.channels, stored.readings);
     const std::int64_t end = stored.readings.empty() ? 0 : std::max<std::int64_t>(0, timeline.last_ns());
     r.energy = timeline.energy(0, end);
-    r.duration_s = ns_to_s(end);
+    r.duration_s = core::ns_to_s(end);
     r.mean_power_w = r.energy.mean_power_w();
     r.peak_power_w = end > 0 ? timeline.peak_power_w(0, end, 100'000'000) : 0.0;
     if (intensity) {
-        CarbonResult carbon;
+        meter::CarbonResult carbon;
         carbon.intensity_g_per_kwh = *intensity;
         carbon.pue = pue.value_or(1.0);
         carbon.intensity_source = "as set when the run started";
@@ -638,13 +643,13 @@ RunResult RunStore::partial_result(const std::string& id) {
     const std::string covered = "figures come from the " + std::to_string(stored.readings.size()) +
                                 " readings and " + std::to_string(markers) +
                                 " markers (phases, epochs, meta, metrics) stored up to " +
-                                format_fixed(r.duration_s, 1) + " s";
-    const bool ended = r.status != RunStatus::running && r.status != RunStatus::interrupted;
+                                core::format_fixed(r.duration_s, 1) + " s";
+    const bool ended = r.status != meter::RunStatus::running && r.status != meter::RunStatus::interrupted;
     r.warnings.push_back(
-        (r.status == RunStatus::running
+        (r.status == meter::RunStatus::running
              ? "this run has not finished (its joulecast is still running or on another host): "
          : ended ? "the store was full when this run ended, so only its status, duration (" +
-                       format_fixed(ended_s.value_or(r.duration_s), 1) +
+                       core::format_fixed(ended_s.value_or(r.duration_s), 1) +
                        " s) and totals in `runs list` were stored, not its result; its joulecast wrote the "
                        "result to a file that `joulecast runs import` adds. Here "
                  : "joulecast stopped before this run finished (killed or crashed): ") +
@@ -664,21 +669,21 @@ nlohmann::ordered_json RunStore::get_document(const std::string& id_or_prefix) {
         if (!q->step()) throw RunNotFound("no run with id '" + id + "' in " + m_path);
         if (!q->is_null(0)) document = q->text(0);
     }
-    if (!document) return to_json(partial_result(id));
+    if (!document) return meter::to_json(partial_result(id));
     auto j = nlohmann::ordered_json::parse(*document, nullptr, false);
     if (j.is_discarded())
         throw StoreError("run store " + m_path + ": the stored result of run " + id + " is damaged");
     return j;
 }
 
-RunResult RunStore::get(const std::string& id_or_prefix) {
+meter::RunResult RunStore::get(const std::string& id_or_prefix) {
     const std::string id = resolve_id(id_or_prefix);
     auto document = get_document(id);
     if (document.value("partial", false)) {
         // Built here, not stored: typed already, no JSON round trip needed.
         return partial_result(id);
     }
-    auto run = run_from_json(document);
+    auto run = meter::run_from_json(document);
     if (!run)
         throw StoreError("run store " + m_path + ": the stored result of run " + id +
                          " cannot be read: " + run.error());
@@ -697,4 +702,4 @@ std::unique_ptr<RunStore> open_store_to_read(const std::string& path) {
     return std::make_unique<RunStore>(path, StoreAccess::read);
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -34,7 +34,7 @@
 #include "meter/trace.hpp"
 #include "store/markers.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace sqlite {
 class Database;
@@ -67,7 +67,7 @@ std::string default_store_path();
 struct RunSummary {
     std::string id;
     std::string name;
-    RunStatus status = RunStatus::running;
+    meter::RunStatus status = meter::RunStatus::running;
     std::vector<std::string> command;
     std::string started_at;   ///< ISO 8601 UTC
     double started_unix = 0;  ///< seconds since 1970-01-01 UTC
@@ -94,7 +94,7 @@ struct RunFilter {
     /// case-insensitive substring of the name.
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;  ///< every k=v must match; an empty v: key present
-    std::optional<RunStatus> status;
+    std::optional<meter::RunStatus> status;
     std::optional<std::string> job;    ///< runs of this job id only
     std::optional<double> since_unix;  ///< started at or after, Unix seconds
     std::optional<double> until_unix;  ///< started at or before
@@ -103,8 +103,8 @@ struct RunFilter {
 
 /// The readings of one run as stored: times relative to the run's origin (its command's start).
 struct StoredTrace {
-    std::vector<TraceChannel> channels;
-    std::vector<Reading> readings;  ///< ordered by time; t_ns relative to the origin
+    std::vector<meter::TraceChannel> channels;
+    std::vector<meter::Reading> readings;  ///< ordered by time; t_ns relative to the origin
 };
 
 /// Whether a store is opened to write (run, study, runs rm) or only to read (runs list/show, report,
@@ -137,12 +137,12 @@ public:
     /// it
     /// (`pid` on this host and boot, for telling a live run from one whose joulecast was killed).
     /// `origin_ns` is the CLOCK_MONOTONIC time that stored reading times count from (the command's start).
-    void begin_run(const RunResult& header, const std::vector<TraceChannel>& channels, std::int64_t origin_ns,
-                   pid_t pid);
+    void begin_run(const meter::RunResult& header, const std::vector<meter::TraceChannel>& channels,
+                   std::int64_t origin_ns, pid_t pid);
     /// Appends readings (their channel indexes refer to begin_run's channels; CLOCK_MONOTONIC times) in one
     /// transaction. A second reading of a channel at the same nanosecond replaces the first. Returns how many
     /// were written (readings of unknown channels are skipped). Throws RunNotFound for a run never begun.
-    std::size_t append_readings(const std::string& run_id, const std::vector<Reading>& readings,
+    std::size_t append_readings(const std::string& run_id, const std::vector<meter::Reading>& readings,
                                 std::int64_t origin_ns);
     /// Appends the workload's markers (times relative to the run's origin) as rows first_index, ... in one
     /// transaction; a run whose joulecast is killed is read back with them (see store/markers.hpp).
@@ -152,13 +152,13 @@ public:
     /// (normally to_json(result), kept as is; it holds the phases, epochs, meta and metrics), and deletes the
     /// run's markers. Works without begin_run too (a run
     /// recorded only at its end).
-    void finish_run(const RunResult& result, const nlohmann::ordered_json& result_json);
+    void finish_run(const meter::RunResult& result, const nlohmann::ordered_json& result_json);
     /// For a run whose finish_run failed with StoreFullError: records what fits in the run's row, its status,
     /// duration, exit code and energy totals (no result document: `runs show` rebuilds the rest from the
     /// readings and markers stored), so that it does not read as interrupted with the duration of its last
     /// stored reading. Written as remove() writes on a full store. Throws StoreFullError when even that
     /// cannot be written.
-    void finish_run_when_full(const RunResult& result);
+    void finish_run_when_full(const meter::RunResult& result);
 
     // ---- Queries ---------------------------------------------------------------------------------------
 
@@ -173,7 +173,7 @@ public:
     /// The run (id or unique prefix) as its result: read back from the stored document when finished;
     /// otherwise built from the stored columns, with energy computed from the stored readings, `partial` set
     /// and a warning. Throws StoreError when the stored document cannot be read.
-    RunResult get(const std::string& id_or_prefix);
+    meter::RunResult get(const std::string& id_or_prefix);
     /// The result document of a run as stored (`runs show --json`), or the partial one get() builds, as JSON.
     nlohmann::ordered_json get_document(const std::string& id_or_prefix);
     /// The stored channels and readings of a run (id or unique prefix).
@@ -201,7 +201,7 @@ private:
     std::vector<RunSummary> query(const RunFilter& filter, const std::string* id);
     std::int64_t channel_row(const std::string& run_id, std::uint32_t channel);
     StoredTrace load_trace(const std::string& id);
-    RunResult partial_result(const std::string& id);
+    meter::RunResult partial_result(const std::string& id);
 
     std::string m_path;
     std::unique_ptr<sqlite::Database> m_db;
@@ -214,4 +214,4 @@ private:
 /// nothing, and an absent store has no runs. Throws StoreError when it exists but cannot be opened.
 std::unique_ptr<RunStore> open_store_to_read(const std::string& path);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -6,7 +6,7 @@
 
 #include "store/sqlite.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace {
 
@@ -224,4 +224,4 @@ void migrate(sqlite::Database& db, const std::vector<Migration>& migrations) {
     }
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::store {
 
 namespace sqlite {
 class Database;
@@ -30,4 +30,4 @@ const std::vector<Migration>& store_migrations();
 /// Throws StoreError when the file is newer than `migrations` know, or is another program's database.
 void migrate(sqlite::Database& db, const std::vector<Migration>& migrations);
 
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace joulecast::sqlite {
+namespace joulecast::store::sqlite {
 
 namespace {
 
@@ -200,4 +200,4 @@ void Database::fail(int code, const std::string& what) {
     throw_error(code, m_path, what, sqlite3_errmsg(m_db), sqlite3_system_errno(m_db));
 }
 
-}  // namespace joulecast::sqlite
+}  // namespace joulecast::store::sqlite

@@ -15,7 +15,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace joulecast::sqlite {
+namespace joulecast::store::sqlite {
 
 /// SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock; the whole transaction may be retried.
 class BusyError : public StoreError {
@@ -112,4 +112,4 @@ private:
 [[noreturn]] void throw_error(int code, const std::string& path, const std::string& what, const char* message,
                               int system_errno = 0);
 
-}  // namespace joulecast::sqlite
+}  // namespace joulecast::store::sqlite

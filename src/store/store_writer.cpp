@@ -2,7 +2,10 @@
 
 #include <utility>
 
-namespace joulecast {
+namespace joulecast::store {
+
+using meter::Reading;
+using meter::Trace;
 
 void MarkerLog::enable() {
     std::lock_guard lock(m_mutex);
@@ -123,4 +126,4 @@ std::string StoreWriter::last_error() const {
     return m_last_error;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::store

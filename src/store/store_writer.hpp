@@ -16,7 +16,7 @@
 #include "store/markers.hpp"
 #include "store/run_store.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 
 /// The markers of the running run on their way to the store: the control thread adds, the store writer takes
 /// them at each flush, so that only one flush period of markers is held. add() keeps nothing until enable()
@@ -43,15 +43,15 @@ public:
     /// transaction, to run `run_id` (begun with RunStore::begin_run and the same channels and `origin_ns`).
     /// `trace` must outlive the writer. A failed flush is counted and retried at the next period, never
     /// thrown.
-    StoreWriter(const std::string& store_path, std::string run_id, const Trace& trace, std::int64_t origin_ns,
-                std::chrono::milliseconds period = std::chrono::seconds(1));
+    StoreWriter(const std::string& store_path, std::string run_id, const meter::Trace& trace,
+                std::int64_t origin_ns, std::chrono::milliseconds period = std::chrono::seconds(1));
     /// The same, writing through `store` (the caller's connection) instead of a connection of its own, which
     /// saves opening one (its open, pragmas and schema read cost ~0.8 M instructions and ~30 system calls).
     /// The caller must not use `store`, from any thread, until finish() has returned; `store` must outlive
     /// the writer.
     /// With `markers`, the markers it gained since the last flush are stored on the same period (times
     /// relative to `origin_ns`); `markers` must then outlive the writer.
-    StoreWriter(RunStore& store, std::string run_id, const Trace& trace, std::int64_t origin_ns,
+    StoreWriter(RunStore& store, std::string run_id, const meter::Trace& trace, std::int64_t origin_ns,
                 std::chrono::milliseconds period = std::chrono::seconds(1), MarkerLog* markers = nullptr);
     /// Finishes when finish() was not called; never throws.
     ~StoreWriter();
@@ -75,7 +75,7 @@ private:
     std::unique_ptr<RunStore> m_own_store;  ///< the connection opened by the first constructor
     RunStore* m_store;                      ///< m_own_store or the caller's
     std::string m_run_id;
-    const Trace& m_trace;
+    const meter::Trace& m_trace;
     std::int64_t m_origin_ns;
     std::chrono::milliseconds m_period;
 
@@ -94,4 +94,4 @@ private:
     std::thread m_thread;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::store

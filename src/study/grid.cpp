@@ -20,6 +20,11 @@
 
 namespace joulecast::study {
 
+using core::InputError;
+using core::parse_duration;
+using core::read_text_file;
+using core::trim;
+
 const Axis* StudyGrid::axis(std::string_view key) const {
     for (const auto& a : axes)
         if (a.key == key) return &a;

@@ -8,6 +8,9 @@
 
 namespace joulecast::study {
 
+using core::Error;
+using core::Result;
+
 const std::string* GridPoint::find(std::string_view key) const {
     for (const auto& [k, v] : values)
         if (k == key) return &v;

@@ -48,11 +48,11 @@ std::vector<PlannedRun> plan_runs(const StudyGrid& grid);
 
 /// The placeholders of a template, in order of appearance: "{model}" gives "model"; "{{" and "}}" are literal
 /// braces. Error for an unclosed "{", a lone "}", or an empty or malformed name (letters, digits, '_').
-Result<std::vector<std::string>> template_placeholders(std::string_view text);
+core::Result<std::vector<std::string>> template_placeholders(std::string_view text);
 
 /// Fills a template's placeholders from `values`. Error for a malformed template or a placeholder without a
 /// value. The result is one string whatever it contains (spaces, quotes, `;`): it becomes one argv element.
-Result<std::string> substitute(std::string_view text, const std::map<std::string, std::string>& values);
+core::Result<std::string> substitute(std::string_view text, const std::map<std::string, std::string>& values);
 
 /// The values a run's templates can use: its configuration plus repeat, study (the grid's name) and config
 /// (the hash).

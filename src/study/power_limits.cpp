@@ -6,6 +6,11 @@
 
 namespace joulecast::study {
 
+using core::Error;
+using core::InputError;
+using core::Result;
+using core::UsageError;
+
 namespace {
 
 std::string watts_text(double watts) {
@@ -20,12 +25,12 @@ PowerLimitGuard::PowerLimitGuard(const std::string& library_path, const std::vec
                                  const std::string& rocm_library_path) {
     unsigned count = 0;
     std::string nvml_reason;
-    if (auto opened = nvml::NvmlLibrary::open(library_path); !opened) {
+    if (auto opened = sensors::nvml::NvmlLibrary::open(library_path); !opened) {
         nvml_reason = opened.error();
     } else {
         m_nvml = std::move(opened).value();
-        const nvml::nvmlReturn_t status = m_nvml->api().device_get_count(&count);
-        if (status != nvml::NVML_SUCCESS)
+        const sensors::nvml::nvmlReturn_t status = m_nvml->api().device_get_count(&count);
+        if (status != sensors::nvml::NVML_SUCCESS)
             nvml_reason = "cannot count GPUs: " + m_nvml->error_string(status);
         else if (count == 0)
             nvml_reason = "NVML sees no GPU";
@@ -35,15 +40,15 @@ PowerLimitGuard::PowerLimitGuard(const std::string& library_path, const std::vec
         // AMD GPUs: ROCm SMI's power cap, where NVML has none to offer.
         std::string rocm_reason = "no ROCm SMI library given";
         if (!rocm_library_path.empty()) {
-            if (auto opened = rocm::RsmiLibrary::open(rocm_library_path); !opened) {
+            if (auto opened = sensors::rocm::RsmiLibrary::open(rocm_library_path); !opened) {
                 rocm_reason = opened.error();
             } else if (!(*opened)->has("rsmi_dev_power_cap_set") ||
                        !(*opened)->has("rsmi_dev_power_cap_get")) {
                 rocm_reason = "the library lacks rsmi_dev_power_cap_get/_set";
             } else {
                 std::uint32_t n = 0;
-                const rocm::rsmi_status_t status = (*opened)->api().num_monitor_devices(&n);
-                if (status != rocm::RSMI_STATUS_SUCCESS)
+                const sensors::rocm::rsmi_status_t status = (*opened)->api().num_monitor_devices(&n);
+                if (status != sensors::rocm::RSMI_STATUS_SUCCESS)
                     rocm_reason = "cannot count GPUs: " + (*opened)->error_string(status);
                 else if (n == 0)
                     rocm_reason = "ROCm SMI sees no GPU";
@@ -73,18 +78,18 @@ PowerLimitGuard::PowerLimitGuard(const std::string& library_path, const std::vec
     }
 }
 
-Result<nvml::PowerLimits> PowerLimitGuard::get(unsigned gpu) const {
-    if (m_nvml) return nvml::get_power_limits(*m_nvml, gpu);
+Result<sensors::nvml::PowerLimits> PowerLimitGuard::get(unsigned gpu) const {
+    if (m_nvml) return sensors::nvml::get_power_limits(*m_nvml, gpu);
     const auto& api = m_rocm->api();
     std::uint64_t cap_uw = 0, max_uw = 0, min_uw = 0;
-    rocm::rsmi_status_t status = api.dev_power_cap_get_uw(gpu, 0, &cap_uw);
-    if (status != rocm::RSMI_STATUS_SUCCESS)
+    sensors::rocm::rsmi_status_t status = api.dev_power_cap_get_uw(gpu, 0, &cap_uw);
+    if (status != sensors::rocm::RSMI_STATUS_SUCCESS)
         return Error{"amdgpu" + std::to_string(gpu) +
                      ": rsmi_dev_power_cap_get: " + m_rocm->error_string(status)};
-    nvml::PowerLimits limits;
+    sensors::nvml::PowerLimits limits;
     limits.current_w = static_cast<double>(cap_uw) * 1e-6;
     status = api.dev_power_cap_range_get_uw(gpu, 0, &max_uw, &min_uw);
-    if (status == rocm::RSMI_STATUS_SUCCESS && max_uw >= min_uw) {
+    if (status == sensors::rocm::RSMI_STATUS_SUCCESS && max_uw >= min_uw) {
         limits.min_w = static_cast<double>(min_uw) * 1e-6;
         limits.max_w = static_cast<double>(max_uw) * 1e-6;
     } else {
@@ -94,14 +99,14 @@ Result<nvml::PowerLimits> PowerLimitGuard::get(unsigned gpu) const {
     return limits;
 }
 
-Result<nvml::PowerLimits> PowerLimitGuard::set(unsigned gpu, double watts) {
-    if (m_nvml) return nvml::set_power_limit(*m_nvml, gpu, watts);
+Result<sensors::nvml::PowerLimits> PowerLimitGuard::set(unsigned gpu, double watts) {
+    if (m_nvml) return sensors::nvml::set_power_limit(*m_nvml, gpu, watts);
     const std::string name = "amdgpu" + std::to_string(gpu);
     const auto uw = static_cast<std::uint64_t>(std::llround(watts * 1e6));
-    const rocm::rsmi_status_t status = m_rocm->api().dev_power_cap_set_uw(gpu, 0, uw);
-    if (status == rocm::RSMI_STATUS_PERMISSION)
+    const sensors::rocm::rsmi_status_t status = m_rocm->api().dev_power_cap_set_uw(gpu, 0, uw);
+    if (status == sensors::rocm::RSMI_STATUS_PERMISSION)
         return Error{name + ": setting the power cap needs root (" + m_rocm->error_string(status) + ")"};
-    if (status != rocm::RSMI_STATUS_SUCCESS)
+    if (status != sensors::rocm::RSMI_STATUS_SUCCESS)
         return Error{name + ": rsmi_dev_power_cap_set " + watts_text(watts) +
                      " W: " + m_rocm->error_string(status)};
     return get(gpu);
@@ -111,8 +116,8 @@ PowerLimitGuard::~PowerLimitGuard() {
     restore();
 }
 
-Result<std::vector<nvml::PowerLimits>> PowerLimitGuard::apply(double watts) {
-    std::vector<nvml::PowerLimits> now;
+Result<std::vector<sensors::nvml::PowerLimits>> PowerLimitGuard::apply(double watts) {
+    std::vector<sensors::nvml::PowerLimits> now;
     for (unsigned gpu = 0; gpu < m_original.size(); ++gpu) {
         m_changed[gpu] = true;  // a failed set may still have changed something
         auto set_now = set(gpu, watts);

@@ -33,7 +33,7 @@ public:
 
     /// Sets every GPU's limit to `watts`; returns the limits read back, or the first error (GPUs already set
     /// stay set until restore()).
-    Result<std::vector<nvml::PowerLimits>> apply(double watts);
+    core::Result<std::vector<sensors::nvml::PowerLimits>> apply(double watts);
 
     /// Sets every GPU whose limit this guard changed back to its limit from before; returns one line per GPU
     /// restored ("gpu0: power limit restored to 700 W") and per failure ("gpu0: cannot restore ...: ...").
@@ -41,17 +41,17 @@ public:
     std::vector<std::string> restore();
 
     /// Every GPU's limits as they were when the guard was made, by NVML (or ROCm SMI) index.
-    const std::vector<nvml::PowerLimits>& original() const { return m_original; }
+    const std::vector<sensors::nvml::PowerLimits>& original() const { return m_original; }
     /// "NVML" or "ROCm SMI": the library that sets the limits.
     const char* library() const { return m_nvml ? "NVML" : "ROCm SMI"; }
 
 private:
-    Result<nvml::PowerLimits> get(unsigned gpu) const;
-    Result<nvml::PowerLimits> set(unsigned gpu, double watts);
+    core::Result<sensors::nvml::PowerLimits> get(unsigned gpu) const;
+    core::Result<sensors::nvml::PowerLimits> set(unsigned gpu, double watts);
 
-    std::unique_ptr<nvml::NvmlLibrary> m_nvml;
-    std::unique_ptr<rocm::RsmiLibrary> m_rocm;  ///< used only where NVML is not
-    std::vector<nvml::PowerLimits> m_original;
+    std::unique_ptr<sensors::nvml::NvmlLibrary> m_nvml;
+    std::unique_ptr<sensors::rocm::RsmiLibrary> m_rocm;  ///< used only where NVML is not
+    std::vector<sensors::nvml::PowerLimits> m_original;
     std::vector<bool> m_changed;
 };
 

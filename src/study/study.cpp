@@ -21,6 +21,22 @@
 
 namespace joulecast::study {
 
+using core::format_clock;
+using core::format_millijoules_per_sample;
+using core::format_number;
+using core::InputError;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::parse_double;
+using core::parse_int;
+using core::SignalForwarder;
+using core::split;
+
+using meter::RunStatus;
+
+using store::RunFilter;
+using store::RunStore;
+
 namespace {
 
 // Signal handlers reach state only through globals; this one belongs to StopSignals alone.

@@ -23,9 +23,9 @@ struct StudyOptions {
     std::string store_path;  ///< the run store every run is kept in (and --resume reads)
     bool resume = false;  ///< skip (config hash, repeat) pairs already completed in the store for this study
     bool allow_power_limit = false;
-    CarbonSetting carbon;
-    MonitorOptions monitor;  ///< sensors and sampler; its idle is replaced by the grid's
-    std::string zoo_path;    ///< built-in mode's program (joulecast-zoo)
+    carbon::CarbonSetting carbon;
+    meter::MonitorOptions monitor;  ///< sensors and sampler; its idle is replaced by the grid's
+    std::string zoo_path;           ///< built-in mode's program (joulecast-zoo)
 };
 
 struct StudyOutcome {

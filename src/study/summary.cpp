@@ -11,6 +11,13 @@
 
 namespace joulecast::study {
 
+using core::format_clock;
+using core::format_number;
+using core::optional_json;
+
+using meter::RunResult;
+using meter::RunStatus;
+
 std::optional<double> RunRecord::train_j_per_sample() const {
     if (!training_energy_j || !train_samples || *train_samples <= 0) return std::nullopt;
     return *training_energy_j / static_cast<double>(*train_samples);

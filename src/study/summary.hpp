@@ -25,7 +25,7 @@ struct RunRecord {
     GridPoint config;
     int repeat = 1;
     std::string run_id;  ///< empty when no run was started (e.g. its power limit could not be set)
-    RunStatus status = RunStatus::failed;
+    meter::RunStatus status = meter::RunStatus::failed;
     int exit_code = 0;
     bool resumed = false;  ///< measured by an earlier `joulecast study --resume` invocation
     std::string error;     ///< why it failed before or around the command, when known
@@ -46,7 +46,7 @@ struct RunRecord {
 };
 
 /// Fills a record's measurements from a run (as measured, or RunStore::get).
-void fill_from_result(RunRecord& record, const RunResult& result);
+void fill_from_result(RunRecord& record, const meter::RunResult& result);
 
 /// One configuration of the summary table: means over its completed runs.
 struct SummaryRow {

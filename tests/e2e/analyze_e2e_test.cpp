@@ -17,6 +17,9 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using store::RunStore;
+
 namespace {
 
 using test::ProcessOptions;

@@ -16,6 +16,9 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::format_energy_fixed;
+
 namespace {
 
 using test::run_process;

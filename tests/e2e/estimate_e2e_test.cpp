@@ -17,6 +17,18 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using forecast::EnergyEstimate;
+using forecast::EnergyTask;
+using forecast::estimate_energy;
+using forecast::EstimatorOptions;
+using forecast::fit_energy_model;
+using forecast::ModelCharacteristics;
+using forecast::parse_shipped_calibration;
+using forecast::shipped_calibrations;
+
+using store::RunStore;
+
 namespace {
 
 using test::ProcessOptions;

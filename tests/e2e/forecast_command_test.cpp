@@ -15,6 +15,17 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::to_json;
+
+using store::RunStore;
+
 namespace {
 
 using test::isolated_env;

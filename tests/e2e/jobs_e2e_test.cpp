@@ -21,6 +21,9 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using store::parse_iso8601;
+
 namespace {
 
 using test::TempDir;

@@ -14,6 +14,9 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::monotonic_ns;
+
 namespace {
 
 using test::isolated_env;

@@ -19,6 +19,10 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::monotonic_ns;
+using core::ns_to_s;
+
 namespace {
 
 using test::isolated_env;

@@ -18,6 +18,10 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::parse_csv;
+using core::read_text_file;
+
 namespace {
 
 using test::isolated_env;

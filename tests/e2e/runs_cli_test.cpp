@@ -15,6 +15,22 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::CsvTable;
+using core::parse_csv;
+using core::split;
+using core::starts_with;
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::parse_run_status;
+using meter::Reading;
+using meter::RunResult;
+using meter::to_json;
+
+using store::RunStore;
+
 namespace {
 
 using test::isolated_env;

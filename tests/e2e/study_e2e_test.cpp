@@ -25,6 +25,15 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::read_text_file;
+
+using meter::RunStatus;
+
+using store::RunFilter;
+using store::RunStore;
+using store::RunSummary;
+
 namespace {
 
 using test::isolated_env;

@@ -85,10 +85,10 @@
 
 #include "sensors/nvml/nvml_types.hpp"
 
-using namespace joulecast::nvml;
+using namespace joulecast::sensors::nvml;
 
 // The fake completes NVML's opaque handle type: one per possible GPU.
-struct joulecast::nvml::nvmlDevice_st {
+struct joulecast::sensors::nvml::nvmlDevice_st {
     unsigned index;
     unsigned instance;  // MIG device handles: the GPU instance id (1..); 0 for a whole GPU
 };

@@ -33,7 +33,7 @@
 
 #include "sensors/rocm/rocm_smi_types.hpp"
 
-using namespace joulecast::rocm;
+using namespace joulecast::sensors::rocm;
 
 namespace {
 

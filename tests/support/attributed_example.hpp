@@ -7,15 +7,15 @@
 
 namespace joulecast::test {
 
-inline AttributedEnergy attributed_example() {
-    AttributedEnergy a;
+inline meter::AttributedEnergy attributed_example() {
+    meter::AttributedEnergy a;
     a.measurable = true;
     a.method = "CPU time share";
     a.cpu_j = 40;
     a.dram_j = 8;
     a.gross_cpu_j = 100;
     a.gross_dram_j = 20;
-    AttributedGpu shared, mig;
+    meter::AttributedGpu shared, mig;
     shared.device = "gpu0";
     shared.gross_j = 300;
     shared.attributed_j = 225;

@@ -9,10 +9,10 @@
 
 namespace joulecast::test {
 
-inline ControlMessage control_line(const std::string& text) {
-    auto parsed = parse_control_line(text);
+inline control::ControlMessage control_line(const std::string& text) {
+    auto parsed = control::parse_control_line(text);
     EXPECT_TRUE(parsed.ok()) << text;
-    return parsed.ok() ? *parsed : ControlMessage{};
+    return parsed.ok() ? *parsed : control::ControlMessage{};
 }
 
 }  // namespace joulecast::test

@@ -17,9 +17,9 @@ public:
     explicit EventSink(bool keep_hello = false) : m_keep_hello(keep_hello) {}
 
     /// The callback to give the server; it may be called from the server's thread.
-    ControlServer::Callback callback() {
-        return [this](const ControlEvent& event) {
-            if (!m_keep_hello && event.message.verb == ControlMessage::Verb::hello) return;
+    control::ControlServer::Callback callback() {
+        return [this](const control::ControlEvent& event) {
+            if (!m_keep_hello && event.message.verb == control::ControlMessage::Verb::hello) return;
             std::lock_guard lock(m_mutex);
             m_events.push_back(event);
             m_changed.notify_all();
@@ -30,7 +30,7 @@ public:
         std::unique_lock lock(m_mutex);
         return m_changed.wait_for(lock, timeout, [&] { return m_events.size() >= count; });
     }
-    std::vector<ControlEvent> events() {
+    std::vector<control::ControlEvent> events() {
         std::lock_guard lock(m_mutex);
         return m_events;
     }
@@ -39,7 +39,7 @@ private:
     bool m_keep_hello = false;
     std::mutex m_mutex;
     std::condition_variable m_changed;
-    std::vector<ControlEvent> m_events;
+    std::vector<control::ControlEvent> m_events;
 };
 
 }  // namespace joulecast::test

@@ -11,15 +11,18 @@ namespace joulecast::test {
 
 inline constexpr std::int64_t s = 1'000'000'000;
 
-inline Timeline hundred_watts() {
-    Channel energy{"gpu0.energy", "gpu", "gpu0", Quantity::energy, Behaviour::counter, false, {}, true};
-    Channel power{"gpu0.power", "gpu", "gpu0", Quantity::power, Behaviour::gauge, false, {}, true};
-    std::vector<Reading> readings;
+inline meter::Timeline hundred_watts() {
+    sensors::Channel energy{
+        "gpu0.energy", "gpu", "gpu0", sensors::Quantity::energy, sensors::Behaviour::counter,
+        false,         {},    true};
+    sensors::Channel power{"gpu0.power", "gpu", "gpu0", sensors::Quantity::power, sensors::Behaviour::gauge,
+                           false,        {},    true};
+    std::vector<meter::Reading> readings;
     for (int i = 0; i <= 100; ++i) {
         readings.push_back({i * s / 10, 0, 10.0 * i});
         readings.push_back({i * s / 10, 1, 100.0});
     }
-    return Timeline({{"nvml", energy}, {"nvml", power}}, readings);
+    return meter::Timeline({{"nvml", energy}, {"nvml", power}}, readings);
 }
 
 }  // namespace joulecast::test

@@ -12,16 +12,18 @@
 
 namespace joulecast::test {
 
-class ScriptedSensor : public Sensor {
+class ScriptedSensor : public sensors::Sensor {
 public:
     /// `power_w(t)` and `energy_j(t)` (its integral from 0) take seconds since probe().
     ScriptedSensor(std::function<double(double)> power_w, std::function<double(double)> energy_j,
                    std::string domain = "gpu", std::string device = "gpu0",
                    std::chrono::milliseconds counter_period = std::chrono::milliseconds(0))
         : m_power(std::move(power_w)), m_energy(std::move(energy_j)) {
-        Channel energy{device + ".energy", domain, device,         Quantity::energy,
-                       Behaviour::counter, false,  counter_period, true};
-        Channel power{device + ".power", domain, device, Quantity::power, Behaviour::gauge, false, {}, true};
+        sensors::Channel energy{
+            device + ".energy",          domain, device,         sensors::Quantity::energy,
+            sensors::Behaviour::counter, false,  counter_period, true};
+        sensors::Channel power{device + ".power",         domain, device, sensors::Quantity::power,
+                               sensors::Behaviour::gauge, false,  {},     true};
         m_channels = {energy, power};
     }
     /// A constant load.
@@ -31,19 +33,19 @@ public:
     }
 
     std::string_view name() const override { return "scripted"; }
-    Availability probe() override {
-        m_start_ns = monotonic_ns();
-        return Availability::yes();
+    sensors::Availability probe() override {
+        m_start_ns = core::monotonic_ns();
+        return sensors::Availability::yes();
     }
-    const std::vector<Channel>& channels() const override { return m_channels; }
-    ReadStatus read(std::size_t channel, double& value) override {
+    const std::vector<sensors::Channel>& channels() const override { return m_channels; }
+    sensors::ReadStatus read(std::size_t channel, double& value) override {
         ++m_reads;
-        if (m_fail_every > 0 && m_reads % m_fail_every == 0) return ReadStatus::error;
-        double t = ns_to_s(monotonic_ns() - m_start_ns);
-        if (m_lost_after_s >= 0 && t > m_lost_after_s) return ReadStatus::lost;
+        if (m_fail_every > 0 && m_reads % m_fail_every == 0) return sensors::ReadStatus::error;
+        double t = core::ns_to_s(core::monotonic_ns() - m_start_ns);
+        if (m_lost_after_s >= 0 && t > m_lost_after_s) return sensors::ReadStatus::lost;
         value = channel == 0 ? m_energy(t) : m_power(t);
         if (channel == 0) ++m_counter_reads;
-        return ReadStatus::ok;
+        return sensors::ReadStatus::ok;
     }
 
     std::int64_t start_ns() const { return m_start_ns; }
@@ -55,7 +57,7 @@ public:
 
 private:
     std::function<double(double)> m_power, m_energy;
-    std::vector<Channel> m_channels;
+    std::vector<sensors::Channel> m_channels;
     std::int64_t m_start_ns = 0;
     std::atomic<int> m_reads{0}, m_counter_reads{0};
     int m_fail_every = 0;

@@ -10,6 +10,9 @@
 #include "analysis/analysis.hpp"
 
 namespace joulecast::analysis {
+
+using meter::RunStatus;
+
 namespace {
 
 EnergyMethod measured() {

@@ -15,6 +15,17 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast::analysis {
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::run_from_json;
+using meter::RunResult;
+using meter::TraceChannel;
+
+using store::RunStore;
+using store::StoredTrace;
+
 namespace {
 
 using Json = nlohmann::ordered_json;

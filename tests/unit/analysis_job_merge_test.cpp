@@ -8,6 +8,15 @@
 #include "analysis/job_merge.hpp"
 
 namespace joulecast::analysis {
+
+using sensors::Method;
+
+using meter::CarbonResult;
+using meter::EpochResult;
+using meter::PhaseResult;
+using meter::RunResult;
+using meter::RunStatus;
+
 namespace {
 
 RunResult node_run(const std::string& id, const std::string& node, long long rank,

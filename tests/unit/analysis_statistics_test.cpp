@@ -10,6 +10,11 @@
 #include "core/format.hpp"
 
 namespace joulecast::analysis {
+
+using core::format_energy;
+using core::format_fixed;
+using core::format_significant;
+
 namespace {
 
 TEST(AnalysisStatistics, PearsonMatchesHandComputedValue) {

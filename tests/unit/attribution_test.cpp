@@ -21,7 +21,16 @@
 
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Behaviour;
+using sensors::busy_cpu_ticks;
+using sensors::Channel;
+using sensors::JobCpuSensor;
+using sensors::process_tree_ticks;
+using sensors::Quantity;
+using sensors::ReadStatus;
+
 namespace {
 
 using test::TempDir;
@@ -224,9 +233,9 @@ TEST(Attribution, RealProcessTreeCountsABusyGrandchild) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter
 
-namespace joulecast {
+namespace joulecast::meter {
 namespace {
 
 TEST(Attribution, SensorFollowsARealTreeThroughItsOpenFilesUntilTheRootIsReaped) {
@@ -283,4 +292,4 @@ TEST(Attribution, SensorFollowsARealTreeThroughItsOpenFilesUntilTheRootIsReaped)
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

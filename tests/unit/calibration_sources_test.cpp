@@ -9,7 +9,11 @@
 
 #include "meter/run_json.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using meter::run_from_json;
+using meter::RunResult;
+
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -309,4 +313,4 @@ TEST(CalibrationSources, DeviceTdpFromTables) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -6,7 +6,10 @@
 
 #include "core/result.hpp"
 
-namespace joulecast {
+namespace joulecast::carbon {
+
+using core::UsageError;
+
 namespace {
 
 // The UsageError message of resolve_carbon, or "" when it does not throw.
@@ -216,4 +219,4 @@ TEST(CarbonErrors, OverriddenOptionsAreStillChecked) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::carbon

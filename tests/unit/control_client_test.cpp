@@ -24,7 +24,11 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::monotonic_ns;
+using core::split;
+
 namespace {
 
 using Verb = ControlMessage::Verb;
@@ -389,4 +393,4 @@ print("quiet" if client._state == "disabled" else "still connected")
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

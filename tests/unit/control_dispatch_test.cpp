@@ -8,7 +8,13 @@
 #include "support/control_line.hpp"
 #include "support/known_trace.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using meter::PhaseRecorder;
+using meter::PhaseResult;
+using meter::RankResult;
+using meter::RunResult;
+
 namespace {
 
 using test::hundred_watts;
@@ -101,4 +107,4 @@ TEST(ControlDispatch, PhaseBoundariesAskForReadings) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

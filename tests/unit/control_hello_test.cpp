@@ -18,7 +18,7 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 namespace {
 
 using Env = std::map<std::string, std::string>;
@@ -183,4 +183,4 @@ TEST(ControlHello, ThePythonClientAgreesWithTheCppClient) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

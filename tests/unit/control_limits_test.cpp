@@ -7,7 +7,7 @@
 
 #include "control/limits.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
 namespace {
 
 ControlMessage parsed(const std::string& line) {
@@ -68,4 +68,4 @@ TEST(ControlLimits, MetricValuesBeyondTheTotalLimitAreDroppedAndCounted) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -11,7 +11,10 @@
 
 #include "control/protocol.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::Result;
+
 namespace {
 
 const std::vector<std::string> k_tokens = {"begin",
@@ -96,4 +99,4 @@ TEST(ControlProtocolFuzz, RandomLinesNeverThrowAndParsedOnesRoundTrip) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -9,7 +9,11 @@
 #include "control/protocol.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::parse_double;
+using core::parse_int;
+
 namespace {
 
 using Verb = ControlMessage::Verb;
@@ -345,4 +349,4 @@ TEST(ControlProtocolFuzz, RandomMessagesRoundTripThroughTheFormatter) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -24,7 +24,10 @@
 #include "support/event_sink.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using core::monotonic_ns;
+
 namespace {
 
 using Verb = ControlMessage::Verb;
@@ -444,4 +447,4 @@ TEST(ControlServer, RemovesOnlyTheDirectoriesOfDeadRunsAtStart) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

@@ -4,7 +4,7 @@
 
 #include "core/child_process.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 TEST(CaptureOutput, ReturnsWhatTheCommandWroteToStandardOutput) {
@@ -36,4 +36,4 @@ TEST(CaptureOutput, NoCommandIsAnError) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -11,7 +11,7 @@
 #include "core/process_liveness.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 using test::TempDir;
@@ -103,4 +103,4 @@ TEST(BootId, TrimmedFromTheTreeAndEmptyWithoutIt) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

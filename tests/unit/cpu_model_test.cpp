@@ -8,7 +8,7 @@
 
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 namespace {
 
 using test::TempDir;
@@ -290,4 +290,4 @@ TEST(CpuModel, BothChannelsShareTheReaderGivenAndReadEvery200Ms) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -12,7 +12,16 @@
 #include "core/text.hpp"
 #include "sensors/model/cpu_model.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::CsvTable;
+using core::parse_csv;
+using core::parse_double;
+using core::parse_int;
+using core::split;
+using core::to_lower;
+using core::trim;
+
 namespace {
 
 /// The lookup as it was before find() learnt to parse only the rows it needs: both tables parsed and indexed
@@ -205,7 +214,7 @@ TEST(CpuTdp, FindsWhatAFullIndexFinds) {
     // Names from both tables, as /proc/cpuinfo might dress them, and generic ones: the row-filtered lookup
     // must pick the same row as indexing every row does.
     const auto tables = CpuTdpTables::builtin();
-    const IndexedTables oracle(data::cpu_tdp, data::cpu_tdp_cores);
+    const IndexedTables oracle(core::data::cpu_tdp, core::data::cpu_tdp_cores);
     std::vector<std::string> models = {"AMD EPYC",
                                        "Intel(R) Xeon(R) CPU @ 2.20GHz",
                                        "12th Gen Intel(R) Core(TM)",
@@ -216,7 +225,7 @@ TEST(CpuTdp, FindsWhatAFullIndexFinds) {
                                        "Intel(R) Core(TM) I7-8700 CPU @ 3.20GHz",
                                        "INTEL XEON GOLD 6248"};
     std::size_t rows = 0;
-    for (std::string_view csv : {data::cpu_tdp, data::cpu_tdp_cores}) {
+    for (std::string_view csv : {core::data::cpu_tdp, core::data::cpu_tdp_cores}) {
         const CsvTable table = parse_csv(csv);
         for (std::size_t i = 0; i < table.rows.size(); i += 23, ++rows) {
             const std::string& name = table.rows[i][0];
@@ -299,4 +308,4 @@ TEST(CpuTdp, BuiltinMedianWattsPerCore) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

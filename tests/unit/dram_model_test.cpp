@@ -4,7 +4,7 @@
 
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 namespace {
 
 using test::TempDir;
@@ -71,4 +71,4 @@ TEST(DramModel, UnreadableMeminfoIsUnavailableWithAReason) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -5,7 +5,13 @@
 #include "meter/energy.hpp"
 #include "meter/run_result.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Method;
+using sensors::Quantity;
+
 namespace {
 
 constexpr std::int64_t s = 1'000'000'000;
@@ -214,4 +220,4 @@ TEST(EnergyAccounting, EmptyTraceGivesZeroNotNaN) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

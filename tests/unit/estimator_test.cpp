@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 struct Architecture {
@@ -453,9 +453,9 @@ TEST(EstimatorJson, MalformedDocumentsAreErrors) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 // Seconds per sample ride along in the calibration JSON, and a time model says that it is one.
@@ -493,9 +493,9 @@ TEST(EstimatorTime, SecondsPerSampleRoundTripAndFitThroughTheSameMachinery) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 // J per sample = e_mac × MACs + (e_step + e_param × params) / batch + e_sample, the additive family's law.
@@ -599,9 +599,9 @@ TEST(EstimatorFit, FewArchitecturesCapTheLogLinearFeatures) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 // Architectures with the memory characteristics: `depthwise` writes far more activations per MAC than the
@@ -737,4 +737,4 @@ TEST(EstimatorMemoryTerms, CalibrationJsonCarriesThemAndOlderFilesReadAsUnknown)
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -3,6 +3,15 @@
 #include <gtest/gtest.h>
 
 namespace joulecast::exporter {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Method;
+using sensors::Quantity;
+
+using meter::ChannelStats;
+using meter::TraceChannel;
+
 namespace {
 
 TEST(ExportExposition, RendersKnownReadingsExactly) {

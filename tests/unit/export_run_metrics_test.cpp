@@ -5,6 +5,14 @@
 #include "support/attributed_example.hpp"
 
 namespace joulecast::exporter {
+
+using meter::AttributedEnergy;
+using meter::EpochResult;
+using meter::PhaseResult;
+using meter::RankResult;
+using meter::RunResult;
+using meter::RunStatus;
+
 namespace {
 
 PhaseResult phase(const std::string& name, double start_s, double end_s, double gpu_j,

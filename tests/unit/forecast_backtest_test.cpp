@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 // Ten epochs: the first four as given, then six at `later` J.
@@ -140,4 +140,4 @@ TEST(BacktestRuns, JsonCarriesBothMethodsAndEveryRun) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

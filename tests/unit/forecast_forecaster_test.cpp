@@ -11,7 +11,10 @@
 
 #include "forecast/stats.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using meter::EpochResult;
+
 namespace {
 
 // A whole synthetic job: energy of epoch i is shape(i) + normal noise; returns every epoch.
@@ -450,4 +453,4 @@ TEST(ForecastConversion, ObservationsFromEpochsAndJson) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

@@ -21,7 +21,7 @@
 #include "forecast/forecaster.hpp"
 #include "forecast/stats.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
 namespace {
 
 constexpr int job_epochs = 50;
@@ -231,4 +231,4 @@ TEST(ForecastSimulation, CoverageAndErrorPerScenario) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

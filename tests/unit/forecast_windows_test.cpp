@@ -4,7 +4,16 @@
 
 #include "forecast/windows.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::Reading;
+using meter::Timeline;
+using meter::TraceChannel;
+
 namespace {
 
 constexpr std::int64_t s = 1'000'000'000;
@@ -121,4 +130,4 @@ TEST(ForecastWindows, GrowingWindowsMatchTheWholeComputationAsTheTraceGrows) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

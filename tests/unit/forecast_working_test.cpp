@@ -12,7 +12,16 @@
 #include "meter/run_json.hpp"
 #include "runner/live_forecast.hpp"
 
-namespace joulecast {
+namespace joulecast::forecast {
+
+using meter::ForecastBasis;
+using meter::ForecastWorking;
+using meter::run_from_json;
+using meter::RunResult;
+using meter::to_json;
+
+using carbon::CarbonSetting;
+
 namespace {
 
 /// Every field set to a value of its own: doubles 1.25, 2.25, ..., counts 1, 2, ..., notes one per field.
@@ -111,4 +120,4 @@ TEST(ForecastWorking, EveryFieldReachesBothWritersTheReaderAndTheRunForecast) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::forecast

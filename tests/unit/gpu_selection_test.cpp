@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace joulecast {
+namespace joulecast::sensors {
 namespace {
 
 const std::vector<std::pair<unsigned, std::string>> three = {
@@ -62,4 +62,4 @@ TEST(GpuSelection, ItemsThatNameNoGpuAreReportedButMigInstancesAreLeftToTheSenso
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -13,7 +13,14 @@
 #include "meter/energy.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using meter::Reading;
+using meter::SourceEnergy;
+using meter::Timeline;
+using meter::TraceChannel;
+using meter::WindowEnergy;
+
 namespace {
 
 using test::TempDir;
@@ -301,4 +308,4 @@ TEST(HwmonSensor, UnreadableInputIsSkippedWithANoteAndTheRestStays) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -10,6 +10,15 @@
 #include "sensors/job/job_cpu_sensor.hpp"
 
 namespace joulecast::runner {
+using meter::AttributedEnergy;
+using meter::Reading;
+using meter::Timeline;
+using meter::TraceChannel;
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::JobCpuSensor;
+using sensors::JobGpuUsage;
+using sensors::Quantity;
 namespace {
 
 Channel gauge(const std::string& name, const std::string& domain, const std::string& device) {

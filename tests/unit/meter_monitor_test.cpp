@@ -9,7 +9,10 @@
 #include "meter/monitor.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::SensorConfig;
+
 namespace {
 
 TEST(Monitor, InProcessMarksBecomeThePhasesEpochsMetaAndMetricsOfTheRun) {
@@ -58,4 +61,4 @@ TEST(Monitor, InProcessMarksBecomeThePhasesEpochsMetaAndMetricsOfTheRun) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

@@ -20,7 +20,14 @@
 #include "sensors/nvml/nvml_sensor.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::read_text_file;
+using core::s_to_ns;
+using core::starts_with;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -482,4 +489,4 @@ TEST_F(NvmlPowerLimitTest, LimitCapsTheEnergyCounterFromTheMomentItIsSet) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

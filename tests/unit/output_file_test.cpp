@@ -18,7 +18,7 @@
 #include "core/result.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 namespace fs = std::filesystem;
@@ -128,4 +128,4 @@ TEST(OutputFile, ADirectoryIsRefusedWithAClearMessage) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -8,7 +8,12 @@
 #include "support/control_line.hpp"
 #include "support/known_trace.hpp"
 
-namespace joulecast {
+namespace joulecast::control {
+
+using meter::PhaseRecorder;
+using meter::RankResult;
+using meter::RunResult;
+
 namespace {
 
 using test::hundred_watts;
@@ -142,4 +147,4 @@ TEST(PhaseRanks, ConnectionsOfOneRankAreOneRankAndOldClientsStayRankless) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::control

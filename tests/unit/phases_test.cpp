@@ -9,7 +9,12 @@
 #include "meter/run_result.hpp"
 #include "support/known_trace.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Quantity;
+
 namespace {
 
 using test::hundred_watts;
@@ -138,4 +143,4 @@ TEST(PhaseRecorder, BoundaryBetweenSparseCounterReadingsIsInterpolated) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

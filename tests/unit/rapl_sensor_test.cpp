@@ -13,7 +13,7 @@
 #include "support/temp_dir.hpp"
 #include "support/unprivileged.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 namespace {
 
 using test::TempDir;
@@ -305,4 +305,4 @@ TEST(RaplSensor, PermissionDeniedNamesTheFileAndIsNotSkipped) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 using Argv = std::vector<std::string>;
@@ -37,4 +37,4 @@ TEST(Redact, LeavesTheProgramAndOrdinaryArgumentsAlone) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -10,6 +10,13 @@
 #include "support/attributed_example.hpp"
 
 namespace joulecast::report {
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::run_from_json;
+using meter::RunResult;
+
 namespace {
 
 using Json = nlohmann::json;

@@ -7,6 +7,16 @@
 #include "report/html/timeline.hpp"
 
 namespace joulecast::report {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::Reading;
+using meter::TraceChannel;
+
+using store::StoredTrace;
+
 namespace {
 
 TraceChannel channel(const std::string& sensor, const std::string& name, const std::string& domain,

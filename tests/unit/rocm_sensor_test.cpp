@@ -14,7 +14,14 @@
 
 #include "meter/energy.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using meter::Reading;
+using meter::SourceEnergy;
+using meter::Timeline;
+using meter::TraceChannel;
+using meter::WindowEnergy;
+
 namespace {
 
 /// Holds the fake library open (so its clock is the one the sensor's dlopen finds) and sets its script.
@@ -230,4 +237,4 @@ TEST(RocmSensor, AGpuWithNeitherEnergyNorPowerIsNotMeasuredAndSaysWhyNotZeroJoul
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -10,7 +10,10 @@
 
 #include "meter/run_json.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using sensors::Method;
+
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -376,4 +379,4 @@ TEST(RunJson, PartialRunsWriteNoExitCode) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

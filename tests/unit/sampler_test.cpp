@@ -10,7 +10,10 @@
 #include "meter/sampler.hpp"
 #include "support/scripted_sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::meter {
+
+using core::ns_to_s;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -177,4 +180,4 @@ TEST(Sampler, StopIsIdempotentAndTraceStaysReadable) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::meter

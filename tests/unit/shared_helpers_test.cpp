@@ -17,6 +17,17 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast {
+
+using core::Args;
+using core::format_clock;
+using core::format_duration;
+using core::number_option;
+using core::UsageError;
+using core::whole_number_option;
+
+using sensors::ReplaySensor;
+using sensors::trace_csv_header;
+
 namespace {
 
 std::string usage_error(const std::function<void()>& call) {

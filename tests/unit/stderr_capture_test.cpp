@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 void write_fd2(const std::string& text) {
@@ -37,4 +37,4 @@ TEST(StderrCapture, AnUnreleasedCaptureHandsItsTextBackToStderr) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

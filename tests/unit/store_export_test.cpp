@@ -10,7 +10,18 @@
 #include "store/export.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using core::CsvTable;
+using core::parse_csv;
+using core::split;
+
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::RunResult;
+using meter::to_json;
+
 namespace {
 
 using test::TempDir;
@@ -92,4 +103,4 @@ TEST(StoreExport, JsonIsAnArrayOfResultDocumentsWithOptionalTraces) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::store

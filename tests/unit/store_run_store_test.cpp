@@ -18,7 +18,22 @@
 #include "support/temp_dir.hpp"
 #include "support/unprivileged.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::CarbonResult;
+using meter::EpochResult;
+using meter::parse_run_status;
+using meter::PhaseResult;
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::to_json;
+using meter::TraceChannel;
+
 namespace {
 
 using test::TempDir;
@@ -618,4 +633,4 @@ TEST(StoreRunStore, TwoProcessesWriting200RunsEachAllLand) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::store

@@ -16,7 +16,7 @@
 #include "support/temp_dir.hpp"
 #include "support/unprivileged.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
 namespace {
 
 using test::TempDir;
@@ -242,4 +242,4 @@ TEST(StoreSchema, AVersion1StoreOpensKeepsItsRunsAndGainsTheMarkersTable) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::store

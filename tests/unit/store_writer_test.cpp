@@ -13,7 +13,21 @@
 #include "store/store_writer.hpp"
 #include "support/temp_dir.hpp"
 
-namespace joulecast {
+namespace joulecast::store {
+
+using core::monotonic_ns;
+using core::ns_to_s;
+
+using sensors::Behaviour;
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::Reading;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::Trace;
+using meter::TraceChannel;
+
 namespace {
 
 using test::TempDir;
@@ -198,4 +212,4 @@ TEST(StoreWriter, StoresMarkersOnItsPeriodAndHoldsOnlyThoseNotYetStored) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::store

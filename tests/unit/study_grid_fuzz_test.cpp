@@ -13,6 +13,9 @@
 #include "study/grid.hpp"
 
 namespace joulecast::study {
+
+using core::UsageError;
+
 namespace {
 
 const std::vector<std::string> k_tokens = {"[",           "]",

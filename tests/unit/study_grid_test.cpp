@@ -13,6 +13,9 @@
 #include "support/process.hpp"
 
 namespace joulecast::study {
+
+using core::UsageError;
+
 namespace {
 
 StudyGrid parse(const std::string& text) {

@@ -15,6 +15,10 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast::study {
+
+using core::InputError;
+using core::UsageError;
+
 namespace {
 
 class StudyPowerLimit : public ::testing::Test {
@@ -38,13 +42,13 @@ protected:
     /// Every GPU's current limit as another NVML session sees it (while the guard's session is open, the
     /// fake's state is shared in the process; after it closed, the state file is read back).
     static std::vector<double> limits_now() {
-        auto nvml = nvml::NvmlLibrary::open(FAKE_NVML_LIBRARY);
+        auto nvml = sensors::nvml::NvmlLibrary::open(FAKE_NVML_LIBRARY);
         if (!nvml) throw std::runtime_error(nvml.error());
         unsigned count = 0;
         (*nvml)->api().device_get_count(&count);
         std::vector<double> out;
         for (unsigned gpu = 0; gpu < count; ++gpu)
-            out.push_back(nvml::get_power_limits(**nvml, gpu)->current_w);
+            out.push_back(sensors::nvml::get_power_limits(**nvml, gpu)->current_w);
         return out;
     }
 };
@@ -118,7 +122,7 @@ TEST_F(StudyPowerLimit, MissingPermissionOrNvmlIsAUsageErrorUpFront) {
 
 /// Every AMD GPU's power as a new ROCm SMI session reads it (the fake's power is min(draw, cap)).
 std::vector<double> rocm_power_now() {
-    auto rsmi = rocm::RsmiLibrary::open(FAKE_ROCM_SMI_LIBRARY);
+    auto rsmi = sensors::rocm::RsmiLibrary::open(FAKE_ROCM_SMI_LIBRARY);
     if (!rsmi) throw std::runtime_error(rsmi.error());
     std::uint32_t count = 0;
     (*rsmi)->api().num_monitor_devices(&count);

@@ -16,6 +16,19 @@
 #include "support/temp_dir.hpp"
 
 namespace joulecast::study {
+
+using core::format_clock;
+
+using meter::CarbonResult;
+using meter::parse_run_status;
+using meter::PhaseBoundary;
+using meter::PhaseResult;
+using meter::RunResult;
+using meter::RunStatus;
+using meter::to_json;
+
+using store::RunStore;
+
 namespace {
 
 // A finished run result as joulecast would write it: two training epochs as "train" phases, one inference.

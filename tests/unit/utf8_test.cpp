@@ -7,7 +7,7 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::core {
 namespace {
 
 const std::string fffd = "\xEF\xBF\xBD";
@@ -50,4 +50,4 @@ TEST(Utf8, OverlongSurrogateAndOutOfRangeFormsAreRejected) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::core

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace joulecast {
+namespace joulecast::sensors {
 namespace {
 
 TEST(WrapCounter, FirstReadingIsTheOrigin) {
@@ -105,4 +105,4 @@ TEST(WrapCounter, ReadingAboveAKnownRangeIsRejected) {
 }
 
 }  // namespace
-}  // namespace joulecast
+}  // namespace joulecast::sensors

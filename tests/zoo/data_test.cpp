@@ -15,7 +15,7 @@
 
 namespace {
 
-using joulecast::UsageError;
+using joulecast::core::UsageError;
 using joulecast::data::DatasetError;
 using joulecast::test::TempDir;
 namespace data = joulecast::data;

@@ -17,6 +17,9 @@
 #include "study/grid.hpp"
 
 namespace joulecast::zoo {
+
+using core::UsageError;
+
 namespace {
 
 const InputShape kCifar{3, 32, 32};

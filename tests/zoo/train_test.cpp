@@ -19,7 +19,7 @@
 
 namespace {
 
-using joulecast::UsageError;
+using joulecast::core::UsageError;
 namespace client = joulecast::client;
 namespace data = joulecast::data;
 namespace train = joulecast::train;

@@ -10,6 +10,8 @@
 
 namespace joulecast::data {
 
+using core::UsageError;
+
 namespace {
 
 namespace fs = std::filesystem;

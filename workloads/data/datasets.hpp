@@ -46,8 +46,8 @@ Dataset load_fashion_mnist(const std::string& dir, bool train);
 Dataset load_cifar10(const std::string& dir, bool train);
 
 /// Seeded random data: images drawn from N(0, 1) (already "normalised"), labels uniform in [0, classes).
-/// The same (count, shape, classes, seed) always gives the same tensors. Throws joulecast::UsageError for a
-/// non-positive count, dimension or class count.
+/// The same (count, shape, classes, seed) always gives the same tensors. Throws joulecast::core::UsageError
+/// for a non-positive count, dimension or class count.
 Dataset make_synthetic(std::int64_t count, zoo::InputShape shape, std::int64_t classes, std::uint64_t seed);
 
 /// Which part of a dataset to keep.
@@ -66,7 +66,8 @@ Dataset subset(const Dataset& dataset, const SubsetSpec& spec);
 std::vector<std::int64_t> subset_indices(const torch::Tensor& labels, std::int64_t classes,
                                          const SubsetSpec& spec);
 
-/// Parses "CxHxW" (e.g. "3x32x32") or "HxW" (one channel), each size 1..4096; throws joulecast::UsageError.
+/// Parses "CxHxW" (e.g. "3x32x32") or "HxW" (one channel), each size 1..4096; throws
+/// joulecast::core::UsageError.
 zoo::InputShape parse_shape(const std::string& text);
 std::string to_string(const zoo::InputShape& shape);
 

@@ -5,6 +5,9 @@
 #include "models/layers.hpp"
 
 namespace joulecast::zoo::detail {
+
+using core::UsageError;
+
 namespace {
 
 // ---- MLP

@@ -10,6 +10,9 @@
 #include "models/layers.hpp"
 
 namespace joulecast::zoo::detail {
+
+using core::UsageError;
+
 namespace {
 
 torch::Tensor global_pool(const torch::Tensor& x) {

@@ -10,6 +10,10 @@
 #include "models/layers.hpp"
 
 namespace joulecast::zoo {
+
+using core::to_lower;
+using core::UsageError;
+
 namespace detail {
 
 void CountedLayer::attach(Recorder* recorder, std::string name) {

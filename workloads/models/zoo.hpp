@@ -75,16 +75,16 @@ struct ModelEntry {
 const std::vector<ModelEntry>& models();
 
 /// Builds a model by name (case-insensitive) for an input shape and a number of classes; throws
-/// joulecast::UsageError naming the known models for an unknown name, and for a non-positive shape or class
-/// count or an input too small for the model (LeNet needs 16x16, the ViT one 4x4 patch).
+/// joulecast::core::UsageError naming the known models for an unknown name, and for a non-positive shape or
+/// class count or an input too small for the model (LeNet needs 16x16, the ViT one 4x4 patch).
 std::shared_ptr<ZooModel> make_model(const std::string& name, InputShape input, std::int64_t classes);
 
 /// Parameters, forward MACs, activations and MAC layer calls per sample of a model for an input shape
 /// (counted per layer from shapes during one forward pass of a single zero sample, without gradients, in eval
 /// mode so BatchNorm statistics are not updated; the model's training mode is restored). Runs on the device
 /// of the model's parameters. Must not overlap a forward pass of the same model on another thread. Throws
-/// joulecast::UsageError when the model cannot take that input shape (e.g. a model built for 3x32x32 asked
-/// about 1x28x28).
+/// joulecast::core::UsageError when the model cannot take that input shape (e.g. a model built for 3x32x32
+/// asked about 1x28x28).
 ModelStats model_stats(ZooModel& model, InputShape input);
 
 }  // namespace joulecast::zoo

@@ -15,6 +15,9 @@
 
 namespace joulecast::train {
 
+using core::to_lower;
+using core::UsageError;
+
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -13,6 +13,13 @@
 
 namespace joulecast::report {
 
+using meter::RunResult;
+
+using store::RunStore;
+using store::RunSummary;
+using store::StoredTrace;
+using store::StoreError;
+
 ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request) {
     ReportInputs inputs;
     inputs.filter_text = request.filter_text;

@@ -18,6 +18,17 @@
 
 namespace joulecast::report {
 
+using core::optional_json;
+
+using meter::AttributedEnergy;
+using meter::AttributedPart;
+using meter::PhaseResult;
+using meter::RunResult;
+
+using forecast::backtest;
+using forecast::CompletedRun;
+using forecast::ProfileLength;
+
 namespace {
 
 using ojson = nlohmann::ordered_json;

@@ -33,7 +33,7 @@ struct ReportOptions {
 
 /// Which runs the report covers.
 struct ReportRequest {
-    RunFilter filter;
+    store::RunFilter filter;
     std::string filter_text;  ///< the filters as the user gave them, for the page's header ("" = all runs)
     std::string run_id;       ///< the run of the power timeline (id or prefix); empty: the latest with phases
     bool by_job = false;      ///< each distributed job one unit, merged over its nodes (analysis::load_units)
@@ -42,8 +42,8 @@ struct ReportRequest {
 
 /// The run whose power the timeline shows, as loaded.
 struct TimelineRun {
-    RunResult result;
-    StoredTrace trace;
+    meter::RunResult result;
+    store::StoredTrace trace;
     std::string chosen_by;  ///< "--run", "the latest run with phases", "the latest run"
 };
 
@@ -53,7 +53,7 @@ struct ReportInputs {
     std::string filter_text;
     std::size_t runs_matched = 0;  ///< runs matching the filter, any status
     /// The analysed runs, in the order of analysis.runs.
-    std::vector<RunResult> results;
+    std::vector<meter::RunResult> results;
     analysis::Analysis analysis;
     std::optional<TimelineRun> timeline;
     std::string timeline_reason;  ///< why there is no timeline run, when there is none
@@ -63,7 +63,7 @@ struct ReportInputs {
 /// them, and loads the timeline run: request.run_id when given (throws RunNotFound / StoreError for an
 /// unknown or ambiguous id), else the newest matching run with phases and readings, else the newest with
 /// readings. Throws StoreError only for a store that cannot be used.
-ReportInputs load_report_inputs(RunStore* store, const ReportRequest& request);
+ReportInputs load_report_inputs(store::RunStore* store, const ReportRequest& request);
 
 /// The page's data document (see the header comment). Never throws for missing or odd data: each section
 /// without data says why.
@@ -74,15 +74,16 @@ nlohmann::ordered_json build_report_data(const ReportInputs& inputs, const Repor
 nlohmann::ordered_json timeline_section(const std::optional<TimelineRun>& run, const std::string& reason,
                                         std::size_t max_bins);
 nlohmann::ordered_json batch_section(const analysis::Analysis& analysis,
-                                     const std::vector<RunResult>& results);
+                                     const std::vector<meter::RunResult>& results);
 nlohmann::ordered_json pareto_section(const analysis::Analysis& analysis,
-                                      const std::vector<RunResult>& results);
+                                      const std::vector<meter::RunResult>& results);
 nlohmann::ordered_json correlation_section(const analysis::Analysis& analysis);
-nlohmann::ordered_json forecast_section(const std::vector<RunResult>& results, std::size_t after_epochs);
+nlohmann::ordered_json forecast_section(const std::vector<meter::RunResult>& results,
+                                        std::size_t after_epochs);
 
 /// How the energy of some runs was obtained, per domain, from their energy methods:
 /// {"domains": {"gpu": {"counter": 5}, "cpu": {"modelled": 5}}, "text": "gpu: counter (5 runs); cpu:
 /// modelled (5 runs)"}. Runs without energy_method count as "unknown".
-nlohmann::ordered_json energy_provenance(const std::vector<const RunResult*>& results);
+nlohmann::ordered_json energy_provenance(const std::vector<const meter::RunResult*>& results);
 
 }  // namespace joulecast::report

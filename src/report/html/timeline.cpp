@@ -7,6 +7,13 @@
 
 namespace joulecast::report {
 
+using sensors::Channel;
+using sensors::Quantity;
+
+using meter::Reading;
+
+using store::StoredTrace;
+
 namespace {
 
 struct DeviceSource {

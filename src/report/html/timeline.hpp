@@ -41,7 +41,7 @@ struct PowerTimeline {
 /// given), in at most `max_bins` bins (fewer when the densest channel has fewer readings). Channels not
 /// accounted in the totals (RAPL core/uncore inside their package) are left out. Never throws; an empty
 /// trace gives an empty timeline with a note.
-PowerTimeline power_timeline(const StoredTrace& trace, std::optional<double> duration_s,
+PowerTimeline power_timeline(const store::StoredTrace& trace, std::optional<double> duration_s,
                              std::size_t max_bins = 1200);
 
 }  // namespace joulecast::report

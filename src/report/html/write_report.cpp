@@ -12,6 +12,12 @@
 
 namespace joulecast::report {
 
+using core::write_output_file;
+
+using store::open_store_to_read;
+using store::RunNotFound;
+using store::RunStore;
+
 void write_report(const std::string& path, const ReportRequest& request, const std::string& html,
                   std::ostream& out) {
     // A store that does not exist yet has no runs: reading it must not create it.

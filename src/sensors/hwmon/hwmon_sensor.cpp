@@ -12,7 +12,13 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::parse_int;
+using core::PreadFile;
+using core::read_text_file;
+using core::starts_with;
+using core::trim;
 
 namespace {
 
@@ -340,4 +346,4 @@ ReadStatus HwmonSensor::read(std::size_t channel, double& value) {
     return ReadStatus::error;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

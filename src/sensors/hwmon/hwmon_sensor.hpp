@@ -28,7 +28,7 @@
 #include "sensors/rapl/wrap_counter.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// What other sensors already measure, so that hwmon never counts a device twice.
 struct HwmonOptions {
@@ -53,8 +53,8 @@ public:
     /// The input files that make up one channel. Public for the implementation's helpers only.
     struct Input {
         enum class Kind { energy_uj, power_uw, volt_amp } kind = Kind::power_uw;
-        PreadFile file;     ///< energyN_input, powerN_input/_average, or inN_input
-        PreadFile current;  ///< currN_input for volt_amp
+        core::PreadFile file;     ///< energyN_input, powerN_input/_average, or inN_input
+        core::PreadFile current;  ///< currN_input for volt_amp
         WrapCounter counter{0};
     };
 
@@ -66,4 +66,4 @@ private:
     std::vector<std::string> m_notes;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -11,7 +11,10 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::parse_int;
+using core::trim;
 
 namespace {
 
@@ -275,4 +278,4 @@ ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     return ReadStatus::ok;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -22,7 +22,7 @@
 #include "sensors/proc_stat.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// utime + stime + cutime + cstime (clock ticks) of `root` and its live descendants under proc_root; nullopt
 /// when root's stat cannot be read (not started, or gone).
@@ -58,11 +58,11 @@ private:
 
     std::string m_proc_root;
     std::shared_ptr<ProcStatCpu> m_proc_stat;
-    std::size_t m_reader = 0;   ///< this sensor's reader id in m_proc_stat
-    PreadFile m_root_stat;      ///< <proc_root>/ROOT/stat
-    PreadFile m_root_children;  ///< <proc_root>/ROOT/task/ROOT/children
-    int m_open_root = 0;        ///< the root those two were opened for
-    std::string m_buffer;       ///< reused by the reads of the root's descendants
+    std::size_t m_reader = 0;         ///< this sensor's reader id in m_proc_stat
+    core::PreadFile m_root_stat;      ///< <proc_root>/ROOT/stat
+    core::PreadFile m_root_children;  ///< <proc_root>/ROOT/task/ROOT/children
+    int m_open_root = 0;              ///< the root those two were opened for
+    std::string m_buffer;             ///< reused by the reads of the root's descendants
     std::vector<Channel> m_channels;
     std::atomic<int> m_root{0};
     int m_root_seen = 0;             ///< the root the reference below belongs to
@@ -71,4 +71,4 @@ private:
     bool m_started = false;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

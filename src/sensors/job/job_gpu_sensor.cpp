@@ -7,7 +7,7 @@
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/nvml/nvml_api.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 using namespace nvml;
 
@@ -226,4 +226,4 @@ std::vector<JobGpuUsage> JobGpuSensor::usage() const {
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -29,7 +29,7 @@
 #include "sensors/gpu_selection.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 namespace nvml {
 class NvmlLibrary;
@@ -93,4 +93,4 @@ private:
     mutable std::mutex m_mutex;  ///< guards the usage records
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -10,7 +10,13 @@
 #include "core/format.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::format_fixed;
+using core::read_text_file;
+using core::split;
+using core::starts_with;
+using core::trim;
 
 namespace {
 
@@ -197,4 +203,4 @@ ReadStatus CpuModelSensor::read(std::size_t channel, double& value) {
     return ReadStatus::ok;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -25,7 +25,7 @@
 #include "sensors/proc_stat.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// Idle power as a share of TDP. Cloud Carbon Footprint's per-vCPU coefficients, derived from
 /// SPECpower_ssj2008 results, put a server's minimum (idle) power at 0.74 of 3.5 W (AWS average, 21%), 0.71
@@ -102,4 +102,4 @@ private:
     std::vector<std::string> m_notes;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -10,7 +10,14 @@
 #include "core/data_tables.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::parse_csv;
+using core::parse_double;
+using core::parse_int;
+using core::split;
+using core::to_lower;
+using core::trim;
 
 namespace {
 
@@ -281,11 +288,11 @@ CpuTdpTables CpuTdpTables::builtin() {
 }
 
 std::string_view CpuTdpTables::tdp_csv() const {
-    return m_builtin ? data::cpu_tdp : std::string_view(m_tdp_csv);
+    return m_builtin ? core::data::cpu_tdp : std::string_view(m_tdp_csv);
 }
 
 std::string_view CpuTdpTables::cores_csv() const {
-    return m_builtin ? data::cpu_tdp_cores : std::string_view(m_cores_csv);
+    return m_builtin ? core::data::cpu_tdp_cores : std::string_view(m_cores_csv);
 }
 
 double CpuTdpTables::median_watts_per_core() const {
@@ -348,4 +355,4 @@ std::optional<CpuTdpMatch> CpuTdpTables::find(std::string_view model_name) const
     return best;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// Lower case; drops "(R)", "(TM)" and any other parenthesised remark, "®", "™", everything from "@" on (the
 /// clock), the words "cpu" and "processor", "N-Core" words such as "64-core", clock words such as "2.80GHz";
@@ -65,4 +65,4 @@ private:
     std::string m_cores_csv;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

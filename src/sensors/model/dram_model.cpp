@@ -4,7 +4,13 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::parse_int;
+using core::read_text_file;
+using core::split;
+using core::starts_with;
+using core::trim;
 
 std::optional<std::uint64_t> parse_meminfo_total_bytes(std::string_view meminfo_text) {
     for (const auto& line : split(meminfo_text, '\n')) {
@@ -64,4 +70,4 @@ ReadStatus DramModelSensor::read(std::size_t channel, double& value) {
     return ReadStatus::ok;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -10,7 +10,7 @@
 
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// 3 W per 8 GB: the RAM figure CodeCarbon documents ("3 Watts for 8 GB ratio", CodeCarbon v2 methodology),
 /// which takes it from Crucial's rule of thumb for DDR3/DDR4
@@ -47,4 +47,4 @@ private:
     std::vector<std::string> m_notes;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstdio>
 
-namespace joulecast::nvml {
+namespace joulecast::sensors::nvml {
+
+using core::Error;
+using core::Result;
 
 namespace {
 
@@ -171,4 +174,4 @@ Result<PowerLimits> set_power_limit(const NvmlLibrary& nvml, unsigned gpu_index,
     return get_power_limits(nvml, gpu_index);
 }
 
-}  // namespace joulecast::nvml
+}  // namespace joulecast::sensors::nvml

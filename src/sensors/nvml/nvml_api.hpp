@@ -13,7 +13,7 @@
 #include "sensors/nvml/nvml_types.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast::nvml {
+namespace joulecast::sensors::nvml {
 
 // The one list of entry points: X(member, pointer type, preferred symbol, fallback symbol or nullptr).
 // Vendor units stay as NVML gives them: mW, mJ, MHz, bytes.
@@ -81,11 +81,11 @@ class NvmlLibrary {
 public:
     /// dlopen(path, RTLD_NOW | RTLD_LOCAL) and dlsym of every entry point; does not call nvmlInit.
     /// Error: "cannot load <path>: <dlerror>".
-    static Result<std::unique_ptr<NvmlLibrary>> load(const std::string& path);
+    static core::Result<std::unique_ptr<NvmlLibrary>> load(const std::string& path);
 
     /// load(), a check that the core entry points (init, device count, handle by index) exist, and init().
     /// The error names the path and the missing functions or the failing nvmlInit_v2, with a hint.
-    static Result<std::unique_ptr<NvmlLibrary>> open(const std::string& path);
+    static core::Result<std::unique_ptr<NvmlLibrary>> open(const std::string& path);
 
     ~NvmlLibrary();
     NvmlLibrary(const NvmlLibrary&) = delete;
@@ -106,7 +106,7 @@ public:
     std::string error_string(nvmlReturn_t status) const;
 
     /// The handle of GPU `index` (NVML's enumeration order); the error names the index and NVML's reason.
-    Result<nvmlDevice_t> device(unsigned index) const;
+    core::Result<nvmlDevice_t> device(unsigned index) const;
 
 private:
     NvmlLibrary(std::string path, void* handle);
@@ -129,13 +129,13 @@ struct PowerLimits {
 };
 
 /// Reads the limits of GPU `gpu_index` from an open (initialised) library.
-Result<PowerLimits> get_power_limits(const NvmlLibrary& nvml, unsigned gpu_index);
+core::Result<PowerLimits> get_power_limits(const NvmlLibrary& nvml, unsigned gpu_index);
 
 /// Sets GPU `gpu_index`'s power limit to `watts` (rounded to whole mW) and returns the limits read back.
 /// A value outside [min_w, max_w] is refused before NVML is called; the errors say what to do (e.g. run as
 /// root for NVML_ERROR_NO_PERMISSION). The limit stays until changed again or the driver reloads: the caller
 /// restores the previous current_w when done.
-Result<PowerLimits> set_power_limit(const NvmlLibrary& nvml, unsigned gpu_index, double watts);
+core::Result<PowerLimits> set_power_limit(const NvmlLibrary& nvml, unsigned gpu_index, double watts);
 
 /// What an NVML status means to a sensor read: ok, lost (the GPU fell off the bus), unsupported (the device
 /// or the library lacks the value: the channel is dropped), or a transient error.
@@ -153,4 +153,4 @@ inline ReadStatus read_status_of(nvmlReturn_t status) {
     }
 }
 
-}  // namespace joulecast::nvml
+}  // namespace joulecast::sensors::nvml

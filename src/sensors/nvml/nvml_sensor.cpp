@@ -5,7 +5,9 @@
 #include <chrono>
 #include <utility>
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::starts_with;
 
 using namespace nvml;
 
@@ -304,4 +306,4 @@ std::vector<std::string> NvmlSensor::run_warnings(double ran_s) const {
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -25,7 +25,7 @@
 #include "sensors/nvml/nvml_api.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 class NvmlSensor : public Sensor {
 public:
@@ -81,4 +81,4 @@ private:
     std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace joulecast::nvml {
+namespace joulecast::sensors::nvml {
 
 /// nvmlReturn_t: status of every NVML call (a C enum, int-sized).
 enum nvmlReturn_t : int {
@@ -131,4 +131,4 @@ inline constexpr unsigned int NVML_FI_DEV_POWER_INSTANT = 186;
 inline constexpr unsigned int NVML_DEVICE_NAME_V2_BUFFER_SIZE = 96;
 inline constexpr unsigned int NVML_DEVICE_UUID_V2_BUFFER_SIZE = 96;
 
-}  // namespace joulecast::nvml
+}  // namespace joulecast::sensors::nvml

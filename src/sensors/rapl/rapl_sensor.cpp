@@ -12,7 +12,12 @@
 
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::read_text_file;
+using core::split;
+using core::starts_with;
+using core::trim;
 
 namespace {
 
@@ -286,4 +291,4 @@ ReadStatus RaplSensor::read(std::size_t channel, double& value) {
     return ReadStatus::ok;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

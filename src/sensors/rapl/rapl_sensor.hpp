@@ -20,7 +20,7 @@
 #include "sensors/rapl/wrap_counter.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 class RaplSensor : public Sensor {
 public:
@@ -39,7 +39,7 @@ public:
 
 private:
     struct Zone {
-        PreadFile energy;  ///< <zone>/energy_uj, kept open
+        core::PreadFile energy;  ///< <zone>/energy_uj, kept open
         WrapCounter counter{0};
     };
 
@@ -49,4 +49,4 @@ private:
     std::vector<std::string> m_notes;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

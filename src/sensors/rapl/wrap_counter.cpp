@@ -1,6 +1,6 @@
 #include "sensors/rapl/wrap_counter.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 bool WrapCounter::update(std::uint64_t raw_uj) {
     if (m_max_range_uj != 0 && raw_uj > m_max_range_uj) {
@@ -28,4 +28,4 @@ bool WrapCounter::update(std::uint64_t raw_uj) {
     return true;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

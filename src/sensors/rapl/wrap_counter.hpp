@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 class WrapCounter {
 public:
@@ -40,4 +40,4 @@ private:
     bool m_started = false;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

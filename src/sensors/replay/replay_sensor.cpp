@@ -7,7 +7,14 @@
 #include "core/clock.hpp"
 #include "core/text.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
+
+using core::CsvTable;
+using core::monotonic_ns;
+using core::ns_to_s;
+using core::parse_csv;
+using core::parse_double;
+using core::read_text_file;
 
 namespace {
 
@@ -123,4 +130,4 @@ std::vector<std::string> ReplaySensor::run_warnings(double ran_s) const {
     return {"the replayed trace " + m_path + text + ": its last readings are held for the rest"};
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

@@ -9,7 +9,7 @@
 
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// Columns of the trace CSV, in order. Shared by the writer (report/trace_csv) and the replay sensor.
 inline constexpr const char* trace_csv_header =
@@ -44,4 +44,4 @@ private:
     std::int64_t m_start_ns = 0;
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

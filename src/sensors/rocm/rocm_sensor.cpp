@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <utility>
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 using namespace rocm;
 
@@ -227,4 +227,4 @@ std::vector<std::string> RocmSensor::run_warnings(double ran_s) const {
     return out;
 }
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

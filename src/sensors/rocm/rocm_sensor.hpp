@@ -25,7 +25,7 @@
 #include "sensors/rocm/rocm_smi_api.hpp"
 #include "sensors/sensor.hpp"
 
-namespace joulecast {
+namespace joulecast::sensors {
 
 /// Ticks between two readings of ROCm SMI's energy accumulator: one 32-bit wrap undone; nullopt for a
 /// decrease that is not one (a reset).
@@ -71,4 +71,4 @@ private:
     std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
 };
 
-}  // namespace joulecast
+}  // namespace joulecast::sensors

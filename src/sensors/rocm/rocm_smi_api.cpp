@@ -6,7 +6,11 @@
 
 #include "core/stderr_capture.hpp"
 
-namespace joulecast::rocm {
+namespace joulecast::sensors::rocm {
+
+using core::Error;
+using core::Result;
+using core::StderrCapture;
 
 namespace {
 
@@ -93,4 +97,4 @@ std::string RsmiLibrary::error_string(rsmi_status_t status) const {
     return "ROCm SMI error " + std::to_string(status);
 }
 
-}  // namespace joulecast::rocm
+}  // namespace joulecast::sensors::rocm

@@ -12,7 +12,7 @@
 #include "core/result.hpp"
 #include "sensors/rocm/rocm_smi_types.hpp"
 
-namespace joulecast::rocm {
+namespace joulecast::sensors::rocm {
 
 // X(member, pointer type, symbol). Vendor units as ROCm SMI gives them: µW, counter ticks of
 // `resolution` µJ, percent, bytes.
@@ -52,7 +52,7 @@ class RsmiLibrary {
 public:
     /// dlopen(path) and dlsym of every entry point; then checks that rsmi_init and rsmi_num_monitor_devices
     /// exist and calls rsmi_init(0). The error names the path, the missing functions or the failing call.
-    static Result<std::unique_ptr<RsmiLibrary>> open(const std::string& path);
+    static core::Result<std::unique_ptr<RsmiLibrary>> open(const std::string& path);
 
     ~RsmiLibrary();
     RsmiLibrary(const RsmiLibrary&) = delete;
@@ -76,4 +76,4 @@ private:
     std::vector<std::string> m_missing;
 };
 
-}  // namespace joulecast::rocm
+}  // namespace joulecast::sensors::rocm

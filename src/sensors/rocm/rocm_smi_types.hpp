@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace joulecast::rocm {
+namespace joulecast::sensors::rocm {
 
 // rsmi_status_t: the values joulecast tells apart; the rest are "other".
 using rsmi_status_t = unsigned int;  // a C enum holding 0xFFFFFFFF: unsigned int
@@ -24,4 +24,4 @@ inline constexpr rsmi_status_t JOULECAST_RSMI_FUNCTION_NOT_FOUND = 0xFFFF0000u;
 using rsmi_memory_type_t = int;
 inline constexpr rsmi_memory_type_t RSMI_MEM_TYPE_VRAM = 0;
 
-}  // namespace joulecast::rocm
+}  // namespace joulecast::sensors::rocm
