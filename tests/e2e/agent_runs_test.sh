@@ -159,25 +159,33 @@ outsider=$!
 run_pid=
 JOULECAST_PROC_ROOT=/proc FAKE_NVML_SCRIPT="gpus=1;gpu0.power=200;gpu0.procs=@$tmp/job.pid:60,$outsider:20" \
     "$joulecast" run --no-store --quiet --json "$tmp/shared.json" --name shared-gpu -- \
-    sh -c "echo \$\$ > '$tmp/job.pid'; sleep 3" 2>"$tmp/shared.log" &
+    sh -c "echo \$\$ > '$tmp/job.pid'; sleep 4" 2>"$tmp/shared.log" &
 run_pid=$!
 PYTHONPATH="$tmp" python3 - "$url" <<'PY'
 import sys, time
 from scrape import scrape
-deadline = time.monotonic() + 10
-while True:  # mid-run: the snapshot carries the job's share once it has two share readings
+def figures():
     s = scrape(sys.argv[1])
     runs = {labels["run_id"] for labels, _ in s.get("joulecast_run_info", []) if labels.get("name") == "shared-gpu"}
     mine = [(labels, v) for labels, v in s.get("joulecast_run_attributed_energy_joules_total", [])
             if labels["run_id"] in runs and labels["domain"] == "gpu"]
     gross = sum(v for labels, v in s.get("joulecast_run_energy_joules_total", [])
                 if labels["run_id"] in runs and labels["domain"] == "gpu" and "phase" not in labels)
-    if (mine and mine[0][1] > 100) or time.monotonic() > deadline:
+    return mine, gross
+# Mid-run, between two snapshots a second apart once the job holds the GPU (its first share interval may end
+# before its process started on a busy machine): the attributed energy grows by 75% of the gross.
+deadline = time.monotonic() + 10
+while True:
+    mine, gross = figures()
+    if (mine and mine[0][1] > 0) or time.monotonic() > deadline:
         break
     time.sleep(0.1)
 assert mine and mine[0][0]["device"] == "gpu0", mine
-share = mine[0][1] / gross
-print(f"mid-run: attributed {mine[0][1]:.1f} of {gross:.1f} J on gpu0 ({100 * share:.1f}%, expected 75%)")
+time.sleep(1.1)
+later, later_gross = figures()
+grown, grown_gross = later[0][1] - mine[0][1], later_gross - gross
+share = grown / grown_gross
+print(f"mid-run: attributed grew {grown:.1f} J while gpu0 grew {grown_gross:.1f} J ({100 * share:.1f}%, expected 75%)")
 assert abs(share - 0.75) <= 0.05, share
 PY
 wait "$run_pid" && status=0 || status=$?
@@ -201,7 +209,8 @@ gpu = a["gpus"][0]
 print(f"end: gpu0 attributed JSON {gpu['attributed_j']:.2f} J, served {served[('gpu', 'gpu0')]:.2f} J; "
       f"cpu JSON {a['cpu_j']:.3f} J, served {served[('cpu', None)]:.3f} J")
 assert close(served[("gpu", "gpu0")], gpu["attributed_j"]) and close(served[("cpu", None)], a["cpu_j"]), served
-assert abs(gpu["attributed_j"] / gpu["gross_j"] - 0.75) <= 0.05, gpu
+# 75% of the GPU's energy once the job's process is on it; its first half-second interval may count 0.
+assert 0.55 <= gpu["attributed_j"] / gpu["gross_j"] <= 0.80, gpu
 assert info[("gpu", "gpu0")]["measured"] == "true" and info[("gpu", "gpu0")]["method"] == gpu["method"], info
 assert info[("cpu", None)]["method"] == a["method"], info
 PY
