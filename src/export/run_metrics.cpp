@@ -10,7 +10,6 @@
 
 namespace joulecast::exporter {
 
-using meter::AttributedEnergy;
 using meter::AttributedPart;
 using meter::PhaseResult;
 using meter::RunResult;
@@ -54,14 +53,22 @@ void phase_energy(std::string& out, const Labels& base, const std::vector<PhaseR
 
 /// The job's own share beside the gross energy: per domain (and per GPU) whose share was measured, the
 /// attributed energy and the gross energy it was taken of; and an info series per domain and GPU saying how
-/// it was measured or why it could not be.
-void attributed_energy(std::string& out, const Labels& base, const AttributedEnergy& a) {
-    const std::vector<AttributedPart> parts = attributed_parts(a);
+/// it was measured or why it could not be. The energy series say how the gross energy was obtained
+/// (gross_method: counter, integrated or modelled, the domain's method in the run's result).
+void attributed_energy(std::string& out, const Labels& base, const RunResult& result) {
+    const std::vector<AttributedPart> parts = attributed_parts(result.attributed);
     if (parts.empty()) return;
     auto labels_of = [&](const AttributedPart& part) {
         Labels labels = base;
         labels.emplace_back("domain", part.domain);
         if (!part.device.empty()) labels.emplace_back("device", part.device);
+        return labels;
+    };
+    auto energy_labels_of = [&](const AttributedPart& part) {
+        Labels labels = labels_of(part);
+        const auto method = result.energy.domain_method.find(part.domain);
+        if (method != result.energy.domain_method.end() && !method->second.empty())
+            labels.emplace_back("gross_method", method->second);
         return labels;
     };
     family(
@@ -72,22 +79,25 @@ void attributed_energy(std::string& out, const Labels& base, const AttributedEne
         "joulecast_run_attribution_info says how, or why not.");
     for (const AttributedPart& part : parts)
         if (part.attributed_j)
-            sample(out, "joulecast_run_attributed_energy_joules_total", labels_of(part), *part.attributed_j);
+            sample(out, "joulecast_run_attributed_energy_joules_total", energy_labels_of(part),
+                   *part.attributed_j);
     family(
         out, "joulecast_run_attributed_gross_energy_joules_total", "counter",
         "The whole device's energy in joules that each joulecast_run_attributed_energy_joules_total series "
         "is a share of (same labels, same window): divide the two for the job's share.");
     for (const AttributedPart& part : parts)
         if (part.attributed_j)
-            sample(out, "joulecast_run_attributed_gross_energy_joules_total", labels_of(part), part.gross_j);
+            sample(out, "joulecast_run_attributed_gross_energy_joules_total", energy_labels_of(part),
+                   part.gross_j);
     family(out, "joulecast_run_attribution_info", "gauge",
-           "How the job's share of a domain (or GPU) was measured (method), or why it could not be (reason); "
+           "How the job's share of a domain (or GPU) was measured (share_method), or why it could not be "
+           "(reason); "
            "always 1.");
     for (const AttributedPart& part : parts) {
         Labels labels = labels_of(part);
         labels.emplace_back("measured", part.attributed_j ? "true" : "false");
         if (part.attributed_j)
-            labels.emplace_back("method", part.method);
+            labels.emplace_back("share_method", part.method);
         else
             labels.emplace_back("reason", part.reason);
         sample(out, "joulecast_run_attribution_info", labels, 1);
@@ -122,7 +132,7 @@ std::string render_run_metrics(const RunResult& result) {
         phase_energy(out, labels, rank.phases);
     }
 
-    attributed_energy(out, base, result.attributed);
+    attributed_energy(out, base, result);
 
     family(out, "joulecast_run_duration_seconds", "gauge", "Time the run has measured so far, in seconds.");
     sample(out, "joulecast_run_duration_seconds", base, result.duration_s);

@@ -4,10 +4,12 @@
 #include <map>
 
 #include "sensors/job/job_cpu_sensor.hpp"
+#include "sensors/job/job_gpu_sensor.hpp"
 
 namespace joulecast::meter {
 
 using sensors::JobCpuSensor;
+using sensors::JobGpuSensor;
 
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
@@ -118,7 +120,7 @@ void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
         std::optional<std::uint32_t> share;
         for (std::uint32_t c = 0; c < channels.size(); ++c)
             if (channels[c].sensor == "job-gpu" && channels[c].channel.device == device &&
-                channels[c].channel.name == device + ".job_share")
+                channels[c].channel.name == device + "." + JobGpuSensor::share_suffix)
                 share = c;
         if (source && !source->unsplittable.empty()) {
             gpu.reason = "unmeasurable: " + source->unsplittable;

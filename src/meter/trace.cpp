@@ -23,7 +23,8 @@ void Trace::append(const std::vector<Reading>& batch) {
 
 void Trace::leave_out_of_totals(const std::string& domain, const std::vector<std::string>& devices) {
     for (auto& tc : m_channels)
-        if (tc.channel.domain == domain && tc.channel.quantity == Quantity::energy)
+        if (tc.channel.domain ==
+            domain)  // every channel of the device: a GPU without a counter counts by power
             for (const auto& device : devices)
                 if (tc.channel.device == device) tc.channel.accounted = false;
 }

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "sensors/job/job_cpu_sensor.hpp"
-
 namespace joulecast::runner {
 
 using meter::attribute_cpu_energy;
@@ -14,7 +12,6 @@ using meter::Monitor;
 using meter::Reading;
 using meter::Timeline;
 using meter::TraceChannel;
-using sensors::JobCpuSensor;
 using sensors::JobGpuSensor;
 using sensors::JobGpuUsage;
 
@@ -36,11 +33,8 @@ AttributedEnergy attribute_to_job(const Timeline& timeline, const std::vector<Tr
 }
 
 bool is_share_channel(const TraceChannel& c) {
-    const std::string& name = c.channel.name;
-    constexpr std::string_view suffix = ".job_share";
-    return name == JobCpuSensor::share_channel ||
-           (c.sensor == "job-gpu" && name.size() > suffix.size() &&
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+    // The job-cpu and job-gpu sensors' shares are the only channels of domain "job".
+    return c.channel.domain == "job";
 }
 
 void LiveAttribution::add(const std::vector<TraceChannel>& channels, const std::vector<Reading>& fresh) {

@@ -43,6 +43,16 @@ public:
         m_gpus.clear();
         m_channels.clear();
         m_bindings.clear();
+        m_unmeasured.clear();
+    }
+    /// A GPU that gives neither energy nor power: `why` names it and says what failed.
+    void add_unmeasured(std::string why) { m_unmeasured.push_back(std::move(why)); }
+    /// The run's warning for each unmeasured GPU: left out of the GPU figure, not a 0 J reading of it.
+    void unmeasured_warnings(std::vector<std::string>& out) const {
+        for (const auto& gpu : m_unmeasured)
+            out.push_back(gpu +
+                          ": its energy is NOT MEASURED and left out of the GPU figure (which is not a 0 J "
+                          "reading of it)");
     }
     /// Keeps a GPU that answered, with the channels found for it.
     void add(Gpu gpu, Found found) {
@@ -84,7 +94,8 @@ private:
     };
     std::vector<Gpu> m_gpus;
     std::vector<Channel> m_channels;
-    std::vector<Binding> m_bindings;  ///< parallel to m_channels
+    std::vector<Binding> m_bindings;        ///< parallel to m_channels
+    std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
 };
 
 }  // namespace joulecast::sensors

@@ -104,7 +104,21 @@ void RunStore::finish_run_when_full(const RunResult& r) {
         q->bind(13, iso8601_utc_now());
         q->run();
         if (m_db->changes() == 0) throw RunNotFound("run store " + m_path + ": no run begun with id " + r.id);
+        mark_left_out(r.id, r.energy);
     });
+}
+
+void RunStore::mark_left_out(const std::string& id, const meter::WindowEnergy& energy) {
+    // Devices left out of the totals after their channels were recorded (`--gpus used`): so too in the
+    // stored trace, so that what is read back from it (runs show, a report, an export) counts what the
+    // result counts.
+    auto q =
+        m_db->cached("UPDATE channels SET accounted = 0 WHERE run_id = ?1 AND sensor = ?2 AND device = ?3");
+    for (const auto& [sensor, device] : meter::left_out_devices(energy)) {
+        q->bind(1, id).bind(2, sensor).bind(3, device);
+        q->run();
+        q->reset();
+    }
 }
 
 }  // namespace joulecast::store

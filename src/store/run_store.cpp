@@ -367,15 +367,7 @@ void RunStore::finish_run(const meter::RunResult& r, const nlohmann::ordered_jso
             bind_job(*q, 23, r);
             q->run();
         }
-        // Devices left out of the totals after their channels were recorded (`--gpus used`): so too in the
-        // stored trace, so that what is read back from it counts what the result counts.
-        auto left_out = m_db->cached(
-            "UPDATE channels SET accounted = 0 WHERE run_id = ?1 AND sensor = ?2 AND device = ?3");
-        for (const auto& [sensor, device] : left_out_devices(r.energy)) {
-            left_out->bind(1, r.id).bind(2, sensor).bind(3, device);
-            left_out->run();
-            left_out->reset();
-        }
+        mark_left_out(r.id, r.energy);
         // The phases, epochs, meta and metrics live in result_json; tags have their table for the filters.
         for (const char* table : {"tags", "markers"}) {
             sqlite::Statement clear(m_db->handle(),

@@ -199,6 +199,8 @@ private:
     /// write_transaction(body); on StoreFullError, again after a WAL checkpoint, then in place (see remove).
     void write_despite_full(const std::function<void()>& body);
     std::vector<RunSummary> query(const RunFilter& filter, const std::string* id);
+    /// Marks the channels of the devices `energy` left out of its totals unaccounted (inside a transaction).
+    void mark_left_out(const std::string& id, const meter::WindowEnergy& energy);
     std::int64_t channel_row(const std::string& run_id, std::uint32_t channel);
     StoredTrace load_trace(const std::string& id);
     meter::RunResult partial_result(const std::string& id);

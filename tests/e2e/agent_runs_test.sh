@@ -211,8 +211,13 @@ print(f"end: gpu0 attributed JSON {gpu['attributed_j']:.2f} J, served {served[('
 assert close(served[("gpu", "gpu0")], gpu["attributed_j"]) and close(served[("cpu", None)], a["cpu_j"]), served
 # 75% of the GPU's energy once the job's process is on it; its first half-second interval may count 0.
 assert 0.55 <= gpu["attributed_j"] / gpu["gross_j"] <= 0.80, gpu
-assert info[("gpu", "gpu0")]["measured"] == "true" and info[("gpu", "gpu0")]["method"] == gpu["method"], info
-assert info[("cpu", None)]["method"] == a["method"], info
+assert info[("gpu", "gpu0")]["measured"] == "true" and info[("gpu", "gpu0")]["share_method"] == gpu["method"], info
+assert info[("cpu", None)]["share_method"] == a["method"], info
+# The attributed series say how their gross energy was obtained, as the run's result does.
+gross_methods = {(labels["domain"], labels.get("device")): labels.get("gross_method")
+                 for labels, _ in s["joulecast_run_attributed_energy_joules_total"] if labels["run_id"] == run["id"]}
+assert gross_methods[("gpu", "gpu0")] == run["energy_method"]["gpu"], gross_methods
+assert gross_methods[("cpu", None)] == run["energy_method"]["cpu"], gross_methods
 PY
 
 kill -TERM "$agent_pid"

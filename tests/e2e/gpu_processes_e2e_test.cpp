@@ -105,6 +105,18 @@ TEST(GpuProcessesEndToEnd, GpusUsedKeepsTheGpusWhereTheJobHoldsAContextAndFlagsS
     EXPECT_EQ(gpu(all, 1)["used"], false);
 }
 
+TEST(GpuProcessesEndToEnd, GpusUsedLeavesOutAnUnusedGpuWithoutAnEnergyCounterToo) {
+    TempDir dir;
+    // gpu1 has no energy counter (its energy is integrated from power) and no process of the job.
+    auto result =
+        run_job(dir, "gpus=2;gpu0.power=300;gpu1.power=200;gpu1.energy=not_supported;gpu0.procs=@JOB",
+                {"--gpus", "used"});
+    const double duration = result["duration_s"];
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration)
+        << result["sources"].dump();
+    EXPECT_EQ(gpu(result, 1)["used"], false);
+}
+
 TEST(GpuProcessesEndToEnd, GpusUsedLeavesTheUnusedGpusOutOfTheStoredTraceToo) {
     TempDir dir;
     const std::string db = dir.str() + "/runs.db";

@@ -84,27 +84,31 @@ TEST(ExportRunMetrics, AttributedEnergyIsServedWhereTheShareWasMeasuredAndSaysHo
     r.id = "ab";
     r.status = RunStatus::completed;
     r.energy.domain_j = {{"gpu", 500}, {"cpu", 100}, {"dram", 20}};
+    r.energy.domain_method = {{"gpu", "counter"}, {"cpu", "modelled"}, {"dram", "modelled"}};
     r.attributed = test::attributed_example();
     AttributedEnergy& a = r.attributed;
     const std::string text = render_run_metrics(r);
     for (const std::string& line : {
              std::string("# TYPE joulecast_run_attributed_energy_joules_total counter\n"),
-             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"cpu\"} 40\n"),
-             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"dram\"} 8\n"),
+             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"cpu\",gross_"
+                         "method=\"modelled\"} 40\n"),
+             std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"dram\",gross_"
+                         "method=\"modelled\"} 8\n"),
              std::string("joulecast_run_attributed_energy_joules_total{run_id=\"ab\",domain=\"gpu\","
-                         "device=\"gpu0\"} 225\n"),
+                         "device=\"gpu0\",gross_method=\"counter\"} 225\n"),
              std::string("joulecast_run_attributed_gross_energy_joules_total{run_id=\"ab\",domain=\"gpu\","
-                         "device=\"gpu0\"} 300\n"),
-             std::string(
-                 "joulecast_run_attributed_gross_energy_joules_total{run_id=\"ab\",domain=\"cpu\"} 100\n"),
+                         "device=\"gpu0\",gross_method=\"counter\"} 300\n"),
+             std::string("joulecast_run_attributed_gross_energy_joules_total{run_id=\"ab\",domain=\"cpu\","
+                         "gross_method=\"modelled\"} 100\n"),
              std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"cpu\",measured=\"true\","
-                         "method=\"CPU time share\"} 1\n"),
+                         "share_method=\"CPU time share\"} 1\n"),
              std::string("joulecast_run_attribution_info{run_id=\"ab\",domain=\"gpu\",device=\"gpu1\","
                          "measured=\"false\",reason=\"unmeasurable: MIG\"} 1\n"),
          })
         EXPECT_NE(text.find(line), std::string::npos) << line << "\nnot in\n" << text;
-    EXPECT_EQ(text.find("device=\"gpu1\"} "), std::string::npos) << "gpu1's share was not measured:\n"
-                                                                 << text;
+    EXPECT_EQ(text.find("device=\"gpu1\",gross_method"), std::string::npos)
+        << "gpu1's share was not measured:\n"
+        << text;
 
     // No share measured: no energy series, the reason instead; nothing at all for a run with no energy.
     a = AttributedEnergy{};

@@ -706,7 +706,7 @@
           seconds(r.duration_s), si(r.total_energy_j, 'J'), si(r.attributed_energy_j, 'J'),
           isNum(r.energy_per_sample_j) ? si(r.energy_per_sample_j, 'J') + ' (' + r.basis + ')' : '–',
           isNum(r.accuracy) ? num(r.accuracy, 4) : '–',
-          (how || r.method) + (r.attributed_method ? '; attributed by ' + r.attributed_method : '')];
+          (how || r.method) + (r.attributed_method ? '; attributed: ' + r.attributed_method : '')];
       }), 'data compact');
     }
     if (data.warnings.length) {

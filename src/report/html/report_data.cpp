@@ -20,7 +20,6 @@ namespace joulecast::report {
 
 using core::optional_json;
 
-using meter::AttributedEnergy;
 using meter::AttributedPart;
 using meter::PhaseResult;
 using meter::RunResult;
@@ -194,16 +193,20 @@ ojson attributed_rows(const RunResult& result) {
     return rows;
 }
 
-/// The job's own energy over every domain, when each domain's share was measured (none otherwise), and how
-/// the shares were measured.
-std::pair<std::optional<double>, std::string> attributed_total(const AttributedEnergy& a) {
-    const std::vector<AttributedPart> parts = attributed_parts(a);
+/// The job's own energy over every domain, when each domain's share was measured (none otherwise), and how:
+/// per domain, the share's method and how the energy it is a share of was obtained (counter, integrated,
+/// modelled), e.g. "gpu: per-process SM utilisation of counter energy".
+std::pair<std::optional<double>, std::string> attributed_total(const RunResult& result) {
+    const std::vector<AttributedPart> parts = attributed_parts(result.attributed);
     double sum = 0;
     std::set<std::string> methods;
     for (const AttributedPart& part : parts) {
         if (!part.attributed_j) return {std::nullopt, ""};
         sum += *part.attributed_j;
-        methods.insert(part.method);
+        const auto gross = result.energy.domain_method.find(part.domain);
+        methods.insert(
+            part.domain + ": " + part.method +
+            (gross == result.energy.domain_method.end() ? "" : " of " + gross->second + " energy"));
     }
     std::string how;
     for (const auto& m : methods) how += (how.empty() ? "" : "; ") + m;
@@ -586,7 +589,7 @@ ojson build_report_data(const ReportInputs& inputs, const ReportOptions& options
         std::pair<std::optional<double>, std::string> attributed;
         if (auto it = by_id.find(r.id); it != by_id.end()) {
             methods = it->second->energy.domain_method;
-            attributed = attributed_total(it->second->attributed);
+            attributed = attributed_total(*it->second);
         }
         runs.push_back({{"id", r.id},
                         {"name", r.name},

@@ -55,7 +55,6 @@ NvmlSensor::~NvmlSensor() = default;
 void NvmlSensor::clear() {
     m_table.clear();
     m_notes.clear();
-    m_unmeasured.clear();
     m_nvml.reset();
 }
 
@@ -177,7 +176,7 @@ Availability NvmlSensor::probe() {
         note += ", " + power_note;
         if (!has_energy && !has_power) {
             note += "; this GPU's energy is not measured";
-            m_unmeasured.push_back(label + ": neither an energy counter (" +
+            m_table.add_unmeasured(label + ": neither an energy counter (" +
                                    m_nvml->error_string(energy_status) + ") nor a power reading (" +
                                    power_note + ")");
         }
@@ -299,10 +298,7 @@ std::vector<GpuInfo> NvmlSensor::gpus() const {
 std::vector<std::string> NvmlSensor::run_warnings(double ran_s) const {
     (void)ran_s;
     std::vector<std::string> out;
-    for (const auto& gpu : m_unmeasured)
-        out.push_back(gpu +
-                      ": its energy is NOT MEASURED and left out of the GPU figure (which is not a 0 J "
-                      "reading of it)");
+    m_table.unmeasured_warnings(out);
     return out;
 }
 

@@ -78,7 +78,6 @@ private:
     std::shared_ptr<nvml::NvmlLibrary> m_nvml;
     GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
-    std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
 };
 
 }  // namespace joulecast::sensors

@@ -43,7 +43,6 @@ RocmSensor::~RocmSensor() = default;
 void RocmSensor::clear() {
     m_table.clear();
     m_notes.clear();
-    m_unmeasured.clear();
     m_rsmi.reset();
 }
 
@@ -142,7 +141,7 @@ Availability RocmSensor::probe() {
         note += ", " + power_note;
         if (!has_energy && !has_power) {
             note += "; this GPU's energy is not measured";
-            m_unmeasured.push_back(label + ": neither an energy counter nor a power reading");
+            m_table.add_unmeasured(label + ": neither an energy counter nor a power reading");
         }
         m_notes.push_back(std::move(note));
 
@@ -220,10 +219,7 @@ std::vector<std::string> RocmSensor::run_warnings(double ran_s) const {
         if (gpu.lost)
             out.push_back(label + ": the device disappeared during the run; energy up to then only");
     }
-    for (const auto& gpu : m_unmeasured)
-        out.push_back(gpu +
-                      ": its energy is NOT MEASURED and left out of the GPU figure (which is not a 0 J "
-                      "reading of it)");
+    m_table.unmeasured_warnings(out);
     return out;
 }
 

@@ -68,7 +68,6 @@ private:
     std::unique_ptr<rocm::RsmiLibrary> m_rsmi;
     GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
-    std::vector<std::string> m_unmeasured;  ///< GPUs with neither energy nor power, with the reason
 };
 
 }  // namespace joulecast::sensors
