@@ -18,6 +18,7 @@ packages=(
     prometheus prometheus-pushgateway         # the agent's tests against a real Prometheus (and Pushgateway)
     apache2-utils openssl                     # AgentWebConfig: bcrypt users (htpasswd), a TLS certificate
     systemd                                   # Deploy: systemd-analyze verify of deploy/joulecast-agent.service
+    iproute2                                  # AgentPrivileges: ss, to see that the agent listens on loopback
     slurm-wlm munge                           # tests/slurm/slurm_test.sh: a one-node Slurm cluster
 )
 

@@ -74,7 +74,7 @@ echo 262143328850 >"$zone/max_energy_range_uj"
 echo 123456789 >"$zone/energy_uj"
 chmod 644 "$zone/name" "$zone/max_energy_range_uj"
 
-# Starts the agent as nobody and prints its /metrics.
+# Starts the agent as nobody and writes its /metrics to $tmp/page.
 scrape_as_nobody() {
     local port
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -92,14 +92,16 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())
     [ -n "$page" ] || { echo "FAIL: the agent (as nobody) did not answer"; cat "$tmp/agent.log"; exit 1; }
     sleep 0.3
     python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())' "http://127.0.0.1:$port/metrics"
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())' "http://127.0.0.1:$port/metrics" \
+        >"$tmp/page"
     kill -TERM "$agent_pid"
     wait "$agent_pid" || { echo "FAIL: the agent (as nobody) did not exit 0 on SIGTERM"; exit 1; }
     agent_pid=
 }
 
 chmod 400 "$zone/energy_uj"  # root-only, as since Linux 5.10
-page=$(scrape_as_nobody)
+scrape_as_nobody  # in this shell, so that a failure stops the test and the trap knows the agent
+page=$(cat "$tmp/page")
 python3 - "$page" "$zone/energy_uj" "$tmp/agent.log" <<'PY'
 import re, sys
 page, path, log = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
@@ -113,7 +115,8 @@ print(f"as nobody, RAPL root-only: rapl down, '{reason.group(1)}'; the CPU is mo
 PY
 
 chmod 444 "$zone/energy_uj"
-page=$(scrape_as_nobody)
+scrape_as_nobody  # in this shell, so that a failure stops the test and the trap knows the agent
+page=$(cat "$tmp/page")
 python3 - "$page" <<'PY'
 import re, sys
 page = sys.argv[1]

@@ -21,7 +21,8 @@ if command -v systemd-analyze >/dev/null; then
     echo "systemd-analyze verify: the unit is valid"
     checked=$((checked + 1))
 else
-    echo "SKIP part: systemd-analyze is not installed"
+    echo "FAIL: systemd-analyze is not installed (scripts/setup.sh installs systemd)"
+    exit 1
 fi
 
 # The unit's ExecStart, with the built agent, a free port and a temporary runs folder.
@@ -60,6 +61,7 @@ if command -v promtool >/dev/null; then
     echo "promtool check config: deploy/prometheus-scrape.yml is valid"
     checked=$((checked + 1))
 else
-    echo "SKIP part: promtool is not installed"
+    echo "FAIL: promtool is not installed (scripts/setup.sh installs prometheus, which has it)"
+    exit 1
 fi
 echo "PASS ($checked checks)"

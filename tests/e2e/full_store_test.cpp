@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/fake_gpu.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -62,8 +62,7 @@ TEST(FullStore, ARunThatFillsTheStoreIsMeasuredToItsEndAndStoredAsItEnded) {
     EXPECT_NE(r.err.find("cannot grow"), std::string::npos) << r.err;
 
     // The result is whole: 5 s at 300 W.
-    std::ifstream in(json);
-    const auto result = nlohmann::json::parse(in);
+    const auto result = test::read_json(json);
     EXPECT_EQ(result["status"], "completed");
     EXPECT_NEAR(result["duration_s"].get<double>(), 5.0, 0.3);
     EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 1500.0, 1500.0 * 0.05);

@@ -344,15 +344,7 @@ TEST(JobsEndToEnd, TwoTorchrunNodesOnOneMachineMergeIntoOneJob) {
 }
 
 // Rank r marks 3 epochs of (r + 1) * 100 samples inside one train phase.
-const char* const marks = R"(
-import os, time, joulecast
-rank = int(os.environ["RANK"])
-with joulecast.phase("train") as p:
-    for n in range(3):
-        time.sleep(0.2)
-        joulecast.epoch(samples=(rank + 1) * 100, n=n)
-    p.samples = 3 * (rank + 1) * 100
-)";
+const std::string marks = test::rank_marks_script(3, 0.2);
 
 TEST(JobsEndToEnd, TwoRunsOfOneJobStartedTogetherOnOneNodeAreOneMeasurement) {
     if (std::system("python3 -c 'import sys' >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 is missing";

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/ddp_script.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
@@ -51,15 +52,7 @@ test::ProcessOptions options(const TempDir& dir) {
 }
 
 // Rank r marks 2 epochs of (r + 1) * 100 samples inside one train phase.
-const char* const marks = R"(
-import os, time, joulecast
-rank = int(os.environ["RANK"])
-with joulecast.phase("train") as p:
-    for n in range(2):
-        time.sleep(0.15)
-        joulecast.epoch(samples=(rank + 1) * 100, n=n)
-    p.samples = 2 * (rank + 1) * 100
-)";
+const std::string marks = test::rank_marks_script(2, 0.15);
 
 TEST(NodeJoin, TwoRunsOfOneJobReleasedInTheSameMillisecondMeasureOnce) {
     if (std::system("bash -c 'test -n \"$EPOCHREALTIME\"' && python3 -c 'import sys' 2>/dev/null") != 0)

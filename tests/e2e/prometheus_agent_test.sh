@@ -3,7 +3,8 @@
 # scrapes the agent every second, and rate(joulecast_energy_joules_total{domain="gpu"}[5s]) through its HTTP
 # API must be 200 W within 5%. Then a run's phases through Prometheus, the Grafana dashboard
 # (deploy/grafana-dashboard.json, by check_grafana_dashboard.py), a second agent (fake RAPL at 600 W with
-# counter wraps) added up with the first over 30 s within 2%, and promtool check metrics. Both daemons run on
+# counter wraps) added up with the first over 30 s (each node's raw-sample rate within 2%, increase() within 8%),
+# and promtool check metrics. Both daemons run on
 # free 127.0.0.1 ports and are stopped by PID on exit.
 # usage: prometheus_agent_test.sh JOULECAST_AGENT LIBNVIDIA_ML_FAKE
 set -euo pipefail

@@ -92,6 +92,29 @@ std::vector<RunSummary> stored_runs(const std::string& db, const std::string& st
     return store.list(filter);
 }
 
+/// The power-limit studies' runs (models "fast" and "bad" at two limits, a fake GPU drawing 400 W): the "bad"
+/// ones failed (exit 3), the two others completed with a mean GPU power at their limit within `tolerance`.
+void expect_capped_runs(const std::string& db, const std::string& study, double tolerance) {
+    auto runs = stored_runs(db, study);
+    ASSERT_EQ(runs.size(), 4u);
+    RunStore store(db);
+    int completed = 0;
+    for (const auto& run : runs) {
+        if (run.tags.at("model") == "bad") {
+            EXPECT_EQ(run.status, RunStatus::failed);
+            EXPECT_EQ(run.exit_code, 3);
+            continue;
+        }
+        ++completed;
+        EXPECT_EQ(run.status, RunStatus::completed);
+        const double limit = std::stod(run.tags.at("power_limit_w"));
+        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
+        const double mean_w = result["energy_j"]["gpu"].get<double>() / result["duration_s"].get<double>();
+        EXPECT_NEAR(mean_w, limit, tolerance * limit) << study << " " << run.tags.at("power_limit_w");
+    }
+    EXPECT_EQ(completed, 2);
+}
+
 const nlohmann::json& phase(const nlohmann::json& result, const std::string& name) {
     for (const auto& p : result["phases"])
         if (p["name"] == name) return p;
@@ -228,25 +251,8 @@ TEST(StudyEndToEnd, PowerLimitsCapTheFakeGpuAndAreRestoredAfterAFailingRun) {
     EXPECT_NE(r.err.find("2 failed"), std::string::npos) << r.err;
     EXPECT_EQ(read_text(dir.path() / "nvml-state"), "gpu0.power_limit_mw=650000\n");
 
-    auto runs = stored_runs(db, "pl");
-    ASSERT_EQ(runs.size(), 4u);
-    RunStore store(db);
-    int completed = 0;
-    for (const auto& run : runs) {
-        if (run.tags.at("model") == "bad") {
-            EXPECT_EQ(run.status, RunStatus::failed);
-            EXPECT_EQ(run.exit_code, 3);
-            continue;
-        }
-        ++completed;
-        EXPECT_EQ(run.status, RunStatus::completed);
-        // The fake draws 400 W but is capped by the limit for the whole run.
-        const double limit = std::stod(run.tags.at("power_limit_w"));
-        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
-        const double mean_w = result["energy_j"]["gpu"].get<double>() / result["duration_s"].get<double>();
-        EXPECT_NEAR(mean_w, limit, 0.02 * limit) << run.tags.at("power_limit_w");
-    }
-    EXPECT_EQ(completed, 2);
+    // The fake draws 400 W but is capped by the limit for the whole run.
+    expect_capped_runs(db, "pl", 0.02);
 }
 
 TEST(StudyEndToEnd, RocmPowerCapsCapTheFakeAmdGpuAndAreRestoredAfterAFailingRun) {
@@ -268,23 +274,8 @@ TEST(StudyEndToEnd, RocmPowerCapsCapTheFakeAmdGpuAndAreRestoredAfterAFailingRun)
     EXPECT_NE(r.err.find("gpu0: power limit restored to 650 W"), std::string::npos) << r.err;
     EXPECT_EQ(read_text(dir.path() / "rocm-state"), "gpu0.power_cap_uw=650000000\n");
 
-    auto runs = stored_runs(db, "rocm");
-    ASSERT_EQ(runs.size(), 4u);
-    RunStore store(db);
-    int completed = 0;
-    for (const auto& run : runs) {
-        if (run.tags.at("model") == "bad") {
-            EXPECT_EQ(run.status, RunStatus::failed);
-            continue;
-        }
-        ++completed;
-        // The fake draws 400 W but is capped for the whole run: its energy counter follows the cap.
-        const double limit = std::stod(run.tags.at("power_limit_w"));
-        const auto result = nlohmann::json::parse(store.get_document(run.id).dump());
-        const double mean_w = result["energy_j"]["gpu"].get<double>() / result["duration_s"].get<double>();
-        EXPECT_NEAR(mean_w, limit, 0.03 * limit) << run.tags.at("power_limit_w");
-    }
-    EXPECT_EQ(completed, 2);
+    // The fake draws 400 W but is capped for the whole run: its energy counter follows the cap.
+    expect_capped_runs(db, "rocm", 0.03);
 }
 
 TEST(StudyEndToEnd, PowerLimitsWithoutPermissionFlagAreRefusedBeforeAnythingRuns) {

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/fake_gpu.hpp"
+#include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,8 +33,7 @@ TEST(UnmeasuredGpu, NeitherEnergyNorPowerIsAReasonInSensorsAndTheResultNotZeroJo
     EXPECT_NE(r.err.find("gpu0 Fake GPU 0: neither an energy counter (Not Supported) nor a power reading"),
               std::string::npos)
         << r.err;
-    std::ifstream in(json);
-    const auto result = nlohmann::json::parse(in);
+    const auto result = test::read_json(json);
     bool warned = false;
     for (const auto& w : result["warnings"])
         warned = warned || w.get<std::string>().find("gpu0 Fake GPU 0: neither") != std::string::npos;

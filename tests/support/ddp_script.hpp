@@ -3,7 +3,26 @@
 // one train phase of three epochs through the Python client, rank r with (r + 1) * 100 samples per epoch, so
 // that a merged job's samples are known (3 epochs x 300 samples over two ranks).
 
+#include <string>
+
 namespace joulecast::test {
+
+/// Without torch: rank r (from $RANK) marks `epochs` epochs of (r + 1) * 100 samples, `sleep_s` apart, inside
+/// one train phase, through the Python client.
+inline std::string rank_marks_script(int epochs, double sleep_s) {
+    return "import os, time, joulecast\n"
+           "rank = int(os.environ[\"RANK\"])\n"
+           "with joulecast.phase(\"train\") as p:\n"
+           "    for n in range(" +
+           std::to_string(epochs) +
+           "):\n"
+           "        time.sleep(" +
+           std::to_string(sleep_s) +
+           ")\n"
+           "        joulecast.epoch(samples=(rank + 1) * 100, n=n)\n"
+           "    p.samples = " +
+           std::to_string(epochs) + " * (rank + 1) * 100\n";
+}
 
 inline constexpr const char* ddp_training_script = R"(
 import os, time, joulecast, torch, torch.distributed as dist
