@@ -39,9 +39,15 @@ ProcessOptions fake_gpu(const TempDir& dir, const std::string& script, std::int6
 }
 
 // The workload waits for fixed moments of the fake GPU's clock, so that each phase covers a known part of the
-// power script: setup 0.3..1.0 s at 100 W, then train 1.0..2.0 s at 400 W in four epochs of 0.25 s, then
-// infer 2.0..2.4 s at 200 W. The fake's clock starts 2 s after the test does, so that a slow start of python
-// on a loaded machine still finds every moment ahead of it.
+// power script: setup 0.3..1.0 s, then train 1.0..2.0 s in four epochs of 0.25 s, then infer 2.0..2.4 s. The
+// fake's clock starts 2 s after the test does, so that a slow start of python on a loaded machine still finds
+// every moment ahead of it.
+//
+// The power steps (100 W to 400 W at 0.65 s, to 200 W at 2.2 s) lie 200 ms or more from every mark. A counter
+// read d late after a mark is interpolated back to the mark exactly while the power holds still; at a step it
+// would misplace (step x d) joules, and d is the loaded machine's wake-up latency (5 ms cost 1.6 J of a 70 J
+// phase once in CI), not joulecast's arithmetic. That the counters are read at each mark at all is asserted
+// through the phases' boundary method, "counter" (read within 25 ms of both ends).
 const char* const workload = R"(
 import os, time, joulecast
 t0 = int(os.environ["FAKE_NVML_T0_NS"])
@@ -62,13 +68,13 @@ until(2.4); joulecast.end("infer", samples=400)
 joulecast.metric(accuracy=0.875)
 )";
 
-/// Energy of the power script 100 W until 1.0 s, 400 W until 2.0 s, 200 W after, between two fake-clock
+/// Energy of the power script 100 W until 0.65 s, 400 W until 2.2 s, 200 W after, between two fake-clock
 /// times.
 double script_energy(double from_s, double to_s) {
     auto integral = [](double t) {
-        double e = 100.0 * std::min(t, 1.0);
-        if (t > 1.0) e += 400.0 * (std::min(t, 2.0) - 1.0);
-        if (t > 2.0) e += 200.0 * (t - 2.0);
+        double e = 100.0 * std::min(t, 0.65);
+        if (t > 0.65) e += 400.0 * (std::min(t, 2.2) - 0.65);
+        if (t > 2.2) e += 200.0 * (t - 2.2);
         return e;
     };
     return integral(to_s) - integral(from_s);
@@ -82,7 +88,7 @@ TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
     const std::int64_t t0 = monotonic_ns() + 2'000'000'000;
     auto r = run_process(
         {JOULECAST_BINARY, "run", "--quiet", "--json", json.string(), "--", "python3", script.string()},
-        fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@1.0,200@2.0", t0));
+        fake_gpu(dir, "gpus=1;gpu0.power=100@0,400@0.65,200@2.2", t0));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     // Where each window lies on the fake GPU's clock: the run's origin is in the result.
@@ -94,14 +100,14 @@ TEST(PhasesEndToEnd, PythonClientPhasesAndEpochsGetTheirKnownEnergy) {
     for (const char* name : {"setup", "train", "infer"}) {
         const auto& p = phase(result, name);
         EXPECT_NEAR(p["energy_j"]["total"].get<double>(), known(p), 0.01 * known(p)) << name;
+        EXPECT_EQ(p["boundary"], "counter") << name;
     }
     // The workload placed the windows where it meant to (loosely: a loaded machine may be late by a little).
     EXPECT_NEAR(phase(result, "train")["energy_j"]["total"].get<double>(), 400.0, 20.0);
     EXPECT_NEAR(result["training_energy_j"].get<double>(), known(phase(result, "train")), 0.01 * 400.0);
-    EXPECT_NEAR(result["inference_energy_j"].get<double>(), known(phase(result, "infer")), 0.01 * 80.0);
+    EXPECT_NEAR(result["inference_energy_j"].get<double>(), known(phase(result, "infer")), 0.01 * 120.0);
     const double train = phase(result, "train")["energy_j"]["total"];
     EXPECT_NEAR(phase(result, "train")["energy_per_sample_j"].get<double>(), train / 1000.0, 1e-9);
-    EXPECT_EQ(phase(result, "train")["boundary"], "counter");
 
     ASSERT_EQ(result["epochs"].size(), 4u);
     double epochs = 0;
