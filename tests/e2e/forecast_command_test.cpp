@@ -1,5 +1,5 @@
 // End to end: `joulecast forecast` through the real binary, on runs that the real `joulecast run` measured
-// under a fake GPU of constant power, whose shell child marks epochs with `joulecast mark epoch`.
+// under a fake GPU of constant power, whose child marks epochs through the Python client.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -41,14 +41,24 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-/// A shell loop of `count` epochs: the first lasts `first_s`, the others 0.2 s. The next sleep starts before
-/// `joulecast mark` runs, so the mark's own start-up does not lengthen the epochs.
-std::string epoch_script(int count, double first_s) {
-    const std::string mark = std::string(JOULECAST_BINARY) + " mark";
-    return "sleep " + std::to_string(first_s) + " & P=$!; i=1; while [ $i -le " + std::to_string(count) +
-           " ]; do wait $P; if [ $i -lt " + std::to_string(count) + " ]; then sleep 0.2 & P=$!; fi; " + mark +
-           " epoch samples=100; i=$((i + 1)); done";
-}
+/// Marks `count` epochs at fixed moments of the workload's own clock: the first ends `first_s` after it
+/// begins its "train" phase, the others 0.2 s apart. Each mark carries the moment it stands for (the control
+/// protocol's t=), so a late wake-up or a slow start on a loaded machine lengthens no epoch: steady runs give
+/// epochs of the same energy, and a forecast from three of them is exact.
+const char* const timed_epochs = R"(
+import sys, time, joulecast
+count, first = int(sys.argv[1]), float(sys.argv[2])
+client = joulecast.default_client()
+now = lambda: time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+start = now()
+client.send_line(joulecast.format_line("begin", "train", {}, start))
+for k in range(count):
+    t = start + int((first + 0.2 * k) * 1e9)
+    while now() < t:
+        time.sleep(0.001)
+    client.send_line(joulecast.format_line("epoch", None, {"samples": 100}, t))
+client.send_line(joulecast.format_line("end", "train", {}, t))
+)";
 
 class ForecastCli : public ::testing::Test {
 protected:
@@ -58,24 +68,27 @@ protected:
     static void SetUpTestSuite() {
         s_dir = std::make_unique<TempDir>();
         s_results = std::make_unique<std::map<std::string, nlohmann::json>>();
+        const std::string epochs_py = s_dir->write("epochs.py", timed_epochs).string();
+        const std::string marks = "python3 " + epochs_py + " ";
         const std::vector<std::pair<std::string, std::string>> runs = {
-            {"steady-a", epoch_script(epochs, 0.2)}, {"steady-b", epoch_script(epochs, 0.2)},
-            {"warmup", epoch_script(epochs, 0.6)},   {"service", "sleep 1.6"},
-            {"single", epoch_script(1, 0.2)},
+            {"steady-a", marks + std::to_string(epochs) + " 0.2"},
+            {"steady-b", marks + std::to_string(epochs) + " 0.2"},
+            {"warmup", marks + std::to_string(epochs) + " 0.6"},
+            {"service", "sleep 1.6"},
+            {"single", marks + "1 0.2"},
         };
         std::string driver;
-        for (const auto& [name, script] : runs) {
-            s_dir->write(name + ".sh", script);
+        for (const auto& [name, command] : runs) {
             // The run without epochs samples every 20 ms: its 0.2 s windows are 10 sampling intervals.
             const std::string interval = name == "service" ? " --interval 20ms" : "";
             driver += std::string(JOULECAST_BINARY) + " run --quiet" + interval + " --name " + name +
-                      " --db " + db() + " --json " + s_dir->str() + "/" + name + ".json -- sh " +
-                      s_dir->str() + "/" + name + ".sh & ";
+                      " --db " + db() + " --json " + s_dir->str() + "/" + name + ".json -- " + command +
+                      " & ";
         }
         driver += "wait";
         auto r = run_process({"/bin/sh", "-c", driver}, options());
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        for (const auto& [name, script] : runs) {
+        for (const auto& [name, command] : runs) {
             std::ifstream in(s_dir->str() + "/" + name + ".json");
             ASSERT_TRUE(in) << name;
             (*s_results)[name] = nlohmann::json::parse(in);
@@ -125,6 +138,7 @@ protected:
         o.env["FAKE_NVML_SCRIPT"] = "gpus=1;gpu0.power=200";
         o.env["JOULECAST_PROC_ROOT"] = s_dir->str() + "/no-proc";  // no CPU model: the GPU is the only source
         o.env["JOULECAST_DB"] = "";                                // --db is the way in
+        o.env["PYTHONPATH"] = std::string(PROJECT_SOURCE_DIR) + "/python";
         return o;
     }
     static const nlohmann::json& result(const std::string& name) { return s_results->at(name); }
@@ -287,9 +301,9 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
         EXPECT_EQ(run["epochs"], epochs);
         EXPECT_EQ(run["profile_epochs"], 3);
         EXPECT_NEAR(run["measured_j"].get<double>(), sum, 1e-6 * sum);  // the sum over the epochs
-        // Near 0: epoch lengths (sleep and process start-up) jitter by a few percent on a loaded machine, and
-        // a profile of 3 epochs carries that jitter into the forecast, so "near" is within 10% here.
-        EXPECT_LT(std::fabs(run["forecast_error_pct"].get<double>()), 10.0) << name;
+        // Near 0: the marks carry their moments, so every steady epoch is 40 J and the warm-up's later ones
+        // too; what is left is the counter's millijoule steps.
+        EXPECT_LT(std::fabs(run["forecast_error_pct"].get<double>()), 0.5) << name;
         // The baseline: the mean of the first 3 epochs x 8.
         const double naive =
             (e[0]["energy_j"]["total"].get<double>() + e[1]["energy_j"]["total"].get<double>() +
@@ -301,10 +315,10 @@ TEST_F(ForecastCli, BacktestGivesNearZeroErrorForSteadyRunsAndTheBaselineErrorFo
             EXPECT_GT(run["naive_error_pct"].get<double>(), 15.0);
             EXPECT_EQ(run["warmup_excluded"], 1);
         } else {
-            EXPECT_LT(std::fabs(run["naive_error_pct"].get<double>()), 10.0) << name;
+            EXPECT_LT(std::fabs(run["naive_error_pct"].get<double>()), 0.5) << name;
         }
     }
-    EXPECT_LT(j["forecast"]["median_ape_pct"].get<double>(), 10.0);
+    EXPECT_LT(j["forecast"]["median_ape_pct"].get<double>(), 0.5);
     EXPECT_LT(j["forecast"]["median_ape_pct"].get<double>(), j["naive"]["p90_ape_pct"].get<double>());
     EXPECT_EQ(j["targets"]["median_met"].get<bool>(), j["forecast"]["median_ape_pct"].get<double>() <= 3.0);
     // The marker-less, single-epoch and empty runs are skipped with a reason.

@@ -73,18 +73,20 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
     auto script = dir.write("six.py", six_epochs);
     auto json = dir.path() / "r.json";
     const std::int64_t t0 = monotonic_ns() + 2'000'000'000;
-    // Sampled every 10 ms: the power step at 0.2 s is then placed within 10 ms (at 100 ms, the energy
-    // counter's split along interpolated power could move up to ~5 J of the step across the epoch boundary).
+    // The first epoch (0..0.2 s) is a warm-up: 400 W until 0.15 s, then 200 W, 70 J; every later epoch is
+    // 40 J. The step lies 50 ms before the first epoch's mark and the trace is sampled every 10 ms, so the
+    // readings around the mark see constant power: a counter read late after the mark (a loaded machine's
+    // wake-up) is interpolated back to it exactly.
     auto r = run_process({JOULECAST_BINARY, "run", "--json", json.string(), "--intensity", "400",
                           "--interval", "10ms", "--expect-epochs", "20", "--", "python3", script.string()},
-                         fake_gpu(dir, "gpus=1;gpu0.power=400@0,200@0.2", t0));
+                         fake_gpu(dir, "gpus=1;gpu0.power=400@0,200@0.15", t0));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto result = read_json(json);
     EXPECT_EQ(result["status"], "completed");
     ASSERT_EQ(result["epochs"].size(), 6u);
-    EXPECT_NEAR(result["epochs"][0]["energy_j"]["total"].get<double>(), 80.0, 2.0);
+    EXPECT_NEAR(result["epochs"][0]["energy_j"]["total"].get<double>(), 70.0, 1.0);
 
-    // The warm-up epoch counts as measured but not as the level: 80 + 19 × 40 J.
+    // The warm-up epoch counts as measured but not as the level: 70 + 19 × 40 J.
     const auto& f = result["forecast"];
     ASSERT_TRUE(f.is_object()) << result["warnings"].dump();
     EXPECT_EQ(f["target"]["kind"], "epochs");
@@ -93,7 +95,7 @@ TEST(RunForecastEndToEnd, ExpectEpochsForecastsTheKnownTotalAndCo2ePerSample) {
     EXPECT_EQ(f["observations"], 6);
     EXPECT_EQ(f["warmup_excluded"], 1);
     const double total = f["total_energy_j"];
-    EXPECT_NEAR(total, 840.0, 0.02 * 840.0);
+    EXPECT_NEAR(total, 830.0, 0.02 * 830.0);
     EXPECT_LE(f["low_energy_j"].get<double>(), total);
     EXPECT_GE(f["high_energy_j"].get<double>(), total);
     EXPECT_NEAR(f["total_duration_s"].get<double>(), 4.0, 0.1);
