@@ -30,7 +30,9 @@ TEST(Sampler, ConstantPowerGivesKnownEnergy) {
     sampler.stop();
     WindowEnergy e = Timeline(sampler.trace()).energy(start, end);
     const double expected = 300.0 * ns_to_s(end - start);
-    EXPECT_NEAR(e.total_j, expected, expected * 1e-6);
+    // A reading is stamped at the middle of its read call: a thread preempted inside the call misplaces the
+    // counter by 300 W x half the delay (0.65 us cost 2e-4 J, 1.6e-6 of the total, once under load).
+    EXPECT_NEAR(e.total_j, expected, expected * 1e-4);
     EXPECT_EQ(e.domain_method.at("gpu"), "counter");
     ASSERT_EQ(e.disagreements.size(), 1u);
     EXPECT_NEAR(e.disagreements[0].relative(), 0.0, 1e-3);
