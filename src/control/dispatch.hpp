@@ -3,13 +3,15 @@
 // PhaseRecorder call it stands for. The meter knows nothing of the wire; the protocol's rules on fields stay
 // here.
 //
-//   begin NAME [samples=N] [k=v ...]  -> begin(t, NAME, samples, {k: v, ...})   (the last value of a key
-//   wins) end NAME [samples=N]              -> end(t, NAME, samples)                    (other fields are not
-//   kept) epoch [n=N] [samples=N]           -> epoch(t, n, samples) meta k=v ...                      ->
-//   meta(k, v) for each field, in order metric k=v ...                    -> metric(t, k, v) for each field;
-//   a value that is not a finite number is
-//                                        counted as ignored
+// clang-format off
+//   begin NAME [samples=N] [k=v ...]  -> begin(t, NAME, samples, {k: v, ...}) (the last value of a key wins)
+//   end NAME [samples=N]              -> end(t, NAME, samples) (other fields are not kept)
+//   epoch [n=N] [samples=N]           -> epoch(t, n, samples)
+//   meta k=v ...                      -> meta(k, v) for each field, in order
+//   metric k=v ...                    -> metric(t, k, v) for each field; a value that is not a finite number
+//                                        is counted as ignored
 //   hello rank=R ...                  -> hello(connection, identity); a hello without a rank changes nothing
+// clang-format on
 
 #include <cstdint>
 
