@@ -152,23 +152,13 @@ bool is_loopback(const std::string& host) {
     return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-/// The UUIDs of the GPUs the sensors report, by device name: a GPU sensor names the devices of its GPU with
-/// the GPU's index at the end ("gpu0" for NVML's index 0, "amdgpu1" for ROCm SMI's index 1).
+/// The UUIDs of the GPUs the sensors report, by device name ("gpu0", "amdgpu1").
 std::map<std::string, std::string> gpu_uuids(const SensorSet& sensors) {
     std::map<std::string, std::string> uuids;
     for (const auto& probed : sensors.sensors) {
         if (!probed.availability.available) continue;
-        for (const auto& gpu : probed.sensor->gpus()) {
-            if (gpu.uuid.empty()) continue;
-            const std::string index = std::to_string(gpu.index);
-            for (const auto& channel : probed.sensor->channels()) {
-                const std::string& device = channel.device;
-                const auto digits = device.find_last_not_of("0123456789") + 1;
-                if (digits > 0 && digits < device.size() &&
-                    device.compare(digits, std::string::npos, index) == 0)
-                    uuids[device] = gpu.uuid;
-            }
-        }
+        for (const auto& gpu : probed.sensor->gpus())
+            if (!gpu.uuid.empty()) uuids[gpu.device] = gpu.uuid;
     }
     return uuids;
 }

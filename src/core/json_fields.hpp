@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -17,9 +18,9 @@ double number_or(const Json& object, const char* key, double fallback = 0) {
 }
 
 template <class Json>
-std::string string_or(const Json& object, const char* key) {
+std::string string_or(const Json& object, const char* key, std::string fallback = {}) {
     auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->template get<std::string>() : std::string();
+    return it != object.end() && it->is_string() ? it->template get<std::string>() : std::move(fallback);
 }
 
 /// A figure that may be missing (or not finite) as JSON: the number, or null.

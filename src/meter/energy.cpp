@@ -264,4 +264,11 @@ std::vector<std::pair<std::string, std::string>> left_out_devices(const WindowEn
     return out;
 }
 
+std::optional<double> gpu_energy(const WindowEnergy& energy, const std::string& device) {
+    std::optional<double> joules;
+    for (const SourceEnergy& s : energy.sources)
+        if (s.domain == "gpu" && s.device == device && s.accounted) joules = joules.value_or(0) + s.energy_j;
+    return joules;
+}
+
 }  // namespace joulecast::meter

@@ -59,6 +59,10 @@ struct WindowEnergy {
 /// psys), whose channels are unaccounted from the start.
 std::vector<std::pair<std::string, std::string>> left_out_devices(const WindowEnergy& energy);
 
+/// The energy of GPU `device` ("gpu0", "amdgpu1") that counts toward `energy`'s totals; none when no
+/// accounted source measured it.
+std::optional<double> gpu_energy(const WindowEnergy& energy, const std::string& device);
+
 /// Per-channel series built once from a trace, answering energy questions for any window in O(log n).
 class Timeline {
 public:

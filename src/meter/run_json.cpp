@@ -424,12 +424,12 @@ namespace {
 
 /// One GPU of the result: what the sensor saw, its accounted energy, and what the job did on it.
 Json gpu_json(const GpuInfo& g, const WindowEnergy& energy) {
-    Json j{{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}, {"power_limit_w", g.power_limit_w}};
-    const std::string device = "gpu" + std::to_string(g.index);
-    std::optional<double> joules;
-    for (const SourceEnergy& s : energy.sources)
-        if (s.domain == "gpu" && s.device == device && s.accounted) joules = joules.value_or(0) + s.energy_j;
-    j["energy_j"] = optional_number(joules);
+    Json j{{"index", g.index},
+           {"device", g.device},
+           {"name", g.name},
+           {"uuid", g.uuid},
+           {"power_limit_w", g.power_limit_w}};
+    j["energy_j"] = optional_number(gpu_energy(energy, g.device));
     j["energy_scope"] = g.mig ? "whole board (MIG mode: every instance together)" : "whole GPU";
     j["mig"] = g.mig;
     j["used"] = g.used ? Json(*g.used) : Json(nullptr);
@@ -453,8 +453,13 @@ HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
     if (j.contains("gpus") && j["gpus"].is_array())
         for (const auto& g : j["gpus"])
             if (g.is_object()) {
-                GpuInfo gpu{static_cast<unsigned>(number_or(g, "index")), string_or(g, "name"),
-                            string_or(g, "uuid"), number_or(g, "power_limit_w")};
+                GpuInfo gpu;
+                gpu.index = static_cast<unsigned>(number_or(g, "index"));
+                // Results written before GPUs carried their device name were NVML's only.
+                gpu.device = string_or(g, "device", "gpu" + std::to_string(gpu.index));
+                gpu.name = string_or(g, "name");
+                gpu.uuid = string_or(g, "uuid");
+                gpu.power_limit_w = number_or(g, "power_limit_w");
                 if (auto it = g.find("mig"); it != g.end() && it->is_boolean()) gpu.mig = it->get<bool>();
                 if (auto it = g.find("used"); it != g.end() && it->is_boolean()) gpu.used = it->get<bool>();
                 for (const char* key : {"job_pids", "other_pids"})

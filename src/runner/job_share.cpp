@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sensors/job/job_cpu_sensor.hpp"
+
 namespace joulecast::runner {
 
 using meter::attribute_cpu_energy;
@@ -12,8 +14,22 @@ using meter::Monitor;
 using meter::Reading;
 using meter::Timeline;
 using meter::TraceChannel;
+using sensors::JobCpuSensor;
 using sensors::JobGpuSensor;
 using sensors::JobGpuUsage;
+
+void set_job_root(Monitor& monitor, int pid) {
+    for (const auto& probed : monitor.sensors().sensors)
+        if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
+            cpu->set_root_pid(pid);
+        else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
+            gpus->set_root_pid(pid);
+}
+
+void add_job_process(Monitor& monitor, int pid) {
+    for (const auto& probed : monitor.sensors().sensors)
+        if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get())) gpus->add_job_root(pid);
+}
 
 std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
     for (const auto& probed : monitor.sensors().sensors)

@@ -24,7 +24,6 @@
 #include "runner/job_identity.hpp"
 #include "runner/job_share.hpp"
 #include "runner/node_lock.hpp"
-#include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/job/job_gpu_sensor.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
@@ -50,12 +49,11 @@ using core::UsageError;
 using sensors::gpu_selection_from_environment;
 using sensors::GpuInfo;
 using sensors::GpuSelection;
-using sensors::JobCpuSensor;
-using sensors::JobGpuSensor;
 using sensors::JobGpuUsage;
 
 using meter::attribute_cpu_energy;
 using meter::attribute_gpu_energy;
+using meter::gpu_energy;
 using meter::GpuShareSource;
 using meter::Monitor;
 using meter::new_run_id;
@@ -63,11 +61,11 @@ using meter::RankResult;
 using meter::Reading;
 using meter::RunResult;
 using meter::RunStatus;
-using meter::SourceEnergy;
 using meter::Timeline;
 using meter::to_json;
 using meter::Trace;
 
+using control::client_identity;
 using control::ControlCounters;
 using control::ControlEvent;
 using control::ControlLimits;
@@ -191,34 +189,28 @@ std::vector<std::string> leave_out_unused_gpus(Monitor& monitor, const std::vect
     std::map<std::string, const JobGpuUsage*> by_device;
     for (const auto& u : usage) by_device[u.device] = &u;
     for (const GpuInfo& gpu : monitor.sensors().gpus()) {
-        const std::string device = "gpu" + std::to_string(gpu.index);
-        auto found = by_device.find(device);
+        auto found = by_device.find(gpu.device);
         if (found == by_device.end()) {
-            warnings.push_back("--gpus used: NVML lists no processes on " + device +
+            warnings.push_back("--gpus used: no process list covers " + gpu.device +
                                ", so whether the job used it is unknown: its energy stays in the totals");
             continue;
         }
-        if (!found->second->used) unused.push_back(device);
+        if (!found->second->used) unused.push_back(gpu.device);
     }
     monitor.leave_out_gpus(unused);
     return unused;
 }
 
-/// The job's processes, the others' and the MIG instances on each GPU of the result. A rank's pid (its
-/// client's hello) is the job's even outside the command's tree: a joined run's rank.
+/// The job's processes, the others' and the MIG instances on each GPU of the result. A process that spoke
+/// on the control socket is the job's even outside the command's tree (add_job_process).
 void record_gpu_usage(RunResult& result, const std::vector<JobGpuUsage>& usage,
                       const std::vector<std::string>& unused) {
-    std::set<int> rank_pids;
-    for (const RankResult& rank : result.ranks)
-        if (rank.pid) rank_pids.insert(static_cast<int>(*rank.pid));
     for (GpuInfo& gpu : result.gpus)
         for (const auto& u : usage) {
-            if (u.index != gpu.index) continue;
-            std::set<int> job = u.job_pids, others;
-            for (int pid : u.other_pids) (rank_pids.count(pid) ? job : others).insert(pid);
-            gpu.used = !job.empty();
-            gpu.job_pids.assign(job.begin(), job.end());
-            gpu.other_pids.assign(others.begin(), others.end());
+            if (u.device != gpu.device) continue;
+            gpu.used = u.used;
+            gpu.job_pids.assign(u.job_pids.begin(), u.job_pids.end());
+            gpu.other_pids.assign(u.other_pids.begin(), u.other_pids.end());
             gpu.job_instances.assign(u.job_instances.begin(), u.job_instances.end());
         }
     if (!unused.empty())
@@ -228,48 +220,42 @@ void record_gpu_usage(RunResult& result, const std::vector<JobGpuUsage>& usage,
             joined(unused));
 }
 
-/// The GPU index that local rank `local` sees as its device 0.. under `visible` (CUDA's mapping), among
-/// `gpus`; none when the mapping names no such GPU.
-std::optional<unsigned> visible_gpu(const GpuSelection& visible, long long local,
-                                    const std::vector<GpuInfo>& gpus) {
-    if (local < 0) return std::nullopt;
-    if (visible.all) {
-        std::vector<unsigned> indices;
-        for (const auto& g : gpus) indices.push_back(g.index);
-        std::sort(indices.begin(), indices.end());
-        for (unsigned index : indices)
-            if (index == static_cast<unsigned long long>(local)) return index;
-        return std::nullopt;
-    }
-    if (static_cast<unsigned long long>(local) >= visible.items.size()) return std::nullopt;
-    const std::string& item = visible.items[static_cast<std::size_t>(local)];
-    for (const auto& g : gpus)
+/// The GPU that local rank `local` sees as its device 0 under `visible` (CUDA's mapping), among the NVIDIA
+/// GPUs of `gpus` (those NVML names "gpu<index>"); none when the mapping names no such GPU.
+const GpuInfo* visible_gpu(const GpuSelection& visible, long long local, const std::vector<GpuInfo>& gpus) {
+    if (local < 0) return nullptr;
+    auto nvidia = [](const GpuInfo& g) { return g.device == "gpu" + std::to_string(g.index); };
+    for (const auto& g : gpus) {
+        if (!nvidia(g)) continue;
+        if (visible.all && g.index == static_cast<unsigned long long>(local)) return &g;
+        if (visible.all || static_cast<unsigned long long>(local) >= visible.items.size()) continue;
+        const std::string& item = visible.items[static_cast<std::size_t>(local)];
         if (visible.selects(g.index, g.uuid) &&
             (item == std::to_string(g.index) || starts_with(g.uuid, item)))
-            return g.index;
-    return std::nullopt;
+            return &g;
+    }
+    return nullptr;
 }
 
 /// Each rank's GPU and that GPU's energy over the run (RankResult::gpu_index).
 void assign_rank_gpus(RunResult& result, const std::vector<JobGpuUsage>& usage, const GpuSelection& visible) {
     for (RankResult& rank : result.ranks) {
+        std::string device;
         for (const auto& u : usage)
             if (rank.pid && (u.job_pids.count(static_cast<int>(*rank.pid)) ||
                              u.other_pids.count(static_cast<int>(*rank.pid)))) {
                 rank.gpu_index = u.index;
                 rank.gpu_source = "nvml processes";
+                device = u.device;
                 break;
             }
         if (!rank.gpu_index && rank.local_rank)
-            if (auto index = visible_gpu(visible, *rank.local_rank, result.gpus)) {
-                rank.gpu_index = index;
+            if (const GpuInfo* gpu = visible_gpu(visible, *rank.local_rank, result.gpus)) {
+                rank.gpu_index = gpu->index;
                 rank.gpu_source = "LOCAL_RANK";
+                device = gpu->device;
             }
-        if (!rank.gpu_index) continue;
-        const std::string device = "gpu" + std::to_string(*rank.gpu_index);
-        for (const SourceEnergy& s : result.energy.sources)
-            if (s.domain == "gpu" && s.device == device && s.accounted)
-                rank.gpu_energy_j = rank.gpu_energy_j.value_or(0) + s.energy_j;
+        if (rank.gpu_index) rank.gpu_energy_j = gpu_energy(result.energy, device);
     }
 }
 
@@ -379,6 +365,9 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         ControlMessage m = event.message;
         if (!limits.admit(m)) return;
         dispatch_control(monitor.phases(), event.t_ns, m, event.connection);
+        // Whoever speaks on the socket works for the job, in the command's tree or not (a joined run's rank).
+        if (m.verb == ControlMessage::Verb::hello)
+            if (auto pid = client_identity(m).pid) add_job_process(monitor, static_cast<int>(*pid));
         markers.add(event.t_ns, format_control_line(m));
         const bool epoch_ended = m.verb == ControlMessage::Verb::epoch ||
                                  (m.verb == ControlMessage::Verb::end && m.name == "epoch");
@@ -448,11 +437,7 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
         warnings.push_back(child.error());
     } else {
         forwarder.forward_to(child->pid());
-        for (const auto& probed : monitor.sensors().sensors)
-            if (auto* job = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
-                job->set_root_pid(child->pid());
-            else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
-                gpus->set_root_pid(child->pid());
+        set_job_root(monitor, child->pid());
         live.start(child->pid(), start_ns);
         TimeLimit time_limit(child->pid(), spec.time_limit);
         outcome.exit_code = child->wait();

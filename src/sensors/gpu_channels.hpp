@@ -54,9 +54,10 @@ public:
                           ": its energy is NOT MEASURED and left out of the GPU figure (which is not a 0 J "
                           "reading of it)");
     }
-    /// Keeps a GPU that answered, with the channels found for it.
+    /// Keeps a GPU that answered, with the channels found for it; its GpuInfo takes their device name.
     void add(Gpu gpu, Found found) {
         const std::size_t slot = m_gpus.size();
+        gpu.info.device = found.m_device;
         m_gpus.push_back(std::move(gpu));
         for (auto& [source, channel] : found.m_channels) {
             m_channels.push_back(std::move(channel));

@@ -75,7 +75,8 @@ enum class ReadStatus {
 
 /// A GPU as a sensor sees it, for the host description in results.
 struct GpuInfo {
-    unsigned index = 0;
+    unsigned index = 0;  ///< the vendor library's index
+    std::string device;  ///< the name its channels carry: "gpu0" (NVML), "amdgpu1" (ROCm SMI)
     std::string name;
     std::string uuid;
     double power_limit_w = 0;  ///< enforced power limit; 0 when unknown

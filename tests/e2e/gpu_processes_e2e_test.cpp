@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "support/fake_gpu.hpp"
@@ -142,6 +143,40 @@ TEST(GpuProcessesEndToEnd, GpusUsedLeavesTheUnusedGpusOutOfTheStoredTraceToo) {
     }
     EXPECT_GT(gpu0, 0) << "gpu0 stays in the totals";
     EXPECT_GT(gpu1, 0) << "gpu1's channels were recorded";
+}
+
+TEST(GpuProcessesEndToEnd, AnAmdGpuIsNotTakenForTheNvidiaGpuOfTheSameIndex) {
+    // NVML's gpu0 (300 W) runs the job; ROCm SMI's amdgpu0 (100 W) has index 0 too and no process list.
+    TempDir dir;
+    const std::string pid_file = dir.str() + "/job.pid";
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300;gpu0.procs=@" + pid_file);
+    options.env["JOULECAST_PROC_ROOT"] = "/proc";
+    options.env["JOULECAST_ROCM_SMI_LIBRARY"] = FAKE_ROCM_SMI_LIBRARY;
+    options.env["FAKE_ROCM_SMI_SCRIPT"] = "gpus=1;gpu0.power=100";
+    const auto json = dir.path() / "r.json";
+    auto r = run_process({JOULECAST_BINARY, "run", "--no-store", "--json", json.string(), "--gpus", "used",
+                          "--", "sh", "-c", "echo $$ > " + pid_file + "; sleep 1.5"},
+                         options);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto result = test::read_json(json);
+    const double duration = result["duration_s"];
+    std::map<std::string, nlohmann::json> by_device;
+    for (const auto& g : result["host"]["gpus"]) by_device[g["device"].get<std::string>()] = g;
+    ASSERT_EQ(by_device.size(), 2u) << result["host"].dump();
+    const auto& nvidia = by_device["gpu0"];
+    const auto& amd = by_device["amdgpu0"];
+    EXPECT_EQ(nvidia["index"], 0);
+    EXPECT_EQ(amd["index"], 0);
+    // Each GPU's energy is its own, and both stay in the totals: whether the job used amdgpu0 is unknown.
+    EXPECT_NEAR(nvidia["energy_j"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
+    EXPECT_NEAR(amd["energy_j"].get<double>(), 100.0 * duration, 0.02 * 100.0 * duration);
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 400.0 * duration, 0.02 * 400.0 * duration);
+    EXPECT_EQ(nvidia["used"], true);
+    EXPECT_EQ(nvidia["job_pids"].size(), 1u);
+    EXPECT_TRUE(amd["used"].is_null()) << amd.dump();
+    EXPECT_TRUE(amd["job_pids"].empty()) << amd.dump();
+    EXPECT_NE(result["warnings"].dump().find("no process list covers amdgpu0"), std::string::npos)
+        << result["warnings"].dump();
 }
 
 const nlohmann::json& attributed_gpu(const nlohmann::json& result, const std::string& device) {

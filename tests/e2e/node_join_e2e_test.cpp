@@ -51,6 +51,19 @@ test::ProcessOptions options(const TempDir& dir) {
     return o;
 }
 
+/// Waits up to 5 s for a measuring run to publish its job's control socket in `dir` (XDG_RUNTIME_DIR): from
+/// then on a second run of that job joins it.
+bool wait_for_published_socket(const TempDir& dir) {
+    for (int i = 0; i < 100; ++i) {
+        for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+            if (entry.path().extension() == ".socket" &&
+                entry.path().filename().string().rfind("joulecast-job-", 0) == 0)
+                return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
 // Rank r marks 2 epochs of (r + 1) * 100 samples inside one train phase.
 const std::string marks = test::rank_marks_script(2, 0.15);
 
@@ -128,16 +141,7 @@ TEST(NodeJoin, AJoinedRunWhoseMeasuringRunIsKilledSaysSoAndExitsWithItsCommandsS
                             o, err_fd);
     ::close(err_fd);
     ASSERT_GT(leader, 0);
-    // Wait for it to publish its control socket: then a second run of job D joins it.
-    bool published = false;
-    for (int i = 0; i < 100 && !published; ++i) {
-        for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
-            if (entry.path().extension() == ".socket" &&
-                entry.path().filename().string().rfind("joulecast-job-", 0) == 0)
-                published = true;
-        if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(published) << read_text(leader_err);
+    ASSERT_TRUE(wait_for_published_socket(dir)) << read_text(leader_err);
 
     // The joiner's command: it notes when its measuring run is gone, then goes on and exits 7.
     std::thread killer([&] {
@@ -180,6 +184,58 @@ TEST(NodeJoin, AJoinedRunWhoseMeasuringRunIsKilledSaysSoAndExitsWithItsCommandsS
     EXPECT_EQ(next.exit_code, 0) << next.err;
     EXPECT_EQ(next.err.find("joined it"), std::string::npos) << next.err;
     EXPECT_TRUE(std::filesystem::exists(dir.path() / "next.json"));
+}
+
+TEST(NodeJoin, AJoinedRunsProcessIsTheJobsOnTheGpuItHolds) {
+    // The measuring run's command holds gpu0; the joined run's command, outside its process tree, holds gpu1.
+    // Once the joiner's client says hello, gpu1 is the job's: `--gpus used` keeps it, and its processes are
+    // the job's, not an outsider's.
+    TempDir dir;
+    const std::string leader_pid = dir.str() + "/leader.pid", joiner_pid = dir.str() + "/joiner.pid";
+    test::ProcessOptions o = options(dir);
+    o.env["FAKE_NVML_SCRIPT"] =
+        "gpus=2;gpu0.power=300;gpu1.power=200;gpu0.procs=@" + leader_pid + ";gpu1.procs=@" + joiner_pid;
+    o.env["JOULECAST_PROC_ROOT"] = "/proc";
+    const std::string json = dir.str() + "/g.json", leader_err = dir.str() + "/leader.err";
+    const int err_fd = ::open(leader_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(err_fd, 0);
+    const pid_t leader =
+        test::start_process({JOULECAST_BINARY, "run", "--job", "G", "--no-store", "--gpus", "used", "--json",
+                             json, "--", "sh", "-c", "echo $$ > " + leader_pid + "; sleep 3"},
+                            o, err_fd);
+    ::close(err_fd);
+    ASSERT_GT(leader, 0);
+    ASSERT_TRUE(wait_for_published_socket(dir)) << read_text(leader_err);
+    const std::string client =
+        "import os, time, joulecast\n"
+        "open('" +
+        joiner_pid +
+        "', 'w').write(str(os.getpid()))\n"
+        "time.sleep(0.6)\n"  // a reading or two sees it as an outsider first
+        "joulecast.meta(role='joiner')\n"
+        "time.sleep(1.2)\n";
+    auto joined =
+        test::run_process({JOULECAST_BINARY, "run", "--job", "G", "--", "python3", "-c", client}, o);
+    EXPECT_EQ(joined.exit_code, 0) << joined.err;
+    EXPECT_NE(joined.err.find("joined it"), std::string::npos) << joined.err;
+    int status = 0;
+    ::waitpid(leader, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(leader_err);
+
+    const Json result = test::read_json(json);
+    const Json& gpus = result["host"]["gpus"];
+    ASSERT_EQ(gpus.size(), 2u) << result["host"].dump();
+    const int joiner = std::stoi(read_text(joiner_pid));
+    EXPECT_EQ(gpus[1]["device"], "gpu1");
+    EXPECT_EQ(gpus[1]["used"], true) << gpus[1].dump();
+    EXPECT_EQ(gpus[1]["job_pids"], Json::array({joiner})) << gpus[1].dump();
+    EXPECT_EQ(gpus[1]["other_pids"], Json::array()) << gpus[1].dump();
+    EXPECT_EQ(gpus[0]["used"], true) << gpus[0].dump();
+    // Both GPUs stay in the totals: 500 W over the run.
+    const double expected = 500.0 * result["duration_s"].get<double>();
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), expected, 0.02 * expected) << result["warnings"];
+    EXPECT_EQ(result["warnings"].dump().find("left out of the totals"), std::string::npos)
+        << result["warnings"].dump();
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ RunResult full_run() {
     r.duration_s = 12.5;
     r.origin_monotonic_ns = 123456789012;
     r.host = {"node7", "Some CPU @ 2.0GHz", 16, 64ull << 30};
-    r.gpus = {{0, "NVIDIA H100 80GB HBM3", "GPU-aaaa", 700}, {1, "NVIDIA H100 80GB HBM3", "GPU-bbbb", 650}};
+    r.gpus = {{0, "gpu0", "NVIDIA H100 80GB HBM3", "GPU-aaaa", 700},
+              {1, "gpu1", "NVIDIA H100 80GB HBM3", "GPU-bbbb", 650}};
     r.job_id = "slurm-4711";
     r.job_source = "SLURM_JOB_ID";
     r.node = "node7";
@@ -216,6 +217,7 @@ TEST(RunJson, EveryFieldSurvivesTheRoundTrip) {
     EXPECT_TRUE(read->gpus[1].mig);
     EXPECT_EQ(read->gpus[1].used, false);
     EXPECT_EQ(read->gpus[1].job_instances, std::vector<unsigned>{2});
+    EXPECT_EQ(read->gpus[1].device, "gpu1");
     ASSERT_EQ(read->attributed.gpus.size(), 2u);
     EXPECT_EQ(read->attributed.gpus[0].attributed_j, 3000);
     EXPECT_EQ(read->attributed.gpus[0].method, "per-process SM utilisation");
@@ -348,6 +350,18 @@ TEST(RunJson, ReadsSchemaOneDocuments) {
     EXPECT_EQ(v2["phases"][0]["energy_j"]["total"], 400.0);
     EXPECT_EQ(v2["phases"][0]["energy_j"]["gpu"], 360.0);
     EXPECT_FALSE(v2["phases"][0].contains("domain_j"));
+}
+
+TEST(RunJson, AGpuWrittenWithoutItsDeviceIsNvmlsGpuOfItsIndex) {
+    Json written = to_json(full_run());
+    Json& host = written.contains("host") ? written["host"] : written;
+    ASSERT_TRUE(host.contains("gpus")) << written.dump();
+    host["gpus"][1].erase("device");
+    host["gpus"][0]["device"] = "amdgpu0";
+    auto read = run_from_json(written);
+    ASSERT_TRUE(read) << read.error();
+    EXPECT_EQ(read->gpus[0].device, "amdgpu0");
+    EXPECT_EQ(read->gpus[1].device, "gpu1");
 }
 
 TEST(RunJson, RejectsWhatIsNotARunItReads) {

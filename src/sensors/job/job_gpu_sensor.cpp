@@ -132,13 +132,22 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     std::vector<nvmlProcessInfo_t> processes;
     nvmlReturn_t status = running_processes(api, device, processes);
     if (status != NVML_SUCCESS) return read_status_of(status);
-    const int root = m_root.load();
+    std::set<int> roots;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        roots = m_more_roots;
+    }
+    roots.insert(m_root.load());
+    auto in_job = [&](int pid) {
+        return std::any_of(roots.begin(), roots.end(),
+                           [&](int root) { return root > 0 && in_process_tree(m_proc_root, root, pid); });
+    };
 
     std::set<int> job, others;
     std::set<unsigned> job_instances;
     for (const auto& p : processes) {
         const int pid = static_cast<int>(p.pid);
-        if (in_process_tree(m_proc_root, root, pid)) {
+        if (in_job(pid)) {
             job.insert(pid);
             if (p.gpuInstanceId != NVML_NO_INSTANCE_ID) job_instances.insert(p.gpuInstanceId);
         } else {
@@ -217,6 +226,23 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
     }
     if (all_sm > 0) return measured("per-process SM utilisation", 100.0 * job_sm / all_sm);
     return measured("per-process SM utilisation", by_count);
+}
+
+void JobGpuSensor::add_job_root(int pid) {
+    if (pid <= 0) return;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (!m_more_roots.insert(pid).second) return;
+    // Readings before its hello took it, or a process it started, for an outsider.
+    for (Gpu& gpu : m_gpus)
+        for (auto it = gpu.usage.other_pids.begin(); it != gpu.usage.other_pids.end();) {
+            if (!in_process_tree(m_proc_root, pid, *it)) {
+                ++it;
+                continue;
+            }
+            gpu.usage.job_pids.insert(*it);
+            gpu.usage.used = true;
+            it = gpu.usage.other_pids.erase(it);
+        }
 }
 
 std::vector<JobGpuUsage> JobGpuSensor::usage() const {

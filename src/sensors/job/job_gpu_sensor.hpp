@@ -12,12 +12,14 @@
 //       pid, over the samples newer than the previous reading; when every sample is 0 % (an idle interval),
 //       the job's share of the processes holding a context;
 //     - MIG mode: the utilisation of the job's GPU instances ÷ that of every instance
-//     (nvmlDeviceGetUtilization
-//       Rates on each MIG device handle); real drivers do not answer that call on MIG devices, and then the
-//       board's energy cannot be split (the channel reports unsupported);
+//       (nvmlDeviceGetUtilizationRates on each MIG device handle); real drivers do not answer that call on
+//       MIG devices, and then the board's energy cannot be split (the channel reports unsupported);
 //     - no per-process samples (NOT_SUPPORTED) and only the job's processes on the GPU: 100; with other
 //       processes there: unsupported, the share cannot be measured.
 //   A channel that reports unsupported is dropped by the sampler; usage() says why for its GPU.
+//
+// The job's processes: the command's tree (set_root_pid), and the trees of processes outside it that speak
+// for the job on its control socket (add_job_root: a joined run's ranks).
 
 #include <atomic>
 #include <memory>
@@ -69,6 +71,9 @@ public:
 
     /// The job's root process (the command); safe to call from any thread while sampling.
     void set_root_pid(int pid) { m_root.store(pid); }
+    /// A process outside the command's tree that speaks for the job (a joined run's rank, from its hello):
+    /// it and its descendants are the job's from the next reading on. Safe from any thread.
+    void add_job_root(int pid);
     /// Per selected GPU, what the readings found so far; safe from any thread (the live export's snapshots
     /// read it while sampling goes on).
     std::vector<JobGpuUsage> usage() const;
@@ -90,7 +95,8 @@ private:
     std::vector<Channel> m_channels;
     std::vector<std::string> m_notes;
     std::atomic<int> m_root{0};
-    mutable std::mutex m_mutex;  ///< guards the usage records
+    std::set<int> m_more_roots;  ///< add_job_root's processes
+    mutable std::mutex m_mutex;  ///< guards the usage records and m_more_roots
 };
 
 }  // namespace joulecast::sensors

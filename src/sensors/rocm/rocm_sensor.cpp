@@ -213,7 +213,7 @@ std::vector<std::string> RocmSensor::run_warnings(double ran_s) const {
     (void)ran_s;
     std::vector<std::string> out;
     for (const auto& gpu : m_table.gpus()) {
-        const std::string label = "amdgpu" + std::to_string(gpu.index) + " (" + gpu.info.name + ")";
+        const std::string label = gpu.info.device + " (" + gpu.info.name + ")";
         if (gpu.integrated)
             out.push_back(label + ": no ROCm SMI energy counter; its energy is INTEGRATED from power");
         if (gpu.lost)
