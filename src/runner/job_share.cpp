@@ -28,7 +28,10 @@ void set_job_root(Monitor& monitor, int pid) {
 
 void add_job_process(Monitor& monitor, int pid) {
     for (const auto& probed : monitor.sensors().sensors)
-        if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get())) gpus->add_job_root(pid);
+        if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
+            cpu->add_job_root(pid);
+        else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
+            gpus->add_job_root(pid);
 }
 
 std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {

@@ -15,9 +15,9 @@ namespace joulecast::runner {
 
 /// The job's processes, for the monitor's job-cpu and job-gpu sensors: the command is the root of its tree.
 void set_job_root(meter::Monitor& monitor, int pid);
-/// A process outside the command's tree that speaks for the job on its control socket (a joined run's rank):
-/// the GPUs it and its descendants hold contexts on are the job's (`--gpus used`, the GPU share). Its CPU
-/// time is not counted in the job's CPU share. Thread-safe.
+/// A process that speaks for the job on its control socket, in the command's tree or outside it (a joined
+/// run's rank): it and its descendants are the job's, for the GPUs they hold contexts on (`--gpus used`, the
+/// GPU share) and for the job's CPU share. Thread-safe.
 void add_job_process(meter::Monitor& monitor, int pid);
 
 /// What the monitor's job-gpu sensor found on each GPU so far (empty when that sensor is not in use).

@@ -206,16 +206,19 @@ TEST(NodeJoin, AJoinedRunsProcessIsTheJobsOnTheGpuItHolds) {
     ::close(err_fd);
     ASSERT_GT(leader, 0);
     ASSERT_TRUE(wait_for_published_socket(dir)) << read_text(leader_err);
-    const std::string client =
-        "import os, time, joulecast\n"
-        "open('" +
-        joiner_pid +
-        "', 'w').write(str(os.getpid()))\n"
-        "time.sleep(0.6)\n"  // a reading or two sees it as an outsider first
-        "joulecast.meta(role='joiner')\n"
-        "time.sleep(1.2)\n";
-    auto joined =
-        test::run_process({JOULECAST_BINARY, "run", "--job", "G", "--", "python3", "-c", client}, o);
+    // The joined command writes its pid where the fake NVML lists gpu1's processes, lets a reading or two
+    // take it for an outsider, says hello, and is busy for 1.2 s: CPU time of the job's.
+    const char* const client = R"(
+import os, sys, time, joulecast
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(0.6)
+joulecast.meta(role="joiner")
+end = time.monotonic() + 1.2
+while time.monotonic() < end:
+    pass
+)";
+    auto joined = test::run_process(
+        {JOULECAST_BINARY, "run", "--job", "G", "--", "python3", "-c", client, joiner_pid}, o);
     EXPECT_EQ(joined.exit_code, 0) << joined.err;
     EXPECT_NE(joined.err.find("joined it"), std::string::npos) << joined.err;
     int status = 0;
@@ -236,6 +239,16 @@ TEST(NodeJoin, AJoinedRunsProcessIsTheJobsOnTheGpuItHolds) {
     EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), expected, 0.02 * expected) << result["warnings"];
     EXPECT_EQ(result["warnings"].dump().find("left out of the totals"), std::string::npos)
         << result["warnings"].dump();
+    // The job's own share: gpu1 from the hello on (by then the joiner alone holds it), and the joiner's busy
+    // second of CPU time (the measuring run's own command only sleeps: without the joiner, about 0).
+    const Json& attributed = result["attributed"];
+    ASSERT_EQ(attributed["gpus"].size(), 2u) << attributed.dump();
+    const Json& share1 = attributed["gpus"][1];
+    EXPECT_EQ(share1["device"], "gpu1");
+    EXPECT_GT(share1["attributed_j"].get<double>(), 0.2 * share1["gross_j"].get<double>()) << share1.dump();
+    ASSERT_TRUE(attributed["cpu_j"].is_number()) << attributed.dump();
+    EXPECT_GT(attributed["cpu_j"].get<double>(), 0.05 * attributed["gross_cpu_j"].get<double>())
+        << attributed.dump();
 }
 
 }  // namespace

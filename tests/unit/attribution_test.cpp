@@ -181,6 +181,42 @@ TEST(Attribution, JobOnOneCoreBesideAHogOnAnotherGetsHalfThePackageEnergy) {
     EXPECT_NEAR(first.cpu_j, 150.0, 1e-6);
 }
 
+TEST(Attribution, AJoinedProcessAddsItsTreeOnceFromItsFirstReading) {
+    TempDir dir;
+    FakeProc proc(dir);
+    proc.spawn(100, 1, "command");
+    proc.spawn(101, 100, "rank 0");  // in the command's tree: its hello adds nothing
+    proc.spawn(300, 1, "joined rank");
+    proc.spawn(301, 300, "its worker");  // says hello too, inside the joined tree
+    proc.spawn(200, 1, "hog");
+    proc.run({{300, 500}}, 1.0);  // before it joined: not the job's
+    JobCpuSensor sensor(proc.root());
+    ASSERT_TRUE(sensor.probe().available);
+    sensor.set_root_pid(100);
+    double share = -1;
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    for (int pid : {101, 300, 301, 999}) sensor.add_job_root(pid);  // 999: gone before it was read
+    // The adopting reading counts no time from before it: rank 0 ran 100 ticks, the hog 300.
+    proc.run({{101, 100}, {200, 300}}, 1.0);
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    EXPECT_NEAR(share, 25.0, 1e-9);
+    // From then on: rank 0 (100) + joined rank (100) + its worker (100) of 400 busy ticks.
+    proc.run({{101, 100}, {300, 100}, {301, 100}, {200, 100}}, 1.0);
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    EXPECT_NEAR(share, 75.0, 1e-9);
+    // The joined rank exits (its ticks are lost with it, as a command's last interval is); the hog alone.
+    proc.run({{300, 100}, {200, 100}}, 1.0);
+    proc.reap(301);
+    std::filesystem::remove_all(dir.path() / "proc" / "300");
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    EXPECT_NEAR(share, 0.0, 1e-9);
+    // Its PID taken by an unrelated process: no longer the job's.
+    proc.spawn(300, 1, "someone else");
+    proc.run({{300, 100}, {101, 100}}, 1.0);
+    ASSERT_EQ(sensor.read(0, share), ReadStatus::ok);
+    EXPECT_NEAR(share, 50.0, 1e-9);
+}
+
 TEST(Attribution, WithoutShareReadingsItSaysUnmeasurableRatherThanGuess) {
     Channel package{"package-0.energy", "cpu", "package-0", Quantity::energy,
                     Behaviour::counter, false, {},          true};

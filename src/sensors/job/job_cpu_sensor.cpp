@@ -254,6 +254,46 @@ std::optional<std::uint64_t> JobCpuSensor::read_job_ticks(int root) {
     return root_stat->ticks + listed_descendant_ticks(m_proc_root, std::move(children), m_buffer);
 }
 
+void JobCpuSensor::add_job_root(int pid) {
+    if (pid <= 0) return;
+    std::lock_guard<std::mutex> lock(m_pending_mutex);
+    if (m_pending_roots.size() < 4096) m_pending_roots.push_back(pid);
+}
+
+std::uint64_t JobCpuSensor::more_roots_delta(int root) {
+    std::vector<int> pending;
+    {
+        std::lock_guard<std::mutex> lock(m_pending_mutex);
+        pending.swap(m_pending_roots);
+    }
+    auto inside = [&](int outer, int pid) { return outer > 0 && in_process_tree(m_proc_root, outer, pid); };
+    for (int pid : pending) {
+        // Counted already: in the command's tree (its ranks say hello too) or in a joined tree.
+        if (m_more_roots.count(pid) || inside(root, pid)) continue;
+        if (std::any_of(m_more_roots.begin(), m_more_roots.end(),
+                        [&](const auto& more) { return inside(more.first, pid); }))
+            continue;
+        auto ticks = process_tree_ticks(m_proc_root, pid);
+        if (!ticks) continue;  // gone already
+        // A joined root whose tree holds this one is the one to count: drop what it contains.
+        for (auto it = m_more_roots.begin(); it != m_more_roots.end();)
+            it = inside(pid, it->first) ? m_more_roots.erase(it) : std::next(it);
+        m_more_roots[pid] = *ticks;
+    }
+    std::uint64_t delta = 0;
+    for (auto it = m_more_roots.begin(); it != m_more_roots.end();) {
+        auto ticks = process_tree_ticks(m_proc_root, it->first);
+        if (!ticks) {  // exited: its PID may be anyone's next
+            it = m_more_roots.erase(it);
+            continue;
+        }
+        if (*ticks > it->second) delta += *ticks - it->second;
+        it->second = *ticks;
+        ++it;
+    }
+    return delta;
+}
+
 ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
     if (channel != 0 || !m_started) return ReadStatus::error;
     auto busy = read_busy_ticks();
@@ -270,6 +310,7 @@ ReadStatus JobCpuSensor::read(std::size_t channel, double& value) {
         if (job && *job > m_job_ticks) job_delta = *job - m_job_ticks;
         if (job) m_job_ticks = *job;
     }
+    job_delta += more_roots_delta(root);
     const std::uint64_t busy_delta = *busy > m_busy_ticks ? *busy - m_busy_ticks : 0;
     m_busy_ticks = *busy;
     value = busy_delta > 0

@@ -8,12 +8,18 @@
 // through their parent's cutime/cstime) and the machine's busy ticks (user, nice, system, irq, softirq, steal
 // of <proc_root>/stat).
 //
+// Processes outside the command's tree that speak for the job (add_job_root: a joined run's ranks) add their
+// own trees' ticks, from the first reading after they joined; one inside a tree already counted adds nothing.
+//
 // Not counted: descendants that were re-parented outside the tree (daemonised) and reaped there, and the CPU
-// time of the command's last interval when the command has already been reaped at the final reading.
+// time of the command's last interval when the command has already been reaped at the final reading (for a
+// joined process, of its last interval before it exited).
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,8 +55,15 @@ public:
 
     /// The job's root process (the command); safe to call from any thread while sampling.
     void set_root_pid(int pid) { m_root.store(pid); }
+    /// A process outside the command's tree that speaks for the job: its tree's CPU time is the job's from
+    /// the next reading on. Safe from any thread.
+    void add_job_root(int pid);
 
 private:
+    /// The ticks the joined trees (add_job_root) used since the previous reading; adopts the roots added
+    /// since, and forgets those gone.
+    std::uint64_t more_roots_delta(int root);
+
     /// Busy ticks from the first line of <proc_root>/stat, through the shared reader.
     std::optional<std::uint64_t> read_busy_ticks();
     /// process_tree_ticks(proc_root, root), reading the root's own files through descriptors kept open.
@@ -69,6 +82,10 @@ private:
     std::uint64_t m_job_ticks = 0;   ///< job ticks at the previous reading
     std::uint64_t m_busy_ticks = 0;  ///< busy ticks at the previous reading
     bool m_started = false;
+    std::mutex m_pending_mutex;
+    std::vector<int> m_pending_roots;  ///< added by add_job_root, not yet adopted by a reading
+    std::map<int, std::uint64_t>
+        m_more_roots;  ///< adopted joined roots: their tree's ticks at the last reading
 };
 
 }  // namespace joulecast::sensors
