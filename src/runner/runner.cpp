@@ -469,11 +469,13 @@ RunOutcome measure_command(const RunSpec& spec, std::ostream& log) {
     // Lines the workload sent just before it ended are read before the window closes.
     if (server) (*server)->stop();
 
-    const std::vector<JobGpuUsage> gpu_usage = child ? job_gpu_usage(monitor) : std::vector<JobGpuUsage>{};
+    // --gpus used is decided before the window closes (the result leaves the GPUs out); the usage recorded
+    // and attributed is read after, with the closing reading's.
     std::vector<std::string> unused_gpus;
-    if (spec.monitor.sensors.gpus.used_only)
-        unused_gpus = leave_out_unused_gpus(monitor, gpu_usage, warnings);
+    if (child && spec.monitor.sensors.gpus.used_only)
+        unused_gpus = leave_out_unused_gpus(monitor, job_gpu_usage(monitor), warnings);
     RunResult result = monitor.stop();
+    const std::vector<JobGpuUsage> gpu_usage = child ? job_gpu_usage(monitor) : std::vector<JobGpuUsage>{};
     record_gpu_usage(result, gpu_usage, unused_gpus);
     // Only a command has a process tree whose share can be measured (the in-process Monitor has none).
     if (child) {
