@@ -4,12 +4,12 @@
 #include <map>
 
 #include "sensors/job/job_cpu_sensor.hpp"
-#include "sensors/job/job_gpu_sensor.hpp"
+#include "sensors/job/job_gpu_share.hpp"
 
 namespace joulecast::meter {
 
 using sensors::JobCpuSensor;
-using sensors::JobGpuSensor;
+using sensors::JobGpuShareSensor;
 
 AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vector<TraceChannel>& channels,
                                       const std::vector<Reading>& readings, std::int64_t start_ns,
@@ -119,13 +119,13 @@ void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
             if (s.device == device) source = &s;
         std::optional<std::uint32_t> share;
         for (std::uint32_t c = 0; c < channels.size(); ++c)
-            if (channels[c].sensor == "job-gpu" && channels[c].channel.device == device &&
-                channels[c].channel.name == device + "." + JobGpuSensor::share_suffix)
+            if (channels[c].channel.domain == "job" && channels[c].channel.device == device &&
+                channels[c].channel.name == device + "." + JobGpuShareSensor::share_suffix)
                 share = c;
         if (source && !source->unsplittable.empty()) {
             gpu.reason = "unmeasurable: " + source->unsplittable;
         } else if (!share) {
-            gpu.reason = "unmeasurable: NVML lists no processes on " + device;
+            gpu.reason = "unmeasurable: no process list covers " + device;
         } else if (auto joules_of_job = split_by_share(timeline, readings, *share, energy_channels[device],
                                                        start_ns, end_ns)) {
             gpu.attributed_j = *joules_of_job;

@@ -76,7 +76,8 @@ AttributedEnergy attribute_cpu_energy(const Timeline& timeline, const std::vecto
                                       std::int64_t end_ns);
 
 /// Fills out.gpus, gpu_j, gross_gpu_j, gpu_measurable and gpu_reason: each accounted GPU's energy of
-/// [start_ns, end_ns] split by its "gpu<i>.job_share" readings (sensor "job-gpu"). A GPU whose share could
+/// [start_ns, end_ns] split by its "<device>.job_share" readings (domain "job": the job-gpu sensor's for
+/// NVIDIA GPUs, job-amdgpu's for AMD GPUs). A GPU whose share could
 /// not be measured (`sources` says why, or it has fewer than two share readings) gets none.
 void attribute_gpu_energy(AttributedEnergy& out, const Timeline& timeline,
                           const std::vector<TraceChannel>& channels, const std::vector<Reading>& readings,

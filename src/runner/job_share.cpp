@@ -15,14 +15,14 @@ using meter::Reading;
 using meter::Timeline;
 using meter::TraceChannel;
 using sensors::JobCpuSensor;
-using sensors::JobGpuSensor;
+using sensors::JobGpuShareSensor;
 using sensors::JobGpuUsage;
 
 void set_job_root(Monitor& monitor, int pid) {
     for (const auto& probed : monitor.sensors().sensors)
         if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
             cpu->set_root_pid(pid);
-        else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
+        else if (auto* gpus = dynamic_cast<JobGpuShareSensor*>(probed.sensor.get()))
             gpus->set_root_pid(pid);
 }
 
@@ -30,15 +30,16 @@ void add_job_process(Monitor& monitor, int pid) {
     for (const auto& probed : monitor.sensors().sensors)
         if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
             cpu->add_job_root(pid);
-        else if (auto* gpus = dynamic_cast<JobGpuSensor*>(probed.sensor.get()))
+        else if (auto* gpus = dynamic_cast<JobGpuShareSensor*>(probed.sensor.get()))
             gpus->add_job_root(pid);
 }
 
 std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
+    std::vector<JobGpuUsage> out;
     for (const auto& probed : monitor.sensors().sensors)
-        if (auto* gpus = dynamic_cast<const JobGpuSensor*>(probed.sensor.get()); gpus && probed.used)
-            return gpus->usage();
-    return {};
+        if (auto* gpus = dynamic_cast<const JobGpuShareSensor*>(probed.sensor.get()); gpus && probed.used)
+            for (auto& usage : gpus->usage()) out.push_back(std::move(usage));
+    return out;
 }
 
 AttributedEnergy attribute_to_job(const Timeline& timeline, const std::vector<TraceChannel>& channels,

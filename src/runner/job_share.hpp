@@ -9,7 +9,7 @@
 
 #include "meter/attribution.hpp"
 #include "meter/monitor.hpp"
-#include "sensors/job/job_gpu_sensor.hpp"
+#include "sensors/job/job_gpu_share.hpp"
 
 namespace joulecast::runner {
 
@@ -20,7 +20,8 @@ void set_job_root(meter::Monitor& monitor, int pid);
 /// GPU share) and for the job's CPU share. Thread-safe.
 void add_job_process(meter::Monitor& monitor, int pid);
 
-/// What the monitor's job-gpu sensor found on each GPU so far (empty when that sensor is not in use).
+/// What the monitor's job-GPU sensors (job-gpu, job-amdgpu) found on each GPU so far (empty when none is in
+/// use).
 /// Thread-safe: the sensor guards its records.
 std::vector<sensors::JobGpuUsage> job_gpu_usage(const meter::Monitor& monitor);
 

@@ -24,7 +24,7 @@
 #include "runner/job_identity.hpp"
 #include "runner/job_share.hpp"
 #include "runner/node_lock.hpp"
-#include "sensors/job/job_gpu_sensor.hpp"
+#include "sensors/job/job_gpu_share.hpp"
 #include "store/run_store.hpp"
 #include "store/store_writer.hpp"
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "sensors/hwmon/hwmon_sensor.hpp"
+#include "sensors/job/job_amdgpu_sensor.hpp"
 #include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/job/job_gpu_sensor.hpp"
 #include "sensors/model/cpu_model.hpp"
@@ -93,6 +94,8 @@ SensorSet make_sensor_set(const SensorConfig& config) {
     }
     set.sensors.back().role = "AMD GPU energy and power";
     const bool rocm_gpus = set.sensors.back().used;
+    const auto* rocm = dynamic_cast<const RocmSensor*>(set.sensors.back().sensor.get());
+    auto rocm_library = rocm_gpus && rocm ? rocm->library() : nullptr;
     set.sensors.push_back(probe(std::make_unique<RaplSensor>(config.sysfs_root)));
     set.sensors.back().role = "CPU and DRAM energy counters";
     const ProbedSensor& rapl = set.sensors.back();
@@ -141,6 +144,11 @@ SensorSet make_sensor_set(const SensorConfig& config) {
             probe(std::make_unique<JobGpuSensor>(config.nvml_library, config.gpus, config.proc_root,
                                                  nvml.library())));  // one NVML session for both
         set.sensors.back().role = "the job's processes on the GPUs and its share of their SM utilisation";
+    }
+    if (rocm_gpus) {
+        set.sensors.push_back(probe(std::make_unique<JobAmdGpuSensor>(rocm_library, config.proc_root)));
+        set.sensors.back().role =
+            "the job's processes on the AMD GPUs and its share of their compute-unit occupancy";
     }
     return set;
 }

@@ -145,46 +145,114 @@ TEST(GpuProcessesEndToEnd, GpusUsedLeavesTheUnusedGpusOutOfTheStoredTraceToo) {
     EXPECT_GT(gpu1, 0) << "gpu1's channels were recorded";
 }
 
-TEST(GpuProcessesEndToEnd, AnAmdGpuIsNotTakenForTheNvidiaGpuOfTheSameIndex) {
-    // NVML's gpu0 (300 W) runs the job; ROCm SMI's amdgpu0 (100 W) has index 0 too and no process list.
-    TempDir dir;
-    const std::string pid_file = dir.str() + "/job.pid";
-    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300;gpu0.procs=@" + pid_file);
-    options.env["JOULECAST_PROC_ROOT"] = "/proc";
-    options.env["JOULECAST_ROCM_SMI_LIBRARY"] = FAKE_ROCM_SMI_LIBRARY;
-    options.env["FAKE_ROCM_SMI_SCRIPT"] = "gpus=1;gpu0.power=100";
-    const auto json = dir.path() / "r.json";
-    auto r = run_process({JOULECAST_BINARY, "run", "--no-store", "--json", json.string(), "--gpus", "used",
-                          "--", "sh", "-c", "echo $$ > " + pid_file + "; sleep 1.5"},
-                         options);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto result = test::read_json(json);
-    const double duration = result["duration_s"];
-    std::map<std::string, nlohmann::json> by_device;
-    for (const auto& g : result["host"]["gpus"]) by_device[g["device"].get<std::string>()] = g;
-    ASSERT_EQ(by_device.size(), 2u) << result["host"].dump();
-    const auto& nvidia = by_device["gpu0"];
-    const auto& amd = by_device["amdgpu0"];
-    EXPECT_EQ(nvidia["index"], 0);
-    EXPECT_EQ(amd["index"], 0);
-    // Each GPU's energy is its own, and both stay in the totals: whether the job used amdgpu0 is unknown.
-    EXPECT_NEAR(nvidia["energy_j"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
-    EXPECT_NEAR(amd["energy_j"].get<double>(), 100.0 * duration, 0.02 * 100.0 * duration);
-    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 400.0 * duration, 0.02 * 400.0 * duration);
-    EXPECT_EQ(nvidia["used"], true);
-    EXPECT_EQ(nvidia["job_pids"].size(), 1u);
-    EXPECT_TRUE(amd["used"].is_null()) << amd.dump();
-    EXPECT_TRUE(amd["job_pids"].empty()) << amd.dump();
-    EXPECT_NE(result["warnings"].dump().find("no process list covers amdgpu0"), std::string::npos)
-        << result["warnings"].dump();
-}
-
 const nlohmann::json& attributed_gpu(const nlohmann::json& result, const std::string& device) {
     for (const auto& g : result["attributed"]["gpus"])
         if (g["device"] == device) return g;
     ADD_FAILURE() << "no " << device << " in " << result["attributed"].dump();
     static const nlohmann::json none;
     return none;
+}
+
+/// run_job's options plus the fake ROCm SMI with `script`, in which "@JOB" stands for the job's pid file.
+test::ProcessOptions with_amd_gpus(test::ProcessOptions options, const TempDir& dir, std::string script) {
+    for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
+        script.replace(at, 4, "@" + dir.str() + "/job.pid");
+    options.env["JOULECAST_ROCM_SMI_LIBRARY"] = FAKE_ROCM_SMI_LIBRARY;
+    options.env["FAKE_ROCM_SMI_SCRIPT"] = script;
+    return options;
+}
+
+/// `joulecast run --json r.json FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` under `options`.
+nlohmann::json run_amd_job(const TempDir& dir, const test::ProcessOptions& options,
+                           std::vector<std::string> flags, const char* seconds = "2") {
+    const auto json = dir.path() / "r.json";
+    std::filesystem::remove(dir.path() / "job.pid");
+    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--no-store", "--json", json.string()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(),
+                {"--", "sh", "-c",
+                 "echo $$ > " + dir.str() + "/job.pid; sleep " + std::string(seconds) + "; exit 0"});
+    auto r = run_process(argv, options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return test::read_json(json);
+}
+
+std::map<std::string, nlohmann::json> gpus_by_device(const nlohmann::json& result) {
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& g : result["host"]["gpus"]) out[g["device"].get<std::string>()] = g;
+    return out;
+}
+
+TEST(GpuProcessesEndToEnd, AnAmdGpuIsNotTakenForTheNvidiaGpuOfTheSameIndex) {
+    // NVML's gpu0 (300 W) runs the job; ROCm SMI's amdgpu0 (100 W), index 0 too, runs an outsider only.
+    TempDir dir;
+    Outsider other;
+    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300;gpu0.procs=@" + dir.str() + "/job.pid");
+    options.env["JOULECAST_PROC_ROOT"] = "/proc";
+    options = with_amd_gpus(options, dir, "gpus=1;gpu0.power=100;gpu0.procs=" + std::to_string(other.pid()));
+    const auto result = run_amd_job(dir, options, {"--gpus", "used"}, "1.5");
+    const double duration = result["duration_s"];
+    auto by_device = gpus_by_device(result);
+    ASSERT_EQ(by_device.size(), 2u) << result["host"].dump();
+    const auto& nvidia = by_device["gpu0"];
+    const auto& amd = by_device["amdgpu0"];
+    EXPECT_EQ(nvidia["index"], 0);
+    EXPECT_EQ(amd["index"], 0);
+    // Each GPU's processes and energy are its own: the job's GPU stays, the outsider's is left out.
+    EXPECT_EQ(nvidia["used"], true);
+    EXPECT_EQ(nvidia["job_pids"].size(), 1u);
+    EXPECT_EQ(nvidia["other_pids"], nlohmann::json::array());
+    EXPECT_NEAR(nvidia["energy_j"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
+    EXPECT_EQ(amd["used"], false) << amd.dump();
+    EXPECT_EQ(amd["other_pids"], nlohmann::json::array({other.pid()})) << amd.dump();
+    EXPECT_TRUE(amd["energy_j"].is_null()) << amd.dump();
+    EXPECT_NEAR(result["energy_j"]["gpu"].get<double>(), 300.0 * duration, 0.02 * 300.0 * duration);
+    EXPECT_NE(result["warnings"].dump().find("left out of the totals, as no process of the job held a "
+                                             "compute context on them: amdgpu0"),
+              std::string::npos)
+        << result["warnings"].dump();
+}
+
+TEST(GpuProcessesEndToEnd, AmdGpuEnergyIsSplitByTheJobsShareOfComputeUnitOccupancy) {
+    TempDir dir;
+    Outsider other, another;
+    const std::string outsider = std::to_string(other.pid());
+    // No NVIDIA GPU. amdgpu0: the job at 60 % CU occupancy, an outsider at 20 %: the job's share is 75 %.
+    // amdgpu1: another outsider alone (ROCm SMI's occupancy is a process's over all its GPUs, so one
+    // outsider on both would count 70 % on amdgpu0).
+    auto options = test::fake_gpu_options(dir, "gpus=0");
+    options.env["JOULECAST_NVML_LIBRARY"] = dir.str() + "/no-libnvidia-ml.so";
+    options.env["JOULECAST_PROC_ROOT"] = "/proc";
+    const auto result =
+        run_amd_job(dir,
+                    with_amd_gpus(options, dir,
+                                  "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:60," + outsider +
+                                      ":20;gpu1.procs=" + std::to_string(another.pid()) + ":50"),
+                    {}, "2.5");
+    const auto& a = result["attributed"];
+    const auto& g0 = attributed_gpu(result, "amdgpu0");
+    ASSERT_TRUE(g0["attributed_j"].is_number()) << a.dump();
+    const double gross0 = g0["gross_j"];
+    EXPECT_NEAR(gross0, 200.0 * result["duration_s"].get<double>(), 0.02 * gross0);
+    EXPECT_NEAR(g0["attributed_j"].get<double>(), 0.75 * gross0, 0.05 * 0.75 * gross0) << g0.dump();
+    EXPECT_EQ(g0["method"], "per-process compute-unit occupancy") << g0.dump();
+    const auto& g1 = attributed_gpu(result, "amdgpu1");
+    EXPECT_EQ(g1["attributed_j"], 0.0) << g1.dump();
+    ASSERT_TRUE(a["gpu_j"].is_number()) << a.dump();
+    EXPECT_NEAR(a["gpu_j"].get<double>(), g0["attributed_j"].get<double>(), 1e-6);
+    auto by_device = gpus_by_device(result);
+    EXPECT_EQ(by_device["amdgpu0"]["used"], true);
+    EXPECT_EQ(by_device["amdgpu0"]["shared"], true);
+    EXPECT_EQ(by_device["amdgpu0"]["other_pids"], nlohmann::json::array({other.pid()}));
+    EXPECT_EQ(by_device["amdgpu1"]["used"], false);
+
+    // A ROCm SMI that lists no processes: the share is not measured, and the result says so.
+    const auto unlisted = run_amd_job(
+        dir, with_amd_gpus(options, dir, "gpus=1;gpu0.power=200;no_procs=1;gpu0.procs=@JOB:60"), {}, "1");
+    const auto& u = attributed_gpu(unlisted, "amdgpu0");
+    EXPECT_TRUE(u["attributed_j"].is_null()) << u.dump();
+    EXPECT_FALSE(u["reason"].get<std::string>().empty()) << u.dump();
+    EXPECT_TRUE(gpus_by_device(unlisted)["amdgpu0"]["used"].is_null());
 }
 
 TEST(GpuProcessesEndToEnd, GpuEnergyIsSplitByTheJobsShareOfSmUtilisation) {

@@ -17,6 +17,12 @@
 //                          FAKE_ROCM_SMI_STATE=FILE each change writes "gpu<i>.power_cap_uw=<n>" lines for
 //                          all GPUs to FILE, and init reads them back, so a cap outlives its session.
 //   gpu<i>.busy=P          busy percent (default 50);  gpu<i>.memory=BYTES VRAM used (default 2^30)
+//   gpu<i>.procs=ENTRY{,ENTRY}  processes using the GPU (rsmi_compute_process_info_get and
+//                          rsmi_compute_process_gpus_get), ENTRY := PIDS [':' CU]; PIDS := a pid, or '@' a
+//                          file whose whitespace-separated pids are read at every call; CU: the process's
+//                          cu_occupancy in % (default 0; a process on several GPUs reports the sum, as ROCm
+//                          SMI does)
+//   no_procs=1             rsmi_compute_process_info_get answers RSMI_STATUS_NOT_SUPPORTED
 // Time t in seconds: what the test last passed to fake_rocm_smi_set_time(), or, if it never did, the
 // CLOCK_MONOTONIC time since rsmi_init. The counter is start + floor(P × t / resolution) ticks (mod 2^32 for
 // width 32); both power calls return P in µW.
@@ -29,7 +35,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "sensors/rocm/rocm_smi_types.hpp"
 
@@ -52,6 +61,11 @@ struct Gpu {
     double energy_j(double t) const { return energy_base_j + drawn_w() * (t - base_t_s); }
     std::uint32_t busy = 50;
     std::uint64_t memory = 1ULL << 30;
+    struct Process {
+        std::string pids;  ///< a pid, or '@' and a file of pids
+        std::uint32_t cu = 0;
+    };
+    std::vector<Process> procs;
 };
 
 struct State {
@@ -61,6 +75,7 @@ struct State {
     double manual_t = -1;
     double origin_s = 0;
     bool init_fails = false;
+    bool no_procs = false;
 } g_state;
 
 double monotonic_s() {
@@ -89,6 +104,8 @@ void parse_script(const char* script) {
             g_state.gpus = std::min<unsigned>(max_gpus, std::strtoul(value, nullptr, 10));
         else if (key == "init_fails")
             g_state.init_fails = std::strcmp(value, "1") == 0;
+        else if (key == "no_procs")
+            g_state.no_procs = std::strcmp(value, "1") == 0;
         else if (key == "resolution")
             g_state.resolution_uj = std::strtod(value, nullptr);
         else if (key.rfind("gpu", 0) == 0 && key.find('.') != std::string::npos) {
@@ -112,6 +129,19 @@ void parse_script(const char* script) {
                 gpu.busy = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
             else if (prop == "memory")
                 gpu.memory = std::strtoull(value, nullptr, 10);
+            else if (prop == "procs")
+                for (std::string entries = value; !entries.empty();) {
+                    const std::size_t comma = entries.find(',');
+                    const std::string entry = entries.substr(0, comma);
+                    entries = comma == std::string::npos ? "" : entries.substr(comma + 1);
+                    const std::size_t colon = entry.find(':');
+                    Gpu::Process process;
+                    process.pids = entry.substr(0, colon);
+                    if (colon != std::string::npos)
+                        process.cu =
+                            static_cast<std::uint32_t>(std::strtoul(entry.c_str() + colon + 1, nullptr, 10));
+                    gpu.procs.push_back(process);
+                }
         }
     }
 }
@@ -129,6 +159,33 @@ const Gpu* device(std::uint32_t index, rsmi_status_t& status) {
     }
     status = RSMI_STATUS_SUCCESS;
     return &gpu;
+}
+
+/// The pids of one process entry (a file's are read now).
+std::vector<std::uint32_t> pids_of(const Gpu::Process& process) {
+    std::vector<std::uint32_t> out;
+    if (process.pids.empty() || process.pids[0] != '@') {
+        out.push_back(static_cast<std::uint32_t>(std::strtoul(process.pids.c_str(), nullptr, 10)));
+        return out;
+    }
+    std::ifstream in(process.pids.substr(1));
+    for (unsigned long pid = 0; in >> pid;) out.push_back(static_cast<std::uint32_t>(pid));
+    return out;
+}
+
+/// Every process on a GPU that answers, with its occupancy summed over its GPUs, and its GPUs.
+std::map<std::uint32_t, std::pair<std::uint32_t, std::vector<std::uint32_t>>> processes() {
+    std::map<std::uint32_t, std::pair<std::uint32_t, std::vector<std::uint32_t>>> out;
+    for (std::uint32_t i = 0; i < g_state.gpus; ++i) {
+        if (now_s() >= g_state.gpu[i].lost_after_s) continue;
+        for (const auto& process : g_state.gpu[i].procs)
+            for (std::uint32_t pid : pids_of(process)) {
+                auto& [cu, gpus] = out[pid];
+                cu += process.cu;
+                if (std::find(gpus.begin(), gpus.end(), i) == gpus.end()) gpus.push_back(i);
+            }
+    }
+    return out;
 }
 
 void load_caps() {
@@ -272,6 +329,43 @@ rsmi_status_t rsmi_dev_busy_percent_get(std::uint32_t index, std::uint32_t* busy
     const Gpu* gpu = device(index, status);
     if (!gpu) return status;
     *busy = gpu->busy;
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_compute_process_info_get(rsmi_process_info_t* procs, std::uint32_t* num_items) {
+    if (!num_items) return RSMI_STATUS_INVALID_ARGS;
+    if (g_state.no_procs) return RSMI_STATUS_NOT_SUPPORTED;
+    const auto all = processes();
+    if (!procs) {
+        *num_items = static_cast<std::uint32_t>(all.size());
+        return RSMI_STATUS_SUCCESS;
+    }
+    std::uint32_t written = 0;
+    for (const auto& [pid, info] : all) {
+        if (written == *num_items) return RSMI_STATUS_INSUFFICIENT_SIZE;
+        procs[written++] = rsmi_process_info_t{pid, 0, 0, 0, info.first};
+    }
+    *num_items = written;
+    return RSMI_STATUS_SUCCESS;
+}
+
+rsmi_status_t rsmi_compute_process_gpus_get(std::uint32_t pid, std::uint32_t* dv_indices,
+                                            std::uint32_t* num_devices) {
+    if (!num_devices) return RSMI_STATUS_INVALID_ARGS;
+    const auto all = processes();
+    const auto found = all.find(pid);
+    if (found == all.end()) return RSMI_STATUS_NOT_FOUND;
+    const auto& gpus = found->second.second;
+    if (!dv_indices) {
+        *num_devices = static_cast<std::uint32_t>(gpus.size());
+        return RSMI_STATUS_SUCCESS;
+    }
+    std::uint32_t written = 0;
+    for (std::uint32_t index : gpus) {
+        if (written == *num_devices) return RSMI_STATUS_INSUFFICIENT_SIZE;
+        dv_indices[written++] = index;
+    }
+    *num_devices = written;
     return RSMI_STATUS_SUCCESS;
 }
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <map>
 
-#include "sensors/job/job_cpu_sensor.hpp"
 #include "sensors/nvml/nvml_api.hpp"
 
 namespace joulecast::sensors {
@@ -53,17 +52,16 @@ nvmlReturn_t process_samples(const NvmlFunctions& api, nvmlDevice_t device, unsi
 
 JobGpuSensor::JobGpuSensor(std::string library_path, GpuSelection selection, std::string proc_root,
                            std::shared_ptr<NvmlLibrary> library)
-    : m_library_path(std::move(library_path)),
+    : JobGpuShareSensor(std::move(proc_root)),
+      m_library_path(std::move(library_path)),
       m_selection(std::move(selection)),
-      m_proc_root(std::move(proc_root)),
       m_given(std::move(library)) {}
 
 JobGpuSensor::~JobGpuSensor() = default;
 
 Availability JobGpuSensor::probe() {
+    clear();
     m_gpus.clear();
-    m_channels.clear();
-    m_notes.clear();
     m_nvml = m_given;
     if (!m_nvml) {
         auto opened = NvmlLibrary::open(m_library_path);
@@ -84,35 +82,26 @@ Availability JobGpuSensor::probe() {
     for (unsigned index = 0; index < count; ++index) {
         auto handle = m_nvml->device(index);
         if (!handle) continue;  // the nvml sensor notes it
-        Gpu gpu;
-        gpu.device = *handle;
-        gpu.usage.index = index;
-        gpu.usage.device = "gpu" + std::to_string(index);
+        JobGpuUsage usage;
+        usage.index = index;
+        usage.device = "gpu" + std::to_string(index);
         char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {};
-        if (api.device_get_uuid(*handle, uuid, sizeof uuid) == NVML_SUCCESS) gpu.usage.uuid = uuid;
-        if (!m_selection.selects(index, gpu.usage.uuid)) continue;
+        if (api.device_get_uuid(*handle, uuid, sizeof uuid) == NVML_SUCCESS) usage.uuid = uuid;
+        if (!m_selection.selects(index, usage.uuid)) continue;
         unsigned int mode = 0, pending = 0;
-        gpu.usage.mig = api.device_get_mig_mode(*handle, &mode, &pending) == NVML_SUCCESS &&
-                        mode == NVML_DEVICE_MIG_ENABLE;
+        usage.mig = api.device_get_mig_mode(*handle, &mode, &pending) == NVML_SUCCESS &&
+                    mode == NVML_DEVICE_MIG_ENABLE;
         const nvmlReturn_t status = running_processes(api, *handle, processes);
         if (status != NVML_SUCCESS) {
-            gpu.usage.unsplittable =
-                "NVML lists no processes on " + gpu.usage.device + ": " + m_nvml->error_string(status);
-            m_notes.push_back(gpu.usage.unsplittable);
+            m_notes.push_back("NVML lists no processes on " + usage.device + ": " +
+                              m_nvml->error_string(status));
             continue;
         }
-        Channel channel;
-        channel.name = gpu.usage.device + "." + share_suffix;
-        channel.domain = "job";
-        channel.device = gpu.usage.device;
-        channel.quantity = Quantity::utilisation;
-        channel.behaviour = Behaviour::gauge;
+        m_notes.push_back(usage.device + (usage.mig ? ": MIG mode, share by GPU instance utilisation"
+                                                    : ": share by per-process SM utilisation"));
+        m_gpus.push_back({*handle, usage.mig, 0});
         // NVML keeps per-process samples of about 1/6 s; a reading every half second sees each of them.
-        channel.min_period = std::chrono::milliseconds(500);
-        m_channels.push_back(std::move(channel));
-        m_notes.push_back(gpu.usage.device + (gpu.usage.mig ? ": MIG mode, share by GPU instance utilisation"
-                                                            : ": share by per-process SM utilisation"));
-        m_gpus.push_back(std::move(gpu));
+        add_gpu(std::move(usage), std::chrono::milliseconds(500));
     }
     if (m_gpus.empty()) {
         m_nvml.reset();
@@ -123,63 +112,33 @@ Availability JobGpuSensor::probe() {
 
 ReadStatus JobGpuSensor::read(std::size_t channel, double& value) {
     if (channel >= m_gpus.size() || !m_nvml) return ReadStatus::error;
-    return read_share(m_gpus[channel], value);
+    return read_share(channel, value);
 }
 
-ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
+ReadStatus JobGpuSensor::read_share(std::size_t index, double& value) {
+    Gpu& gpu = m_gpus[index];
     const NvmlFunctions& api = m_nvml->api();
     auto* device = static_cast<nvmlDevice_t>(gpu.device);
     std::vector<nvmlProcessInfo_t> processes;
     nvmlReturn_t status = running_processes(api, device, processes);
     if (status != NVML_SUCCESS) return read_status_of(status);
-    std::set<int> roots;
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        roots = m_more_roots;
-    }
-    roots.insert(m_root.load());
-    auto in_job = [&](int pid) {
-        return std::any_of(roots.begin(), roots.end(),
-                           [&](int root) { return root > 0 && in_process_tree(m_proc_root, root, pid); });
-    };
 
+    std::vector<int> pids;
+    for (const auto& p : processes) pids.push_back(static_cast<int>(p.pid));
     std::set<int> job, others;
+    split(index, pids, job, others);
     std::set<unsigned> job_instances;
-    for (const auto& p : processes) {
-        const int pid = static_cast<int>(p.pid);
-        if (in_job(pid)) {
-            job.insert(pid);
-            if (p.gpuInstanceId != NVML_NO_INSTANCE_ID) job_instances.insert(p.gpuInstanceId);
-        } else {
-            others.insert(pid);
-        }
-    }
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        gpu.usage.used = gpu.usage.used || !job.empty();
-        gpu.usage.job_pids.insert(job.begin(), job.end());
-        gpu.usage.other_pids.insert(others.begin(), others.end());
-        gpu.usage.job_instances.insert(job_instances.begin(), job_instances.end());
-    }
-    auto unsplittable = [&](std::string why) {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        gpu.usage.unsplittable = std::move(why);
-        return ReadStatus::unsupported;
-    };
-    auto measured = [&](const char* method, double share) {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        // How the job's share was measured, once it had one; until then, that it had none.
-        if (!job.empty())
-            gpu.usage.share_method = method;
-        else if (gpu.usage.share_method.empty())
-            gpu.usage.share_method = "no process of the job held a context on it";
-        value = std::clamp(share, 0.0, 100.0);
-        return ReadStatus::ok;
-    };
+    for (const auto& p : processes)
+        if (job.count(static_cast<int>(p.pid)) && p.gpuInstanceId != NVML_NO_INSTANCE_ID)
+            job_instances.insert(p.gpuInstanceId);
+    record_instances(index, job_instances);
     const double by_count = processes.empty() ? 0.0 : 100.0 * job.size() / processes.size();
+    auto measure = [&](const char* method, double share) {
+        return measured(index, !job.empty(), method, share, value);
+    };
 
-    if (gpu.usage.mig) {
-        if (job.empty()) return measured("MIG GPU instance utilisation", 0.0);
+    if (gpu.mig) {
+        if (job.empty()) return measure("MIG GPU instance utilisation", 0.0);
         unsigned int instances = 0;
         status = api.device_get_max_mig_device_count(device, &instances);
         if (status != NVML_SUCCESS) return read_status_of(status);
@@ -194,16 +153,16 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
             if (api.device_get_gpu_instance_id(mig, &id) != NVML_SUCCESS) continue;
             status = api.device_get_utilization_rates(mig, &rates);
             if (status != NVML_SUCCESS)
-                return unsplittable("MIG mode: NVML gives no utilisation per GPU instance (" +
-                                    m_nvml->error_string(status) +
-                                    "), so the board's energy cannot be split between instances");
+                return unsplittable(index, "MIG mode: NVML gives no utilisation per GPU instance (" +
+                                               m_nvml->error_string(status) +
+                                               "), so the board's energy cannot be split between instances");
             all_util += rates.gpu;
             if (job_instances.count(id)) job_util += rates.gpu;
         }
-        if (all_util > 0) return measured("MIG GPU instance utilisation", 100.0 * job_util / all_util);
+        if (all_util > 0) return measure("MIG GPU instance utilisation", 100.0 * job_util / all_util);
         double job_busy = 0;
         for (unsigned id : busy) job_busy += job_instances.count(id) ? 1 : 0;
-        return measured("MIG GPU instance utilisation", busy.empty() ? 0.0 : 100.0 * job_busy / busy.size());
+        return measure("MIG GPU instance utilisation", busy.empty() ? 0.0 : 100.0 * job_busy / busy.size());
     }
 
     // Drained at every reading, even while the job is absent, so that each sample counts in one interval.
@@ -213,43 +172,19 @@ ReadStatus JobGpuSensor::read_share(Gpu& gpu, double& value) {
         status != NVML_ERROR_FUNCTION_NOT_FOUND)
         return read_status_of(status);
     for (const auto& sample : samples) gpu.last_seen_us = std::max(gpu.last_seen_us, sample.timeStamp);
-    if (job.empty()) return measured("per-process SM utilisation", 0.0);
+    if (job.empty()) return measure("per-process SM utilisation", 0.0);
     if (status != NVML_SUCCESS) {
-        if (others.empty()) return measured("the job's processes alone hold contexts on the GPU", 100.0);
-        return unsplittable("NVML gives no per-process utilisation on " + gpu.usage.device + " (" +
-                            m_nvml->error_string(status) + ") and other processes share it");
+        if (others.empty()) return measure("the job's processes alone hold contexts on the GPU", 100.0);
+        return unsplittable(index, "NVML gives no per-process utilisation on " + device_name(index) + " (" +
+                                       m_nvml->error_string(status) + ") and other processes share it");
     }
     double job_sm = 0, all_sm = 0;
     for (const auto& sample : samples) {
         all_sm += sample.smUtil;
         if (job.count(static_cast<int>(sample.pid))) job_sm += sample.smUtil;
     }
-    if (all_sm > 0) return measured("per-process SM utilisation", 100.0 * job_sm / all_sm);
-    return measured("per-process SM utilisation", by_count);
-}
-
-void JobGpuSensor::add_job_root(int pid) {
-    if (pid <= 0) return;
-    std::lock_guard<std::mutex> lock(m_mutex);
-    if (!m_more_roots.insert(pid).second) return;
-    // Readings before its hello took it, or a process it started, for an outsider.
-    for (Gpu& gpu : m_gpus)
-        for (auto it = gpu.usage.other_pids.begin(); it != gpu.usage.other_pids.end();) {
-            if (!in_process_tree(m_proc_root, pid, *it)) {
-                ++it;
-                continue;
-            }
-            gpu.usage.job_pids.insert(*it);
-            gpu.usage.used = true;
-            it = gpu.usage.other_pids.erase(it);
-        }
-}
-
-std::vector<JobGpuUsage> JobGpuSensor::usage() const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    std::vector<JobGpuUsage> out;
-    for (const auto& gpu : m_gpus) out.push_back(gpu.usage);
-    return out;
+    if (all_sm > 0) return measure("per-process SM utilisation", 100.0 * job_sm / all_sm);
+    return measure("per-process SM utilisation", by_count);
 }
 
 }  // namespace joulecast::sensors

@@ -46,6 +46,9 @@ public:
     /// One line per GPU (energy counter or not, which power), and the library's missing functions.
     std::vector<std::string> notes() const override { return m_notes; }
     std::vector<GpuInfo> gpus() const override;
+    /// The ROCm SMI session of the last successful probe (null before), for the job-amdgpu sensor: one
+    /// rsmi_init per process.
+    std::shared_ptr<rocm::RsmiLibrary> library() const { return m_rsmi; }
     /// Which GPUs' energy was integrated from power for lack of a counter, and which were lost.
     std::vector<std::string> run_warnings(double ran_s) const override;
 
@@ -65,7 +68,7 @@ private:
     ReadStatus read_source(Gpu& gpu, Source source, double& value);
 
     std::string m_library_path;
-    std::unique_ptr<rocm::RsmiLibrary> m_rsmi;
+    std::shared_ptr<rocm::RsmiLibrary> m_rsmi;
     GpuChannels<Gpu, Source> m_table;
     std::vector<std::string> m_notes;
 };

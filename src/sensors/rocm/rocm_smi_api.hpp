@@ -38,7 +38,11 @@ namespace joulecast::sensors::rocm {
       rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t*, std::uint64_t*),                     \
       "rsmi_dev_power_cap_range_get")                                                                      \
     X(dev_power_cap_set_uw, rsmi_status_t (*)(std::uint32_t, std::uint32_t, std::uint64_t),                \
-      "rsmi_dev_power_cap_set")
+      "rsmi_dev_power_cap_set")                                                                            \
+    X(compute_process_info_get, rsmi_status_t (*)(rsmi_process_info_t*, std::uint32_t*),                   \
+      "rsmi_compute_process_info_get")                                                                     \
+    X(compute_process_gpus_get, rsmi_status_t (*)(std::uint32_t, std::uint32_t*, std::uint32_t*),          \
+      "rsmi_compute_process_gpus_get")
 
 struct RsmiFunctions {
 #define JOULECAST_RSMI_MEMBER(member, type, symbol) std::type_identity_t<type> member = nullptr;

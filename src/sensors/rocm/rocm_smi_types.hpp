@@ -17,8 +17,18 @@ inline constexpr rsmi_status_t RSMI_STATUS_PERMISSION = 4;
 inline constexpr rsmi_status_t RSMI_STATUS_INIT_ERROR = 8;
 inline constexpr rsmi_status_t RSMI_STATUS_NOT_YET_IMPLEMENTED = 9;
 inline constexpr rsmi_status_t RSMI_STATUS_NOT_FOUND = 10;
+inline constexpr rsmi_status_t RSMI_STATUS_INSUFFICIENT_SIZE = 11;
 /// Not a ROCm SMI value: what the stub of a symbol the library lacks returns.
 inline constexpr rsmi_status_t JOULECAST_RSMI_FUNCTION_NOT_FOUND = 0xFFFF0000u;
+
+/// A process using a GPU (rsmi_compute_process_info_get), as rocm_smi.h lays it out.
+struct rsmi_process_info_t {
+    std::uint32_t process_id;
+    std::uint32_t pasid;
+    std::uint64_t vram_usage;    ///< bytes
+    std::uint64_t sdma_usage;    ///< microseconds
+    std::uint32_t cu_occupancy;  ///< compute units in use, percent
+};
 
 // rsmi_memory_type_t
 using rsmi_memory_type_t = int;
