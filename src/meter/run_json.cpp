@@ -329,6 +329,9 @@ RunResult read_run(const J& j) {
             read(k, "launcher", rank.launcher);
             if (auto it = k.find("gpu"); it != k.end() && it->is_number_unsigned())
                 rank.gpu_index = it->template get<unsigned>();
+            // Results written before ranks carried their GPU's device name knew NVIDIA GPUs only.
+            if (rank.gpu_index)
+                rank.gpu_device = string_or(k, "gpu_device", "gpu" + std::to_string(*rank.gpu_index));
             read(k, "gpu_source", rank.gpu_source);
             read(k, "gpu_energy_j", rank.gpu_energy_j);
             if (const J* phases = array_member(k, "phases"))
@@ -614,6 +617,7 @@ nlohmann::ordered_json to_json(const RunResult& r) {
                          {"pid", optional_number(rank.pid)},
                          {"launcher", rank.launcher},
                          {"gpu", rank.gpu_index ? Json(*rank.gpu_index) : Json(nullptr)},
+                         {"gpu_device", rank.gpu_index ? Json(rank.gpu_device) : Json(nullptr)},
                          {"gpu_source", rank.gpu_source},
                          {"gpu_energy_j", optional_number(rank.gpu_energy_j)},
                          {"phases", rank_phases},

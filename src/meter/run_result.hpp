@@ -98,7 +98,8 @@ struct RankResult {
     /// The rank's GPU when known: from NVML's process list (the rank's pid holds a context on it), else from
     /// its local rank and the visible-device mapping (CUDA_VISIBLE_DEVICES, else every GPU in order).
     std::optional<unsigned> gpu_index{};
-    std::string gpu_source{};              ///< "nvml processes" or "LOCAL_RANK"
+    std::string gpu_device{};              ///< that GPU's device name ("gpu0", "amdgpu1")
+    std::string gpu_source{};              ///< "nvml processes", "rocm-smi processes" or "LOCAL_RANK"
     std::optional<double> gpu_energy_j{};  ///< its GPU's accounted energy over the run; none when unmeasured
     std::vector<PhaseResult> phases;       ///< closed=false: the rank never ended it (it died or forgot)
     std::vector<EpochResult> epochs;

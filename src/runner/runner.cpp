@@ -240,22 +240,21 @@ const GpuInfo* visible_gpu(const GpuSelection& visible, long long local, const s
 /// Each rank's GPU and that GPU's energy over the run (RankResult::gpu_index).
 void assign_rank_gpus(RunResult& result, const std::vector<JobGpuUsage>& usage, const GpuSelection& visible) {
     for (RankResult& rank : result.ranks) {
-        std::string device;
         for (const auto& u : usage)
             if (rank.pid && (u.job_pids.count(static_cast<int>(*rank.pid)) ||
                              u.other_pids.count(static_cast<int>(*rank.pid)))) {
                 rank.gpu_index = u.index;
-                rank.gpu_source = "nvml processes";
-                device = u.device;
+                rank.gpu_source = u.process_list;
+                rank.gpu_device = u.device;
                 break;
             }
         if (!rank.gpu_index && rank.local_rank)
             if (const GpuInfo* gpu = visible_gpu(visible, *rank.local_rank, result.gpus)) {
                 rank.gpu_index = gpu->index;
                 rank.gpu_source = "LOCAL_RANK";
-                device = gpu->device;
+                rank.gpu_device = gpu->device;
             }
-        if (rank.gpu_index) rank.gpu_energy_j = gpu_energy(result.energy, device);
+        if (rank.gpu_index) rank.gpu_energy_j = gpu_energy(result.energy, rank.gpu_device);
     }
 }
 

@@ -47,6 +47,7 @@ void expect_rank_gpus(const nlohmann::json& result, const std::vector<unsigned>&
         const auto& rank = result["ranks"][r];
         ASSERT_TRUE(rank["gpu"].is_number()) << rank.dump();
         EXPECT_EQ(rank["gpu"], gpus[r]);
+        EXPECT_EQ(rank["gpu_device"], "gpu" + std::to_string(gpus[r]));
         EXPECT_EQ(rank["gpu_source"], source);
         const double expected = watts[gpus[r]] * duration;
         EXPECT_NEAR(rank["gpu_energy_j"].get<double>(), expected, 0.01 * expected) << rank.dump();

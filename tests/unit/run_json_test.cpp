@@ -117,8 +117,9 @@ RunResult full_run() {
                        200};
     EpochResult epoch0r{1, 0.5, 5.0, 4100, 15000, std::nullopt, {{"gpu", 4000}, {"cpu", 100}}, 4000, 100};
     r.ranks = {
-        RankResult{0, 0, 2, 0, 4242, "torchrun", 1u, "nvml processes", 1234.5, {train0}, {epoch0r}},
-        RankResult{1, 1, 2, std::nullopt, 4243, "slurm", std::nullopt, "", std::nullopt, {train1}, {}}};
+        RankResult{
+            0, 0, 2, 0, 4242, "torchrun", 1u, "amdgpu1", "rocm-smi processes", 1234.5, {train0}, {epoch0r}},
+        RankResult{1, 1, 2, std::nullopt, 4243, "slurm", std::nullopt, "", "", std::nullopt, {train1}, {}}};
     r.gpus[0].used = true;
     r.gpus[0].job_pids = {4242};
     r.gpus[0].other_pids = {99};
@@ -208,7 +209,8 @@ TEST(RunJson, EveryFieldSurvivesTheRoundTrip) {
     EXPECT_FALSE(read->ranks[1].node_rank);
     EXPECT_EQ(read->ranks[1].launcher, "slurm");
     EXPECT_EQ(read->ranks[0].gpu_index, 1u);
-    EXPECT_EQ(read->ranks[0].gpu_source, "nvml processes");
+    EXPECT_EQ(read->ranks[0].gpu_device, "amdgpu1");
+    EXPECT_EQ(read->ranks[0].gpu_source, "rocm-smi processes");
     EXPECT_EQ(read->ranks[0].gpu_energy_j, 1234.5);
     EXPECT_FALSE(read->ranks[1].gpu_index);
     EXPECT_EQ(read->gpus[0].used, true);

@@ -68,6 +68,7 @@ Availability JobAmdGpuSensor::probe() {
         JobGpuUsage usage;
         usage.index = index;
         usage.device = "amdgpu" + std::to_string(index);
+        usage.process_list = "rocm-smi processes";
         std::uint64_t unique_id = 0;
         if (api.dev_unique_id_get(index, &unique_id) == RSMI_STATUS_SUCCESS) {
             char uuid[32];

@@ -85,6 +85,7 @@ Availability JobGpuSensor::probe() {
         JobGpuUsage usage;
         usage.index = index;
         usage.device = "gpu" + std::to_string(index);
+        usage.process_list = "nvml processes";
         char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {};
         if (api.device_get_uuid(*handle, uuid, sizeof uuid) == NVML_SUCCESS) usage.uuid = uuid;
         if (!m_selection.selects(index, usage.uuid)) continue;

@@ -24,11 +24,12 @@ namespace joulecast::sensors {
 struct JobGpuUsage {
     unsigned index = 0;
     std::string uuid;
-    std::string device;                ///< as the GPU's energy channels name it: "gpu<i>", "amdgpu<i>"
-    bool used = false;                 ///< a process of the job held a compute context at some reading
-    std::set<int> job_pids;            ///< the job's processes seen on it
-    std::set<int> other_pids;          ///< processes outside the job seen on it: the GPU is shared
-    bool mig = false;                  ///< MIG mode on: NVML's energy is the whole board's
+    std::string device;        ///< as the GPU's energy channels name it: "gpu<i>", "amdgpu<i>"
+    std::string process_list;  ///< where its processes were listed: "nvml processes", "rocm-smi processes"
+    bool used = false;         ///< a process of the job held a compute context at some reading
+    std::set<int> job_pids;    ///< the job's processes seen on it
+    std::set<int> other_pids;  ///< processes outside the job seen on it: the GPU is shared
+    bool mig = false;          ///< MIG mode on: NVML's energy is the whole board's
     std::set<unsigned> job_instances;  ///< MIG GPU instance ids the job's processes ran in
     std::string share_method;          ///< how the share was measured, when it was
     std::string unsplittable;  ///< why no share could be measured (empty when it could, or not yet read)
