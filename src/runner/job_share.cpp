@@ -18,20 +18,26 @@ using sensors::JobCpuSensor;
 using sensors::JobGpuShareSensor;
 using sensors::JobGpuUsage;
 
-void set_job_root(Monitor& monitor, int pid) {
+namespace {
+
+/// Calls `act` on each of the monitor's job sensors: job-cpu and the job-GPU ones.
+template <class Act>
+void for_each_job_sensor(Monitor& monitor, Act&& act) {
     for (const auto& probed : monitor.sensors().sensors)
         if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
-            cpu->set_root_pid(pid);
+            act(*cpu);
         else if (auto* gpus = dynamic_cast<JobGpuShareSensor*>(probed.sensor.get()))
-            gpus->set_root_pid(pid);
+            act(*gpus);
+}
+
+}  // namespace
+
+void set_job_root(Monitor& monitor, int pid) {
+    for_each_job_sensor(monitor, [pid](auto& sensor) { sensor.set_root_pid(pid); });
 }
 
 void add_job_process(Monitor& monitor, int pid) {
-    for (const auto& probed : monitor.sensors().sensors)
-        if (auto* cpu = dynamic_cast<JobCpuSensor*>(probed.sensor.get()))
-            cpu->add_job_root(pid);
-        else if (auto* gpus = dynamic_cast<JobGpuShareSensor*>(probed.sensor.get()))
-            gpus->add_job_root(pid);
+    for_each_job_sensor(monitor, [pid](auto& sensor) { sensor.add_job_root(pid); });
 }
 
 std::vector<JobGpuUsage> job_gpu_usage(const Monitor& monitor) {
