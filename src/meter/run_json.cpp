@@ -329,9 +329,8 @@ RunResult read_run(const J& j) {
             read(k, "launcher", rank.launcher);
             if (auto it = k.find("gpu"); it != k.end() && it->is_number_unsigned())
                 rank.gpu_index = it->template get<unsigned>();
-            // Results written before ranks carried their GPU's device name knew NVIDIA GPUs only.
             if (rank.gpu_index)
-                rank.gpu_device = string_or(k, "gpu_device", "gpu" + std::to_string(*rank.gpu_index));
+                rank.gpu_device = string_or(k, "gpu_device", sensors::nvml_device_name(*rank.gpu_index));
             read(k, "gpu_source", rank.gpu_source);
             read(k, "gpu_energy_j", rank.gpu_energy_j);
             if (const J* phases = array_member(k, "phases"))
@@ -458,8 +457,7 @@ HostInfo host_from_json(const nlohmann::json& j, std::vector<GpuInfo>& gpus) {
             if (g.is_object()) {
                 GpuInfo gpu;
                 gpu.index = static_cast<unsigned>(number_or(g, "index"));
-                // Results written before GPUs carried their device name were NVML's only.
-                gpu.device = string_or(g, "device", "gpu" + std::to_string(gpu.index));
+                gpu.device = string_or(g, "device", sensors::nvml_device_name(gpu.index));
                 gpu.name = string_or(g, "name");
                 gpu.uuid = string_or(g, "uuid");
                 gpu.power_limit_w = number_or(g, "power_limit_w");

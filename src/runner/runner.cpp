@@ -224,7 +224,7 @@ void record_gpu_usage(RunResult& result, const std::vector<JobGpuUsage>& usage,
 /// GPUs of `gpus` (those NVML names "gpu<index>"); none when the mapping names no such GPU.
 const GpuInfo* visible_gpu(const GpuSelection& visible, long long local, const std::vector<GpuInfo>& gpus) {
     if (local < 0) return nullptr;
-    auto nvidia = [](const GpuInfo& g) { return g.device == "gpu" + std::to_string(g.index); };
+    auto nvidia = [](const GpuInfo& g) { return g.device == sensors::nvml_device_name(g.index); };
     for (const auto& g : gpus) {
         if (!nvidia(g)) continue;
         if (visible.all && g.index == static_cast<unsigned long long>(local)) return &g;

@@ -74,6 +74,16 @@ enum class ReadStatus {
 };
 
 /// A GPU as a sensor sees it, for the host description in results.
+/// The device name of NVML's GPU `index` ("gpu0"): the nvml and job-gpu sensors name its channels so, and
+/// results written before GPUs carried their device name knew only these.
+inline std::string nvml_device_name(unsigned index) {
+    return "gpu" + std::to_string(index);
+}
+/// The device name of ROCm SMI's GPU `index` ("amdgpu0"), as the rocm-smi and job-amdgpu sensors name it.
+inline std::string rocm_device_name(unsigned index) {
+    return "amdgpu" + std::to_string(index);
+}
+
 struct GpuInfo {
     unsigned index = 0;  ///< the vendor library's index
     std::string device;  ///< the name its channels carry: "gpu0" (NVML), "amdgpu1" (ROCm SMI)

@@ -78,14 +78,17 @@ PowerLimitGuard::PowerLimitGuard(const std::string& library_path, const std::vec
     }
 }
 
+std::string PowerLimitGuard::device_name(unsigned gpu) const {
+    return m_nvml ? sensors::nvml_device_name(gpu) : sensors::rocm_device_name(gpu);
+}
+
 Result<sensors::nvml::PowerLimits> PowerLimitGuard::get(unsigned gpu) const {
     if (m_nvml) return sensors::nvml::get_power_limits(*m_nvml, gpu);
     const auto& api = m_rocm->api();
     std::uint64_t cap_uw = 0, max_uw = 0, min_uw = 0;
     sensors::rocm::rsmi_status_t status = api.dev_power_cap_get_uw(gpu, 0, &cap_uw);
     if (status != sensors::rocm::RSMI_STATUS_SUCCESS)
-        return Error{"amdgpu" + std::to_string(gpu) +
-                     ": rsmi_dev_power_cap_get: " + m_rocm->error_string(status)};
+        return Error{device_name(gpu) + ": rsmi_dev_power_cap_get: " + m_rocm->error_string(status)};
     sensors::nvml::PowerLimits limits;
     limits.current_w = static_cast<double>(cap_uw) * 1e-6;
     status = api.dev_power_cap_range_get_uw(gpu, 0, &max_uw, &min_uw);
@@ -101,7 +104,7 @@ Result<sensors::nvml::PowerLimits> PowerLimitGuard::get(unsigned gpu) const {
 
 Result<sensors::nvml::PowerLimits> PowerLimitGuard::set(unsigned gpu, double watts) {
     if (m_nvml) return sensors::nvml::set_power_limit(*m_nvml, gpu, watts);
-    const std::string name = "amdgpu" + std::to_string(gpu);
+    const std::string name = device_name(gpu);
     const auto uw = static_cast<std::uint64_t>(std::llround(watts * 1e6));
     const sensors::rocm::rsmi_status_t status = m_rocm->api().dev_power_cap_set_uw(gpu, 0, uw);
     if (status == sensors::rocm::RSMI_STATUS_PERMISSION)
@@ -131,7 +134,7 @@ std::vector<std::string> PowerLimitGuard::restore() {
     std::vector<std::string> lines;
     for (unsigned gpu = 0; gpu < m_original.size(); ++gpu) {
         if (!m_changed[gpu]) continue;
-        const std::string name = "gpu" + std::to_string(gpu);
+        const std::string name = device_name(gpu);
         auto restored = set(gpu, m_original[gpu].current_w);
         if (restored) {
             lines.push_back(name + ": power limit restored to " + watts_text(m_original[gpu].current_w) +

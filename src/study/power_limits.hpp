@@ -48,6 +48,8 @@ public:
 private:
     core::Result<sensors::nvml::PowerLimits> get(unsigned gpu) const;
     core::Result<sensors::nvml::PowerLimits> set(unsigned gpu, double watts);
+    /// GPU `gpu`'s device name as its library's sensor names it ("gpu0", "amdgpu0").
+    std::string device_name(unsigned gpu) const;
 
     std::unique_ptr<sensors::nvml::NvmlLibrary> m_nvml;
     std::unique_ptr<sensors::rocm::RsmiLibrary> m_rocm;  ///< used only where NVML is not

@@ -36,16 +36,19 @@ private:
     pid_t m_pid;
 };
 
-/// `joulecast run FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` with the fake NVML's `script`, in which
-/// "@JOB" stands for the job's pid file; the real /proc, so that the job's tree can be followed.
-nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::string> flags,
-                       const char* seconds = "1.5", std::string* summary = nullptr) {
+/// A fake GPU library's script in which "@JOB" stands for the job's pid file.
+std::string job_script(const TempDir& dir, std::string script) {
+    for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
+        script.replace(at, 4, "@" + dir.str() + "/job.pid");
+    return script;
+}
+
+/// `joulecast run FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` under `options`.
+nlohmann::json run_job_under(const TempDir& dir, const test::ProcessOptions& options,
+                             std::vector<std::string> flags, const char* seconds = "1.5",
+                             std::string* summary = nullptr) {
     const std::string pid_file = dir.str() + "/job.pid";
     std::filesystem::remove(pid_file);  // a previous job's pid is no process of this one
-    for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
-        script.replace(at, 4, "@" + pid_file);
-    auto options = test::fake_gpu_options(dir, script);
-    options.env["JOULECAST_PROC_ROOT"] = "/proc";
     const auto json = dir.path() / "r.json";
     // Stored only when the flags name a store (--db PATH).
     const bool stored = std::find(flags.begin(), flags.end(), "--db") != flags.end();
@@ -58,6 +61,19 @@ nlohmann::json run_job(const TempDir& dir, std::string script, std::vector<std::
     EXPECT_EQ(r.exit_code, 0) << r.err;
     if (summary) *summary = r.err;
     return test::read_json(json);
+}
+
+/// The fake NVML with `script` (see job_script) and the real /proc, so that the job's tree can be followed.
+test::ProcessOptions nvml_options(const TempDir& dir, const std::string& script) {
+    auto options = test::fake_gpu_options(dir, job_script(dir, script));
+    options.env["JOULECAST_PROC_ROOT"] = "/proc";
+    return options;
+}
+
+/// run_job_under the fake NVML's `script`.
+nlohmann::json run_job(const TempDir& dir, const std::string& script, std::vector<std::string> flags,
+                       const char* seconds = "1.5", std::string* summary = nullptr) {
+    return run_job_under(dir, nvml_options(dir, script), std::move(flags), seconds, summary);
 }
 
 const nlohmann::json& gpu(const nlohmann::json& result, int index) {
@@ -153,28 +169,12 @@ const nlohmann::json& attributed_gpu(const nlohmann::json& result, const std::st
     return none;
 }
 
-/// run_job's options plus the fake ROCm SMI with `script`, in which "@JOB" stands for the job's pid file.
-test::ProcessOptions with_amd_gpus(test::ProcessOptions options, const TempDir& dir, std::string script) {
-    for (std::size_t at = script.find("@JOB"); at != std::string::npos; at = script.find("@JOB"))
-        script.replace(at, 4, "@" + dir.str() + "/job.pid");
+/// `options` plus the fake ROCm SMI with `script` (see job_script).
+test::ProcessOptions with_amd_gpus(test::ProcessOptions options, const TempDir& dir,
+                                   const std::string& script) {
     options.env["JOULECAST_ROCM_SMI_LIBRARY"] = FAKE_ROCM_SMI_LIBRARY;
-    options.env["FAKE_ROCM_SMI_SCRIPT"] = script;
+    options.env["FAKE_ROCM_SMI_SCRIPT"] = job_script(dir, script);
     return options;
-}
-
-/// `joulecast run --json r.json FLAGS -- sh -c 'echo $$ > job.pid; sleep S'` under `options`.
-nlohmann::json run_amd_job(const TempDir& dir, const test::ProcessOptions& options,
-                           std::vector<std::string> flags, const char* seconds = "2") {
-    const auto json = dir.path() / "r.json";
-    std::filesystem::remove(dir.path() / "job.pid");
-    std::vector<std::string> argv = {JOULECAST_BINARY, "run", "--no-store", "--json", json.string()};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(),
-                {"--", "sh", "-c",
-                 "echo $$ > " + dir.str() + "/job.pid; sleep " + std::string(seconds) + "; exit 0"});
-    auto r = run_process(argv, options);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return test::read_json(json);
 }
 
 std::map<std::string, nlohmann::json> gpus_by_device(const nlohmann::json& result) {
@@ -187,10 +187,9 @@ TEST(GpuProcessesEndToEnd, AnAmdGpuIsNotTakenForTheNvidiaGpuOfTheSameIndex) {
     // NVML's gpu0 (300 W) runs the job; ROCm SMI's amdgpu0 (100 W), index 0 too, runs an outsider only.
     TempDir dir;
     Outsider other;
-    auto options = test::fake_gpu_options(dir, "gpus=1;gpu0.power=300;gpu0.procs=@" + dir.str() + "/job.pid");
-    options.env["JOULECAST_PROC_ROOT"] = "/proc";
-    options = with_amd_gpus(options, dir, "gpus=1;gpu0.power=100;gpu0.procs=" + std::to_string(other.pid()));
-    const auto result = run_amd_job(dir, options, {"--gpus", "used"}, "1.5");
+    const auto options = with_amd_gpus(nvml_options(dir, "gpus=1;gpu0.power=300;gpu0.procs=@JOB"), dir,
+                                       "gpus=1;gpu0.power=100;gpu0.procs=" + std::to_string(other.pid()));
+    const auto result = run_job_under(dir, options, {"--gpus", "used"});
     const double duration = result["duration_s"];
     auto by_device = gpus_by_device(result);
     ASSERT_EQ(by_device.size(), 2u) << result["host"].dump();
@@ -220,15 +219,14 @@ TEST(GpuProcessesEndToEnd, AmdGpuEnergyIsSplitByTheJobsShareOfComputeUnitOccupan
     // No NVIDIA GPU. amdgpu0: the job at 60 % CU occupancy, an outsider at 20 %: the job's share is 75 %.
     // amdgpu1: another outsider alone (ROCm SMI's occupancy is a process's over all its GPUs, so one
     // outsider on both would count 70 % on amdgpu0).
-    auto options = test::fake_gpu_options(dir, "gpus=0");
+    auto options = nvml_options(dir, "gpus=0");
     options.env["JOULECAST_NVML_LIBRARY"] = dir.str() + "/no-libnvidia-ml.so";
-    options.env["JOULECAST_PROC_ROOT"] = "/proc";
     const auto result =
-        run_amd_job(dir,
-                    with_amd_gpus(options, dir,
-                                  "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:60," + outsider +
-                                      ":20;gpu1.procs=" + std::to_string(another.pid()) + ":50"),
-                    {}, "2.5");
+        run_job_under(dir,
+                      with_amd_gpus(options, dir,
+                                    "gpus=2;gpu0.power=200;gpu1.power=100;gpu0.procs=@JOB:60," + outsider +
+                                        ":20;gpu1.procs=" + std::to_string(another.pid()) + ":50"),
+                      {}, "2.5");
     const auto& a = result["attributed"];
     const auto& g0 = attributed_gpu(result, "amdgpu0");
     ASSERT_TRUE(g0["attributed_j"].is_number()) << a.dump();
@@ -247,7 +245,7 @@ TEST(GpuProcessesEndToEnd, AmdGpuEnergyIsSplitByTheJobsShareOfComputeUnitOccupan
     EXPECT_EQ(by_device["amdgpu1"]["used"], false);
 
     // A ROCm SMI that lists no processes: the share is not measured, and the result says so.
-    const auto unlisted = run_amd_job(
+    const auto unlisted = run_job_under(
         dir, with_amd_gpus(options, dir, "gpus=1;gpu0.power=200;no_procs=1;gpu0.procs=@JOB:60"), {}, "1");
     const auto& u = attributed_gpu(unlisted, "amdgpu0");
     EXPECT_TRUE(u["attributed_j"].is_null()) << u.dump();

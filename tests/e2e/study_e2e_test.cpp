@@ -271,7 +271,7 @@ TEST(StudyEndToEnd, RocmPowerCapsCapTheFakeAmdGpuAndAreRestoredAfterAFailingRun)
         run_process({JOULECAST_BINARY, "study", "--allow-power-limit", "--db", db, grid.string()}, options);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // the "bad" runs failed; the study went on
     EXPECT_NE(r.err.find("power limit before the study: 650 W"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("gpu0: power limit restored to 650 W"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("amdgpu0: power limit restored to 650 W"), std::string::npos) << r.err;
     EXPECT_EQ(read_text(dir.path() / "rocm-state"), "gpu0.power_cap_uw=650000000\n");
 
     // The fake draws 400 W but is capped for the whole run: its energy counter follows the cap.

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <utility>
 
+#include "core/clock.hpp"
 #include "sensors/rocm/rocm_smi_api.hpp"
 
 namespace joulecast::sensors {
@@ -31,15 +31,6 @@ rsmi_status_t compute_processes(const RsmiFunctions& api, std::vector<rsmi_proce
     return RSMI_STATUS_INSUFFICIENT_SIZE;
 }
 
-/// Whether process `pid` uses device `index`.
-bool uses_gpu(const RsmiFunctions& api, std::uint32_t pid, std::uint32_t index) {
-    std::uint32_t indices[64] = {};
-    std::uint32_t count = 64;
-    if (api.compute_process_gpus_get(pid, indices, &count) != RSMI_STATUS_SUCCESS) return false;
-    return std::find(indices, indices + std::min<std::uint32_t>(count, 64), index) !=
-           indices + std::min<std::uint32_t>(count, 64);
-}
-
 }  // namespace
 
 JobAmdGpuSensor::JobAmdGpuSensor(std::shared_ptr<RsmiLibrary> library, std::string proc_root)
@@ -51,6 +42,7 @@ Availability JobAmdGpuSensor::probe() {
     clear();
     m_indices.clear();
     m_occupancy_seen.clear();
+    m_listed_ns = 0;
     if (!m_rsmi) return Availability::no("no ROCm SMI session (the rocm-smi sensor found no GPU)");
     const RsmiFunctions& api = m_rsmi->api();
     std::uint32_t count = 0;
@@ -67,14 +59,9 @@ Availability JobAmdGpuSensor::probe() {
     for (std::uint32_t index = 0; index < count; ++index) {
         JobGpuUsage usage;
         usage.index = index;
-        usage.device = "amdgpu" + std::to_string(index);
+        usage.device = rocm_device_name(index);
         usage.process_list = "rocm-smi processes";
-        std::uint64_t unique_id = 0;
-        if (api.dev_unique_id_get(index, &unique_id) == RSMI_STATUS_SUCCESS) {
-            char uuid[32];
-            std::snprintf(uuid, sizeof uuid, "0x%016llx", static_cast<unsigned long long>(unique_id));
-            usage.uuid = uuid;
-        }
+        usage.uuid = unique_id_text(api, index);
         m_notes.push_back(usage.device + ": share by per-process compute-unit occupancy");
         m_indices.push_back(index);
         m_occupancy_seen.push_back(false);
@@ -83,18 +70,37 @@ Availability JobAmdGpuSensor::probe() {
     return Availability::yes();
 }
 
-ReadStatus JobAmdGpuSensor::read(std::size_t channel, double& value) {
-    if (channel >= m_indices.size() || !m_rsmi) return ReadStatus::error;
+const std::vector<JobAmdGpuSensor::Process>* JobAmdGpuSensor::processes_now() {
+    constexpr std::int64_t reuse_ns = 50'000'000;
+    const std::int64_t now = core::monotonic_ns();
+    if (m_listed_ns != 0 && now - m_listed_ns < reuse_ns) return &m_processes;
     const RsmiFunctions& api = m_rsmi->api();
     std::vector<rsmi_process_info_t> all;
-    const rsmi_status_t status = compute_processes(api, all);
-    if (status != RSMI_STATUS_SUCCESS) return ReadStatus::error;
+    m_listed_ns = 0;
+    if (compute_processes(api, all) != RSMI_STATUS_SUCCESS) return nullptr;
+    m_processes.clear();
+    for (const auto& p : all) {
+        Process process{static_cast<int>(p.process_id), static_cast<double>(p.cu_occupancy), {}};
+        std::uint32_t indices[64] = {};
+        std::uint32_t count = 64;
+        if (api.compute_process_gpus_get(p.process_id, indices, &count) == RSMI_STATUS_SUCCESS)
+            process.gpus.assign(indices, indices + std::min<std::uint32_t>(count, 64));
+        m_processes.push_back(std::move(process));
+    }
+    m_listed_ns = now;
+    return &m_processes;
+}
+
+ReadStatus JobAmdGpuSensor::read(std::size_t channel, double& value) {
+    if (channel >= m_indices.size() || !m_rsmi) return ReadStatus::error;
+    const std::vector<Process>* processes = processes_now();
+    if (!processes) return ReadStatus::error;
     std::vector<int> pids;
     std::vector<double> occupancy;
-    for (const auto& p : all)
-        if (uses_gpu(api, p.process_id, m_indices[channel])) {
-            pids.push_back(static_cast<int>(p.process_id));
-            occupancy.push_back(p.cu_occupancy);
+    for (const Process& p : *processes)
+        if (std::find(p.gpus.begin(), p.gpus.end(), m_indices[channel]) != p.gpus.end()) {
+            pids.push_back(p.pid);
+            occupancy.push_back(p.occupancy);
         }
     std::set<int> job, others;
     split(channel, pids, job, others);

@@ -39,7 +39,18 @@ public:
     ReadStatus read(std::size_t channel, double& value) override;
 
 private:
+    struct Process {
+        int pid = 0;
+        double occupancy = 0;             ///< cu_occupancy, percent
+        std::vector<std::uint32_t> gpus;  ///< the device indices it uses
+    };
+    /// ROCm SMI's processes with their GPUs, listed once for the channels read together (a listing younger
+    /// than 50 ms is reused); null when ROCm SMI cannot list them.
+    const std::vector<Process>* processes_now();
+
     std::shared_ptr<rocm::RsmiLibrary> m_rsmi;
+    std::vector<Process> m_processes;
+    std::int64_t m_listed_ns = 0;          ///< when m_processes was listed (0: never)
     std::vector<std::uint32_t> m_indices;  ///< each channel's ROCm SMI device index
     std::vector<bool> m_occupancy_seen;    ///< per channel: some reading had occupancy above 0
 };

@@ -84,7 +84,7 @@ Availability JobGpuSensor::probe() {
         if (!handle) continue;  // the nvml sensor notes it
         JobGpuUsage usage;
         usage.index = index;
-        usage.device = "gpu" + std::to_string(index);
+        usage.device = nvml_device_name(index);
         usage.process_list = "nvml processes";
         char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {};
         if (api.device_get_uuid(*handle, uuid, sizeof uuid) == NVML_SUCCESS) usage.uuid = uuid;

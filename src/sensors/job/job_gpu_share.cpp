@@ -11,7 +11,6 @@ void JobGpuShareSensor::clear() {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_channels.clear();
     m_notes.clear();
-    m_devices.clear();
     m_usage.clear();
 }
 
@@ -24,7 +23,6 @@ void JobGpuShareSensor::add_gpu(JobGpuUsage usage, std::chrono::milliseconds per
     channel.behaviour = Behaviour::gauge;
     channel.min_period = period;
     m_channels.push_back(std::move(channel));
-    m_devices.push_back(usage.device);
     std::lock_guard<std::mutex> lock(m_mutex);
     m_usage.push_back(std::move(usage));
 }

@@ -60,7 +60,7 @@ protected:
     /// A GPU whose processes can be listed: its usage record and its share channel, read every `period`.
     void add_gpu(JobGpuUsage usage, std::chrono::milliseconds period);
     /// The device name of GPU `gpu` (as added).
-    const std::string& device_name(std::size_t gpu) const { return m_devices[gpu]; }
+    const std::string& device_name(std::size_t gpu) const { return m_channels[gpu].device; }
 
     /// Of `pids`, those of the job (`job`) and the others (`others`), recorded on GPU `gpu`.
     void split(std::size_t gpu, const std::vector<int>& pids, std::set<int>& job, std::set<int>& others);
@@ -78,8 +78,7 @@ protected:
     std::vector<std::string> m_notes;
 
 private:
-    std::vector<std::string> m_devices;  ///< parallel to m_channels
-    std::vector<JobGpuUsage> m_usage;    ///< parallel to m_channels
+    std::vector<JobGpuUsage> m_usage;  ///< parallel to m_channels
     std::atomic<int> m_root{0};
     std::set<int> m_more_roots;  ///< add_job_root's processes
     mutable std::mutex m_mutex;  ///< guards m_usage and m_more_roots

@@ -129,7 +129,7 @@ Result<PowerLimits> get_power_limits(const NvmlLibrary& nvml, unsigned gpu_index
     auto device = nvml.device(gpu_index);
     if (!device) return Error{device.error()};
     const auto& api = nvml.api();
-    const std::string gpu = "gpu" + std::to_string(gpu_index);
+    const std::string gpu = nvml_device_name(gpu_index);
 
     PowerLimits limits;
     unsigned int current_mw = 0;
@@ -154,7 +154,7 @@ Result<PowerLimits> get_power_limits(const NvmlLibrary& nvml, unsigned gpu_index
 }
 
 Result<PowerLimits> set_power_limit(const NvmlLibrary& nvml, unsigned gpu_index, double watts) {
-    const std::string gpu = "gpu" + std::to_string(gpu_index);
+    const std::string gpu = nvml_device_name(gpu_index);
     auto before = get_power_limits(nvml, gpu_index);
     if (!before) return Error{before.error()};
     if (!std::isfinite(watts) || watts < before->min_w || watts > before->max_w)

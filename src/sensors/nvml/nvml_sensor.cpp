@@ -81,7 +81,7 @@ Availability NvmlSensor::probe() {
     std::vector<std::pair<unsigned, std::string>> seen;  // (index, uuid) of every GPU, for the selection
     unsigned unselected = 0;
     for (unsigned index = 0; index < count; ++index) {
-        const std::string device_name = "gpu" + std::to_string(index);
+        const std::string device_name = nvml_device_name(index);
         auto handle = m_nvml->device(index);
         if (!handle) {
             skipped.push_back(handle.error());

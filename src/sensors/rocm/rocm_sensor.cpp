@@ -1,7 +1,6 @@
 #include "sensors/rocm/rocm_sensor.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <utility>
 
 namespace joulecast::sensors {
@@ -67,7 +66,7 @@ Availability RocmSensor::probe() {
 
     using std::chrono::milliseconds;
     for (std::uint32_t index = 0; index < count; ++index) {
-        const std::string device = "amdgpu" + std::to_string(index);
+        const std::string device = rocm_device_name(index);
         Gpu gpu;
         gpu.index = index;
         gpu.info.index = index;
@@ -75,12 +74,7 @@ Availability RocmSensor::probe() {
         gpu.info.name = api.dev_name_get(index, text, sizeof text) == RSMI_STATUS_SUCCESS && text[0]
                             ? std::string(text)
                             : "unknown AMD GPU";
-        std::uint64_t unique_id = 0;
-        if (api.dev_unique_id_get(index, &unique_id) == RSMI_STATUS_SUCCESS) {
-            char uuid[32];
-            std::snprintf(uuid, sizeof uuid, "0x%016llx", static_cast<unsigned long long>(unique_id));
-            gpu.info.uuid = uuid;
-        }
+        gpu.info.uuid = unique_id_text(api, index);
 
         GpuChannels<Gpu, Source>::Found found(device);
         bool lost = false;

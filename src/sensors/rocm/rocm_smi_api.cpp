@@ -97,4 +97,12 @@ std::string RsmiLibrary::error_string(rsmi_status_t status) const {
     return "ROCm SMI error " + std::to_string(status);
 }
 
+std::string unique_id_text(const RsmiFunctions& api, std::uint32_t index) {
+    std::uint64_t unique_id = 0;
+    if (api.dev_unique_id_get(index, &unique_id) != RSMI_STATUS_SUCCESS) return {};
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(unique_id));
+    return text;
+}
+
 }  // namespace joulecast::sensors::rocm

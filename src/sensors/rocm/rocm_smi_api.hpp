@@ -80,4 +80,8 @@ private:
     std::vector<std::string> m_missing;
 };
 
+/// Device `index`'s unique ID as the GPU's UUID text ("0x" and 16 hex digits); empty when ROCm SMI gives
+/// none.
+std::string unique_id_text(const RsmiFunctions& api, std::uint32_t index);
+
 }  // namespace joulecast::sensors::rocm
